@@ -1,0 +1,146 @@
+import { evaluateAlertingRule, newAlertingRuleState, type AlertingRuleState } from './alerting.js'
+import { alertsToSend, generatorURLFor } from './outbox.js'
+import type { Clock, QueryFn, QueryResult } from './ports.js'
+import type { AlertingRuleSpec, RuleGroupSpec } from './spec.js'
+import type { Labels, OutgoingAlert, Transition } from './types.js'
+
+/** RuleRuntime pairs a rule with its state and last warnings. */
+export interface RuleRuntime {
+  readonly spec: AlertingRuleSpec
+  readonly state: AlertingRuleState
+  readonly generatorURL: string
+  warnings: readonly string[]
+}
+
+/** GroupState is a group's mutable state between iterations. */
+export interface GroupState {
+  readonly spec: RuleGroupSpec
+  readonly intervalMs: number
+  readonly rules: RuleRuntime[]
+  lastEvaluation: number
+  evaluationDurationMs: number
+}
+
+/** GroupOptions are the daemon-wide settings a group evaluation needs. */
+export interface GroupOptions {
+  readonly query: QueryFn
+  readonly clock: Clock
+  readonly externalLabels: Labels
+  readonly externalURL: string
+  readonly resendDelayMs: number
+  /** maxConcurrentQueries bounds parallel queries; alerting rules are independent, so order only matters when applying. */
+  readonly maxConcurrentQueries: number
+}
+
+/** RuleOutcome reports one rule's evaluation for logs and metrics. */
+export interface RuleOutcome {
+  readonly rule: string
+  readonly error: string
+  readonly warnings: readonly string[]
+  readonly durationMs: number
+  readonly samples: number
+}
+
+/** GroupEvaluation is what one iteration produced. */
+export interface GroupEvaluation {
+  readonly transitions: Transition[]
+  readonly toSend: OutgoingAlert[]
+  readonly outcomes: RuleOutcome[]
+}
+
+/** newGroupState builds the initial state; intervalMs is the group's interval with the default applied. */
+export function newGroupState(spec: RuleGroupSpec, intervalMs: number, externalURL: string): GroupState {
+  return {
+    spec,
+    intervalMs,
+    rules: spec.rules.map((rule) => ({
+      spec: rule,
+      state: newAlertingRuleState(),
+      generatorURL: generatorURLFor(externalURL, rule.expr),
+      warnings: [],
+    })),
+    lastEvaluation: 0,
+    evaluationDurationMs: 0,
+  }
+}
+
+type Fetched = { result: QueryResult; durationMs: number } | { error: string; durationMs: number }
+
+/** evaluateGroup evaluates every rule of the group at slot ts. It never throws: rule failures become health 'err'. */
+export async function evaluateGroup(group: GroupState, ts: number, opts: GroupOptions): Promise<GroupEvaluation> {
+  const started = opts.clock()
+  const queryAt = ts - group.spec.queryOffsetMs
+  const fetched = await mapBounded(group.rules, opts.maxConcurrentQueries, (rule) => fetch(rule, queryAt, opts))
+  const result: GroupEvaluation = { transitions: [], toSend: [], outcomes: [] }
+  group.rules.forEach((rule, i) => applyResult(group, rule, fetched[i] as Fetched, ts, opts, result))
+  group.lastEvaluation = ts
+  group.evaluationDurationMs = opts.clock() - started
+  return result
+}
+
+async function fetch(rule: RuleRuntime, at: number, opts: GroupOptions): Promise<Fetched> {
+  const started = opts.clock()
+  try {
+    const result = await opts.query(rule.spec.expr, at)
+    return { result, durationMs: opts.clock() - started }
+  } catch (err) {
+    return { error: errorMessage(err), durationMs: opts.clock() - started }
+  }
+}
+
+function applyResult(
+  group: GroupState,
+  rule: RuleRuntime,
+  fetched: Fetched,
+  ts: number,
+  opts: GroupOptions,
+  out: GroupEvaluation,
+): void {
+  const state = rule.state
+  state.lastEvaluation = ts
+  state.evaluationDurationMs = fetched.durationMs
+  if ('error' in fetched) {
+    fail(state, fetched.error)
+    out.outcomes.push({ rule: rule.spec.name, error: fetched.error, warnings: [], durationMs: fetched.durationMs, samples: 0 })
+    return
+  }
+  const ctx = { evalTime: ts, externalLabels: opts.externalLabels, externalURL: opts.externalURL }
+  const outcome = evaluateAlertingRule(rule.spec, state, fetched.result.samples, ctx, group.spec.limit)
+  rule.warnings = fetched.result.warnings
+  const base = { rule: rule.spec.name, warnings: fetched.result.warnings, durationMs: fetched.durationMs, samples: fetched.result.samples.length }
+  if (!outcome.ok) {
+    fail(state, outcome.error)
+    out.outcomes.push({ ...base, error: outcome.error })
+    return
+  }
+  state.health = 'ok'
+  state.lastError = ''
+  out.transitions.push(...outcome.transitions)
+  out.toSend.push(...alertsToSend(state, ts, { resendDelayMs: opts.resendDelayMs, intervalMs: group.intervalMs }, rule.generatorURL))
+  out.outcomes.push({ ...base, error: '' })
+}
+
+function fail(state: AlertingRuleState, error: string): void {
+  state.health = 'err'
+  state.lastError = error
+}
+
+/** errorMessage extracts a message from anything thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** mapBounded maps items with at most `limit` promises in flight, preserving order. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i] as T)
+    }
+  }
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker)
+  await Promise.all(workers)
+  return results
+}

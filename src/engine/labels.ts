@@ -1,0 +1,34 @@
+import type { Labels } from './types.js'
+
+const SEPARATOR = '\xff'
+
+/** sortedLabels returns a copy of labels with names in ascending order (Prometheus's canonical order). */
+export function sortedLabels(labels: Labels): Labels {
+  const out: Record<string, string> = {}
+  for (const name of Object.keys(labels).sort()) out[name] = labels[name] as string
+  return out
+}
+
+/**
+ * fingerprint identifies a label set exactly. A string key instead of a 64-bit hash: no collisions,
+ * and V8 hashes strings for Map lookups anyway.
+ */
+export function fingerprint(labels: Labels): string {
+  const names = Object.keys(labels).sort()
+  let key = ''
+  for (const name of names) key += name + SEPARATOR + labels[name] + SEPARATOR
+  return key
+}
+
+/** withoutName drops __name__, as Prometheus does for alert labels. */
+export function withoutName(labels: Labels): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name in labels) if (name !== '__name__') out[name] = labels[name] as string
+  return out
+}
+
+/** labelsToString renders a label set the way Prometheus prints it: {a="1", b="2"}. */
+export function labelsToString(labels: Labels): string {
+  const parts = Object.keys(labels).sort().map((name) => `${name}=${JSON.stringify(labels[name])}`)
+  return `{${parts.join(', ')}}`
+}
