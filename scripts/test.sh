@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the integration tests need (Debian's prometheus and
+# prometheus-alertmanager), type-checks sources and tests, then runs every tap test.
+# Ends with the line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-system-deps.sh || { echo "system dependencies could not be installed"; echo "0 passed, 1 failed"; exit 1; }
+
+echo "== type-check"
+if ! npx tsc -p tsconfig.json --noEmit || ! npx tsc -p test/tsconfig.json --noEmit; then
+  echo "type-check failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== tests"
+mkdir -p test-output
+npx tap "$@" 2>&1 | tee test-output/tap.log
+status=${PIPESTATUS[0]}
+
+# tap prints "# { total: N, pass: N, fail: N, ... }" last; turn it into the plain summary line.
+summary=$(grep -E '^# \{ total: ' test-output/tap.log | tail -n 1)
+pass=$(sed -nE 's/.*pass: ([0-9]+).*/\1/p' <<<"$summary")
+fail=$(sed -nE 's/.*fail: ([0-9]+).*/\1/p' <<<"$summary")
+pass=${pass:-0}
+fail=${fail:-0}
+if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then
+  # A non-zero exit without failed asserts: coverage below threshold, a crashed file, or no tests.
+  fail=1
+fi
+echo "${pass} passed, ${fail} failed"
+exit "$status"

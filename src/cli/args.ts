@@ -1,0 +1,64 @@
+import { parseArgs } from 'node:util'
+import { RUN_OPTIONS, type OptionSpec } from '../config/options.js'
+
+/** UsageError is a bad command line; main prints it with the usage hint and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+/** ParsedRunArgs are the flags of `rollguard run`: flag name → every value given (last wins for scalars). */
+export interface ParsedRunArgs {
+  readonly flags: Map<string, string[]>
+  readonly help: boolean
+}
+
+/** parseRunArgs parses `run` flags from the option table; unknown flags and stray arguments are usage errors. */
+export function parseRunArgs(argv: readonly string[]): ParsedRunArgs {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+    config: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  }
+  for (const spec of RUN_OPTIONS) options[spec.flag] = { type: 'string', multiple: true }
+  let parsed
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify .*$/s, ''))
+  }
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument: ${parsed.positionals[0]}`)
+  const flags = new Map<string, string[]>()
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (Array.isArray(value)) flags.set(name, value.map(String))
+  }
+  return { flags, help: parsed.values.help === true }
+}
+
+/** runUsage renders `rollguard run --help` from the option table. */
+export function runUsage(): string {
+  const rows = RUN_OPTIONS.map(describe)
+  return [
+    'Usage: rollguard run [flags]',
+    '',
+    'Evaluates Prometheus alerting rules against a Prometheus-compatible API, polls health endpoints,',
+    'sends alerts to Alertmanager and serves /metrics, /api/v1/rules, /api/v1/alerts, /-/healthy, /-/ready, /-/reload.',
+    'Every flag can also be set by its environment variable or in the config file; precedence:',
+    'flag > environment > config file > default. SIGHUP or POST /-/reload reloads config and rules.',
+    '',
+    'Flags:',
+    '  --config FILE  (ROLLGUARD_CONFIG)',
+    '      YAML config file (also the only place for health probes, see README).',
+    ...rows,
+    '  -h, --help',
+    '      Show this help.',
+    '',
+    'Example:',
+    '  rollguard run --prometheus-url http://127.0.0.1:9090 --alertmanager-url http://127.0.0.1:9093 \\',
+    '    --rules rules/rollback-triggers.yml --eval-interval 1s --listen 127.0.0.1:9099',
+  ].join('\n')
+}
+
+function describe(spec: OptionSpec): string {
+  const value = spec.kind === 'label-list' ? ' NAME=VALUE' : spec.kind === 'duration' ? ' DURATION' : ' VALUE'
+  const def = spec.default === undefined ? '' : ` Default: ${spec.default}.`
+  return `  --${spec.flag}${value}  (${spec.env}; config: ${spec.path.join('.')})\n      ${spec.help}${def}`
+}

@@ -1,0 +1,231 @@
+import { readFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { isMap, LineCounter, parseDocument } from 'yaml'
+import type { HttpAuth } from '../sources/http-auth.js'
+import { ConfigDocument } from './schema.js'
+import { RUN_OPTIONS, type OptionSpec } from './options.js'
+
+/** ConfigError collects every problem found in flags, environment and config file. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'))
+  }
+}
+
+/** Config is the validated, frozen configuration plus the credentials read from their files. */
+export interface Config {
+  readonly doc: ConfigDocument
+  readonly configFile: string | undefined
+  readonly prometheusAuth: HttpAuth | undefined
+  readonly alertmanagerAuth: HttpAuth | undefined
+}
+
+/** ConfigInput is where options come from: parsed flags (flag name → values), the environment, the working directory. */
+export interface ConfigInput {
+  readonly flags: ReadonlyMap<string, readonly string[]>
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly cwd: string
+}
+
+type Source = { kind: 'flag' | 'env'; name: string } | { kind: 'file'; file: string; position: (path: readonly PropertyKey[]) => string }
+
+// Paths in the config file are relative to the file, as in Prometheus.
+const PATH_KEYS = ['rules.files', 'prometheus.bearer_token_file', 'prometheus.basic_auth.password_file',
+  'alertmanager.bearer_token_file', 'alertmanager.basic_auth.password_file']
+
+/** loadConfig merges defaults < file < env < flags, validates once and reads credential files. */
+export async function loadConfig(input: ConfigInput): Promise<Config> {
+  const configFile = pick(input, 'config', 'ROLLGUARD_CONFIG')
+  const problems: string[] = []
+  const sources = new Map<string, Source>()
+  const raw = configFile === undefined ? {} : await readConfigFile(resolve(input.cwd, configFile), sources, problems)
+  for (const spec of RUN_OPTIONS) overlay(raw, spec, input, sources, problems)
+  if (problems.length > 0) throw new ConfigError(problems)
+  const parsed = ConfigDocument.safeParse(raw)
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => describeIssue(issue.path, issue.message, sources)))
+  }
+  const doc = parsed.data
+  const [prometheusAuth, alertmanagerAuth] = await Promise.all([
+    readAuth('prometheus', doc.prometheus, problems),
+    readAuth('alertmanager', doc.alertmanager, problems),
+  ])
+  if (problems.length > 0) throw new ConfigError(problems)
+  return deepFreeze({ doc, configFile: configFile === undefined ? undefined : resolve(input.cwd, configFile), prometheusAuth, alertmanagerAuth })
+}
+
+function pick(input: ConfigInput, flag: string, env: string): string | undefined {
+  return input.flags.get(flag)?.at(-1) ?? (input.env[env] || undefined)
+}
+
+async function readConfigFile(file: string, sources: Map<string, Source>, problems: string[]): Promise<Record<string, unknown>> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    problems.push(`--config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    return {}
+  }
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true })
+  for (const e of doc.errors) problems.push(`${file}:${e.linePos?.[0].line ?? 0}:${e.linePos?.[0].col ?? 0}: ${e.message.split('\n')[0]}`)
+  const position = (path: readonly PropertyKey[]): string => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n) as unknown[], true) as { range?: [number, number] } | undefined
+      if (node?.range) {
+        const { line, col } = lines.linePos(node.range[0])
+        return `${file}:${line}:${col}`
+      }
+    }
+    return file
+  }
+  for (const key of ['', ...RUN_OPTIONS.map((o) => o.path[0] as string)]) sources.set(key, { kind: 'file', file, position })
+  const value: unknown = doc.errors.length > 0 ? {} : doc.toJS()
+  if (value === null || value === undefined) return {}
+  if (!isMap(doc.contents)) {
+    problems.push(`${file}:1:1: the config file must be a YAML mapping`)
+    return {}
+  }
+  const obj = value as Record<string, unknown>
+  for (const key of PATH_KEYS) resolvePaths(obj, key.split('.'), dirname(file))
+  return obj
+}
+
+function resolvePaths(obj: Record<string, unknown>, path: string[], base: string): void {
+  const parent = getIn(obj, path.slice(0, -1))
+  const key = path.at(-1) as string
+  if (parent === null || typeof parent !== 'object') return
+  const record = parent as Record<string, unknown>
+  const value = record[key]
+  if (typeof value === 'string') record[key] = resolve(base, value)
+  else if (Array.isArray(value)) record[key] = value.map((v) => (typeof v === 'string' ? resolve(base, v) : v))
+}
+
+function overlay(raw: Record<string, unknown>, spec: OptionSpec, input: ConfigInput, sources: Map<string, Source>, problems: string[]): void {
+  const fromFlag = input.flags.get(spec.flag)
+  const fromEnv = input.env[spec.env]
+  let values: readonly string[]
+  let source: Source
+  if (fromFlag !== undefined && fromFlag.length > 0) {
+    values = fromFlag
+    source = { kind: 'flag', name: `--${spec.flag}` }
+  } else if (fromEnv !== undefined && fromEnv !== '') {
+    values = isList(spec) ? fromEnv.split(',').map((s) => s.trim()).filter((s) => s !== '') : [fromEnv]
+    source = { kind: 'env', name: spec.env }
+  } else {
+    return
+  }
+  const converted = convert(spec, values, input.cwd, source.name, problems)
+  if (converted === undefined) return
+  setIn(raw, spec.path, converted)
+  sources.set(spec.path.join('.'), source)
+}
+
+function isList(spec: OptionSpec): boolean {
+  return spec.kind === 'list' || spec.kind === 'url-list' || spec.kind === 'label-list'
+}
+
+function convert(spec: OptionSpec, values: readonly string[], cwd: string, name: string, problems: string[]): unknown {
+  const last = values.at(-1) as string
+  switch (spec.kind) {
+    case 'int':
+      return /^\d+$/.test(last) ? Number(last) : last
+    case 'boolean':
+      return last === 'true' ? true : last === 'false' ? false : last
+    case 'list':
+      return values.map((v) => resolve(cwd, v))
+    case 'url-list':
+      return [...values]
+    case 'label-list':
+      return parseLabelList(values, name, problems)
+    default:
+      return spec.path.at(-1)?.endsWith('_file') ? resolve(cwd, last) : last
+  }
+}
+
+function parseLabelList(values: readonly string[], name: string, problems: string[]): Record<string, string> | undefined {
+  const out: Record<string, string> = {}
+  for (const item of values) {
+    const eq = item.indexOf('=')
+    if (eq <= 0) {
+      problems.push(`${name}: ${JSON.stringify(item)} is not NAME=VALUE`)
+      return undefined
+    }
+    out[item.slice(0, eq)] = item.slice(eq + 1)
+  }
+  return out
+}
+
+function describeIssue(path: readonly PropertyKey[], message: string, sources: Map<string, Source>): string {
+  const key = path.map(String).join('.')
+  for (let n = path.length; n >= 0; n--) {
+    const source = sources.get(path.slice(0, n).map(String).join('.'))
+    if (source === undefined) continue
+    if (source.kind === 'file') return `${source.position(path)}: ${key}: ${message}`
+    return `${source.name}: ${message}`
+  }
+  const spec = RUN_OPTIONS.find((o) => o.path.join('.') === key)
+  const text = message.endsWith('received undefined') ? 'is required' : message
+  return spec === undefined ? `${key || 'config'}: ${text}` : `${key} (--${spec.flag}, ${spec.env}): ${text}`
+}
+
+async function readAuth(
+  name: string,
+  client: ConfigDocument['prometheus'] | ConfigDocument['alertmanager'],
+  problems: string[],
+): Promise<HttpAuth | undefined> {
+  const basic = client.basic_auth
+  if (client.bearer_token_file !== undefined && basic !== undefined) {
+    problems.push(`${name}: bearer_token_file and basic_auth are mutually exclusive`)
+    return undefined
+  }
+  if (client.bearer_token_file !== undefined) {
+    const token = await readSecret(`${name}.bearer_token_file`, client.bearer_token_file, problems)
+    return token === undefined ? undefined : { type: 'bearer', token }
+  }
+  if (basic === undefined) return undefined
+  if (basic.username === undefined || basic.password_file === undefined) {
+    problems.push(`${name}.basic_auth: needs both username and password_file`)
+    return undefined
+  }
+  const password = await readSecret(`${name}.basic_auth.password_file`, basic.password_file, problems)
+  return password === undefined ? undefined : { type: 'basic', username: basic.username, password }
+}
+
+/** readSecret reads a credential file; the trailing newline editors add is not part of the secret. */
+async function readSecret(key: string, file: string, problems: string[]): Promise<string | undefined> {
+  try {
+    return (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
+  } catch (err) {
+    problems.push(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    return undefined
+  }
+}
+
+function getIn(obj: unknown, path: readonly string[]): unknown {
+  let cur = obj
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined
+    cur = (cur as Record<string, unknown>)[key]
+  }
+  return cur
+}
+
+function setIn(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let cur = obj
+  for (const key of path.slice(0, -1)) {
+    const next = cur[key]
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[key] = {}
+    cur = cur[key] as Record<string, unknown>
+  }
+  cur[path.at(-1) as string] = value
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}

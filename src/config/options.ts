@@ -1,0 +1,53 @@
+/**
+ * The daemon's scalar options: one table drives flags, environment variables, config-file keys and --help,
+ * so the three ways to set an option can never drift apart. Precedence: flag > env > file > default.
+ */
+
+/** OptionKind says how a raw string becomes a value. */
+export type OptionKind = 'string' | 'url' | 'list' | 'url-list' | 'duration' | 'int' | 'label-list' | 'boolean' | 'listen'
+
+/** OptionSpec describes one option. `path` is its key path in the config file. */
+export interface OptionSpec {
+  readonly flag: string
+  readonly env: string
+  readonly path: readonly string[]
+  readonly kind: OptionKind
+  readonly default?: string
+  readonly help: string
+}
+
+const opt = (flag: string, path: string, kind: OptionKind, help: string, def?: string): OptionSpec => ({
+  flag,
+  env: `ROLLGUARD_${flag.replace(/-/g, '_').toUpperCase()}`,
+  path: path.split('.'),
+  kind,
+  help,
+  ...(def === undefined ? {} : { default: def }),
+})
+
+/** RUN_OPTIONS are the options of `rollguard run`. */
+export const RUN_OPTIONS: readonly OptionSpec[] = [
+  opt('prometheus-url', 'prometheus.url', 'url', 'Base URL of the Prometheus-compatible query API (Prometheus, Thanos, Mimir, VictoriaMetrics).'),
+  opt('prometheus-timeout', 'prometheus.timeout', 'duration', 'Timeout of one instant query.', '30s'),
+  opt('prometheus-bearer-token-file', 'prometheus.bearer_token_file', 'string', 'File holding a bearer token for Prometheus.'),
+  opt('prometheus-basic-auth-username', 'prometheus.basic_auth.username', 'string', 'Basic-auth user name for Prometheus.'),
+  opt('prometheus-basic-auth-password-file', 'prometheus.basic_auth.password_file', 'string', 'File holding the basic-auth password for Prometheus.'),
+  opt('alertmanager-url', 'alertmanager.urls', 'url-list', 'Alertmanager base URL; repeat for an HA pair (alerts go to every one). Env: comma-separated.'),
+  opt('alertmanager-timeout', 'alertmanager.timeout', 'duration', 'Timeout of one POST to Alertmanager.', '10s'),
+  opt('alertmanager-bearer-token-file', 'alertmanager.bearer_token_file', 'string', 'File holding a bearer token for Alertmanager.'),
+  opt('alertmanager-basic-auth-username', 'alertmanager.basic_auth.username', 'string', 'Basic-auth user name for Alertmanager.'),
+  opt('alertmanager-basic-auth-password-file', 'alertmanager.basic_auth.password_file', 'string', 'File holding the basic-auth password for Alertmanager.'),
+  opt('rules', 'rules.files', 'list', 'Rule file or glob (Prometheus rule-file format); repeatable. Env: comma-separated.'),
+  opt('eval-interval', 'rules.evaluation_interval', 'duration', 'Evaluation interval of groups that set no interval.', '1m'),
+  opt('resend-delay', 'rules.resend_delay', 'duration', 'Minimum delay before re-sending a firing alert (Prometheus --rules.alert.resend-delay).', '1m'),
+  opt('query-concurrency', 'rules.max_concurrent_queries', 'int', 'Queries in flight at once per group.', '16'),
+  opt('listen', 'web.listen_address', 'listen', 'HOST:PORT of the HTTP server (API, metrics, health).', '0.0.0.0:9099'),
+  opt('external-url', 'web.external_url', 'url', 'URL under which rollguard is reached; used in generatorURL and $externalURL. Default: http://<hostname>:<port>.'),
+  opt('external-label', 'global.external_labels', 'label-list', 'NAME=VALUE added to every alert sent (unless the alert has that label); repeatable. Env: comma-separated.'),
+  opt('log-level', 'log.level', 'string', 'Log level: debug, info, warn, error.', 'info'),
+]
+
+/** findOption looks an option up by flag name. */
+export function findOption(flag: string): OptionSpec | undefined {
+  return RUN_OPTIONS.find((o) => o.flag === flag)
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod'
+import { parseDuration } from '../rules/duration.js'
+
+/** Duration accepts a Prometheus duration string and yields milliseconds. */
+const Duration = z.string().transform((s, ctx) => {
+  try {
+    return parseDuration(s)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+    return z.NEVER
+  }
+})
+
+const HttpUrl = z.string().refine((s) => /^https?:\/\/[^/]/.test(s) && URL.canParse(s), {
+  message: 'must be an http:// or https:// URL',
+})
+
+const LabelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a valid label name')
+
+const Labels = z.record(LabelName, z.string())
+
+const BasicAuth = z.strictObject({ username: z.string().min(1), password_file: z.string().min(1) })
+
+const Client = {
+  timeout: Duration.optional(),
+  bearer_token_file: z.string().min(1).optional(),
+  basic_auth: BasicAuth.partial().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+}
+
+/** StatusMatch is an expected probe status: a code (200) or a class ("2xx"). */
+const StatusMatch = z.union([
+  z.number().int().min(100).max(599),
+  z.string().regex(/^[1-5]xx$/, 'must be a status code or a class like "2xx"'),
+])
+
+/** ProbeConfig is one health endpoint polled by the daemon. */
+export const ProbeConfig = z.strictObject({
+  name: z.string().min(1),
+  url: HttpUrl,
+  interval: Duration.default(15_000),
+  timeout: Duration.default(5_000),
+  method: z.enum(['GET', 'HEAD']).default('GET'),
+  expected_status: z.array(StatusMatch).min(1).default(['2xx']),
+  headers: z.record(z.string(), z.string()).default({}),
+  labels: Labels.default({}),
+})
+export type ProbeConfig = z.infer<typeof ProbeConfig>
+
+/** ConfigDocument is the merged configuration (file, env and flags), validated as one document. */
+export const ConfigDocument = z.strictObject({
+  global: z.strictObject({ external_labels: Labels.default({}) }).prefault({}),
+  prometheus: z.strictObject({ url: HttpUrl, ...Client, timeout: Duration.default(30_000) }),
+  alertmanager: z
+    .strictObject({
+      urls: z.array(HttpUrl).default([]),
+      ...Client,
+      timeout: Duration.default(10_000),
+      queue_capacity: z.number().int().positive().default(10_000),
+      batch_size: z.number().int().positive().default(256),
+    })
+    .prefault({}),
+  rules: z
+    .strictObject({
+      files: z.array(z.string().min(1)).default([]),
+      evaluation_interval: Duration.default(60_000).refine((ms) => ms > 0, 'must be greater than 0'),
+      resend_delay: Duration.default(60_000),
+      max_concurrent_queries: z.number().int().min(1).max(1024).default(16),
+    })
+    .prefault({}),
+  web: z
+    .strictObject({
+      listen_address: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must be HOST:PORT').default('0.0.0.0:9099'),
+      external_url: HttpUrl.optional(),
+    })
+    .prefault({}),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
+  probes: z.array(ProbeConfig).default([]),
+})
+export type ConfigDocument = z.infer<typeof ConfigDocument>

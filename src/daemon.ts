@@ -1,0 +1,239 @@
+import { hostname } from 'node:os'
+import type { Logger } from 'pino'
+import type { FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
+import { loadConfig, type Config, type ConfigInput } from './config/load.js'
+import type { QueryFn } from './engine/ports.js'
+import type { RuleGroupSpec } from './engine/spec.js'
+import { createAlertmanagerNotifier, type AlertmanagerNotifier } from './notifier/alertmanager.js'
+import { formatRuleFileError, loadRuleFiles } from './rules/load.js'
+import { RuleManager, type ManagerSettings } from './runtime/manager.js'
+import { createQueryRouter } from './runtime/query-router.js'
+import { buildServer } from './server/app.js'
+import { createHealthProber, parseStatusPattern, type HealthProber } from './sources/health-probe.js'
+import { ProbeStore } from './sources/probe-store.js'
+import { createPrometheusSource, type PrometheusSource } from './sources/prometheus.js'
+import { createLogger } from './telemetry/logger.js'
+import { createEngineMetrics, createRegistry, type EngineMetrics } from './telemetry/metrics.js'
+import { createNotifierMetrics } from './telemetry/notifier-metrics.js'
+import { registerProbeMetrics } from './telemetry/probe-metrics.js'
+
+/** RulesError is a rule-file problem at start-up; main prints every line and exits 2. */
+export class RulesError extends Error {
+  override name = 'RulesError'
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'))
+  }
+}
+
+/** DaemonOptions let tests and the demo inject a logger. */
+export interface DaemonOptions {
+  readonly version: string
+  readonly logger?: Logger
+}
+
+/** Daemon is the composition root: it builds every adapter from the config and wires them into the engine and server. */
+export class Daemon {
+  readonly #store = new ProbeStore()
+  readonly #metrics: EngineMetrics
+  readonly #manager: RuleManager
+  #server: FastifyInstance | undefined
+  #source: PrometheusSource | undefined
+  #notifier: AlertmanagerNotifier | undefined
+  #prober: HealthProber | undefined
+  #config: Config
+  #reloading: Promise<{ ok: true } | { ok: false; error: string }> | undefined
+
+  private constructor(
+    private readonly input: ConfigInput,
+    config: Config,
+    readonly logger: Logger,
+    readonly registry: Registry,
+    private readonly version: string,
+  ) {
+    this.#config = config
+    this.#metrics = createEngineMetrics(registry)
+    const query = createQueryRouter(() => this.#remoteQuery(), this.#store)
+    this.#manager = new RuleManager(
+      { logger, metrics: this.#metrics, sink: () => this.#notifier as AlertmanagerNotifier },
+      this.#settings(config, query),
+    )
+    this.#query = query
+  }
+
+  readonly #query: QueryFn
+
+  /** start loads config and rules, starts every component and listens; it throws ConfigError or RulesError. */
+  static async start(input: ConfigInput, opts: DaemonOptions): Promise<Daemon> {
+    const config = await loadConfig(input)
+    const logger = opts.logger ?? createLogger(config.doc.log.level)
+    const groups = await loadRules(config)
+    const daemon = new Daemon(input, config, logger, createRegistry(opts.version), opts.version)
+    await daemon.#apply(config, groups)
+    daemon.#metrics.reloadSuccessful.set(1)
+    daemon.#metrics.reloadSuccessTimestamp.set(Date.now() / 1000)
+    await daemon.#listen()
+    if (groups.length === 0) logger.warn('no rule groups loaded: nothing will be evaluated')
+    return daemon
+  }
+
+  /** address is the URL the HTTP server listens on. */
+  get address(): string {
+    const addr = this.#server?.server.address()
+    if (addr === null || addr === undefined || typeof addr === 'string') return ''
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+    return `http://${host}:${addr.port}`
+  }
+
+  /** manager exposes the rule manager (for the status API and tests). */
+  get manager(): RuleManager {
+    return this.#manager
+  }
+
+  /** reload re-reads config and rules; all or nothing: on any error the running rules and config stay. */
+  reload(): Promise<{ ok: true } | { ok: false; error: string }> {
+    this.#reloading ??= this.#reload().finally(() => (this.#reloading = undefined))
+    return this.#reloading
+  }
+
+  async #reload(): Promise<{ ok: true } | { ok: false; error: string }> {
+    try {
+      const config = await loadConfig(this.input)
+      const groups = await loadRules(config)
+      if (config.doc.web.listen_address !== this.#config.doc.web.listen_address) {
+        this.logger.warn({ listen: config.doc.web.listen_address }, 'the listen address changes only on restart')
+      }
+      await this.#apply(config, groups)
+      this.#metrics.reloads.inc({ result: 'success' })
+      this.#metrics.reloadSuccessful.set(1)
+      this.#metrics.reloadSuccessTimestamp.set(Date.now() / 1000)
+      this.logger.info({ groups: groups.length }, 'configuration and rules reloaded')
+      return { ok: true }
+    } catch (err) {
+      const error = (err as Error).message
+      this.#metrics.reloads.inc({ result: 'failure' })
+      this.#metrics.reloadSuccessful.set(0)
+      this.logger.error({ error }, 'reload failed, keeping the previous configuration and rules')
+      return { ok: false, error }
+    }
+  }
+
+  /** stop stops evaluating, sends what is queued (bounded), and closes the server. */
+  async stop(): Promise<void> {
+    await this.#manager.stop()
+    await this.#prober?.stop()
+    await this.#notifier?.drain(5_000)
+    this.#notifier?.stop()
+    this.#source?.close()
+    await this.#server?.close()
+  }
+
+  async #apply(config: Config, groups: RuleGroupSpec[]): Promise<void> {
+    const previous = this.#config
+    this.#config = config
+    this.#source?.close()
+    this.#source = createPrometheusSource({
+      url: config.doc.prometheus.url,
+      timeoutMs: config.doc.prometheus.timeout,
+      logger: this.logger,
+      ...(config.prometheusAuth === undefined ? {} : { auth: config.prometheusAuth }),
+      ...(config.doc.prometheus.headers === undefined ? {} : { headers: config.doc.prometheus.headers }),
+    })
+    if (this.#notifier === undefined || notifierChanged(previous, config)) this.#replaceNotifier(config)
+    await this.#restartProber(config)
+    await this.#manager.update(groups, this.#settings(config, this.#query))
+  }
+
+  #replaceNotifier(config: Config): void {
+    const old = this.#notifier
+    this.#notifier = createAlertmanagerNotifier({
+      urls: config.doc.alertmanager.urls,
+      timeoutMs: config.doc.alertmanager.timeout,
+      externalLabels: config.doc.global.external_labels,
+      queueCapacity: config.doc.alertmanager.queue_capacity,
+      batchSize: config.doc.alertmanager.batch_size,
+      logger: this.logger,
+      metrics: this.#notifierMetrics(),
+      ...(config.alertmanagerAuth === undefined ? {} : { auth: config.alertmanagerAuth }),
+    })
+    if (old !== undefined) void old.drain(5_000).then(() => old.stop())
+    if (config.doc.alertmanager.urls.length === 0) this.logger.warn('no Alertmanager configured: alerts are evaluated but not sent')
+  }
+
+  #notifierMetricsCache: ReturnType<typeof createNotifierMetrics> | undefined
+  #notifierMetrics(): ReturnType<typeof createNotifierMetrics> {
+    this.#notifierMetricsCache ??= createNotifierMetrics(this.registry)
+    return this.#notifierMetricsCache
+  }
+
+  async #restartProber(config: Config): Promise<void> {
+    await this.#prober?.stop()
+    const probes = config.doc.probes.map((p) => ({
+      name: p.name,
+      url: p.url,
+      intervalMs: p.interval,
+      timeoutMs: p.timeout,
+      method: p.method,
+      headers: p.headers,
+      labels: p.labels,
+      expectedStatus: p.expected_status.map((s) => parseStatusPattern(String(s))),
+    }))
+    registerProbeMetrics(this.registry, this.#store, [...new Set(probes.flatMap((p) => Object.keys(p.labels)))])
+    this.#prober = createHealthProber({ probes, store: this.#store, logger: this.logger })
+    this.#prober.start()
+  }
+
+  #remoteQuery(): QueryFn {
+    const source = this.#source as PrometheusSource
+    return (expr, at) => source.query(expr, at)
+  }
+
+  #settings(config: Config, query: QueryFn): ManagerSettings {
+    return {
+      query,
+      defaultIntervalMs: config.doc.rules.evaluation_interval,
+      resendDelayMs: config.doc.rules.resend_delay,
+      maxConcurrentQueries: config.doc.rules.max_concurrent_queries,
+      externalLabels: config.doc.global.external_labels,
+      externalURL: externalURL(config),
+    }
+  }
+
+  async #listen(): Promise<void> {
+    const server = buildServer({
+      logger: this.logger,
+      registry: this.registry,
+      groups: () => this.#manager.groups(),
+      isReady: () => this.#manager.hasEvaluated(),
+      reload: () => this.reload(),
+    })
+    const { host, port } = splitListen(this.#config.doc.web.listen_address)
+    await server.listen({ host, port })
+    this.#server = server
+    this.logger.info({ address: this.address, version: this.version }, 'rollguard is listening')
+  }
+}
+
+async function loadRules(config: Config): Promise<RuleGroupSpec[]> {
+  const loaded = await loadRuleFiles([...config.doc.rules.files])
+  if (loaded.errors.length > 0) throw new RulesError(loaded.errors.map(formatRuleFileError))
+  return loaded.files.flatMap((f) => f.groups)
+}
+
+function notifierChanged(a: Config, b: Config): boolean {
+  const view = (c: Config) => JSON.stringify([c.doc.alertmanager, c.doc.global.external_labels, c.alertmanagerAuth])
+  return view(a) !== view(b)
+}
+
+/** externalURL defaults to http://<hostname>:<port>, as Prometheus does. */
+function externalURL(config: Config): string {
+  if (config.doc.web.external_url !== undefined) return config.doc.web.external_url
+  return `http://${hostname()}:${splitListen(config.doc.web.listen_address).port}`
+}
+
+/** splitListen splits HOST:PORT ([v6]:port allowed; empty host = all interfaces). */
+export function splitListen(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':')
+  const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1')
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(address.slice(i + 1)) }
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { runCheck } from './cli/check.js'
+import { runDaemon, type CliIO } from './cli/run.js'
+import { VERSION } from './version.js'
+
+const USAGE = `Usage: rollguard <command> [flags]
+
+rollguard watches services after they are deployed: it evaluates Prometheus alerting rules over time
+windows, polls health endpoints, sends alerts to Alertmanager, and (with actions enabled) rolls back.
+
+Commands:
+  run      Run the daemon (see 'rollguard run --help').
+  check    Validate rule files like 'promtool check rules' (see 'rollguard check --help').
+  version  Print the version.
+
+Flags:
+  -h, --help     Show this help.
+  -v, --version  Print the version.
+`
+
+const io: CliIO = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+}
+
+/** main dispatches to a command and returns its exit code. */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'run':
+      return runDaemon(rest, io)
+    case 'check':
+      return runCheck(rest, io)
+    case 'version':
+    case '--version':
+    case '-v':
+      io.stdout(`rollguard ${VERSION} (node ${process.version})\n`)
+      return 0
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout(USAGE)
+      return command === undefined ? 2 : 0
+    default:
+      io.stderr(`rollguard: unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // The daemon has stopped everything it owns; exit without waiting for idle keep-alive sockets.
+    if (process.argv[2] === 'run') process.exit(code)
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    process.stderr.write(`rollguard: ${(err as Error).stack ?? String(err)}\n`)
+    process.exitCode = 1
+  },
+)

@@ -1,0 +1,189 @@
+import type { Logger } from 'pino'
+import { evaluateGroup, newGroupState, type GroupEvaluation, type GroupOptions, type GroupState } from '../engine/group.js'
+import { labelsToString } from '../engine/labels.js'
+import type { AlertingRuleSpec, RuleGroupSpec } from '../engine/spec.js'
+import type { OutgoingAlert, Transition } from '../engine/types.js'
+import type { EngineMetrics } from '../telemetry/metrics.js'
+import { Scheduler } from './scheduler.js'
+
+/** AlertSink receives the alerts due for (re)sending; the Alertmanager notifier implements it. */
+export interface AlertSink {
+  send(alerts: readonly OutgoingAlert[]): void
+}
+
+/** ManagerSettings are the daemon-wide evaluation settings (replaced on reload). */
+export interface ManagerSettings extends Omit<GroupOptions, 'clock'> {
+  readonly defaultIntervalMs: number
+}
+
+/** ManagerDeps are the manager's collaborators. */
+export interface ManagerDeps {
+  readonly logger: Logger
+  readonly metrics: EngineMetrics
+  readonly sink: () => AlertSink
+  readonly now?: () => number
+  readonly clock?: () => number
+  /** onEvaluation sees every group iteration's transitions (actions hang off this). */
+  readonly onEvaluation?: (group: GroupState, result: GroupEvaluation) => void
+}
+
+interface RunningGroup {
+  readonly state: GroupState
+  readonly scheduler: Scheduler
+}
+
+/** RuleManager owns the rule groups: schedules them, applies reloads, logs transitions and hands alerts to the sink. */
+export class RuleManager {
+  readonly #groups = new Map<string, RunningGroup>()
+  #settings: ManagerSettings
+  #evaluatedOnce = false
+
+  constructor(private readonly deps: ManagerDeps, settings: ManagerSettings) {
+    this.#settings = settings
+  }
+
+  /** groups lists the live group states in load order. */
+  groups(): GroupState[] {
+    return [...this.#groups.values()].map((g) => g.state)
+  }
+
+  /** hasEvaluated is true once any group completed an iteration (readiness). */
+  hasEvaluated(): boolean {
+    return this.#evaluatedOnce || this.#groups.size === 0
+  }
+
+  /**
+   * update replaces the rule set (Prometheus Manager.Update): unchanged groups keep running untouched; changed
+   * groups restart with the alert state of rules that kept their name and labels; removed groups stop.
+   */
+  async update(specs: readonly RuleGroupSpec[], settings: ManagerSettings): Promise<void> {
+    const settingsChanged = JSON.stringify(settings) !== JSON.stringify(this.#settings)
+    this.#settings = settings
+    const next = new Map<string, RuleGroupSpec>(specs.map((s) => [groupKey(s), s]))
+    const stopping: Promise<void>[] = []
+    for (const [key, running] of this.#groups) {
+      const spec = next.get(key)
+      if (spec !== undefined && !settingsChanged && sameGroup(running.state.spec, spec)) {
+        next.delete(key)
+        continue
+      }
+      stopping.push(running.scheduler.stop())
+      this.#groups.delete(key)
+      if (spec !== undefined) this.#start(spec, running.state)
+      next.delete(key)
+    }
+    await Promise.all(stopping)
+    for (const spec of next.values()) this.#start(spec, undefined)
+    for (const { state } of this.#groups.values()) this.#setGroupGauges(state)
+  }
+
+  /** stop halts every group, waiting for running iterations. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.#groups.values()].map((g) => g.scheduler.stop()))
+  }
+
+  #start(spec: RuleGroupSpec, previous: GroupState | undefined): void {
+    const interval = spec.intervalMs > 0 ? spec.intervalMs : this.#settings.defaultIntervalMs
+    const state = newGroupState(spec, interval, this.#settings.externalURL)
+    if (previous !== undefined) copyState(previous, state)
+    const scheduler = new Scheduler(spec, interval, (slot, missed) => this.#iterate(state, slot, missed), this.deps.now)
+    this.#groups.set(groupKey(spec), { state, scheduler })
+    scheduler.start()
+  }
+
+  async #iterate(state: GroupState, slot: number, missed: number): Promise<void> {
+    const group = groupKey(state.spec)
+    const m = this.deps.metrics
+    m.groupIterations.inc({ rule_group: group }, missed + 1)
+    if (missed > 0) {
+      m.groupIterationsMissed.inc({ rule_group: group }, missed)
+      this.deps.logger.warn({ group, missed }, 'group iterations missed: the previous iteration ran too long')
+    }
+    try {
+      const health = state.rules.map((r) => r.state.health)
+      const result = await evaluateGroup(state, slot, { ...this.#settings, clock: this.deps.clock ?? performanceNow })
+      this.#record(state, group, result, health)
+      this.deps.sink().send(result.toSend)
+      this.#evaluatedOnce = true
+      this.deps.onEvaluation?.(state, result)
+    } catch (err) {
+      // evaluateGroup never throws by design; this guards the loop against bugs in logging or sinks.
+      this.deps.logger.error({ group, err }, 'group iteration failed')
+    }
+  }
+
+  #record(state: GroupState, group: string, result: GroupEvaluation, healthBefore: string[]): void {
+    const m = this.deps.metrics
+    let samples = 0
+    result.outcomes.forEach((o, i) => {
+      samples += o.samples
+      m.evaluations.inc({ rule_group: group })
+      m.evaluationDuration.observe(o.durationMs / 1000)
+      if (o.error !== '') m.evaluationFailures.inc({ rule_group: group })
+      this.#logHealth(group, o.rule, healthBefore[i], o.error, o.warnings)
+    })
+    m.groupDuration.observe(state.evaluationDurationMs / 1000)
+    m.groupLastDuration.set({ rule_group: group }, state.evaluationDurationMs / 1000)
+    m.groupLastEvaluation.set({ rule_group: group }, state.lastEvaluation / 1000)
+    m.groupLastSamples.set({ rule_group: group }, samples)
+    for (const t of result.transitions) this.#logTransition(group, t)
+    this.#setAlertGauges(state)
+  }
+
+  #logHealth(group: string, rule: string, before: string | undefined, error: string, warnings: readonly string[]): void {
+    if (error !== '' && before !== 'err') this.deps.logger.warn({ group, rule, error }, 'rule evaluation failed')
+    else if (error === '' && before === 'err') this.deps.logger.info({ group, rule }, 'rule evaluation recovered')
+    if (warnings.length > 0) this.deps.logger.debug({ group, rule, warnings }, 'query returned warnings')
+  }
+
+  #logTransition(group: string, t: Transition): void {
+    this.deps.logger.info(
+      { group, rule: t.rule, labels: t.labels, value: t.value, from: t.from, to: t.to, alert: labelsToString(t.labels) },
+      `alert ${t.rule} ${t.to === 'deleted' ? 'cleared while pending' : t.to}`,
+    )
+  }
+
+  #setGroupGauges(state: GroupState): void {
+    const group = groupKey(state.spec)
+    this.deps.metrics.groupInterval.set({ rule_group: group }, state.intervalMs / 1000)
+    this.deps.metrics.groupRules.set({ rule_group: group }, state.rules.length)
+  }
+
+  #setAlertGauges(state: GroupState): void {
+    const group = groupKey(state.spec)
+    for (const rule of state.rules) {
+      const counts = { pending: 0, firing: 0, inactive: 0 }
+      for (const alert of rule.state.active.values()) counts[alert.state]++
+      for (const [s, n] of Object.entries(counts)) this.deps.metrics.alerts.set({ rule_group: group, alertname: rule.spec.name, state: s }, n)
+    }
+  }
+}
+
+/** groupKey is Prometheus's "<file>;<name>" key. */
+export function groupKey(spec: Pick<RuleGroupSpec, 'file' | 'name'>): string {
+  return `${spec.file};${spec.name}`
+}
+
+function ruleSignature(rule: AlertingRuleSpec): string {
+  const sources = (t: AlertingRuleSpec['labels']) => Object.entries(t).map(([k, v]) => [k, v.source])
+  return JSON.stringify([rule.name, rule.expr, rule.forMs, rule.keepFiringForMs, sources(rule.labels), sources(rule.annotations)])
+}
+
+function sameGroup(a: RuleGroupSpec, b: RuleGroupSpec): boolean {
+  return a.intervalMs === b.intervalMs && a.limit === b.limit && a.queryOffsetMs === b.queryOffsetMs &&
+    a.rules.length === b.rules.length && a.rules.every((r, i) => ruleSignature(r) === ruleSignature(b.rules[i] as AlertingRuleSpec))
+}
+
+/** copyState carries alert state over to rules with the same name and labels, matching duplicates in order. */
+function copyState(from: GroupState, to: GroupState): void {
+  const key = (r: AlertingRuleSpec) => JSON.stringify([r.name, Object.entries(r.labels).map(([k, v]) => [k, v.source]).sort()])
+  const pool = new Map<string, GroupState['rules']>()
+  for (const rule of from.rules) pool.set(key(rule.spec), [...(pool.get(key(rule.spec)) ?? []), rule])
+  for (const rule of to.rules) {
+    const old = pool.get(key(rule.spec))?.shift()
+    if (old === undefined) continue
+    Object.assign(rule.state, old.state)
+  }
+}
+
+const performanceNow = (): number => performance.now()

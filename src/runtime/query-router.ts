@@ -1,0 +1,29 @@
+import type { QueryFn } from '../engine/ports.js'
+import { compileLocalQuery, isLocalExpression, type LocalQuery } from '../sources/local-query.js'
+import type { ProbeStore } from '../sources/probe-store.js'
+
+/**
+ * createQueryRouter answers rollguard_probe_* expressions from the local probe store (health checks must not
+ * depend on Prometheus being up) and everything else from Prometheus. Expressions are classified once.
+ */
+export function createQueryRouter(remote: () => QueryFn, store: ProbeStore): QueryFn {
+  const compiled = new Map<string, LocalQuery | Error | null>()
+  const classify = (expr: string): LocalQuery | Error | null => {
+    let entry = compiled.get(expr)
+    if (entry === undefined) {
+      try {
+        entry = isLocalExpression(expr) ? compileLocalQuery(expr) : null
+      } catch (err) {
+        entry = err as Error
+      }
+      compiled.set(expr, entry)
+    }
+    return entry
+  }
+  return async (expr, at) => {
+    const local = classify(expr)
+    if (local === null) return remote()(expr, at)
+    if (local instanceof Error) throw local
+    return { samples: local.evaluate(store, at), warnings: [] }
+  }
+}

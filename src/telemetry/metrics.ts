@@ -1,0 +1,57 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** EngineMetrics are the rule manager's own metrics, named after Prometheus's (prometheus_rule_* → rollguard_rule_*). */
+export interface EngineMetrics {
+  readonly evaluations: Counter<'rule_group'>
+  readonly evaluationFailures: Counter<'rule_group'>
+  readonly evaluationDuration: Histogram
+  readonly groupDuration: Histogram
+  readonly groupLastDuration: Gauge<'rule_group'>
+  readonly groupLastEvaluation: Gauge<'rule_group'>
+  readonly groupInterval: Gauge<'rule_group'>
+  readonly groupIterations: Counter<'rule_group'>
+  readonly groupIterationsMissed: Counter<'rule_group'>
+  readonly groupRules: Gauge<'rule_group'>
+  readonly groupLastSamples: Gauge<'rule_group'>
+  readonly alerts: Gauge<'rule_group' | 'alertname' | 'state'>
+  readonly reloadSuccessful: Gauge
+  readonly reloadSuccessTimestamp: Gauge
+  readonly reloads: Counter<'result'>
+}
+
+/** createRegistry returns a dedicated registry with Node's default process metrics and build info. */
+export function createRegistry(version: string): Registry {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'rollguard_' })
+  new Gauge({
+    name: 'rollguard_build_info',
+    help: 'A metric with a constant 1 value labelled by version and Node.js version.',
+    labelNames: ['version', 'nodejs_version'],
+    registers: [registry],
+  }).set({ version, nodejs_version: process.version }, 1)
+  return registry
+}
+
+/** createEngineMetrics registers the rule manager's metrics on registry. */
+export function createEngineMetrics(registry: Registry): EngineMetrics {
+  const r = [registry]
+  const g = ['rule_group'] as const
+  const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+  return {
+    evaluations: new Counter({ name: 'rollguard_rule_evaluations_total', help: 'Rule evaluations.', labelNames: g, registers: r }),
+    evaluationFailures: new Counter({ name: 'rollguard_rule_evaluation_failures_total', help: 'Rule evaluations that failed (query error, duplicate labels, limit).', labelNames: g, registers: r }),
+    evaluationDuration: new Histogram({ name: 'rollguard_rule_evaluation_duration_seconds', help: 'Duration of one rule evaluation, query included.', buckets, registers: r }),
+    groupDuration: new Histogram({ name: 'rollguard_rule_group_duration_seconds', help: 'Duration of one group iteration.', buckets, registers: r }),
+    groupLastDuration: new Gauge({ name: 'rollguard_rule_group_last_duration_seconds', help: 'Duration of the last group iteration.', labelNames: g, registers: r }),
+    groupLastEvaluation: new Gauge({ name: 'rollguard_rule_group_last_evaluation_timestamp_seconds', help: 'Slot timestamp of the last group iteration.', labelNames: g, registers: r }),
+    groupInterval: new Gauge({ name: 'rollguard_rule_group_interval_seconds', help: 'Evaluation interval of the group.', labelNames: g, registers: r }),
+    groupIterations: new Counter({ name: 'rollguard_rule_group_iterations_total', help: 'Scheduled group iterations, run or missed.', labelNames: g, registers: r }),
+    groupIterationsMissed: new Counter({ name: 'rollguard_rule_group_iterations_missed_total', help: 'Group iterations skipped because the previous one ran too long.', labelNames: g, registers: r }),
+    groupRules: new Gauge({ name: 'rollguard_rule_group_rules', help: 'Rules in the group.', labelNames: g, registers: r }),
+    groupLastSamples: new Gauge({ name: 'rollguard_rule_group_last_evaluation_samples', help: 'Samples returned by the last iteration.', labelNames: g, registers: r }),
+    alerts: new Gauge({ name: 'rollguard_alerts', help: 'Alerts by state (pending, firing, inactive = resolved and retained).', labelNames: ['rule_group', 'alertname', 'state'], registers: r }),
+    reloadSuccessful: new Gauge({ name: 'rollguard_config_last_reload_successful', help: 'Whether the last configuration and rules reload succeeded.', registers: r }),
+    reloadSuccessTimestamp: new Gauge({ name: 'rollguard_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful reload.', registers: r }),
+    reloads: new Counter({ name: 'rollguard_config_reloads_total', help: 'Reloads by result (success, failure).', labelNames: ['result'], registers: r }),
+  }
+}
