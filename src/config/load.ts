@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { isMap, LineCounter, parseDocument } from 'yaml'
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml'
 import type { HttpAuth } from '../sources/http-auth.js'
 import { ConfigDocument } from './schema.js'
 import { RUN_OPTIONS, type OptionSpec } from './options.js'
@@ -28,7 +28,9 @@ export interface ConfigInput {
   readonly cwd: string
 }
 
-type Source = { kind: 'flag' | 'env'; name: string } | { kind: 'file'; file: string; position: (path: readonly PropertyKey[]) => string }
+type Source =
+  | { kind: 'flag' | 'env'; name: string }
+  | { kind: 'file'; file: string; position: (path: readonly PropertyKey[], atKey: boolean) => string }
 
 // Paths in the config file are relative to the file, as in Prometheus.
 const PATH_KEYS = ['rules.files', 'prometheus.bearer_token_file', 'prometheus.basic_auth.password_file',
@@ -44,7 +46,11 @@ export async function loadConfig(input: ConfigInput): Promise<Config> {
   if (problems.length > 0) throw new ConfigError(problems)
   const parsed = ConfigDocument.safeParse(raw)
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => describeIssue(issue.path, issue.message, sources)))
+    throw new ConfigError(parsed.error.issues.map((issue) => {
+      // Point at the offending key itself, not at the mapping that contains it.
+      const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] as string] : issue.path
+      return describeIssue(path, issue.message, sources, issue.code === 'unrecognized_keys')
+    }))
   }
   const doc = parsed.data
   const [prometheusAuth, alertmanagerAuth] = await Promise.all([
@@ -70,9 +76,9 @@ async function readConfigFile(file: string, sources: Map<string, Source>, proble
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true })
   for (const e of doc.errors) problems.push(`${file}:${e.linePos?.[0].line ?? 0}:${e.linePos?.[0].col ?? 0}: ${e.message.split('\n')[0]}`)
-  const position = (path: readonly PropertyKey[]): string => {
+  const position = (path: readonly PropertyKey[], atKey: boolean): string => {
     for (let n = path.length; n >= 0; n--) {
-      const node = doc.getIn(path.slice(0, n) as unknown[], true) as { range?: [number, number] } | undefined
+      const node = nodeAt(doc, path.slice(0, n), atKey && n === path.length)
       if (node?.range) {
         const { line, col } = lines.linePos(node.range[0])
         return `${file}:${line}:${col}`
@@ -90,6 +96,18 @@ async function readConfigFile(file: string, sources: Map<string, Source>, proble
   const obj = value as Record<string, unknown>
   for (const key of PATH_KEYS) resolvePaths(obj, key.split('.'), dirname(file))
   return obj
+}
+
+type Ranged = { range?: [number, number, number] | null }
+
+/** nodeAt finds the YAML node at path: the value, or the key itself for an unknown key. */
+function nodeAt(doc: ReturnType<typeof parseDocument>, path: readonly PropertyKey[], atKey: boolean): Ranged | undefined {
+  const value = doc.getIn(path as unknown[], true) as Ranged | undefined
+  if (!atKey || path.length === 0) return value
+  const parent = doc.getIn(path.slice(0, -1) as unknown[], true)
+  if (!isMap(parent)) return value
+  const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(path.at(-1)))
+  return (pair?.key as Ranged | undefined) ?? value
 }
 
 function resolvePaths(obj: Record<string, unknown>, path: string[], base: string): void {
@@ -157,12 +175,12 @@ function parseLabelList(values: readonly string[], name: string, problems: strin
   return out
 }
 
-function describeIssue(path: readonly PropertyKey[], message: string, sources: Map<string, Source>): string {
+function describeIssue(path: readonly PropertyKey[], message: string, sources: Map<string, Source>, atKey: boolean): string {
   const key = path.map(String).join('.')
   for (let n = path.length; n >= 0; n--) {
     const source = sources.get(path.slice(0, n).map(String).join('.'))
     if (source === undefined) continue
-    if (source.kind === 'file') return `${source.position(path)}: ${key}: ${message}`
+    if (source.kind === 'file') return `${source.position(path, atKey)}: ${key}: ${message}`
     return `${source.name}: ${message}`
   }
   const spec = RUN_OPTIONS.find((o) => o.path.join('.') === key)

@@ -50,7 +50,8 @@ export type ProbeConfig = z.infer<typeof ProbeConfig>
 /** ConfigDocument is the merged configuration (file, env and flags), validated as one document. */
 export const ConfigDocument = z.strictObject({
   global: z.strictObject({ external_labels: Labels.default({}) }).prefault({}),
-  prometheus: z.strictObject({ url: HttpUrl, ...Client, timeout: Duration.default(30_000) }),
+  // prefault: an absent section still reports the missing url by name (the cast: url has no default).
+  prometheus: z.strictObject({ url: HttpUrl, ...Client, timeout: Duration.default(30_000) }).prefault({} as never),
   alertmanager: z
     .strictObject({
       urls: z.array(HttpUrl).default([]),
