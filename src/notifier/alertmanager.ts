@@ -1,0 +1,266 @@
+import http from 'node:http'
+import https from 'node:https'
+import { createRequire } from 'node:module'
+import axios from 'axios'
+import type { AxiosInstance } from 'axios'
+import type { Logger } from 'pino'
+import type { Labels, OutgoingAlert } from '../engine/types.js'
+import { bodySnippet, joinUrlPath, redactUrl, requestHeaders } from '../sources/http-auth.js'
+import type { HttpAuth } from '../sources/http-auth.js'
+
+/** NotifierMetrics receives the notifier's counts; `alertmanager` is the (redacted) Alertmanager URL. */
+export interface NotifierMetrics {
+  /** init creates the series of one Alertmanager at zero. */
+  init(alertmanager: string): void
+  /** sent counts alerts in every request made, failed ones included (as prometheus_notifications_sent_total). */
+  sent(alertmanager: string, count: number): void
+  errors(alertmanager: string, count: number): void
+  dropped(alertmanager: string, count: number): void
+  queueLength(alertmanager: string, length: number): void
+  queueCapacity(capacity: number): void
+  latency(alertmanager: string, seconds: number): void
+}
+
+/** AlertmanagerNotifierOptions configures createAlertmanagerNotifier; defaults are Prometheus's. */
+export interface AlertmanagerNotifierOptions {
+  readonly urls: readonly string[]
+  /** timeoutMs bounds each request; default 10000. */
+  readonly timeoutMs?: number
+  readonly auth?: HttpAuth
+  readonly headers?: Readonly<Record<string, string>>
+  readonly externalLabels?: Labels
+  /** queueCapacity is per Alertmanager; default 10000. */
+  readonly queueCapacity?: number
+  /** batchSize is the maximum number of alerts per request; default 256. */
+  readonly batchSize?: number
+  /** userAgent defaults to rollguard/<package version>. */
+  readonly userAgent?: string
+  readonly logger?: Logger
+  readonly metrics?: NotifierMetrics
+}
+
+/** AlertmanagerStatus describes one Alertmanager's queue; times are Unix ms. */
+export interface AlertmanagerStatus {
+  readonly url: string
+  readonly queueLength: number
+  readonly lastError?: string
+  readonly lastErrorAt?: number
+  readonly lastSuccess?: number
+}
+
+/** AlertmanagerNotifier queues alerts for every Alertmanager and sends them in the background. */
+export interface AlertmanagerNotifier {
+  /** send enqueues alerts for every Alertmanager; it never blocks and never throws. */
+  send(alerts: readonly OutgoingAlert[]): void
+  /** drain waits until every queue is sent (or has failed), at most timeoutMs. */
+  drain(timeoutMs: number): Promise<void>
+  /** stop aborts in-flight requests and drops what is queued (counted as dropped). */
+  stop(): void
+  status(): AlertmanagerStatus[]
+}
+
+/** PostableAlert is the JSON body element of POST /api/v2/alerts. */
+export interface PostableAlert {
+  labels: Record<string, string>
+  annotations?: Record<string, string>
+  startsAt: string
+  endsAt: string
+  generatorURL?: string
+}
+
+const DEFAULTS = { timeoutMs: 10_000, queueCapacity: 10_000, batchSize: 256 }
+const GO_ZERO_TIME = '0001-01-01T00:00:00.000Z'
+
+/** formatTime renders Unix ms as RFC3339 with exactly 3 fractional digits in UTC; 0 is Go's zero time. */
+export function formatTime (ms: number): string {
+  if (ms === 0 || !Number.isFinite(ms)) return GO_ZERO_TIME
+  return new Date(ms).toISOString()
+}
+
+/** toPostableAlert adds external labels the alert lacks and omits empty annotations and generatorURL. */
+export function toPostableAlert (alert: OutgoingAlert, externalLabels: Labels): PostableAlert {
+  const labels: Record<string, string> = { ...alert.labels }
+  for (const [name, value] of Object.entries(externalLabels)) {
+    if (value !== '' && (!Object.hasOwn(labels, name) || labels[name] === '')) labels[name] = value
+  }
+  const out: PostableAlert = { labels, startsAt: formatTime(alert.startsAt), endsAt: formatTime(alert.endsAt) }
+  if (Object.keys(alert.annotations).length > 0) out.annotations = { ...alert.annotations }
+  if (alert.generatorURL !== '') out.generatorURL = alert.generatorURL
+  return out
+}
+
+/** createAlertmanagerNotifier returns a notifier with one queue and send loop per Alertmanager (Prometheus ≥ 3.10). */
+export function createAlertmanagerNotifier (opts: AlertmanagerNotifierOptions): AlertmanagerNotifier {
+  const capacity = opts.queueCapacity ?? DEFAULTS.queueCapacity
+  const batchSize = opts.batchSize ?? DEFAULTS.batchSize
+  if (!(capacity >= 1) || !(batchSize >= 1)) throw new Error('queueCapacity and batchSize must be at least 1')
+  const httpAgent = new http.Agent({ keepAlive: true })
+  const httpsAgent = new https.Agent({ keepAlive: true })
+  const client = axios.create({
+    httpAgent,
+    httpsAgent,
+    headers: {
+      ...requestHeaders(opts.headers, opts.auth),
+      'Content-Type': 'application/json',
+      'User-Agent': opts.userAgent ?? `rollguard/${packageVersion()}`
+    },
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+    validateStatus: () => true
+  })
+  const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs
+  opts.metrics?.queueCapacity(capacity)
+  const loops = opts.urls.map((url) => new SendLoop({
+    name: redactUrl(url),
+    capacity,
+    batchSize,
+    post: (batch, signal) => postAlerts(client, joinUrlPath(url, '/api/v2/alerts'), batch, timeoutMs, signal),
+    ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
+    ...(opts.logger === undefined ? {} : { logger: opts.logger.child({ component: 'notifier' }) })
+  }))
+  const externalLabels = opts.externalLabels ?? {}
+  return {
+    send (alerts) {
+      if (alerts.length === 0) return
+      const postable = alerts.map((a) => toPostableAlert(a, externalLabels))
+      for (const loop of loops) loop.push(postable)
+    },
+    async drain (drainTimeoutMs) {
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, drainTimeoutMs) })
+      await Promise.race([Promise.all(loops.map((l) => l.idle())), deadline])
+      clearTimeout(timer)
+    },
+    stop () {
+      for (const loop of loops) loop.stop()
+      httpAgent.destroy()
+      httpsAgent.destroy()
+    },
+    status: () => loops.map((l) => l.status())
+  }
+}
+
+async function postAlerts (client: AxiosInstance, endpoint: string, batch: readonly PostableAlert[], timeoutMs: number, stop: AbortSignal): Promise<void> {
+  const deadline = new AbortController()
+  const timer = setTimeout(() => deadline.abort(), timeoutMs)
+  try {
+    const res = await client.post<string>(endpoint, JSON.stringify(batch), { signal: AbortSignal.any([deadline.signal, stop]) })
+    if (res.status < 200 || res.status >= 300) {
+      throw new Error(`server returned HTTP status ${`${res.status} ${res.statusText}`.trimEnd()}: ${bodySnippet(String(res.data ?? ''))}`)
+    }
+  } catch (err) {
+    if (deadline.signal.aborted) throw new Error(`no response within ${timeoutMs}ms`)
+    throw err instanceof Error ? new Error(err.message) : new Error(String(err))
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+interface SendLoopOptions {
+  readonly name: string
+  readonly capacity: number
+  readonly batchSize: number
+  readonly post: (batch: readonly PostableAlert[], signal: AbortSignal) => Promise<void>
+  readonly metrics?: NotifierMetrics
+  readonly logger?: Logger
+}
+
+/** SendLoop is one Alertmanager's bounded queue, sent back-to-back in batches without retries. */
+class SendLoop {
+  readonly #opts: SendLoopOptions
+  readonly #stop = new AbortController()
+  #queue: PostableAlert[] = []
+  #running: Promise<void> | undefined
+  #lastError: { message: string; at: number } | undefined
+  #lastSuccess: number | undefined
+
+  constructor (opts: SendLoopOptions) {
+    this.#opts = opts
+    opts.metrics?.init(opts.name)
+  }
+
+  push (alerts: readonly PostableAlert[]): void {
+    const { name, capacity, metrics, logger } = this.#opts
+    if (this.#stop.signal.aborted) {
+      metrics?.dropped(name, alerts.length)
+      return
+    }
+    this.#queue = this.#queue.concat(alerts)
+    const overflow = this.#queue.length - capacity
+    if (overflow > 0) {
+      this.#queue.splice(0, overflow)
+      metrics?.dropped(name, overflow)
+      logger?.warn({ alertmanager: name, dropped: overflow }, 'alert notification queue full, dropping oldest alerts')
+    }
+    metrics?.queueLength(name, this.#queue.length)
+    this.#kick()
+  }
+
+  /** idle resolves once the queue is empty and no request is in flight. */
+  async idle (): Promise<void> {
+    while (this.#running !== undefined) await this.#running
+  }
+
+  stop (): void {
+    this.#stop.abort()
+    if (this.#queue.length > 0) this.#opts.metrics?.dropped(this.#opts.name, this.#queue.length)
+    this.#queue = []
+    this.#opts.metrics?.queueLength(this.#opts.name, 0)
+  }
+
+  status (): AlertmanagerStatus {
+    return {
+      url: this.#opts.name,
+      queueLength: this.#queue.length,
+      ...(this.#lastError === undefined ? {} : { lastError: this.#lastError.message, lastErrorAt: this.#lastError.at }),
+      ...(this.#lastSuccess === undefined ? {} : { lastSuccess: this.#lastSuccess })
+    }
+  }
+
+  #kick (): void {
+    if (this.#running !== undefined) return
+    this.#running = this.#loop().finally(() => {
+      this.#running = undefined
+      if (this.#queue.length > 0 && !this.#stop.signal.aborted) this.#kick()
+    })
+  }
+
+  async #loop (): Promise<void> {
+    while (this.#queue.length > 0 && !this.#stop.signal.aborted) {
+      const batch = this.#queue.splice(0, this.#opts.batchSize)
+      this.#opts.metrics?.queueLength(this.#opts.name, this.#queue.length)
+      await this.#send(batch)
+    }
+  }
+
+  async #send (batch: readonly PostableAlert[]): Promise<void> {
+    const { name, metrics, logger } = this.#opts
+    const started = performance.now()
+    try {
+      await this.#opts.post(batch, this.#stop.signal)
+      this.#lastSuccess = Date.now()
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      this.#lastError = { message, at: Date.now() }
+      metrics?.errors(name, batch.length)
+      metrics?.dropped(name, batch.length)
+      if (!this.#stop.signal.aborted) logger?.warn({ alertmanager: name, count: batch.length, err: message }, 'error sending alerts')
+    } finally {
+      metrics?.latency(name, (performance.now() - started) / 1000)
+      metrics?.sent(name, batch.length)
+    }
+  }
+}
+
+let cachedVersion: string | undefined
+
+function packageVersion (): string {
+  if (cachedVersion !== undefined) return cachedVersion
+  try {
+    const pkg = createRequire(import.meta.url)('../../package.json') as { version?: unknown }
+    cachedVersion = typeof pkg.version === 'string' ? pkg.version : 'unknown'
+  } catch {
+    cachedVersion = 'unknown'
+  }
+  return cachedVersion
+}

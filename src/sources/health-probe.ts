@@ -1,0 +1,152 @@
+import type { Logger } from 'pino'
+import type { Labels } from '../engine/types.js'
+import { redactUrl } from './http-auth.js'
+import type { ProbeResult, ProbeStore } from './probe-store.js'
+
+/** StatusRange is an inclusive range of accepted HTTP status codes. */
+export interface StatusRange {
+  readonly min: number
+  readonly max: number
+}
+
+/** DEFAULT_EXPECTED_STATUS accepts any 2xx response. */
+export const DEFAULT_EXPECTED_STATUS: readonly StatusRange[] = [{ min: 200, max: 299 }]
+
+/** ProbeSpec configures one HTTP health probe. */
+export interface ProbeSpec {
+  readonly name: string
+  readonly url: string
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  /** expectedStatus defaults to DEFAULT_EXPECTED_STATUS. */
+  readonly expectedStatus?: readonly StatusRange[]
+  readonly method?: 'GET' | 'HEAD'
+  readonly headers?: Readonly<Record<string, string>>
+  readonly labels: Labels
+  /** staleAfterMs defaults to 3 × intervalMs. */
+  readonly staleAfterMs?: number
+}
+
+/** HealthProberOptions configures createHealthProber; results go to store and onResult. */
+export interface HealthProberOptions {
+  readonly probes: readonly ProbeSpec[]
+  readonly store?: ProbeStore
+  readonly onResult?: (result: ProbeResult) => void
+  readonly logger?: Logger
+  readonly fetchImpl?: typeof fetch
+}
+
+/** HealthProber runs every probe on its own timer until stopped. */
+export interface HealthProber {
+  start(): void
+  /** stop cancels the timers, aborts in-flight probes and waits for them; their results are discarded. */
+  stop(): Promise<void>
+}
+
+/** parseStatusPattern parses "200", "2xx" or "200-299" into a StatusRange; throws on anything else. */
+export function parseStatusPattern (pattern: string): StatusRange {
+  const text = pattern.trim().toLowerCase()
+  let range: StatusRange | undefined
+  if (/^[1-5]xx$/.test(text)) range = { min: Number(text[0]) * 100, max: Number(text[0]) * 100 + 99 }
+  else if (/^\d{3}$/.test(text)) range = { min: Number(text), max: Number(text) }
+  else {
+    const m = /^(\d{3})\s*-\s*(\d{3})$/.exec(text)
+    if (m !== null) range = { min: Number(m[1]), max: Number(m[2]) }
+  }
+  if (range === undefined || range.min < 100 || range.max > 599 || range.min > range.max) {
+    throw new Error(`invalid expected status ${JSON.stringify(pattern)}: use a code (200), a class (2xx) or a range (200-399)`)
+  }
+  return range
+}
+
+/** runProbe performs one probe request; it never throws: timeouts and connection errors are failures. */
+export async function runProbe (spec: ProbeSpec, fetchImpl: typeof fetch = fetch, signal?: AbortSignal): Promise<ProbeResult> {
+  const at = Date.now()
+  const started = performance.now()
+  const timeout = new AbortController()
+  const timer = setTimeout(() => timeout.abort(), spec.timeoutMs)
+  const combined = signal === undefined ? timeout.signal : AbortSignal.any([timeout.signal, signal])
+  const result = (fields: Omit<ProbeResult, 'probe' | 'durationMs' | 'at'>): ProbeResult =>
+    ({ probe: spec.name, durationMs: performance.now() - started, at, ...fields })
+  try {
+    const res = await fetchImpl(spec.url, { method: spec.method ?? 'GET', headers: { ...spec.headers }, signal: combined })
+    await res.body?.cancel().catch(() => undefined)
+    const ok = (spec.expectedStatus ?? DEFAULT_EXPECTED_STATUS).some((r) => res.status >= r.min && res.status <= r.max)
+    return result(ok ? { success: true, statusCode: res.status } : { success: false, statusCode: res.status, error: `unexpected status code ${res.status}` })
+  } catch (err) {
+    const error = timeout.signal.aborted ? `timeout after ${spec.timeoutMs}ms` : describeError(err)
+    return result({ success: false, error })
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+// The message of fetch's errors can quote the URL, credentials included: strip them.
+function describeError (err: unknown): string {
+  const cause: unknown = err instanceof Error ? err.cause : undefined
+  const message = cause instanceof Error && cause.message !== ''
+    ? cause.message
+    : err instanceof Error ? err.message : String(err)
+  return message.replace(/\/\/[^/\s@]*@/g, '//')
+}
+
+/** createHealthProber returns a prober that runs each probe every intervalMs, starting immediately. */
+export function createHealthProber (opts: HealthProberOptions): HealthProber {
+  const fetchImpl = opts.fetchImpl ?? fetch
+  const timers = new Map<string, NodeJS.Timeout>()
+  const inFlight = new Set<Promise<void>>()
+  const lastSuccess = new Map<string, boolean>()
+  let abort = new AbortController()
+  let running = false
+
+  const publish = (spec: ProbeSpec, result: ProbeResult): void => {
+    opts.store?.record(result)
+    logTransition(opts.logger, spec, result, lastSuccess.get(spec.name))
+    lastSuccess.set(spec.name, result.success)
+    try {
+      opts.onResult?.(result)
+    } catch (err) {
+      opts.logger?.error({ err, probe: spec.name }, 'probe result callback failed')
+    }
+  }
+
+  const schedule = (spec: ProbeSpec, delayMs: number): void => {
+    timers.set(spec.name, setTimeout(() => {
+      const startedAt = Date.now()
+      const signal = abort.signal
+      const run = runProbe(spec, fetchImpl, signal).then((result) => {
+        if (!running || signal.aborted) return
+        publish(spec, result)
+        schedule(spec, Math.max(0, startedAt + spec.intervalMs - Date.now()))
+      }).catch((err: unknown) => opts.logger?.error({ err, probe: spec.name }, 'probe loop failed'))
+      inFlight.add(run)
+      void run.finally(() => inFlight.delete(run))
+    }, delayMs))
+  }
+
+  return {
+    start () {
+      if (running) return
+      running = true
+      abort = new AbortController()
+      opts.store?.setTargets(opts.probes.map((p) => ({
+        name: p.name, url: p.url, labels: p.labels, staleAfterMs: p.staleAfterMs ?? 3 * p.intervalMs
+      })))
+      for (const spec of opts.probes) schedule(spec, 0)
+    },
+    async stop () {
+      running = false
+      for (const timer of timers.values()) clearTimeout(timer)
+      timers.clear()
+      abort.abort()
+      await Promise.allSettled([...inFlight])
+    }
+  }
+}
+
+function logTransition (logger: Logger | undefined, spec: ProbeSpec, result: ProbeResult, previous: boolean | undefined): void {
+  if (logger === undefined || previous === result.success) return
+  const fields = { probe: spec.name, url: redactUrl(spec.url), statusCode: result.statusCode, durationMs: Math.round(result.durationMs) }
+  if (result.success) logger.info(fields, 'probe succeeded')
+  else logger.warn({ ...fields, error: result.error }, 'probe failed')
+}
