@@ -206,6 +206,7 @@ export class Daemon {
       groups: () => this.#manager.groups(),
       isReady: () => this.#manager.hasEvaluated(),
       reload: () => this.reload(),
+      version: this.version,
     })
     const { host, port } = splitListen(this.#config.doc.web.listen_address)
     await server.listen({ host, port })
