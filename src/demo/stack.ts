@@ -21,6 +21,8 @@ export interface ScrapeTarget {
 
 /** PrometheusOptions configures startPrometheus. */
 export interface PrometheusOptions {
+  /** a fixed port (e.g. to restart on the same address); a free one when absent. */
+  readonly port?: number
   readonly scrapeTargets: readonly ScrapeTarget[]
   readonly scrapeInterval: string // Prometheus duration, e.g. "1s"
   readonly ruleFiles?: readonly string[] // absolute paths
@@ -55,6 +57,8 @@ export interface PrometheusHandle extends Daemon {
 
 /** AlertmanagerOptions configures startAlertmanager; config is alertmanager.yml text. */
 export interface AlertmanagerOptions {
+  /** a fixed port (e.g. to restart on the same address); a free one when absent. */
+  readonly port?: number
   readonly config?: string
   readonly logFile?: string
   readonly startTimeoutMs?: number
@@ -123,12 +127,13 @@ interface LaunchSpec {
   readonly logFile: string
   readonly args: (port: number) => string[]
   readonly timeoutMs: number
+  readonly port?: number
 }
 
 /** launch starts a daemon on a free port and waits for /-/ready, retrying when the port was taken meanwhile. */
 async function launch(spec: LaunchSpec): Promise<{ handle: ProcessHandle; port: number }> {
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort()
+    const port = spec.port ?? (await freePort())
     const handle = await startProcess(spec.bin, spec.args(port), { cwd: spec.dir, logFile: spec.logFile, name: spec.name })
     try {
       await waitForHttp(`http://127.0.0.1:${port}/-/ready`, { timeoutMs: spec.timeoutMs, process: handle })
@@ -136,7 +141,7 @@ async function launch(spec: LaunchSpec): Promise<{ handle: ProcessHandle; port: 
     } catch (err) {
       await handle.stop(2000)
       const portTaken = /address already in use/.test(logTail(spec.logFile, 5))
-      if (!portTaken || attempt >= 3) throw err
+      if (!portTaken || attempt >= 3 || spec.port !== undefined) throw err
     }
   }
 }
@@ -199,6 +204,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
       dir,
       logFile,
       timeoutMs: opts.startTimeoutMs ?? 30_000,
+      ...(opts.port === undefined ? {} : { port: opts.port }),
       args: (p) => [
         `--config.file=${configFile}`,
         `--web.listen-address=127.0.0.1:${p}`,
@@ -242,6 +248,7 @@ export async function startAlertmanager(opts: AlertmanagerOptions = {}): Promise
       dir,
       logFile,
       timeoutMs: opts.startTimeoutMs ?? 30_000,
+      ...(opts.port === undefined ? {} : { port: opts.port }),
       args: (p) => [
         `--config.file=${configFile}`,
         `--storage.path=${join(dir, 'data')}`,

@@ -1,0 +1,86 @@
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import type { GroupState } from '../engine/group.js'
+import { isApiPath, sendError } from './errors.js'
+import { alertsRoutes } from './routes/alerts.js'
+import { buildInfoRoutes } from './routes/buildinfo.js'
+import { healthRoutes } from './routes/health.js'
+import { metricsRoutes } from './routes/metrics.js'
+import { reloadRoutes, type ReloadResult } from './routes/reload.js'
+import { rulesRoutes } from './routes/rules.js'
+
+/** ServerDeps is everything the HTTP server needs from the daemon; it owns no state of its own. */
+export interface ServerDeps {
+  /** logger becomes fastify's logger; per-request lines are written only when it is at debug level. */
+  readonly logger: Logger
+  readonly registry: Registry
+  /** groups returns the live rule groups. */
+  readonly groups: () => readonly GroupState[]
+  /** isReady is true once rules are loaded and a first evaluation ran. */
+  readonly isReady: () => boolean
+  readonly reload: () => Promise<ReloadResult>
+  readonly version: string
+  readonly bodyLimitBytes?: number
+  /** extraRoutes are registered after the built-in routes (e.g. a status page at "/", which is kept free). */
+  readonly extraRoutes?: readonly FastifyPluginAsync[]
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const
+
+/** buildServer builds the fastify app without listening (tests call inject(); the daemon calls listen()). */
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const app = Fastify({
+    // FastifyBaseLogger keeps the instance type the plain FastifyInstance that route plugins are typed against.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: () => !deps.logger.isLevelEnabled('debug') }),
+    ...(deps.bodyLimitBytes === undefined ? {} : { bodyLimit: deps.bodyLimitBytes }),
+  })
+  app.setErrorHandler(handleError)
+  app.setNotFoundHandler((request, reply) => handleNotFound(app, request, reply))
+  app.register(healthRoutes, { isReady: deps.isReady })
+  app.register(metricsRoutes, { registry: deps.registry })
+  app.register(reloadRoutes, { reload: deps.reload })
+  app.register(rulesRoutes, { groups: deps.groups })
+  app.register(alertsRoutes, { groups: deps.groups })
+  app.register(buildInfoRoutes, { version: deps.version })
+  for (const plugin of deps.extraRoutes ?? []) app.register(plugin)
+  return app
+}
+
+/** handleError shows 4xx details and hides 5xx ones behind "Internal Server Error" (they are logged instead). */
+function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = statusOf(error)
+  if (status >= 500) {
+    request.log.error({ err: error }, 'request failed')
+    return sendError(request, reply, status, 'Internal Server Error')
+  }
+  request.log.debug({ err: error }, 'request rejected')
+  // Only objects carrying a 4xx statusCode get here: fastify's errors, ApiError, http-errors style errors.
+  return sendError(request, reply, status, String((error as Error).message))
+}
+
+/** statusOf reads a 4xx/5xx statusCode from anything thrown; everything else is a 500. */
+function statusOf(error: unknown): number {
+  const code: unknown = Object(error).statusCode
+  return typeof code === 'number' && Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500
+}
+
+/** handleNotFound answers 405 with Allow when the path exists for other methods, else 404. */
+function handleNotFound(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const url = request.url.split('?', 1)[0] as string
+  const allowed = METHODS.filter((method) => app.hasRoute({ url, method }))
+  if (allowed.length > 0) {
+    reply.header('allow', allowed.join(', '))
+    return sendError(request, reply, 405, 'Method Not Allowed')
+  }
+  return sendError(request, reply, 404, isApiPath(url) ? 'not found' : '404 page not found')
+}
+

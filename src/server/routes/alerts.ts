@@ -1,0 +1,13 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { GroupState } from '../../engine/group.js'
+import { allActiveAlerts } from '../prom-json.js'
+
+/** AlertsOptions gives the live rule groups. */
+export interface AlertsOptions {
+  readonly groups: () => readonly GroupState[]
+}
+
+/** alertsRoutes serves GET /api/v1/alerts: every pending and firing alert, in Prometheus's shape. */
+export const alertsRoutes: FastifyPluginAsync<AlertsOptions> = async (app, opts) => {
+  app.get('/api/v1/alerts', async () => ({ status: 'success', data: { alerts: allActiveAlerts(opts.groups()) } }))
+}
