@@ -25,6 +25,11 @@ pass=$(sed -nE 's/.*pass: ([0-9]+).*/\1/p' <<<"$summary")
 fail=$(sed -nE 's/.*fail: ([0-9]+).*/\1/p' <<<"$summary")
 pass=${pass:-0}
 fail=${fail:-0}
+# A subset run (npm test -- test/engine) covers only part of the tree; check the core on full runs.
+if [ "$#" -eq 0 ] && ! node scripts/check-core-coverage.mjs; then
+  fail=$((fail + 1))
+  status=1
+fi
 if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then
   # A non-zero exit without failed asserts: coverage below threshold, a crashed file, or no tests.
   fail=1
