@@ -1,0 +1,194 @@
+import { readFile } from 'node:fs/promises'
+import { normalize, resolve } from 'node:path'
+import type { z } from 'zod'
+import type { RuleGroupSpec } from '../engine/spec.js'
+import { expandGlob } from './glob.js'
+import { goTypeAt, groupSchema, ruleFileSchema, ruleSchema } from './schema.js'
+import { validateGroups } from './validate.js'
+import type { DecodedGroup, DecodedRule, Reporter } from './validate.js'
+import { locate, parseYaml, pathKey, YamlScalar } from './yaml-tree.js'
+import type { Path, Position, Where, YamlTree } from './yaml-tree.js'
+
+/** RuleFileError is one problem in a rule file; line/col are 1-based (0 when unknown), field is a path like groups[0].rules[1].for. */
+export interface RuleFileError {
+  readonly file: string
+  readonly line: number
+  readonly col: number
+  readonly field: string
+  readonly message: string
+  /** group, rule (1-based) and ruleName give the promtool-style context when the problem is inside one. */
+  readonly group?: string
+  readonly rule?: number
+  readonly ruleName?: string
+  /** lint names the promtool lint that produced a warning (only duplicate-rules exists). */
+  readonly lint?: 'duplicate-rules'
+}
+
+/** ParsedRuleFile is a checked rule file: specs only when there are no errors; ruleCount counts every rule, as promtool does. */
+export interface ParsedRuleFile {
+  readonly file: string
+  readonly groups: RuleGroupSpec[]
+  readonly ruleCount: number
+  readonly errors: RuleFileError[]
+  readonly warnings: RuleFileError[]
+}
+
+/** LoadedRuleFiles holds every matched file; errors holds every error: patterns matching nothing, then each file's errors. */
+export interface LoadedRuleFiles {
+  readonly files: ParsedRuleFile[]
+  readonly errors: RuleFileError[]
+}
+
+/** parseRuleFile parses and validates one Prometheus rule file's text, collecting every error; pure. */
+export function parseRuleFile(file: string, text: string): ParsedRuleFile {
+  const tree = parseYaml(text)
+  const collector = new Collector(file, tree)
+  for (const p of tree.errors) collector.push('errors', p.path, p, p.message)
+  for (const p of tree.warnings) collector.push('warnings', p.path, p, p.message)
+  if (tree.errors.length > 0) return { file, groups: [], ruleCount: 0, errors: collector.errors, warnings: collector.warnings }
+  const decoded = decodeFile(tree.value, collector)
+  const groups = validateGroups(file, decoded, collector)
+  const ruleCount = decoded.reduce((n, g) => n + g.rules.length, 0)
+  const ok = collector.errors.length === 0
+  return { file, groups: ok ? groups : [], ruleCount, errors: byPosition(collector.errors), warnings: byPosition(collector.warnings) }
+}
+
+function byPosition(list: RuleFileError[]): RuleFileError[] {
+  return list.sort((a, b) => a.line - b.line || a.col - b.col)
+}
+
+/** loadRuleFiles expands glob patterns (see glob.ts), then reads and parses every file once, in sorted order. */
+export async function loadRuleFiles(patterns: readonly string[], opts: { cwd?: string } = {}): Promise<LoadedRuleFiles> {
+  const cwd = opts.cwd ?? process.cwd()
+  const errors: RuleFileError[] = []
+  const byPath = new Map<string, string>()
+  for (const pattern of patterns) {
+    const matched = await expandGlob(pattern, cwd)
+    if (matched.length === 0) errors.push(fileError(pattern, `no rule files match ${pattern}`))
+    for (const name of matched) {
+      const abs = resolve(cwd, name)
+      if (!byPath.has(abs)) byPath.set(abs, normalize(name))
+    }
+  }
+  const entries = [...byPath].sort(([, a], [, b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const files = await Promise.all(entries.map(([abs, name]) => readRuleFile(abs, name)))
+  return { files, errors: [...errors, ...files.flatMap((f) => f.errors)] }
+}
+
+async function readRuleFile(abs: string, name: string): Promise<ParsedRuleFile> {
+  try {
+    return parseRuleFile(name, await readFile(abs, 'utf8'))
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    return { file: name, groups: [], ruleCount: 0, errors: [fileError(name, message)], warnings: [] }
+  }
+}
+
+function fileError(file: string, message: string): RuleFileError {
+  return { file, line: 0, col: 0, field: '', message }
+}
+
+/** formatRuleFileError renders an error like promtool, always naming the field: file:L:C: group "g", rule 2, "A": field 'for': msg. */
+export function formatRuleFileError(e: RuleFileError): string {
+  const pos = e.line > 0 ? `${e.line}:${e.col}: ` : ''
+  let context = ''
+  if (e.group !== undefined) context = `group ${JSON.stringify(e.group)}`
+  if (e.rule !== undefined) context += `, rule ${e.rule}, ${JSON.stringify(e.ruleName ?? '')}`
+  const rel = e.group === undefined ? e.field : e.field.replace(/^groups\[\d+\](?:\.rules\[\d+\])?\.?/, '')
+  const field = rel !== '' && !namesField(e.message, rel) ? `field '${rel}': ` : ''
+  return `${e.file}: ${pos}${context === '' ? '' : `${context}: `}${field}${e.message}`
+}
+
+// Prometheus's own texts often name the field already ("field 'expr' must be set", `label "k": ...`).
+function namesField(message: string, rel: string): boolean {
+  const last = /(?:\.|\[")?([^.[\]"]+)"?\]?$/.exec(rel)?.[1] ?? rel
+  return message.startsWith('field ') || message.includes(`'${last}'`) || message.includes(`"${last}"`)
+}
+
+function decodeFile(raw: unknown, rep: Collector): DecodedGroup[] {
+  const file = decode(ruleFileSchema, raw, [], rep)
+  const rawGroups = file?.groups ?? (isRecord(raw) && Array.isArray(raw['groups']) ? raw['groups'] : [])
+  return rawGroups.map((rawGroup, index) => {
+    const base: Path = ['groups', index]
+    const group = decode(groupSchema, rawGroup, base, rep)
+    const rawRules = group?.rules ?? (isRecord(rawGroup) && Array.isArray(rawGroup['rules']) ? rawGroup['rules'] : [])
+    const rules = rawRules.map((r, i): DecodedRule => ({ index: i, rule: decode(ruleSchema, r, [...base, 'rules', i], rep) }))
+    return { index, group, rules }
+  })
+}
+
+// Fields whose absence causes no error of its own, so an entry can still be checked without them.
+const DROPPABLE = new Set(['for', 'keep_firing_for', 'labels', 'annotations', 'interval', 'query_offset', 'limit', 'rules', 'groups'])
+
+/** decode runs a schema and reports its issues; an entry whose only problems are unknown or droppable fields is still returned without them. */
+function decode<T>(schema: z.ZodType<T>, raw: unknown, base: Path, rep: Collector): T | undefined {
+  const first = schema.safeParse(raw)
+  if (first.success) return first.data
+  const dropped = new Set<string>()
+  let salvageable = isRecord(raw)
+  for (const issue of first.error.issues) {
+    const path: Path = [...base, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))]
+    if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
+      for (const key of issue.keys) rep.error([...path, key], `field ${key} not found in type ${goTypeAt(path.length)}`, { at: 'key' })
+      for (const key of issue.keys) dropped.add(key)
+      continue
+    }
+    rep.error(path, issue.message)
+    const top = issue.path[0]
+    if (typeof top === 'string' && DROPPABLE.has(top)) dropped.add(top)
+    else salvageable = false
+  }
+  if (!salvageable) return undefined
+  const rest = Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter(([k]) => !dropped.has(k)))
+  const second = schema.safeParse(rest)
+  return second.success ? second.data : undefined
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof YamlScalar)
+}
+
+/** Collector turns field paths into positioned RuleFileErrors with their group/rule context. */
+class Collector implements Reporter {
+  readonly errors: RuleFileError[] = []
+  readonly warnings: RuleFileError[] = []
+
+  constructor(
+    private readonly file: string,
+    private readonly tree: YamlTree,
+  ) {}
+
+  error(path: Path, message: string, where?: Where): void {
+    this.push('errors', pathKey(path), locate(this.tree, path, where), message, path)
+  }
+
+  lint(path: Path, message: string): void {
+    this.push('warnings', pathKey(path), locate(this.tree, path), message, path, { lint: 'duplicate-rules' })
+  }
+
+  push(kind: 'errors' | 'warnings', field: string, pos: Position, message: string, path: Path = [], extra = {}): void {
+    this[kind].push({ file: this.file, line: pos.line, col: pos.col, field, message, ...this.context(path), ...extra })
+  }
+
+  private context(path: Path): Pick<RuleFileError, 'group' | 'rule' | 'ruleName'> {
+    if (path[0] !== 'groups' || typeof path[1] !== 'number') return {}
+    const rawGroup = index(prop(this.tree.value, 'groups'), path[1])
+    const group = text(prop(rawGroup, 'name'))
+    if (path[2] !== 'rules' || typeof path[3] !== 'number') return { group }
+    const rawRule = index(prop(rawGroup, 'rules'), path[3])
+    const ruleName = text(prop(rawRule, 'alert')) || text(prop(rawRule, 'record'))
+    return { group, rule: path[3] + 1, ruleName }
+  }
+}
+
+function prop(v: unknown, key: string): unknown {
+  return isRecord(v) ? v[key] : undefined
+}
+
+function index(v: unknown, i: number): unknown {
+  return Array.isArray(v) ? v[i] : undefined
+}
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : v instanceof YamlScalar ? v.text : ''
+}
