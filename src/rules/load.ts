@@ -90,13 +90,14 @@ function fileError(file: string, message: string): RuleFileError {
 
 /** formatRuleFileError renders an error like promtool, always naming the field: file:L:C: group "g", rule 2, "A": field 'for': msg. */
 export function formatRuleFileError(e: RuleFileError): string {
-  const pos = e.line > 0 ? `${e.line}:${e.col}: ` : ''
+  // file:line:col, as compilers print it, so editors and CI annotations can jump to the spot.
+  const pos = e.line > 0 ? `:${e.line}:${e.col}` : ''
   let context = ''
   if (e.group !== undefined) context = `group ${JSON.stringify(e.group)}`
   if (e.rule !== undefined) context += `, rule ${e.rule}, ${JSON.stringify(e.ruleName ?? '')}`
   const rel = e.group === undefined ? e.field : e.field.replace(/^groups\[\d+\](?:\.rules\[\d+\])?\.?/, '')
   const field = rel !== '' && !namesField(e.message, rel) ? `field '${rel}': ` : ''
-  return `${e.file}: ${pos}${context === '' ? '' : `${context}: `}${field}${e.message}`
+  return `${e.file}${pos}: ${context === '' ? '' : `${context}: `}${field}${e.message}`
 }
 
 // Prometheus's own texts often name the field already ("field 'expr' must be set", `label "k": ...`).

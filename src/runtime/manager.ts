@@ -61,7 +61,7 @@ export class RuleManager {
     this.#settings = settings
     const next = new Map<string, RuleGroupSpec>(specs.map((s) => [groupKey(s), s]))
     const stopping: Promise<void>[] = []
-    for (const [key, running] of this.#groups) {
+    for (const [key, running] of [...this.#groups]) {
       const spec = next.get(key)
       if (spec !== undefined && !settingsChanged && sameGroup(running.state.spec, spec)) {
         next.delete(key)

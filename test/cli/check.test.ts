@@ -28,7 +28,7 @@ t.test('an invalid file prints FAILED and every error, exits 1', async (t) => {
   const lines = r.err.trimEnd().split('\n')
   t.equal(lines[0], '  FAILED:')
   t.equal(lines.length, 6)
-  t.equal(lines[1], `${dir}many-errors.bad.yaml: 5:20: group "g", rule 1, "A": field 'expr': could not parse expression: unexpected end of input at char 6`)
+  t.equal(lines[1], `${dir}many-errors.bad.yaml:5:20: group "g", rule 1, "A": field 'expr': could not parse expression: unexpected end of input at char 6`)
 })
 
 t.test('duplicate rules: lint FAILED but exit 0, or 3 with --lint-fatal, or silent with --lint=none', async (t) => {
@@ -56,7 +56,7 @@ t.test('unknown lint options only warn, like promtool', async (t) => {
 t.test('non-lint warnings are printed and do not fail the check', async (t) => {
   const r = await check([`${dir}multidoc.good.yaml`])
   t.equal(r.code, 0)
-  t.match(r.err, /WARNING: .*multidoc\.good\.yaml: 6:1: multiple YAML documents/)
+  t.match(r.err, /WARNING: .*multidoc\.good\.yaml:6:1: multiple YAML documents/)
   t.match(r.out, 'SUCCESS: 1 rules found')
 })
 
@@ -76,7 +76,7 @@ t.test('with no files, rules are read from standard input', async (t) => {
   t.equal(r.out, 'Checking standard input\n  SUCCESS: 1 rules found\n\n')
   const bad = await check([], 'groups: [{name: g, rules: [{alert: A, expr: "up =="}]}]\n')
   t.equal(bad.code, 1)
-  t.match(bad.err, '<stdin>: 1:51: group "g", rule 1, "A"')
+  t.match(bad.err, '<stdin>:1:51: group "g", rule 1, "A"')
 })
 
 t.test('--help prints usage; bad flags are usage errors (exit 2)', async (t) => {

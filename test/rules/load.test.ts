@@ -57,11 +57,11 @@ t.test('every bad fixture fails with the expected first error', async (t) => {
 t.test('many-errors reports every problem, in file order, with context', async (t) => {
   const lines = fixture('many-errors.bad.yaml').errors.map(formatRuleFileError)
   t.same(lines, [
-    'many-errors.bad.yaml: 5:20: group "g", rule 1, "A": field \'expr\': could not parse expression: unexpected end of input at char 6',
-    'many-errors.bad.yaml: 6:14: group "g", rule 1, "A": field \'for\': unknown unit "x" in duration "5x"',
-    'many-errors.bad.yaml: 9:9: group "g", rule 2, "B": field annotatons not found in type rulefmt.Rule',
-    'many-errors.bad.yaml: 11:11: group "g": field \'name\': groupname: "g" is repeated in the same file',
-    'many-errors.bad.yaml: 13:9: group "g", rule 1, "r": field \'record\': recording rules are not supported by rollguard (it evaluates alerting rules only); evaluate them in Prometheus',
+    'many-errors.bad.yaml:5:20: group "g", rule 1, "A": field \'expr\': could not parse expression: unexpected end of input at char 6',
+    'many-errors.bad.yaml:6:14: group "g", rule 1, "A": field \'for\': unknown unit "x" in duration "5x"',
+    'many-errors.bad.yaml:9:9: group "g", rule 2, "B": field annotatons not found in type rulefmt.Rule',
+    'many-errors.bad.yaml:11:11: group "g": field \'name\': groupname: "g" is repeated in the same file',
+    'many-errors.bad.yaml:13:9: group "g", rule 1, "r": field \'record\': recording rules are not supported by rollguard (it evaluates alerting rules only); evaluate them in Prometheus',
   ])
 })
 
@@ -217,11 +217,11 @@ t.test('formatRuleFileError reads like promtool and names the field', async (t) 
   const base = { file: 'r.yml', line: 6, col: 14, field: 'groups[0].rules[1].for', message: 'not a valid duration string: "1.5m"' }
   t.equal(
     formatRuleFileError({ ...base, group: 'g', rule: 2, ruleName: 'HighErrorRate' }),
-    'r.yml: 6:14: group "g", rule 2, "HighErrorRate": field \'for\': not a valid duration string: "1.5m"',
+    'r.yml:6:14: group "g", rule 2, "HighErrorRate": field \'for\': not a valid duration string: "1.5m"',
   )
-  t.equal(formatRuleFileError({ ...base, field: 'groups[0].interval', group: 'g' }), 'r.yml: 6:14: group "g": field \'interval\': not a valid duration string: "1.5m"')
+  t.equal(formatRuleFileError({ ...base, field: 'groups[0].interval', group: 'g' }), 'r.yml:6:14: group "g": field \'interval\': not a valid duration string: "1.5m"')
   t.equal(formatRuleFileError({ ...base, line: 0, col: 0, field: '', message: 'no rule files match x' }), 'r.yml: no rule files match x')
-  t.equal(formatRuleFileError({ ...base, field: 'oops', message: 'm' }), "r.yml: 6:14: field 'oops': m")
+  t.equal(formatRuleFileError({ ...base, field: 'oops', message: 'm' }), "r.yml:6:14: field 'oops': m")
 })
 
 t.test('loadRuleFiles expands globs, sorts, de-duplicates and reports unmatched patterns', async (t) => {

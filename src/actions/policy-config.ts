@@ -1,0 +1,60 @@
+import { z } from 'zod'
+import { parseDuration } from '../rules/duration.js'
+import { isTimeZone, parseCron } from './cron.js'
+import { parseSelector } from './selector.js'
+
+/** fromParser turns a throwing parser into a zod check whose issue carries the parser's message. */
+const fromParser = (parse: (s: string) => unknown) => (s: string, ctx: z.RefinementCtx) => {
+  try {
+    parse(s)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+  }
+}
+
+const Duration = z.string().transform((s, ctx) => {
+  try {
+    return parseDuration(s)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+    return z.NEVER
+  }
+})
+
+const Window = (defaultMs: number) => Duration.refine((ms) => ms > 0, 'must be greater than 0').default(defaultMs)
+
+const RateLimit = (count: number, windowMs: number) =>
+  z.strictObject({ count: z.number().int().min(1).default(count), window: Window(windowMs) }).prefault({})
+
+const AllowEntry = z
+  .strictObject({
+    namespace: z.string().regex(/^[a-z0-9*-]+$/, 'must be a namespace name or a glob using "*" (e.g. "shop", "team-*", "*")').optional(),
+    selector: z.string().min(1, 'must not be empty').superRefine(fromParser(parseSelector)).optional(),
+  })
+  .refine((e) => e.namespace !== undefined || e.selector !== undefined, {
+    message: 'needs a namespace or a selector (write namespace: "*" to allow every namespace)',
+  })
+
+const CronWindow = z.strictObject({
+  cron: z.string().superRefine(fromParser(parseCron)),
+  action: z.enum(['allow', 'deny']),
+  time_zone: z.string().refine(isTimeZone, 'must be an IANA time zone such as "UTC" or "Europe/Berlin"').default('UTC'),
+  name: z.string().min(1).optional(),
+})
+
+/**
+ * ActionsPolicy is the `actions` section of the config file: the safety policy for automatic rollbacks.
+ * Durations are Prometheus duration strings, parsed to milliseconds. Every default is the safe one:
+ * dry-run, an empty allowlist (nothing may be rolled back), no freeze overrides needed.
+ */
+export const ActionsPolicy = z.strictObject({
+  mode: z.enum(['dry-run', 'execute']).default('dry-run'),
+  allow: z.array(AllowEntry).default([]),
+  post_deploy_window: Window(3_600_000),
+  cooldown: Duration.default(1_800_000),
+  max_rollbacks_per_workload: RateLimit(3, 86_400_000),
+  global_brake: RateLimit(5, 3_600_000),
+  freeze: z.boolean().default(false),
+  windows: z.array(CronWindow).default([]),
+})
+export type ActionsPolicy = z.infer<typeof ActionsPolicy>

@@ -1,0 +1,303 @@
+/**
+ * The safety policy every automatic rollback goes through: a pure function of (time, policy, workload facts,
+ * recent rollbacks, leadership), checked in the order of CHECKS below. Every window is half-open,
+ * [start, start + length): a cooldown that started at t is over at exactly t + cooldown, a revision deployed
+ * at t is outside a 1h window at exactly t + 1h, and a rollback counts towards a rate limit while now - at < window.
+ */
+
+import { z } from 'zod'
+import type { Labels } from '../engine/types.js'
+import { formatDuration } from '../rules/duration.js'
+import { cronMatches } from './cron.js'
+import type { ActionsPolicy } from './policy-config.js'
+import { namespaceMatches, parseSelector, selectorMatches } from './selector.js'
+
+/** WorkloadRef names the workload a rollback would patch. */
+export interface WorkloadRef {
+  readonly kind: 'Deployment' | 'StatefulSet' | 'DaemonSet'
+  readonly namespace: string
+  readonly name: string
+}
+
+/** WorkloadFacts is what the caller read from the cluster; rollguard's record is read from `annotations`. */
+export interface WorkloadFacts {
+  readonly ref: WorkloadRef
+  readonly labels: Labels
+  readonly annotations: Labels
+  readonly paused: boolean
+  readonly generation: number
+  readonly observedGeneration: number
+  readonly currentRevision: number
+  /** The revision `rollout undo` would restore (kubectl: the second-highest); undefined when there is none. */
+  readonly previousRevision?: number | undefined
+  /** Unix ms the current revision rolled out (its ReplicaSet/ControllerRevision creation time; undefined = unknown). */
+  readonly currentRevisionSince?: number | undefined
+}
+
+/** RollbackRecord is what rollguard writes to ROLLBACK_ANNOTATION in the rollback patch itself. */
+export interface RollbackRecord {
+  readonly at: number
+  readonly fromRevision: number
+  readonly toRevision: number
+  /** The generation the rollback patch produced (the workload's generation + 1). */
+  readonly generation: number
+  readonly alert: string
+  /** Times of rollguard's rollbacks of this workload within the per-workload window, including `at`. */
+  readonly history: readonly number[]
+}
+
+/** PolicyInput is everything decide needs; `recentRollbacks` are Unix ms of rollbacks across all workloads. */
+export interface PolicyInput {
+  readonly now: number
+  readonly policy: ActionsPolicy
+  readonly facts: WorkloadFacts
+  readonly recentRollbacks: readonly number[]
+  readonly isLeader: boolean
+}
+
+/** REASON_CODES lists every ReasonCode (for metric labels); `silenced` and `resolved` are reserved for the caller, decide never returns them. */
+export const REASON_CODES = [
+  'rollback', 'dry_run', 'not_leader', 'not_allowed', 'frozen_config', 'frozen_annotation', 'already_rolled_back', 'paused',
+  'rollout_in_progress', 'no_history', 'outside_post_deploy_window', 'deny_window', 'outside_allow_window', 'max_per_workload',
+  'cooldown', 'global_brake', 'silenced', 'resolved',
+] as const
+
+/** ReasonCode explains a decision: `rollback` (act), `dry_run` (would act), or what blocks. */
+export type ReasonCode = (typeof REASON_CODES)[number]
+
+/** RollbackTarget is what a rollback patches: from the current revision to the one `rollout undo` restores. */
+export interface RollbackTarget {
+  readonly fromRevision: number
+  readonly toRevision: number
+}
+
+/** Decision is decide's verdict: act only when `act`; `blockers` lists every failed check in CHECKS order. */
+export interface Decision {
+  readonly act: boolean
+  readonly dryRun: boolean
+  readonly reason: ReasonCode
+  readonly message: string
+  readonly target?: RollbackTarget | undefined
+  readonly blockers: readonly ReasonCode[]
+}
+
+/** ROLLBACK_ANNOTATION holds rollguard's JSON RollbackRecord on the workload. */
+export const ROLLBACK_ANNOTATION = 'rollguard.io/last-rollback'
+
+/** FREEZE_ANNOTATION disables automatic action on one workload. */
+export const FREEZE_ANNOTATION = 'rollguard.io/freeze'
+
+const HISTORY_CAP = 50
+
+interface Context extends PolicyInput {
+  readonly who: string
+  readonly rawRecord: string | undefined
+  readonly record: RollbackRecord | undefined
+}
+
+type Check = (c: Context) => string | undefined
+
+// Durable reasons first, so the reason shown is the one still blocking after the transient ones clear:
+// who may act at all, human vetoes, rollguard's own earlier rollback, workload state (rollout_in_progress
+// before the revision checks, whose facts are stale mid-rollout), the deploy's age, schedules, rate limits;
+// the global brake last, so it is reported exactly when it is what stops a rollback.
+const CHECKS: ReadonlyArray<readonly [ReasonCode, Check]> = [
+  ['not_leader', (c) => (c.isLeader ? undefined : `this instance is not the leader; the leader decides for ${c.who}`)],
+  ['not_allowed', notAllowed],
+  ['frozen_config', (c) => (c.policy.freeze ? 'automatic rollbacks are frozen by configuration (actions.freeze: true)' : undefined)],
+  ['frozen_annotation', frozenAnnotation],
+  ['already_rolled_back', alreadyRolledBack],
+  ['paused', (c) => (c.facts.paused ? `${c.who} is paused and kubectl refuses to roll back a paused workload; resume it first` : undefined)],
+  ['rollout_in_progress', rolloutInProgress],
+  ['no_history', (c) => (c.facts.previousRevision === undefined ? `${c.who} has no previous revision to roll back to (current revision ${c.facts.currentRevision})` : undefined)],
+  ['outside_post_deploy_window', outsidePostDeployWindow],
+  ['deny_window', denyWindow],
+  ['outside_allow_window', outsideAllowWindow],
+  ['max_per_workload', maxPerWorkload],
+  ['cooldown', cooldown],
+  ['global_brake', globalBrake],
+]
+
+/** decide evaluates every check and returns the first blocking reason, or the rollback (dry-run: would-be rollback). */
+export function decide(input: PolicyInput): Decision {
+  const c = context(input)
+  const failed = CHECKS.flatMap(([reason, check]) => {
+    const message = check(c)
+    return message === undefined ? [] : [{ reason, message }]
+  })
+  const dryRun = input.policy.mode === 'dry-run'
+  const { currentRevision, previousRevision } = input.facts
+  const target = previousRevision === undefined ? undefined : { fromRevision: currentRevision, toRevision: previousRevision }
+  const first = failed[0]
+  if (first !== undefined) return { act: false, dryRun, reason: first.reason, message: first.message, target, blockers: failed.map((f) => f.reason) }
+  const what = `${c.who} from revision ${currentRevision} to ${previousRevision}`
+  if (dryRun) return { act: false, dryRun, reason: 'dry_run', message: `dry-run: would roll back ${what} (set actions.mode: execute to act)`, target, blockers: [] }
+  return { act: true, dryRun, reason: 'rollback', message: `rolling back ${what}`, target, blockers: [] }
+}
+
+/**
+ * redeployedSince reports whether someone else deployed a new revision after rollguard's rollback. Undo makes the
+ * restored template current again under a new number, fromRevision + 1 (the current revision is always the highest),
+ * so only a higher revision is a new deploy; the generation must also have moved, as scaling moves only the generation.
+ */
+export function redeployedSince(facts: WorkloadFacts, record: RollbackRecord): boolean {
+  return facts.generation > record.generation && facts.currentRevision > record.fromRevision + 1
+}
+
+/** nextRollbackRecord builds the record to write with a rollback, carrying the history still inside the per-workload window. */
+export function nextRollbackRecord(input: PolicyInput, target: RollbackTarget, alert: string): RollbackRecord {
+  const { now, policy, facts } = input
+  const previous = decodeRollbackRecord(annotation(facts.annotations, ROLLBACK_ANNOTATION))?.history ?? []
+  const history = [...within(previous, now, policy.max_rollbacks_per_workload.window), now].slice(-HISTORY_CAP)
+  return { at: now, ...target, generation: facts.generation + 1, alert, history }
+}
+
+/** encodeRollbackRecord renders the annotation value: JSON with RFC 3339 times, readable in kubectl describe. */
+export function encodeRollbackRecord(r: RollbackRecord): string {
+  const time = (ms: number) => new Date(ms).toISOString()
+  return JSON.stringify({ at: time(r.at), from: r.fromRevision, to: r.toRevision, generation: r.generation, alert: r.alert, history: r.history.map(time) })
+}
+
+const Time = z.string().transform((s) => Date.parse(s)).pipe(z.number())
+const Revision = z.number().int().min(0)
+const StoredRecord = z.object({
+  at: Time,
+  from: Revision,
+  to: Revision,
+  generation: Revision,
+  alert: z.string(),
+  history: z.array(Time).max(HISTORY_CAP).optional(),
+})
+
+/** decodeRollbackRecord parses an annotation value; anything malformed yields undefined (and decide then refuses to act). */
+export function decodeRollbackRecord(value: string | undefined): RollbackRecord | undefined {
+  if (value === undefined) return undefined
+  let json: unknown
+  try {
+    json = JSON.parse(value)
+  } catch {
+    return undefined
+  }
+  const parsed = StoredRecord.safeParse(json)
+  if (!parsed.success) return undefined
+  const { at, from, to, generation, alert, history = [] } = parsed.data
+  const times = [...new Set([...history, at])].sort((a, b) => a - b)
+  return { at, fromRevision: from, toRevision: to, generation, alert, history: times }
+}
+
+function context(input: PolicyInput): Context {
+  const { ref, annotations } = input.facts
+  const rawRecord = annotation(annotations, ROLLBACK_ANNOTATION)
+  return { ...input, who: `${ref.kind} ${ref.namespace}/${ref.name}`, rawRecord, record: decodeRollbackRecord(rawRecord) }
+}
+
+function notAllowed(c: Context): string | undefined {
+  const { namespace } = c.facts.ref
+  if (c.policy.allow.length === 0) return `actions.allow is empty, so no workload may be rolled back (${c.who} included)`
+  const allowed = c.policy.allow.some(
+    (e) =>
+      (e.namespace === undefined || namespaceMatches(e.namespace, namespace)) &&
+      (e.selector === undefined || selectorMatches(parseSelector(e.selector), c.facts.labels)),
+  )
+  return allowed ? undefined : `${c.who} matches no actions.allow entry (namespace or label selector on the workload's labels)`
+}
+
+function frozenAnnotation(c: Context): string | undefined {
+  const value = annotation(c.facts.annotations, FREEZE_ANNOTATION)
+  // Fail safe: anything but "false" freezes, so a typo ("yes", "True ") does not silently re-enable rollbacks.
+  if (value === undefined || value.trim().toLowerCase() === 'false') return undefined
+  return `${c.who} is frozen by its ${FREEZE_ANNOTATION}: ${JSON.stringify(value)} annotation`
+}
+
+function alreadyRolledBack(c: Context): string | undefined {
+  const r = c.record
+  if (c.rawRecord === undefined) return undefined
+  if (r === undefined) return `${c.who} has an unreadable ${ROLLBACK_ANNOTATION} annotation; not acting until it is fixed or removed`
+  if (redeployedSince(c.facts, r)) return undefined
+  return (
+    `${c.who} was rolled back by rollguard at ${time(r.at)} (revision ${r.fromRevision} → ${r.toRevision}, alert ${r.alert}); ` +
+    'waiting for a new deploy before acting again'
+  )
+}
+
+function rolloutInProgress(c: Context): string | undefined {
+  const { generation, observedGeneration } = c.facts
+  if (observedGeneration >= generation) return undefined
+  return `a rollout of ${c.who} is in progress (observed generation ${observedGeneration} < generation ${generation}); wait for it`
+}
+
+function outsidePostDeployWindow(c: Context): string | undefined {
+  const { currentRevision: rev, currentRevisionSince: since } = c.facts
+  const window = formatDuration(c.policy.post_deploy_window)
+  if (since === undefined) return `the rollout time of revision ${rev} of ${c.who} is unknown, so it cannot be inside the ${window} post-deploy window; alerting only`
+  if (c.now - since < c.policy.post_deploy_window) return undefined
+  return `revision ${rev} of ${c.who} rolled out at ${time(since)} (${ago(c.now, since)}), outside the ${window} post-deploy window; alerting only`
+}
+
+type CronWindow = ActionsPolicy['windows'][number]
+
+function activeWindows(c: Context, action: CronWindow['action']): { all: CronWindow[]; active: CronWindow[] } {
+  const all = c.policy.windows.filter((w) => w.action === action)
+  return { all, active: all.filter((w) => cronMatches(w.cron, new Date(c.now), w.time_zone)) }
+}
+
+function denyWindow(c: Context): string | undefined {
+  const [w] = activeWindows(c, 'deny').active
+  return w === undefined ? undefined : `deny window ${describeWindow(w)} is active; no automatic rollbacks now`
+}
+
+function outsideAllowWindow(c: Context): string | undefined {
+  const { all, active } = activeWindows(c, 'allow')
+  if (all.length === 0 || active.length > 0) return undefined
+  return `outside every allow window (${all.map(describeWindow).join(', ')}); no automatic rollbacks now`
+}
+
+function maxPerWorkload(c: Context): string | undefined {
+  const { count, window } = c.policy.max_rollbacks_per_workload
+  const recent = within(c.record?.history ?? [], c.now, window)
+  if (recent.length < count) return undefined
+  return (
+    `${c.who} was already rolled back ${recent.length} times in the last ${formatDuration(window)} (limit ${count}); ` +
+    'something keeps re-deploying a bad revision (CI, GitOps sync?) and needs a human'
+  )
+}
+
+function cooldown(c: Context): string | undefined {
+  const r = c.record
+  const length = c.policy.cooldown
+  if (r === undefined || c.now - r.at >= length) return undefined
+  return `${c.who} was rolled back by rollguard at ${time(r.at)} (${ago(c.now, r.at)}); the ${formatDuration(length)} cooldown ends at ${time(r.at + length)}`
+}
+
+function globalBrake(c: Context): string | undefined {
+  const { count, window } = c.policy.global_brake
+  const recent = within(c.recentRollbacks, c.now, window)
+  if (recent.length < count) return undefined
+  // The brake releases once enough rollbacks age out to leave fewer than `count` in the window.
+  const release = (recent[recent.length - count] as number) + window
+  return (
+    `global brake: ${recent.length} automatic rollbacks across all workloads in the last ${formatDuration(window)} (limit ${count}); ` +
+    `rollback storm stopped, next possible at ${time(release)}`
+  )
+}
+
+function within(times: readonly number[], now: number, window: number): number[] {
+  return times.filter((t) => now - t < window).sort((a, b) => a - b)
+}
+
+function annotation(labels: Labels, key: string): string | undefined {
+  return Object.hasOwn(labels, key) ? labels[key] : undefined
+}
+
+function describeWindow(w: CronWindow): string {
+  const spec = `"${w.cron}" ${w.time_zone}`
+  return w.name === undefined ? spec : `${JSON.stringify(w.name)} (${spec})`
+}
+
+function time(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z')
+}
+
+function ago(now: number, then: number): string {
+  return `${formatDuration(Math.floor((now - then) / 1000) * 1000)} ago`
+}

@@ -1,0 +1,321 @@
+import t from 'tap'
+import { ActionsPolicy } from '../../src/actions/policy-config.js'
+import {
+  decide,
+  decodeRollbackRecord,
+  encodeRollbackRecord,
+  FREEZE_ANNOTATION,
+  nextRollbackRecord,
+  type PolicyInput,
+  REASON_CODES,
+  type ReasonCode,
+  redeployedSince,
+  ROLLBACK_ANNOTATION,
+  type RollbackRecord,
+  type WorkloadFacts,
+} from '../../src/actions/policy.js'
+
+const MIN = 60_000
+const HOUR = 60 * MIN
+const T0 = Date.parse('2026-03-30T10:00:00Z') // Monday, 12:00 in Berlin
+
+const policy = (over: Record<string, unknown> = {}) => ActionsPolicy.parse({ mode: 'execute', allow: [{ namespace: 'shop' }], ...over })
+
+const facts = (over: Partial<WorkloadFacts> = {}): WorkloadFacts => ({
+  ref: { kind: 'Deployment', namespace: 'shop', name: 'checkout' },
+  labels: { app: 'checkout', tier: 'be' },
+  annotations: {},
+  paused: false,
+  generation: 7,
+  observedGeneration: 7,
+  currentRevision: 5,
+  previousRevision: 4,
+  currentRevisionSince: T0 - 10 * MIN,
+  ...over,
+})
+
+interface Over {
+  policy?: Record<string, unknown>
+  facts?: Partial<WorkloadFacts>
+  now?: number
+  recentRollbacks?: number[]
+  isLeader?: boolean
+}
+
+const input = (o: Over = {}): PolicyInput => ({
+  now: o.now ?? T0,
+  policy: policy(o.policy),
+  facts: facts(o.facts),
+  recentRollbacks: o.recentRollbacks ?? [],
+  isLeader: o.isLeader ?? true,
+})
+
+const record = (over: Partial<RollbackRecord> = {}): RollbackRecord => ({
+  at: T0 - 40 * MIN,
+  fromRevision: 5,
+  toRevision: 4,
+  generation: 8,
+  alert: 'HighErrorRate',
+  history: [over.at ?? T0 - 40 * MIN],
+  ...over,
+})
+
+/** rolledBack: the annotation rollguard left, plus the facts after its undo of revision 5 → 4 (now revision 6). */
+const rolledBack = (r: Partial<RollbackRecord> = {}, f: Partial<WorkloadFacts> = {}): Partial<WorkloadFacts> => ({
+  annotations: { [ROLLBACK_ANNOTATION]: encodeRollbackRecord(record(r)) },
+  generation: 8,
+  observedGeneration: 8,
+  currentRevision: 6,
+  previousRevision: 5,
+  currentRevisionSince: T0 - 30 * 24 * HOUR, // the restored ReplicaSet is old
+  ...f,
+})
+
+/** redeployed: someone else deployed revision 7 five minutes ago, after rollguard's rollback. */
+const redeployed = (r: Partial<RollbackRecord> = {}) =>
+  rolledBack(r, { generation: 10, observedGeneration: 10, currentRevision: 7, previousRevision: 6, currentRevisionSince: T0 - 5 * MIN })
+
+t.test('acts only when every check passes and the mode is execute', async (t) => {
+  t.same(decide(input()), {
+    act: true,
+    dryRun: false,
+    reason: 'rollback',
+    message: 'rolling back Deployment shop/checkout from revision 5 to 4',
+    target: { fromRevision: 5, toRevision: 4 },
+    blockers: [],
+  })
+  t.same(decide(input({ policy: { mode: 'dry-run' } })), {
+    act: false,
+    dryRun: true,
+    reason: 'dry_run',
+    message: 'dry-run: would roll back Deployment shop/checkout from revision 5 to 4 (set actions.mode: execute to act)',
+    target: { fromRevision: 5, toRevision: 4 },
+    blockers: [],
+  })
+  t.equal(decide({ ...input(), policy: ActionsPolicy.parse({ allow: [{ namespace: '*' }] }) }).reason, 'dry_run', 'dry-run is the default mode')
+})
+
+interface Case {
+  name: string
+  over: Over
+  reason: ReasonCode
+  message?: RegExp | string
+  /** Every blocker, when more than the reason itself. */
+  blockers?: ReasonCode[]
+}
+
+// After rollguard's undo the restored ReplicaSet is old, so the post-deploy window fails too; the record explains more.
+const ROLLED_BACK: ReasonCode[] = ['already_rolled_back', 'outside_post_deploy_window']
+
+const cases: Case[] = [
+  { name: 'follower', over: { isLeader: false }, reason: 'not_leader', message: 'this instance is not the leader; the leader decides for Deployment shop/checkout' },
+  { name: 'empty allowlist', over: { policy: { allow: [] } }, reason: 'not_allowed', message: /actions\.allow is empty, so no workload may be rolled back/ },
+  { name: 'other namespace', over: { policy: { allow: [{ namespace: 'cart' }, { namespace: 'shop-*' }] } }, reason: 'not_allowed', message: /matches no actions\.allow entry/ },
+  { name: 'namespace glob', over: { policy: { allow: [{ namespace: 'cart' }, { namespace: 'sh*' }] } }, reason: 'rollback' },
+  { name: 'selector matches', over: { policy: { allow: [{ selector: 'app=checkout,tier in (be)' }] } }, reason: 'rollback' },
+  { name: 'selector does not match', over: { policy: { allow: [{ selector: 'app=cart' }] } }, reason: 'not_allowed' },
+  { name: 'namespace and selector must both match', over: { policy: { allow: [{ namespace: 'shop', selector: '!tier' }] } }, reason: 'not_allowed' },
+  { name: 'namespace and selector both match', over: { policy: { allow: [{ namespace: 'shop', selector: 'tier' }] } }, reason: 'rollback' },
+  { name: 'config freeze', over: { policy: { freeze: true } }, reason: 'frozen_config', message: 'automatic rollbacks are frozen by configuration (actions.freeze: true)' },
+  { name: 'freeze annotation', over: { facts: { annotations: { [FREEZE_ANNOTATION]: 'true' } } }, reason: 'frozen_annotation', message: 'Deployment shop/checkout is frozen by its rollguard.io/freeze: "true" annotation' },
+  { name: 'freeze annotation typo freezes', over: { facts: { annotations: { [FREEZE_ANNOTATION]: 'yes' } } }, reason: 'frozen_annotation' },
+  { name: 'freeze annotation "False "', over: { facts: { annotations: { [FREEZE_ANNOTATION]: ' False ' } } }, reason: 'rollback' },
+  {
+    name: 'rollguard rolled it back and nobody deployed since',
+    over: { facts: rolledBack() },
+    reason: 'already_rolled_back',
+    message:
+      'Deployment shop/checkout was rolled back by rollguard at 2026-03-30T09:20:00Z (revision 5 → 4, alert HighErrorRate); waiting for a new deploy before acting again',
+    blockers: ROLLED_BACK,
+  },
+  { name: 'the controller has not renumbered yet', over: { facts: rolledBack({}, { currentRevision: 5, previousRevision: 4 }) }, reason: 'already_rolled_back', blockers: ROLLED_BACK },
+  { name: 'scaled after the rollback (generation moved, revision did not)', over: { facts: rolledBack({}, { generation: 12, observedGeneration: 12 }) }, reason: 'already_rolled_back', blockers: ROLLED_BACK },
+  { name: 'someone else deployed a new revision', over: { facts: redeployed() }, reason: 'rollback' },
+  { name: 'unreadable record', over: { facts: { annotations: { [ROLLBACK_ANNOTATION]: '{"at":' } } }, reason: 'already_rolled_back', message: /has an unreadable rollguard\.io\/last-rollback annotation; not acting until it is fixed or removed$/ },
+  { name: 'paused', over: { facts: { paused: true } }, reason: 'paused', message: /is paused and kubectl refuses to roll back a paused workload; resume it first$/ },
+  { name: 'rollout in progress', over: { facts: { observedGeneration: 6 } }, reason: 'rollout_in_progress', message: /in progress \(observed generation 6 < generation 7\); wait for it$/ },
+  { name: 'no previous revision', over: { facts: { previousRevision: undefined } }, reason: 'no_history', message: 'Deployment shop/checkout has no previous revision to roll back to (current revision 5)' },
+  { name: 'deployed just under 1h ago', over: { facts: { currentRevisionSince: T0 - HOUR + 1 } }, reason: 'rollback' },
+  {
+    name: 'deployed exactly 1h ago',
+    over: { facts: { currentRevisionSince: T0 - HOUR } },
+    reason: 'outside_post_deploy_window',
+    message: 'revision 5 of Deployment shop/checkout rolled out at 2026-03-30T09:00:00Z (1h ago), outside the 1h post-deploy window; alerting only',
+  },
+  { name: 'a longer post-deploy window', over: { policy: { post_deploy_window: '2h' }, facts: { currentRevisionSince: T0 - HOUR } }, reason: 'rollback' },
+  { name: 'deploy time unknown', over: { facts: { currentRevisionSince: undefined } }, reason: 'outside_post_deploy_window', message: /rollout time of revision 5 of Deployment shop\/checkout is unknown/ },
+  { name: 'deploy time slightly in the future (clock skew)', over: { facts: { currentRevisionSince: T0 + 2000 } }, reason: 'rollback' },
+  {
+    name: 'active deny window',
+    over: { policy: { windows: [{ cron: '* * * 3 MON', action: 'deny', time_zone: 'Europe/Berlin', name: 'march mondays' }] } },
+    reason: 'deny_window',
+    message: 'deny window "march mondays" ("* * * 3 MON" Europe/Berlin) is active; no automatic rollbacks now',
+  },
+  { name: 'inactive deny window', over: { policy: { windows: [{ cron: '* * * * SUN', action: 'deny' }] } }, reason: 'rollback' },
+  { name: 'inside an allow window', over: { policy: { windows: [{ cron: '* 9-17 * * 1-5', action: 'allow', time_zone: 'Europe/Berlin' }] } }, reason: 'rollback' },
+  {
+    name: 'outside every allow window',
+    over: { policy: { windows: [{ cron: '* 9-11 * * 1-5', action: 'allow', time_zone: 'Europe/Berlin' }, { cron: '* 13-17 * * 1-5', action: 'allow', time_zone: 'Europe/Berlin', name: 'afternoon' }] } },
+    reason: 'outside_allow_window',
+    message: 'outside every allow window ("* 9-11 * * 1-5" Europe/Berlin, "afternoon" ("* 13-17 * * 1-5" Europe/Berlin)); no automatic rollbacks now',
+  },
+  { name: 'the same allow window in UTC is active', over: { policy: { windows: [{ cron: '* 10 * * 1-5', action: 'allow' }] } }, reason: 'rollback' },
+  {
+    name: 'three rollbacks in 24h',
+    over: { facts: redeployed({ at: T0 - HOUR, history: [T0 - 23 * HOUR, T0 - 5 * HOUR, T0 - HOUR] }) },
+    reason: 'max_per_workload',
+    message: /was already rolled back 3 times in the last 1d \(limit 3\); something keeps re-deploying a bad revision/,
+  },
+  { name: 'the oldest of three is exactly 24h old', over: { facts: redeployed({ at: T0 - HOUR, history: [T0 - 24 * HOUR, T0 - 5 * HOUR, T0 - HOUR] }) }, reason: 'rollback' },
+  {
+    name: 'cooldown not over',
+    over: { facts: redeployed({ at: T0 - 30 * MIN + 1 }) },
+    reason: 'cooldown',
+    message: 'Deployment shop/checkout was rolled back by rollguard at 2026-03-30T09:30:00.001Z (29m59s ago); the 30m cooldown ends at 2026-03-30T10:00:00.001Z',
+  },
+  { name: 'cooldown over exactly now', over: { facts: redeployed({ at: T0 - 30 * MIN }) }, reason: 'rollback' },
+  { name: 'four rollbacks in the last hour: below the brake', over: { recentRollbacks: [T0 - 50 * MIN, T0 - 40 * MIN, T0 - 30 * MIN, T0 - MIN] }, reason: 'rollback' },
+  {
+    name: 'five rollbacks in the last hour: the brake trips',
+    over: { recentRollbacks: [T0 - 2 * HOUR, T0 - MIN, T0 - 50 * MIN, T0 - 40 * MIN, T0 - 30 * MIN, T0 - 20 * MIN] },
+    reason: 'global_brake',
+    message: 'global brake: 5 automatic rollbacks across all workloads in the last 1h (limit 5); rollback storm stopped, next possible at 2026-03-30T10:10:00Z',
+  },
+  {
+    name: 'six rollbacks: released when two have aged out',
+    over: { recentRollbacks: [T0 - 55 * MIN, T0 - 50 * MIN, T0 - 40 * MIN, T0 - 30 * MIN, T0 - 20 * MIN, T0 - MIN] },
+    reason: 'global_brake',
+    message: /6 automatic rollbacks .* next possible at 2026-03-30T10:10:00Z$/,
+  },
+  { name: 'five, the oldest exactly 1h ago', over: { recentRollbacks: [T0 - HOUR, T0 - 50 * MIN, T0 - 40 * MIN, T0 - 30 * MIN, T0 - 20 * MIN] }, reason: 'rollback' },
+  { name: 'a brake of 1', over: { policy: { global_brake: { count: 1 } }, recentRollbacks: [T0 - MIN] }, reason: 'global_brake' },
+]
+
+t.test('each reason, with its boundaries', async (t) => {
+  for (const c of cases) {
+    const d = decide(input(c.over))
+    t.equal(d.reason, c.reason, c.name)
+    t.equal(d.act, c.reason === 'rollback', `${c.name}: act`)
+    if (c.message !== undefined) t.match(d.message, c.message, `${c.name}: message`)
+    t.same(d.blockers, c.blockers ?? (c.reason === 'rollback' ? [] : [c.reason]), `${c.name}: blockers`)
+  }
+})
+
+t.test('dry-run evaluates everything and reports the blocking reason', async (t) => {
+  for (const c of cases) {
+    const d = decide(input({ ...c.over, policy: { ...c.over.policy, mode: 'dry-run' } }))
+    t.equal(d.reason, c.reason === 'rollback' ? 'dry_run' : c.reason, c.name)
+    t.equal(d.act, false)
+    t.equal(d.dryRun, true)
+  }
+})
+
+t.test('the check order: the first blocker wins, and every blocker is listed', async (t) => {
+  const annotation = (at: number, history: number[]) => ({ [ROLLBACK_ANNOTATION]: encodeRollbackRecord(record({ at, history })) })
+  const withFacts = (o: Over, f: Partial<WorkloadFacts>): Over => ({ ...o, facts: { ...o.facts, ...f } })
+  const withPolicy = (o: Over, p: Record<string, unknown>): Over => ({ ...o, policy: { ...o.policy, ...p } })
+  // Everything fails at first; each step fixes the check that just won.
+  let over: Over = {
+    isLeader: false,
+    policy: { allow: [], freeze: true, windows: [{ cron: '* * * * *', action: 'deny' }, { cron: '* * * * SUN', action: 'allow' }] },
+    recentRollbacks: [T0 - 1, T0 - 2, T0 - 3, T0 - 4, T0 - 5],
+    facts: {
+      annotations: { [FREEZE_ANNOTATION]: 'true', ...annotation(T0 - 10 * MIN, [T0 - 3 * HOUR, T0 - 2 * HOUR]) },
+      paused: true,
+      generation: 8,
+      observedGeneration: 7,
+      currentRevision: 6,
+      previousRevision: undefined,
+      currentRevisionSince: T0 - 30 * 24 * HOUR,
+    },
+  }
+  const order: Array<[ReasonCode, (o: Over) => Over]> = [
+    ['not_leader', (o) => ({ ...o, isLeader: true })],
+    ['not_allowed', (o) => withPolicy(o, { allow: [{ namespace: 'shop' }] })],
+    ['frozen_config', (o) => withPolicy(o, { freeze: false })],
+    ['frozen_annotation', (o) => withFacts(o, { annotations: annotation(T0 - 10 * MIN, [T0 - 3 * HOUR, T0 - 2 * HOUR]) })],
+    ['already_rolled_back', (o) => withFacts(o, { generation: 10, currentRevision: 7 })],
+    ['paused', (o) => withFacts(o, { paused: false })],
+    ['rollout_in_progress', (o) => withFacts(o, { observedGeneration: 10 })],
+    ['no_history', (o) => withFacts(o, { previousRevision: 6 })],
+    ['outside_post_deploy_window', (o) => withFacts(o, { currentRevisionSince: T0 - MIN })],
+    ['deny_window', (o) => withPolicy(o, { windows: [{ cron: '* * * * SUN', action: 'allow' }] })],
+    ['outside_allow_window', (o) => withPolicy(o, { windows: [] })],
+    ['max_per_workload', (o) => withFacts(o, { annotations: annotation(T0 - 10 * MIN, []) })],
+    ['cooldown', (o) => withFacts(o, { annotations: annotation(T0 - HOUR, []) })],
+    ['global_brake', (o) => ({ ...o, recentRollbacks: [] })],
+  ]
+  const reasons = order.map(([reason]) => reason)
+  for (const [i, [reason, fix]] of order.entries()) {
+    const d = decide(input(over))
+    t.equal(d.reason, reason, `step ${i}: ${reason} wins`)
+    t.same(d.blockers, reasons.slice(i), `step ${i}: blockers`)
+    over = fix(over)
+  }
+  t.equal(decide(input(over)).reason, 'rollback', 'nothing blocks once every check passes')
+  t.same(REASON_CODES.filter((r) => !['rollback', 'dry_run', 'silenced', 'resolved'].includes(r)), reasons, 'REASON_CODES lists the checks in order')
+})
+
+t.test('a blocked decision still names the target it would patch', async (t) => {
+  t.same(decide(input({ policy: { freeze: true } })).target, { fromRevision: 5, toRevision: 4 })
+  t.equal(decide(input({ facts: { previousRevision: undefined } })).target, undefined)
+})
+
+t.test('redeployedSince needs both a newer generation and a revision past the restored one', async (t) => {
+  const r = record({ fromRevision: 5, generation: 8 })
+  const cases: Array<[generation: number, revision: number, want: boolean]> = [
+    [8, 5, false], // the patch is not yet processed
+    [8, 6, false], // the restored template renumbered to 6
+    [9, 6, false], // scaled, or the controller bumped the generation
+    [8, 7, false], // cannot happen without a spec change; stay safe
+    [9, 7, true], // a new deploy
+    [7, 9, false], // recreated object with a stale annotation
+  ]
+  for (const [generation, currentRevision, want] of cases) {
+    t.equal(redeployedSince(facts({ generation, currentRevision }), r), want, `generation ${generation}, revision ${currentRevision}`)
+  }
+})
+
+t.test('nextRollbackRecord: the generation the patch produces and the history still in the window', async (t) => {
+  const target = { fromRevision: 5, toRevision: 4 }
+  t.same(nextRollbackRecord(input(), target, 'HighErrorRate'), { at: T0, fromRevision: 5, toRevision: 4, generation: 8, alert: 'HighErrorRate', history: [T0] })
+  const before = input({ facts: redeployed({ at: T0 - HOUR, history: [T0 - 25 * HOUR, T0 - 24 * HOUR, T0 - 2 * HOUR, T0 - HOUR] }) })
+  const next = nextRollbackRecord(before, { fromRevision: 7, toRevision: 6 }, 'SlowCheckout')
+  t.same(next, { at: T0, fromRevision: 7, toRevision: 6, generation: 11, alert: 'SlowCheckout', history: [T0 - 2 * HOUR, T0 - HOUR, T0] })
+  const long = input({ facts: redeployed({ at: T0 - MIN, history: Array.from({ length: 50 }, (_, i) => T0 - (i + 1) * MIN) }) })
+  const capped = nextRollbackRecord(long, target, 'x').history
+  t.equal(capped.length, 50)
+  t.equal(capped.at(-1), T0)
+  t.equal(capped[0], T0 - 49 * MIN)
+})
+
+t.test('the annotation codec round-trips and turns garbage into undefined', async (t) => {
+  const r = record({ at: T0, history: [T0 - HOUR, T0] })
+  const text = encodeRollbackRecord(r)
+  t.equal(text, '{"at":"2026-03-30T10:00:00.000Z","from":5,"to":4,"generation":8,"alert":"HighErrorRate","history":["2026-03-30T09:00:00.000Z","2026-03-30T10:00:00.000Z"]}')
+  t.same(decodeRollbackRecord(text), r)
+  t.same(decodeRollbackRecord('{"at":"2026-03-30T10:00:00Z","from":5,"to":4,"generation":8,"alert":"a"}')?.history, [T0], 'history defaults to [at]')
+  t.same(
+    decodeRollbackRecord('{"at":"2026-03-30T10:00:00Z","from":5,"to":4,"generation":8,"alert":"a","history":["2026-03-30T10:00:00Z","2026-03-30T08:00:00Z"],"extra":1}')?.history,
+    [T0 - 2 * HOUR, T0],
+    'sorted, deduplicated, unknown keys ignored',
+  )
+  const garbage = [
+    '',
+    'not json',
+    'null',
+    '[]',
+    '{}',
+    '"x"',
+    '{"at":"yesterday","from":5,"to":4,"generation":8,"alert":"a"}',
+    '{"at":1774864800000,"from":5,"to":4,"generation":8,"alert":"a"}',
+    '{"at":"2026-03-30T10:00:00Z","from":-1,"to":4,"generation":8,"alert":"a"}',
+    '{"at":"2026-03-30T10:00:00Z","from":5.5,"to":4,"generation":8,"alert":"a"}',
+    '{"at":"2026-03-30T10:00:00Z","from":5,"to":4,"alert":"a"}',
+    '{"at":"2026-03-30T10:00:00Z","from":5,"to":4,"generation":8,"alert":7}',
+    '{"at":"2026-03-30T10:00:00Z","from":5,"to":4,"generation":8,"alert":"a","history":"x"}',
+    '{"at":"2026-03-30T10:00:00Z","from":5,"to":4,"generation":8,"alert":"a","history":["nope"]}',
+  ]
+  for (const g of garbage) t.equal(decodeRollbackRecord(g), undefined, g)
+  t.equal(decodeRollbackRecord(undefined), undefined)
+})
