@@ -62,7 +62,8 @@ export class Narrator {
     })
     const value = alert.value === '' ? '' : ` (value ${Number(alert.value).toFixed(3)})`
     const mark = state === 'firing' ? color(31, '●', this.#tty) : state === 'pending' ? color(33, '●', this.#tty) : color(32, '●', this.#tty)
-    this.#line(mark, `rollguard: ${rule} is ${color(1, state.toUpperCase(), this.#tty)}${value}`)
+    const shown = state === 'inactive' ? 'RESOLVED' : state.toUpperCase()
+    this.#line(mark, `rollguard: ${rule} is ${color(1, shown, this.#tty)}${value}`)
   }
 
   /** watch shows the baseline for a while: no alerts expected. */
