@@ -1,3 +1,4 @@
+import { ConfigError, loadConfig } from '../config/load.js'
 import { formatRuleFileError, loadRuleFiles, parseRuleFile } from '../rules/load.js'
 import type { ParsedRuleFile, RuleFileError } from '../rules/load.js'
 
@@ -8,9 +9,11 @@ export interface CheckIO {
   readStdin?(): Promise<string>
 }
 
-/** CheckHooks lets later commands plug in; checkConfig handles --config FILE (daemon config checking). */
+/** CheckHooks lets tests replace config checking or pin the environment it sees. */
 export interface CheckHooks {
   checkConfig?(file: string, io: CheckIO): Promise<number>
+  /** env is the environment the config is checked with (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>
 }
 
 /** EXIT_OK: every file is valid (lint problems too, unless --lint-fatal). */
@@ -121,9 +124,22 @@ function lintDuplicates(value: string, io: CheckIO): boolean {
 async function checkConfig(file: string, io: CheckIO, hooks: CheckHooks): Promise<number> {
   if (hooks.checkConfig !== undefined) return hooks.checkConfig(file, io)
   io.stdout(`Checking ${file}\n`)
-  io.stderr('  FAILED:\nchecking rollguard configuration files is not implemented yet\n')
-  io.stdout('\n')
-  return EXIT_ERRORS
+  try {
+    // The environment counts, as it will for `rollguard run` (e.g. ROLLGUARD_PROMETHEUS_URL).
+    const config = await loadConfig({ flags: new Map([['config', [file]]]), env: hooks.env ?? process.env, cwd: process.cwd() })
+    io.stdout(`  SUCCESS: ${file} is valid rollguard config file syntax\n`)
+    const rules = config.doc.rules.files
+    io.stdout(rules.length === 0 ? '\n' : `  found ${rules.length} rule file pattern(s) to check\n\n`)
+    const outcome: Outcome = { failed: false, hasErrors: false }
+    const opts: CheckOptions = { lintDuplicates: true, lintFatal: false, config: undefined, files: [...rules] }
+    for (const pattern of rules) await checkPattern(pattern, opts, io, outcome)
+    return outcome.hasErrors ? EXIT_ERRORS : EXIT_OK
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    io.stderr(`  FAILED:\n${err.problems.join('\n')}\n`)
+    io.stdout('\n')
+    return EXIT_ERRORS
+  }
 }
 
 async function checkPattern(pattern: string, opts: CheckOptions, io: CheckIO, outcome: Outcome): Promise<void> {

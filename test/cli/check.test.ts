@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { CHECK_USAGE, runCheck } from '../../src/cli/check.js'
-import type { CheckIO } from '../../src/cli/check.js'
+import type { CheckHooks, CheckIO } from '../../src/cli/check.js'
 
 const dir = fileURLToPath(new URL('../fixtures/rules/', import.meta.url))
 
@@ -96,10 +96,26 @@ t.test('"--" ends the flags', async (t) => {
   t.equal(r.code, 0)
 })
 
-t.test('--config is a hook for config checking', async (t) => {
-  const missing = await check(['--config', 'rollguard.yml'])
+t.test('--config checks a rollguard config file and the rule files it names', async (t) => {
+  const cfgDir = t.testdir({
+    'good.yml': 'prometheus: { url: "http://p:9090" }\nrules: { files: [rules/*.yaml] }\n',
+    'bad.yml': 'prometheus: { url: "http://p:9090" }\nrules: { evaluation_interval: 5x }\n',
+    'bad-rules.yml': 'prometheus: { url: "http://p:9090" }\nrules: { files: [rules-bad/*.yaml] }\n',
+    rules: { 'a.yaml': 'groups: [{ name: g, rules: [{ alert: A, expr: up == 0 }] }]\n' },
+    'rules-bad': { 'b.yaml': 'groups: [{ name: g, rules: [{ alert: A }] }]\n' },
+  })
+  const good = await runCapture([`--config=${cfgDir}/good.yml`], { env: {} })
+  t.equal(good.code, 0, good.err)
+  t.match(good.out, 'SUCCESS: 1 rules found')
+  const bad = await runCapture(['--config', `${cfgDir}/bad.yml`], { env: {} })
+  t.equal(bad.code, 1)
+  t.match(bad.err, /bad\.yml:2:31: rules\.evaluation_interval: /)
+  const badRules = await runCapture(['--config', `${cfgDir}/bad-rules.yml`], { env: {} })
+  t.equal(badRules.code, 1)
+  t.match(badRules.err, /b\.yaml:1:\d+: .*field 'expr' must be set in rule/)
+  const missing = await runCapture(['--config', `${cfgDir}/nope.yml`], { env: {} })
   t.equal(missing.code, 1)
-  t.match(missing.err, 'not implemented')
+  t.match(missing.err, 'cannot read')
   const seen: string[] = []
   let out = ''
   const io: CheckIO = { stdout: (s) => void (out += s), stderr: () => undefined }
@@ -115,3 +131,10 @@ t.test('--config is a hook for config checking', async (t) => {
   const failing = await runCheck(['--config', 'c.yml'], io, { checkConfig: async () => 1 })
   t.equal(failing, 1)
 })
+
+async function runCapture(args: string[], hooks: CheckHooks): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  const code = await runCheck(args, { stdout: (s) => void (out += s), stderr: (s) => void (err += s) }, hooks)
+  return { code, out, err }
+}
