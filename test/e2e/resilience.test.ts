@@ -33,8 +33,11 @@ t.test('Prometheus unreachable: no alert, no crash, health err; recovery once it
   const am = await alertmanager(t)
   const port = await freePort()
   const log = logSink()
+  const token = join(dir, 'token')
+  writeFileSync(token, 'sup3r-s3cret-t0ken\n')
   const daemon = await rollguard(t, {
     'prometheus-url': `http://127.0.0.1:${port}`, 'alertmanager-url': am.url, rules, 'eval-interval': '1s', 'prometheus-timeout': '1s',
+    'prometheus-bearer-token-file': token,
   }, log)
   const rule = await eventually('rule health err', async () => {
     const body = await getJson<RulesBody>(`${daemon.address}/api/v1/rules`)
@@ -56,6 +59,8 @@ t.test('Prometheus unreachable: no alert, no crash, health err; recovery once it
   t.equal(healed.data.groups[0]?.rules[0]?.health, 'ok')
   t.equal(healed.data.groups[0]?.rules[0]?.lastError, undefined)
   t.ok(log.lines().some((l) => l.msg === 'rule evaluation recovered'))
+  t.notMatch(log.text(), 'sup3r-s3cret-t0ken', 'the credential never reaches the logs')
+  t.notMatch(JSON.stringify(healed), 'sup3r-s3cret-t0ken')
 })
 
 t.test('Alertmanager down for a while: the firing alert arrives after it returns', async (t) => {

@@ -65,6 +65,11 @@ t.test('the four default triggers fire, reach Alertmanager and resolve', async (
   const transitions = log.lines().filter((l) => l.msg === 'alert HighErrorRate firing')
   t.ok(transitions.length >= 1, 'one log line per state change, with labels and value')
   t.ok(log.lines().some((l) => l.msg === 'alert HighErrorRate pending'), 'pending came first')
+  const metrics = await (await fetch(`${daemon.address}/metrics`)).text()
+  t.match(metrics, /rollguard_probe_success\{[^}]*deployment="health"[^}]*probe="health-healthz"[^}]*\} 0/, 'probe result exported')
+  t.match(metrics, /rollguard_alerts\{[^}]*alertname="HighErrorRate"[^}]*state="firing"\} 1/, 'alerts by state')
+  t.match(metrics, /rollguard_notifications_sent_total\{alertmanager="[^"]+"\} [1-9]/, 'notifications counted')
+  t.match(metrics, /rollguard_rule_group_iterations_total\{rule_group="[^"]+;rollback-triggers"\} [1-9]/)
   const apiAlerts = await getJson<{ data: { alerts: ApiAlert[] } }>(`${daemon.address}/api/v1/alerts`)
   t.ok(apiAlerts.data.alerts.some((a) => a.labels.alertname === 'HighMemory' && a.state === 'firing'))
 

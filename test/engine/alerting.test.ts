@@ -190,3 +190,29 @@ t.test('NaN values create alerts like any other value', async (t) => {
   const { state } = run(rule(), [[0, [sample({ a: '1' }, Number.NaN)]]])
   t.ok(Number.isNaN([...state.active.values()][0]?.value))
 })
+
+t.test('checklist 11: real templates: $value like Go %v, missing labels empty, errors as text', async (t) => {
+  const { compileTemplate } = await import('../../src/engine/template/index.js')
+  const spec = rule({
+    name: 'Tmpl',
+    labels: { instance_copy: compileTemplate('__alert_Tmpl', '{{ $labels.instance }}') },
+    annotations: {
+      value: compileTemplate('__alert_Tmpl', '{{ $value }}'),
+      missing: compileTemplate('__alert_Tmpl', '[{{ $labels.nope }}]'),
+      external: compileTemplate('__alert_Tmpl', '{{ $externalLabels.cluster }} {{ $externalURL }}'),
+      broken: compileTemplate('__alert_Tmpl', '{{ gt $value 1 }}'),
+      ratio: compileTemplate('__alert_Tmpl', '{{ $value | humanize }}'),
+    },
+  })
+  const state = newAlertingRuleState()
+  const out = evaluateAlertingRule(spec, state, [sample({ instance: 'a:1', job: 'x' }, 1_000_000)],
+    { evalTime: 0, externalLabels: { cluster: 'eu1' }, externalURL: 'http://rg:9099' }, 0)
+  t.ok(out.ok)
+  const alert = [...state.active.values()][0]
+  t.equal(alert?.labels.instance_copy, 'a:1')
+  t.equal(alert?.annotations.value, '1e+06')
+  t.equal(alert?.annotations.missing, '[]')
+  t.equal(alert?.annotations.external, 'eu1 http://rg:9099')
+  t.equal(alert?.annotations.ratio, '1M')
+  t.match(alert?.annotations.broken, /^<error expanding template: .*incompatible types for comparison>$/)
+})
