@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
-import { loadConfig, type Config, type ConfigInput } from './config/load.js'
+import { loadConfig, ProblemsError, type Config, type ConfigInput } from './config/load.js'
 import type { QueryFn } from './engine/ports.js'
 import type { RuleGroupSpec } from './engine/spec.js'
 import { createAlertmanagerNotifier, type AlertmanagerNotifier } from './notifier/alertmanager.js'
@@ -18,12 +18,9 @@ import { createEngineMetrics, createRegistry, type EngineMetrics } from './telem
 import { createNotifierMetrics } from './telemetry/notifier-metrics.js'
 import { registerProbeMetrics } from './telemetry/probe-metrics.js'
 
-/** RulesError is a rule-file problem at start-up; main prints every line and exits 2. */
-export class RulesError extends Error {
+/** RulesError lists rule-file problems at start-up; main prints every line and exits 2. */
+export class RulesError extends ProblemsError {
   override name = 'RulesError'
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join('\n'))
-  }
 }
 
 /** DaemonOptions let tests and the demo inject a logger. */
@@ -36,6 +33,7 @@ export interface DaemonOptions {
 export class Daemon {
   readonly #store = new ProbeStore()
   readonly #metrics: EngineMetrics
+  readonly #query: QueryFn
   readonly #manager: RuleManager
   #server: FastifyInstance | undefined
   #source: PrometheusSource | undefined
@@ -53,15 +51,12 @@ export class Daemon {
   ) {
     this.#config = config
     this.#metrics = createEngineMetrics(registry)
-    const query = createQueryRouter(() => this.#remoteQuery(), this.#store)
+    this.#query = createQueryRouter(() => this.#remoteQuery(), this.#store)
     this.#manager = new RuleManager(
       { logger, metrics: this.#metrics, sink: () => this.#notifier as AlertmanagerNotifier },
-      this.#settings(config, query),
+      this.#settings(config, this.#query),
     )
-    this.#query = query
   }
-
-  readonly #query: QueryFn
 
   /** start loads config and rules, starts every component and listens; it throws ConfigError or RulesError. */
   static async start(input: ConfigInput, opts: DaemonOptions): Promise<Daemon> {
@@ -160,6 +155,7 @@ export class Daemon {
     if (config.doc.alertmanager.urls.length === 0) this.logger.warn('no Alertmanager configured: alerts are evaluated but not sent')
   }
 
+  // Registered once: a replaced notifier (reload) keeps counting into the same series.
   #notifierMetricsCache: ReturnType<typeof createNotifierMetrics> | undefined
   #notifierMetrics(): ReturnType<typeof createNotifierMetrics> {
     this.#notifierMetricsCache ??= createNotifierMetrics(this.registry)

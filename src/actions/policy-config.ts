@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { parseDuration } from '../rules/duration.js'
+import { Duration } from '../config/schema.js'
 import { isTimeZone, parseCron } from './cron.js'
 import { parseSelector } from './selector.js'
 
@@ -11,15 +11,6 @@ const fromParser = (parse: (s: string) => unknown) => (s: string, ctx: z.Refinem
     ctx.addIssue({ code: 'custom', message: (err as Error).message })
   }
 }
-
-const Duration = z.string().transform((s, ctx) => {
-  try {
-    return parseDuration(s)
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message })
-    return z.NEVER
-  }
-})
 
 const Window = (defaultMs: number) => Duration.refine((ms) => ms > 0, 'must be greater than 0').default(defaultMs)
 

@@ -5,12 +5,16 @@ import type { HttpAuth } from '../sources/http-auth.js'
 import { ConfigDocument } from './schema.js'
 import { RUN_OPTIONS, type OptionSpec } from './options.js'
 
-/** ConfigError collects every problem found in flags, environment and config file. */
-export class ConfigError extends Error {
-  override name = 'ConfigError'
+/** ProblemsError carries every problem found, one line each, so the user fixes them all in one go. */
+export class ProblemsError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(problems.join('\n'))
   }
+}
+
+/** ConfigError collects every problem found in flags, environment and config file. */
+export class ConfigError extends ProblemsError {
+  override name = 'ConfigError'
 }
 
 /** Config is the validated, frozen configuration plus the credentials read from their files. */

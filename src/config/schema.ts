@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { parseDuration } from '../rules/duration.js'
 
 /** Duration accepts a Prometheus duration string and yields milliseconds. */
-const Duration = z.string().transform((s, ctx) => {
+export const Duration = z.string().transform((s, ctx) => {
   try {
     return parseDuration(s)
   } catch (err) {
