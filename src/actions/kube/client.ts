@@ -1,0 +1,107 @@
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  EventsV1Api,
+  KubeConfig,
+  ServerConfiguration,
+  createConfiguration,
+} from '@kubernetes/client-node'
+import { timeoutMiddleware } from './raw.js'
+
+/** WorkloadKind is a kind rollguard can roll back (the kinds `kubectl rollout undo` supports). */
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet'
+
+/** WorkloadRef names one workload. */
+export interface WorkloadRef {
+  readonly kind: WorkloadKind
+  readonly namespace: string
+  readonly name: string
+}
+
+/** KubeConfigSource says where credentials come from: the pod's service account, a kubeconfig file, or kubectl's default lookup. */
+export type KubeConfigSource =
+  | {
+      readonly mode: 'in-cluster'
+      /** Prefix of /var/run/secrets/kubernetes.io/serviceaccount (tests). */
+      readonly pathPrefix?: string
+    }
+  | { readonly mode: 'file'; readonly path: string }
+  | { readonly mode: 'default' }
+
+/** LoadKubeConfigOptions selects the source and, for kubeconfig files, an optional context. */
+export interface LoadKubeConfigOptions {
+  readonly source: KubeConfigSource
+  readonly context?: string
+}
+
+/** KubeClients bundles the API groups rollguard talks to; all share one KubeConfig. */
+export interface KubeClients {
+  readonly apps: AppsV1Api
+  readonly coordination: CoordinationV1Api
+  readonly events: EventsV1Api
+  /** The namespace of the selected context (the pod's namespace in-cluster), 'default' when none. */
+  readonly namespace: string
+}
+
+/** DEFAULT_REQUEST_TIMEOUT_MS bounds every API request; node-fetch has no timeout of its own. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
+
+/** loadKubeConfig builds a KubeConfig from the given source; throws with a clear message on a missing context or cluster. */
+export function loadKubeConfig(opts: LoadKubeConfigOptions): KubeConfig {
+  const kc = new KubeConfig()
+  const { source } = opts
+  if (source.mode === 'in-cluster') loadInCluster(kc, source.pathPrefix)
+  else if (source.mode === 'file') kc.loadFromFile(source.path)
+  else kc.loadFromDefault()
+  if (opts.context !== undefined) selectContext(kc, opts.context, source)
+  if (!kc.getCurrentCluster()) throw new Error(`kubeconfig (${describeSource(source)}): the current context has no cluster`)
+  return kc
+}
+
+function loadInCluster(kc: KubeConfig, pathPrefix: string | undefined): void {
+  // client-node would otherwise build the server URL "https://undefined:undefined".
+  if (!process.env['KUBERNETES_SERVICE_HOST'] || !process.env['KUBERNETES_SERVICE_PORT']) {
+    throw new Error('kubeconfig (in-cluster): KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set (not running in a pod?)')
+  }
+  kc.loadFromCluster(pathPrefix)
+}
+
+function selectContext(kc: KubeConfig, context: string, source: KubeConfigSource): void {
+  if (!kc.getContextObject(context)) {
+    const known = kc.getContexts().map((c) => c.name).join(', ') || 'none'
+    throw new Error(`kubeconfig (${describeSource(source)}): context "${context}" not found (known: ${known})`)
+  }
+  kc.setCurrentContext(context)
+}
+
+function describeSource(source: KubeConfigSource): string {
+  return source.mode === 'file' ? `file ${source.path}` : source.mode
+}
+
+/** contextNamespace is the namespace of the current context, 'default' when it names none. */
+export function contextNamespace(kc: KubeConfig): string {
+  return kc.getContextObject(kc.getCurrentContext())?.namespace || 'default'
+}
+
+/** makeClients builds the API clients for kc; every request is bounded by requestTimeoutMs. */
+export function makeClients(kc: KubeConfig, opts: { requestTimeoutMs?: number } = {}): KubeClients {
+  const cluster = kc.getCurrentCluster()
+  if (!cluster) throw new Error('kubeconfig: no active cluster')
+  // Same as KubeConfig.makeApiClient, plus one static middleware that bounds each request.
+  const config = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    middleware: [timeoutMiddleware(opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)],
+  })
+  return {
+    apps: new AppsV1Api(config),
+    coordination: new CoordinationV1Api(config),
+    events: new EventsV1Api(config),
+    namespace: contextNamespace(kc),
+  }
+}
+
+/** refString renders a ref the way kubectl names objects, e.g. `deployment.apps/web -n shop`. */
+export function refString(ref: WorkloadRef): string {
+  return `${ref.kind.toLowerCase()}.apps/${ref.name} -n ${ref.namespace}`
+}

@@ -1,0 +1,293 @@
+import { V1MicroTime, type CoordinationV1Api, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node'
+import { classifyError, isNotFound } from './errors.js'
+import { callOptions } from './raw.js'
+import { sleepFor } from './rollout-status.js'
+
+/** LeaseElectorOptions configure one candidate; defaults are client-go's core-component values 15 s / 10 s / 2 s. */
+export interface LeaseElectorOptions {
+  readonly coordination: CoordinationV1Api
+  readonly namespace: string
+  readonly name: string
+  /** Unique per replica, e.g. `${POD_NAME}_${random}`. */
+  readonly identity: string
+  readonly leaseDurationMs?: number
+  readonly renewDeadlineMs?: number
+  readonly retryPeriodMs?: number
+  /** Give the lease up when run() ends (after leadership has been aborted). */
+  readonly releaseOnCancel?: boolean
+  /** Called once leadership is acquired; the signal aborts when it ends. */
+  readonly onStartedLeading: (leadership: AbortSignal) => void | Promise<void>
+  /** Always called when run() ends, leading or not. */
+  readonly onStoppedLeading: () => void
+  /** Called whenever the observed holder changes. */
+  readonly onNewLeader?: (identity: string) => void
+  /** Receives one line per failed step (for logging). */
+  readonly onError?: (message: string) => void
+  /** Monotonic ms; expiry is judged only on this clock, never against the holder's renewTime. */
+  readonly now?: () => number
+  /** Wall clock for acquireTime/renewTime. */
+  readonly wallClock?: () => Date
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+  readonly random?: () => number
+}
+
+/** JITTER_FACTOR is client-go's leader-election jitter. */
+export const JITTER_FACTOR = 1.2
+
+interface LeaderRecord {
+  readonly holderIdentity: string
+  readonly leaseDurationSeconds: number
+  readonly acquireTime: V1MicroTime | string | undefined
+  readonly renewTime: V1MicroTime | string | undefined
+  readonly leaseTransitions: number
+}
+
+type Settings = Required<Omit<LeaseElectorOptions, 'onNewLeader' | 'onError'>> & Pick<LeaseElectorOptions, 'onNewLeader' | 'onError'>
+
+/** LeaseElector is client-go's leaderelection.LeaderElector over a coordination.k8s.io/v1 Lease. */
+export class LeaseElector {
+  private readonly o: Settings
+  private observed: LeaderRecord | undefined
+  private observedRaw = ''
+  private observedTime = 0
+  private lease: V1Lease | undefined
+  private reportedLeader = ''
+  private leading: AbortController | undefined
+
+  constructor(opts: LeaseElectorOptions) {
+    this.o = {
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      releaseOnCancel: false,
+      now: () => performance.now(),
+      wallClock: () => new Date(),
+      sleep: sleepFor,
+      random: Math.random,
+      ...opts,
+    }
+    validate(this.o)
+  }
+
+  /** isLeader is true while this replica leads: it holds the lease, run() has not given up, and the lease has not expired locally. */
+  isLeader(): boolean {
+    return this.leading !== undefined && !this.leading.signal.aborted && this.holdsRecord() && this.leaseValid(this.o.now())
+  }
+
+  /** leader is the last observed holder identity ('' when none). */
+  leader(): string {
+    return this.observed?.holderIdentity ?? ''
+  }
+
+  /** run acquires, then renews until renewal fails for renewDeadline or the signal aborts; it never throws. */
+  async run(signal: AbortSignal): Promise<void> {
+    try {
+      if (!(await this.acquire(signal))) return
+      if (signal.aborted) {
+        // Acquired just as we were told to stop: never start guarded work.
+        if (this.o.releaseOnCancel) await this.release()
+        return
+      }
+      const leading = new AbortController()
+      this.leading = leading
+      const stop = () => leading.abort(new Error('leader election: run() was aborted'))
+      signal.addEventListener('abort', stop, { once: true })
+      this.started(leading.signal)
+      await this.renew(signal)
+      signal.removeEventListener('abort', stop)
+      leading.abort(new Error(`leader election: lost lease ${this.o.namespace}/${this.o.name}`))
+      if (this.o.releaseOnCancel) await this.release()
+    } catch (err) {
+      this.report(`leader election: unexpected error: ${err instanceof Error ? err.message : String(err)}`)
+      this.leading?.abort(err)
+    } finally {
+      guarded(() => this.o.onStoppedLeading(), (m) => this.report(m))
+    }
+  }
+
+  /** release gives the lease up (holder '', duration 1 s) if this replica holds it; call only after guarded work has stopped. */
+  async release(): Promise<boolean> {
+    if (!this.holdsRecord() || !this.lease) return true
+    const t = this.microNow()
+    const record: LeaderRecord = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: t, renewTime: t, leaseTransitions: this.observed?.leaseTransitions ?? 0 }
+    const ok = await this.update(record, AbortSignal.timeout(this.o.renewDeadlineMs), 'release')
+    if (ok) this.setObserved(record)
+    return ok
+  }
+
+  private started(leadership: AbortSignal): void {
+    Promise.resolve()
+      .then(() => this.o.onStartedLeading(leadership))
+      .catch((err: unknown) => this.report(`leader election: onStartedLeading failed: ${err instanceof Error ? err.message : String(err)}`))
+  }
+
+  // wait.JitterUntil(tryAcquireOrRenew, RetryPeriod, 1.2, sliding) until success.
+  private async acquire(signal: AbortSignal): Promise<boolean> {
+    for (;;) {
+      if (signal.aborted) return false
+      const ok = await this.tryAcquireOrRenew(signal)
+      this.maybeReportTransition()
+      if (ok) return true
+      await this.o.sleep(this.o.retryPeriodMs * (1 + this.o.random() * JITTER_FACTOR), signal)
+    }
+  }
+
+  // wait.Until(PollUntilContextTimeout(RetryPeriod, RenewDeadline, immediate), RetryPeriod) until a poll times out.
+  private async renew(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const renewed = await this.pollRenew(signal)
+      this.maybeReportTransition()
+      if (!renewed) {
+        if (!signal.aborted) this.report(`leader election: failed to renew lease ${this.o.namespace}/${this.o.name} within ${this.o.renewDeadlineMs} ms`)
+        return
+      }
+      await this.o.sleep(this.o.retryPeriodMs, signal)
+    }
+  }
+
+  // Attempts every RetryPeriod until RenewDeadline on the injected clock; in-flight requests are cut at the deadline in real time.
+  private async pollRenew(signal: AbortSignal): Promise<boolean> {
+    const deadline = this.o.now() + this.o.renewDeadlineMs
+    const requests = AbortSignal.any([signal, AbortSignal.timeout(this.o.renewDeadlineMs)])
+    for (;;) {
+      if (requests.aborted) return false
+      if (await this.tryAcquireOrRenew(requests)) return true
+      const left = deadline - this.o.now()
+      if (left <= 0) return false
+      await this.o.sleep(Math.min(this.o.retryPeriodMs, left), signal)
+      if (this.o.now() >= deadline) return false
+    }
+  }
+
+  /** tryAcquireOrRenew is client-go's: fast-path renew, else GET (create on 404), judge expiry locally, PUT with the read resourceVersion. */
+  private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+    const now = this.o.now()
+    const t = this.microNow()
+    const fresh = { holderIdentity: this.o.identity, leaseDurationSeconds: Math.floor(this.o.leaseDurationMs / 1000), acquireTime: t, renewTime: t }
+    const observed = this.observed
+    if (this.holdsRecord() && this.leaseValid(now) && observed) {
+      const record = { ...fresh, acquireTime: observed.acquireTime, leaseTransitions: observed.leaseTransitions }
+      if (await this.update(record, signal, 'optimistic renew')) return this.setObserved(record)
+    }
+    let current: V1Lease
+    try {
+      current = await this.o.coordination.readNamespacedLease({ namespace: this.o.namespace, name: this.o.name }, callOptions({ signal }))
+    } catch (err) {
+      if (!isNotFound(err)) return this.fail(err, 'get')
+      return this.create({ ...fresh, leaseTransitions: 0 }, signal)
+    }
+    this.lease = current
+    const old = recordOf(current.spec)
+    const raw = rawRecord(old)
+    if (raw !== this.observedRaw) {
+      this.setObserved(old)
+      this.observedRaw = raw
+    }
+    if (old.holderIdentity !== '' && this.leaseValid(now) && !this.holdsRecord()) return false
+    const record = this.holdsRecord()
+      ? { ...fresh, acquireTime: old.acquireTime, leaseTransitions: old.leaseTransitions }
+      : { ...fresh, leaseTransitions: old.leaseTransitions + 1 }
+    if (!(await this.update(record, signal, 'update'))) return false
+    return this.setObserved(record)
+  }
+
+  private async create(record: LeaderRecord, signal: AbortSignal): Promise<boolean> {
+    const { namespace, name } = this.o
+    try {
+      this.lease = await this.o.coordination.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: specOf(record) } }, callOptions({ signal }))
+    } catch (err) {
+      return this.fail(err, 'create')
+    }
+    return this.setObserved(record)
+  }
+
+  // LeaseLock.Update: PUT the cached Lease object (carrying its resourceVersion) with the new spec.
+  private async update(record: LeaderRecord, signal: AbortSignal, step: string): Promise<boolean> {
+    if (!this.lease) return false
+    const { namespace, name } = this.o
+    try {
+      this.lease = await this.o.coordination.replaceNamespacedLease({ namespace, name, body: { ...this.lease, spec: specOf(record) } }, callOptions({ signal }))
+      return true
+    } catch (err) {
+      return this.fail(err, step)
+    }
+  }
+
+  private fail(err: unknown, step: string): false {
+    this.report(classifyError(err, `leader election: ${step} lease ${this.o.namespace}/${this.o.name}`).message)
+    return false
+  }
+
+  private setObserved(record: LeaderRecord): true {
+    this.observed = record
+    this.observedTime = this.o.now()
+    return true
+  }
+
+  private holdsRecord(): boolean {
+    return this.observed?.holderIdentity === this.o.identity
+  }
+
+  private leaseValid(now: number): boolean {
+    return this.observedTime + (this.observed?.leaseDurationSeconds ?? 0) * 1000 > now
+  }
+
+  private maybeReportTransition(): void {
+    const holder = this.leader()
+    if (holder === this.reportedLeader) return
+    this.reportedLeader = holder
+    const cb = this.o.onNewLeader
+    if (cb) guarded(() => cb(holder), (m) => this.report(m))
+  }
+
+  private microNow(): V1MicroTime {
+    // MicroTime: the API server requires exactly six fractional digits; a plain Date is rejected with 400.
+    return new V1MicroTime(this.o.wallClock().getTime())
+  }
+
+  private report(message: string): void {
+    this.o.onError?.(message)
+  }
+}
+
+function validate(o: Settings): void {
+  if (!o.identity) throw new Error('leader election: identity must not be empty')
+  if (o.leaseDurationMs <= o.renewDeadlineMs) throw new Error('leader election: leaseDuration must be greater than renewDeadline')
+  if (o.renewDeadlineMs <= JITTER_FACTOR * o.retryPeriodMs) throw new Error('leader election: renewDeadline must be greater than retryPeriod*JitterFactor')
+  if (o.leaseDurationMs < 1000) throw new Error('leader election: leaseDuration must be at least 1s (the Lease stores whole seconds)')
+  if (o.retryPeriodMs <= 0) throw new Error('leader election: retryPeriod must be greater than zero')
+}
+
+function recordOf(spec: V1LeaseSpec | undefined): LeaderRecord {
+  return {
+    holderIdentity: spec?.holderIdentity ?? '',
+    leaseDurationSeconds: spec?.leaseDurationSeconds ?? 0,
+    acquireTime: spec?.acquireTime,
+    renewTime: spec?.renewTime,
+    leaseTransitions: spec?.leaseTransitions ?? 0,
+  }
+}
+
+function specOf(r: LeaderRecord): V1LeaseSpec {
+  return {
+    holderIdentity: r.holderIdentity,
+    leaseDurationSeconds: r.leaseDurationSeconds,
+    acquireTime: r.acquireTime as V1MicroTime | undefined,
+    renewTime: r.renewTime as V1MicroTime | undefined,
+    leaseTransitions: r.leaseTransitions,
+  }
+}
+
+// client-go compares the JSON of the whole record, so any renewal by the holder restarts the local expiry timer.
+function rawRecord(r: LeaderRecord): string {
+  const time = (v: V1MicroTime | string | undefined) => (v instanceof Date ? v.toISOString() : v)
+  return JSON.stringify([r.holderIdentity, r.leaseDurationSeconds, time(r.acquireTime), time(r.renewTime), r.leaseTransitions])
+}
+
+function guarded(fn: () => void, report: (message: string) => void): void {
+  try {
+    fn()
+  } catch (err) {
+    report(`leader election: callback failed: ${err instanceof Error ? err.message : String(err)}`)
+  }
+}
