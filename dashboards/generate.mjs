@@ -1,0 +1,714 @@
+#!/usr/bin/env node
+// Generates the Grafana dashboards in this directory: `node dashboards/generate.mjs` rewrites
+// deploy-watch.json and rollguard-overview.json. Edit this file, not the JSON: test/dashboards checks that
+// the committed JSON equals this script's output and lints both dashboards (see README.md).
+//
+// Plain Node (no dependencies, no build step) so it runs anywhere the package is installed.
+
+import { createHash } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const SCHEMA_VERSION = 39
+
+const DS = { type: 'prometheus', uid: '${datasource}' }
+
+// The default rollback triggers of rules/rollback-triggers.yml and their thresholds (a test keeps them in step).
+export const TRIGGERS = {
+  HighErrorRate: 0.1,
+  HighLatency: 5,
+  HighMemory: 0.9,
+  HealthCheckFailing: 0,
+}
+const TRIGGER_NAMES = Object.keys(TRIGGERS).join('|')
+
+// ---------------------------------------------------------------------------------------------------------
+// Building blocks
+
+/** uid derives a stable dashboard uid from the file name, like kubernetes-mixin's std.md5('<file>.json'). */
+export function uid(file) {
+  return createHash('md5').update(file).digest('hex')
+}
+
+function datasourceVariable() {
+  return {
+    current: {},
+    hide: 0,
+    includeAll: false,
+    label: 'Data source',
+    multi: false,
+    name: 'datasource',
+    options: [],
+    query: 'prometheus',
+    refresh: 1,
+    regex: '',
+    type: 'datasource',
+  }
+}
+
+/** queryVariable is a label_values() variable; multi-value ones match everything with `.+` when "All" is picked. */
+function queryVariable({ name, label, query, multi = false, regex = '', description }) {
+  return {
+    current: {},
+    datasource: DS,
+    definition: query,
+    description,
+    hide: 0,
+    includeAll: multi,
+    label,
+    multi,
+    name,
+    options: [],
+    query: { qryType: 1, query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
+    refresh: 2,
+    regex,
+    skipUrlSync: false,
+    sort: 1,
+    type: 'query',
+    ...(multi ? { allValue: '.+' } : {}),
+  }
+}
+
+function target(expr, legendFormat, extra = {}) {
+  return { datasource: DS, editorMode: 'code', expr, legendFormat, range: true, ...extra }
+}
+
+function withRefIds(targets) {
+  return targets.map((t, i) => ({ ...t, refId: String.fromCharCode(65 + i) }))
+}
+
+const LEGEND = { calcs: [], displayMode: 'list', placement: 'bottom', showLegend: true }
+const TOOLTIP = { mode: 'multi', sort: 'desc' }
+
+/**
+ * thresholdSteps draws one threshold: `over` (the default) turns red at `value` and above; `under` is red
+ * below `value` (a probe is healthy at 1).
+ */
+function thresholdSteps(value, direction = 'over') {
+  const steps = direction === 'over'
+    ? [{ color: 'green', value: null }, { color: 'red', value }]
+    : [{ color: 'red', value: null }, { color: 'green', value }]
+  return { mode: 'absolute', steps }
+}
+
+const NO_THRESHOLDS = { mode: 'absolute', steps: [{ color: 'green', value: null }] }
+
+function valueMappings(entries) {
+  const options = {}
+  entries.forEach(([value, text, color], index) => { options[String(value)] = { color, index, text } })
+  return [{ options, type: 'value' }]
+}
+
+function timeseries({ title, description, unit, targets, threshold, min, max, softMax, decimals, bars = false, stack = false, mappings = [] }) {
+  return {
+    datasource: DS,
+    description,
+    fieldConfig: {
+      defaults: {
+        color: { mode: 'palette-classic' },
+        custom: {
+          axisSoftMax: softMax,
+          axisSoftMin: 0,
+          drawStyle: bars ? 'bars' : 'line',
+          fillOpacity: bars ? 80 : 10,
+          lineWidth: 1,
+          showPoints: 'never',
+          spanNulls: false,
+          stacking: { group: 'A', mode: stack ? 'normal' : 'none' },
+          thresholdsStyle: { mode: threshold === undefined ? 'off' : 'dashed+area' },
+        },
+        decimals,
+        mappings,
+        max,
+        min,
+        thresholds: threshold ?? NO_THRESHOLDS,
+        unit,
+      },
+      overrides: [],
+    },
+    options: { legend: LEGEND, tooltip: TOOLTIP },
+    targets: withRefIds(targets),
+    title,
+    type: 'timeseries',
+  }
+}
+
+function stat({ title, description, unit, targets, thresholds = NO_THRESHOLDS, mappings = [], colorMode = 'value' }) {
+  return {
+    datasource: DS,
+    description,
+    fieldConfig: { defaults: { color: { mode: 'thresholds' }, mappings, thresholds, unit }, overrides: [] },
+    options: {
+      colorMode,
+      graphMode: 'none',
+      justifyMode: 'auto',
+      orientation: 'auto',
+      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+      textMode: 'auto',
+    },
+    targets: withRefIds(targets),
+    title,
+    type: 'stat',
+  }
+}
+
+function stateTimeline({ title, description, targets, mappings }) {
+  return {
+    datasource: DS,
+    description,
+    fieldConfig: {
+      defaults: {
+        color: { mode: 'thresholds' },
+        custom: { fillOpacity: 80, lineWidth: 0 },
+        mappings,
+        thresholds: NO_THRESHOLDS,
+        unit: 'none',
+      },
+      overrides: [],
+    },
+    options: {
+      alignValue: 'left',
+      legend: { displayMode: 'list', placement: 'bottom', showLegend: false },
+      mergeValues: true,
+      rowHeight: 0.8,
+      showValue: 'auto',
+      tooltip: { mode: 'single', sort: 'none' },
+    },
+    targets: withRefIds(targets),
+    title,
+    type: 'state-timeline',
+  }
+}
+
+function table({ title, description, targets, exclude }) {
+  return {
+    datasource: DS,
+    description,
+    fieldConfig: { defaults: { custom: { align: 'auto' }, mappings: [], thresholds: NO_THRESHOLDS, unit: 'none' }, overrides: [] },
+    options: { cellHeight: 'sm', showHeader: true },
+    targets: withRefIds(targets.map((t) => ({ ...t, format: 'table', instant: true, range: false }))),
+    title,
+    transformations: [{ id: 'organize', options: { excludeByName: Object.fromEntries(exclude.map((n) => [n, true])) } }],
+    type: 'table',
+  }
+}
+
+/** layout places panels left to right on Grafana's 24-column grid, wrapping lines, and numbers them. */
+function layout(items) {
+  const panels = []
+  let x = 0
+  let y = 0
+  let lineHeight = 0
+  const newline = () => { y += lineHeight; x = 0; lineHeight = 0 }
+  for (const item of items) {
+    if (item.row !== undefined) {
+      if (x > 0) newline()
+      panels.push({ collapsed: false, gridPos: { h: 1, w: 24, x: 0, y }, id: panels.length + 1, panels: [], title: item.row, type: 'row' })
+      y += 1
+      continue
+    }
+    const { w, h, panel } = item
+    if (x + w > 24) newline()
+    panels.push({ ...panel, gridPos: { h, w, x, y }, id: panels.length + 1 })
+    x += w
+    lineHeight = Math.max(lineHeight, h)
+  }
+  return panels
+}
+
+const row = (title) => ({ row: title })
+const at = (w, h, panel) => ({ w, h, panel })
+
+/**
+ * newIncrements is non-empty while a counter went up within the last $__rate_interval. rollguard creates a
+ * labelled counter series on its first increment (value 1), which changes()/increase() cannot see, so a
+ * series that exists now but did not one window ago counts as an increment too.
+ */
+function newIncrements(selector) {
+  return `changes(${selector}[$__rate_interval]) > 0\nor\n(${selector} unless (${selector} offset $__rate_interval))`
+}
+
+function rollbackAnnotations(job) {
+  const annotation = (name, result, iconColor, titleFormat) => ({
+    datasource: DS,
+    enable: true,
+    expr: `sum by (reason) (\n${indent(newIncrements(`rollguard_rollbacks_total{${job}, result="${result}"}`))}\n)`,
+    hide: false,
+    iconColor,
+    name,
+    step: '1m',
+    tagKeys: 'reason',
+    textFormat: 'reason: {{reason}}',
+    titleFormat,
+    useValueForTime: false,
+  })
+  return {
+    list: [
+      annotation('Rollbacks', 'attempted', 'red', 'rollguard rolled back a workload'),
+      annotation('Rollbacks verified', 'succeeded', 'green', 'rollguard rollback verified'),
+      annotation('Rollbacks failed', 'failed', 'purple', 'rollguard rollback failed'),
+      annotation('Dry-run rollbacks', 'dry_run', 'blue', 'rollguard would have rolled back a workload (dry run)'),
+    ],
+  }
+}
+
+function indent(text, by = '  ') {
+  return text.split('\n').map((l) => by + l).join('\n')
+}
+
+function dashboard({ file, title, description, tags, variables, panels, annotations }) {
+  return {
+    annotations,
+    description,
+    editable: false,
+    fiscalYearStartMonth: 0,
+    graphTooltip: 1,
+    id: null,
+    links: [
+      { asDropdown: false, icon: 'external link', includeVars: false, keepTime: true, tags: ['rollguard'], targetBlank: false, title: 'rollguard dashboards', type: 'dashboards' },
+    ],
+    panels,
+    refresh: '1m',
+    schemaVersion: SCHEMA_VERSION,
+    tags,
+    templating: { list: variables },
+    time: { from: 'now-3h', to: 'now' },
+    timepicker: {},
+    timezone: 'browser',
+    title,
+    uid: uid(file),
+    version: 1,
+    weekStart: '',
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Deploy watch: one Deployment's trigger signals against their thresholds.
+
+// The rules derive `deployment` from the pod name (<deployment>-<pod-template-hash>-<suffix>); selecting the
+// pods of one Deployment by the same pattern gives the rule's series without the label_replace.
+const PODS = 'pod=~"$deployment-[a-z0-9]{5,10}-[a-z0-9]{5}"'
+const APP = `namespace="$namespace", ${PODS}`
+const JOB = 'job=~"$job"'
+
+// A service that never answered 5xx has no 5xx series: count that as 0 rather than show no data.
+const ERROR_RATIO = [
+  `(sum(rate(http_requests_total{${APP}, code=~"5.."}[$__rate_interval])) or vector(0))`,
+  '/',
+  `sum(rate(http_requests_total{${APP}}[$__rate_interval]))`,
+].join('\n')
+
+const latency = (q) => `histogram_quantile(${q},\n  sum by (le) (rate(http_request_duration_seconds_bucket{${APP}}[$__rate_interval]))\n)`
+
+const MEMORY_RATIO = [
+  `container_memory_working_set_bytes{${APP}, container!="", container!="POD"}`,
+  '  / on (namespace, pod, container)',
+  `kube_pod_container_resource_limits{${APP}, resource="memory"}`,
+].join('\n')
+
+// Probe series carry the probed workload's `namespace`. A Prometheus scraping rollguard without honor_labels
+// (the ServiceMonitor default) renames it to `exported_namespace`, because the target has a `namespace`
+// label of its own (rollguard's); the second branch finds the series then.
+const PROBE_SUCCESS = [
+  `rollguard_probe_success{${JOB}, namespace="$namespace", exported_namespace="", deployment="$deployment"}`,
+  'or',
+  `rollguard_probe_success{${JOB}, exported_namespace="$namespace", deployment="$deployment"}`,
+].join('\n')
+
+const RULE_WINDOW_NOTE = 'The rule uses fixed 1m rate windows; this panel uses $__rate_interval, so short spikes look smoother when zoomed out.'
+
+function deployWatch() {
+  const file = 'deploy-watch.json'
+  const triggerStates = valueMappings([[0, 'ok', 'green'], [1, 'breached', 'red']])
+  const alertStates = valueMappings([[0, 'inactive', 'green'], [1, 'pending', 'yellow'], [2, 'firing', 'red']])
+  const alertSelector = (state) => `rollguard_alerts{${JOB}, alertname=~"${TRIGGER_NAMES}", state="${state}"}`
+  const panels = layout([
+    row('Trigger signals of $namespace/$deployment'),
+    at(12, 8, timeseries({
+      title: 'Error ratio (HighErrorRate)',
+      description: `Share of the Deployment's requests answered with 5xx: sum of rate(http_requests_total{code=~"5.."}) over all requests, for the pods of $namespace/$deployment (0 while no request failed; no line without traffic). The dashed line is the HighErrorRate threshold (10%); the alert fires after 2 minutes above it. ${RULE_WINDOW_NOTE}`,
+      unit: 'percentunit',
+      targets: [target(ERROR_RATIO, '5xx ratio')],
+      threshold: thresholdSteps(TRIGGERS.HighErrorRate),
+      softMax: 0.2,
+      min: 0,
+    })),
+    at(12, 8, timeseries({
+      title: 'p95 latency (HighLatency)',
+      description: `95th percentile response time of $namespace/$deployment from http_request_duration_seconds_bucket, with the median for comparison. The dashed line is the HighLatency threshold (5s on p95); the alert fires after 2 minutes above it. ${RULE_WINDOW_NOTE}`,
+      unit: 's',
+      targets: [target(latency(0.95), 'p95'), target(latency(0.5), 'p50')],
+      threshold: thresholdSteps(TRIGGERS.HighLatency),
+      softMax: 6,
+      min: 0,
+    })),
+    at(12, 8, timeseries({
+      title: 'Memory working set / limit (HighMemory)',
+      description: 'Working set of each container (cAdvisor container_memory_working_set_bytes) divided by its memory limit (kube-state-metrics kube_pod_container_resource_limits{resource="memory"}), the highest pod per container. The OOM killer acts on the working set. The dashed line is the HighMemory threshold (90%); the alert fires after 5 minutes above it. Containers without a memory limit have no line.',
+      unit: 'percentunit',
+      targets: [target(`max by (container) (\n${indent(MEMORY_RATIO)}\n)`, '{{container}}')],
+      threshold: thresholdSteps(TRIGGERS.HighMemory),
+      softMax: 1,
+      min: 0,
+    })),
+    at(12, 8, timeseries({
+      title: 'Health probe success (HealthCheckFailing)',
+      description: "rollguard's own health probes labelled with this namespace and deployment (config `probes:` with `labels: {namespace, deployment}`): 1 when the last probe succeeded, 0 when it failed (unexpected status, timeout, refused). HealthCheckFailing fires after 5 minutes at 0. No line means no probe is configured for the Deployment, or its result is stale. Needs Prometheus to scrape rollguard's /metrics; without honor_labels the probe's namespace label is stored as exported_namespace, which this query also accepts.",
+      unit: 'none',
+      targets: [target(`min by (probe) (\n${indent(PROBE_SUCCESS)}\n)`, '{{probe}}')],
+      threshold: thresholdSteps(1, 'under'),
+      min: 0,
+      max: 1,
+      decimals: 0,
+      mappings: valueMappings([[0, 'failing', 'red'], [1, 'ok', 'green']]),
+    })),
+    row('Alert state'),
+    at(24, 6, stateTimeline({
+      title: 'Trigger conditions of $namespace/$deployment',
+      description: 'Whether each trigger expression is above its threshold right now, computed here from the same series as the rules (rules/rollback-triggers.yml), for this Deployment only. A breached condition makes the rule\'s alert pending; it fires (and may roll back) once it stays breached for the rule\'s `for` (2m for error ratio and latency, 5m for memory and health). rollguard does not write ALERTS series, so this is the per-Deployment view; the panels below show rollguard\'s own alert state per rule.',
+      targets: [
+        target(`(\n${indent(ERROR_RATIO)}\n) > bool ${TRIGGERS.HighErrorRate}`, 'HighErrorRate: 5xx ratio > 10%'),
+        target(`${latency(0.95)} > bool ${TRIGGERS.HighLatency}`, 'HighLatency: p95 > 5s'),
+        target(`max(\n${indent(MEMORY_RATIO)}\n) > bool ${TRIGGERS.HighMemory}`, 'HighMemory: memory > 90% of limit'),
+        target(`min(\n${indent(PROBE_SUCCESS)}\n) == bool ${TRIGGERS.HealthCheckFailing}`, 'HealthCheckFailing: probe failing'),
+      ],
+      mappings: triggerStates,
+    })),
+    at(12, 7, stateTimeline({
+      title: 'rollguard alert state per trigger rule (all deployments)',
+      description: "The worst state of each trigger rule's alerts as rollguard reports it (rollguard_alerts on /metrics): firing if any alert of the rule fires, else pending if any is pending. rollguard_alerts counts alerts per rule and state, not per Deployment: a firing HighErrorRate here may be another Deployment's. Use the trigger conditions above, rollguard's status page or /api/v1/alerts, or Alertmanager to see which Deployment an alert is about.",
+      targets: [
+        target(`max by (alertname) (\n    2 * (${alertSelector('firing')} > bool 0)\n  or\n    (${alertSelector('pending')} > bool 0)\n)`, '{{alertname}}'),
+      ],
+      mappings: alertStates,
+    })),
+    at(12, 7, timeseries({
+      title: 'Pending and firing alerts per trigger rule (all deployments)',
+      description: 'How many alerts of each trigger rule are pending or firing in rollguard (rollguard_alerts), over all Deployments. With several rollguard replicas every replica evaluates the rules; the panel takes the highest count of any replica.',
+      unit: 'short',
+      targets: [
+        target(`sum by (alertname, state) (\n  max by (rule_group, alertname, state) (rollguard_alerts{${JOB}, alertname=~"${TRIGGER_NAMES}", state=~"pending|firing"})\n)`, '{{alertname}} {{state}}'),
+      ],
+      min: 0,
+      decimals: 0,
+    })),
+  ])
+  return dashboard({
+    file,
+    title: 'rollguard / Deploy watch',
+    description: "One Deployment's rollback trigger signals (error ratio, p95 latency, memory against the limit, health probe) against the thresholds of rules/rollback-triggers.yml, rollguard's alert state, and rollbacks as annotations.",
+    tags: ['rollguard', 'kubernetes', 'deployments'],
+    variables: [
+      datasourceVariable(),
+      queryVariable({
+        name: 'job',
+        label: 'Job',
+        query: 'label_values(rollguard_build_info, job)',
+        multi: true,
+        description: "The Prometheus job that scrapes rollguard; filters rollguard's own series (probes, alerts, rollbacks).",
+      }),
+      queryVariable({
+        name: 'namespace',
+        label: 'Namespace',
+        query: 'label_values(http_requests_total, namespace)',
+        description: 'Namespaces with instrumented HTTP services (http_requests_total).',
+      }),
+      queryVariable({
+        name: 'deployment',
+        label: 'Deployment',
+        query: 'label_values(http_requests_total{namespace="$namespace"}, pod)',
+        regex: '/^(.+)-[a-z0-9]{5,10}-[a-z0-9]{5}$/',
+        description: 'Deployments of the namespace, derived from pod names (<deployment>-<pod-template-hash>-<suffix>) like the rules do.',
+      }),
+    ],
+    panels,
+    annotations: rollbackAnnotations(JOB),
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// rollguard overview: the watcher's own health.
+
+const SEL = 'job=~"$job", instance=~"$instance"'
+const m = (name, extra = '') => `${name}{${SEL}${extra === '' ? '' : ', ' + extra}}`
+const rate = (name, extra = '') => `rate(${m(name, extra)}[$__rate_interval])`
+const increase = (name, extra = '') => `increase(${m(name, extra)}[$__rate_interval])`
+const quantile = (q, name, by = '') => `histogram_quantile(${q}, sum by (${by === '' ? 'le' : by + ', le'}) (${rate(name + '_bucket')}))`
+
+function overview() {
+  const file = 'rollguard-overview.json'
+  const okFailed = valueMappings([[0, 'failed', 'red'], [1, 'ok', 'green']])
+  const panels = layout([
+    row('Status'),
+    at(8, 5, table({
+      title: 'Build info',
+      description: 'rollguard and Node.js versions of each scraped replica (rollguard_build_info).',
+      targets: [target(`max by (instance, version, nodejs_version) (${m('rollguard_build_info')})`, '')],
+      exclude: ['Time', 'Value'],
+    })),
+    at(4, 5, stat({
+      title: 'Leaders',
+      description: 'Replicas that currently hold the leader Lease (sum of rollguard_leader). Exactly 1 with automatic rollbacks enabled: 0 means no replica acts on triggers. No data when `actions:` is not configured (nothing to lead).',
+      unit: 'none',
+      targets: [target(`sum(${m('rollguard_leader')})`, 'leaders')],
+      thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }, { color: 'red', value: 2 }] },
+    })),
+    at(4, 5, stat({
+      title: 'Config reload',
+      description: 'Whether the last configuration and rules reload succeeded on every replica (min of rollguard_config_last_reload_successful). After a failed reload rollguard keeps running the previous configuration.',
+      unit: 'none',
+      targets: [target(`min(${m('rollguard_config_last_reload_successful')})`, 'last reload')],
+      thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }] },
+      mappings: okFailed,
+      colorMode: 'background',
+    })),
+    at(4, 5, stat({
+      title: 'Last successful reload',
+      description: 'Time of the oldest last successful configuration reload among the replicas (rollguard_config_last_reload_success_timestamp_seconds).',
+      unit: 'dateTimeFromNow',
+      targets: [target(`min(${m('rollguard_config_last_reload_success_timestamp_seconds')}) * 1000`, 'last success')],
+    })),
+    at(4, 5, stat({
+      title: 'Firing alerts',
+      description: 'Alerts firing in rollguard now, over all rule groups (rollguard_alerts{state="firing"}; the highest count of any replica).',
+      unit: 'short',
+      targets: [target(`sum(max by (rule_group, alertname) (${m('rollguard_alerts', 'state="firing"')})) or vector(0)`, 'firing')],
+      thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: 1 }] },
+    })),
+
+    row('Rule evaluation'),
+    at(8, 8, timeseries({
+      title: 'Evaluations per group',
+      description: 'Rule evaluations per second by rule group (rollguard_rule_evaluations_total); a group of n rules evaluated every interval does n/interval evaluations per second.',
+      unit: 'ops',
+      targets: [target(`sum by (rule_group) (${rate('rollguard_rule_evaluations_total')})`, '{{rule_group}}')],
+      min: 0,
+    })),
+    at(8, 8, timeseries({
+      title: 'Evaluation failures per group',
+      description: 'Failed rule evaluations per second by rule group (rollguard_rule_evaluation_failures_total): query errors from Prometheus, duplicate label sets, limits. A failing rule keeps its alerts in their last state; check the log or the status page for the error.',
+      unit: 'ops',
+      targets: [target(`sum by (rule_group) (${rate('rollguard_rule_evaluation_failures_total')})`, '{{rule_group}}')],
+      min: 0,
+    })),
+    at(8, 8, timeseries({
+      title: 'Query errors: evaluation failure ratio',
+      description: 'Share of rule evaluations that failed, by rule group (failures / evaluations). Nearly all failures are queries that Prometheus rejected or could not answer (down, timeout, bad query); anything above 0 means rollguard is partly blind.',
+      unit: 'percentunit',
+      targets: [target(`sum by (rule_group) (${rate('rollguard_rule_evaluation_failures_total')})\n/\nsum by (rule_group) (${rate('rollguard_rule_evaluations_total')})`, '{{rule_group}}')],
+      min: 0,
+      softMax: 0.1,
+    })),
+    at(8, 8, timeseries({
+      title: 'Evaluation duration',
+      description: 'Duration of single rule evaluations, query included (rollguard_rule_evaluation_duration_seconds), and of whole group iterations (rollguard_rule_group_duration_seconds): p50 and p99 over all groups.',
+      unit: 's',
+      targets: [
+        target(quantile(0.99, 'rollguard_rule_evaluation_duration_seconds'), 'rule p99'),
+        target(quantile(0.5, 'rollguard_rule_evaluation_duration_seconds'), 'rule p50'),
+        target(quantile(0.99, 'rollguard_rule_group_duration_seconds'), 'group p99'),
+        target(quantile(0.5, 'rollguard_rule_group_duration_seconds'), 'group p50'),
+      ],
+      min: 0,
+    })),
+    at(8, 8, timeseries({
+      title: 'Last group duration vs interval',
+      description: 'Duration of the last iteration of each group (rollguard_rule_group_last_duration_seconds) next to its evaluation interval (rollguard_rule_group_interval_seconds, dashed). A group whose duration reaches its interval misses iterations.',
+      unit: 's',
+      targets: [
+        target(`max by (rule_group) (${m('rollguard_rule_group_last_duration_seconds')})`, '{{rule_group}}'),
+        target(`max by (rule_group) (${m('rollguard_rule_group_interval_seconds')})`, '{{rule_group}} interval'),
+      ],
+      min: 0,
+    })),
+    at(8, 8, timeseries({
+      title: 'Missed iterations per group',
+      description: 'Group iterations skipped because the previous one was still running (rollguard_rule_group_iterations_missed_total), per rate window. Missed iterations delay alerts and rollbacks: reduce the group, raise its interval, or speed up Prometheus.',
+      unit: 'short',
+      targets: [target(`sum by (rule_group) (${increase('rollguard_rule_group_iterations_missed_total')})`, '{{rule_group}}')],
+      min: 0,
+      bars: true,
+    })),
+    at(8, 8, timeseries({
+      title: 'Time since last evaluation per group',
+      description: 'Seconds since the slot time of the last iteration of each group (time() - rollguard_rule_group_last_evaluation_timestamp_seconds). It stays below the group interval while evaluation keeps up; a line that keeps growing is a stuck group.',
+      unit: 's',
+      targets: [target(`time() - max by (rule_group) (${m('rollguard_rule_group_last_evaluation_timestamp_seconds')})`, '{{rule_group}}')],
+      min: 0,
+    })),
+    at(8, 8, timeseries({
+      title: 'Rules and samples per group',
+      description: 'Rules in each group (rollguard_rule_group_rules) and the samples its last iteration returned (rollguard_rule_group_last_evaluation_samples). A trigger group that suddenly returns 0 samples may have lost its source series.',
+      unit: 'short',
+      targets: [
+        target(`max by (rule_group) (${m('rollguard_rule_group_rules')})`, '{{rule_group}} rules'),
+        target(`max by (rule_group) (${m('rollguard_rule_group_last_evaluation_samples')})`, '{{rule_group}} samples'),
+      ],
+      min: 0,
+    })),
+    at(8, 8, timeseries({
+      title: 'Alerts by state',
+      description: 'Alerts in rollguard by state over all rules (rollguard_alerts): pending, firing, and inactive (resolved, kept for a while to send resolved notifications). With several replicas, the highest count of any replica.',
+      unit: 'short',
+      targets: [target(`sum by (state) (max by (rule_group, alertname, state) (${m('rollguard_alerts')}))`, '{{state}}')],
+      min: 0,
+      decimals: 0,
+    })),
+
+    row('Notifications'),
+    at(8, 8, timeseries({
+      title: 'Alerts sent per Alertmanager',
+      description: 'Alerts sent per second to each Alertmanager, including those in failed requests (rollguard_notifications_sent_total).',
+      unit: 'ops',
+      targets: [target(`sum by (alertmanager) (${rate('rollguard_notifications_sent_total')})`, '{{alertmanager}}')],
+      min: 0,
+    })),
+    at(8, 8, timeseries({
+      title: 'Failed and dropped alerts per Alertmanager',
+      description: 'Alerts per second affected by send errors (rollguard_notifications_errors_total) and dropped because the queue was full or the request failed (rollguard_notifications_dropped_total); there are no retries, the next resend (rules.resend_delay) sends firing alerts again.',
+      unit: 'ops',
+      targets: [
+        target(`sum by (alertmanager) (${rate('rollguard_notifications_errors_total')})`, '{{alertmanager}} failed'),
+        target(`sum by (alertmanager) (${rate('rollguard_notifications_dropped_total')})`, '{{alertmanager}} dropped'),
+      ],
+      min: 0,
+    })),
+    at(8, 8, timeseries({
+      title: 'Notification error ratio per Alertmanager',
+      description: 'Share of sent alerts affected by errors, per Alertmanager (errors / sent).',
+      unit: 'percentunit',
+      targets: [target(`sum by (alertmanager) (${rate('rollguard_notifications_errors_total')})\n/\nsum by (alertmanager) (${rate('rollguard_notifications_sent_total')})`, '{{alertmanager}}')],
+      min: 0,
+      softMax: 0.1,
+    })),
+    at(12, 8, timeseries({
+      title: 'Notification queue length',
+      description: 'Alerts waiting in each Alertmanager queue (rollguard_notifications_queue_length) against the queue capacity (rollguard_notifications_queue_capacity); alerts beyond the capacity are dropped.',
+      unit: 'short',
+      targets: [
+        target(`max by (alertmanager) (${m('rollguard_notifications_queue_length')})`, '{{alertmanager}}'),
+        target(`max(${m('rollguard_notifications_queue_capacity')})`, 'capacity'),
+      ],
+      min: 0,
+    })),
+    at(12, 8, timeseries({
+      title: 'Notification latency per Alertmanager',
+      description: 'p99 and p50 duration of requests sending alerts to each Alertmanager (rollguard_notifications_latency_seconds).',
+      unit: 's',
+      targets: [
+        target(quantile(0.99, 'rollguard_notifications_latency_seconds', 'alertmanager'), '{{alertmanager}} p99'),
+        target(quantile(0.5, 'rollguard_notifications_latency_seconds', 'alertmanager'), '{{alertmanager}} p50'),
+      ],
+      min: 0,
+    })),
+
+    row('Rollbacks'),
+    at(12, 8, timeseries({
+      title: 'Rollback decisions by outcome and reason',
+      description: 'Decisions about rollback triggers per rate window, by decision (rollback, dry_run, skip, ignore, error) and reason (rollguard_rollback_decisions_total). Followers record triggers as skip/not_leader. The first decision of a new decision/reason pair after a restart creates its series and is not counted by increase().',
+      unit: 'short',
+      targets: [target(`sum by (decision, reason) (${increase('rollguard_rollback_decisions_total')})`, '{{decision}}: {{reason}}')],
+      min: 0,
+      bars: true,
+      stack: true,
+    })),
+    at(12, 8, timeseries({
+      title: 'Rollbacks by result',
+      description: 'Automatic rollbacks per rate window by result (rollguard_rollbacks_total): attempted = patch sent, succeeded/failed = verified outcome, skipped, dry_run. The rollback annotations mark each one; the metric does not name the workload (see the status page, the audit log or Kubernetes Events).',
+      unit: 'short',
+      targets: [target(`sum by (result) (${increase('rollguard_rollbacks_total')})`, '{{result}}')],
+      min: 0,
+      bars: true,
+      stack: true,
+    })),
+    at(12, 7, timeseries({
+      title: 'Rollback duration',
+      description: 'Time from the trigger alert going firing to the rollback patch being stored (rollguard_rollback_duration_seconds): p50 and p99. It starts when the alert fires, so the rule\'s `for` is not included: this is rollguard\'s reaction time.',
+      unit: 's',
+      targets: [
+        target(quantile(0.99, 'rollguard_rollback_duration_seconds'), 'p99'),
+        target(quantile(0.5, 'rollguard_rollback_duration_seconds'), 'p50'),
+      ],
+      min: 0,
+    })),
+    at(12, 7, stateTimeline({
+      title: 'Leader per replica',
+      description: 'Which replica holds the leader Lease and may act (rollguard_leader: 1 leader, 0 follower). Followers evaluate rules and send alerts but never roll back.',
+      targets: [target(`max by (instance) (${m('rollguard_leader')})`, '{{instance}}')],
+      mappings: valueMappings([[0, 'follower', 'blue'], [1, 'leader', 'green']]),
+    })),
+
+    row('Configuration and process'),
+    at(6, 8, timeseries({
+      title: 'Config reloads by result',
+      description: 'Configuration and rules reloads per rate window by result (rollguard_config_reloads_total{result="success|failure"}), triggered by SIGHUP or POST /-/reload.',
+      unit: 'short',
+      targets: [target(`sum by (result) (${increase('rollguard_config_reloads_total')})`, '{{result}}')],
+      min: 0,
+      bars: true,
+    })),
+    at(6, 8, timeseries({
+      title: 'CPU',
+      description: 'CPU time per second of each replica (rollguard_process_cpu_seconds_total; 100% = one core).',
+      unit: 'percentunit',
+      targets: [target(`sum by (instance) (${rate('rollguard_process_cpu_seconds_total')})`, '{{instance}}')],
+      min: 0,
+    })),
+    at(6, 8, timeseries({
+      title: 'Resident memory',
+      description: 'Resident memory of each replica (rollguard_process_resident_memory_bytes).',
+      unit: 'bytes',
+      targets: [target(`max by (instance) (${m('rollguard_process_resident_memory_bytes')})`, '{{instance}}')],
+      min: 0,
+    })),
+    at(6, 8, timeseries({
+      title: 'Event loop lag',
+      description: 'p99 event loop lag of each replica (rollguard_nodejs_eventloop_lag_p99_seconds); a lagging event loop delays evaluations, probes and notifications.',
+      unit: 's',
+      targets: [target(`max by (instance) (${m('rollguard_nodejs_eventloop_lag_p99_seconds')})`, '{{instance}}')],
+      min: 0,
+    })),
+  ])
+  return dashboard({
+    file,
+    title: 'rollguard / Overview',
+    description: "rollguard's own health: rule evaluation, notifications to Alertmanager, rollback decisions, leader election, configuration reloads and the process.",
+    tags: ['rollguard'],
+    variables: [
+      datasourceVariable(),
+      queryVariable({ name: 'job', label: 'Job', query: 'label_values(rollguard_build_info, job)', multi: true, description: 'The Prometheus job that scrapes rollguard.' }),
+      queryVariable({ name: 'instance', label: 'Instance', query: 'label_values(rollguard_build_info{job=~"$job"}, instance)', multi: true, description: 'rollguard replicas.' }),
+    ],
+    panels,
+    annotations: rollbackAnnotations(SEL),
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Output
+
+/** sortKeys orders object keys alphabetically (as Grafana exports them) so output is stable; drops undefined. */
+function sortKeys(value) {
+  if (Array.isArray(value)) return value.map(sortKeys)
+  if (value === null || typeof value !== 'object') return value
+  const out = {}
+  for (const key of Object.keys(value).sort()) if (value[key] !== undefined) out[key] = sortKeys(value[key])
+  return out
+}
+
+/** render returns every dashboard file's content, keyed by file name. */
+export function render() {
+  return {
+    'deploy-watch.json': JSON.stringify(sortKeys(deployWatch()), null, 2) + '\n',
+    'rollguard-overview.json': JSON.stringify(sortKeys(overview()), null, 2) + '\n',
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const dir = dirname(fileURLToPath(import.meta.url))
+  for (const [file, text] of Object.entries(render())) {
+    writeFileSync(join(dir, file), text)
+    console.log(`wrote dashboards/${file}`)
+  }
+}
