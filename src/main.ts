@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { runCheck } from './cli/check.js'
+import { runHistory } from './cli/history.js'
+import { runRollback } from './cli/rollback.js'
 import { runDaemon, type CliIO } from './cli/run.js'
 import { VERSION } from './version.js'
 
@@ -9,9 +11,11 @@ rollguard watches services after they are deployed: it evaluates Prometheus aler
 windows, polls health endpoints, sends alerts to Alertmanager, and (with actions enabled) rolls back.
 
 Commands:
-  run      Run the daemon (see 'rollguard run --help').
-  check    Validate rule files like 'promtool check rules' (see 'rollguard check --help').
-  version  Print the version.
+  run       Run the daemon (see 'rollguard run --help').
+  check     Validate rule files like 'promtool check rules' (see 'rollguard check --help').
+  rollback  Roll a workload back like 'kubectl rollout undo' (see 'rollguard rollback --help').
+  history   List a workload's revisions like 'kubectl rollout history' (see 'rollguard history --help').
+  version   Print the version.
 
 Flags:
   -h, --help     Show this help.
@@ -31,6 +35,10 @@ async function main(argv: string[]): Promise<number> {
       return runDaemon(rest, io)
     case 'check':
       return runCheck(rest, io)
+    case 'rollback':
+      return runRollback(rest, io)
+    case 'history':
+      return runHistory(rest, io)
     case 'version':
     case '--version':
     case '-v':

@@ -1,0 +1,151 @@
+import { parseArgs } from 'node:util'
+import type { AppsV1Api } from '@kubernetes/client-node'
+import { formatHistory, refString, type History, type WorkloadRef } from '../actions/kube/index.js'
+import { fetchDeploymentState } from '../actions/kube/deployment-undo.js'
+import { classifyError } from '../actions/kube/errors.js'
+import { deploymentHistory, revisionHistory } from '../actions/kube/history.js'
+import { isControlledBy, type RawMeta } from '../actions/kube/model.js'
+import { fetchRevisionState } from '../actions/kube/revision-undo.js'
+import { decodeRollbackRecord, ROLLBACK_ANNOTATION, type RollbackRecord } from '../actions/policy.js'
+import type { CliIO } from './run.js'
+import {
+  asUsageError,
+  connect,
+  errorText,
+  KUBE_FLAGS_HELP,
+  KUBE_OPTIONS,
+  parseTarget,
+  printError,
+  usageError,
+  wantsHelp,
+  type Connection,
+  type Env,
+  type KubeFlags,
+  type Target,
+} from './workload-args.js'
+
+/** HISTORY_USAGE is the help text of `rollguard history`. */
+export const HISTORY_USAGE = `Usage: rollguard history KIND/NAME [-n NAMESPACE] [--kubeconfig FILE] [--context NAME]
+
+List a workload's revisions like 'kubectl rollout history' (REVISION, CHANGE-CAUSE), with the images
+of each revision; '*' marks the revision whose template is running. Rollbacks recorded by rollguard
+(annotation ${ROLLBACK_ANNOTATION}, written by the daemon and by 'rollguard rollback') are marked on
+the revision they created and listed below the table. Only reads; changes nothing.
+
+KIND is deployment (deploy), statefulset (sts) or daemonset (ds), case-insensitive; 'KIND NAME' works too.
+
+Flags:
+${KUBE_FLAGS_HELP}
+
+Exit status: 0 listed, 1 error (not found, forbidden, API unreachable), 2 usage error.
+
+Examples:
+  rollguard history deployment/web -n shop
+  rollguard history sts/db --context prod -n data
+`
+
+/** HistoryHooks let tests pin the environment. */
+export interface HistoryHooks {
+  readonly env?: Env
+  readonly requestTimeoutMs?: number
+}
+
+/** HistoryOptions is a parsed `rollguard history` command line. */
+export interface HistoryOptions {
+  readonly target: Target
+  readonly flags: KubeFlags
+}
+
+/** WorkloadHistory is the revision table plus every rollguard record found on the workload and its revisions, oldest first. */
+export interface WorkloadHistory {
+  readonly history: History
+  readonly records: readonly RollbackRecord[]
+}
+
+/** parseHistoryArgs parses the command line (without --help); throws UsageError. */
+export function parseHistoryArgs(argv: readonly string[]): HistoryOptions {
+  const { values, positionals } = asUsageError(() => parseArgs({ args: [...argv], options: KUBE_OPTIONS, allowPositionals: true, strict: true }))
+  return { target: parseTarget(positionals), flags: { namespace: values.namespace, kubeconfig: values.kubeconfig, context: values.context } }
+}
+
+/** runHistory implements `rollguard history` and returns the exit code; it prints errors instead of throwing them. */
+export async function runHistory(argv: readonly string[], io: CliIO, hooks: HistoryHooks = {}): Promise<number> {
+  if (wantsHelp(argv)) {
+    io.stdout(HISTORY_USAGE)
+    return 0
+  }
+  let opts: HistoryOptions
+  try {
+    opts = parseHistoryArgs(argv)
+  } catch (err) {
+    return usageError(io, 'history', err)
+  }
+  let conn: Connection
+  try {
+    conn = connect(opts.flags, hooks.env ?? process.env, hooks.requestTimeoutMs)
+  } catch (err) {
+    return printError(io, errorText(err))
+  }
+  const ref = { kind: opts.target.kind, namespace: conn.namespace, name: opts.target.name }
+  let found: WorkloadHistory
+  try {
+    found = await workloadHistory(conn.clients.apps, ref)
+  } catch (err) {
+    return printError(io, classifyError(err, refString(ref)).message)
+  }
+  io.stdout(formatWorkloadHistory(found))
+  return 0
+}
+
+/** workloadHistory reads the workload and its ReplicaSets or ControllerRevisions once; throws client errors. */
+export async function workloadHistory(apps: AppsV1Api, ref: WorkloadRef): Promise<WorkloadHistory> {
+  if (ref.kind === 'Deployment') {
+    const state = await fetchDeploymentState(apps, ref)
+    const owned = state.replicaSets.filter((rs) => isControlledBy(rs.metadata, state.deployment.metadata?.uid))
+    const records = recordsOf([state.deployment.metadata, ...owned.map((rs) => rs.metadata)])
+    return { history: { kind: 'history', ref, entries: deploymentHistory(state) }, records }
+  }
+  const state = await fetchRevisionState(apps, ref)
+  const owned = state.revisions.filter((cr) => isControlledBy(cr.metadata, state.workload.metadata?.uid))
+  const records = recordsOf([state.workload.metadata, ...owned.map((cr) => cr.metadata)])
+  return { history: { kind: 'history', ref, entries: revisionHistory(state) }, records }
+}
+
+// The controllers copy the workload's annotations onto the revisions they create, so older records survive there.
+function recordsOf(metas: readonly (RawMeta | undefined)[]): RollbackRecord[] {
+  const byKey = new Map<string, RollbackRecord>()
+  for (const meta of metas) {
+    const record = decodeRollbackRecord(meta?.annotations?.[ROLLBACK_ANNOTATION])
+    if (record) byKey.set(`${record.at}/${record.fromRevision}/${record.toRevision}`, record)
+  }
+  return [...byKey.values()].sort((a, b) => a.at - b.at)
+}
+
+/** formatWorkloadHistory renders formatHistory's table, marks the revisions rollguard's rollbacks created, and lists the records. */
+export function formatWorkloadHistory(found: WorkloadHistory): string {
+  const { history, records } = found
+  if (history.entries.length === 0) return `${refString(history.ref).replace(/ -n .*$/, '')}\nNo rollout history found.\n`
+  const lines = formatHistory(history).trimEnd().split('\n')
+  // formatHistory prints the object, the header, then one line per entry in order.
+  const width = Math.max(...lines.slice(1).map((l) => l.length))
+  history.entries.forEach((entry, i) => {
+    // An undo gives the restored template the next revision number: the rollback's fromRevision + 1.
+    const record = records.findLast((r) => r.fromRevision + 1 === entry.revision)
+    const line = lines[i + 2]
+    if (record && line !== undefined) lines[i + 2] = `${line.padEnd(width)}  <- rollguard rollback ${record.fromRevision} → ${record.toRevision}`
+  })
+  return `${lines.join('\n')}\n${recordsText(records)}`
+}
+
+function recordsText(records: readonly RollbackRecord[]): string {
+  if (records.length === 0) return ''
+  const rows = records.map((r) => `  ${time(r.at)}  revision ${r.fromRevision} → ${r.toRevision}  generation ${r.generation}  ${r.alert}`)
+  const known = new Set(records.map((r) => r.at))
+  const earlier = (records[records.length - 1]?.history ?? []).filter((t) => !known.has(t))
+  if (earlier.length > 0) rows.push(`  earlier rollbacks (details overwritten): ${earlier.map(time).join(', ')}`)
+  return `\nRollbacks recorded by rollguard (annotation ${ROLLBACK_ANNOTATION}):\n${rows.join('\n')}\n`
+}
+
+function time(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z')
+}

@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+/** RollbackResult is the `result` label of rollguard_rollbacks_total. */
+export type RollbackResult = 'attempted' | 'succeeded' | 'failed' | 'skipped' | 'dry_run'
+
+/** ActionMetrics are the metrics of automatic rollbacks. */
+export interface ActionMetrics {
+  /** rollbacks counts patches sent (attempted), their verified outcome, decisions not to act and dry runs. */
+  readonly rollbacks: Counter<'result' | 'reason'>
+  /** decisions counts every decision, including "no" and ignored triggers. */
+  readonly decisions: Counter<'decision' | 'reason'>
+  readonly leader: Gauge
+  /** duration is the time from the trigger going firing to the rollback patch being stored. */
+  readonly duration: Histogram
+}
+
+/** createActionMetrics registers the rollguard_rollback* and rollguard_leader metrics on registry. */
+export function createActionMetrics(registry: Registry): ActionMetrics {
+  const registers = [registry]
+  return {
+    rollbacks: new Counter({
+      name: 'rollguard_rollbacks_total',
+      help: 'Automatic rollbacks by result (attempted = patch sent; succeeded/failed = verified outcome; skipped; dry_run) and reason.',
+      labelNames: ['result', 'reason'],
+      registers,
+    }),
+    decisions: new Counter({
+      name: 'rollguard_rollback_decisions_total',
+      help: 'Every decision about a rollback trigger (rollback, dry_run, skip, ignore, error) by reason.',
+      labelNames: ['decision', 'reason'],
+      registers,
+    }),
+    leader: new Gauge({ name: 'rollguard_leader', help: '1 while this replica leads and may act, else 0.', registers }),
+    duration: new Histogram({
+      name: 'rollguard_rollback_duration_seconds',
+      help: 'Time from the trigger alert going firing to the rollback patch being stored.',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+  }
+}
