@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { runCheck } from './cli/check.js'
-import { runHistory } from './cli/history.js'
-import { runRollback } from './cli/rollback.js'
-import { runDaemon, type CliIO } from './cli/run.js'
+import type { CliIO } from './cli/run.js'
 import { VERSION } from './version.js'
+
+// Each command's module is loaded only when it runs: `check` and `--help` need neither fastify nor the
+// Kubernetes client, and start-up time matters for CLI use and CI annotations.
 
 const USAGE = `Usage: rollguard <command> [flags]
 
@@ -32,13 +32,13 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
     case 'run':
-      return runDaemon(rest, io)
+      return (await import('./cli/run.js')).runDaemon(rest, io)
     case 'check':
-      return runCheck(rest, io)
+      return (await import('./cli/check.js')).runCheck(rest, io)
     case 'rollback':
-      return runRollback(rest, io)
+      return (await import('./cli/rollback.js')).runRollback(rest, io)
     case 'history':
-      return runHistory(rest, io)
+      return (await import('./cli/history.js')).runHistory(rest, io)
     case 'version':
     case '--version':
     case '-v':
