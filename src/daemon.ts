@@ -2,7 +2,8 @@ import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
-import { loadConfig, ProblemsError, type Config, type ConfigInput } from './config/load.js'
+import type { ActionsService, ActionsServiceDeps } from './actions/service.js'
+import { ConfigError, loadConfig, ProblemsError, type Config, type ConfigInput } from './config/load.js'
 import type { QueryFn } from './engine/ports.js'
 import type { RuleGroupSpec } from './engine/spec.js'
 import { createAlertmanagerNotifier, type AlertmanagerNotifier } from './notifier/alertmanager.js'
@@ -23,10 +24,11 @@ export class RulesError extends ProblemsError {
   override name = 'RulesError'
 }
 
-/** DaemonOptions let tests and the demo inject a logger. */
+/** DaemonOptions let tests and the demo inject a logger and tune actions (verification polling). */
 export interface DaemonOptions {
   readonly version: string
   readonly logger?: Logger
+  readonly actions?: Pick<ActionsServiceDeps, 'now' | 'verifyPollMs'>
 }
 
 /** Daemon is the composition root: it builds every adapter from the config and wires them into the engine and server. */
@@ -38,6 +40,7 @@ export class Daemon {
   #server: FastifyInstance | undefined
   #source: PrometheusSource | undefined
   #notifier: AlertmanagerNotifier | undefined
+  #actions: ActionsService | undefined
   #prober: HealthProber | undefined
   #config: Config
   #reloading: Promise<{ ok: true } | { ok: false; error: string }> | undefined
@@ -53,7 +56,12 @@ export class Daemon {
     this.#metrics = createEngineMetrics(registry)
     this.#query = createQueryRouter(() => this.#remoteQuery(), this.#store)
     this.#manager = new RuleManager(
-      { logger, metrics: this.#metrics, sink: () => this.#notifier as AlertmanagerNotifier },
+      {
+        logger,
+        metrics: this.#metrics,
+        sink: () => this.#notifier as AlertmanagerNotifier,
+        onEvaluation: (_group, result) => this.#actions?.handle(result.transitions),
+      },
       this.#settings(config, this.#query),
     )
   }
@@ -64,10 +72,18 @@ export class Daemon {
     const logger = opts.logger ?? createLogger(config.doc.log.level)
     const groups = await loadRules(config)
     const daemon = new Daemon(input, config, logger, createRegistry(opts.version), opts.version)
-    await daemon.#apply(config, groups)
-    daemon.#metrics.reloadSuccessful.set(1)
-    daemon.#metrics.reloadSuccessTimestamp.set(Date.now() / 1000)
-    await daemon.#listen()
+    // Before the first evaluation, so no trigger transition is missed.
+    daemon.#actions = await daemon.#startActions(config, opts)
+    try {
+      await daemon.#apply(config, groups)
+      daemon.#metrics.reloadSuccessful.set(1)
+      daemon.#metrics.reloadSuccessTimestamp.set(Date.now() / 1000)
+      await daemon.#listen()
+    } catch (err) {
+      // Nothing may keep running (leader election, probes, evaluation) when start fails.
+      await daemon.stop().catch(() => undefined)
+      throw err
+    }
     if (groups.length === 0) logger.warn('no rule groups loaded: nothing will be evaluated')
     return daemon
   }
@@ -85,6 +101,11 @@ export class Daemon {
     return this.#manager
   }
 
+  /** actions is the automatic-rollback component, undefined when `actions` is not configured. */
+  get actions(): ActionsService | undefined {
+    return this.#actions
+  }
+
   /** reload re-reads config and rules; all or nothing: on any error the running rules and config stay. */
   reload(): Promise<{ ok: true } | { ok: false; error: string }> {
     this.#reloading ??= this.#reload().finally(() => (this.#reloading = undefined))
@@ -98,7 +119,9 @@ export class Daemon {
       if (config.doc.web.listen_address !== this.#config.doc.web.listen_address) {
         this.logger.warn({ listen: config.doc.web.listen_address }, 'the listen address changes only on restart')
       }
+      const previous = this.#config
       await this.#apply(config, groups)
+      this.#reloadActions(previous, config)
       this.#metrics.reloads.inc({ result: 'success' })
       this.#metrics.reloadSuccessful.set(1)
       this.#metrics.reloadSuccessTimestamp.set(Date.now() / 1000)
@@ -116,11 +139,44 @@ export class Daemon {
   /** stop stops evaluating, sends what is queued (bounded), and closes the server. */
   async stop(): Promise<void> {
     await this.#manager.stop()
+    await this.#actions?.stop()
     await this.#prober?.stop()
     await this.#notifier?.drain(5_000)
     this.#notifier?.stop()
     this.#source?.close()
     await this.#server?.close()
+  }
+
+  async #startActions(config: Config, opts: DaemonOptions): Promise<ActionsService | undefined> {
+    if (config.doc.actions === undefined) return undefined
+    // Loaded only when configured: a daemon without actions never loads the Kubernetes client.
+    const { ActionsService } = await import('./actions/service.js')
+    try {
+      return ActionsService.create(config.doc, {
+        logger: this.logger,
+        registry: this.registry,
+        sendAlerts: (alerts) => this.#notifier?.send(alerts),
+        generatorURL: () => externalURL(this.#config),
+        groups: () => this.#manager.groups(),
+        env: this.input.env,
+        ...opts.actions,
+      })
+    } catch (err) {
+      throw new ConfigError([`kubernetes: cannot load the Kubernetes configuration for actions: ${(err as Error).message}`])
+    }
+  }
+
+  #reloadActions(previous: Config, config: Config): void {
+    const actions = config.doc.actions
+    if (this.#actions === undefined) {
+      if (actions !== undefined) this.logger.warn('actions were added by the reload; they start on the next restart')
+      return
+    }
+    if (JSON.stringify(previous.doc.kubernetes) !== JSON.stringify(config.doc.kubernetes)) {
+      this.logger.warn('kubernetes settings change only on restart')
+    }
+    if (actions === undefined) this.logger.warn('actions were removed by the reload: rollback triggers are ignored until they are configured again')
+    this.#actions.reload(actions)
   }
 
   async #apply(config: Config, groups: RuleGroupSpec[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { Duration } from '../config/schema.js'
+import { Duration } from '../config/primitives.js'
 import { isTimeZone, parseCron } from './cron.js'
 import { parseSelector } from './selector.js'
 

@@ -38,7 +38,7 @@ type Source =
 
 // Paths in the config file are relative to the file, as in Prometheus.
 const PATH_KEYS = ['rules.files', 'prometheus.bearer_token_file', 'prometheus.basic_auth.password_file',
-  'alertmanager.bearer_token_file', 'alertmanager.basic_auth.password_file']
+  'alertmanager.bearer_token_file', 'alertmanager.basic_auth.password_file', 'kubernetes.kubeconfig']
 
 /** loadConfig merges defaults < file < env < flags, validates once and reads credential files. */
 export async function loadConfig(input: ConfigInput): Promise<Config> {
@@ -161,6 +161,8 @@ function convert(spec: OptionSpec, values: readonly string[], cwd: string, name:
       return [...values]
     case 'label-list':
       return parseLabelList(values, name, problems)
+    case 'path':
+      return resolve(cwd, last)
     default:
       return spec.path.at(-1)?.endsWith('_file') ? resolve(cwd, last) : last
   }

@@ -4,7 +4,7 @@
  */
 
 /** OptionKind says how a raw string becomes a value. */
-export type OptionKind = 'string' | 'url' | 'list' | 'url-list' | 'duration' | 'int' | 'label-list' | 'boolean' | 'listen'
+export type OptionKind = 'string' | 'path' | 'url' | 'list' | 'url-list' | 'duration' | 'int' | 'label-list' | 'boolean' | 'listen'
 
 /** OptionSpec describes one option. `path` is its key path in the config file. */
 export interface OptionSpec {
@@ -45,6 +45,9 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   opt('external-url', 'web.external_url', 'url', 'URL under which rollguard is reached; used in generatorURL and $externalURL. Default: http://<hostname>:<port>.'),
   opt('external-label', 'global.external_labels', 'label-list', 'NAME=VALUE added to every alert sent (unless the alert has that label); repeatable. Env: comma-separated.'),
   opt('log-level', 'log.level', 'string', 'Log level: debug, info, warn, error.', 'info'),
+  opt('actions-mode', 'actions.mode', 'string', 'Automatic rollbacks: dry-run (decide, record and send only a server-side dry-run patch) or execute (roll back). Setting it enables actions, which are off without it or an actions: section in the config file.', 'dry-run'),
+  opt('kubeconfig', 'kubernetes.kubeconfig', 'path', 'Kubeconfig file for actions. Default: in-cluster config when running in a pod, else $KUBECONFIG or ~/.kube/config.'),
+  opt('kube-context', 'kubernetes.context', 'string', 'Kubeconfig context to use. Default: the current context.'),
 ]
 
 /** findOption looks an option up by flag name. */

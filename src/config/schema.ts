@@ -1,21 +1,12 @@
 import { z } from 'zod'
-import { parseDuration } from '../rules/duration.js'
+import { ActionsConfig, KubernetesConfig } from '../actions/actions-config.js'
+import { Duration, LabelName } from './primitives.js'
 
-/** Duration accepts a Prometheus duration string and yields milliseconds. */
-export const Duration = z.string().transform((s, ctx) => {
-  try {
-    return parseDuration(s)
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message })
-    return z.NEVER
-  }
-})
+export { Duration } from './primitives.js'
 
 const HttpUrl = z.string().refine((s) => /^https?:\/\/[^/]/.test(s) && URL.canParse(s), {
   message: 'must be an http:// or https:// URL',
 })
-
-const LabelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a valid label name')
 
 const Labels = z.record(LabelName, z.string())
 
@@ -77,5 +68,8 @@ export const ConfigDocument = z.strictObject({
     .prefault({}),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
   probes: z.array(ProbeConfig).default([]),
+  // Absent: no actions at all (no Kubernetes access). `actions: {}` (or a bare `actions:`) enables them in dry-run.
+  actions: z.preprocess((v) => (v === null ? {} : v), ActionsConfig).optional(),
+  kubernetes: KubernetesConfig,
 })
 export type ConfigDocument = z.infer<typeof ConfigDocument>

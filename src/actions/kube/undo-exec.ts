@@ -26,6 +26,8 @@ export async function runUndo(
 }
 
 async function attempt(plan: UndoPlan, send: SendPatch, opts: UndoOptions): Promise<UndoResult | 'conflict'> {
+  const gate = opts.beforePatch === undefined ? true : await approve(plan, opts.beforePatch)
+  if (gate !== true) return gate
   if (opts.signal?.aborted) return failure('unavailable', `${refString(plan.ref)}: not sent, aborted (${abortText(opts.signal)})`)
   try {
     return done(plan, await send(plan), opts.dryRun)
@@ -41,6 +43,15 @@ async function decide(ref: WorkloadRef, onConflict: NonNullable<UndoOptions['onC
     return skipped('declined', `${refString(ref)}: the object changed before the rollback; after re-reading it the caller declined to roll back`)
   } catch (err) {
     return failure('conflict', conflictText(ref, `the conflict handler failed: ${err instanceof Error ? err.message : String(err)}`), 409)
+  }
+}
+
+async function approve(plan: UndoPlan, gate: NonNullable<UndoOptions['beforePatch']>): Promise<true | UndoResult> {
+  try {
+    const verdict = await gate(plan)
+    return verdict === true ? true : skipped('declined', `${refString(plan.ref)}: rollback patch not sent: ${verdict}`)
+  } catch (err) {
+    return failure('unavailable', `${refString(plan.ref)}: rollback patch not sent: the patch gate failed: ${err instanceof Error ? err.message : String(err)}`)
   }
 }
 

@@ -78,6 +78,9 @@ export interface RecordAnnotation {
 /** ConflictDecision is asked, after a 409 and a fresh re-plan, whether to send the new patch (once). */
 export type ConflictDecision = (fresh: UndoPlan) => boolean | Promise<boolean>
 
+/** PatchGate approves (true) or vetoes (the reason) a patch about to be sent. */
+export type PatchGate = (plan: UndoPlan) => true | string | Promise<true | string>
+
 /** UndoOptions are shared by every workload kind. */
 export interface UndoOptions {
   /** 0 or absent: the previous revision (kubectl's default); N: that revision. */
@@ -87,6 +90,8 @@ export interface UndoOptions {
   readonly record?: RecordAnnotation
   /** Without it a 409 Conflict is returned as an error; the patch is never re-sent blindly. */
   readonly onConflict?: ConflictDecision
+  /** Called right before every PATCH (the last chance to re-check leadership); a string vetoes the patch with that reason. */
+  readonly beforePatch?: PatchGate
   readonly fieldManager?: string
   readonly signal?: AbortSignal
 }

@@ -1,0 +1,55 @@
+import type { OutgoingAlert } from '../engine/types.js'
+import type { WorkloadRef } from './policy.js'
+import type { AlertInfo } from './trigger.js'
+
+/** ActionAlertName names the alerts rollguard sends about its own actions. */
+export type ActionAlertName = 'RollbackExecuted' | 'RollbackFailed' | 'RollbackBrakeEngaged'
+
+/**
+ * ACTION_ALERT_TTL_MS is how long an action alert stays active in Alertmanager: it is sent once with
+ * endsAt = now + 1h and never resent, so it notifies, stays visible for an hour and then resolves itself.
+ */
+export const ACTION_ALERT_TTL_MS = 3_600_000
+
+/** ActionAlertInput is what an action alert describes. */
+export interface ActionAlertInput {
+  readonly workload: WorkloadRef
+  readonly trigger: AlertInfo
+  readonly reason: string
+  readonly message: string
+  readonly fromRevision?: number | undefined
+  readonly toRevision?: number | undefined
+}
+
+/** actionAlert builds the alert for Alertmanager; labels identify the workload and the trigger, annotations tell the story. */
+export function actionAlert(name: ActionAlertName, input: ActionAlertInput, now: number, generatorURL: string): OutgoingAlert {
+  const { workload: w, trigger } = input
+  const annotations: Record<string, string> = {
+    summary: `${w.kind} ${w.namespace}/${w.name}: ${SUMMARY[name]}`,
+    description: input.message,
+    reason: input.reason,
+  }
+  if (input.fromRevision !== undefined) annotations['from_revision'] = String(input.fromRevision)
+  if (input.toRevision !== undefined) annotations['to_revision'] = String(input.toRevision)
+  return {
+    labels: {
+      alertname: name,
+      severity: name === 'RollbackExecuted' ? 'info' : 'critical',
+      namespace: w.namespace,
+      kind: w.kind,
+      workload: w.name,
+      trigger_alertname: trigger.name,
+      rollguard_action: 'rollback',
+    },
+    annotations,
+    startsAt: now,
+    endsAt: now + ACTION_ALERT_TTL_MS,
+    generatorURL,
+  }
+}
+
+const SUMMARY: Record<ActionAlertName, string> = {
+  RollbackExecuted: 'rolled back automatically',
+  RollbackFailed: 'automatic rollback failed; a human is needed',
+  RollbackBrakeEngaged: 'rollback storm brake engaged; not rolling back',
+}

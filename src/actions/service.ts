@@ -1,0 +1,169 @@
+/**
+ * Automatic rollbacks as one component of the daemon: Kubernetes clients, the leader-election Lease, the
+ * audit trail and the executor, built from the config. Loaded (dynamically) only when `actions` is
+ * configured, so a daemon without actions never touches the Kubernetes client.
+ */
+
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import type { ConfigDocument } from '../config/schema.js'
+import type { GroupState } from '../engine/group.js'
+import type { OutgoingAlert, Transition } from '../engine/types.js'
+import { createActionMetrics, type ActionMetrics } from '../telemetry/action-metrics.js'
+import type { ActionsConfig, KubernetesConfig } from './actions-config.js'
+import { Audit, type DecisionRecord } from './audit.js'
+import { RollbackExecutor, type Leadership } from './executor.js'
+import { loadKubeConfig, makeClients, type KubeClients, type KubeConfigSource } from './kube/client.js'
+import { DEFAULT_REPORTER_CONTROLLER } from './kube/events.js'
+import { LeaseElector } from './kube/lease.js'
+
+/** ActionsServiceDeps connect the component to the daemon. */
+export interface ActionsServiceDeps {
+  readonly logger: Logger
+  readonly registry: Registry
+  readonly sendAlerts: (alerts: readonly OutgoingAlert[]) => void
+  readonly generatorURL: () => string
+  /** The rule groups, to find trigger alerts already firing when this replica becomes the leader. */
+  readonly groups: () => readonly GroupState[]
+  readonly env?: Readonly<Record<string, string | undefined>>
+  readonly now?: () => number
+  readonly verifyPollMs?: number
+}
+
+/** ActionsService owns everything automatic rollbacks need. */
+export class ActionsService {
+  readonly #executor: RollbackExecutor
+  readonly #audit: Audit
+  readonly #elector: LeaseElector | undefined
+  readonly #electing = new AbortController()
+  #running: Promise<void> = Promise.resolve()
+  #leadership: AbortSignal = AbortSignal.abort(new Error('not the leader'))
+
+  private constructor(doc: ConfigDocument & { actions: ActionsConfig }, clients: KubeClients, private readonly deps: ActionsServiceDeps) {
+    const metrics = createActionMetrics(deps.registry)
+    const logger = deps.logger.child({ component: 'actions' })
+    const lease = doc.kubernetes.lease
+    const identity = lease.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`
+    this.#audit = new Audit({
+      logger,
+      metrics,
+      events: clients.events,
+      reporter: { reportingController: DEFAULT_REPORTER_CONTROLLER, reportingInstance: identity },
+      sendAlerts: deps.sendAlerts,
+      generatorURL: deps.generatorURL,
+      now: deps.now ?? Date.now,
+    })
+    this.#elector = lease.enabled ? this.#makeElector(doc.kubernetes, clients, identity, metrics, logger) : undefined
+    const leadership: Leadership = this.#elector
+      ? { isLeader: () => this.#elector?.isLeader() === true, signal: () => this.#leadership }
+      : { isLeader: () => true, signal: () => this.#electing.signal }
+    if (!this.#elector) {
+      metrics.leader.set(1)
+      logger.warn('leader election is disabled (kubernetes.lease.enabled: false): run exactly one replica')
+    }
+    this.#executor = new RollbackExecutor(
+      { apps: clients.apps, audit: this.#audit, metrics, logger, leadership, now: deps.now, verifyPollMs: deps.verifyPollMs },
+      doc.actions,
+    )
+    logger.info({ mode: doc.actions.mode, identity, leaderElection: lease.enabled }, `automatic rollbacks enabled in ${doc.actions.mode} mode`)
+  }
+
+  /** create connects to Kubernetes as configured and starts leader election; throws when no kubeconfig can be loaded. */
+  static create(doc: ConfigDocument, deps: ActionsServiceDeps): ActionsService {
+    const actions = doc.actions
+    if (actions === undefined) throw new Error('actions are not configured')
+    const k = doc.kubernetes
+    const source = kubeSource(k, deps.env ?? process.env)
+    const kc = loadKubeConfig({ source, context: k.context })
+    const clients = makeClients(kc, { requestTimeoutMs: k.request_timeout })
+    const service = new ActionsService({ ...doc, actions }, clients, deps)
+    service.#start()
+    return service
+  }
+
+  /** handle passes one evaluation's transitions to the executor. */
+  handle(transitions: readonly Transition[]): void {
+    this.#executor.handle(transitions)
+  }
+
+  /** reload applies a new `actions` section (undefined: actions off until re-enabled); `kubernetes` changes need a restart. */
+  reload(actions: ActionsConfig | undefined): void {
+    this.#executor.update(actions)
+  }
+
+  /** recentDecisions lists the latest audit records, oldest first. */
+  recentDecisions(): DecisionRecord[] {
+    return this.#audit.recentDecisions()
+  }
+
+  /** isLeader reports whether this replica may act now. */
+  isLeader(): boolean {
+    return this.#elector === undefined || this.#elector.isLeader()
+  }
+
+  /** stop ends all work first, then leader election (which releases the Lease). */
+  async stop(): Promise<void> {
+    await this.#executor.stop()
+    this.#electing.abort(new Error('rollguard is stopping'))
+    await this.#running
+  }
+
+  /** idle resolves once every rollback job has finished (tests). */
+  idle(): Promise<void> {
+    return this.#executor.idle()
+  }
+
+  #start(): void {
+    if (this.#elector) this.#running = this.#elector.run(this.#electing.signal)
+  }
+
+  #makeElector(k: KubernetesConfig, clients: KubeClients, identity: string, metrics: ActionMetrics, logger: Logger): LeaseElector {
+    const lease = k.lease
+    const namespace = lease.namespace ?? clients.namespace
+    metrics.leader.set(0)
+    return new LeaseElector({
+      coordination: clients.coordination,
+      namespace,
+      name: lease.name,
+      identity,
+      leaseDurationMs: lease.lease_duration,
+      renewDeadlineMs: lease.renew_deadline,
+      retryPeriodMs: lease.retry_period,
+      releaseOnCancel: true,
+      onStartedLeading: (signal) => {
+        this.#leadership = signal
+        metrics.leader.set(1)
+        logger.info({ lease: `${namespace}/${lease.name}`, identity }, 'became the leader: acting on rollback triggers')
+        // Triggers that went firing while another replica led (or none did) are decided now.
+        this.#executor.handle(firingTriggers(this.deps.groups()))
+      },
+      onStoppedLeading: () => {
+        metrics.leader.set(0)
+        logger.info({ lease: `${namespace}/${lease.name}`, identity }, 'not the leader: rollback triggers are recorded, not acted on')
+      },
+      onNewLeader: (holder) => logger.info({ leader: holder || '(none)' }, 'observed a new leader'),
+      onError: (message) => logger.warn(message),
+    })
+  }
+}
+
+/** kubeSource picks the credentials: in_cluster true, an explicit kubeconfig, the pod's service account (auto), or kubectl's lookup. */
+export function kubeSource(k: KubernetesConfig, env: Readonly<Record<string, string | undefined>>): KubeConfigSource {
+  if (k.in_cluster === true) return { mode: 'in-cluster' }
+  if (k.kubeconfig !== undefined) return { mode: 'file', path: k.kubeconfig }
+  if (k.in_cluster === 'auto' && env['KUBERNETES_SERVICE_HOST']) return { mode: 'in-cluster' }
+  return { mode: 'default' }
+}
+
+/** firingTriggers lists every firing alert of the rule groups as a transition to firing (at the time it fired). */
+export function firingTriggers(groups: readonly GroupState[]): Transition[] {
+  return groups.flatMap((g) =>
+    g.rules.flatMap((r) =>
+      [...r.state.active.values()]
+        .filter((a) => a.state === 'firing')
+        .map((a): Transition => ({ rule: r.spec.name, fingerprint: a.fingerprint, labels: a.labels, annotations: a.annotations, value: a.value, from: 'firing', to: 'firing', at: a.firedAt })),
+    ),
+  )
+}

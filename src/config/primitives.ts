@@ -1,0 +1,17 @@
+// Schema building blocks shared by the config document and the sections other modules own (actions policy),
+// kept in a leaf module so those sections can be part of ConfigDocument without an import cycle.
+import { z } from 'zod'
+import { parseDuration } from '../rules/duration.js'
+
+/** Duration accepts a Prometheus duration string and yields milliseconds. */
+export const Duration = z.string().transform((s, ctx) => {
+  try {
+    return parseDuration(s)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+    return z.NEVER
+  }
+})
+
+/** LabelName is a Prometheus label name. */
+export const LabelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a valid label name')

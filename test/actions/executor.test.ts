@@ -1,0 +1,230 @@
+import t from 'tap'
+import { decodeRollbackRecord, ROLLBACK_ANNOTATION } from '../../src/actions/policy.js'
+import { deploy, eventReasons, firing, image, metric, patches, resolved, rig } from './fixtures/executor.js'
+
+const annotationsOf = (o: unknown) => (o as { metadata?: { annotations?: Record<string, string> } } | undefined)?.metadata?.annotations ?? {}
+
+t.test('execute: one patch restores revision 1 with the record in the same patch, verified, audited', async (t) => {
+  const r = await rig(t)
+  r.fake.log.length = 0
+  const fired = firing('checkout')
+  r.executor.handle([fired])
+  await r.executor.idle()
+
+  const sent = patches(r.fake.log)
+  t.equal(sent.length, 1, 'exactly one PATCH')
+  t.equal(sent[0]?.query['dryRun'], undefined, 'a real patch')
+  t.equal(sent[0]?.status, 200)
+  const ops = sent[0]?.body as { op: string; path: string; value: Record<string, string> }[]
+  t.ok(ops.find((o) => o.path === '/metadata/annotations')?.value[ROLLBACK_ANNOTATION], 'record annotation inside the rollback patch')
+
+  const d = r.fake.get('deployments', 'shop', 'checkout')
+  t.equal(image(d), 'nginx:1', 'template back to revision 1')
+  const record = decodeRollbackRecord(annotationsOf(d)[ROLLBACK_ANNOTATION])
+  t.match(record, { fromRevision: 2, toRevision: 1, alert: 'HighErrorRate', generation: d?.metadata.generation })
+  t.equal(record?.history.length, 1)
+
+  const kinds = r.audit.recentDecisions().map((e) => e.kind)
+  t.same(kinds, ['rolled_back', 'verified'])
+  const rolled = r.audit.recentDecisions()[0]
+  t.match(rolled, { decision: 'rollback', result: 'attempted', reason: 'rollback', fromRevision: 2, toRevision: 1, workload: { name: 'checkout' } })
+  t.match(rolled?.message, /rolling back Deployment shop\/checkout from revision 2 to 1 \(images nginx:2 → nginx:1\); trigger HighErrorRate: patch stored/)
+  t.match(rolled?.patch, { contentType: 'application/json-patch+json', fromImages: ['nginx:2'], toImages: ['nginx:1'] })
+
+  await r.audit.flush(5_000)
+  t.same(eventReasons(r.fake, 'checkout'), ['RolledBack', 'RollbackVerified'], 'events on the workload')
+  const ev = r.fake.list('events', 'shop')[0] as { type?: string; reportingComponent?: string; involvedObject?: { uid?: string } }
+  t.match(ev, { type: 'Normal', reportingComponent: 'rollguard.io/rollguard' })
+  t.equal(ev.involvedObject?.uid, d?.metadata.uid, 'the event names the exact object')
+
+  t.equal(r.alerts.length, 1)
+  t.match(r.alerts[0], {
+    labels: { alertname: 'RollbackExecuted', severity: 'info', namespace: 'shop', kind: 'Deployment', workload: 'checkout', trigger_alertname: 'HighErrorRate' },
+    annotations: { from_revision: '2', to_revision: '1' },
+    generatorURL: 'http://rollguard.test',
+  })
+  const alert = r.alerts[0]
+  t.equal((alert?.endsAt ?? 0) - (alert?.startsAt ?? 0), 3_600_000, 'expires on its own after an hour')
+
+  t.equal(await metric(r.registry, 'rollguard_rollbacks_total', { result: 'attempted', reason: 'rollback' }), 1)
+  t.equal(await metric(r.registry, 'rollguard_rollbacks_total', { result: 'succeeded', reason: 'complete' }), 1)
+  t.equal(await metric(r.registry, 'rollguard_rollback_decisions_total', { decision: 'rollback', reason: 'rollback' }), 1)
+  const hist = await r.registry.getSingleMetric('rollguard_rollback_duration_seconds')?.get()
+  t.equal(hist?.values.find((v) => (v as { metricName?: string }).metricName === 'rollguard_rollback_duration_seconds_count')?.value, 1, 'firing → patch observed')
+  t.ok(r.log.lines().some((l) => l.msg === `rollback rolled back: ${rolled?.message}` && l.decision === 'rollback' && l.workload === 'Deployment shop/checkout'), 'structured log line')
+
+  // The same workload again (another trigger): rollguard never undoes its own rollback.
+  r.fake.log.length = 0
+  r.executor.handle([firing('checkout', 'HighLatency')])
+  await r.executor.idle()
+  t.equal(patches(r.fake.log).length, 0, 'no second patch')
+  t.match(r.audit.recentDecisions().at(-1), { kind: 'skipped', reason: 'already_rolled_back', decision: 'skip', result: 'skipped', blockers: ['already_rolled_back', 'cooldown'] })
+  await r.audit.flush(5_000)
+  t.same(eventReasons(r.fake, 'checkout'), ['RolledBack', 'RollbackVerified', 'RollbackSkipped'])
+})
+
+t.test('a restarted executor (fresh memory) reads the record from the workload and does not roll back again', async (t) => {
+  const first = await rig(t)
+  first.executor.handle([firing('checkout')])
+  await first.executor.idle()
+  await first.executor.stop()
+  const second = await rig(t, { harness: first.h, seed: false })
+  first.fake.log.length = 0
+  second.executor.handle([firing('checkout')])
+  await second.executor.idle()
+  t.equal(patches(first.fake.log).length, 0)
+  t.match(second.audit.recentDecisions(), [{ kind: 'skipped', reason: 'already_rolled_back' }])
+})
+
+t.test('dry-run (the default mode): only a dryRun=All patch, nothing changes, the exact patch is reported', async (t) => {
+  const r = await rig(t, { actions: { mode: 'dry-run' } })
+  const before = r.fake.get('deployments', 'shop', 'checkout')
+  r.fake.log.length = 0
+  r.executor.handle([firing('checkout')])
+  await r.executor.idle()
+  const sent = patches(r.fake.log)
+  t.equal(sent.length, 1)
+  t.equal(sent[0]?.query['dryRun'], 'All')
+  const after = r.fake.get('deployments', 'shop', 'checkout')
+  t.equal(image(after), 'nginx:2', 'template unchanged')
+  t.equal(after?.metadata.resourceVersion, before?.metadata.resourceVersion, 'nothing stored')
+  t.notOk(annotationsOf(after)[ROLLBACK_ANNOTATION], 'no record')
+  const rec = r.audit.recentDecisions()
+  t.match(rec, [{ kind: 'dry_run', decision: 'dry_run', result: 'dry_run', mode: 'dry-run', fromRevision: 2, toRevision: 1 }])
+  t.same(rec[0]?.patch?.body, sent[0]?.body, 'reports exactly the patch the API server validated')
+  t.match(rec[0]?.message, /^dry-run: would roll back Deployment shop\/checkout from revision 2 to 1/)
+  t.same(r.alerts, [], 'no Alertmanager alerts in dry-run')
+  await r.audit.flush(5_000)
+  t.same(eventReasons(r.fake, 'checkout'), ['RollbackDryRun'])
+  t.equal(await metric(r.registry, 'rollguard_rollbacks_total', { result: 'dry_run' }), 1)
+})
+
+t.test('a follower records not_leader and sends nothing to Kubernetes', async (t) => {
+  const r = await rig(t)
+  r.leader.value = false
+  r.fake.log.length = 0
+  r.executor.handle([firing('checkout')])
+  await r.executor.idle()
+  t.same(r.fake.log, [], 'no request at all')
+  t.match(r.audit.recentDecisions(), [{ kind: 'not_leader', reason: 'not_leader', decision: 'skip' }])
+  t.equal(await metric(r.registry, 'rollguard_rollback_decisions_total', { decision: 'skip', reason: 'not_leader' }), 1)
+})
+
+t.test('policy blocks are recorded with every blocker, with an event on the workload', async (t) => {
+  const r = await rig(t, { actions: { allow: [{ namespace: 'payments' }] } })
+  r.executor.handle([firing('checkout')])
+  await r.executor.idle()
+  t.match(r.audit.recentDecisions(), [{ kind: 'skipped', reason: 'not_allowed', blockers: ['not_allowed'] }])
+  t.equal(patches(r.fake.log).length, 0)
+  await r.audit.flush(5_000)
+  t.same(eventReasons(r.fake, 'checkout'), ['RollbackSkipped'])
+})
+
+t.test('a trigger naming no workload is ignored; a missing workload is skipped without an event', async (t) => {
+  const r = await rig(t)
+  r.fake.log.length = 0
+  const noTarget = firing('checkout')
+  r.executor.handle([{ ...noTarget, labels: { alertname: 'X', rollguard_trigger: 'rollback', namespace: 'shop' } }])
+  r.executor.handle([firing('ghost')])
+  await r.executor.idle()
+  t.match(r.audit.recentDecisions(), [
+    { kind: 'ignored', decision: 'ignore', reason: 'no_target', workload: undefined },
+    { kind: 'skipped', reason: 'not_found', workload: { name: 'ghost' } },
+  ])
+  await r.audit.flush(5_000)
+  t.same(r.fake.list('events', 'shop'), [])
+  t.same(r.alerts, [])
+})
+
+t.test('repeats are de-duplicated; a second trigger waits for the first and then sees its rollback', async (t) => {
+  const r = await rig(t)
+  r.executor.handle([firing('checkout'), firing('checkout'), firing('checkout', 'HighLatency'), firing('checkout', 'HighMemory')])
+  await r.executor.idle()
+  t.equal(patches(r.fake.log).filter((p) => p.status === 200).length, 1)
+  t.same(r.audit.recentDecisions().map((e) => `${e.kind}:${e.reason}`), ['rolled_back:rollback', 'verified:complete', 'skipped:already_rolled_back'], 'HighMemory joined the queued HighLatency job')
+})
+
+t.test('the global brake stops a rollback storm and alerts', async (t) => {
+  const r = await rig(t, { actions: { global_brake: { count: 1, window: '1h' } } })
+  await deploy(r.fake, 'cart')
+  r.executor.handle([firing('checkout')])
+  await r.executor.idle()
+  r.fake.log.length = 0
+  r.executor.handle([firing('cart')])
+  await r.executor.idle()
+  t.equal(patches(r.fake.log).length, 0)
+  t.match(r.audit.recentDecisions().at(-1), { kind: 'brake', reason: 'global_brake', workload: { name: 'cart' } })
+  t.match(r.alerts.at(-1), { labels: { alertname: 'RollbackBrakeEngaged', severity: 'critical', workload: 'cart' } })
+  await r.audit.flush(5_000)
+  const brake = r.fake.list('events', 'shop').find((e) => (e as { reason?: string }).reason === 'RollbackBrake') as { type?: string } | undefined
+  t.equal(brake?.type, 'Warning')
+})
+
+t.test('verification: a rollout that stalls escalates (RollbackFailed); a deadline is a failure, a slow one a timeout', async (t) => {
+  const stalled = await rig(t, { seed: false, actions: { verify_timeout: '300ms' } })
+  await deploy(stalled.fake, 'checkout', ['nginx:bad', 'nginx:2'])
+  stalled.executor.handle([firing('checkout')])
+  await stalled.executor.idle()
+  t.match(stalled.audit.recentDecisions().map((e) => `${e.kind}:${e.reason}`), ['rolled_back:rollback', 'verify_failed:verify_timeout'])
+  t.match(stalled.alerts.map((a) => a.labels['alertname']), ['RollbackExecuted', 'RollbackFailed'])
+  t.equal(await metric(stalled.registry, 'rollguard_rollbacks_total', { result: 'failed', reason: 'verify_timeout' }), 1)
+
+  const deadline = await rig(t, { seed: false })
+  await deploy(deadline.fake, 'checkout', ['nginx:bad', 'nginx:2'])
+  await deadline.fake.update('deployments', 'shop', 'checkout', (o) => void ((o.spec as Record<string, unknown>)['progressDeadlineSeconds'] = 1))
+  deadline.executor.handle([firing('checkout')])
+  await deadline.executor.idle()
+  t.match(deadline.audit.recentDecisions().at(-1), { kind: 'verify_failed', reason: 'rollout_failed', message: /exceeded its progress deadline/ })
+  await deadline.audit.flush(5_000)
+  t.ok(eventReasons(deadline.fake, 'checkout').includes('RollbackFailed'))
+})
+
+t.test('a resolved trigger cancels a queued job, and an in-flight one before its patch', async (t) => {
+  const r = await rig(t, { fake: { controllerDelayMs: 0 } })
+  r.fake.inject({ kind: 'delay', ms: 300, match: { verb: 'get', resource: 'deployments' }, times: 1 })
+  r.fake.log.length = 0
+  r.executor.handle([firing('checkout'), firing('checkout', 'HighLatency')])
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  r.executor.handle([resolved('checkout', 'HighLatency'), resolved('checkout')])
+  await r.executor.idle()
+  t.equal(patches(r.fake.log).length, 0, 'nothing sent')
+  t.ok(r.fake.log.some((e) => e.verb === 'list' && e.resource === 'replicasets'), 'the first job was in flight when its alert resolved')
+  t.match(r.audit.recentDecisions(), [
+    { kind: 'cancelled', reason: 'resolved', alert: { name: 'HighLatency' }, message: /resolved before the rollback was decided/ },
+    { kind: 'cancelled', reason: 'resolved', alert: { name: 'HighErrorRate' }, message: /resolved before the rollback was sent/ },
+  ])
+
+  r.executor.handle([firing('checkout')])
+  r.executor.handle([resolved('checkout')])
+  await r.executor.idle()
+  t.match(r.audit.recentDecisions().at(-1), { kind: 'cancelled', message: /resolved before the rollback was decided/ }, 'resolved before the job even started')
+  t.equal(image(r.fake.get('deployments', 'shop', 'checkout')), 'nginx:2')
+  r.executor.handle([resolved('checkout')])
+  t.equal(r.audit.recentDecisions().length, 3, 'resolving what is not queued does nothing')
+})
+
+t.test('reload: a removed actions section stops handling triggers; stop drops queued work', async (t) => {
+  const r = await rig(t)
+  r.executor.update(undefined)
+  r.executor.handle([firing('checkout')])
+  await r.executor.idle()
+  t.same(r.audit.recentDecisions(), [])
+  await r.executor.stop()
+  r.executor.handle([firing('checkout')])
+  await r.executor.idle()
+  t.same(r.audit.recentDecisions(), [], 'a stopped executor takes nothing')
+})
+
+t.test('the brake counts a rollback once, whether remembered or read back from the workload', async (t) => {
+  const r = await rig(t, { actions: { global_brake: { count: 2, window: '1h' } } })
+  await deploy(r.fake, 'cart')
+  r.executor.handle([firing('checkout')])
+  await r.executor.idle()
+  r.executor.handle([firing('checkout', 'HighLatency')])
+  await r.executor.idle()
+  r.executor.handle([firing('cart')])
+  await r.executor.idle()
+  t.same(r.audit.recentDecisions().map((e) => `${e.kind}:${e.reason}`), [
+    'rolled_back:rollback', 'verified:complete', 'skipped:already_rolled_back', 'rolled_back:rollback', 'verified:complete',
+  ])
+})

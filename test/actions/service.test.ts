@@ -1,0 +1,132 @@
+import t, { type Test } from 'tap'
+import { Registry } from 'prom-client'
+import { ActionsService, firingTriggers, kubeSource } from '../../src/actions/service.js'
+import { KubernetesConfig } from '../../src/actions/actions-config.js'
+import { ConfigDocument } from '../../src/config/schema.js'
+import { newGroupState, type GroupState } from '../../src/engine/group.js'
+import type { OutgoingAlert } from '../../src/engine/types.js'
+import { logSink, tempDir, type LogSink } from '../fixtures/e2e.js'
+import { group, rule } from '../fixtures/engine.js'
+import type { FakeKube } from '../fixtures/kube/index.js'
+import { writeKubeconfig } from '../fixtures/kubeconfig.js'
+import { deploy, firing, image, metric, patches, until } from './fixtures/executor.js'
+import { harness } from './kube/fixtures/harness.js'
+
+const FAST_LEASE = { lease_duration: '3s', renew_deadline: '2s', retry_period: '500ms' }
+
+interface Replica {
+  service: ActionsService
+  log: LogSink
+  registry: Registry
+  alerts: OutgoingAlert[]
+  groups: GroupState[]
+}
+
+function replica(t: Test, fake: FakeKube, identity: string, extra: Record<string, unknown> = {}): Replica {
+  const kubeconfig = writeKubeconfig(tempDir(t), fake, 'rollguard-system')
+  const doc = ConfigDocument.parse({
+    prometheus: { url: 'http://127.0.0.1:9' },
+    actions: { mode: 'execute', allow: [{ namespace: 'shop' }] },
+    kubernetes: { kubeconfig, lease: { ...FAST_LEASE, identity } },
+    ...extra,
+  })
+  const log = logSink()
+  const registry = new Registry()
+  const alerts: OutgoingAlert[] = []
+  const groups: GroupState[] = []
+  const service = ActionsService.create(doc, {
+    logger: log.logger,
+    registry,
+    sendAlerts: (a) => void alerts.push(...a),
+    generatorURL: () => 'http://rg',
+    groups: () => groups,
+    env: {},
+    verifyPollMs: 20,
+  })
+  t.teardown(() => service.stop())
+  return { service, log, registry, alerts, groups }
+}
+
+t.test('two replicas: one leads and rolls back once; the other takes over on stop and does not repeat it', async (t) => {
+  const h = await harness('shop')
+  t.teardown(h.close)
+  await deploy(h.fake, 'checkout')
+  const a = replica(t, h.fake, 'a')
+  await until(() => a.service.isLeader(), 5_000)
+  const b = replica(t, h.fake, 'b')
+  await new Promise((r) => setTimeout(r, 300))
+  t.notOk(b.service.isLeader(), 'b follows')
+  t.equal(await metric(a.registry, 'rollguard_leader'), 1)
+  t.equal(await metric(b.registry, 'rollguard_leader'), 0)
+
+  h.fake.log.length = 0
+  for (const r of [a, b]) r.service.handle([firing('checkout')])
+  await Promise.all([a.service.idle(), b.service.idle()])
+  t.equal(patches(h.fake.log).length, 1, 'exactly one rollback')
+  t.equal(image(h.fake.get('deployments', 'shop', 'checkout')), 'nginx:1')
+  t.match(b.service.recentDecisions(), [{ kind: 'not_leader' }])
+  t.match(a.service.recentDecisions().map((d) => d.kind), ['rolled_back', 'verified'])
+
+  // b sees the trigger still firing when it takes over.
+  b.groups.push(firingGroup('checkout'))
+  await a.service.stop()
+  const lease = h.fake.get('leases', 'rollguard-system', 'rollguard') as { spec?: { holderIdentity?: string } }
+  t.not(lease.spec?.holderIdentity, 'a', 'a released the lease when it stopped')
+  await until(() => b.service.isLeader(), 5_000)
+  await until(() => b.service.recentDecisions().length >= 2, 5_000)
+  await b.service.idle()
+  t.match(b.service.recentDecisions().at(-1), { kind: 'skipped', reason: 'already_rolled_back' }, 'the new leader decided on the firing trigger')
+  t.equal(patches(h.fake.log).length, 1, 'and did not repeat the rollback')
+  t.ok(b.log.lines().some((l) => l.msg === 'became the leader: acting on rollback triggers'))
+})
+
+t.test('without leader election this replica always acts; create fails clearly without a kubeconfig', async (t) => {
+  const h = await harness('shop')
+  t.teardown(h.close)
+  const doc = ConfigDocument.parse({
+    prometheus: { url: 'http://127.0.0.1:9' },
+    actions: {},
+    kubernetes: { kubeconfig: writeKubeconfig(tempDir(t), h.fake), lease: { enabled: false } },
+  })
+  const log = logSink()
+  const registry = new Registry()
+  const service = ActionsService.create(doc, { logger: log.logger, registry, sendAlerts: () => {}, generatorURL: () => '', groups: () => [], env: {} })
+  t.teardown(() => service.stop())
+  t.ok(service.isLeader())
+  t.equal(await metric(registry, 'rollguard_leader'), 1)
+  t.ok(log.lines().some((l) => String(l.msg).startsWith('leader election is disabled')))
+  service.reload(undefined)
+  service.handle([firing('checkout')])
+  await service.idle()
+  t.same(service.recentDecisions(), [], 'actions removed by reload')
+
+  const missing = ConfigDocument.parse({ prometheus: { url: 'http://127.0.0.1:9' }, actions: {}, kubernetes: { kubeconfig: '/nonexistent/kubeconfig' } })
+  t.throws(() => ActionsService.create(missing, { logger: log.logger, registry: new Registry(), sendAlerts: () => {}, generatorURL: () => '', groups: () => [] }), /nonexistent/)
+  const none = ConfigDocument.parse({ prometheus: { url: 'http://127.0.0.1:9' } })
+  t.throws(() => ActionsService.create(none, { logger: log.logger, registry: new Registry(), sendAlerts: () => {}, generatorURL: () => '', groups: () => [] }), /not configured/)
+})
+
+t.test('kubeSource: explicit in-cluster, a kubeconfig file, in-cluster when running in a pod (auto), else kubectl lookup', async (t) => {
+  const k = (o: Record<string, unknown>) => KubernetesConfig.parse(o)
+  t.same(kubeSource(k({ in_cluster: true }), {}), { mode: 'in-cluster' })
+  t.same(kubeSource(k({ kubeconfig: '/k' }), { KUBERNETES_SERVICE_HOST: '10.0.0.1' }), { mode: 'file', path: '/k' })
+  t.same(kubeSource(k({}), { KUBERNETES_SERVICE_HOST: '10.0.0.1' }), { mode: 'in-cluster' })
+  t.same(kubeSource(k({ in_cluster: false }), { KUBERNETES_SERVICE_HOST: '10.0.0.1' }), { mode: 'default' })
+  t.same(kubeSource(k({}), {}), { mode: 'default' })
+})
+
+t.test('firingTriggers lists the firing alerts of every group as transitions to firing', async (t) => {
+  const g = firingGroup('checkout')
+  const [tr] = firingTriggers([g])
+  t.match(tr, { rule: 'HighErrorRate', from: 'firing', to: 'firing', at: 1_000, labels: { deployment: 'checkout' } })
+  t.equal(firingTriggers([g]).length, 1, 'pending alerts are not included')
+})
+
+function firingGroup(deployment: string): GroupState {
+  const state = newGroupState(group([rule({ name: 'HighErrorRate' })]), 1_000, 'http://rg')
+  const labels = { alertname: 'HighErrorRate', namespace: 'shop', deployment, rollguard_trigger: 'rollback' }
+  const alert = { fingerprint: 'fp', labels, annotations: {}, state: 'firing' as const, value: 1, activeAt: 0, firedAt: 1_000, resolvedAt: 0, lastSentAt: 0, validUntil: 0, keepFiringSince: 0 }
+  state.rules[0]?.state.active.set('fp', alert)
+  state.rules[0]?.state.active.set('fp2', { ...alert, fingerprint: 'fp2', state: 'pending', labels: { ...labels, deployment: 'other' } })
+  return state
+}
