@@ -10,15 +10,11 @@ import { decodeRollbackRecord, ROLLBACK_ANNOTATION, type RollbackRecord } from '
 import type { CliIO } from './run.js'
 import {
   asUsageError,
-  connect,
-  errorText,
   KUBE_FLAGS_HELP,
   KUBE_OPTIONS,
   parseTarget,
+  prepareWorkloadCommand,
   printError,
-  usageError,
-  wantsHelp,
-  type Connection,
   type Env,
   type KubeFlags,
   type Target,
@@ -70,23 +66,13 @@ export function parseHistoryArgs(argv: readonly string[]): HistoryOptions {
 
 /** runHistory implements `rollguard history` and returns the exit code; it prints errors instead of throwing them. */
 export async function runHistory(argv: readonly string[], io: CliIO, hooks: HistoryHooks = {}): Promise<number> {
-  if (wantsHelp(argv)) {
-    io.stdout(HISTORY_USAGE)
-    return 0
-  }
-  let opts: HistoryOptions
-  try {
-    opts = parseHistoryArgs(argv)
-  } catch (err) {
-    return usageError(io, 'history', err)
-  }
-  let conn: Connection
-  try {
-    conn = connect(opts.flags, hooks.env ?? process.env, hooks.requestTimeoutMs)
-  } catch (err) {
-    return printError(io, errorText(err))
-  }
-  const ref = { kind: opts.target.kind, namespace: conn.namespace, name: opts.target.name }
+  const prepared = prepareWorkloadCommand(argv, io, {
+    command: 'history', usage: HISTORY_USAGE, parse: parseHistoryArgs,
+    ...(hooks.env === undefined ? {} : { env: hooks.env }),
+    ...(hooks.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: hooks.requestTimeoutMs }),
+  })
+  if (typeof prepared === 'number') return prepared
+  const { conn, ref } = prepared
   let found: WorkloadHistory
   try {
     found = await workloadHistory(conn.clients.apps, ref)

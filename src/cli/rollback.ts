@@ -5,15 +5,10 @@ import { rollBack } from './rollback-steps.js'
 import type { CliIO } from './run.js'
 import {
   asUsageError,
-  connect,
-  errorText,
   KUBE_FLAGS_HELP,
   KUBE_OPTIONS,
   parseTarget,
-  printError,
-  usageError,
-  wantsHelp,
-  type Connection,
+  prepareWorkloadCommand,
   type Env,
   type KubeFlags,
   type Target,
@@ -149,22 +144,11 @@ function parseTimeout(text: string | undefined): number | undefined {
 
 /** runRollback implements `rollguard rollback` and returns the exit code; it prints errors instead of throwing them. */
 export async function runRollback(argv: readonly string[], io: CliIO, hooks: RollbackHooks = {}): Promise<number> {
-  if (wantsHelp(argv)) {
-    io.stdout(ROLLBACK_USAGE)
-    return 0
-  }
-  let opts: RollbackOptions
-  try {
-    opts = parseRollbackArgs(argv)
-  } catch (err) {
-    return usageError(io, 'rollback', err)
-  }
-  let conn: Connection
-  try {
-    conn = connect(opts.flags, hooks.env ?? process.env, hooks.requestTimeoutMs)
-  } catch (err) {
-    return printError(io, errorText(err))
-  }
-  const ref = { kind: opts.target.kind, namespace: conn.namespace, name: opts.target.name }
-  return rollBack(conn.clients, ref, opts, io, hooks.pollMs ?? 1_000)
+  const prepared = prepareWorkloadCommand(argv, io, {
+    command: 'rollback', usage: ROLLBACK_USAGE, parse: parseRollbackArgs,
+    ...(hooks.env === undefined ? {} : { env: hooks.env }),
+    ...(hooks.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: hooks.requestTimeoutMs }),
+  })
+  if (typeof prepared === 'number') return prepared
+  return rollBack(prepared.conn.clients, prepared.ref, prepared.opts, io, hooks.pollMs ?? 1_000)
 }

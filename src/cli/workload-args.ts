@@ -144,3 +144,38 @@ export function kindName(kind: WorkloadKind, name: string): string {
 export function pluralOf(kind: WorkloadKind): string {
   return `${kind.toLowerCase()}s`
 }
+
+/** WorkloadCommand is what a KIND/NAME command needs once its arguments are parsed and a client is built. */
+export interface WorkloadCommand<O> {
+  readonly opts: O
+  readonly conn: Connection
+  readonly ref: { kind: WorkloadKind; namespace: string; name: string }
+}
+
+/**
+ * prepareWorkloadCommand does the shared start of `rollback` and `history`: --help, argument parsing and
+ * the Kubernetes connection. It returns the exit code when the command ends there.
+ */
+export function prepareWorkloadCommand<O extends { target: Target; flags: KubeFlags }>(
+  argv: readonly string[],
+  io: CliIO,
+  spec: { command: string; usage: string; parse: (argv: readonly string[]) => O; env?: Env; requestTimeoutMs?: number },
+): WorkloadCommand<O> | number {
+  if (wantsHelp(argv)) {
+    io.stdout(spec.usage)
+    return 0
+  }
+  let opts: O
+  try {
+    opts = spec.parse(argv)
+  } catch (err) {
+    return usageError(io, spec.command, err)
+  }
+  let conn: Connection
+  try {
+    conn = connect(opts.flags, spec.env ?? process.env, spec.requestTimeoutMs)
+  } catch (err) {
+    return printError(io, errorText(err))
+  }
+  return { opts, conn, ref: { kind: opts.target.kind, namespace: conn.namespace, name: opts.target.name } }
+}
