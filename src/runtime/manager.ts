@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { evaluateGroup, newGroupState, type GroupEvaluation, type GroupOptions, type GroupState } from '../engine/group.js'
+import { evaluateGroup, newGroupState, type GroupEvaluation, type GroupOptions, type GroupState, type RuleRuntime } from '../engine/group.js'
 import { labelsToString } from '../engine/labels.js'
 import type { AlertingRuleSpec, RuleGroupSpec } from '../engine/spec.js'
 import type { OutgoingAlert, Transition } from '../engine/types.js'
@@ -35,6 +35,8 @@ interface RunningGroup {
 /** RuleManager owns the rule groups: schedules them, applies reloads, logs transitions and hands alerts to the sink. */
 export class RuleManager {
   readonly #groups = new Map<string, RunningGroup>()
+  /** last alert counts (pending, firing, inactive) set per rule; a rebuilt group has new rules, so it sets all again. */
+  readonly #alertCounts = new WeakMap<RuleRuntime, readonly [number, number, number]>()
   #settings: ManagerSettings
   #evaluatedOnce = false
 
@@ -115,13 +117,16 @@ export class RuleManager {
   #record(state: GroupState, group: string, result: GroupEvaluation, healthBefore: string[]): void {
     const m = this.deps.metrics
     let samples = 0
+    let failures = 0
     result.outcomes.forEach((o, i) => {
       samples += o.samples
-      m.evaluations.inc({ rule_group: group })
       m.evaluationDuration.observe(o.durationMs / 1000)
-      if (o.error !== '') m.evaluationFailures.inc({ rule_group: group })
+      if (o.error !== '') failures++
       this.#logHealth(group, o.rule, healthBefore[i], o.error, o.warnings)
     })
+    // One update per iteration, not per rule: labelled metric updates hash their labels every call.
+    if (result.outcomes.length > 0) m.evaluations.inc({ rule_group: group }, result.outcomes.length)
+    if (failures > 0) m.evaluationFailures.inc({ rule_group: group }, failures)
     m.groupDuration.observe(state.evaluationDurationMs / 1000)
     m.groupLastDuration.set({ rule_group: group }, state.evaluationDurationMs / 1000)
     m.groupLastEvaluation.set({ rule_group: group }, state.lastEvaluation / 1000)
@@ -149,12 +154,26 @@ export class RuleManager {
     this.deps.metrics.groupRules.set({ rule_group: group }, state.rules.length)
   }
 
+  /** #setAlertGauges sets each rule's alert counts by state, touching the gauge only for counts that changed. */
   #setAlertGauges(state: GroupState): void {
     const group = groupKey(state.spec)
     for (const rule of state.rules) {
-      const counts = { pending: 0, firing: 0, inactive: 0 }
-      for (const alert of rule.state.active.values()) counts[alert.state]++
-      for (const [s, n] of Object.entries(counts)) this.deps.metrics.alerts.set({ rule_group: group, alertname: rule.spec.name, state: s }, n)
+      let pending = 0
+      let firing = 0
+      let inactive = 0
+      for (const alert of rule.state.active.values()) {
+        if (alert.state === 'pending') pending++
+        else if (alert.state === 'firing') firing++
+        else inactive++
+      }
+      const last = this.#alertCounts.get(rule)
+      if (last !== undefined && last[0] === pending && last[1] === firing && last[2] === inactive) continue
+      const counts = [pending, firing, inactive] as const
+      ALERT_STATES.forEach((s, i) => {
+        const n = counts[i] as number
+        if (last === undefined || last[i] !== n) this.deps.metrics.alerts.set({ rule_group: group, alertname: rule.spec.name, state: s }, n)
+      })
+      this.#alertCounts.set(rule, counts)
     }
   }
 }
@@ -187,3 +206,5 @@ function copyState(from: GroupState, to: GroupState): void {
 }
 
 const performanceNow = (): number => performance.now()
+
+const ALERT_STATES = ['pending', 'firing', 'inactive'] as const

@@ -1,10 +1,12 @@
 import http from 'node:http'
 import https from 'node:https'
-import axios from 'axios'
-import type { AxiosInstance } from 'axios'
+import { urlToHttpOptions } from 'node:url'
+import { promisify } from 'node:util'
+import zlib from 'node:zlib'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { Labels, Sample } from '../engine/types.js'
+import { VERSION } from '../version.js'
 import { bodySnippet, joinUrlPath, redactUrl, requestHeaders } from './http-auth.js'
 import type { HttpAuth } from './http-auth.js'
 
@@ -61,56 +63,249 @@ const Envelope = z.looseObject({
   warnings: z.array(z.string()).optional()
 })
 
-/** createPrometheusSource returns a client that POSTs form-encoded instant queries to <url>/api/v1/query. */
+/**
+ * MAX_CONNECTIONS bounds the connections to one Prometheus across all groups: Prometheus runs at most
+ * --query.max-concurrency (20) queries at once and accepts --web.max-connections (512), so more connections only
+ * queue there or get refused; every one stays open (keep-alive) for the next evaluation instead of being re-dialled.
+ */
+export const MAX_CONNECTIONS = 64
+
+/** RawResponse is a response as read off the wire (body decoded if the server compressed it anyway). */
+interface RawResponse {
+  readonly status: number
+  readonly statusText: string
+  readonly body: string
+}
+
+/** InFlight lets a timeout or the caller abort a query, waiting for a connection or on the wire; reason is set once. */
+interface InFlight {
+  reason: symbol | undefined
+  request: http.ClientRequest | undefined
+  onAbort: (() => void) | undefined
+}
+
+interface Waiter {
+  readonly resolve: () => void
+  readonly reject: (err: Error) => void
+  cancelled: boolean
+}
+
+/**
+ * Gate admits at most `limit` queries to the wire and queues the rest in arrival order. A queued query is a
+ * closure, not a ClientRequest with rendered headers, so a backlog (Prometheus slower than the rules' demand)
+ * costs little memory; a query whose deadline passes while queued leaves the queue at once.
+ */
+class Gate {
+  #free: number
+  #queue: Waiter[] = []
+  #head = 0
+
+  constructor (limit: number) {
+    this.#free = limit
+  }
+
+  enter (inFlight: InFlight): Promise<void> | undefined {
+    if (inFlight.reason !== undefined) return Promise.reject(new Error('aborted'))
+    if (this.#free > 0) {
+      this.#free--
+      return undefined
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, cancelled: false }
+      this.#queue.push(waiter)
+      inFlight.onAbort = () => {
+        waiter.cancelled = true
+        reject(new Error('aborted'))
+      }
+    })
+  }
+
+  leave (): void {
+    while (this.#head < this.#queue.length) {
+      const next = this.#queue[this.#head++] as Waiter
+      this.#compact()
+      if (next.cancelled) continue
+      next.resolve()
+      return
+    }
+    this.#free++
+  }
+
+  /** #compact drops served waiters: all of them once the queue is empty, else in halves (amortized O(1)). */
+  #compact (): void {
+    if (this.#head === this.#queue.length) {
+      this.#queue = []
+      this.#head = 0
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head)
+      this.#head = 0
+    }
+  }
+}
+
+type Post = (form: string, inFlight: InFlight) => Promise<RawResponse>
+
+/**
+ * createPrometheusSource returns a client that POSTs form-encoded instant queries to <url>/api/v1/query over
+ * node:http keep-alive connections. It asks for uncompressed responses: rule results are small, and gzip costs
+ * both sides more CPU (and latency) than the bytes it saves on the links rule engines use.
+ */
 export function createPrometheusSource (opts: PrometheusSourceOptions): PrometheusSource {
-  const httpAgent = new http.Agent({ keepAlive: true })
-  const httpsAgent = new https.Agent({ keepAlive: true })
-  const endpoint = joinUrlPath(opts.url, '/api/v1/query')
-  const client = axios.create({
-    httpAgent,
-    httpsAgent,
-    headers: requestHeaders(opts.headers, opts.auth),
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-    validateStatus: () => true
-  })
+  const endpoint = new URL(joinUrlPath(opts.url, '/api/v1/query'))
+  const secure = endpoint.protocol === 'https:'
+  const agentOptions = { keepAlive: true, maxSockets: MAX_CONNECTIONS, maxFreeSockets: MAX_CONNECTIONS, scheduling: 'lifo' as const }
+  const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
+  const headers: Record<string, string> = {
+    'User-Agent': `rollguard/${VERSION}`,
+    Accept: 'application/json',
+    'Accept-Encoding': 'identity',
+    ...requestHeaders(opts.headers, opts.auth),
+    'Content-Type': 'application/x-www-form-urlencoded'
+  }
+  // Request options are built once: per query only the body and its length change.
+  const base: http.RequestOptions = { ...urlToHttpOptions(endpoint), method: 'POST', agent }
+  const send = secure ? https.request : http.request
+  const gate = new Gate(MAX_CONNECTIONS)
+  const post: Post = async (form, inFlight) => {
+    await gate.enter(inFlight)
+    inFlight.onAbort = undefined
+    try {
+      return await postForm(send, base, headers, form, inFlight)
+    } finally {
+      gate.leave()
+    }
+  }
+  // Rule expressions repeat every evaluation: their form encoding is kept (bounded; a reload makes a new source).
+  const escaped = new Map<string, string>()
+  const encode = (expr: string): string => {
+    let e = escaped.get(expr)
+    if (e === undefined) {
+      if (escaped.size >= 20_000) escaped.clear()
+      e = formEscape(expr)
+      escaped.set(expr, e)
+    }
+    return e
+  }
   const log = opts.logger?.child({ component: 'prometheus', url: redactUrl(opts.url) })
   return {
     async query (expr, atMs, signal) {
-      const result = await runQuery(client, endpoint, opts.timeoutMs, { expr, atMs, signal })
+      const result = await runQuery(post, opts.timeoutMs, { expr: encode(expr), atMs, signal })
       if (result.warnings.length > 0) log?.debug({ expr, warnings: result.warnings }, 'query returned warnings')
       return result
     },
     close () {
-      httpAgent.destroy()
-      httpsAgent.destroy()
+      agent.destroy()
     }
   }
 }
 
 interface QueryRequest {
+  /** expr is already form-encoded. */
   readonly expr: string
   readonly atMs: number
   readonly signal: AbortSignal | undefined
 }
 
-async function runQuery (client: AxiosInstance, endpoint: string, timeoutMs: number, req: QueryRequest): Promise<QueryResult> {
-  const deadline = new AbortController()
-  const timer = setTimeout(() => deadline.abort(), timeoutMs)
-  const signal = req.signal === undefined ? deadline.signal : AbortSignal.any([deadline.signal, req.signal])
-  const form = new URLSearchParams({
-    query: req.expr,
-    time: formatUnixSeconds(req.atMs),
-    timeout: String(timeoutMs / 1000)
-  })
+/** Reasons a request was aborted on our side, told apart from transport errors. */
+const TIMED_OUT = Symbol('timeout')
+const CANCELED = Symbol('canceled')
+
+async function runQuery (post: Post, timeoutMs: number, req: QueryRequest): Promise<QueryResult> {
+  const form = `query=${req.expr}&time=${formatUnixSeconds(req.atMs)}&timeout=${timeoutMs / 1000}`
+  const inFlight: InFlight = { reason: undefined, request: undefined, onAbort: undefined }
+  const abort = (reason: symbol): void => {
+    if (inFlight.reason !== undefined) return
+    inFlight.reason = reason
+    inFlight.request?.destroy()
+    inFlight.onAbort?.()
+  }
+  const timer = setTimeout(abort, timeoutMs, TIMED_OUT)
+  const cancel = (): void => abort(CANCELED)
+  if (req.signal?.aborted === true) cancel()
+  else req.signal?.addEventListener('abort', cancel, { once: true })
   try {
-    const res = await client.post<string>(endpoint, form, { signal })
-    return parseResponse(res.status, res.statusText, String(res.data ?? ''))
+    const res = await post(form, inFlight)
+    return parseResponse(res.status, res.statusText, res.body)
   } catch (err) {
     if (err instanceof QueryError) throw err
-    throw transportError(err, deadline.signal.aborted, timeoutMs)
+    if (inFlight.reason === TIMED_OUT) throw new QueryError('timeout', undefined, `query failed: timeout: no response within ${timeoutMs}ms`)
+    if (inFlight.reason === CANCELED) throw new QueryError('canceled', undefined, 'query failed: canceled: query was canceled')
+    throw transportError(err)
   } finally {
     clearTimeout(timer)
+    req.signal?.removeEventListener('abort', cancel)
+  }
+}
+
+/** formEscape is application/x-www-form-urlencoded encoding of one value (URLSearchParams's, without the object). */
+function formEscape (s: string): string {
+  return encodeURIComponent(s).replace(/%20/g, '+').replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+}
+
+const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
+
+type Send = typeof http.request
+
+/**
+ * postForm sends one POST; a request that failed on a reused keep-alive connection before any response (the
+ * server closed it while idle) is retried once on a fresh connection, as Go's client and vmalert do.
+ */
+async function postForm (send: Send, base: http.RequestOptions, headers: Record<string, string>, form: string, inFlight: InFlight): Promise<RawResponse> {
+  try {
+    return await postOnce(send, base, headers, form, inFlight)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { reusedSocket?: boolean }
+    if (e.reusedSocket !== true || !RETRYABLE.has(e.code ?? '') || inFlight.reason !== undefined) throw err
+    return postOnce(send, base, headers, form, inFlight)
+  }
+}
+
+function postOnce (send: Send, base: http.RequestOptions, headers: Record<string, string>, form: string, inFlight: InFlight): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    if (inFlight.reason !== undefined) {
+      reject(new Error('aborted'))
+      return
+    }
+    const req = send({ ...base, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(form)) } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('error', reject)
+      res.on('end', () => {
+        inFlight.request = undefined
+        decode(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), res.headers['content-encoding']).then(
+          (text) => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: text }),
+          reject
+        )
+      })
+    })
+    inFlight.request = req
+    req.on('error', (err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+      err.reusedSocket = req.reusedSocket
+      reject(err)
+    })
+    req.end(form)
+  })
+}
+
+const gunzip = promisify(zlib.gunzip)
+const inflate = promisify(zlib.inflate)
+const brotli = promisify(zlib.brotliDecompress)
+
+/** decode undoes a Content-Encoding the server applied although we asked for identity (some proxies do). */
+async function decode (body: Buffer, encoding: string | undefined): Promise<string> {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case '':
+    case 'identity':
+      return body.toString('utf8')
+    case 'gzip':
+    case 'x-gzip':
+      return (await gunzip(body)).toString('utf8')
+    case 'deflate':
+      return (await inflate(body)).toString('utf8')
+    case 'br':
+      return (await brotli(body)).toString('utf8')
+    default:
+      throw new QueryError('bad_response', undefined, `query failed: bad_response: unsupported content encoding ${JSON.stringify(encoding)}`)
   }
 }
 
@@ -122,17 +317,20 @@ export function formatUnixSeconds (ms: number): string {
   return `${sign}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, '0')}`
 }
 
-function transportError (err: unknown, timedOut: boolean, timeoutMs: number): QueryError {
-  if (timedOut) return new QueryError('timeout', undefined, `query failed: timeout: no response within ${timeoutMs}ms`)
-  if (axios.isCancel(err)) return new QueryError('canceled', undefined, 'query failed: canceled: query was canceled')
-  const code = axios.isAxiosError(err) ? err.code : undefined
+function transportError (err: unknown): QueryError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
   const text = err instanceof Error ? err.message : String(err)
   const detail = code !== undefined && !text.includes(code) ? `${code}: ${text}` : text
   return new QueryError('connection', undefined, `query failed: connection: ${detail}`)
 }
 
 function parseResponse (status: number, statusText: string, body: string): QueryResult {
-  const envelope = Envelope.safeParse(parseJson(body))
+  const json = parseJson(body)
+  if (status >= 200 && status < 300) {
+    const fast = fastResult(json, status)
+    if (fast !== undefined) return fast
+  }
+  const envelope = Envelope.safeParse(json)
   if (!envelope.success) {
     const what = status >= 200 && status < 300 ? 'invalid response' : `server returned HTTP status ${status} ${statusText}`.trimEnd()
     throw new QueryError('bad_response', status, `query failed: bad_response: ${what}: ${bodySnippet(body)}`)
@@ -146,6 +344,43 @@ function parseResponse (status: number, statusText: string, body: string): Query
     throw new QueryError('bad_response', status, `query failed: bad_response: server returned HTTP status ${status} with status "success"`)
   }
   return { samples: toSamples(env.data, status), warnings: env.warnings ?? [] }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isPair = (v: unknown): v is [number, string] => Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'string'
+
+/**
+ * fastResult reads a well-formed success response (vector or scalar) without copying it through the schemas;
+ * anything else returns undefined and goes the schema way, which also words the errors.
+ */
+function fastResult (json: unknown, status: number): QueryResult | undefined {
+  if (!isRecord(json) || json['status'] !== 'success' || !isRecord(json['data'])) return undefined
+  const warnings = json['warnings']
+  if (warnings !== undefined && !(Array.isArray(warnings) && warnings.every((w) => typeof w === 'string'))) return undefined
+  if ((json['errorType'] !== undefined && typeof json['errorType'] !== 'string') || (json['error'] !== undefined && typeof json['error'] !== 'string')) return undefined
+  const data = json['data']
+  const result = data['result']
+  let samples: Sample[]
+  if (data['resultType'] === 'vector' && Array.isArray(result)) {
+    samples = new Array<Sample>(result.length)
+    for (let i = 0; i < result.length; i++) {
+      const el: unknown = result[i]
+      if (!isRecord(el) || !isRecord(el['metric']) || !isPair(el['value'])) return undefined
+      const metric = el['metric']
+      let empty = false
+      for (const name in metric) {
+        const v = metric[name]
+        if (typeof v !== 'string') return undefined
+        if (v === '') empty = true
+      }
+      samples[i] = { labels: empty ? dropEmpty(metric as Record<string, string>) : (metric as Labels), value: parseSampleValue(el['value'][1], status) }
+    }
+  } else if (data['resultType'] === 'scalar' && isPair(result)) {
+    samples = [{ labels: {}, value: parseSampleValue(result[1], status) }]
+  } else {
+    return undefined
+  }
+  return { samples, warnings: (warnings as string[] | undefined) ?? [] }
 }
 
 function parseJson (body: string): unknown {

@@ -523,3 +523,21 @@ tap.test('nodeString renders parse trees like Go', async (t) => {
   ]
   sources.forEach((s, i) => t.equal(nodeString(parseTemplate('x', s, checkFunction)), want[i]))
 })
+
+tap.test('compiled templates are shared between rules with the same name and text', async (t) => {
+  const a = compileTemplate('__alert_Shared', '{{ $labels.job }} is {{ $value }}')
+  const b = compileTemplate('__alert_Shared', '{{ $labels.job }} is {{ $value }}')
+  t.equal(a, b, 'one parse tree for identical templates')
+  t.not(compileTemplate('__alert_Other', '{{ $labels.job }} is {{ $value }}'), a, 'the name is part of the identity (it appears in errors)')
+  t.equal(b.expand(DATA, EVAL_TIME), 'api is 0.1234')
+  t.throws(() => compileTemplate('__alert_Shared', '{{ $labels.job '), TemplateSyntaxError)
+  t.throws(() => compileTemplate('__alert_Shared', '{{ $labels.job '), TemplateSyntaxError, 'errors are not cached')
+})
+
+tap.test('the shared template cache is bounded', async (t) => {
+  const first = compileTemplate('__alert_Evicted', '{{ $value }}')
+  for (let i = 0; i < 10_000; i++) compileTemplate(`__alert_Filler${i}`, '{{ $value }}')
+  const again = compileTemplate('__alert_Evicted', '{{ $value }}')
+  t.not(again, first, 'full cache was cleared, so the template was compiled afresh')
+  t.equal(again.expand(DATA, EVAL_TIME), '0.1234')
+})

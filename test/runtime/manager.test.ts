@@ -106,3 +106,37 @@ t.test('scheduler: aligned slots, no overlap, missed slots counted', async (t) =
   t.ok((second?.[1] ?? 0) >= 2, 'slots skipped while the first iteration ran are counted')
   t.equal(((second?.[0] ?? 0) - (first?.[0] ?? 0)) / 10, (second?.[1] ?? 0) + 1, 'next slot = last + (missed+1)·interval')
 })
+
+t.test('metrics: evaluations and failures counted per iteration, alert gauges follow state changes', async (t) => {
+  const registry = new Registry()
+  let firing = true
+  let fail = false
+  const query = async (expr: string) => {
+    if (fail && expr === 'b') throw new Error('boom')
+    return { samples: firing && expr === 'a' ? [sample({ job: 'x' })] : [], warnings: [] }
+  }
+  const settings: ManagerSettings = { query, defaultIntervalMs: 20, resendDelayMs: 0, maxConcurrentQueries: 2, externalLabels: {}, externalURL: 'http://rg' }
+  const manager = new RuleManager({ logger: pino({ level: 'silent' }), metrics: createEngineMetrics(registry), sink: () => ({ send: () => {} }) }, settings)
+  t.teardown(() => manager.stop())
+  await manager.update([group([rule({ name: 'A', expr: 'a' }), rule({ name: 'B', expr: 'b' })], { name: 'g', intervalMs: 20 })], settings)
+  const value = async (name: string, labels: Record<string, string>): Promise<number | undefined> => {
+    const m = (await registry.getSingleMetric(name)?.get())?.values ?? []
+    return m.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value
+  }
+  await sleep(120)
+  t.equal(await value('rollguard_alerts', { alertname: 'A', state: 'firing' }), 1)
+  t.equal(await value('rollguard_alerts', { alertname: 'A', state: 'pending' }), 0)
+  t.equal(await value('rollguard_alerts', { alertname: 'B', state: 'firing' }), 0, 'rules without alerts have zero series')
+  firing = false
+  fail = true
+  await sleep(120)
+  t.equal(await value('rollguard_alerts', { alertname: 'A', state: 'firing' }), 0)
+  t.equal(await value('rollguard_alerts', { alertname: 'A', state: 'inactive' }), 1, 'resolved and retained')
+  await manager.stop()
+  const evaluations = (await value('rollguard_rule_evaluations_total', {})) ?? 0
+  const iterations = (await value('rollguard_rule_group_iterations_total', {})) ?? 0
+  const missed = (await value('rollguard_rule_group_iterations_missed_total', {})) ?? 0
+  t.equal(evaluations, 2 * (iterations - missed), 'two rule evaluations per iteration that ran')
+  const failures = (await value('rollguard_rule_evaluation_failures_total', {})) ?? 0
+  t.ok(failures >= 1 && failures < evaluations / 2 + 1, 'only B failed')
+})

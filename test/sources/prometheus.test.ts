@@ -197,3 +197,125 @@ t.test('http helpers', async (t) => {
   t.equal(redactUrl('not a url //u:p@h'), 'not a url //h')
   t.equal(bodySnippet(' a \n b '), 'a b')
 })
+
+t.test('asks for identity encoding but decodes gzip, deflate and br from servers that compress anyway', async (t) => {
+  const { gzipSync, deflateSync, brotliCompressSync } = await import('node:zlib')
+  const payload = JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { job: 'z' }, value: [1, '7'] }] } })
+  const encodings: Array<[string, (b: Buffer) => Buffer]> = [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync], ['compress', (b) => b]]
+  const seen: http.IncomingHttpHeaders[] = []
+  let next = 0
+  const server = http.createServer((req, res) => {
+    seen.push(req.headers)
+    req.resume()
+    req.on('end', () => {
+      const [name, fn] = encodings[next++] ?? ['identity', (b: Buffer) => b]
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': name })
+      res.end(fn(Buffer.from(payload)))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const src = source(t, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+  for (let i = 0; i < 3; i++) t.same(await src.query('z', AT), { samples: [{ labels: { job: 'z' }, value: 7 }], warnings: [] }, encodings[i]?.[0] ?? '')
+  const err = await rejection(src.query('z', AT))
+  t.equal(err.errorType, 'bad_response')
+  t.match(err.message, /unsupported content encoding "compress"/)
+  t.equal(seen[0]?.['accept-encoding'], 'identity')
+  t.match(seen[0]?.['user-agent'], /^rollguard\//)
+})
+
+t.test('a timeout while the body is still arriving is a timeout, not a hang', async (t) => {
+  const server = http.createServer((req, res) => {
+    req.resume()
+    res.writeHead(200, { 'Content-Type': 'application/json' })
+    res.write('{"status":"succ') // ...and never more
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const started = Date.now()
+  const err = await rejection(source(t, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, timeoutMs: 200 }).query('up', AT))
+  t.equal(err.errorType, 'timeout')
+  t.ok(Date.now() - started < 1500)
+})
+
+t.test('a keep-alive connection the server dropped while idle is retried once on a new connection', async (t) => {
+  let requests = 0
+  const server = http.createServer((req, res) => {
+    requests++
+    if (requests === 2) {
+      req.socket.destroy() // the idle connection died just as it was reused
+      return
+    }
+    req.resume()
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [1, String(requests)] } }))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const src = source(t, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+  t.same((await src.query('1', AT)).samples, [{ labels: {}, value: 1 }])
+  t.same((await src.query('1', AT)).samples, [{ labels: {}, value: 3 }], 'answered by the retry')
+  t.equal(requests, 3)
+  // A fresh connection that fails is not retried: the error is reported.
+  const closed = http.createServer((req) => req.socket.destroy())
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => closed.close())
+  t.equal((await rejection(source(t, { url: `http://127.0.0.1:${(closed.address() as AddressInfo).port}` }).query('1', AT))).errorType, 'connection')
+})
+
+t.test('connections are bounded and kept for reuse; an already-aborted signal cancels at once', async (t) => {
+  const { MAX_CONNECTIONS } = await import('../../src/sources/prometheus.js')
+  let open = 0
+  let maxOpen = 0
+  let connections = 0
+  const server = http.createServer((req, res) => {
+    req.resume()
+    req.on('end', () => setTimeout(() => {
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }))
+    }, 20))
+  })
+  server.on('connection', (socket) => {
+    connections++
+    maxOpen = Math.max(maxOpen, ++open)
+    socket.on('close', () => open--)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const src = source(t, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+  await Promise.all(Array.from({ length: MAX_CONNECTIONS * 2 }, () => src.query('up', AT)))
+  t.ok(maxOpen <= MAX_CONNECTIONS, `at most ${MAX_CONNECTIONS} connections (saw ${maxOpen})`)
+  const before = connections
+  await Promise.all(Array.from({ length: MAX_CONNECTIONS }, () => src.query('up', AT)))
+  t.equal(connections, before, 'the next round reuses the idle connections')
+  const aborted = new AbortController()
+  aborted.abort()
+  t.equal((await rejection(src.query('up', AT, aborted.signal))).errorType, 'canceled')
+})
+
+t.test('queries beyond the connection bound wait off the wire and time out there; slots are released', async (t) => {
+  const { MAX_CONNECTIONS } = await import('../../src/sources/prometheus.js')
+  let hang = true
+  let received = 0
+  const server = http.createServer((req, res) => {
+    received++
+    req.resume()
+    if (hang) return
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const src = source(t, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, timeoutMs: 300 })
+  const started = Date.now()
+  const errors = await Promise.all(Array.from({ length: MAX_CONNECTIONS + 5 }, () => rejection(src.query('up', AT))))
+  t.ok(errors.every((e) => e.errorType === 'timeout'), 'all time out, queued ones too')
+  t.ok(Date.now() - started < 2000, 'queued queries are bounded by their own deadline')
+  t.equal(received, MAX_CONNECTIONS, 'only the admitted queries reached the server')
+  hang = false
+  t.same(await src.query('up', AT), { samples: [], warnings: [] }, 'slots were released by the timeouts')
+})

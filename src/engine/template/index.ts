@@ -14,8 +14,26 @@ export { TemplateSyntaxError } from './parser.js'
 // Prometheus prepends these definitions to every alert label and annotation template.
 const PREFIX = '{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}'
 
+/**
+ * Compiled templates are immutable, so rules sharing a template (the same alert name and text, as in one rule
+ * per Deployment generated from a common file) share one parse tree. Bounded; cleared when full.
+ */
+const cache = new Map<string, Template>()
+const CACHE_LIMIT = 10_000
+
 /** compileTemplate parses a Prometheus alert template; throws TemplateSyntaxError. name like "__alert_HighErrorRate". */
 export function compileTemplate(name: string, source: string): Template {
+  const key = `${name}\u0000${source}`
+  let template = cache.get(key)
+  if (template === undefined) {
+    template = compile(name, source)
+    if (cache.size >= CACHE_LIMIT) cache.clear()
+    cache.set(key, template)
+  }
+  return template
+}
+
+function compile(name: string, source: string): Template {
   if (!source.includes('{{')) return { source, expand: () => source }
   const text = PREFIX + source
   const root = parseTemplate(name, text, checkFunction)

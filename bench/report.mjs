@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// Regenerates the machine, results and targets sections of docs/benchmarks.md from the JSON the benchmarks wrote
+// (bench/results/detection.json, bench/results/scale.json). Only the text between the GENERATED markers changes.
+//   node bench/report.mjs [--detection FILE] [--scale FILE] [--doc docs/benchmarks.md] [--allow-smoke]
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { ROOT, RESULTS } from './lib/common.mjs'
+
+const { values: args } = parseArgs({
+  options: {
+    detection: { type: 'string', default: join(RESULTS, 'detection.json') },
+    scale: { type: 'string', default: join(RESULTS, 'scale.json') },
+    doc: { type: 'string', default: join(ROOT, 'docs', 'benchmarks.md') },
+    'allow-smoke': { type: 'boolean', default: false },
+  },
+})
+
+const load = (file) => {
+  if (!existsSync(file)) return undefined
+  const data = JSON.parse(readFileSync(file, 'utf8'))
+  if (data.smoke === true && !args['allow-smoke']) throw new Error(`${file} is a smoke run; rerun the benchmark without --smoke (or pass --allow-smoke)`)
+  return data
+}
+
+const ENGINE_NAMES = { prometheus: 'Prometheus rule manager', vmalert: 'vmalert', rollguard: 'rollguard' }
+const fmt = (x, digits = 0, unit = '') => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : `${Number(x).toFixed(digits)}${unit}`)
+const ms = (x) => fmt(x, 0, ' ms')
+const ratio = (x) => (x === null || x === undefined ? 'n/a' : `${Number(x).toFixed(2)}×`)
+const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
+
+function machineSection(runs) {
+  const lines = []
+  for (const r of runs) {
+    const m = r.machine
+    const pk = Object.entries(m.packages).map(([k, v]) => `${k} ${v ?? 'not installed'}`).join(', ')
+    lines.push(`- **${r.benchmark}** run ${r.generatedAt} at ${m.revision ?? 'unknown revision'}: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node.js ${m.node}, rollguard ${m.rollguard}; Debian packages: ${pk}; load average at start ${m.loadAverageAtStart.join(' / ')}.`)
+  }
+  return lines.length === 0 ? '_No results yet: run the benchmarks, then `node bench/report.mjs`._' : lines.join('\n')
+}
+
+function detectionSection(d) {
+  if (d === undefined) return '_No detection results yet (`node bench/detection.mjs`)._'
+  const s = d.settings
+  const rows = s.engines.map((e) => {
+    const x = d.summary[e]
+    return [ENGINE_NAMES[e], `${x.fired}/${x.trials}`, ms(x.fireE2eMs), ms(x.fireEngineMs), ms(x.evalToReceiveMs), ms(x.resolveE2eMs), ms(x.resolveEngineMs), String(x.falseAlerts)]
+  })
+  const out = [
+    `${s.trials} trials (faults rotating over error rate, latency, memory, failing probe), \`for: ${s.for}\`, range windows \`[${s.rangeWindow}]\`, scrape and evaluation every ${s.evaluationInterval}, resend delay ${s.resendDelay}; medians over trials. ` +
+      `The TSDB's own share (fault → expression true in Prometheus) was ${ms(d.tsdbShare.fireMs)} for firing and ${ms(d.tsdbShare.resolveMs)} for resolution (fault removed → expression false; includes the range window draining).`,
+    '',
+    table(
+      ['engine', 'fired', 'fault → firing received − `for`', 'engine share (expr true in TSDB → firing received − `for`)', 'evaluation → received', 'fault removed → resolved received', 'engine share of resolution (expr false → resolved received)', 'false alerts (fault shorter than `for`)'],
+      rows,
+    ),
+  ]
+  const ratioRows = Object.entries(d.ratios).map(([k, r]) => [k, ratio(r.fireE2e), ratio(r.fireEngine), ratio(r.resolveE2e), ratio(r.resolveEngine)])
+  if (ratioRows.length > 0) {
+    out.push('', 'Ratios (below 1 = rollguard faster):', '', table(['ratio', 'fault → firing', 'engine share', 'fault removed → resolved', 'engine share of resolution'], ratioRows))
+  }
+  const shorts = d.shortFaults.map((f) => f.trueMs).filter((x) => x !== null)
+  if (shorts.length > 0) out.push('', `Short faults: ${d.shortFaults.length}, each ${ms(d.settings.shortFaultMs)} long; the expression was true for ${ms(Math.min(...shorts))} to ${ms(Math.max(...shorts))} in the TSDB (always less than \`for\`).`)
+  return out.join('\n')
+}
+
+function scaleSection(sc) {
+  if (sc === undefined) return '_No scale results yet (`node bench/scale.mjs`)._'
+  const s = sc.settings
+  const out = [
+    `${s.deployments} Deployments, ${s.series} series, ${s.faultyDeployments} of them faulty; scrape and evaluation every ${s.interval}; per engine and layout a ${s.warmup} warm-up, then a ${s.measure} window; ${s.trials} trial(s), engine order alternating; medians over trials. ` +
+      `Prometheus alone (scraping, no rule engine) used ${fmt(sc.prometheusAloneCpuSecondsPerMinute, 2)} CPU-s/min.`,
+    '',
+  ]
+  const rows = []
+  for (const layout of s.layouts) {
+    for (const e of s.engines) {
+      const x = sc.summary[layout][e]
+      const label = { idle: 'idle (no rules)', grouped: `grouped (${s.rules.grouped} rules, 1 group)`, 'per-deployment': `per-deployment (${s.rules['per-deployment']} rules, ${s.groups['per-deployment']} groups)` }[layout]
+      rows.push([
+        label,
+        ENGINE_NAMES[e],
+        fmt(x.cpuSecondsPerMinute, 2),
+        fmt(x.cpuMsPerEvaluation, 3),
+        `${fmt(x.peakRssMiB, 1)} (max ${fmt(x.maxPeakRssMiB, 1)})`,
+        fmt(x.prometheusCpuSecondsPerMinute, 2),
+        fmt(x.otherCpuSecondsPerMinute, 1),
+        `${fmt(x.evaluations)} / ${fmt(x.expectedEvaluations)}`,
+        String(x.missedIterations),
+        String(x.evaluationFailures),
+      ])
+    }
+  }
+  out.push(table(['layout', 'engine', 'CPU-s/min', 'CPU ms per evaluation', 'peak RSS MiB', "Prometheus's CPU-s/min meanwhile", 'other processes on the machine, CPU-s/min', 'evaluations done / expected (window)', 'missed iterations', 'failed evaluations'], rows))
+  if (sc.ruleLoad !== undefined) {
+    const parts = Object.entries(sc.ruleLoad).map(([layout, x]) => `${layout}: ${fmt(x.bytes / 1024, 0)} KiB, ${fmt(x.parseMs, 0)} ms, peak RSS ${fmt(x.peakRssMiB, 1)} MiB (${fmt(x.rssBeforeMiB, 1)} MiB before)`)
+    out.push('', `rollguard's rule loader alone, each file in a fresh process (\`bench/rule-load.mjs\`) — ${parts.join('; ')}.`)
+  }
+  const ratioRows = Object.entries(sc.ratios).map(([layout, r]) => [layout, ratio(r.cpu), ratio(r.cpuPerEvaluation), ratio(r.peakRss), ratio(r.prometheusCpu)])
+  if (ratioRows.length > 0) out.push('', 'Ratios rollguard/vmalert (below 1 = rollguard cheaper):', '', table(['layout', 'CPU-s/min', 'CPU per evaluation', 'peak RSS', "Prometheus's CPU"], ratioRows))
+  return out.join('\n')
+}
+
+function targetsSection(d, sc) {
+  const rows = []
+  const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'met' : '**missed**')
+  if (d !== undefined && d.summary.rollguard !== undefined && d.summary.prometheus !== undefined) {
+    const r = d.summary.rollguard
+    const p = d.summary.prometheus
+    const ok1 = r.fireEngineMs !== null && p.fireEngineMs !== null ? r.fireEngineMs <= p.fireEngineMs : null
+    rows.push(['detection: engine share ≤ Prometheus\'s (same run)', `${ms(r.fireEngineMs)} vs ${ms(p.fireEngineMs)}`, verdict(ok1), ok1 === false ? `by ${ms(r.fireEngineMs - p.fireEngineMs)}` : ''])
+    const ok2 = r.resolveE2eMs !== null && p.resolveE2eMs !== null ? r.resolveE2eMs <= p.resolveE2eMs : null
+    rows.push(['detection: resolution no slower than Prometheus', `${ms(r.resolveE2eMs)} vs ${ms(p.resolveE2eMs)} (engine share ${ms(r.resolveEngineMs)} vs ${ms(p.resolveEngineMs)})`, verdict(ok2), ok2 === false ? `by ${ms(r.resolveE2eMs - p.resolveE2eMs)}` : ''])
+    rows.push(['detection: no alert for a fault shorter than `for`', `${r.falseAlerts} false alerts`, verdict(r.falseAlerts === 0), ''])
+  }
+  if (sc !== undefined) {
+    const g = sc.summary.grouped?.rollguard
+    if (g !== undefined) {
+      rows.push(['grouped: ≤ 0.3 CPU-s/min', `${fmt(g.cpuSecondsPerMinute, 2)} CPU-s/min`, verdict(g.cpuSecondsPerMinute <= 0.3), g.cpuSecondsPerMinute > 0.3 ? `by ${fmt(g.cpuSecondsPerMinute - 0.3, 2)} CPU-s/min (${ratio(g.cpuSecondsPerMinute / 0.3)})` : ''])
+      rows.push(['grouped: ≤ 100 MiB RSS', `${fmt(g.peakRssMiB, 1)} MiB peak`, verdict(g.peakRssMiB <= 100), g.peakRssMiB > 100 ? `by ${fmt(g.peakRssMiB - 100, 1)} MiB` : ''])
+    }
+    const pr = sc.summary['per-deployment']?.rollguard
+    const pv = sc.summary['per-deployment']?.vmalert
+    if (pr !== undefined && pv !== undefined) {
+      const ok = pr.cpuSecondsPerMinute <= pv.cpuSecondsPerMinute
+      rows.push(['4,000 rules: CPU ≤ vmalert\'s (same run)', `${fmt(pr.cpuSecondsPerMinute, 2)} vs ${fmt(pv.cpuSecondsPerMinute, 2)} CPU-s/min (${fmt(pr.cpuMsPerEvaluation, 3)} vs ${fmt(pv.cpuMsPerEvaluation, 3)} ms per evaluation)`, verdict(ok), ok ? '' : `by ${fmt(pr.cpuSecondsPerMinute - pv.cpuSecondsPerMinute, 2)} CPU-s/min`])
+    }
+    if (pr !== undefined) rows.push(['4,000 rules: no missed iterations', `${pr.missedIterations} missed (vmalert: ${pv?.missedIterations ?? 'n/a'})`, verdict(pr.missedIterations === 0), ''])
+  }
+  rows.push(['firing → rollback patch ≤ 250 ms median', 'not measured yet (action-latency benchmark: later session)', 'n/a', ''])
+  rows.push(['webhook ≥ 5,000 req/s, p99 ≤ 20 ms', 'not measured yet (webhook benchmark: later session)', 'n/a', ''])
+  return table(['target (issue 6)', 'measured (medians)', 'status', 'missed by'], rows)
+}
+
+function replaceSection(doc, name, body) {
+  const begin = `<!-- BEGIN GENERATED: ${name} (bench/report.mjs) -->`
+  const end = `<!-- END GENERATED: ${name} -->`
+  const i = doc.indexOf(begin)
+  const j = doc.indexOf(end)
+  if (i === -1 || j === -1 || j < i) throw new Error(`${args.doc} lacks the markers of section ${name}:\n${begin}\n${end}`)
+  return `${doc.slice(0, i + begin.length)}\n${body}\n${doc.slice(j)}`
+}
+
+const detection = load(args.detection)
+const scale = load(args.scale)
+let doc = readFileSync(args.doc, 'utf8')
+doc = replaceSection(doc, 'machine', machineSection([detection, scale].filter((x) => x !== undefined)))
+doc = replaceSection(doc, 'detection', detectionSection(detection))
+doc = replaceSection(doc, 'scale', scaleSection(scale))
+doc = replaceSection(doc, 'targets', targetsSection(detection, scale))
+writeFileSync(args.doc, doc)
+process.stderr.write(`updated ${args.doc}\n`)

@@ -1,0 +1,320 @@
+#!/usr/bin/env node
+// Scale benchmark (issue 6). One synthetic target with 1,000 Deployments (19 series each, 19,000 series), one
+// Prometheus scraping it every 5 s, and one engine at a time (rollguard, vmalert) evaluating every 5 s:
+//   grouped         the four default rules as shipped, `by (namespace, deployment)`: 4 queries per iteration;
+//   per-deployment  4,000 rules: the four rules narrowed to one Deployment each, one group per Deployment.
+// After a warm-up, a measurement window (60 s) per engine and layout, several trials in alternating order:
+// CPU-seconds per minute (utime+stime deltas from /proc/<pid>/stat), peak RSS (VmHWM from /proc/<pid>/status),
+// Prometheus's own CPU during the same window (and alone, before any engine), evaluations completed vs expected
+// and missed iterations (rollguard_rule_* / vmalert_* metrics of the engines themselves).
+// 5 % of the Deployments carry a fault (error ratio 0.5, memory at 95 %), so results are not all empty and the
+// engines track pending alerts.
+//
+//   npm run build && node bench/scale.mjs              # full run → bench/results/scale.json
+//   node bench/scale.mjs --smoke --out /tmp/s.json     # 20 Deployments, 1 s interval, short windows
+//   node bench/scale.mjs --profile /tmp/prof --engines rollguard --layouts per-deployment --trials 1
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs, promisify } from 'node:util'
+import {
+  BENCH,
+  RESULTS,
+  benchRuleText,
+  cpuSeconds,
+  fetchJson,
+  machineBusySeconds,
+  fetchText,
+  log,
+  machineInfo,
+  median,
+  memoryKiB,
+  metricSum,
+  round,
+  runBounded,
+  sleep,
+  startNodeScript,
+  startRollguard,
+  startVmalert,
+  writeJson,
+} from './lib/common.mjs'
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    deployments: { type: 'string' },
+    trials: { type: 'string' },
+    interval: { type: 'string' },
+    warmup: { type: 'string' },
+    measure: { type: 'string' },
+    engines: { type: 'string', default: 'rollguard,vmalert' },
+    layouts: { type: 'string', default: 'idle,grouped,per-deployment' },
+    faulty: { type: 'string', default: '0.05' },
+    profile: { type: 'string' },
+    out: { type: 'string' },
+    'keep-logs': { type: 'string' },
+  },
+})
+const SMOKE = args.smoke
+const seconds = (s) => {
+  const m = /^(\d+)s$/.exec(s)
+  if (m === null) throw new Error(`durations are whole seconds like 60s, not ${s}`)
+  return Number(m[1])
+}
+const N = Number(args.deployments ?? (SMOKE ? 20 : 1000))
+const TRIALS = Number(args.trials ?? (SMOKE ? 1 : 3))
+const INTERVAL = args.interval ?? (SMOKE ? '1s' : '5s')
+const WARMUP = args.warmup ?? (SMOKE ? '3s' : '60s')
+const MEASURE = args.measure ?? (SMOKE ? '5s' : '60s')
+const INTERVAL_S = seconds(INTERVAL)
+const WARMUP_S = seconds(WARMUP)
+const MEASURE_S = seconds(MEASURE)
+const ENGINES = args.engines.split(',').map((s) => s.trim()).filter((s) => s !== '')
+const LAYOUTS = args.layouts.split(',').map((s) => s.trim()).filter((s) => s !== '')
+const FAULTY = Number(args.faulty)
+const OUT = args.out ?? join(RESULTS, 'scale.json')
+// Range windows: the shipped [1m]; a smoke run uses [5s] so its short history suffices.
+const WINDOW = SMOKE ? '5s' : '1m'
+const FILL_S = SMOKE ? 6 : 65
+const PER_RUN_S = WARMUP_S + MEASURE_S + 45
+const DEADLINE_MS = (180 + FILL_S + TRIALS * ENGINES.length * LAYOUTS.length * PER_RUN_S) * 1000
+
+if (!Number.isInteger(N) || N < 1 || N > 5000) throw new Error('--deployments must be 1..5000')
+if (!Number.isInteger(TRIALS) || TRIALS < 1) throw new Error('--trials must be a positive integer')
+for (const e of ENGINES) if (e !== 'rollguard' && e !== 'vmalert') throw new Error(`unknown engine ${e} (rollguard, vmalert)`)
+for (const l of LAYOUTS) if (!['idle', 'grouped', 'per-deployment'].includes(l)) throw new Error(`unknown layout ${l} (idle, grouped, per-deployment)`)
+
+const execFileAsync = promisify(execFile)
+
+const APP_METRICS = ['http_requests_total', 'http_request_duration_seconds_bucket', 'container_memory_working_set_bytes', 'kube_pod_container_resource_limits']
+
+/** narrow adds matchers selecting one Deployment to every selector of a rule expression. */
+function narrow(expr, d) {
+  const pod = `namespace="${d.namespace}",pod=~"${d.deployment}-.*"`
+  let out = expr
+  for (const name of APP_METRICS) {
+    out = out.replace(new RegExp(`\\b${name}(\\{([^}]*)\\})?(?=[\\s\\[)/,]|$)`, 'g'), (_m, _braces, inner) =>
+      `${name}{${pod}${inner !== undefined && inner.trim() !== '' ? `, ${inner}` : ''}}`)
+  }
+  return out.replace(/\bprobe_success\b(?!\{)/g, `probe_success{namespace="${d.namespace}",deployment="${d.deployment}"}`)
+}
+
+/** perDeploymentRules renders one group per Deployment with the four rules narrowed to it (YAML, JSON-style scalars). */
+function perDeploymentRules(baseText, deployments, parseYaml) {
+  const base = parseYaml(baseText).groups[0].rules
+  const lines = ['groups:']
+  for (const d of deployments) {
+    lines.push(`  - name: ${JSON.stringify(`${d.namespace}/${d.deployment}`)}`, '    rules:')
+    for (const r of base) {
+      lines.push(`      - alert: ${r.alert}`, `        expr: ${JSON.stringify(narrow(r.expr, d).replace(/\s+/g, ' ').trim())}`, `        for: ${r.for}`)
+      lines.push('        labels:')
+      for (const [k, v] of Object.entries(r.labels ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
+      lines.push('        annotations:')
+      for (const [k, v] of Object.entries(r.annotations ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
+    }
+  }
+  return `${lines.join('\n')}\n`
+}
+
+const ENGINE_METRICS = {
+  rollguard: { evaluations: 'rollguard_rule_evaluations_total', failures: 'rollguard_rule_evaluation_failures_total', missed: 'rollguard_rule_group_iterations_missed_total', iterations: 'rollguard_rule_group_iterations_total' },
+  vmalert: { evaluations: 'vmalert_execution_total', failures: 'vmalert_execution_errors_total', missed: 'vmalert_iteration_missed_total', iterations: 'vmalert_iteration_total' },
+}
+
+async function engineCounters(engine, handle) {
+  const text = await fetchText(`${handle.url}/metrics`, 20_000)
+  const m = ENGINE_METRICS[engine]
+  // A counter without any series yet (nothing missed so far) reads as 0.
+  return Object.fromEntries(Object.entries(m).map(([k, name]) => [k, metricSum(text, name) || 0]))
+}
+
+await runBounded('scale', DEADLINE_MS, async (dist) => {
+  const { parse: parseYaml } = await import('yaml')
+  const machine = machineInfo()
+  const work = mkdtempSync(join(tmpdir(), 'rollguard-bench-scale-'))
+  const removeWork = dist.onExitSync(() => rmSync(work, { recursive: true, force: true }))
+  const logs = args['keep-logs'] ?? work
+  mkdirSync(logs, { recursive: true })
+  if (args.profile !== undefined) mkdirSync(args.profile, { recursive: true })
+  log(`scale: ${N} deployments, interval ${INTERVAL}, warm-up ${WARMUP}, measure ${MEASURE}, ${TRIALS} trial(s), engines ${ENGINES.join(', ')}, layouts ${LAYOUTS.join(', ')}`)
+
+  const recorder = await startNodeScript(dist, 'recorder.mjs', [], join(logs, 'recorder.log'))
+  const target = await startNodeScript(dist, 'synthetic-target.mjs', ['--deployments', String(N)], join(logs, 'target.log'))
+  const info = await fetchJson(`${target.url}/info`)
+  const faulty = info.deployments.filter((_, i) => i % Math.max(1, Math.round(1 / FAULTY)) === 0 && FAULTY > 0)
+  for (const d of faulty) await fetchJson(`${target.url}/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deployment: d.deployment, errorRatio: 0.5, memoryRatio: 0.95 }) })
+
+  const baseText = benchRuleText(dist, SMOKE ? { rangeWindow: `[${WINDOW}]` } : {})
+  const ruleFiles = {
+    idle: join(work, 'idle.yml'),
+    grouped: join(work, 'grouped.yml'),
+    'per-deployment': join(work, 'per-deployment.yml'),
+  }
+  // idle: no rules at all, the process's own floor (timers, runtime, metrics).
+  writeFileSync(ruleFiles.idle, 'groups: []\n')
+  writeFileSync(ruleFiles.grouped, baseText)
+  writeFileSync(ruleFiles['per-deployment'], perDeploymentRules(baseText, info.deployments, parseYaml))
+  const rulesPerLayout = { idle: 0, grouped: 4, 'per-deployment': 4 * N }
+  const groupsPerLayout = { idle: 0, grouped: 1, 'per-deployment': N }
+
+  const prom = await dist.startPrometheus({
+    scrapeTargets: [{ job: 'bench', target: new URL(target.url).host, honorLabels: true }],
+    scrapeInterval: INTERVAL,
+    waitForTargets: true,
+    startTimeoutMs: 60_000,
+    logFile: join(logs, 'prometheus.log'),
+  })
+  log(`prometheus ${prom.url} (pid ${prom.pid}) scraping ${target.url}`)
+  // Fill the range windows; Prometheus's CPU meanwhile is its cost without any rule engine.
+  const baseStartCpu = cpuSeconds(prom.pid)
+  const baseStart = Date.now()
+  await sleep(FILL_S * 1000)
+  const prometheusAlone = round(((cpuSeconds(prom.pid) - baseStartCpu) / ((Date.now() - baseStart) / 1000)) * 60, 3)
+  const series = await fetchJson(`${prom.url}/api/v1/query?query=${encodeURIComponent('count({job="bench"})')}`)
+  const seriesCount = Number(series.data.result[0]?.value[1] ?? 0)
+  log(`prometheus alone: ${prometheusAlone} CPU-s/min with ${seriesCount} series (scrape target ${target.url})`)
+
+  // What loading each rule file costs on its own (a fresh process), to tell rule-loading memory from evaluation.
+  const ruleLoad = {}
+  for (const layout of LAYOUTS) {
+    const { stdout } = await execFileAsync(process.execPath, [join(BENCH, 'rule-load.mjs'), ruleFiles[layout]], { timeout: 120_000 })
+    ruleLoad[layout] = JSON.parse(stdout)
+  }
+  log(`rule loading alone: ${LAYOUTS.map((l) => `${l} ${ruleLoad[l].parseMs} ms, peak RSS ${ruleLoad[l].peakRssMiB} MiB`).join('; ')}`)
+
+  const runs = []
+  for (let t = 0; t < TRIALS; t++) {
+    // Alternate the engine order per trial so drift in machine load does not favour one engine.
+    const order = t % 2 === 0 ? ENGINES : [...ENGINES].reverse()
+    for (const layout of LAYOUTS) {
+      for (const engine of order) {
+        const common = {
+          rules: ruleFiles[layout],
+          prometheusUrl: prom.url,
+          alertmanagerUrl: `${recorder.url}/${engine}`,
+          interval: INTERVAL,
+          resendDelay: '1m',
+          logFile: join(logs, `${engine}-${layout}-${t}.log`),
+        }
+        const handle = engine === 'rollguard'
+          ? await startRollguard(dist, { ...common, ...(args.profile !== undefined ? { cpuProfDir: join(args.profile, `${layout}-${t}`) } : {}) })
+          : await startVmalert(dist, common)
+        try {
+          await sleep(WARMUP_S * 1000)
+          // Counters, CPU and time are read together at both ends of the window (the engine's /metrics first).
+          const snapshot = async () => {
+            const counters = await engineCounters(engine, handle)
+            return { counters, at: Date.now(), cpu: cpuSeconds(handle.pid), promCpu: cpuSeconds(prom.pid), machine: machineBusySeconds() }
+          }
+          const s0 = await snapshot()
+          await sleep(Math.max(0, s0.at + MEASURE_S * 1000 - Date.now()))
+          const s1 = await snapshot()
+          const mem = memoryKiB(handle.pid)
+          const [c0, c1, t0, t1] = [s0.counters, s1.counters, s0.at, s1.at]
+          const [cpu0, cpu1, prom0, prom1] = [s0.cpu, s1.cpu, s0.promCpu, s1.promCpu]
+          const minutes = (t1 - t0) / 60_000
+          const run = {
+            trial: t,
+            layout,
+            engine,
+            windowSeconds: round((t1 - t0) / 1000, 2),
+            cpuSecondsPerMinute: round((cpu1 - cpu0) / minutes, 3),
+            peakRssMiB: round(mem.hwm / 1024, 1),
+            rssAtEndMiB: round(mem.rss / 1024, 1),
+            prometheusCpuSecondsPerMinute: round((prom1 - prom0) / minutes, 3),
+            // Everything else the machine ran meanwhile (other tenants, the target, this script): the noise level.
+            otherCpuSecondsPerMinute: round((s1.machine - s0.machine - (cpu1 - cpu0) - (prom1 - prom0)) / minutes, 2),
+            evaluations: c1.evaluations - c0.evaluations,
+            expectedEvaluations: Math.round((rulesPerLayout[layout] * (t1 - t0)) / 1000 / INTERVAL_S),
+            evaluationFailures: c1.failures - c0.failures,
+            cpuMsPerEvaluation: c1.evaluations > c0.evaluations ? round(((cpu1 - cpu0) * 1000) / (c1.evaluations - c0.evaluations), 3) : null,
+            iterations: c1.iterations - c0.iterations,
+            missedIterations: c1.missed - c0.missed,
+            missedIterationsTotal: c1.missed,
+          }
+          runs.push(run)
+          log(`trial ${t} ${layout} ${engine}: ${run.cpuSecondsPerMinute} CPU-s/min (${run.cpuMsPerEvaluation} ms/evaluation), peak RSS ${run.peakRssMiB} MiB, prometheus ${run.prometheusCpuSecondsPerMinute} CPU-s/min, others ${run.otherCpuSecondsPerMinute} CPU-s/min, evaluations ${run.evaluations}/${run.expectedEvaluations}, failures ${run.evaluationFailures}, missed ${run.missedIterations}`)
+        } finally {
+          await handle.stop(20_000)
+        }
+      }
+    }
+  }
+
+  await prom.stop()
+  await Promise.all([target.stop(), recorder.stop()])
+  removeWork()
+  if (args['keep-logs'] === undefined) rmSync(work, { recursive: true, force: true })
+
+  const summary = {}
+  for (const layout of LAYOUTS) {
+    summary[layout] = {}
+    for (const engine of ENGINES) {
+      const rs = runs.filter((r) => r.layout === layout && r.engine === engine)
+      const med = (k) => round(median(rs.map((r) => r[k])), 3)
+      summary[layout][engine] = {
+        runs: rs.length,
+        cpuSecondsPerMinute: med('cpuSecondsPerMinute'),
+        peakRssMiB: med('peakRssMiB'),
+        maxPeakRssMiB: Math.max(...rs.map((r) => r.peakRssMiB)),
+        prometheusCpuSecondsPerMinute: med('prometheusCpuSecondsPerMinute'),
+        otherCpuSecondsPerMinute: med('otherCpuSecondsPerMinute'),
+        evaluations: med('evaluations'),
+        expectedEvaluations: med('expectedEvaluations'),
+        evaluationFailures: rs.reduce((n, r) => n + r.evaluationFailures, 0),
+        cpuMsPerEvaluation: med('cpuMsPerEvaluation'),
+        missedIterations: rs.reduce((n, r) => n + r.missedIterations, 0),
+      }
+    }
+  }
+  const ratios = {}
+  if (ENGINES.includes('rollguard') && ENGINES.includes('vmalert')) {
+    for (const layout of LAYOUTS) {
+      const r = summary[layout].rollguard
+      const v = summary[layout].vmalert
+      const q = (a, b) => (a === null || b === null || b === 0 ? null : round(a / b, 2))
+      ratios[layout] = {
+        cpu: q(r.cpuSecondsPerMinute, v.cpuSecondsPerMinute),
+        peakRss: q(r.peakRssMiB, v.peakRssMiB),
+        prometheusCpu: q(r.prometheusCpuSecondsPerMinute, v.prometheusCpuSecondsPerMinute),
+        cpuPerEvaluation: q(r.cpuMsPerEvaluation, v.cpuMsPerEvaluation),
+      }
+    }
+  }
+  const profiles = args.profile === undefined ? [] : readdirSync(args.profile, { recursive: true }).filter((f) => String(f).endsWith('.cpuprofile')).map((f) => join(args.profile, String(f)))
+  const result = {
+    benchmark: 'scale',
+    generatedAt: new Date().toISOString(),
+    smoke: SMOKE,
+    machine,
+    settings: {
+      deployments: N,
+      series: seriesCount,
+      faultyDeployments: faulty.length,
+      interval: INTERVAL,
+      scrapeInterval: INTERVAL,
+      warmup: WARMUP,
+      measure: MEASURE,
+      trials: TRIALS,
+      rangeWindow: WINDOW,
+      engines: ENGINES,
+      layouts: LAYOUTS,
+      rules: rulesPerLayout,
+      groups: groupsPerLayout,
+      vmalertFlags: `-datasource.lookback=0 -datasource.queryTimeAlignment=false -datasource.queryStep=${INTERVAL} -rule.resendDelay=1m -disableAlertgroupLabel -evaluationInterval=${INTERVAL}`,
+      rollguardFlags: `--eval-interval ${INTERVAL} --resend-delay 1m (query concurrency default 16 per group)`,
+      profiled: args.profile !== undefined,
+    },
+    prometheusAloneCpuSecondsPerMinute: prometheusAlone,
+    ruleLoad,
+    summary,
+    ratios,
+    runs,
+    profiles,
+  }
+  writeJson(OUT, result)
+  log(`wrote ${OUT}`)
+  process.stdout.write(`${JSON.stringify({ prometheusAlone, summary, ratios }, null, 2)}\n`)
+})
+process.exit(0)

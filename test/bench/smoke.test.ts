@@ -1,0 +1,125 @@
+// Keeps the benchmark scripts working: runs the smoke mode of bench/detection.mjs and bench/scale.mjs (tiny,
+// bounded) and the docs generator on their output. Not a timing test: it checks only that each script runs to
+// the end, stops what it started, and writes a well-formed result.
+import { execFile } from 'node:child_process'
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { findBinary } from '../../src/demo/stack.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+function run(args: readonly string[], timeoutMs: number): Promise<Run> {
+  return new Promise((resolve) => {
+    // SIGTERM lets the script stop its own children (dist/demo/processes.js) before it dies.
+    execFile(process.execPath, [...args], { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGTERM', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : entry.name.endsWith('.ts') ? statSync(path).mtimeMs : 0)
+  }
+  return newest
+}
+
+function hasBinary(name: string): boolean {
+  try {
+    findBinary([name])
+    return true
+  } catch {
+    return false
+  }
+}
+
+const isNumberOrNull = (x: unknown): boolean => x === null || (typeof x === 'number' && Number.isFinite(x))
+
+t.test('benchmark smoke runs produce well-formed results and regenerate the docs tables', async (t) => {
+  if (!hasBinary('prometheus')) {
+    t.plan(0, 'skipped: prometheus is not installed (npm run deps:system)')
+    return
+  }
+  // The scripts run the built daemon: build when dist/ is missing or older than the sources.
+  const main = join(ROOT, 'dist', 'main.js')
+  if (!existsSync(main) || statSync(main).mtimeMs < newestMtime(join(ROOT, 'src'))) {
+    const build = await run([join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], 180_000)
+    t.equal(build.code, 0, `npm run build succeeds\n${build.stdout}${build.stderr}`)
+    if (build.code !== 0) return
+  }
+  const withVmalert = hasBinary('vmalert')
+  if (!withVmalert) t.comment('vmalert is not installed (bash scripts/install-system-deps.sh --with-vmalert): smoke runs without it')
+  const dir = t.testdir()
+  const detectionOut = join(dir, 'detection.json')
+  const scaleOut = join(dir, 'scale.json')
+  const [detection, scale] = await Promise.all([
+    run([join(ROOT, 'bench', 'detection.mjs'), '--smoke', '--out', detectionOut, '--engines', withVmalert ? 'prometheus,vmalert,rollguard' : 'prometheus,rollguard'], 200_000),
+    run([join(ROOT, 'bench', 'scale.mjs'), '--smoke', '--out', scaleOut, '--engines', withVmalert ? 'rollguard,vmalert' : 'rollguard'], 200_000),
+  ])
+  t.equal(detection.code, 0, `detection smoke run exits 0\n${detection.stderr.slice(-3000)}`)
+  t.equal(scale.code, 0, `scale smoke run exits 0\n${scale.stderr.slice(-3000)}`)
+  if (detection.code !== 0 || scale.code !== 0) return
+
+  const d = JSON.parse(readFileSync(detectionOut, 'utf8')) as {
+    benchmark: string
+    smoke: boolean
+    settings: { engines: string[]; trials: number }
+    summary: Record<string, Record<string, unknown>>
+    trials: Array<{ engines: Record<string, Record<string, unknown>> }>
+    shortFaults: Array<{ falseAlerts: Record<string, unknown> }>
+    machine: { nproc: number; node: string }
+  }
+  t.equal(d.benchmark, 'detection')
+  t.equal(d.smoke, true)
+  t.equal(d.trials.length, d.settings.trials)
+  t.equal(d.shortFaults.length, d.settings.trials)
+  t.ok(d.machine.nproc >= 1 && d.machine.node.startsWith('v'))
+  for (const e of d.settings.engines) {
+    const s = d.summary[e] ?? {}
+    t.ok(Number.isInteger(s['fired']) && Number.isInteger(s['falseAlerts']), `${e}: counts`)
+    for (const k of ['fireE2eMs', 'fireEngineMs', 'resolveE2eMs', 'resolveEngineMs', 'evalToReceiveMs']) t.ok(isNumberOrNull(s[k]), `${e}: ${k} is a number or null`)
+    t.ok(d.trials.every((tr) => tr.engines[e] !== undefined), `${e}: a record per trial`)
+  }
+
+  const s = JSON.parse(readFileSync(scaleOut, 'utf8')) as {
+    benchmark: string
+    settings: { engines: string[]; layouts: string[] }
+    summary: Record<string, Record<string, Record<string, unknown>>>
+    runs: Array<Record<string, unknown>>
+  }
+  t.equal(s.benchmark, 'scale')
+  t.equal(s.runs.length, s.settings.engines.length * s.settings.layouts.length)
+  for (const layout of s.settings.layouts) {
+    for (const e of s.settings.engines) {
+      const x = s.summary[layout]?.[e] ?? {}
+      for (const k of ['cpuSecondsPerMinute', 'peakRssMiB', 'prometheusCpuSecondsPerMinute', 'evaluations', 'expectedEvaluations', 'missedIterations']) {
+        t.ok(isNumberOrNull(x[k]), `${layout}/${e}: ${k} is a number`)
+      }
+      t.ok((x['peakRssMiB'] as number) > 0, `${layout}/${e}: RSS read from /proc`)
+    }
+  }
+
+  // The generator fills the marked sections of a copy of docs/benchmarks.md.
+  const doc = join(dir, 'benchmarks.md')
+  copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
+  const report = await run([join(ROOT, 'bench', 'report.mjs'), '--allow-smoke', '--detection', detectionOut, '--scale', scaleOut, '--doc', doc], 30_000)
+  t.equal(report.code, 0, report.stderr)
+  const text = readFileSync(doc, 'utf8')
+  t.match(text, /\| engine \| fired \|/, 'detection table')
+  t.match(text, /\| layout \| engine \| CPU-s\/min \|/, 'scale table')
+  t.match(text, /\| target \(issue 6\) \|/, 'targets table')
+  t.notMatch(text, /_No detection results yet/)
+  const refused = await run([join(ROOT, 'bench', 'report.mjs'), '--detection', detectionOut, '--scale', scaleOut, '--doc', doc], 30_000)
+  t.not(refused.code, 0, 'smoke results are not written into the docs by accident')
+})
