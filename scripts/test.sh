@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the integration tests need (Debian's prometheus and
-# prometheus-alertmanager), type-checks sources and tests, then runs every tap test.
+# prometheus-alertmanager), type-checks and builds, then runs every tap test.
 # Ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-system-deps.sh || { echo "system dependencies could not be installed"; echo "0 passed, 1 failed"; exit 1; }
 
-echo "== type-check"
-if ! npx tsc -p tsconfig.json --noEmit || ! npx tsc -p test/tsconfig.json --noEmit; then
+echo "== type-check and build (tests run dist/main.js, the demo and its simulated cluster as processes)"
+if ! npx tsc -p tsconfig.json || ! npx tsc -p test/tsconfig.json --noEmit || ! npx tsc -p test/fixtures/kube/tsconfig.build.json; then
   echo "type-check failed"
   echo "0 passed, 1 failed"
   exit 1

@@ -38,8 +38,8 @@ export class Narrator {
   }
 
   /** done closes the story. */
-  done(): void {
-    this.#line(color(32, '✔', this.#tty), color(1, 'Demo complete: pending → firing → in Alertmanager → resolved. Everything started has been stopped.', this.#tty))
+  done(text: string): void {
+    this.#line(color(32, '✔', this.#tty), color(1, text, this.#tty))
   }
 
   /** until polls fn every 500 ms until it yields a value, bounded by timeoutMs. */
