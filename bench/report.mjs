@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Regenerates the machine, results and targets sections of docs/benchmarks.md from the JSON the benchmarks wrote
-// (bench/results/detection.json, bench/results/scale.json). Only the text between the GENERATED markers changes.
-//   node bench/report.mjs [--detection FILE] [--scale FILE] [--doc docs/benchmarks.md] [--allow-smoke]
+// (bench/results/{detection,scale,action,webhook}.json). Only the text between the GENERATED markers changes.
+//   node bench/report.mjs [--detection FILE] [--scale FILE] [--action FILE] [--webhook FILE] [--doc docs/benchmarks.md] [--allow-smoke]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -11,6 +11,8 @@ const { values: args } = parseArgs({
   options: {
     detection: { type: 'string', default: join(RESULTS, 'detection.json') },
     scale: { type: 'string', default: join(RESULTS, 'scale.json') },
+    action: { type: 'string', default: join(RESULTS, 'action.json') },
+    webhook: { type: 'string', default: join(RESULTS, 'webhook.json') },
     doc: { type: 'string', default: join(ROOT, 'docs', 'benchmarks.md') },
     'allow-smoke': { type: 'boolean', default: false },
   },
@@ -101,7 +103,26 @@ function scaleSection(sc) {
   return out.join('\n')
 }
 
-function targetsSection(d, sc) {
+function actionSection(a) {
+  if (a === undefined) return '_No action-latency results yet (`node bench/action.mjs`)._'
+  const s = a.settings
+  const x = a.summary
+  return [
+    `${x.trials} trials, one Deployment each, one after the other; rule \`${s.rule}\` evaluated every ${s.interval} over probes every ${s.probeInterval}; mode ${s.mode}, leader election ${s.leaderElection ? 'on' : 'off'}, silence check against a real Alertmanager. ` +
+      `Latency = PATCH received by the API server − the alert's activeAt (the slot time of the evaluation that fired it). ${x.patches} rollback patches for ${x.trials} triggers.`,
+    '',
+    table(['trials', 'median', 'p99', 'min', 'max'], [[String(x.trials), ms(x.medianMs), ms(x.p99Ms), ms(x.minMs), ms(x.maxMs)]]),
+  ].join('\n')
+}
+
+function webhookSection(w) {
+  if (w === undefined) return '_No webhook results yet (`node bench/webhook.mjs`)._'
+  const x = w.summary
+  const head = w.description ?? ''
+  return [head, '', table(['requests/s', 'p50', 'p99', 'errors / non-2xx'], [[fmt(x.requestsPerSecond, 0), ms(x.p50Ms), ms(x.p99Ms), `${x.errors ?? 0} / ${x.non2xx ?? 0}`]])].join('\n')
+}
+
+function targetsSection(d, sc, a, w) {
   const rows = []
   const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'met' : '**missed**')
   if (d !== undefined && d.summary.rollguard !== undefined && d.summary.prometheus !== undefined) {
@@ -127,8 +148,16 @@ function targetsSection(d, sc) {
     }
     if (pr !== undefined) rows.push(['4,000 rules: no missed iterations', `${pr.missedIterations} missed (vmalert: ${pv?.missedIterations ?? 'n/a'})`, verdict(pr.missedIterations === 0), ''])
   }
-  rows.push(['firing → rollback patch ≤ 250 ms median', 'not measured yet (action-latency benchmark: later session)', 'n/a', ''])
-  rows.push(['webhook ≥ 5,000 req/s, p99 ≤ 20 ms', 'not measured yet (webhook benchmark: later session)', 'n/a', ''])
+  if (a !== undefined) {
+    const m = a.summary.medianMs
+    rows.push(['firing → rollback patch ≤ 250 ms median', `${ms(m)} median, ${ms(a.summary.p99Ms)} p99`, verdict(m === null ? null : m <= 250), m !== null && m > 250 ? `by ${ms(m - 250)}` : ''])
+  } else rows.push(['firing → rollback patch ≤ 250 ms median', 'not measured (`node bench/action.mjs`)', 'n/a', ''])
+  if (w !== undefined) {
+    const { requestsPerSecond: rps, p99Ms: p99 } = w.summary
+    const ok = rps >= 5000 && p99 <= 20
+    const missed = [rps < 5000 ? `${fmt(5000 - rps, 0)} req/s short` : '', p99 > 20 ? `p99 ${ms(p99 - 20)} over` : ''].filter(Boolean).join(', ')
+    rows.push(['webhook ≥ 5,000 req/s, p99 ≤ 20 ms', `${fmt(rps, 0)} req/s, p99 ${ms(p99)}`, verdict(ok), missed])
+  } else rows.push(['webhook ≥ 5,000 req/s, p99 ≤ 20 ms', 'not measured (`node bench/webhook.mjs`)', 'n/a', ''])
   return table(['target (issue 6)', 'measured (medians)', 'status', 'missed by'], rows)
 }
 
@@ -143,10 +172,14 @@ function replaceSection(doc, name, body) {
 
 const detection = load(args.detection)
 const scale = load(args.scale)
+const action = load(args.action)
+const webhook = load(args.webhook)
 let doc = readFileSync(args.doc, 'utf8')
-doc = replaceSection(doc, 'machine', machineSection([detection, scale].filter((x) => x !== undefined)))
+doc = replaceSection(doc, 'machine', machineSection([detection, scale, action, webhook].filter((x) => x !== undefined)))
 doc = replaceSection(doc, 'detection', detectionSection(detection))
 doc = replaceSection(doc, 'scale', scaleSection(scale))
-doc = replaceSection(doc, 'targets', targetsSection(detection, scale))
+doc = replaceSection(doc, 'action', actionSection(action))
+doc = replaceSection(doc, 'webhook', webhookSection(webhook))
+doc = replaceSection(doc, 'targets', targetsSection(detection, scale, action, webhook))
 writeFileSync(args.doc, doc)
 process.stderr.write(`updated ${args.doc}\n`)

@@ -194,10 +194,11 @@ export async function startRollguard(dist, o) {
     '--listen', `127.0.0.1:${port}`,
     '--external-url', `http://127.0.0.1:${port}`,
     '--log-level', o.logLevel ?? 'info',
+    ...(o.config !== undefined ? ['--config', o.config] : []),
   ]
   const proc = await dist.startProcess(process.execPath, args, { name: 'rollguard', logFile: o.logFile, cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } })
   const url = `http://127.0.0.1:${port}`
-  await dist.waitForHttp(`${url}/-/healthy`, { timeoutMs: 30_000, process: proc })
+  await dist.waitForHttp(`${url}/-/healthy`, { timeoutMs: o.startTimeoutMs ?? 30_000, process: proc })
   return { name: 'rollguard', url, pid: proc.pid, process: proc, stop: (ms = 10_000) => proc.stop(ms) }
 }
 

@@ -2,11 +2,12 @@
 // bounded) and the docs generator on their output. Not a timing test: it checks only that each script runs to
 // the end, stops what it started, and writes a well-formed result.
 import { execFile } from 'node:child_process'
-import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { copyFileSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { findBinary } from '../../src/demo/stack.js'
+import { ensureBuilt } from '../fixtures/build.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -26,15 +27,6 @@ function run(args: readonly string[], timeoutMs: number): Promise<Run> {
   })
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : entry.name.endsWith('.ts') ? statSync(path).mtimeMs : 0)
-  }
-  return newest
-}
-
 function hasBinary(name: string): boolean {
   try {
     findBinary([name])
@@ -51,25 +43,32 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
     t.plan(0, 'skipped: prometheus is not installed (npm run deps:system)')
     return
   }
-  // The scripts run the built daemon: build when dist/ is missing or older than the sources.
-  const main = join(ROOT, 'dist', 'main.js')
-  if (!existsSync(main) || statSync(main).mtimeMs < newestMtime(join(ROOT, 'src'))) {
-    const build = await run([join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], 180_000)
-    t.equal(build.code, 0, `npm run build succeeds\n${build.stdout}${build.stderr}`)
-    if (build.code !== 0) return
-  }
+  // The scripts run the built daemon (and bench/action.mjs the fake API server): build what is stale.
+  const failure = await ensureBuilt()
+  t.equal(failure, '', 'dist/ and the fake API server are built')
+  if (failure !== '') return
   const withVmalert = hasBinary('vmalert')
   if (!withVmalert) t.comment('vmalert is not installed (bash scripts/install-system-deps.sh --with-vmalert): smoke runs without it')
   const dir = t.testdir()
   const detectionOut = join(dir, 'detection.json')
   const scaleOut = join(dir, 'scale.json')
+  const actionOut = join(dir, 'action.json')
   const [detection, scale] = await Promise.all([
     run([join(ROOT, 'bench', 'detection.mjs'), '--smoke', '--out', detectionOut, '--engines', withVmalert ? 'prometheus,vmalert,rollguard' : 'prometheus,rollguard'], 200_000),
     run([join(ROOT, 'bench', 'scale.mjs'), '--smoke', '--out', scaleOut, '--engines', withVmalert ? 'rollguard,vmalert' : 'rollguard'], 200_000),
   ])
+  // After the others: three benchmarks at once on a small machine measure mostly each other.
+  const action = await run([join(ROOT, 'bench', 'action.mjs'), '--smoke', '--out', actionOut], 200_000)
+  t.equal(action.code, 0, `action smoke run exits 0\n${action.stderr.slice(-3000)}`)
   t.equal(detection.code, 0, `detection smoke run exits 0\n${detection.stderr.slice(-3000)}`)
   t.equal(scale.code, 0, `scale smoke run exits 0\n${scale.stderr.slice(-3000)}`)
-  if (detection.code !== 0 || scale.code !== 0) return
+  if (detection.code !== 0 || scale.code !== 0 || action.code !== 0) return
+
+  const a = JSON.parse(readFileSync(actionOut, 'utf8')) as { benchmark: string; smoke: boolean; summary: Record<string, unknown>; latenciesMs: unknown[] }
+  t.equal(a.benchmark, 'action')
+  t.equal(a.summary['trials'], a.latenciesMs.length)
+  t.equal(a.summary['patches'], a.summary['trials'], 'exactly one rollback patch per trigger')
+  t.ok(a.latenciesMs.every((x) => typeof x === 'number' && x >= 0), 'latencies are measured, never negative')
 
   const d = JSON.parse(readFileSync(detectionOut, 'utf8')) as {
     benchmark: string
@@ -113,12 +112,13 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
   // The generator fills the marked sections of a copy of docs/benchmarks.md.
   const doc = join(dir, 'benchmarks.md')
   copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
-  const report = await run([join(ROOT, 'bench', 'report.mjs'), '--allow-smoke', '--detection', detectionOut, '--scale', scaleOut, '--doc', doc], 30_000)
+  const report = await run([join(ROOT, 'bench', 'report.mjs'), '--allow-smoke', '--detection', detectionOut, '--scale', scaleOut, '--action', actionOut, '--webhook', join(dir, 'none.json'), '--doc', doc], 30_000)
   t.equal(report.code, 0, report.stderr)
   const text = readFileSync(doc, 'utf8')
   t.match(text, /\| engine \| fired \|/, 'detection table')
   t.match(text, /\| layout \| engine \| CPU-s\/min \|/, 'scale table')
   t.match(text, /\| target \(issue 6\) \|/, 'targets table')
+  t.match(text, /\| trials \| median \| p99 \|/, 'action-latency table')
   t.notMatch(text, /_No detection results yet/)
   const refused = await run([join(ROOT, 'bench', 'report.mjs'), '--detection', detectionOut, '--scale', scaleOut, '--doc', doc], 30_000)
   t.not(refused.code, 0, 'smoke results are not written into the docs by accident')
