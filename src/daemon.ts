@@ -11,12 +11,15 @@ import { formatRuleFileError, loadRuleFiles } from './rules/load.js'
 import { RuleManager, type ManagerSettings } from './runtime/manager.js'
 import { createQueryRouter } from './runtime/query-router.js'
 import { buildServer } from './server/app.js'
+import { SeriesHistory } from './server/status/history.js'
+import { actionsStatus, statusRoutes } from './server/status/route.js'
 import { createHealthProber, parseStatusPattern, type HealthProber } from './sources/health-probe.js'
 import { ProbeStore } from './sources/probe-store.js'
 import { createPrometheusSource, type PrometheusSource } from './sources/prometheus.js'
 import { createLogger } from './telemetry/logger.js'
 import { createEngineMetrics, createRegistry, type EngineMetrics } from './telemetry/metrics.js'
 import { createNotifierMetrics } from './telemetry/notifier-metrics.js'
+import { AlertmanagerWebhook } from './webhook/component.js'
 import { registerProbeMetrics } from './telemetry/probe-metrics.js'
 
 /** RulesError lists rule-file problems at start-up; main prints every line and exits 2. */
@@ -34,6 +37,8 @@ export interface DaemonOptions {
 /** Daemon is the composition root: it builds every adapter from the config and wires them into the engine and server. */
 export class Daemon {
   readonly #store = new ProbeStore()
+  /** The status page's recent values per rule (bounded; the engine keeps no history). */
+  readonly #history = new SeriesHistory()
   readonly #metrics: EngineMetrics
   readonly #query: QueryFn
   readonly #manager: RuleManager
@@ -41,6 +46,7 @@ export class Daemon {
   #source: PrometheusSource | undefined
   #notifier: AlertmanagerNotifier | undefined
   #actions: ActionsService | undefined
+  #webhook: AlertmanagerWebhook | undefined
   #prober: HealthProber | undefined
   #config: Config
   #reloading: Promise<{ ok: true } | { ok: false; error: string }> | undefined
@@ -60,7 +66,10 @@ export class Daemon {
         logger,
         metrics: this.#metrics,
         sink: () => this.#notifier as AlertmanagerNotifier,
-        onEvaluation: (_group, result) => this.#actions?.handle(result.transitions),
+        onEvaluation: (group, result) => {
+          this.#actions?.handle(result.transitions)
+          this.#history.record(group, result)
+        },
       },
       this.#settings(config, this.#query),
     )
@@ -74,6 +83,8 @@ export class Daemon {
     const daemon = new Daemon(input, config, logger, createRegistry(opts.version), opts.version)
     // Before the first evaluation, so no trigger transition is missed.
     daemon.#actions = await daemon.#startActions(config, opts)
+    daemon.#webhook = AlertmanagerWebhook.create(config, { logger, registry: daemon.registry, actions: () => daemon.#actions })
+    daemon.#actions?.onDecision((rec) => daemon.#webhook?.decisionRecorded(rec))
     try {
       await daemon.#apply(config, groups)
       daemon.#metrics.reloadSuccessful.set(1)
@@ -122,6 +133,8 @@ export class Daemon {
       const previous = this.#config
       await this.#apply(config, groups)
       this.#reloadActions(previous, config)
+      if (this.#webhook !== undefined) this.#webhook.reload(config, previous)
+      else if (config.doc.webhook !== undefined) this.logger.warn('the webhook section was added by the reload; the webhook starts on the next restart')
       this.#metrics.reloads.inc({ result: 'success' })
       this.#metrics.reloadSuccessful.set(1)
       this.#metrics.reloadSuccessTimestamp.set(Date.now() / 1000)
@@ -158,6 +171,11 @@ export class Daemon {
         sendAlerts: (alerts) => this.#notifier?.send(alerts),
         generatorURL: () => externalURL(this.#config),
         groups: () => this.#manager.groups(),
+        alertmanager: () => {
+          const { doc, alertmanagerAuth } = this.#config
+          return { urls: doc.alertmanager.urls, timeoutMs: doc.alertmanager.timeout, auth: alertmanagerAuth, headers: doc.alertmanager.headers }
+        },
+        externalLabels: () => this.#config.doc.global.external_labels,
         env: this.input.env,
         ...opts.actions,
       })
@@ -206,6 +224,7 @@ export class Daemon {
       logger: this.logger,
       metrics: this.#notifierMetrics(),
       ...(config.alertmanagerAuth === undefined ? {} : { auth: config.alertmanagerAuth }),
+      ...(config.doc.alertmanager.headers === undefined ? {} : { headers: config.doc.alertmanager.headers }),
     })
     if (old !== undefined) void old.drain(5_000).then(() => old.stop())
     if (config.doc.alertmanager.urls.length === 0) this.logger.warn('no Alertmanager configured: alerts are evaluated but not sent')
@@ -259,6 +278,16 @@ export class Daemon {
       isReady: () => this.#manager.hasEvaluated(),
       reload: () => this.reload(),
       version: this.version,
+      webhook: this.#webhook?.routes,
+      extraRoutes: [
+        statusRoutes({
+          groups: () => this.#manager.groups(),
+          history: this.#history,
+          version: this.version,
+          actions: () => actionsStatus(this.#actions, this.#config.doc.actions),
+          registry: this.registry,
+        }),
+      ],
     })
     const { host, port } = splitListen(this.#config.doc.web.listen_address)
     await server.listen({ host, port })

@@ -2,7 +2,8 @@
  * One rollback job: read the workload, decide, send the rollback (or its server-side dry run) with the record
  * annotation in the same patch, and verify the rollout. The policy's decision is re-checked against the exact
  * object the patch is computed from: if the workload changed between the read and the plan, or the patch hit a
- * 409, the workload is read again and the policy decides again before anything is sent.
+ * 409, the workload is read again and the policy decides again before anything is sent. Alertmanager silences
+ * are asked alongside the first read (a cached answer may do) and again, freshly, right before the patch.
  */
 
 import type { AppsV1Api } from '@kubernetes/client-node'
@@ -15,10 +16,26 @@ import { waitForRollout } from './kube/rollout-status.js'
 import { undoWorkload } from './kube/undo.js'
 import type { RolledBack, UndoPlan, UndoResult } from './kube/undo-result.js'
 import type { RollbackLedger } from './ledger.js'
-import { decide, decodeRollbackRecord, encodeRollbackRecord, nextRollbackRecord, ROLLBACK_ANNOTATION, type Decision, type PolicyInput, type RollbackTarget } from './policy.js'
+import {
+  decide, decodeRollbackRecord, encodeRollbackRecord, nextRollbackRecord, ROLLBACK_ANNOTATION,
+  type Decision, type PolicyInput, type RollbackTarget, type SilenceState,
+} from './policy.js'
 import type { Job } from './queue.js'
-import { workloadKey } from './trigger.js'
+import { workloadKey, type AlertInfo } from './trigger.js'
 import { readWorkload, type WorkloadRead } from './workload.js'
+
+/** SilenceCheck: `fresh` forbids a cached answer; `required` makes "no Alertmanager configured" a failed check. */
+export interface SilenceCheck {
+  readonly fresh: boolean
+  readonly required: boolean
+  readonly signal?: AbortSignal | undefined
+}
+
+/** SilenceChecker asks Alertmanager whether an active silence matches an alert (silences.ts); it never throws. */
+export interface SilenceChecker {
+  /** check resolves to undefined when there is nothing to ask (no Alertmanager, not required). */
+  check(alert: AlertInfo, opts: SilenceCheck): Promise<SilenceState | undefined>
+}
 
 /** AttemptEnv is what one job needs; `signal` aborts on lost leadership, shutdown or cancellation. */
 export interface AttemptEnv {
@@ -33,9 +50,16 @@ export interface AttemptEnv {
   /** Serializes read → decide → patch across workloads, so the global brake counts every rollback. */
   readonly exclusive: <T>(fn: () => Promise<T>) => Promise<T>
   readonly verifyPollMs: number
+  /** Alertmanager silences; undefined: not checked. */
+  readonly silences?: SilenceChecker | undefined
 }
 
-type Veto = Pick<AuditEntry, 'kind' | 'reason' | 'message' | 'blockers'>
+/** AttemptResult: `heldBySilence` when a silence (or a failed silence check) was among the reasons not to act. */
+export interface AttemptResult {
+  readonly heldBySilence: boolean
+}
+
+type Veto = Pick<AuditEntry, 'kind' | 'reason' | 'message' | 'blockers' | 'silence'>
 
 /** State is the latest read and decision; the patch gate and the conflict handler refresh it. */
 interface State {
@@ -50,9 +74,15 @@ interface State {
 }
 
 /** runAttempt processes one job to the end; it never throws (everything is recorded in the audit trail). */
-export async function runAttempt(job: Job, env: AttemptEnv): Promise<void> {
-  const rolled = await env.exclusive(() => decideAndPatch(job, env))
-  if (rolled !== undefined) await verify(job, env, rolled)
+export async function runAttempt(job: Job, env: AttemptEnv): Promise<AttemptResult> {
+  const decided = await env.exclusive(() => decideAndPatch(job, env))
+  if (decided.patched !== undefined) await verify(job, env, decided.patched)
+  return { heldBySilence: decided.veto?.blockers?.some((b) => b === 'silenced' || b === 'silence_check_failed') === true }
+}
+
+interface Decided {
+  readonly patched?: Patched | undefined
+  readonly veto?: Veto | undefined
 }
 
 interface Patched {
@@ -64,13 +94,23 @@ function base(job: Job, env: AttemptEnv): Pick<AuditEntry, 'alert' | 'workload' 
   return { alert: job.request.alert, workload: job.request.ref, mode: env.config.mode }
 }
 
-async function decideAndPatch(job: Job, env: AttemptEnv): Promise<Patched | undefined> {
+async function decideAndPatch(job: Job, env: AttemptEnv): Promise<Decided> {
   const early = precheck(job, env)
-  if (early !== undefined) return void env.audit.record({ ...base(job, env), ...early })
-  const read = await readWorkload(env.apps, job.request.ref, env.signal)
-  if (read.kind === 'error') return void recordReadFailure(job, env, read)
-  const st = evaluate(read, env)
-  if (!approved(st.decision)) return void env.audit.record({ ...entryFor(job, env, st), ...decisionVeto(st.decision) })
+  if (early !== undefined) {
+    env.audit.record({ ...base(job, env), ...early })
+    return {}
+  }
+  const [read, silence] = await Promise.all([readWorkload(env.apps, job.request.ref, env.signal), checkSilence(job, env, false)])
+  if (read.kind === 'error') {
+    recordReadFailure(job, env, read)
+    return {}
+  }
+  const st = evaluate(read, env, silence, job.request.alert)
+  if (!approved(st.decision)) {
+    const veto = decisionVeto(st)
+    env.audit.record({ ...entryFor(job, env, st), ...veto })
+    return { veto }
+  }
   const result = await undoWorkload(env.apps, job.request.ref, {
     dryRun: st.decision.dryRun,
     record: { annotationKey: ROLLBACK_ANNOTATION, value: (ctx) => recordValue(job, st, ctx.generation) },
@@ -78,7 +118,13 @@ async function decideAndPatch(job: Job, env: AttemptEnv): Promise<Patched | unde
     beforePatch: (plan) => gate(plan, st, env, job),
     signal: env.signal,
   })
-  return outcome(job, env, st, result)
+  return { patched: outcome(job, env, st, result), veto: st.veto }
+}
+
+function checkSilence(job: Job, env: AttemptEnv, fresh: boolean): Promise<SilenceState | undefined> {
+  const { enabled } = env.config.silences
+  if (env.silences === undefined || enabled === false) return Promise.resolve(undefined)
+  return env.silences.check(job.request.alert, { fresh, required: enabled === true, signal: env.signal })
 }
 
 function precheck(job: Job, env: AttemptEnv): Veto | undefined {
@@ -94,9 +140,9 @@ function recordReadFailure(job: Job, env: AttemptEnv, f: KubeFailure): void {
   env.audit.record({ ...base(job, env), kind: f.reason === 'not_found' ? 'skipped' : 'read_failed', reason: f.reason, message: f.message })
 }
 
-function evaluate(read: WorkloadRead, env: AttemptEnv): State {
+function evaluate(read: WorkloadRead, env: AttemptEnv, silence: SilenceState | undefined, alert: AlertInfo): State {
   env.ledger.observe(workloadKey(read.facts.ref), decodeRollbackRecord(read.facts.annotations[ROLLBACK_ANNOTATION]))
-  const input: PolicyInput = { now: env.now(), policy: env.config, facts: read.facts, recentRollbacks: env.ledger.recent(), isLeader: env.isLeader() }
+  const input: PolicyInput = { now: env.now(), policy: env.config, facts: read.facts, recentRollbacks: env.ledger.recent(), isLeader: env.isLeader(), silence, alert }
   return { read, input, decision: decide(input) }
 }
 
@@ -104,9 +150,10 @@ function approved(d: Decision): boolean {
   return d.act || d.reason === 'dry_run'
 }
 
-function decisionVeto(d: Decision): Veto {
+function decisionVeto({ decision: d, input }: State): Veto {
   const kind: AuditKind = d.reason === 'global_brake' ? 'brake' : d.reason === 'not_leader' ? 'not_leader' : 'skipped'
-  return { kind, reason: d.reason, message: d.message, blockers: d.blockers }
+  const silence = input.silence?.state === 'silenced' ? input.silence : undefined
+  return { kind, reason: d.reason, message: d.message, blockers: d.blockers, silence }
 }
 
 function entryFor(job: Job, env: AttemptEnv, st: State): Pick<AuditEntry, 'alert' | 'workload' | 'mode' | 'regarding' | 'fromRevision' | 'toRevision'> {
@@ -126,8 +173,8 @@ function recordValue(job: Job, st: State, generation: number): string {
 async function refresh(st: State, env: AttemptEnv, job: Job): Promise<true | string> {
   const read = await readWorkload(env.apps, job.request.ref, env.signal)
   if (read.kind === 'error') return veto(st, { kind: 'read_failed', reason: read.reason, message: read.message })
-  Object.assign(st, evaluate(read, env))
-  return approved(st.decision) ? true : veto(st, decisionVeto(st.decision))
+  Object.assign(st, evaluate(read, env, st.input.silence, job.request.alert))
+  return approved(st.decision) ? true : veto(st, decisionVeto(st))
 }
 
 // Runs right before every PATCH: the decision must be about the very object the patch was planned from.
@@ -146,6 +193,10 @@ async function gate(plan: UndoPlan, st: State, env: AttemptEnv, job: Job): Promi
   if (plan.toRevision !== target) {
     return veto(st, { kind: 'skipped', reason: 'changed', message: `the rollback would restore revision ${plan.toRevision}, but the policy approved revision ${target}` })
   }
+  // A silence created since the decision (say, while another workload's rollback was verified) still stops this one.
+  st.input = { ...st.input, silence: await checkSilence(job, env, true) }
+  st.decision = decide(st.input)
+  if (!approved(st.decision)) return veto(st, decisionVeto(st))
   if (job.cancelled) return veto(st, { kind: 'cancelled', reason: 'resolved', message: 'the trigger alert resolved before the rollback was sent' })
   if (!env.isLeader()) return veto(st, { kind: 'not_leader', reason: 'not_leader', message: 'this replica lost leadership before the rollback was sent' })
   st.plan = plan

@@ -11,7 +11,7 @@ import type { OutgoingAlert } from '../engine/types.js'
 import type { ActionMetrics, RollbackResult } from '../telemetry/action-metrics.js'
 import { actionAlert, type ActionAlertName } from './action-alerts.js'
 import { recordEvent, type RegardingRef, type Reporter } from './kube/events.js'
-import type { WorkloadRef } from './policy.js'
+import type { SilenceState, WorkloadRef } from './policy.js'
 import type { AlertInfo } from './trigger.js'
 
 /** AuditKind is what happened; it fixes the decision, metric result, event and alert of an entry (KINDS). */
@@ -40,6 +40,8 @@ export interface AuditEntry {
   readonly toRevision?: number | undefined
   readonly blockers?: readonly string[] | undefined
   readonly patch?: PatchSummary | undefined
+  /** The Alertmanager silence that matched the trigger alert, when there was one. */
+  readonly silence?: Extract<SilenceState, { state: 'silenced' }> | undefined
 }
 
 /** DecisionRecord is an entry as kept in the ring: with its time and the labels it was counted under. */
@@ -90,6 +92,7 @@ export interface AuditDeps {
 export class Audit {
   readonly #ring: DecisionRecord[] = []
   readonly #pending = new Set<Promise<void>>()
+  readonly #listeners = new Set<(rec: DecisionRecord) => void>()
 
   constructor(private readonly deps: AuditDeps) {}
 
@@ -103,12 +106,19 @@ export class Audit {
     if (spec.result !== undefined) this.deps.metrics.rollbacks.inc({ result: spec.result, reason: entry.reason })
     this.#ring.push(rec)
     if (this.#ring.length > (this.deps.ringSize ?? 200)) this.#ring.shift()
+    for (const listener of this.#listeners) listener(rec)
     if (spec.event !== undefined && entry.regarding !== undefined) this.#event(entry.regarding, spec.event, entry.message)
     if (spec.alert !== undefined && entry.mode === 'execute' && entry.workload !== undefined) {
       const { workload, alert: trigger, reason, message, fromRevision, toRevision } = entry
       this.deps.sendAlerts([actionAlert(spec.alert, { workload, trigger, reason, message, fromRevision, toRevision }, at, this.deps.generatorURL())])
     }
     return rec
+  }
+
+  /** onRecord calls listener with every record from now on (synchronously; it must not throw); returns the unsubscribe. */
+  onRecord(listener: (rec: DecisionRecord) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
   }
 
   /** recentDecisions lists the most recent records, oldest first (for a status page). */
@@ -138,6 +148,7 @@ export class Audit {
       toRevision: rec.toRevision,
       blockers: rec.blockers,
       patch: rec.patch,
+      silence: rec.silence && { id: rec.silence.id, createdBy: rec.silence.createdBy, comment: rec.silence.comment, endsAt: new Date(rec.silence.endsAt).toISOString(), alertmanager: rec.silence.alertmanager },
     }
     this.deps.logger[spec.level](fields, `rollback ${rec.kind.replace(/_/g, ' ')}: ${rec.message}`)
   }

@@ -3,11 +3,13 @@ import type { Logger } from 'pino'
 import type { Transition } from '../engine/types.js'
 import type { ActionMetrics } from '../telemetry/action-metrics.js'
 import type { ActionsConfig } from './actions-config.js'
-import { runAttempt } from './attempt.js'
+import { runAttempt, type SilenceChecker } from './attempt.js'
 import type { Audit } from './audit.js'
+import { HeldTriggers } from './held-triggers.js'
 import { RollbackLedger } from './ledger.js'
+import { silenceBlocker } from './policy.js'
 import { WorkloadQueue, type Job } from './queue.js'
-import { triggerEvent } from './trigger.js'
+import { triggerEvent, type AlertInfo, type RollbackRequest, type TriggerEvent } from './trigger.js'
 
 /** Leadership tells the executor whether this replica may act; `signal` aborts when the current leadership ends. */
 export interface Leadership {
@@ -25,6 +27,10 @@ export interface ExecutorDeps {
   readonly now?: () => number
   /** How often verification polls the workload (default 1s). */
   readonly verifyPollMs?: number
+  /** Alertmanager silences (actions.silences); undefined: not checked. */
+  readonly silences?: SilenceChecker | undefined
+  /** stillFiring says whether a trigger is still firing; undefined (unknown) means a silenced trigger is not held for re-checks. */
+  readonly stillFiring?: ((alert: AlertInfo) => boolean | undefined) | undefined
 }
 
 /**
@@ -36,6 +42,8 @@ export class RollbackExecutor {
   readonly #queue: WorkloadQueue
   readonly #ledger = new RollbackLedger()
   readonly #stop = new AbortController()
+  readonly #held = new HeldTriggers()
+  readonly #rechecks = new Set<Promise<void>>()
   #config: ActionsConfig | undefined
   #lock: Promise<unknown> = Promise.resolve()
 
@@ -55,16 +63,33 @@ export class RollbackExecutor {
     if (config === undefined || this.#stop.signal.aborted) return
     for (const t of transitions) {
       const event = triggerEvent(t, config)
-      if (event === undefined) continue
-      if (event.kind === 'ignored') {
-        this.deps.audit.record({ kind: 'ignored', reason: event.reason, message: event.message, alert: event.alert, mode: config.mode })
-      } else if (event.kind === 'fire') {
-        const result = this.#queue.submit(event.request)
-        if (result !== 'started') this.deps.logger.debug({ alert: event.request.alert.name, result }, 'rollback request merged with one in progress')
-      } else {
-        const job = this.#queue.resolve(event.request)
-        if (job !== undefined && !job.cancelled) this.#cancelled(job, config)
-      }
+      if (event !== undefined) this.#apply(event, config)
+    }
+    this.#recheckHeld(config)
+  }
+
+  /**
+   * handleEvents takes trigger events that were classified elsewhere (alerts from Alertmanager's webhook); false,
+   * and nothing is done, when actions are switched off or the executor is stopping.
+   */
+  handleEvents(events: readonly TriggerEvent[]): boolean {
+    const config = this.#config
+    if (config === undefined || this.#stop.signal.aborted) return false
+    for (const event of events) this.#apply(event, config)
+    return true
+  }
+
+  #apply(event: TriggerEvent, config: ActionsConfig): void {
+    if (event.kind === 'ignored') {
+      this.deps.audit.record({ kind: 'ignored', reason: event.reason, message: event.message, alert: event.alert, mode: config.mode })
+    } else if (event.kind === 'fire') {
+      this.#held.release(event.request)
+      const result = this.#queue.submit(event.request)
+      if (result !== 'started') this.deps.logger.debug({ alert: event.request.alert.name, result }, 'rollback request merged with one in progress')
+    } else {
+      this.#held.release(event.request)
+      const job = this.#queue.resolve(event.request)
+      if (job !== undefined && !job.cancelled) this.#cancelled(job, config)
     }
   }
 
@@ -72,15 +97,17 @@ export class RollbackExecutor {
   async stop(timeoutMs = 10_000): Promise<void> {
     this.#stop.abort(new Error('rollguard is stopping'))
     this.#queue.clear()
+    this.#held.clear()
     let timer: NodeJS.Timeout | undefined
     await Promise.race([this.#queue.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
     clearTimeout(timer)
     await this.deps.audit.flush(Math.min(timeoutMs, 5_000))
   }
 
-  /** idle resolves once every job has finished (tests). */
-  idle(): Promise<void> {
-    return this.#queue.idle()
+  /** idle resolves once every job and every re-check of a held trigger has finished (tests). */
+  async idle(): Promise<void> {
+    while (this.#rechecks.size > 0) await Promise.all([...this.#rechecks])
+    await this.#queue.idle()
   }
 
   #cancelled(job: Job, config: ActionsConfig): void {
@@ -94,7 +121,7 @@ export class RollbackExecutor {
     if (config === undefined) return
     const { leadership } = this.deps
     try {
-      await runAttempt(job, {
+      const result = await runAttempt(job, {
         apps: this.deps.apps,
         audit: this.deps.audit,
         ledger: this.#ledger,
@@ -105,11 +132,39 @@ export class RollbackExecutor {
         signal: AbortSignal.any([leadership.signal(), this.#stop.signal]),
         exclusive: (fn) => this.#exclusive(fn),
         verifyPollMs: this.deps.verifyPollMs ?? 1_000,
+        silences: this.deps.silences,
       })
+      if (result.heldBySilence && !job.cancelled && this.deps.stillFiring?.(job.request.alert) === true) {
+        this.#held.hold(job.request, this.#now(), config.silences.recheck_interval)
+      }
     } catch (err) {
       // runAttempt records every outcome itself; this only guards against bugs.
       this.deps.logger.error({ err, workload: job.key }, 'rollback job failed unexpectedly')
     }
+  }
+
+  #now(): number {
+    return (this.deps.now ?? Date.now)()
+  }
+
+  // Runs with every evaluation; each held trigger is asked about at most once per recheck_interval, and only by the leader.
+  #recheckHeld(config: ActionsConfig): void {
+    if (this.#held.size === 0 || !this.deps.leadership.isLeader()) return
+    for (const request of this.#held.due(this.#now(), config.silences.recheck_interval)) {
+      const done = this.#recheck(request, config).finally(() => this.#rechecks.delete(done))
+      this.#rechecks.add(done)
+    }
+  }
+
+  async #recheck(request: RollbackRequest, config: ActionsConfig): Promise<void> {
+    if (this.deps.stillFiring?.(request.alert) !== true) return void this.#held.release(request)
+    const { enabled } = config.silences
+    const silence = this.deps.silences === undefined || enabled === false ? undefined : await this.deps.silences.check(request.alert, { fresh: false, required: enabled === true })
+    if (silenceBlocker(silence, config.silences) !== undefined) return
+    // Released meanwhile: the trigger resolved or fired anew (and was submitted then).
+    if (!this.#held.release(request) || this.#stop.signal.aborted) return
+    this.deps.logger.info({ alert: request.alert.name, workload: request.ref }, 'no silence holds the rollback trigger any more: deciding again')
+    this.#queue.submit(request)
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -34,9 +34,24 @@ const CronWindow = z.strictObject({
 })
 
 /**
+ * SilenceSettings: whether Alertmanager silences veto rollbacks, what happens when no Alertmanager can be asked,
+ * and how often a trigger held by a silence is checked again while it keeps firing. `enabled` absent means
+ * "when alertmanager.urls is set".
+ */
+export const SilenceSettings = z
+  .strictObject({
+    enabled: z.boolean().optional(),
+    on_error: z.enum(['skip', 'act']).default('skip'),
+    recheck_interval: Window(60_000),
+  })
+  .prefault({})
+export type SilenceSettings = z.infer<typeof SilenceSettings>
+
+/**
  * ActionsPolicy is the `actions` section of the config file: the safety policy for automatic rollbacks.
  * Durations are Prometheus duration strings, parsed to milliseconds. Every default is the safe one:
- * dry-run, an empty allowlist (nothing may be rolled back), no freeze overrides needed.
+ * dry-run, an empty allowlist (nothing may be rolled back), no freeze overrides needed, and a silence
+ * that cannot be checked blocks.
  */
 export const ActionsPolicy = z.strictObject({
   mode: z.enum(['dry-run', 'execute']).default('dry-run'),
@@ -47,5 +62,6 @@ export const ActionsPolicy = z.strictObject({
   global_brake: RateLimit(5, 3_600_000),
   freeze: z.boolean().default(false),
   windows: z.array(CronWindow).default([]),
+  silences: SilenceSettings,
 })
 export type ActionsPolicy = z.infer<typeof ActionsPolicy>

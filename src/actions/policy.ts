@@ -1,6 +1,6 @@
 /**
  * The safety policy every automatic rollback goes through: a pure function of (time, policy, workload facts,
- * recent rollbacks, leadership), checked in the order of CHECKS below. Every window is half-open,
+ * recent rollbacks, leadership, what Alertmanager said about silences), checked in the order of CHECKS below. Every window is half-open,
  * [start, start + length): a cooldown that started at t is over at exactly t + cooldown, a revision deployed
  * at t is outside a 1h window at exactly t + 1h, and a rollback counts towards a rate limit while now - at < window.
  */
@@ -11,6 +11,7 @@ import { formatDuration } from '../rules/duration.js'
 import { cronMatches } from './cron.js'
 import type { ActionsPolicy } from './policy-config.js'
 import { namespaceMatches, parseSelector, selectorMatches } from './selector.js'
+import { alertKey, type AlertInfo } from './trigger.js'
 
 /** WorkloadRef names the workload a rollback would patch. */
 export interface WorkloadRef {
@@ -44,22 +45,48 @@ export interface RollbackRecord {
   readonly alert: string
   /** Times of rollguard's rollbacks of this workload within the per-workload window, including `at`. */
   readonly history: readonly number[]
+  /** alertKeys of the alerts that caused rollguard's latest rollbacks (oldest first): one firing never causes two. */
+  readonly triggers?: readonly string[] | undefined
 }
 
-/** PolicyInput is everything decide needs; `recentRollbacks` are Unix ms of rollbacks across all workloads. */
+/**
+ * SilenceState is what the configured Alertmanagers said about the trigger alert: no active silence matches it,
+ * one does (the first found; `endsAt` in Unix ms, `alertmanager` the redacted URL that answered), or none could
+ * be asked (`error` says why).
+ */
+export type SilenceState =
+  | { readonly state: 'none' }
+  | {
+      readonly state: 'silenced'
+      readonly id: string
+      readonly createdBy: string
+      readonly comment: string
+      readonly endsAt: number
+      readonly matchers: readonly string[]
+      readonly alertmanager: string
+    }
+  | { readonly state: 'unknown'; readonly error: string }
+
+/**
+ * PolicyInput is everything decide needs; `recentRollbacks` are Unix ms of rollbacks across all workloads;
+ * `silence` is undefined when silences are not checked (actions.silences.enabled false, or no Alertmanager).
+ */
 export interface PolicyInput {
   readonly now: number
   readonly policy: ActionsPolicy
   readonly facts: WorkloadFacts
   readonly recentRollbacks: readonly number[]
   readonly isLeader: boolean
+  readonly silence?: SilenceState | undefined
+  /** The alert asking for the rollback; a firing the record names as an earlier trigger never acts again. */
+  readonly alert?: Pick<AlertInfo, 'fingerprint' | 'startsAt'> | undefined
 }
 
-/** REASON_CODES lists every ReasonCode (for metric labels); `silenced` and `resolved` are reserved for the caller, decide never returns them. */
+/** REASON_CODES lists every ReasonCode (for metric labels); `resolved` is reserved for the caller, decide never returns it. */
 export const REASON_CODES = [
-  'rollback', 'dry_run', 'not_leader', 'not_allowed', 'frozen_config', 'frozen_annotation', 'already_rolled_back', 'paused',
-  'rollout_in_progress', 'no_history', 'outside_post_deploy_window', 'deny_window', 'outside_allow_window', 'max_per_workload',
-  'cooldown', 'global_brake', 'silenced', 'resolved',
+  'rollback', 'dry_run', 'not_leader', 'not_allowed', 'frozen_config', 'frozen_annotation', 'silenced', 'silence_check_failed',
+  'already_rolled_back', 'paused', 'rollout_in_progress', 'no_history', 'outside_post_deploy_window', 'deny_window',
+  'outside_allow_window', 'max_per_workload', 'cooldown', 'global_brake', 'resolved',
 ] as const
 
 /** ReasonCode explains a decision: `rollback` (act), `dry_run` (would act), or what blocks. */
@@ -88,6 +115,7 @@ export const ROLLBACK_ANNOTATION = 'rollguard.io/last-rollback'
 export const FREEZE_ANNOTATION = 'rollguard.io/freeze'
 
 const HISTORY_CAP = 50
+const TRIGGERS_CAP = 20
 
 interface Context extends PolicyInput {
   readonly who: string
@@ -98,7 +126,7 @@ interface Context extends PolicyInput {
 type Check = (c: Context) => string | undefined
 
 // Durable reasons first, so the reason shown is the one still blocking after the transient ones clear:
-// who may act at all, human vetoes, rollguard's own earlier rollback, workload state (rollout_in_progress
+// who may act at all, human vetoes (config, annotation, Alertmanager silence), rollguard's own earlier rollback, workload state (rollout_in_progress
 // before the revision checks, whose facts are stale mid-rollout), the deploy's age, schedules, rate limits;
 // the global brake last, so it is reported exactly when it is what stops a rollback.
 const CHECKS: ReadonlyArray<readonly [ReasonCode, Check]> = [
@@ -106,6 +134,8 @@ const CHECKS: ReadonlyArray<readonly [ReasonCode, Check]> = [
   ['not_allowed', notAllowed],
   ['frozen_config', (c) => (c.policy.freeze ? 'automatic rollbacks are frozen by configuration (actions.freeze: true)' : undefined)],
   ['frozen_annotation', frozenAnnotation],
+  ['silenced', silenced],
+  ['silence_check_failed', silenceCheckFailed],
   ['already_rolled_back', alreadyRolledBack],
   ['paused', (c) => (c.facts.paused ? `${c.who} is paused and kubectl refuses to roll back a paused workload; resume it first` : undefined)],
   ['rollout_in_progress', rolloutInProgress],
@@ -147,15 +177,18 @@ export function redeployedSince(facts: WorkloadFacts, record: RollbackRecord): b
 /** nextRollbackRecord builds the record to write with a rollback, carrying the history still inside the per-workload window. */
 export function nextRollbackRecord(input: PolicyInput, target: RollbackTarget, alert: string): RollbackRecord {
   const { now, policy, facts } = input
-  const previous = decodeRollbackRecord(annotation(facts.annotations, ROLLBACK_ANNOTATION))?.history ?? []
-  const history = [...within(previous, now, policy.max_rollbacks_per_workload.window), now].slice(-HISTORY_CAP)
-  return { at: now, ...target, generation: facts.generation + 1, alert, history }
+  const record = decodeRollbackRecord(annotation(facts.annotations, ROLLBACK_ANNOTATION))
+  const history = [...within(record?.history ?? [], now, policy.max_rollbacks_per_workload.window), now].slice(-HISTORY_CAP)
+  const earlier = record?.triggers ?? []
+  const triggers = (input.alert === undefined ? earlier : [...earlier, alertKey(input.alert)]).slice(-TRIGGERS_CAP)
+  return { at: now, ...target, generation: facts.generation + 1, alert, history, ...(triggers.length === 0 ? {} : { triggers }) }
 }
 
 /** encodeRollbackRecord renders the annotation value: JSON with RFC 3339 times, readable in kubectl describe. */
 export function encodeRollbackRecord(r: RollbackRecord): string {
   const time = (ms: number) => new Date(ms).toISOString()
-  return JSON.stringify({ at: time(r.at), from: r.fromRevision, to: r.toRevision, generation: r.generation, alert: r.alert, history: r.history.map(time) })
+  const triggers = r.triggers === undefined || r.triggers.length === 0 ? {} : { triggers: r.triggers }
+  return JSON.stringify({ at: time(r.at), from: r.fromRevision, to: r.toRevision, generation: r.generation, alert: r.alert, history: r.history.map(time), ...triggers })
 }
 
 const Time = z.string().transform((s) => Date.parse(s)).pipe(z.number())
@@ -167,6 +200,8 @@ const StoredRecord = z.object({
   generation: Revision,
   alert: z.string(),
   history: z.array(Time).max(HISTORY_CAP).optional(),
+  // Absent in records written before rollguard recorded its triggers.
+  triggers: z.array(z.string()).max(TRIGGERS_CAP).optional(),
 })
 
 /** decodeRollbackRecord parses an annotation value; anything malformed yields undefined (and decide then refuses to act). */
@@ -180,9 +215,9 @@ export function decodeRollbackRecord(value: string | undefined): RollbackRecord 
   }
   const parsed = StoredRecord.safeParse(json)
   if (!parsed.success) return undefined
-  const { at, from, to, generation, alert, history = [] } = parsed.data
+  const { at, from, to, generation, alert, history = [], triggers } = parsed.data
   const times = [...new Set([...history, at])].sort((a, b) => a - b)
-  return { at, fromRevision: from, toRevision: to, generation, alert, history: times }
+  return { at, fromRevision: from, toRevision: to, generation, alert, history: times, ...(triggers === undefined || triggers.length === 0 ? {} : { triggers }) }
 }
 
 function context(input: PolicyInput): Context {
@@ -209,10 +244,42 @@ function frozenAnnotation(c: Context): string | undefined {
   return `${c.who} is frozen by its ${FREEZE_ANNOTATION}: ${JSON.stringify(value)} annotation`
 }
 
+/**
+ * silenceBlocker says whether a silence answer vetoes acting: an active matching silence always does; an
+ * unanswered check does unless actions.silences.on_error is `act`. Shared by decide and the re-check of held triggers.
+ */
+export function silenceBlocker(silence: SilenceState | undefined, settings: ActionsPolicy['silences']): 'silenced' | 'silence_check_failed' | undefined {
+  if (silence?.state === 'silenced') return 'silenced'
+  if (silence?.state === 'unknown' && settings.on_error === 'skip') return 'silence_check_failed'
+  return undefined
+}
+
+function silenced(c: Context): string | undefined {
+  const s = c.silence
+  if (s?.state !== 'silenced') return undefined
+  return (
+    `the trigger alert is silenced in Alertmanager ${s.alertmanager} by silence ${s.id} (created by ${JSON.stringify(s.createdBy)}, ` +
+    `comment ${JSON.stringify(s.comment)}, matchers {${s.matchers.join(', ')}}, ends at ${time(s.endsAt)}); not acting on ${c.who} while it is active`
+  )
+}
+
+function silenceCheckFailed(c: Context): string | undefined {
+  const s = c.silence
+  if (silenceBlocker(s, c.policy.silences) !== 'silence_check_failed') return undefined
+  return (
+    `Alertmanager silences could not be checked (${(s as { error: string }).error}); ` +
+    `not acting on ${c.who}, as actions.silences.on_error is skip (set it to act to roll back without the check)`
+  )
+}
+
 function alreadyRolledBack(c: Context): string | undefined {
   const r = c.record
   if (c.rawRecord === undefined) return undefined
   if (r === undefined) return `${c.who} has an unreadable ${ROLLBACK_ANNOTATION} annotation; not acting until it is fixed or removed`
+  // Alertmanager repeats a firing alert for as long as it fires, across rollguard restarts: one firing, one rollback.
+  if (c.alert !== undefined && r.triggers?.includes(alertKey(c.alert)) === true) {
+    return `${c.who} was rolled back by rollguard for this very alert before (firing since ${time(c.alert.startsAt)}); one firing never causes a second rollback`
+  }
   if (redeployedSince(c.facts, r)) return undefined
   return (
     `${c.who} was rolled back by rollguard at ${time(r.at)} (revision ${r.fromRevision} → ${r.toRevision}, alert ${r.alert}); ` +

@@ -10,7 +10,7 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { ConfigDocument } from '../config/schema.js'
 import type { GroupState } from '../engine/group.js'
-import type { OutgoingAlert, Transition } from '../engine/types.js'
+import type { Labels, OutgoingAlert, Transition } from '../engine/types.js'
 import { createActionMetrics, type ActionMetrics } from '../telemetry/action-metrics.js'
 import type { ActionsConfig, KubernetesConfig } from './actions-config.js'
 import { Audit, type DecisionRecord } from './audit.js'
@@ -18,6 +18,8 @@ import { RollbackExecutor, type Leadership } from './executor.js'
 import { loadKubeConfig, makeClients, type KubeClients, type KubeConfigSource } from './kube/client.js'
 import { DEFAULT_REPORTER_CONTROLLER } from './kube/events.js'
 import { LeaseElector } from './kube/lease.js'
+import { AlertmanagerSilences, type AlertmanagerAccess } from './silences.js'
+import type { TriggerEvent } from './trigger.js'
 
 /** ActionsServiceDeps connect the component to the daemon. */
 export interface ActionsServiceDeps {
@@ -30,16 +32,22 @@ export interface ActionsServiceDeps {
   readonly env?: Readonly<Record<string, string | undefined>>
   readonly now?: () => number
   readonly verifyPollMs?: number
+  /** How to reach the Alertmanagers, asked for silences before acting (actions.silences); absent: silences are not checked. */
+  readonly alertmanager?: () => AlertmanagerAccess
+  /** global.external_labels, which Alertmanager sees on rollguard's own alerts. */
+  readonly externalLabels?: () => Labels
 }
 
 /** ActionsService owns everything automatic rollbacks need. */
 export class ActionsService {
   readonly #executor: RollbackExecutor
   readonly #audit: Audit
+  readonly #silences: AlertmanagerSilences | undefined
   readonly #elector: LeaseElector | undefined
   readonly #electing = new AbortController()
   #running: Promise<void> = Promise.resolve()
   #leadership: AbortSignal = AbortSignal.abort(new Error('not the leader'))
+  #term = 0
 
   private constructor(doc: ConfigDocument & { actions: ActionsConfig }, clients: KubeClients, private readonly deps: ActionsServiceDeps) {
     const metrics = createActionMetrics(deps.registry)
@@ -63,8 +71,23 @@ export class ActionsService {
       metrics.leader.set(1)
       logger.warn('leader election is disabled (kubernetes.lease.enabled: false): run exactly one replica')
     }
+    const access = deps.alertmanager
+    this.#silences =
+      access &&
+      new AlertmanagerSilences({
+        access,
+        externalLabels: deps.externalLabels ?? (() => ({})),
+        now: deps.now,
+        logger,
+        onCheck: (result) => metrics.silenceChecks.inc({ result }),
+      })
     this.#executor = new RollbackExecutor(
-      { apps: clients.apps, audit: this.#audit, metrics, logger, leadership, now: deps.now, verifyPollMs: deps.verifyPollMs },
+      {
+        apps: clients.apps, audit: this.#audit, metrics, logger, leadership, now: deps.now, verifyPollMs: deps.verifyPollMs,
+        silences: this.#silences,
+        // Rule alerts can be looked up; a webhook alert's state is Alertmanager's (it notifies again after a silence).
+        stillFiring: (alert) => (alert.origin === 'rules' ? isFiring(deps.groups(), alert.fingerprint) : undefined),
+      },
       doc.actions,
     )
     logger.info({ mode: doc.actions.mode, identity, leaderElection: lease.enabled }, `automatic rollbacks enabled in ${doc.actions.mode} mode`)
@@ -88,9 +111,24 @@ export class ActionsService {
     this.#executor.handle(transitions)
   }
 
+  /** handleEvents passes trigger events from Alertmanager's webhook to the executor; false when actions are off. */
+  handleEvents(events: readonly TriggerEvent[]): boolean {
+    return this.#executor.handleEvents(events)
+  }
+
+  /** leadershipTerm changes every time this replica becomes the leader (0 without leader election). */
+  leadershipTerm(): number {
+    return this.#term
+  }
+
   /** reload applies a new `actions` section (undefined: actions off until re-enabled); `kubernetes` changes need a restart. */
   reload(actions: ActionsConfig | undefined): void {
     this.#executor.update(actions)
+  }
+
+  /** onDecision calls listener with every audit record from now on; returns the unsubscribe. */
+  onDecision(listener: (rec: DecisionRecord) => void): () => void {
+    return this.#audit.onRecord(listener)
   }
 
   /** recentDecisions lists the latest audit records, oldest first. */
@@ -106,6 +144,7 @@ export class ActionsService {
   /** stop ends all work first, then leader election (which releases the Lease). */
   async stop(): Promise<void> {
     await this.#executor.stop()
+    this.#silences?.close()
     this.#electing.abort(new Error('rollguard is stopping'))
     await this.#running
   }
@@ -134,6 +173,7 @@ export class ActionsService {
       releaseOnCancel: true,
       onStartedLeading: (signal) => {
         this.#leadership = signal
+        this.#term++
         metrics.leader.set(1)
         logger.info({ lease: `${namespace}/${lease.name}`, identity }, 'became the leader: acting on rollback triggers')
         // Triggers that went firing while another replica led (or none did) are decided now.
@@ -155,6 +195,11 @@ export function kubeSource(k: KubernetesConfig, env: Readonly<Record<string, str
   if (k.kubeconfig !== undefined) return { mode: 'file', path: k.kubeconfig }
   if (k.in_cluster === 'auto' && env['KUBERNETES_SERVICE_HOST']) return { mode: 'in-cluster' }
   return { mode: 'default' }
+}
+
+/** isFiring reports whether a rule of the groups has a firing alert with this fingerprint. */
+export function isFiring(groups: readonly GroupState[], fingerprint: string): boolean {
+  return groups.some((g) => g.rules.some((r) => r.state.active.get(fingerprint)?.state === 'firing'))
 }
 
 /** firingTriggers lists every firing alert of the rule groups as a transition to firing (at the time it fired). */

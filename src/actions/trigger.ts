@@ -13,6 +13,11 @@ export interface AlertInfo {
   readonly labels: Labels
   readonly fingerprint: string
   readonly startsAt: number
+  /**
+   * `rules`: one of rollguard's own rules, whose labels Alertmanager sees with global.external_labels added
+   * (silences are matched against those). Absent: the labels are exactly Alertmanager's (webhook alerts).
+   */
+  readonly origin?: 'rules' | undefined
 }
 
 /** RollbackRequest asks for a rollback of `ref` because `alert` fires. */
@@ -60,7 +65,7 @@ export function triggerEvent(t: Transition, settings: TriggerSettings): TriggerE
   if (!isTrigger(t.labels, settings.trigger)) return undefined
   const firing = t.to === 'firing'
   if (!firing && !(t.from === 'firing' && t.to === 'inactive')) return undefined
-  const alert: AlertInfo = { name: t.labels['alertname'] ?? t.rule, labels: t.labels, fingerprint: t.fingerprint, startsAt: t.at }
+  const alert: AlertInfo = { name: t.labels['alertname'] ?? t.rule, labels: t.labels, fingerprint: t.fingerprint, startsAt: t.at, origin: 'rules' }
   const target = targetOf(t.labels, settings.targets)
   if ('reason' in target) return firing ? { kind: 'ignored', ...target, alert } : undefined
   return { kind: firing ? 'fire' : 'resolve', request: { ref: target, alert } }
@@ -89,6 +94,14 @@ export function targetOf(labels: Labels, targets: TargetLabels): WorkloadRef | {
     return { reason: 'invalid_target', message: `${first.label}="${first.name}" is not a valid ${first.kind} name` }
   }
   return { kind: first.kind, namespace, name: first.name }
+}
+
+/**
+ * alertKey identifies one firing of one alert: its fingerprint (the label set) and when it went firing. Alertmanager
+ * repeats a notification with the same key; a new firing of the same alert has a new startsAt and a new key.
+ */
+export function alertKey(alert: Pick<AlertInfo, 'fingerprint' | 'startsAt'>): string {
+  return `${alert.fingerprint}@${new Date(alert.startsAt).toISOString()}`
 }
 
 /** workloadKey is a stable map key for a workload. */

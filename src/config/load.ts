@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml'
 import type { HttpAuth } from '../sources/http-auth.js'
+import type { WebhookCredentials } from '../webhook/auth.js'
 import { ConfigDocument } from './schema.js'
 import { RUN_OPTIONS, type OptionSpec } from './options.js'
 
@@ -23,6 +24,8 @@ export interface Config {
   readonly configFile: string | undefined
   readonly prometheusAuth: HttpAuth | undefined
   readonly alertmanagerAuth: HttpAuth | undefined
+  /** The secrets the Alertmanager webhook checks requests against (read on every load, so a reload picks up new ones). */
+  readonly webhookCredentials: WebhookCredentials | undefined
 }
 
 /** ConfigInput is where options come from: parsed flags (flag name → values), the environment, the working directory. */
@@ -38,7 +41,8 @@ type Source =
 
 // Paths in the config file are relative to the file, as in Prometheus.
 const PATH_KEYS = ['rules.files', 'prometheus.bearer_token_file', 'prometheus.basic_auth.password_file',
-  'alertmanager.bearer_token_file', 'alertmanager.basic_auth.password_file', 'kubernetes.kubeconfig']
+  'alertmanager.bearer_token_file', 'alertmanager.basic_auth.password_file', 'kubernetes.kubeconfig',
+  'webhook.auth.bearer_token_file', 'webhook.auth.basic_auth.password_file']
 
 /** loadConfig merges defaults < file < env < flags, validates once and reads credential files. */
 export async function loadConfig(input: ConfigInput): Promise<Config> {
@@ -57,12 +61,13 @@ export async function loadConfig(input: ConfigInput): Promise<Config> {
     }))
   }
   const doc = parsed.data
-  const [prometheusAuth, alertmanagerAuth] = await Promise.all([
+  const [prometheusAuth, alertmanagerAuth, webhookCredentials] = await Promise.all([
     readAuth('prometheus', doc.prometheus, problems),
     readAuth('alertmanager', doc.alertmanager, problems),
+    readWebhookCredentials(doc.webhook?.auth, problems),
   ])
   if (problems.length > 0) throw new ConfigError(problems)
-  return deepFreeze({ doc, configFile: configFile === undefined ? undefined : resolve(input.cwd, configFile), prometheusAuth, alertmanagerAuth })
+  return deepFreeze({ doc, configFile: configFile === undefined ? undefined : resolve(input.cwd, configFile), prometheusAuth, alertmanagerAuth, webhookCredentials })
 }
 
 function pick(input: ConfigInput, flag: string, env: string): string | undefined {
@@ -215,6 +220,19 @@ async function readAuth(
   }
   const password = await readSecret(`${name}.basic_auth.password_file`, basic.password_file, problems)
   return password === undefined ? undefined : { type: 'basic', username: basic.username, password }
+}
+
+async function readWebhookCredentials(auth: NonNullable<ConfigDocument['webhook']>['auth'], problems: string[]): Promise<WebhookCredentials | undefined> {
+  if (auth === undefined) return undefined
+  const [bearerToken, password] = await Promise.all([
+    auth.bearer_token_file === undefined ? undefined : readSecret('webhook.auth.bearer_token_file', auth.bearer_token_file, problems),
+    auth.basic_auth === undefined ? undefined : readSecret('webhook.auth.basic_auth.password_file', auth.basic_auth.password_file, problems),
+  ])
+  // An empty secret would let an empty credential in.
+  if (bearerToken === '') problems.push(`webhook.auth.bearer_token_file: ${auth.bearer_token_file} is empty`)
+  if (password === '') problems.push(`webhook.auth.basic_auth.password_file: ${auth.basic_auth?.password_file} is empty`)
+  const basic = auth.basic_auth === undefined || password === undefined ? undefined : { username: auth.basic_auth.username, password }
+  return { bearerToken, basic }
 }
 
 /** readSecret reads a credential file; the trailing newline editors add is not part of the secret. */

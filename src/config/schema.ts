@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { ActionsConfig, KubernetesConfig } from '../actions/actions-config.js'
+import { WebhookConfig } from '../webhook/config.js'
 import { Duration, LabelName } from './primitives.js'
 
 export { Duration } from './primitives.js'
@@ -71,5 +72,7 @@ export const ConfigDocument = z.strictObject({
   // Absent: no actions at all (no Kubernetes access). `actions: {}` (or a bare `actions:`) enables them in dry-run.
   actions: z.preprocess((v) => (v === null ? {} : v), ActionsConfig).optional(),
   kubernetes: KubernetesConfig,
+  // Absent: no Alertmanager webhook route.
+  webhook: WebhookConfig.optional(),
 })
 export type ConfigDocument = z.infer<typeof ConfigDocument>

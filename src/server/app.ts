@@ -31,6 +31,8 @@ export interface ServerDeps {
   readonly bodyLimitBytes?: number
   /** extraRoutes are registered after the built-in routes (e.g. a status page at "/", which is kept free). */
   readonly extraRoutes?: readonly FastifyPluginAsync[]
+  /** webhook is the Alertmanager webhook receiver's route, when configured. */
+  readonly webhook?: FastifyPluginAsync | undefined
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const
@@ -52,6 +54,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.register(alertsRoutes, { groups: deps.groups })
   app.register(buildInfoRoutes, { version: deps.version })
   for (const plugin of deps.extraRoutes ?? []) app.register(plugin)
+  if (deps.webhook !== undefined) app.register(deps.webhook)
   return app
 }
 

@@ -12,9 +12,11 @@ export interface ActionMetrics {
   readonly leader: Gauge
   /** duration is the time from the trigger going firing to the rollback patch being stored. */
   readonly duration: Histogram
+  /** silenceChecks counts the questions to Alertmanager about silences by combined answer. */
+  readonly silenceChecks: Counter<'result'>
 }
 
-/** createActionMetrics registers the rollguard_rollback* and rollguard_leader metrics on registry. */
+/** createActionMetrics registers the rollguard_rollback*, rollguard_silence_checks_total and rollguard_leader metrics on registry. */
 export function createActionMetrics(registry: Registry): ActionMetrics {
   const registers = [registry]
   return {
@@ -37,5 +39,20 @@ export function createActionMetrics(registry: Registry): ActionMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     }),
+    silenceChecks: initialized(
+      new Counter({
+        name: 'rollguard_silence_checks_total',
+        help: 'Checks of Alertmanager silences before a rollback, by answer: silenced (an active silence matches), none, error (no Alertmanager answered).',
+        labelNames: ['result'],
+        registers,
+      }),
+      ['silenced', 'none', 'error'],
+    ),
   }
+}
+
+// Every answer is exported from the start, so rate() and alerts on errors work before the first one happens.
+function initialized(counter: Counter<'result'>, results: readonly string[]): Counter<'result'> {
+  for (const result of results) counter.inc({ result }, 0)
+  return counter
 }

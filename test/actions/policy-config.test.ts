@@ -16,6 +16,7 @@ t.test('every default is the safe one', async (t) => {
     global_brake: { count: 5, window: 3_600_000 },
     freeze: false,
     windows: [],
+    silences: { on_error: 'skip', recheck_interval: 60_000 },
   })
 })
 
@@ -40,6 +41,7 @@ t.test('parses a full policy, durations as Prometheus durations', async (t) => {
   t.same(p.global_brake, { count: 5, window: 7_200_000 })
   t.same(p.windows[1], { cron: '* * 24-26 DEC *', action: 'deny', time_zone: 'UTC' })
   t.equal(p.allow.length, 3)
+  t.same(ActionsPolicy.parse({ silences: { enabled: false, on_error: 'act', recheck_interval: '15s' } }).silences, { enabled: false, on_error: 'act', recheck_interval: 15_000 })
 })
 
 t.test('invalid policies name the field and say what is wrong', async (t) => {
@@ -61,6 +63,10 @@ t.test('invalid policies name the field and say what is wrong', async (t) => {
     [{ windows: [{ cron: '* * * * *', action: 'deny', time_zone: 'Europe/Berlln' }] }, /^windows\.0\.time_zone: must be an IANA time zone/],
     [{ windows: [{ cron: '* * * * *', action: 'maybe' }] }, /^windows\.0\.action: /],
     [{ windows: [{ cron: '* * * * *', action: 'deny', name: '' }] }, /^windows\.0\.name: /],
+    [{ silences: { on_error: 'ignore' } }, /^silences\.on_error: /],
+    [{ silences: { enabled: 'yes' } }, /^silences\.enabled: /],
+    [{ silences: { recheck_interval: '0' } }, /^silences\.recheck_interval: must be greater than 0$/],
+    [{ silences: { matchers: [] } }, /^silences: Unrecognized key/],
     [{ dry_run: true }, /Unrecognized key/],
   ]
   for (const [input, re] of cases) {

@@ -10,6 +10,8 @@ import {
   REASON_CODES,
   type ReasonCode,
   redeployedSince,
+  silenceBlocker,
+  type SilenceState,
   ROLLBACK_ANNOTATION,
   type RollbackRecord,
   type WorkloadFacts,
@@ -40,6 +42,7 @@ interface Over {
   now?: number
   recentRollbacks?: number[]
   isLeader?: boolean
+  silence?: SilenceState
 }
 
 const input = (o: Over = {}): PolicyInput => ({
@@ -48,6 +51,7 @@ const input = (o: Over = {}): PolicyInput => ({
   facts: facts(o.facts),
   recentRollbacks: o.recentRollbacks ?? [],
   isLeader: o.isLeader ?? true,
+  silence: o.silence,
 })
 
 const record = (over: Partial<RollbackRecord> = {}): RollbackRecord => ({
@@ -104,6 +108,17 @@ interface Case {
   blockers?: ReasonCode[]
 }
 
+const SILENCED: SilenceState = {
+  state: 'silenced',
+  id: '5c3f0e1a-7c2e-4a55-9f1e-2b8d0c6a9e11',
+  createdBy: 'alice',
+  comment: 'planned migration, do not roll back',
+  endsAt: T0 + 2 * HOUR,
+  matchers: ['namespace="shop"', 'deployment=~"check.*"'],
+  alertmanager: 'http://am-0:9093/',
+}
+const AM_DOWN: SilenceState = { state: 'unknown', error: 'http://am-0:9093/: connect ECONNREFUSED' }
+
 // After rollguard's undo the restored ReplicaSet is old, so the post-deploy window fails too; the record explains more.
 const ROLLED_BACK: ReasonCode[] = ['already_rolled_back', 'outside_post_deploy_window']
 
@@ -120,6 +135,28 @@ const cases: Case[] = [
   { name: 'freeze annotation', over: { facts: { annotations: { [FREEZE_ANNOTATION]: 'true' } } }, reason: 'frozen_annotation', message: 'Deployment shop/checkout is frozen by its rollguard.io/freeze: "true" annotation' },
   { name: 'freeze annotation typo freezes', over: { facts: { annotations: { [FREEZE_ANNOTATION]: 'yes' } } }, reason: 'frozen_annotation' },
   { name: 'freeze annotation "False "', over: { facts: { annotations: { [FREEZE_ANNOTATION]: ' False ' } } }, reason: 'rollback' },
+  {
+    name: 'an active Alertmanager silence matches the trigger',
+    over: { silence: SILENCED },
+    reason: 'silenced',
+    message:
+      'the trigger alert is silenced in Alertmanager http://am-0:9093/ by silence 5c3f0e1a-7c2e-4a55-9f1e-2b8d0c6a9e11 (created by "alice", ' +
+      'comment "planned migration, do not roll back", matchers {namespace="shop", deployment=~"check.*"}, ends at 2026-03-30T12:00:00Z); ' +
+      'not acting on Deployment shop/checkout while it is active',
+  },
+  { name: 'a silence vetoes even an otherwise blocked-later rollback', over: { silence: SILENCED, facts: { paused: true } }, reason: 'silenced', blockers: ['silenced', 'paused'] },
+  { name: 'no silence matches', over: { silence: { state: 'none' } }, reason: 'rollback' },
+  { name: 'silences not checked (disabled or no Alertmanager)', over: {}, reason: 'rollback' },
+  {
+    name: 'silences could not be checked (on_error: skip, the default)',
+    over: { silence: AM_DOWN },
+    reason: 'silence_check_failed',
+    message:
+      'Alertmanager silences could not be checked (http://am-0:9093/: connect ECONNREFUSED); not acting on Deployment shop/checkout, ' +
+      'as actions.silences.on_error is skip (set it to act to roll back without the check)',
+  },
+  { name: 'silences could not be checked, on_error: act', over: { silence: AM_DOWN, policy: { silences: { on_error: 'act' } } }, reason: 'rollback' },
+  { name: 'on_error: act does not override a silence', over: { silence: SILENCED, policy: { silences: { on_error: 'act' } } }, reason: 'silenced' },
   {
     name: 'rollguard rolled it back and nobody deployed since',
     over: { facts: rolledBack() },
@@ -217,6 +254,7 @@ t.test('the check order: the first blocker wins, and every blocker is listed', a
   // Everything fails at first; each step fixes the check that just won.
   let over: Over = {
     isLeader: false,
+    silence: SILENCED,
     policy: { allow: [], freeze: true, windows: [{ cron: '* * * * *', action: 'deny' }, { cron: '* * * * SUN', action: 'allow' }] },
     recentRollbacks: [T0 - 1, T0 - 2, T0 - 3, T0 - 4, T0 - 5],
     facts: {
@@ -234,6 +272,8 @@ t.test('the check order: the first blocker wins, and every blocker is listed', a
     ['not_allowed', (o) => withPolicy(o, { allow: [{ namespace: 'shop' }] })],
     ['frozen_config', (o) => withPolicy(o, { freeze: false })],
     ['frozen_annotation', (o) => withFacts(o, { annotations: annotation(T0 - 10 * MIN, [T0 - 3 * HOUR, T0 - 2 * HOUR]) })],
+    ['silenced', (o) => ({ ...o, silence: AM_DOWN })],
+    ['silence_check_failed', (o) => ({ ...o, silence: { state: 'none' } })],
     ['already_rolled_back', (o) => withFacts(o, { generation: 10, currentRevision: 7 })],
     ['paused', (o) => withFacts(o, { paused: false })],
     ['rollout_in_progress', (o) => withFacts(o, { observedGeneration: 10 })],
@@ -249,11 +289,24 @@ t.test('the check order: the first blocker wins, and every blocker is listed', a
   for (const [i, [reason, fix]] of order.entries()) {
     const d = decide(input(over))
     t.equal(d.reason, reason, `step ${i}: ${reason} wins`)
-    t.same(d.blockers, reasons.slice(i), `step ${i}: blockers`)
+    // One silence answer is either a silence or a failed check, never both.
+    const expected = reasons.slice(i).filter((r) => !(r === 'silence_check_failed' && over.silence === SILENCED))
+    t.same(d.blockers, expected, `step ${i}: blockers`)
     over = fix(over)
   }
   t.equal(decide(input(over)).reason, 'rollback', 'nothing blocks once every check passes')
-  t.same(REASON_CODES.filter((r) => !['rollback', 'dry_run', 'silenced', 'resolved'].includes(r)), reasons, 'REASON_CODES lists the checks in order')
+  t.same(REASON_CODES.filter((r) => !['rollback', 'dry_run', 'resolved'].includes(r)), reasons, 'REASON_CODES lists the checks in order')
+})
+
+t.test('silenceBlocker: a silence always vetoes, an unanswered check only with on_error: skip', async (t) => {
+  const skip = { on_error: 'skip' as const, recheck_interval: MIN }
+  const act = { on_error: 'act' as const, recheck_interval: MIN }
+  t.equal(silenceBlocker(SILENCED, skip), 'silenced')
+  t.equal(silenceBlocker(SILENCED, act), 'silenced')
+  t.equal(silenceBlocker(AM_DOWN, skip), 'silence_check_failed')
+  t.equal(silenceBlocker(AM_DOWN, act), undefined)
+  t.equal(silenceBlocker({ state: 'none' }, skip), undefined)
+  t.equal(silenceBlocker(undefined, skip), undefined)
 })
 
 t.test('a blocked decision still names the target it would patch', async (t) => {

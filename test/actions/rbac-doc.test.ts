@@ -31,8 +31,8 @@ const block = (file: string): string => {
   if (b === undefined) throw new Error(`docs/rbac.md has no block for ${file}`)
   return b
 }
-const NAMESPACED = ['deploy/rbac/serviceaccount.yaml', 'deploy/rbac/leader-election.yaml', 'deploy/rbac/workloads-namespaced.yaml']
-const CLUSTER = ['deploy/rbac/serviceaccount.yaml', 'deploy/rbac/leader-election.yaml', 'deploy/rbac/workloads-cluster.yaml']
+const NAMESPACED = ['deploy/base/serviceaccount.yaml', 'deploy/base/leader-election.yaml', 'deploy/overlays/namespaced/workloads-namespaced.yaml']
+const CLUSTER = ['deploy/base/serviceaccount.yaml', 'deploy/base/leader-election.yaml', 'deploy/overlays/cluster-wide/workloads-cluster.yaml']
 const yamlOf = (files: string[]) => files.map(block).join('---\n')
 
 interface Rule {
@@ -100,13 +100,13 @@ async function leaseRoundTrip(c: Cluster): Promise<{ led: boolean; errors: strin
 
 t.test('docs/rbac.md has the blocks the deploy manifests need', async (t) => {
   t.same([...BLOCKS.keys()].sort(), [
-    'deploy/rbac/cli.yaml',
-    'deploy/rbac/leader-election.yaml',
-    'deploy/rbac/serviceaccount.yaml',
-    'deploy/rbac/workloads-cluster.yaml',
-    'deploy/rbac/workloads-namespaced.yaml',
+    'deploy/base/leader-election.yaml',
+    'deploy/base/serviceaccount.yaml',
+    'deploy/examples/cli-rbac.yaml',
+    'deploy/overlays/cluster-wide/workloads-cluster.yaml',
+    'deploy/overlays/namespaced/workloads-namespaced.yaml',
   ])
-  t.same(granted(block('deploy/rbac/workloads-cluster.yaml')), granted(block('deploy/rbac/workloads-namespaced.yaml')), 'both variants grant the same')
+  t.same(granted(block('deploy/overlays/cluster-wide/workloads-cluster.yaml')), granted(block('deploy/overlays/namespaced/workloads-namespaced.yaml')), 'both variants grant the same')
 })
 
 t.test('the per-namespace RBAC suffices for rollback, history and the Lease, and grants nothing unused', async (t) => {
@@ -172,7 +172,7 @@ t.test('the cluster-wide variant works in every namespace', async (t) => {
 })
 
 t.test("the CLI's ClusterRoles: rollguard-rollback can roll back, rollguard-history only read", async (t) => {
-  const roles = parseAllDocuments(block('deploy/rbac/cli.yaml'))
+  const roles = parseAllDocuments(block('deploy/examples/cli-rbac.yaml'))
     .map((d) => d.toJSON() as { kind?: string; metadata?: { name?: string } })
     .filter((d) => d.kind === 'ClusterRole')
   t.same(roles.map((r) => r.metadata?.name), ['rollguard-rollback', 'rollguard-history'])
@@ -201,4 +201,17 @@ t.test("the CLI's ClusterRoles: rollguard-rollback can roll back, rollguard-hist
   t.equal(r.err, '')
   t.equal((await c.history(['deploy/web'])).code, 0)
   t.same(c.fake.log.filter((e) => e.status === 403).map((e) => [e.method, e.resource]), [['PATCH', 'deployments'], ['POST', 'events']], 'only the refused attempt')
+})
+
+t.test('every block of docs/rbac.md is a file of the project, with the same objects', async (t) => {
+  for (const [name, text] of BLOCKS) {
+    const file = new URL(`../../${name}`, import.meta.url)
+    // The manifests add the common labels (kustomize's labels:, app.kubernetes.io/*); everything else is the doc's.
+    const docs = (s: string) =>
+      parseAllDocuments(s)
+        .map((d) => d.toJS() as { metadata?: Record<string, unknown> } | null)
+        .filter((o) => o !== null)
+        .map((o) => ({ ...o, metadata: { ...o.metadata, labels: undefined } }))
+    t.same(docs(readFileSync(file, 'utf8')), docs(text), `${name} matches the doc`)
+  }
 })

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { Registry } from 'prom-client'
-import { ActionsService, firingTriggers, kubeSource } from '../../src/actions/service.js'
+import { ActionsService, firingTriggers, isFiring, kubeSource } from '../../src/actions/service.js'
 import { KubernetesConfig } from '../../src/actions/actions-config.js'
 import { ConfigDocument } from '../../src/config/schema.js'
 import { newGroupState, type GroupState } from '../../src/engine/group.js'
@@ -120,6 +120,14 @@ t.test('firingTriggers lists the firing alerts of every group as transitions to 
   const [tr] = firingTriggers([g])
   t.match(tr, { rule: 'HighErrorRate', from: 'firing', to: 'firing', at: 1_000, labels: { deployment: 'checkout' } })
   t.equal(firingTriggers([g]).length, 1, 'pending alerts are not included')
+})
+
+t.test('isFiring finds a firing alert of any rule by fingerprint (pending and unknown ones are not firing)', async (t) => {
+  const groups = [newGroupState(group([rule({ name: 'Other' })]), 1_000, 'http://rg'), firingGroup('checkout')]
+  t.equal(isFiring(groups, 'fp'), true)
+  t.equal(isFiring(groups, 'fp2'), false, 'pending')
+  t.equal(isFiring(groups, 'gone'), false)
+  t.equal(isFiring([], 'fp'), false)
 })
 
 function firingGroup(deployment: string): GroupState {

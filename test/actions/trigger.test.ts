@@ -24,7 +24,7 @@ t.test('a trigger going firing asks for a rollback of the workload its labels na
     kind: 'fire',
     request: {
       ref: { kind: 'Deployment', namespace: 'shop', name: 'checkout' },
-      alert: { name: 'HighErrorRate', labels: { alertname: 'HighErrorRate', rollguard_trigger: 'rollback', namespace: 'shop', deployment: 'checkout' }, fingerprint: 'fp-1', startsAt: T0 },
+      alert: { name: 'HighErrorRate', labels: { alertname: 'HighErrorRate', rollguard_trigger: 'rollback', namespace: 'shop', deployment: 'checkout' }, fingerprint: 'fp-1', startsAt: T0, origin: 'rules' },
     },
   })
   t.match(triggerEvent(transition({ namespace: 'db', statefulset: 'pg' }), config), { kind: 'fire', request: { ref: { kind: 'StatefulSet', namespace: 'db', name: 'pg' } } })

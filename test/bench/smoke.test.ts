@@ -123,3 +123,32 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
   const refused = await run([join(ROOT, 'bench', 'report.mjs'), '--detection', detectionOut, '--scale', scaleOut, '--doc', doc], 30_000)
   t.not(refused.code, 0, 'smoke results are not written into the docs by accident')
 })
+
+t.test('the webhook benchmark smoke run writes a well-formed result', async (t) => {
+  // bench/webhook.mjs runs the built daemon (no Prometheus needed): build what is stale.
+  const failure = await ensureBuilt()
+  t.equal(failure, '', 'dist/ is built')
+  if (failure !== '') return
+  const out = join(t.testdir(), 'webhook.json')
+  const bench = await run([join(ROOT, 'bench', 'webhook.mjs'), '--smoke', '--out', out], 120_000)
+  t.equal(bench.code, 0, `webhook smoke run exits 0\n${bench.stderr.slice(-3000)}`)
+  if (bench.code !== 0) return
+  const w = JSON.parse(readFileSync(out, 'utf8')) as {
+    benchmark: string
+    smoke: boolean
+    machine: { nproc: number; node: string }
+    settings: { alertsPerNotification: number; mode: string; connections: number }
+    targets: { requestsPerSecond: number; p99Ms: number; met: Record<string, unknown> }
+    summary: { requestsPerSecond: number; requestsTotal: number; latencyMs: Record<string, unknown>; non2xx: number; errors: number; served200: number }
+  }
+  t.equal(w.benchmark, 'webhook')
+  t.equal(w.smoke, true)
+  t.ok(w.machine.nproc >= 1 && w.machine.node.startsWith('v'))
+  t.match(w.settings, { alertsPerNotification: 5, mode: 'dry-run' })
+  t.ok(w.summary.requestsTotal > 0 && w.summary.requestsPerSecond > 0, 'requests were answered')
+  t.equal(w.summary.non2xx, 0, 'every request was answered 200')
+  t.equal(w.summary.errors, 0)
+  t.ok(w.summary.served200 >= w.summary.requestsTotal, "rollguard's own metrics count at least the client's requests")
+  for (const k of ['p50', 'p90', 'p99', 'max']) t.ok(isNumberOrNull(w.summary.latencyMs[k]), `latency ${k}`)
+  t.same(Object.keys(w.targets.met).sort(), ['p99Ms', 'requestsPerSecond'])
+})

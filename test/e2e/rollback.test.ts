@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { decodeRollbackRecord, ROLLBACK_ANNOTATION } from '../../src/actions/policy.js'
 import { Daemon } from '../../src/daemon.js'
-import { amAlerts } from '../../src/demo/stack.js'
+import { amAlerts, amCreateSilence, amExpireSilence } from '../../src/demo/stack.js'
 import { alertmanager, defaultRulesFast, eventually, logSink, prometheus, services, tempDir, type LogSink } from '../fixtures/e2e.js'
 import { startFakeKube, type FakeKube } from '../fixtures/kube/index.js'
 import { writeKubeconfig } from '../fixtures/kubeconfig.js'
@@ -54,10 +54,10 @@ t.test('automatic rollback against real Prometheus and Alertmanager', async (t) 
   }
 
   /** start runs a daemon (own run label on its alerts) against the fake with the given actions mode and lease identity. */
-  async function start(t: Test, fake: FakeKube, mode: 'execute' | 'dry-run', identity: string, run = `r${++runs}`): Promise<Running> {
+  async function start(t: Test, fake: FakeKube, mode: 'execute' | 'dry-run', identity: string, run = `r${++runs}`, actions: Record<string, unknown> = {}): Promise<Running> {
     const config = join(tempDir(t), 'rollguard.yml')
     writeFileSync(config, stringify({
-      actions: { mode, allow: [{ namespace: 'shop' }], verify_timeout: '30s' },
+      actions: { mode, allow: [{ namespace: 'shop' }], verify_timeout: '30s', ...actions },
       kubernetes: { kubeconfig: writeKubeconfig(tempDir(t), fake), lease: { ...FAST_LEASE, identity } },
     }))
     const log = logSink()
@@ -133,6 +133,24 @@ t.test('automatic rollback against real Prometheus and Alertmanager', async (t) 
     const again = await decided(follower, 'skipped', 'already_rolled_back')
     t.match(again.message, /was rolled back by rollguard/)
     t.equal(rollbackPatches(fake).length, 1, 'the new leader did not roll back again')
+  })
+
+  await t.test('a silence created through Alertmanager stops the rollback; expiring it lets the still-firing trigger act', async (t) => {
+    const fake = await cluster(t)
+    // `run` is an external label: the silence matches the alert as Alertmanager sees it, not only the rule's labels.
+    const id = await amCreateSilence(am.url, { alertname: 'HighErrorRate', namespace: 'shop', run: 'silenced' }, 3_600_000, 'release freeze', 'oncall')
+    const r = await start(t, fake, 'execute', 'silenced', 'silenced', { silences: { recheck_interval: '1s' } })
+    const held = await decided(r, 'skipped', 'silenced')
+    t.match(held, { decision: 'skip', silence: { id, createdBy: 'oncall', comment: 'release freeze', alertmanager: am.url } })
+    const checks = async () => Number(/rollguard_silence_checks_total\{result="silenced"\} (\d+)/.exec(await (await fetch(`${r.daemon.address}/metrics`)).text())?.[1] ?? 0)
+    await eventually('the held trigger to be asked about again', async () => (await checks()) >= 3, 30_000)
+    t.equal(rollbackPatches(fake).length, 0, 'no PATCH while the silence is active')
+    t.equal(decisions(r).filter((d) => d.reason === 'silenced').length, 1, 'held quietly: one record, not one per re-check')
+    await amExpireSilence(am.url, id)
+    await decided(r, 'verified')
+    t.equal(rollbackPatches(fake).length, 1, 'exactly one PATCH once the silence expired')
+    t.equal(image(fake.get('deployments', 'shop', 'checkout')), 'shop/checkout:1')
+    t.match(await (await fetch(`${r.daemon.address}/metrics`)).text(), /rollguard_rollback_decisions_total\{decision="skip",reason="silenced"\} 1/)
   })
 
   await t.test('a restarted daemon does not roll back a second time', async (t) => {

@@ -1,0 +1,258 @@
+/**
+ * Alertmanager silences as a veto on rollbacks: asks every configured Alertmanager (GET /api/v2/silences) whether
+ * an active silence matches the trigger alert, with the notifier's URLs, timeout and credentials. All silences are
+ * fetched and matched here (matchers.ts), not through the API's `filter` parameter, whose semantics differ between
+ * Alertmanager versions. Answers are combined as an HA cluster's: a matching silence on any Alertmanager vetoes;
+ * if none answered, the check failed (policy: actions.silences.on_error); otherwise nothing matches.
+ */
+
+import http from 'node:http'
+import https from 'node:https'
+import axios, { type AxiosInstance } from 'axios'
+import type { Logger } from 'pino'
+import { z } from 'zod'
+import type { Labels } from '../engine/types.js'
+import { bodySnippet, joinUrlPath, redactUrl, requestHeaders, type HttpAuth } from '../sources/http-auth.js'
+import type { SilenceCheck, SilenceChecker } from './attempt.js'
+import { formatMatcher, matcherFromSilence, matchesAll } from './matchers.js'
+import type { SilenceState } from './policy.js'
+import type { AlertInfo } from './trigger.js'
+
+/** Silence is what rollguard uses of one gettableSilence (times in Unix ms). */
+export interface Silence {
+  readonly id: string
+  readonly state: string
+  readonly matchers: ReadonlyArray<{ readonly name: string; readonly value: string; readonly isRegex: boolean; readonly isEqual?: boolean | undefined }>
+  readonly startsAt: number
+  readonly endsAt: number
+  readonly createdBy: string
+  readonly comment: string
+}
+
+/** SilenceMatch is one Alertmanager's answer for one alert. */
+export type SilenceMatch = { readonly kind: 'silenced'; readonly silence: Silence } | { readonly kind: 'none' } | { readonly kind: 'error'; readonly error: string }
+
+const Time = z.string().transform((s, ctx) => {
+  const ms = Date.parse(s)
+  if (Number.isNaN(ms)) ctx.addIssue({ code: 'custom', message: `not a time: ${JSON.stringify(s)}` })
+  return ms
+})
+
+// Only the fields rollguard reads; Alertmanager adds others (updatedAt) and may add more.
+const GettableSilences = z.array(
+  z.object({
+    id: z.string(),
+    status: z.object({ state: z.string() }),
+    matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean().optional() })),
+    startsAt: Time,
+    endsAt: Time,
+    createdBy: z.string(),
+    comment: z.string(),
+  }),
+)
+
+/** parseSilences reads a GET /api/v2/silences body; throws naming the first field that does not fit. */
+export function parseSilences(body: string): Silence[] {
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    throw new Error(`the response is not JSON: ${bodySnippet(body)}`)
+  }
+  const parsed = GettableSilences.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue
+    throw new Error(`unexpected silences response at ${issue.path.join('.') || 'top level'}: ${issue.message}`)
+  }
+  return parsed.data.map((s) => ({ ...s, state: s.status.state }))
+}
+
+/**
+ * matchSilences finds an active silence (state "active" and startsAt <= now < endsAt) whose matchers all match
+ * the labels. A silence whose regex cannot be evaluated here makes the answer an error unless another one
+ * matches: it might be the one that silences the alert.
+ */
+export function matchSilences(silences: readonly Silence[], labels: Labels, now: number): SilenceMatch {
+  const unusable: string[] = []
+  for (const s of silences) {
+    if (s.state !== 'active' || !(s.startsAt <= now && now < s.endsAt)) continue
+    let matched: boolean
+    try {
+      matched = matchesAll(s.matchers.map(matcherFromSilence), labels)
+    } catch (err) {
+      unusable.push(`silence ${s.id}: ${(err as Error).message}`)
+      continue
+    }
+    if (matched) return { kind: 'silenced', silence: s }
+  }
+  if (unusable.length > 0) return { kind: 'error', error: `cannot evaluate ${unusable.join('; ')}` }
+  return { kind: 'none' }
+}
+
+/** combineAnswers merges the Alertmanagers' answers (in config order): any silence vetoes; no answer at all is unknown. */
+export function combineAnswers(answers: ReadonlyArray<{ readonly alertmanager: string; readonly match: SilenceMatch }>): SilenceState {
+  for (const { alertmanager, match } of answers) {
+    if (match.kind !== 'silenced') continue
+    const s = match.silence
+    const matchers = s.matchers.map((m) => formatMatcher({ name: m.name, value: m.value, type: m.isRegex ? (m.isEqual === false ? '!~' : '=~') : m.isEqual === false ? '!=' : '=' }))
+    return { state: 'silenced', id: s.id, createdBy: s.createdBy, comment: s.comment, endsAt: s.endsAt, matchers, alertmanager }
+  }
+  if (answers.some((a) => a.match.kind === 'none')) return { state: 'none' }
+  const errors = answers.map((a) => `${a.alertmanager}: ${(a.match as { error: string }).error}`)
+  return { state: 'unknown', error: errors.length === 0 ? 'no Alertmanager to ask' : errors.join('; ') }
+}
+
+/**
+ * alertmanagerLabels are the labels Alertmanager has for the alert: a rule alert's plus every external label it
+ * lacks or has empty (as the notifier adds them, toPostableAlert); a webhook alert's as received.
+ */
+export function alertmanagerLabels(alert: AlertInfo, externalLabels: Labels): Labels {
+  if (alert.origin !== 'rules') return alert.labels
+  const labels: Record<string, string> = { ...alert.labels }
+  for (const [name, value] of Object.entries(externalLabels)) {
+    if (value !== '' && (!Object.hasOwn(labels, name) || labels[name] === '')) labels[name] = value
+  }
+  return labels
+}
+
+/** AlertmanagerAccess is how the notifier reaches the Alertmanagers (alertmanager.* config, current after reloads). */
+export interface AlertmanagerAccess {
+  readonly urls: readonly string[]
+  readonly timeoutMs: number
+  readonly auth?: HttpAuth | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/** SilenceCheckResult is the `result` label of rollguard_silence_checks_total. */
+export type SilenceCheckResult = 'silenced' | 'none' | 'error'
+
+/** AlertmanagerSilencesOptions configure the checker; `cacheMs` (default 1000) is how long a non-fresh check may reuse an answer. */
+export interface AlertmanagerSilencesOptions {
+  readonly access: () => AlertmanagerAccess
+  readonly externalLabels: () => Labels
+  readonly now?: () => number
+  readonly cacheMs?: number
+  readonly userAgent?: string
+  readonly logger?: Logger
+  readonly onCheck?: (result: SilenceCheckResult) => void
+}
+
+interface Cached {
+  readonly at: number
+  readonly silences: Promise<Silence[]>
+}
+
+/** AlertmanagerSilences is the SilenceChecker that asks the configured Alertmanagers. */
+export class AlertmanagerSilences implements SilenceChecker {
+  readonly #http = new http.Agent({ keepAlive: true })
+  readonly #https = new https.Agent({ keepAlive: true })
+  readonly #client: AxiosInstance
+  readonly #cache = new Map<string, Cached>()
+  #accessSeen = ''
+
+  constructor(private readonly opts: AlertmanagerSilencesOptions) {
+    this.#client = axios.create({
+      httpAgent: this.#http,
+      httpsAgent: this.#https,
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      maxRedirects: 0,
+    })
+  }
+
+  /** check answers for one alert; undefined when there is no Alertmanager to ask and the check is not required. Never throws. */
+  async check(alert: AlertInfo, opts: SilenceCheck): Promise<SilenceState | undefined> {
+    const access = this.opts.access()
+    // New URLs or credentials (a reload) must not be answered from the old ones' cache.
+    const seen = JSON.stringify(access)
+    if (seen !== this.#accessSeen) this.#cache.clear()
+    this.#accessSeen = seen
+    if (access.urls.length === 0 && !opts.required) return undefined
+    const labels = alertmanagerLabels(alert, this.opts.externalLabels())
+    const state: SilenceState =
+      access.urls.length === 0
+        ? { state: 'unknown', error: 'actions.silences.enabled is true but no Alertmanager is configured (alertmanager.urls)' }
+        : await this.#ask(access, labels, opts)
+    this.opts.onCheck?.(state.state === 'unknown' ? 'error' : state.state)
+    if (state.state === 'unknown') this.opts.logger?.warn({ alert: alert.name, err: state.error }, 'Alertmanager silences could not be checked')
+    return state
+  }
+
+  /** close releases the connections. */
+  close(): void {
+    this.#http.destroy()
+    this.#https.destroy()
+    this.#cache.clear()
+  }
+
+  #now(): number {
+    return (this.opts.now ?? Date.now)()
+  }
+
+  async #ask(access: AlertmanagerAccess, labels: Labels, opts: SilenceCheck): Promise<SilenceState> {
+    const answers = Promise.all(
+      access.urls.map(async (url) => {
+        const alertmanager = redactUrl(url)
+        try {
+          const silences = await this.#silences(url, access, opts.fresh)
+          // Matched at the time of use, so a cached answer never counts a silence past its endsAt.
+          return { alertmanager, match: matchSilences(silences, labels, this.#now()) }
+        } catch (err) {
+          this.opts.logger?.debug({ alertmanager, err: (err as Error).message }, 'cannot read silences')
+          return { alertmanager, match: { kind: 'error', error: (err as Error).message } as const }
+        }
+      }),
+    ).then(combineAnswers)
+    return opts.signal === undefined ? answers : unlessAborted(answers, opts.signal)
+  }
+
+  #silences(url: string, access: AlertmanagerAccess, fresh: boolean): Promise<Silence[]> {
+    const cached = this.#cache.get(url)
+    const now = this.#now()
+    if (!fresh && cached !== undefined && now - cached.at < (this.opts.cacheMs ?? 1_000)) return cached.silences
+    const silences = this.#fetch(url, access)
+    this.#cache.set(url, { at: now, silences })
+    // A failed request is not an answer to reuse.
+    silences.catch(() => {
+      if (this.#cache.get(url)?.silences === silences) this.#cache.delete(url)
+    })
+    return silences
+  }
+
+  // Not aborted by one caller's signal: other checks may share the answer; the timeout bounds it.
+  async #fetch(url: string, access: AlertmanagerAccess): Promise<Silence[]> {
+    const deadline = AbortSignal.timeout(access.timeoutMs)
+    const headers = { ...requestHeaders(access.headers, access.auth), Accept: 'application/json', 'User-Agent': this.opts.userAgent ?? 'rollguard' }
+    try {
+      const res = await this.#client.get<string>(joinUrlPath(url, '/api/v2/silences'), {
+        headers,
+        signal: deadline,
+      })
+      if (res.status < 200 || res.status >= 300) {
+        throw new Error(`HTTP ${`${res.status} ${res.statusText}`.trimEnd()}: ${bodySnippet(String(res.data ?? ''))}`)
+      }
+      return parseSilences(String(res.data ?? ''))
+    } catch (err) {
+      if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`)
+      throw err instanceof Error ? new Error(err.message) : new Error(String(err))
+    }
+  }
+}
+
+/** unlessAborted settles with the answer, or with "unknown" as soon as the signal aborts (the requests run on, bounded by the timeout). */
+async function unlessAborted(answer: Promise<SilenceState>, signal: AbortSignal): Promise<SilenceState> {
+  let release = () => {}
+  const aborted = new Promise<SilenceState>((resolve) => {
+    const onAbort = () => resolve({ state: 'unknown', error: `not checked: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}` })
+    if (signal.aborted) return onAbort()
+    // The signal outlives this check (it is the leadership's): the listener must not.
+    signal.addEventListener('abort', onAbort, { once: true })
+    release = () => signal.removeEventListener('abort', onAbort)
+  })
+  try {
+    return await Promise.race([answer, aborted])
+  } finally {
+    release()
+  }
+}
