@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Installs the real Prometheus, promtool and Alertmanager (Debian packages) that the
-# integration tests and the demo run on loopback ports; optionally vmalert (--with-vmalert).
+# integration tests and the demo run on loopback ports, Chromium for the status page's browser
+# test (--without-chromium leaves it out); optionally vmalert (--with-vmalert).
 # Idempotent, needs no systemd, and leaves no package-started daemon running.
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [--with-vmalert]"
-  echo "  installs Debian packages prometheus prometheus-alertmanager [victoria-metrics] when missing"
+  echo "usage: $0 [--with-vmalert] [--without-chromium]"
+  echo "  installs Debian packages prometheus prometheus-alertmanager [chromium] [victoria-metrics] when missing"
 }
 
 WITH_VMALERT=0
+WITH_CHROMIUM=1
 for arg in "$@"; do
   case "$arg" in
     --with-vmalert) WITH_VMALERT=1 ;;
+    --without-chromium) WITH_CHROMIUM=0 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; usage >&2; exit 2 ;;
   esac
@@ -32,12 +35,14 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/bin/$1" ] || [ -x "/usr/s
 missing_packages() {
   { have prometheus && have promtool; } || echo prometheus
   { have prometheus-alertmanager || have alertmanager; } || echo prometheus-alertmanager
+  # Debian's chromium (large: only when missing); the browser test drives it with playwright-core, which never downloads one.
+  if [ "$WITH_CHROMIUM" = 1 ]; then have chromium || echo chromium; fi
   if [ "$WITH_VMALERT" = 1 ]; then have vmalert || echo victoria-metrics; fi
 }
 
 print_versions() {
   local b path pkg ver
-  for b in prometheus promtool prometheus-alertmanager vmalert; do
+  for b in prometheus promtool prometheus-alertmanager chromium vmalert; do
     if have "$b"; then
       path="$(command -v "$b" 2>/dev/null || ls /usr/bin/"$b" /usr/sbin/"$b" 2>/dev/null | head -n1)"
       pkg="$(dpkg-query -S "$path" 2>/dev/null | cut -d: -f1 | head -n1 || true)"
