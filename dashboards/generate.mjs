@@ -639,6 +639,34 @@ function overview() {
       mappings: valueMappings([[0, 'follower', 'blue'], [1, 'leader', 'green']]),
     })),
 
+    row('Alertmanager webhook and silences'),
+    at(8, 8, timeseries({
+      title: 'Webhook requests by status',
+      description: 'Requests to the Alertmanager webhook receiver (POST /api/v1/webhook/alertmanager) per second by HTTP status (rollguard_webhook_requests_total): 200 accepted, 400 malformed, 401/403 credentials, 413 too large, 429 rate limited, 503 not acting right now (Alertmanager retries).',
+      unit: 'reqps',
+      targets: [target(`sum by (status) (${rate('rollguard_webhook_requests_total')})`, '{{status}}')],
+      min: 0,
+      stack: true,
+    })),
+    at(8, 8, timeseries({
+      title: 'Webhook alerts by result',
+      description: 'Alerts received through the webhook per rate window by what happened to them (rollguard_webhook_alerts_total): fire/resolve requests handed to the rollback executor, repeats of an alert already handled, alerts no matcher selects, and alerts naming no workload.',
+      unit: 'short',
+      targets: [target(`sum by (result) (${increase('rollguard_webhook_alerts_total')})`, '{{result}}')],
+      min: 0,
+      bars: true,
+      stack: true,
+    })),
+    at(8, 8, timeseries({
+      title: 'Silence checks before rollbacks',
+      description: 'Questions to Alertmanager (GET /api/v2/silences) before a rollback, by answer (rollguard_silence_checks_total): silenced = an active silence matched and vetoed the rollback, none = no silence matched, error = no Alertmanager answered (then actions.silences.on_error decides).',
+      unit: 'short',
+      targets: [target(`sum by (result) (${increase('rollguard_silence_checks_total')})`, '{{result}}')],
+      min: 0,
+      bars: true,
+      stack: true,
+    })),
+
     row('Configuration and process'),
     at(6, 8, timeseries({
       title: 'Config reloads by result',

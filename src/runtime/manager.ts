@@ -152,6 +152,10 @@ export class RuleManager {
     const group = groupKey(state.spec)
     this.deps.metrics.groupInterval.set({ rule_group: group }, state.intervalMs / 1000)
     this.deps.metrics.groupRules.set({ rule_group: group }, state.rules.length)
+    // Counters exist at zero from the start, as in Prometheus, so rate() and alerts on them see the group at once.
+    for (const counter of [this.deps.metrics.evaluationFailures, this.deps.metrics.groupIterationsMissed, this.deps.metrics.evaluations, this.deps.metrics.groupIterations]) {
+      counter.inc({ rule_group: group }, 0)
+    }
   }
 
   /** #setAlertGauges sets each rule's alert counts by state, touching the gauge only for counts that changed. */

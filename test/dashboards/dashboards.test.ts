@@ -20,6 +20,7 @@ import { ProbeStore } from '../../src/sources/probe-store.js'
 import { createActionMetrics } from '../../src/telemetry/action-metrics.js'
 import { createEngineMetrics, createRegistry } from '../../src/telemetry/metrics.js'
 import { createNotifierMetrics } from '../../src/telemetry/notifier-metrics.js'
+import { createWebhookMetrics } from '../../src/telemetry/webhook-metrics.js'
 import { registerProbeMetrics } from '../../src/telemetry/probe-metrics.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -200,6 +201,7 @@ async function exportedMetricNames(): Promise<Set<string>> {
   createEngineMetrics(registry)
   createNotifierMetrics(registry)
   createActionMetrics(registry)
+  createWebhookMetrics(registry)
   registerProbeMetrics(registry, new ProbeStore(), ['namespace', 'deployment'])
   const names = new Set<string>()
   for (const metric of await registry.getMetricsAsJSON()) {
@@ -381,8 +383,9 @@ t.test('metrics check catches a metric rollguard does not export', async (t) => 
   t.ok(exported.has('rollguard_rule_evaluation_duration_seconds_bucket'), 'histogram buckets count')
   t.notOk(exported.has('rollguard_rule_evaluation_duration_seconds'), 'a histogram has no bare series')
   t.notOk(exported.has('rollguard_rule_evaluations'), 'a counter without _total does not exist')
-  t.same(metricNames('sum(rate(rollguard_webhook_requests_total{job=~"rollguard"}[5m]))'), ['rollguard_webhook_requests_total'])
-  t.notOk(exported.has('rollguard_webhook_requests_total'), 'webhook metrics are not there yet')
+  t.same(metricNames('sum(rate(rollguard_webhook_requestz_total{job=~"rollguard"}[5m]))'), ['rollguard_webhook_requestz_total'])
+  t.notOk(exported.has('rollguard_webhook_requestz_total'), 'a misspelt metric does not exist')
+  t.ok(exported.has('rollguard_webhook_requests_total'), 'the webhook metrics are registered')
 })
 
 t.test('the lint helpers find what they should', async (t) => {

@@ -1,0 +1,118 @@
+// Every panel of dashboards/*.json returns data from a real Prometheus once a scenario has run: a sample service
+// that degrades, a real Prometheus scraping it and rollguard (honor_labels, as the ServiceMonitor in deploy/ does),
+// a real Alertmanager, the fake Kubernetes API server, and rollguard in execute mode rolling back, receiving
+// webhook notifications and reloading its config. Each panel query is run over the scenario's time range with
+// Grafana's variables substituted; every wait is bounded.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { stringify } from 'yaml'
+import { Daemon } from '../../src/daemon.js'
+import { freePort } from '../../src/demo/processes.js'
+import { startPrometheus } from '../../src/demo/stack.js'
+import { alertmanager, defaultRulesFast, eventually, logSink, services, tempDir } from '../fixtures/e2e.js'
+import { startFakeKube } from '../fixtures/kube/index.js'
+import { writeKubeconfig } from '../fixtures/kubeconfig.js'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+
+interface Panel { title?: string; type: string; targets?: { expr?: string; refId?: string }[]; panels?: Panel[] }
+interface Dashboard { panels: Panel[] }
+
+/** panelQueries lists every panel target of a dashboard file (rows included). */
+function panelQueries(file: string): { where: string; expr: string }[] {
+  const d = JSON.parse(readFileSync(join(ROOT, 'dashboards', file), 'utf8')) as Dashboard
+  const out: { where: string; expr: string }[] = []
+  const walk = (panels: readonly Panel[]) => {
+    for (const p of panels) {
+      for (const target of p.targets ?? []) if (target.expr) out.push({ where: `${file}: "${p.title}" ${target.refId ?? ''}`, expr: target.expr })
+      walk(p.panels ?? [])
+    }
+  }
+  walk(d.panels)
+  return out
+}
+
+/** substitute fills Grafana's variables: the scenario's workload, every job/instance, a rate window for a 1s scrape. */
+function substitute(expr: string): string {
+  const values: Record<string, string> = { namespace: 'shop', deployment: 'checkout', job: '.+', instance: '.+', __rate_interval: '5s', __interval: '1s', __range: '5m' }
+  return expr.replace(/\$\{?(\w+)\}?/g, (all, name: string) => values[name] ?? all)
+}
+
+interface RangeResult { status: string; data?: { result: unknown[] }; error?: string }
+
+t.test('every dashboard panel returns data after a rollback scenario', async (t) => {
+  const dir = tempDir(t)
+  const [checkout] = await services(t, ['checkout'])
+  if (!checkout) throw new Error('service did not start')
+  const am = await alertmanager(t)
+  const port = await freePort()
+  const prom = await startPrometheus({
+    scrapeInterval: '1s',
+    scrapeTargets: [
+      { job: 'sample', target: new URL(checkout.url).host, labels: { namespace: checkout.namespace, pod: checkout.pod }, honorLabels: true },
+      { job: 'rollguard', target: `127.0.0.1:${port}`, honorLabels: true },
+    ],
+  })
+  t.teardown(() => prom.stop())
+
+  const fake = await startFakeKube()
+  t.teardown(() => fake.close())
+  await fake.seedDeployment('shop', {
+    metadata: { name: 'checkout' },
+    spec: { replicas: 2, selector: { matchLabels: { app: 'checkout' } }, template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'checkout', image: 'shop/checkout:1' }] } } },
+  })
+  await fake.updateTemplate('shop', 'checkout', (tmpl) => {
+    const c = tmpl.spec?.containers?.[0]
+    if (c) c.image = 'shop/checkout:2'
+  })
+
+  const token = join(dir, 'webhook-token')
+  writeFileSync(token, 'panel-test-token\n')
+  const config = join(dir, 'rollguard.yml')
+  writeFileSync(config, stringify({
+    probes: [{ name: 'checkout-healthz', url: `${checkout.url}/healthz`, interval: '1s', timeout: '500ms', labels: { namespace: 'shop', deployment: 'checkout' } }],
+    actions: { mode: 'execute', allow: [{ namespace: 'shop' }], verify_timeout: '30s' },
+    kubernetes: { kubeconfig: writeKubeconfig(dir, fake), lease: { namespace: 'rollguard-system', lease_duration: '3s', renew_deadline: '2s', retry_period: '500ms' } },
+    webhook: { auth: { bearer_token_file: token } },
+  }))
+  const log = logSink()
+  const flags = new Map<string, string[]>(Object.entries({
+    config, listen: `127.0.0.1:${port}`, 'prometheus-url': prom.url, 'alertmanager-url': am.url, rules: defaultRulesFast(dir),
+    'eval-interval': '1s', 'resend-delay': '2s',
+  }).map(([k, v]) => [k, [v]]))
+  const started = Date.now()
+  const daemon = await Daemon.start({ flags, env: {}, cwd: process.cwd() }, { version: 'test', logger: log.logger, actions: { verifyPollMs: 100 } })
+  t.teardown(() => daemon.stop())
+
+  // Scenario: the service degrades → HighErrorRate fires → rollback, verified; webhook requests; a reload.
+  await eventually('Prometheus scrapes rollguard', async () => {
+    const r = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('up{job="rollguard"} == 1')}`)
+    return ((await r.json()) as RangeResult).data?.result.length ? true : undefined
+  }, 30_000)
+  checkout.setFault({ errorRatio: 0.5 })
+  await eventually('the rollback to be verified', async () =>
+    daemon.actions?.recentDecisions().find((d) => d.kind === 'verified'), 60_000)
+  const webhook = `http://127.0.0.1:${port}/api/v1/webhook/alertmanager`
+  const payload = { version: '4', status: 'firing', receiver: 'rollguard', groupKey: '{}:{}', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: am.url, truncatedAlerts: 0,
+    alerts: [{ status: 'firing', labels: { alertname: 'Unrelated' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: '0123456789abcdef' }] }
+  for (const auth of ['Bearer panel-test-token', 'Bearer wrong']) {
+    const res = await fetch(webhook, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(payload) })
+    await res.arrayBuffer()
+  }
+  await (await fetch(`http://127.0.0.1:${port}/-/reload`, { method: 'POST' })).arrayBuffer()
+  // Two more scrapes and a full rate window after the last event.
+  await new Promise((resolve) => setTimeout(resolve, 8_000))
+
+  const end = Date.now() / 1000
+  const start = started / 1000 - 5
+  const queries = [...panelQueries('deploy-watch.json'), ...panelQueries('rollguard-overview.json')]
+  t.ok(queries.length >= 40, `${queries.length} panel queries`)
+  for (const q of queries) {
+    const params = new URLSearchParams({ query: substitute(q.expr), start: String(start), end: String(end), step: '1' })
+    const res = await fetch(`${prom.url}/api/v1/query_range`, { method: 'POST', body: params })
+    const body = (await res.json()) as RangeResult
+    t.equal(body.status, 'success', `${q.where}: the query runs${body.error ? ` (${body.error})` : ''}`)
+    t.ok((body.data?.result.length ?? 0) > 0, `${q.where}: returns data`)
+  }
+})
