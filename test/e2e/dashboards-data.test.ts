@@ -10,8 +10,7 @@ import { stringify } from 'yaml'
 import { Daemon } from '../../src/daemon.js'
 import { freePort } from '../../src/demo/processes.js'
 import { startPrometheus } from '../../src/demo/stack.js'
-import { alertmanager, defaultRulesFast, eventually, logSink, services, tempDir } from '../fixtures/e2e.js'
-import { startFakeKube } from '../fixtures/kube/index.js'
+import { alertmanager, checkoutCluster, defaultRulesFast, eventually, logSink, services, tempDir } from '../fixtures/e2e.js'
 import { writeKubeconfig } from '../fixtures/kubeconfig.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -56,16 +55,7 @@ t.test('every dashboard panel returns data after a rollback scenario', async (t)
   })
   t.teardown(() => prom.stop())
 
-  const fake = await startFakeKube()
-  t.teardown(() => fake.close())
-  await fake.seedDeployment('shop', {
-    metadata: { name: 'checkout' },
-    spec: { replicas: 2, selector: { matchLabels: { app: 'checkout' } }, template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'checkout', image: 'shop/checkout:1' }] } } },
-  })
-  await fake.updateTemplate('shop', 'checkout', (tmpl) => {
-    const c = tmpl.spec?.containers?.[0]
-    if (c) c.image = 'shop/checkout:2'
-  })
+  const fake = await checkoutCluster(t)
 
   const token = join(dir, 'webhook-token')
   writeFileSync(token, 'panel-test-token\n')

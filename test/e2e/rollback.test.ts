@@ -8,8 +8,8 @@ import { stringify } from 'yaml'
 import { decodeRollbackRecord, ROLLBACK_ANNOTATION } from '../../src/actions/policy.js'
 import { Daemon } from '../../src/daemon.js'
 import { amAlerts, amCreateSilence, amExpireSilence } from '../../src/demo/stack.js'
-import { alertmanager, defaultRulesFast, eventually, logSink, prometheus, services, tempDir, type LogSink } from '../fixtures/e2e.js'
-import { startFakeKube, type FakeKube } from '../fixtures/kube/index.js'
+import { alertmanager, checkoutCluster, defaultRulesFast, eventually, logSink, prometheus, services, tempDir, type LogSink } from '../fixtures/e2e.js'
+import type { FakeKube } from '../fixtures/kube/index.js'
 import { writeKubeconfig } from '../fixtures/kubeconfig.js'
 
 const FAST_LEASE = { namespace: 'rollguard-system', lease_duration: '3s', renew_deadline: '2s', retry_period: '500ms' }
@@ -34,24 +34,7 @@ t.test('automatic rollback against real Prometheus and Alertmanager', async (t) 
   let runs = 0
 
   /** cluster: a fake cluster where shop/checkout's revision 2 was just deployed (revision 1 is the good one). */
-  async function cluster(t: Test): Promise<FakeKube> {
-    const fake = await startFakeKube()
-    t.teardown(() => fake.close())
-    await fake.seedDeployment('shop', {
-      metadata: { name: 'checkout', annotations: { 'kubernetes.io/change-cause': 'release 1' } },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: 'checkout' } },
-        template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'checkout', image: 'shop/checkout:1' }] } },
-      },
-    })
-    await fake.updateTemplate('shop', 'checkout', (tmpl) => {
-      const c = tmpl.spec?.containers?.[0]
-      if (c) c.image = 'shop/checkout:2'
-    })
-    fake.log.length = 0
-    return fake
-  }
+  const cluster = (t: Test): Promise<FakeKube> => checkoutCluster(t)
 
   /** start runs a daemon (own run label on its alerts) against the fake with the given actions mode and lease identity. */
   async function start(t: Test, fake: FakeKube, mode: 'execute' | 'dry-run', identity: string, run = `r${++runs}`, actions: Record<string, unknown> = {}): Promise<Running> {

@@ -10,8 +10,7 @@ import { chromium, type Browser } from 'playwright-core'
 import { stringify } from 'yaml'
 import { Daemon } from '../../src/daemon.js'
 import type { StatusModel } from '../../src/server/status/view-model.js'
-import { alertmanager, defaultRulesFast, eventually, logSink, prometheus, services, sleep, tempDir } from '../fixtures/e2e.js'
-import { startFakeKube } from '../fixtures/kube/index.js'
+import { alertmanager, checkoutCluster, defaultRulesFast, eventually, logSink, prometheus, services, sleep, tempDir } from '../fixtures/e2e.js'
 import { writeKubeconfig } from '../fixtures/kubeconfig.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -29,20 +28,7 @@ t.test('the status page shows a firing trigger and the rollback it caused', { sk
   const [checkout] = await services(t, ['checkout'])
   if (!checkout) throw new Error('service did not start')
   const [prom, am] = await Promise.all([prometheus(t, [checkout]), alertmanager(t)])
-  const fake = await startFakeKube()
-  t.teardown(() => fake.close())
-  await fake.seedDeployment('shop', {
-    metadata: { name: 'checkout' },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: 'checkout' } },
-      template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'checkout', image: 'shop/checkout:1' }] } },
-    },
-  })
-  await fake.updateTemplate('shop', 'checkout', (tmpl) => {
-    const c = tmpl.spec?.containers?.[0]
-    if (c) c.image = 'shop/checkout:2'
-  })
+  const fake = await checkoutCluster(t)
   // A rule whose label value is markup: the page must show it as text.
   const escapeRules = join(dir, 'escape.yml')
   writeFileSync(escapeRules, stringify({ groups: [{ name: 'escaping', rules: [{ alert: 'LabelEscape', expr: 'vector(1) > 0', labels: { note: XSS } }] }] }))

@@ -12,8 +12,8 @@ import { Daemon } from '../../src/daemon.js'
 import { freePort } from '../../src/demo/processes.js'
 import { startPrometheus } from '../../src/demo/stack.js'
 import { DEFAULT_WEBHOOK_PATH } from '../../src/webhook/config.js'
-import { alertmanager, defaultRulesFast, eventually, logSink, services, tempDir, type LogSink } from '../fixtures/e2e.js'
-import { startFakeKube, type FakeKube } from '../fixtures/kube/index.js'
+import { alertmanager, checkoutCluster, defaultRulesFast, eventually, logSink, services, tempDir, type LogSink } from '../fixtures/e2e.js'
+import type { FakeKube } from '../fixtures/kube/index.js'
 import { writeKubeconfig } from '../fixtures/kubeconfig.js'
 
 const TOKEN = 'e2e-webhook-token'
@@ -43,21 +43,7 @@ t.test('Prometheus → Alertmanager → webhook → exactly one rollback, despit
   })
   t.teardown(() => prom.stop())
 
-  const fake = await startFakeKube()
-  t.teardown(() => fake.close())
-  await fake.seedDeployment('shop', {
-    metadata: { name: 'checkout' },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: 'checkout' } },
-      template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'checkout', image: 'shop/checkout:1' }] } },
-    },
-  })
-  await fake.updateTemplate('shop', 'checkout', (tmpl) => {
-    const c = tmpl.spec?.containers?.[0]
-    if (c) c.image = 'shop/checkout:2'
-  })
-  fake.log.length = 0
+  const fake = await checkoutCluster(t)
 
   // rollguard on a fixed free port, so Alertmanager's receiver URL stays valid across the restart.
   const port = await freePort()
