@@ -117,9 +117,15 @@ function actionSection(a) {
 
 function webhookSection(w) {
   if (w === undefined) return '_No webhook results yet (`node bench/webhook.mjs`)._'
+  const s = w.settings
   const x = w.summary
-  const head = w.description ?? ''
-  return [head, '', table(['requests/s', 'p50', 'p99', 'errors / non-2xx'], [[fmt(x.requestsPerSecond, 0), ms(x.p50Ms), ms(x.p99Ms), `${x.errors ?? 0} / ${x.non2xx ?? 0}`]])].join('\n')
+  return [
+    `${s.client}, ${s.connections} connections, ${s.durationSeconds} s after a ${s.warmupSeconds} s warm-up; a ${s.alertsPerNotification}-alert Alertmanager notification (${s.payloadBytes} bytes) with ${s.auth} auth; rollguard in ${s.mode} mode at log level ${s.logLevel}. ` +
+      `Repeats of one notification, as Alertmanager sends them: after the first, every alert is a duplicate, so this is the receiver's intake path (auth, rate limit, parsing, matching, the seen-set), not the rollback. The per-source rate limit is raised for the run (the default, 50/s with a burst of 200, would answer most of these 429).`,
+    '',
+    table(['requests/s', 'p50', 'p99', 'max', 'non-2xx', 'errors', 'rollguard CPU-s/s', 'rollguard peak RSS'],
+      [[fmt(x.requestsPerSecond, 0), ms(x.latencyMs.p50), ms(x.latencyMs.p99), ms(x.latencyMs.max), String(x.non2xx), String(x.errors), fmt(x.rollguardCpuSecondsPerSecond, 2), `${fmt(x.rollguardPeakRssMiB, 1)} MiB`]]),
+  ].join('\n')
 }
 
 function targetsSection(d, sc, a, w) {
@@ -153,7 +159,8 @@ function targetsSection(d, sc, a, w) {
     rows.push(['firing → rollback patch ≤ 250 ms median', `${ms(m)} median, ${ms(a.summary.p99Ms)} p99`, verdict(m === null ? null : m <= 250), m !== null && m > 250 ? `by ${ms(m - 250)}` : ''])
   } else rows.push(['firing → rollback patch ≤ 250 ms median', 'not measured (`node bench/action.mjs`)', 'n/a', ''])
   if (w !== undefined) {
-    const { requestsPerSecond: rps, p99Ms: p99 } = w.summary
+    const rps = w.summary.requestsPerSecond
+    const p99 = w.summary.latencyMs.p99
     const ok = rps >= 5000 && p99 <= 20
     const missed = [rps < 5000 ? `${fmt(5000 - rps, 0)} req/s short` : '', p99 > 20 ? `p99 ${ms(p99 - 20)} over` : ''].filter(Boolean).join(', ')
     rows.push(['webhook ≥ 5,000 req/s, p99 ≤ 20 ms', `${fmt(rps, 0)} req/s, p99 ${ms(p99)}`, verdict(ok), missed])

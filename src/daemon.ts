@@ -286,6 +286,7 @@ export class Daemon {
           version: this.version,
           actions: () => actionsStatus(this.#actions, this.#config.doc.actions),
           registry: this.registry,
+          kubernetesLink: () => this.#config.doc.web.workload_link,
         }),
       ],
     })

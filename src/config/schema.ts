@@ -65,6 +65,13 @@ export const ConfigDocument = z.strictObject({
     .strictObject({
       listen_address: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must be HOST:PORT').default('0.0.0.0:9099'),
       external_url: HttpUrl.optional(),
+      // The status page links each workload of a decision here, e.g. Headlamp or the Kubernetes Dashboard.
+      workload_link: z
+        .string()
+        .refine((s) => HttpUrl.safeParse(s.replace(/\{(namespace|name|kind|resource)\}/g, 'x')).success, {
+          message: 'must be an http:// or https:// URL template using {namespace}, {name}, {kind}, {resource}',
+        })
+        .optional(),
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, loadConfig } from '../../src/config/load.js'
@@ -100,4 +101,16 @@ t.test('unreadable files are reported, never their contents', async (t) => {
     env: {}, cwd: '/w',
   }))
   t.same(both, ['prometheus: bearer_token_file and basic_auth are mutually exclusive'])
+})
+
+t.test('web.workload_link: a URL template for the status page', async (t) => {
+  const write = (text: string) => {
+    const file = join(t.testdir(), 'rollguard.yml')
+    writeFileSync(file, `prometheus:\n  url: http://127.0.0.1:9090\nweb:\n  workload_link: ${text}\n`)
+    return file
+  }
+  const ok = await loadConfig({ flags: flags({ config: write('"https://headlamp.example.com/c/main/{resource}/{namespace}/{name}"') }), env: {}, cwd: '/w' })
+  t.equal(ok.doc.web.workload_link, 'https://headlamp.example.com/c/main/{resource}/{namespace}/{name}')
+  const bad = await problems(loadConfig({ flags: flags({ config: write('"javascript:alert(1)/{name}"') }), env: {}, cwd: '/w' }))
+  t.match(bad, [/rollguard\.yml:4:18: web\.workload_link: must be an http:\/\/ or https:\/\/ URL template/])
 })
