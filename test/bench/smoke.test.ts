@@ -129,7 +129,9 @@ t.test('the webhook benchmark smoke run writes a well-formed result', async (t) 
   const failure = await ensureBuilt()
   t.equal(failure, '', 'dist/ is built')
   if (failure !== '') return
-  const out = join(t.testdir(), 'webhook.json')
+  // One test directory: every t.testdir() call would empty it again.
+  const dir = t.testdir()
+  const out = join(dir, 'webhook.json')
   const bench = await run([join(ROOT, 'bench', 'webhook.mjs'), '--smoke', '--out', out], 120_000)
   t.equal(bench.code, 0, `webhook smoke run exits 0\n${bench.stderr.slice(-3000)}`)
   if (bench.code !== 0) return
@@ -152,9 +154,9 @@ t.test('the webhook benchmark smoke run writes a well-formed result', async (t) 
   for (const k of ['p50', 'p90', 'p99', 'max']) t.ok(isNumberOrNull(w.summary.latencyMs[k]), `latency ${k}`)
   t.same(Object.keys(w.targets.met).sort(), ['p99Ms', 'requestsPerSecond'])
   // The docs generator reads this shape: its webhook table and target row come out of it.
-  const doc = join(t.testdir(), 'benchmarks.md')
+  const doc = join(dir, 'benchmarks.md')
   copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
-  const none = join(t.testdir(), 'none.json')
+  const none = join(dir, 'none.json')
   const report = await run([join(ROOT, 'bench', 'report.mjs'), '--allow-smoke', '--detection', none, '--scale', none, '--action', none, '--webhook', out, '--doc', doc], 30_000)
   t.equal(report.code, 0, report.stderr)
   const text = readFileSync(doc, 'utf8')
