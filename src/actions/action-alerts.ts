@@ -1,9 +1,10 @@
 import type { OutgoingAlert } from '../engine/types.js'
-import type { WorkloadRef } from './policy.js'
+import type { CorrelatedTriggers } from './policy.js'
+import { describeWorkload, type WorkloadRef } from './workload-ref.js'
 import type { AlertInfo } from './trigger.js'
 
 /** ActionAlertName names the alerts rollguard sends about its own actions. */
-export type ActionAlertName = 'RollbackExecuted' | 'RollbackFailed' | 'RollbackBrakeEngaged'
+export type ActionAlertName = 'RollbackExecuted' | 'RollbackFailed' | 'RollbackBrakeEngaged' | 'RollbackHeldCorrelated' | 'RollbackIneffective'
 
 /**
  * ACTION_ALERT_TTL_MS is how long an action alert stays active in Alertmanager: it is sent once with
@@ -19,10 +20,13 @@ export interface ActionAlertInput {
   readonly message: string
   readonly fromRevision?: number | undefined
   readonly toRevision?: number | undefined
+  readonly correlated?: CorrelatedTriggers | undefined
+  readonly value?: number | undefined
 }
 
 /** actionAlert builds the alert for Alertmanager; labels identify the workload and the trigger, annotations tell the story. */
 export function actionAlert(name: ActionAlertName, input: ActionAlertInput, now: number, generatorURL: string): OutgoingAlert {
+  if (name === 'RollbackHeldCorrelated' && input.correlated !== undefined) return heldAlert(input, input.correlated, now, generatorURL)
   const { workload: w, trigger } = input
   const annotations: Record<string, string> = {
     summary: `${w.kind} ${w.namespace}/${w.name}: ${SUMMARY[name]}`,
@@ -31,6 +35,7 @@ export function actionAlert(name: ActionAlertName, input: ActionAlertInput, now:
   }
   if (input.fromRevision !== undefined) annotations['from_revision'] = String(input.fromRevision)
   if (input.toRevision !== undefined) annotations['to_revision'] = String(input.toRevision)
+  if (input.value !== undefined) annotations['value'] = String(input.value)
   return {
     labels: {
       alertname: name,
@@ -48,8 +53,37 @@ export function actionAlert(name: ActionAlertName, input: ActionAlertInput, now:
   }
 }
 
+/**
+ * heldAlert is one alert per scope, not per workload: its labels name the scope only, so every held workload of
+ * one outage updates the same alert in Alertmanager, and its annotations list them all.
+ */
+function heldAlert(input: ActionAlertInput, correlated: CorrelatedTriggers, now: number, generatorURL: string): OutgoingAlert {
+  const names = correlated.workloads.map(describeWorkload)
+  const namespaces = [...new Set(correlated.workloads.map((w) => w.namespace))]
+  return {
+    labels: {
+      alertname: 'RollbackHeldCorrelated',
+      severity: 'critical',
+      scope: correlated.scope,
+      ...(namespaces.length === 1 ? { namespace: namespaces[0] as string } : {}),
+      rollguard_action: 'rollback',
+    },
+    annotations: {
+      summary: `${names.length} workloads failing together (${correlated.scope}): automatic rollbacks held, a human is needed`,
+      description: input.message,
+      workloads: names.join(', '),
+      reason: input.reason,
+    },
+    startsAt: now,
+    endsAt: now + ACTION_ALERT_TTL_MS,
+    generatorURL,
+  }
+}
+
 const SUMMARY: Record<ActionAlertName, string> = {
   RollbackExecuted: 'rolled back automatically',
   RollbackFailed: 'automatic rollback failed; a human is needed',
   RollbackBrakeEngaged: 'rollback storm brake engaged; not rolling back',
+  RollbackHeldCorrelated: 'rollback held: several workloads failing together',
+  RollbackIneffective: 'rolled back, but the trigger still fires on the restored revision; a human is needed',
 }

@@ -25,11 +25,32 @@ export const TargetLabels = z
   .prefault({})
 export type TargetLabels = z.infer<typeof TargetLabels>
 
-/** ActionsConfig is the `actions` section: the safety policy plus which alerts trigger and how long a rollback is verified. */
+/**
+ * RetrySettings bound the retries of a rollback after a transient failure (5xx, 429, timeouts, connection errors):
+ * at most `max_attempts` attempts in all, waiting initial_backoff × 2^(n-1), capped at max_backoff, with jitter.
+ */
+export const RetrySettings = z
+  .strictObject({
+    max_attempts: z.number().int().min(1).max(100).default(8),
+    initial_backoff: Positive(1_000),
+    max_backoff: Positive(30_000),
+  })
+  .refine((r) => r.max_backoff >= r.initial_backoff, { message: 'max_backoff must not be less than initial_backoff', path: ['max_backoff'] })
+  .prefault({})
+export type RetrySettings = z.infer<typeof RetrySettings>
+
+/** ActionsConfig is the `actions` section: the safety policy plus which alerts trigger and how a rollback is carried out and checked. */
 export const ActionsConfig = ActionsPolicy.extend({
   trigger: TriggerSelector,
   targets: TargetLabels,
   verify_timeout: Positive(600_000),
+  retry: RetrySettings,
+  /**
+   * How long the trigger is watched after a verified rollback before the rollback is called ineffective. Absent:
+   * the rule's `for` plus its longest range window (own rules), webhook_effectiveness_window for webhook alerts.
+   */
+  effectiveness_window: Duration.refine((ms) => ms > 0, 'must be greater than 0').optional(),
+  webhook_effectiveness_window: Positive(600_000),
 })
 export type ActionsConfig = z.infer<typeof ActionsConfig>
 

@@ -1,28 +1,39 @@
 /**
- * One rollback job: read the workload, decide, send the rollback (or its server-side dry run) with the record
- * annotation in the same patch, and verify the rollout. The policy's decision is re-checked against the exact
- * object the patch is computed from: if the workload changed between the read and the plan, or the patch hit a
- * 409, the workload is read again and the policy decides again before anything is sent. Alertmanager silences
- * are asked alongside the first read (a cached answer may do) and again, freshly, right before the patch.
+ * One rollback job, as one readable loop: settle → read → decide → plan → gate → send → confirm → verify. The
+ * effectiveness watch that follows a verified rollback belongs to the executor (it outlives the job).
+ *
+ * - settle: wait until the trigger has been firing for actions.correlation.settle, so triggers of one outage are
+ *   counted together before any of them acts.
+ * - read, decide: the workload as kubectl reads it, and the pure policy's verdict on exactly that read.
+ * - plan, gate: kubectl's undo computed from the same read (so the decision is about the very object patched),
+ *   then a fresh silence check, cancellation and leadership right before the PATCH.
+ * - send, confirm: a PATCH whose answer is lost (timeout, reset, 5xx) may still be applied; reading the workload
+ *   back tells, because the record annotation carries this attempt's identity. A transient failure is retried
+ *   with backoff while the trigger fires and this replica leads; every retry reads and decides again.
+ * - verify: rollout status until complete, failed or the deadline; the result is written back into the record,
+ *   so a newly elected leader that finds a stored but unverified rollback verifies it instead of leaving it
+ *   unreported.
  */
 
 import type { AppsV1Api } from '@kubernetes/client-node'
+import { formatDuration } from '../rules/duration.js'
 import type { ActionMetrics } from '../telemetry/action-metrics.js'
 import type { ActionsConfig } from './actions-config.js'
 import type { Audit, AuditEntry, AuditKind } from './audit.js'
+import { retryDelay } from './backoff.js'
+import { settleDelay, type TriggerLog } from './correlation.js'
 import type { KubeFailure } from './kube/errors.js'
 import type { RegardingRef } from './kube/events.js'
-import { waitForRollout } from './kube/rollout-status.js'
-import { undoWorkload } from './kube/undo.js'
-import type { RolledBack, UndoPlan, UndoResult } from './kube/undo-result.js'
+import { isTransient, planUndo, sendUndo, writeAnnotation } from './kube/operations.js'
+import { sleepFor, waitForRollout } from './kube/rollout-status.js'
+import type { UndoPlan } from './kube/undo-result.js'
 import type { RollbackLedger } from './ledger.js'
-import {
-  decide, decodeRollbackRecord, encodeRollbackRecord, nextRollbackRecord, ROLLBACK_ANNOTATION,
-  type Decision, type PolicyInput, type RollbackTarget, type SilenceState,
-} from './policy.js'
+import { decide, nextRollbackRecord, redeployedSince, type Decision, type PolicyInput, type RollbackTarget, type SilenceState } from './policy.js'
 import type { Job } from './queue.js'
-import { workloadKey, type AlertInfo } from './trigger.js'
+import { decodeRollbackRecord, encodeRollbackRecord, ROLLBACK_ANNOTATION, type RollbackRecord } from './record.js'
+import type { AlertInfo } from './trigger.js'
 import { readWorkload, type WorkloadRead } from './workload.js'
+import { workloadKey, type WorkloadRef } from './workload-ref.js'
 
 /** SilenceCheck: `fresh` forbids a cached answer; `required` makes "no Alertmanager configured" a failed check. */
 export interface SilenceCheck {
@@ -52,73 +63,200 @@ export interface AttemptEnv {
   readonly verifyPollMs: number
   /** Alertmanager silences; undefined: not checked. */
   readonly silences?: SilenceChecker | undefined
+  /** This replica's identity (the Lease holder identity), written into the record as `by`. */
+  readonly identity: string
+  /** Recent trigger firings, for actions.correlation. */
+  readonly triggers: TriggerLog
+  /** Whether the trigger still fires (undefined: unknown); a trigger that stopped firing is not retried. */
+  readonly stillFiring: (alert: AlertInfo) => boolean | undefined
+  /** Uniform in [0, 1), for the retry jitter. */
+  readonly random: () => number
+}
+
+/** VerifiedRollback is a rollback whose rollout completed: the executor watches its trigger for effectiveness. */
+export interface VerifiedRollback {
+  readonly alert: AlertInfo
+  readonly ref: WorkloadRef
+  readonly regarding: RegardingRef
+  readonly fromRevision: number
+  readonly toRevision: number
+  readonly at: number
 }
 
 /** AttemptResult: `heldBySilence` when a silence (or a failed silence check) was among the reasons not to act. */
 export interface AttemptResult {
   readonly heldBySilence: boolean
+  readonly verified?: VerifiedRollback | undefined
 }
 
-type Veto = Pick<AuditEntry, 'kind' | 'reason' | 'message' | 'blockers' | 'silence'>
+type Entry = Omit<AuditEntry, 'alert' | 'workload' | 'mode'>
 
-/** State is the latest read and decision; the patch gate and the conflict handler refresh it. */
-interface State {
-  read: WorkloadRead
-  input: PolicyInput
-  decision: Decision
-  /** The record annotation value the patch's record was computed from, and the record's time. */
-  recordBasis?: string | undefined
-  recordAt?: number
-  plan?: UndoPlan
-  veto?: Veto
-}
-
-/** runAttempt processes one job to the end; it never throws (everything is recorded in the audit trail). */
-export async function runAttempt(job: Job, env: AttemptEnv): Promise<AttemptResult> {
-  const decided = await env.exclusive(() => decideAndPatch(job, env))
-  if (decided.patched !== undefined) await verify(job, env, decided.patched)
-  return { heldBySilence: decided.veto?.blockers?.some((b) => b === 'silenced' || b === 'silence_check_failed') === true }
-}
-
-interface Decided {
-  readonly patched?: Patched | undefined
-  readonly veto?: Veto | undefined
-}
-
-interface Patched {
-  readonly result: RolledBack
+/** Stored is a rollback known to be in the API server: sent by this attempt, or found there. */
+interface Stored {
+  readonly generation: number
+  readonly fromRevision: number
+  readonly toRevision: number
   readonly regarding: RegardingRef
 }
 
-function base(job: Job, env: AttemptEnv): Pick<AuditEntry, 'alert' | 'workload' | 'mode'> {
-  return { alert: job.request.alert, workload: job.request.ref, mode: env.config.mode }
+type Step =
+  | { readonly kind: 'final'; readonly heldBySilence?: boolean }
+  | { readonly kind: 'stored'; readonly stored: Stored }
+  | { readonly kind: 'transient'; readonly entry: Entry }
+
+/** State is one pass's read and decision. */
+interface State {
+  readonly read: WorkloadRead
+  input: PolicyInput
+  decision: Decision
 }
 
-async function decideAndPatch(job: Job, env: AttemptEnv): Promise<Decided> {
+const FINAL: Step = { kind: 'final' }
+
+/** runAttempt processes one job to the end; it never throws (everything is recorded in the audit trail). */
+export async function runAttempt(job: Job, env: AttemptEnv): Promise<AttemptResult> {
+  await sleepFor(settleDelay(job.request.alert.startsAt, env.now(), env.config.correlation), env.signal)
+  for (let n = 1; ; n++) {
+    const step = await env.exclusive(() => decideAndSend(job, env))
+    if (step.kind === 'final') return { heldBySilence: step.heldBySilence === true }
+    if (step.kind === 'stored') return { heldBySilence: false, verified: await verify(job, env, step.stored) }
+    const wait = retryDelay(n + 1, env.config.retry, env.random())
+    const stop = whyNotRetry(job, env)
+    if (stop !== undefined) {
+      record(job, env, { kind: 'cancelled', reason: stop.reason, message: `${step.entry.message}; not retried: ${stop.message}` })
+      return { heldBySilence: false }
+    }
+    if (wait === undefined) {
+      record(job, env, { ...step.entry, message: `${step.entry.message}; gave up after ${n} attempts (actions.retry.max_attempts)` })
+      return { heldBySilence: false }
+    }
+    record(job, env, { ...step.entry, kind: 'retrying', message: `${step.entry.message}; attempt ${n + 1} of ${env.config.retry.max_attempts} in ${formatDuration(wait)}` })
+    await sleepFor(wait, env.signal)
+  }
+}
+
+function whyNotRetry(job: Job, env: AttemptEnv): { reason: string; message: string } | undefined {
+  if (job.cancelled || env.stillFiring(job.request.alert) === false) return { reason: 'resolved', message: 'the trigger alert resolved' }
+  if (env.signal.aborted) return { reason: 'aborted', message: abortText(env.signal) }
+  if (!env.isLeader()) return { reason: 'not_leader', message: 'this replica is no longer the leader; the leader decides' }
+  return undefined
+}
+
+function record(job: Job, env: AttemptEnv, entry: Entry): void {
+  env.audit.record({ alert: job.request.alert, workload: job.request.ref, mode: env.config.mode, ...entry })
+}
+
+async function decideAndSend(job: Job, env: AttemptEnv): Promise<Step> {
   const early = precheck(job, env)
-  if (early !== undefined) {
-    env.audit.record({ ...base(job, env), ...early })
-    return {}
-  }
+  if (early !== undefined) return record(job, env, early), FINAL
   const [read, silence] = await Promise.all([readWorkload(env.apps, job.request.ref, env.signal), checkSilence(job, env, false)])
-  if (read.kind === 'error') {
-    recordReadFailure(job, env, read)
-    return {}
+  if (read.kind === 'error') return readFailed(job, env, read)
+  const found = storedAttempt(job, env, read)
+  if (found !== undefined) return found
+  const st = evaluate(job, env, read, silence)
+  if (!approved(st.decision)) return vetoed(job, env, st)
+  const planned = planUndo(job.request.ref, read.state, { record: { annotationKey: ROLLBACK_ANNOTATION, value: (ctx) => recordValue(job, env, st, ctx.generation) } })
+  if (planned.kind === 'skipped') return record(job, env, { ...about(st), kind: 'skipped', reason: planned.reason, message: planned.message }), FINAL
+  // The policy already refuses what kubectl would (paused, no history); anything left is final, not transient.
+  if (planned.kind === 'error') return record(job, env, { ...about(st), kind: 'skipped', reason: planned.reason, message: planned.message }), FINAL
+  const gate = await gateBeforePatch(job, env, st, planned.plan)
+  if (gate !== undefined) return gate
+  return send(job, env, st, planned.plan)
+}
+
+function precheck(job: Job, env: AttemptEnv): Entry | undefined {
+  if (job.cancelled) return { kind: 'cancelled', reason: 'resolved', message: 'the trigger alert resolved before the rollback was decided' }
+  if (!env.isLeader()) return { kind: 'not_leader', reason: 'not_leader', message: 'this replica is not the leader; the leader decides' }
+  if (env.signal.aborted) return { kind: 'cancelled', reason: 'aborted', message: `not decided: ${abortText(env.signal)}` }
+  return undefined
+}
+
+function readFailed(job: Job, env: AttemptEnv, f: KubeFailure): Step {
+  if (env.signal.aborted) return record(job, env, { kind: 'cancelled', reason: 'aborted', message: `not decided (${abortText(env.signal)}): ${f.message}` }), FINAL
+  const entry: Entry = { kind: 'read_failed', reason: f.reason, message: f.message }
+  if (isTransient(f)) return { kind: 'transient', entry }
+  // A workload that does not exist is a mapping problem (alert labels naming no workload), not a failed rollback.
+  return record(job, env, f.reason === 'not_found' ? { ...entry, kind: 'skipped' } : entry), FINAL
+}
+
+/**
+ * storedAttempt finds a rollback that is in the API server but was never verified: this job's own (its answer was
+ * lost, or it landed late), or another replica's that stopped before verifying. Either is verified now, never sent again.
+ */
+function storedAttempt(job: Job, env: AttemptEnv, read: WorkloadRead): Step | undefined {
+  const rec = decodeRollbackRecord(read.facts.annotations[ROLLBACK_ANNOTATION])
+  env.ledger.observe(workloadKey(read.facts.ref), rec)
+  if (rec?.attempt === undefined || rec.verified !== undefined || env.config.mode !== 'execute' || redeployedSince(read.facts, rec)) return undefined
+  const what = `revision ${rec.fromRevision} → ${rec.toRevision} at ${new Date(rec.at).toISOString()}`
+  const message = rec.attempt === job.attempt
+    ? `the rollback patch of this attempt (${rec.attempt}, ${what}) is stored although its answer was lost; verifying it`
+    : `the rollback ${rec.attempt} by ${rec.by ?? 'another replica'} (${what}) is stored but was never verified (that replica stopped or lost its answer); verifying it`
+  const stored = { generation: rec.generation, fromRevision: rec.fromRevision, toRevision: rec.toRevision, regarding: read.regarding }
+  record(job, env, { regarding: read.regarding, fromRevision: rec.fromRevision, toRevision: rec.toRevision, kind: 'rolled_back', reason: 'rollback', message })
+  return { kind: 'stored', stored }
+}
+
+function evaluate(job: Job, env: AttemptEnv, read: WorkloadRead, silence: SilenceState | undefined): State {
+  const { alert, ref } = job.request
+  const { correlation } = env.config
+  const input: PolicyInput = {
+    now: env.now(),
+    policy: env.config,
+    facts: read.facts,
+    recentRollbacks: env.ledger.recent(),
+    isLeader: env.isLeader(),
+    silence,
+    alert,
+    correlated: correlation.enabled ? env.triggers.correlated(ref, alert.startsAt, correlation) : undefined,
   }
-  const st = evaluate(read, env, silence, job.request.alert)
-  if (!approved(st.decision)) {
-    const veto = decisionVeto(st)
-    env.audit.record({ ...entryFor(job, env, st), ...veto })
-    return { veto }
+  return { read, input, decision: decide(input) }
+}
+
+function approved(d: Decision): boolean {
+  return d.act || d.reason === 'dry_run'
+}
+
+function about(st: State): Pick<Entry, 'regarding' | 'fromRevision' | 'toRevision'> {
+  const target = st.decision.target
+  return { regarding: st.read.regarding, fromRevision: target?.fromRevision, toRevision: target?.toRevision }
+}
+
+function vetoed(job: Job, env: AttemptEnv, st: State): Step {
+  const d = st.decision
+  const kind: AuditKind = d.reason === 'global_brake' ? 'brake' : d.reason === 'not_leader' ? 'not_leader' : d.reason === 'correlated_failure' ? 'held' : 'skipped'
+  const silence = st.input.silence?.state === 'silenced' ? st.input.silence : undefined
+  const correlated = d.reason === 'correlated_failure' ? st.input.correlated : undefined
+  record(job, env, { ...about(st), kind, reason: d.reason, message: d.message, blockers: d.blockers, silence, correlated })
+  return { kind: 'final', heldBySilence: d.blockers.some((b) => b === 'silenced' || b === 'silence_check_failed') }
+}
+
+function recordValue(job: Job, env: AttemptEnv, st: State, generation: number): string {
+  // An approved decision always has a target: without a previous revision no_history blocks.
+  const target = st.decision.target as RollbackTarget
+  const next = nextRollbackRecord(st.input, target, job.request.alert.name, { attempt: job.attempt, by: env.identity })
+  return encodeRollbackRecord({ ...next, generation })
+}
+
+// Right before the PATCH: a silence created since the decision (say, while another workload's rollback was
+// verified) still stops this one, and so do a resolved trigger and lost leadership.
+async function gateBeforePatch(job: Job, env: AttemptEnv, st: State, plan: UndoPlan): Promise<Step | undefined> {
+  if (plan.toRevision !== st.decision.target?.toRevision) {
+    const message = `the rollback would restore revision ${plan.toRevision}, but the policy approved revision ${st.decision.target?.toRevision}`
+    return record(job, env, { ...about(st), kind: 'skipped', reason: 'changed', message }), FINAL
   }
-  const result = await undoWorkload(env.apps, job.request.ref, {
-    dryRun: st.decision.dryRun,
-    record: { annotationKey: ROLLBACK_ANNOTATION, value: (ctx) => recordValue(job, st, ctx.generation) },
-    onConflict: async () => (await refresh(st, env, job)) === true,
-    beforePatch: (plan) => gate(plan, st, env, job),
-    signal: env.signal,
-  })
-  return { patched: outcome(job, env, st, result), veto: st.veto }
+  st.input = { ...st.input, silence: await checkSilence(job, env, true) }
+  st.decision = decide(st.input)
+  if (!approved(st.decision)) return vetoed(job, env, st)
+  const late = lateCheck(job, env)
+  if (late !== undefined) return record(job, env, { ...about(st), ...late }), FINAL
+  return undefined
+}
+
+function lateCheck(job: Job, env: AttemptEnv): Entry | undefined {
+  if (job.cancelled) return { kind: 'cancelled', reason: 'resolved', message: 'the trigger alert resolved before the rollback was sent' }
+  if (!env.isLeader()) return { kind: 'not_leader', reason: 'not_leader', message: 'this replica lost leadership before the rollback was sent' }
+  if (env.signal.aborted) return { kind: 'cancelled', reason: 'aborted', message: `not sent: ${abortText(env.signal)}` }
+  return undefined
 }
 
 function checkSilence(job: Job, env: AttemptEnv, fresh: boolean): Promise<SilenceState | undefined> {
@@ -127,132 +265,88 @@ function checkSilence(job: Job, env: AttemptEnv, fresh: boolean): Promise<Silenc
   return env.silences.check(job.request.alert, { fresh, required: enabled === true, signal: env.signal })
 }
 
-function precheck(job: Job, env: AttemptEnv): Veto | undefined {
-  if (job.cancelled) return { kind: 'cancelled', reason: 'resolved', message: 'the trigger alert resolved before the rollback was decided' }
-  if (!env.isLeader()) return { kind: 'not_leader', reason: 'not_leader', message: 'this replica is not the leader; the leader decides' }
-  if (env.signal.aborted) return { kind: 'cancelled', reason: 'aborted', message: `not decided: ${abortText(env.signal)}` }
-  return undefined
-}
-
-function recordReadFailure(job: Job, env: AttemptEnv, f: KubeFailure): void {
-  if (env.signal.aborted) return void env.audit.record({ ...base(job, env), kind: 'cancelled', reason: 'aborted', message: `not decided (${abortText(env.signal)}): ${f.message}` })
-  // A workload that does not exist is a mapping problem (alert labels naming no workload), not a failed rollback.
-  env.audit.record({ ...base(job, env), kind: f.reason === 'not_found' ? 'skipped' : 'read_failed', reason: f.reason, message: f.message })
-}
-
-function evaluate(read: WorkloadRead, env: AttemptEnv, silence: SilenceState | undefined, alert: AlertInfo): State {
-  env.ledger.observe(workloadKey(read.facts.ref), decodeRollbackRecord(read.facts.annotations[ROLLBACK_ANNOTATION]))
-  const input: PolicyInput = { now: env.now(), policy: env.config, facts: read.facts, recentRollbacks: env.ledger.recent(), isLeader: env.isLeader(), silence, alert }
-  return { read, input, decision: decide(input) }
-}
-
-function approved(d: Decision): boolean {
-  return d.act || d.reason === 'dry_run'
-}
-
-function decisionVeto({ decision: d, input }: State): Veto {
-  const kind: AuditKind = d.reason === 'global_brake' ? 'brake' : d.reason === 'not_leader' ? 'not_leader' : 'skipped'
-  const silence = input.silence?.state === 'silenced' ? input.silence : undefined
-  return { kind, reason: d.reason, message: d.message, blockers: d.blockers, silence }
-}
-
-function entryFor(job: Job, env: AttemptEnv, st: State): Pick<AuditEntry, 'alert' | 'workload' | 'mode' | 'regarding' | 'fromRevision' | 'toRevision'> {
-  const target = st.decision.target
-  return { ...base(job, env), regarding: st.read.regarding, fromRevision: target?.fromRevision, toRevision: target?.toRevision }
-}
-
-function recordValue(job: Job, st: State, generation: number): string {
-  st.recordBasis = st.read.facts.annotations[ROLLBACK_ANNOTATION]
-  st.recordAt = st.input.now
-  // An approved decision always has a target: without a previous revision no_history blocks.
-  const target = st.decision.target as RollbackTarget
-  return encodeRollbackRecord({ ...nextRollbackRecord(st.input, target, job.request.alert.name), generation })
-}
-
-/** refresh reads the workload again and decides again; true when the fresh decision still approves. */
-async function refresh(st: State, env: AttemptEnv, job: Job): Promise<true | string> {
-  const read = await readWorkload(env.apps, job.request.ref, env.signal)
-  if (read.kind === 'error') return veto(st, { kind: 'read_failed', reason: read.reason, message: read.message })
-  Object.assign(st, evaluate(read, env, st.input.silence, job.request.alert))
-  return approved(st.decision) ? true : veto(st, decisionVeto(st))
-}
-
-// Runs right before every PATCH: the decision must be about the very object the patch was planned from.
-async function gate(plan: UndoPlan, st: State, env: AttemptEnv, job: Job): Promise<true | string> {
-  if (plan.resourceVersion !== st.read.resourceVersion) {
-    const fresh = await refresh(st, env, job)
-    if (fresh !== true) return fresh
-    if (plan.resourceVersion !== st.read.resourceVersion) {
-      return veto(st, { kind: 'skipped', reason: 'changed', message: 'the workload kept changing while the rollback was prepared; not acting on a stale read' })
-    }
+async function send(job: Job, env: AttemptEnv, st: State, plan: UndoPlan): Promise<Step> {
+  const dryRun = st.decision.dryRun
+  const patch = { contentType: plan.patch.contentType, body: plan.patch.body, fromImages: plan.fromImages, toImages: plan.toImages }
+  const what = ` (images ${plan.fromImages.join(',')} → ${plan.toImages.join(',')}); trigger ${job.request.alert.name}`
+  // From here on a resolution no longer cancels: the patch may be in.
+  job.sent = !dryRun
+  const r = await sendUndo(env.apps, plan, { dryRun, signal: env.signal })
+  const entry = { ...about(st), patch }
+  if (r.kind === 'stored' && dryRun) {
+    record(job, env, { ...entry, kind: 'dry_run', reason: 'dry_run', message: `${st.decision.message}${what}; the API server accepted the patch (dryRun=All, nothing stored)` })
+    return FINAL
   }
-  if (st.recordBasis !== st.read.facts.annotations[ROLLBACK_ANNOTATION]) {
-    return veto(st, { kind: 'skipped', reason: 'changed', message: `the ${ROLLBACK_ANNOTATION} annotation changed while the rollback was prepared` })
+  if (r.kind === 'stored') return stored(job, env, st, { ...entry, kind: 'rolled_back', reason: 'rollback', message: `${st.decision.message}${what}: patch stored` }, r.generation, plan)
+  if (r.applied === 'unknown' && !dryRun) {
+    const confirmed = await confirm(job, env, st, plan, r)
+    if (confirmed !== undefined) return confirmed
   }
-  const target = st.decision.target?.toRevision
-  if (plan.toRevision !== target) {
-    return veto(st, { kind: 'skipped', reason: 'changed', message: `the rollback would restore revision ${plan.toRevision}, but the policy approved revision ${target}` })
-  }
-  // A silence created since the decision (say, while another workload's rollback was verified) still stops this one.
-  st.input = { ...st.input, silence: await checkSilence(job, env, true) }
-  st.decision = decide(st.input)
-  if (!approved(st.decision)) return veto(st, decisionVeto(st))
-  if (job.cancelled) return veto(st, { kind: 'cancelled', reason: 'resolved', message: 'the trigger alert resolved before the rollback was sent' })
-  if (!env.isLeader()) return veto(st, { kind: 'not_leader', reason: 'not_leader', message: 'this replica lost leadership before the rollback was sent' })
-  st.plan = plan
-  if (!st.decision.dryRun) job.sent = true
-  return true
+  job.sent = false
+  const failure: Entry = { ...entry, kind: dryRun ? 'dry_run_failed' : 'patch_failed', reason: r.reason, message: r.message }
+  if (env.signal.aborted && r.applied === 'no') return record(job, env, { ...failure, kind: 'cancelled', reason: 'aborted' }), FINAL
+  if (isTransient(r)) return { kind: 'transient', entry: failure }
+  return record(job, env, failure), FINAL
 }
 
-function veto(st: State, v: Veto): string {
-  st.veto = v
-  return v.message
+function stored(job: Job, env: AttemptEnv, st: State, entry: Entry, generation: number, plan: UndoPlan): Step {
+  // The record's time, so reading the workload later does not count this rollback twice.
+  env.ledger.add(job.key, st.input.now)
+  env.metrics.duration.observe(Math.max(0, env.now() - job.request.alert.startsAt) / 1000)
+  const warnings = plan.warnings.map((w) => `; warning: ${w}`).join('')
+  record(job, env, { ...entry, message: `${entry.message}${warnings}` })
+  return { kind: 'stored', stored: { generation, fromRevision: plan.fromRevision, toRevision: plan.toRevision, regarding: st.read.regarding } }
 }
 
-function outcome(job: Job, env: AttemptEnv, st: State, r: UndoResult): Patched | undefined {
-  const entry = entryFor(job, env, st)
-  const plan = st.plan
-  const patch = plan && { contentType: plan.patch.contentType, body: plan.patch.body, fromImages: plan.fromImages, toImages: plan.toImages }
-  const what = `${plan ? ` (images ${plan.fromImages.join(',')} → ${plan.toImages.join(',')})` : ''}; trigger ${job.request.alert.name}`
-  switch (r.kind) {
-    case 'rolled-back': {
-      const at = env.now()
-      // The time written in the record, so reading the workload later does not count this rollback twice.
-      env.ledger.add(job.key, st.recordAt ?? at)
-      env.metrics.duration.observe(Math.max(0, at - job.request.alert.startsAt) / 1000)
-      const warnings = r.warnings.map((w) => `; warning: ${w}`).join('')
-      env.audit.record({ ...entry, patch, kind: 'rolled_back', reason: 'rollback', message: `${st.decision.message}${what}: patch stored${warnings}` })
-      return { result: r, regarding: st.read.regarding }
-    }
-    case 'dry-run':
-      env.audit.record({ ...entry, patch, kind: 'dry_run', reason: 'dry_run', message: `${st.decision.message}${what}; the API server accepted the patch (dryRun=All, nothing stored)` })
-      return undefined
-    case 'skipped':
-      env.audit.record({ ...entry, ...(st.veto ?? { kind: 'skipped', reason: r.reason, message: r.message }) })
-      return undefined
-    case 'error': {
-      const aborted = env.signal.aborted && !job.sent
-      const kind: AuditKind = st.veto?.kind ?? (aborted ? 'cancelled' : st.decision.dryRun ? 'dry_run_failed' : 'patch_failed')
-      env.audit.record({ ...entry, patch, kind, reason: st.veto?.reason ?? (aborted ? 'aborted' : r.reason), message: st.veto?.message ?? r.message })
-      return undefined
-    }
-  }
+// The answer was lost: read the workload back; this attempt's identity in the record says the patch is in.
+async function confirm(job: Job, env: AttemptEnv, st: State, plan: UndoPlan, lost: KubeFailure): Promise<Step | undefined> {
+  const back = await readWorkload(env.apps, job.request.ref, env.signal)
+  if (back.kind === 'error') return undefined
+  const rec = decodeRollbackRecord(back.facts.annotations[ROLLBACK_ANNOTATION])
+  if (rec?.attempt !== job.attempt) return undefined
+  const message = `${st.decision.message}: the answer to the PATCH was lost (${lost.message}), and reading the workload back shows this attempt's rollback stored`
+  return stored(job, env, st, { ...about(st), kind: 'rolled_back', reason: 'rollback', message }, rec.generation, plan)
 }
 
-async function verify(job: Job, env: AttemptEnv, { result: rolled, regarding }: Patched): Promise<void> {
+async function verify(job: Job, env: AttemptEnv, s: Stored): Promise<VerifiedRollback | undefined> {
   const since = env.now()
   const w = await waitForRollout(env.apps, job.request.ref, {
-    generation: rolled.generation,
+    generation: s.generation,
     deadlineMs: env.config.verify_timeout,
     pollMs: env.verifyPollMs,
     signal: env.signal,
     ignoreDeadlineBefore: since,
   })
-  const entry = { ...base(job, env), regarding, fromRevision: rolled.fromRevision, toRevision: rolled.toRevision }
-  if (w.outcome === 'complete') return void env.audit.record({ ...entry, kind: 'verified', reason: 'complete', message: `rollback verified: ${w.message}` })
-  if (w.aborted === true) return void env.audit.record({ ...entry, kind: 'verify_aborted', reason: 'aborted', message: `verification stopped (${abortText(env.signal)}): ${w.message}` })
-  const reason = w.outcome === 'failed' ? 'rollout_failed' : 'verify_timeout'
-  env.audit.record({ ...entry, kind: 'verify_failed', reason, message: `rollback did not complete: ${w.message}` })
+  const entry = { regarding: s.regarding, fromRevision: s.fromRevision, toRevision: s.toRevision }
+  if (w.aborted === true) return void record(job, env, { ...entry, kind: 'verify_aborted', reason: 'aborted', message: `verification stopped (${abortText(env.signal)}): ${w.message}` })
+  if (w.outcome !== 'complete') {
+    const reason = w.outcome === 'failed' ? 'rollout_failed' : 'verify_timeout'
+    return void record(job, env, { ...entry, kind: 'verify_failed', reason, message: `rollback did not complete: ${w.message}` })
+  }
+  record(job, env, { ...entry, kind: 'verified', reason: 'complete', message: `rollback verified: ${w.message}` })
+  await markVerified(job, env, env.now())
+  return { alert: job.request.alert, ref: job.request.ref, regarding: s.regarding, fromRevision: s.fromRevision, toRevision: s.toRevision, at: env.now() }
+}
+
+const MARK_TRIES = 3
+
+// The verification goes into the record, so no later leader verifies (and reports) this rollback again.
+async function markVerified(job: Job, env: AttemptEnv, at: number): Promise<void> {
+  let last = ''
+  for (let i = 0; i < MARK_TRIES && !env.signal.aborted; i++) {
+    const read = await readWorkload(env.apps, job.request.ref, env.signal)
+    if (read.kind === 'error') {
+      last = read.message
+      continue
+    }
+    const rec: RollbackRecord | undefined = decodeRollbackRecord(read.facts.annotations[ROLLBACK_ANNOTATION])
+    if (rec === undefined || rec.verified !== undefined) return
+    const value = encodeRollbackRecord({ ...rec, verified: at })
+    const r = await writeAnnotation(env.apps, job.request.ref, { key: ROLLBACK_ANNOTATION, value, resourceVersion: read.resourceVersion }, env.signal)
+    if (r === true) return
+    last = r.message
+  }
+  if (last !== '') record(job, env, { kind: 'verify_aborted', reason: 'record_not_updated', message: `the rollback is verified, but the record annotation could not be updated: ${last}` })
 }
 
 function abortText(signal: AbortSignal): string {

@@ -11,13 +11,15 @@ import type { OutgoingAlert } from '../engine/types.js'
 import type { ActionMetrics, RollbackResult } from '../telemetry/action-metrics.js'
 import { actionAlert, type ActionAlertName } from './action-alerts.js'
 import { recordEvent, type RegardingRef, type Reporter } from './kube/events.js'
-import type { SilenceState, WorkloadRef } from './policy.js'
+import type { CorrelatedTriggers, SilenceState } from './policy.js'
+import { describeWorkload, type WorkloadRef } from './workload-ref.js'
 import type { AlertInfo } from './trigger.js'
 
 /** AuditKind is what happened; it fixes the decision, metric result, event and alert of an entry (KINDS). */
 export type AuditKind =
   | 'ignored' | 'not_leader' | 'cancelled' | 'read_failed' | 'skipped' | 'brake'
   | 'dry_run' | 'dry_run_failed' | 'rolled_back' | 'patch_failed' | 'verified' | 'verify_failed' | 'verify_aborted'
+  | 'held' | 'retrying' | 'ineffective'
 
 /** PatchSummary is the exact patch sent (or validated by a dry run) and the images it swaps. */
 export interface PatchSummary {
@@ -42,6 +44,10 @@ export interface AuditEntry {
   readonly patch?: PatchSummary | undefined
   /** The Alertmanager silence that matched the trigger alert, when there was one. */
   readonly silence?: Extract<SilenceState, { state: 'silenced' }> | undefined
+  /** The workloads whose triggers fired together with this one (kind `held`). */
+  readonly correlated?: CorrelatedTriggers | undefined
+  /** The trigger's value when it was last evaluated (kind `ineffective`). */
+  readonly value?: number | undefined
 }
 
 /** DecisionRecord is an entry as kept in the ring: with its time and the labels it was counted under. */
@@ -74,6 +80,9 @@ const KINDS: Record<AuditKind, KindSpec> = {
   verified: { result: 'succeeded', event: ['Normal', 'RollbackVerified'], level: 'info' },
   verify_failed: { result: 'failed', event: ['Warning', 'RollbackFailed'], alert: 'RollbackFailed', level: 'error' },
   verify_aborted: { level: 'warn' },
+  held: { decision: 'skip', result: 'skipped', event: ['Warning', 'RollbackHeldCorrelated'], alert: 'RollbackHeldCorrelated', level: 'warn' },
+  retrying: { level: 'warn' },
+  ineffective: { result: 'ineffective', event: ['Warning', 'RollbackIneffective'], alert: 'RollbackIneffective', level: 'error' },
 }
 
 /** AuditDeps are the audit trail's outputs; `now` is wall-clock ms. */
@@ -109,8 +118,9 @@ export class Audit {
     for (const listener of this.#listeners) listener(rec)
     if (spec.event !== undefined && entry.regarding !== undefined) this.#event(entry.regarding, spec.event, entry.message)
     if (spec.alert !== undefined && entry.mode === 'execute' && entry.workload !== undefined) {
-      const { workload, alert: trigger, reason, message, fromRevision, toRevision } = entry
-      this.deps.sendAlerts([actionAlert(spec.alert, { workload, trigger, reason, message, fromRevision, toRevision }, at, this.deps.generatorURL())])
+      const { workload, alert: trigger, reason, message, fromRevision, toRevision, correlated, value } = entry
+      const input = { workload, trigger, reason, message, fromRevision, toRevision, correlated, value }
+      this.deps.sendAlerts([actionAlert(spec.alert, input, at, this.deps.generatorURL())])
     }
     return rec
   }
@@ -142,12 +152,14 @@ export class Audit {
       reason: rec.reason,
       message: rec.message,
       mode: rec.mode,
-      workload: w === undefined ? undefined : `${w.kind} ${w.namespace}/${w.name}`,
+      workload: w === undefined ? undefined : describeWorkload(w),
       alert: { name: rec.alert.name, labels: rec.alert.labels, startsAt: new Date(rec.alert.startsAt).toISOString() },
       fromRevision: rec.fromRevision,
       toRevision: rec.toRevision,
       blockers: rec.blockers,
       patch: rec.patch,
+      correlated: rec.correlated && { scope: rec.correlated.scope, workloads: rec.correlated.workloads.map(describeWorkload) },
+      value: rec.value,
       silence: rec.silence && { id: rec.silence.id, createdBy: rec.silence.createdBy, comment: rec.silence.comment, endsAt: new Date(rec.silence.endsAt).toISOString(), alertmanager: rec.silence.alertmanager },
     }
     this.deps.logger[spec.level](fields, `rollback ${rec.kind.replace(/_/g, ' ')}: ${rec.message}`)

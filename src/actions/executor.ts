@@ -3,8 +3,9 @@ import type { Logger } from 'pino'
 import type { Transition } from '../engine/types.js'
 import type { ActionMetrics } from '../telemetry/action-metrics.js'
 import type { ActionsConfig } from './actions-config.js'
-import { runAttempt, type SilenceChecker } from './attempt.js'
+import { runAttempt, type SilenceChecker, type VerifiedRollback } from './attempt.js'
 import type { Audit } from './audit.js'
+import { TriggerLog } from './correlation.js'
 import { HeldTriggers } from './held-triggers.js'
 import { RollbackLedger } from './ledger.js'
 import { silenceBlocker } from './policy.js'
@@ -29,9 +30,26 @@ export interface ExecutorDeps {
   readonly verifyPollMs?: number
   /** Alertmanager silences (actions.silences); undefined: not checked. */
   readonly silences?: SilenceChecker | undefined
-  /** stillFiring says whether a trigger is still firing; undefined (unknown) means a silenced trigger is not held for re-checks. */
-  readonly stillFiring?: ((alert: AlertInfo) => boolean | undefined) | undefined
+  /**
+   * triggerState says whether one of rollguard's own rule alerts still fires, and its value; undefined for alerts
+   * it does not evaluate (webhook alerts: the executor follows their firing and resolved notifications itself).
+   */
+  readonly triggerState?: ((alert: AlertInfo) => TriggerState | undefined) | undefined
+  /** The default effectiveness window of a rule alert (the rule's for + longest range + keep_firing_for + interval). */
+  readonly effectivenessWindow?: ((alert: AlertInfo) => number | undefined) | undefined
+  /** This replica's identity, written into rollback records. */
+  readonly identity?: string
+  readonly random?: () => number
 }
+
+/** TriggerState is what is known about a trigger alert now. */
+export interface TriggerState {
+  readonly firing: boolean
+  readonly value?: number | undefined
+}
+
+// Webhook alerts whose firing notification came and whose resolved one did not (yet); bounded.
+const MAX_WEBHOOK_FIRING = 10_000
 
 /**
  * RollbackExecutor turns trigger transitions into rollback jobs: one job at a time per workload (repeats
@@ -44,6 +62,9 @@ export class RollbackExecutor {
   readonly #stop = new AbortController()
   readonly #held = new HeldTriggers()
   readonly #rechecks = new Set<Promise<void>>()
+  readonly #triggers = new TriggerLog()
+  readonly #webhookFiring = new Map<string, true>()
+  readonly #watches = new Set<NodeJS.Timeout>()
   #config: ActionsConfig | undefined
   #lock: Promise<unknown> = Promise.resolve()
 
@@ -83,10 +104,12 @@ export class RollbackExecutor {
     if (event.kind === 'ignored') {
       this.deps.audit.record({ kind: 'ignored', reason: event.reason, message: event.message, alert: event.alert, mode: config.mode })
     } else if (event.kind === 'fire') {
+      this.#noteFiring(event.request, config)
       this.#held.release(event.request)
       const result = this.#queue.submit(event.request)
       if (result !== 'started') this.deps.logger.debug({ alert: event.request.alert.name, result }, 'rollback request merged with one in progress')
     } else {
+      this.#webhookFiring.delete(event.request.alert.fingerprint)
       this.#held.release(event.request)
       const job = this.#queue.resolve(event.request)
       if (job !== undefined && !job.cancelled) this.#cancelled(job, config)
@@ -98,6 +121,8 @@ export class RollbackExecutor {
     this.#stop.abort(new Error('rollguard is stopping'))
     this.#queue.clear()
     this.#held.clear()
+    for (const timer of this.#watches) clearTimeout(timer)
+    this.#watches.clear()
     let timer: NodeJS.Timeout | undefined
     await Promise.race([this.#queue.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
     clearTimeout(timer)
@@ -133,14 +158,54 @@ export class RollbackExecutor {
         exclusive: (fn) => this.#exclusive(fn),
         verifyPollMs: this.deps.verifyPollMs ?? 1_000,
         silences: this.deps.silences,
+        identity: this.deps.identity ?? 'rollguard',
+        triggers: this.#triggers,
+        stillFiring: (alert) => this.#state(alert)?.firing,
+        random: this.deps.random ?? Math.random,
       })
-      if (result.heldBySilence && !job.cancelled && this.deps.stillFiring?.(job.request.alert) === true) {
+      if (result.heldBySilence && !job.cancelled && this.#state(job.request.alert)?.firing === true && job.request.alert.origin === 'rules') {
         this.#held.hold(job.request, this.#now(), config.silences.recheck_interval)
       }
+      if (result.verified !== undefined) this.#watchEffectiveness(result.verified, config)
     } catch (err) {
       // runAttempt records every outcome itself; this only guards against bugs.
       this.deps.logger.error({ err, workload: job.key }, 'rollback job failed unexpectedly')
     }
+  }
+
+  #noteFiring(request: RollbackRequest, config: ActionsConfig): void {
+    const { alert, ref } = request
+    this.#triggers.note(ref, alert.startsAt, this.#now(), 2 * config.correlation.window)
+    if (alert.origin === 'rules') return
+    this.#webhookFiring.set(alert.fingerprint, true)
+    if (this.#webhookFiring.size > MAX_WEBHOOK_FIRING) this.#webhookFiring.delete(this.#webhookFiring.keys().next().value as string)
+  }
+
+  #state(alert: AlertInfo): TriggerState | undefined {
+    if (alert.origin === 'rules') return this.deps.triggerState?.(alert)
+    return { firing: this.#webhookFiring.has(alert.fingerprint) }
+  }
+
+  /**
+   * After a verified rollback, the trigger is looked at once more at the end of the effectiveness window: if it
+   * still fires on the restored revision, the rollback did not help and a human must know. Nothing else happens
+   * automatically: the record annotation keeps the workload from being rolled back again until a new deploy.
+   */
+  #watchEffectiveness(v: VerifiedRollback, config: ActionsConfig): void {
+    const window = config.effectiveness_window ?? (v.alert.origin === 'rules' ? this.deps.effectivenessWindow?.(v.alert) : undefined) ?? config.webhook_effectiveness_window
+    const timer = setTimeout(() => {
+      this.#watches.delete(timer)
+      const state = this.#state(v.alert)
+      if (state?.firing !== true || !this.deps.leadership.isLeader()) return
+      const value = state.value === undefined ? '' : ` (value ${state.value})`
+      this.deps.audit.record({
+        kind: 'ineffective', reason: 'still_firing', alert: v.alert, workload: v.ref, mode: config.mode, regarding: v.regarding,
+        fromRevision: v.fromRevision, toRevision: v.toRevision, value: state.value,
+        message: `rolled back from revision ${v.fromRevision} to ${v.toRevision} at ${new Date(v.at).toISOString()}, but ${v.alert.name} still fires${value} ${Math.round(window / 1000)}s later: the restored revision is not healthy either (or the cause is elsewhere); no further automatic rollback until a new deploy`,
+      })
+    }, window)
+    timer.unref()
+    this.#watches.add(timer)
   }
 
   #now(): number {
@@ -157,7 +222,7 @@ export class RollbackExecutor {
   }
 
   async #recheck(request: RollbackRequest, config: ActionsConfig): Promise<void> {
-    if (this.deps.stillFiring?.(request.alert) !== true) return void this.#held.release(request)
+    if (this.#state(request.alert)?.firing !== true) return void this.#held.release(request)
     const { enabled } = config.silences
     const silence = this.deps.silences === undefined || enabled === false ? undefined : await this.deps.silences.check(request.alert, { fresh: false, required: enabled === true })
     if (silenceBlocker(silence, config.silences) !== undefined) return

@@ -48,6 +48,22 @@ export const SilenceSettings = z
 export type SilenceSettings = z.infer<typeof SilenceSettings>
 
 /**
+ * CorrelationSettings: when triggers of `threshold` or more workloads in one scope go firing within `window` of
+ * each other, none of them is rolled back (a shared cause is likelier than that many bad deploys). Each trigger
+ * waits `settle` after going firing before it is decided, so that triggers of one outage are seen together.
+ */
+export const CorrelationSettings = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    threshold: z.number().int().min(2).default(3),
+    window: Window(300_000),
+    scope: z.enum(['namespace', 'cluster']).default('cluster'),
+    settle: Duration.default(60_000),
+  })
+  .prefault({})
+export type CorrelationSettings = z.infer<typeof CorrelationSettings>
+
+/**
  * ActionsPolicy is the `actions` section of the config file: the safety policy for automatic rollbacks.
  * Durations are Prometheus duration strings, parsed to milliseconds. Every default is the safe one:
  * dry-run, an empty allowlist (nothing may be rolled back), no freeze overrides needed, and a silence
@@ -63,5 +79,8 @@ export const ActionsPolicy = z.strictObject({
   freeze: z.boolean().default(false),
   windows: z.array(CronWindow).default([]),
   silences: SilenceSettings,
+  /** A trigger whose condition began more than this before the current revision became current did not come from it. */
+  fault_onset_tolerance: Duration.default(30_000),
+  correlation: CorrelationSettings,
 })
 export type ActionsPolicy = z.infer<typeof ActionsPolicy>

@@ -5,19 +5,25 @@
  * at t is outside a 1h window at exactly t + 1h, and a rollback counts towards a rate limit while now - at < window.
  */
 
-import { z } from 'zod'
 import type { Labels } from '../engine/types.js'
 import { formatDuration } from '../rules/duration.js'
 import { cronMatches } from './cron.js'
 import type { ActionsPolicy } from './policy-config.js'
 import { namespaceMatches, parseSelector, selectorMatches } from './selector.js'
-import { alertKey, type AlertInfo } from './trigger.js'
+import {
+  decodeRollbackRecord, HISTORY_CAP, recordNames, ROLLBACK_ANNOTATION, triggerKey, TRIGGERS_CAP, type RollbackRecord, type TriggerIdentity,
+} from './record.js'
+import { describeWorkload, type WorkloadRef } from './workload-ref.js'
 
-/** WorkloadRef names the workload a rollback would patch. */
-export interface WorkloadRef {
-  readonly kind: 'Deployment' | 'StatefulSet' | 'DaemonSet'
-  readonly namespace: string
-  readonly name: string
+export type { WorkloadRef } from './workload-ref.js'
+export { decodeRollbackRecord, encodeRollbackRecord, ROLLBACK_ANNOTATION, type RollbackRecord } from './record.js'
+
+/** UndoEvidence says why the current revision is a re-applied older template, and who applied it when known. */
+export interface UndoEvidence {
+  /** What in the API objects shows it, e.g. `ReplicaSet checkout-5d9f… has revision-history "1"`. */
+  readonly evidence: string
+  /** The field manager that last wrote the workload's pod template (kubectl, argocd-controller, …), when known. */
+  readonly manager?: string | undefined
 }
 
 /** WorkloadFacts is what the caller read from the cluster; rollguard's record is read from `annotations`. */
@@ -31,22 +37,20 @@ export interface WorkloadFacts {
   readonly currentRevision: number
   /** The revision `rollout undo` would restore (kubectl: the second-highest); undefined when there is none. */
   readonly previousRevision?: number | undefined
-  /** Unix ms the current revision rolled out (its ReplicaSet/ControllerRevision creation time; undefined = unknown). */
+  /**
+   * Unix ms the current revision became current: the creation of its ReplicaSet/ControllerRevision for a fresh
+   * template, the last write of the pod template for a re-used one (undefined = unknown).
+   */
   readonly currentRevisionSince?: number | undefined
+  /** Set when the current revision re-applied an older template (an undo, a revert): by whom, and the evidence. */
+  readonly currentIsUndo?: UndoEvidence | undefined
 }
 
-/** RollbackRecord is what rollguard writes to ROLLBACK_ANNOTATION in the rollback patch itself. */
-export interface RollbackRecord {
-  readonly at: number
-  readonly fromRevision: number
-  readonly toRevision: number
-  /** The generation the rollback patch produced (the workload's generation + 1). */
-  readonly generation: number
-  readonly alert: string
-  /** Times of rollguard's rollbacks of this workload within the per-workload window, including `at`. */
-  readonly history: readonly number[]
-  /** alertKeys of the alerts that caused rollguard's latest rollbacks (oldest first): one firing never causes two. */
-  readonly triggers?: readonly string[] | undefined
+/** CorrelatedTriggers are the workloads in the trigger's scope whose triggers went firing close to it (itself included). */
+export interface CorrelatedTriggers {
+  readonly workloads: readonly WorkloadRef[]
+  /** `cluster`, or the namespace the count was taken in. */
+  readonly scope: string
 }
 
 /**
@@ -79,14 +83,17 @@ export interface PolicyInput {
   readonly isLeader: boolean
   readonly silence?: SilenceState | undefined
   /** The alert asking for the rollback; a firing the record names as an earlier trigger never acts again. */
-  readonly alert?: Pick<AlertInfo, 'fingerprint' | 'startsAt'> | undefined
+  readonly alert?: TriggerIdentity & { readonly onset?: number | undefined } | undefined
+  /** Triggers of other workloads that went firing close to this one (actions.correlation); undefined: not counted. */
+  readonly correlated?: CorrelatedTriggers | undefined
 }
 
 /** REASON_CODES lists every ReasonCode (for metric labels); `resolved` is reserved for the caller, decide never returns it. */
 export const REASON_CODES = [
   'rollback', 'dry_run', 'not_leader', 'not_allowed', 'frozen_config', 'frozen_annotation', 'silenced', 'silence_check_failed',
-  'already_rolled_back', 'paused', 'rollout_in_progress', 'no_history', 'outside_post_deploy_window', 'deny_window',
-  'outside_allow_window', 'max_per_workload', 'cooldown', 'global_brake', 'resolved',
+  'already_rolled_back', 'current_is_rollback', 'paused', 'rollout_in_progress', 'no_history', 'fault_predates_rollout',
+  'outside_post_deploy_window', 'deny_window', 'outside_allow_window', 'max_per_workload', 'cooldown', 'correlated_failure',
+  'global_brake', 'resolved',
 ] as const
 
 /** ReasonCode explains a decision: `rollback` (act), `dry_run` (would act), or what blocks. */
@@ -108,14 +115,8 @@ export interface Decision {
   readonly blockers: readonly ReasonCode[]
 }
 
-/** ROLLBACK_ANNOTATION holds rollguard's JSON RollbackRecord on the workload. */
-export const ROLLBACK_ANNOTATION = 'rollguard.io/last-rollback'
-
 /** FREEZE_ANNOTATION disables automatic action on one workload. */
 export const FREEZE_ANNOTATION = 'rollguard.io/freeze'
-
-const HISTORY_CAP = 50
-const TRIGGERS_CAP = 20
 
 interface Context extends PolicyInput {
   readonly who: string
@@ -137,14 +138,17 @@ const CHECKS: ReadonlyArray<readonly [ReasonCode, Check]> = [
   ['silenced', silenced],
   ['silence_check_failed', silenceCheckFailed],
   ['already_rolled_back', alreadyRolledBack],
+  ['current_is_rollback', currentIsRollback],
   ['paused', (c) => (c.facts.paused ? `${c.who} is paused and kubectl refuses to roll back a paused workload; resume it first` : undefined)],
   ['rollout_in_progress', rolloutInProgress],
   ['no_history', (c) => (c.facts.previousRevision === undefined ? `${c.who} has no previous revision to roll back to (current revision ${c.facts.currentRevision})` : undefined)],
+  ['fault_predates_rollout', faultPredatesRollout],
   ['outside_post_deploy_window', outsidePostDeployWindow],
   ['deny_window', denyWindow],
   ['outside_allow_window', outsideAllowWindow],
   ['max_per_workload', maxPerWorkload],
   ['cooldown', cooldown],
+  ['correlated_failure', correlatedFailure],
   ['global_brake', globalBrake],
 ]
 
@@ -174,56 +178,26 @@ export function redeployedSince(facts: WorkloadFacts, record: RollbackRecord): b
   return facts.generation > record.generation && facts.currentRevision > record.fromRevision + 1
 }
 
+/** Attempt identifies the attempt writing a record: its id and the replica that sends it. */
+export interface AttemptIdentity {
+  readonly attempt: string
+  readonly by: string
+}
+
 /** nextRollbackRecord builds the record to write with a rollback, carrying the history still inside the per-workload window. */
-export function nextRollbackRecord(input: PolicyInput, target: RollbackTarget, alert: string): RollbackRecord {
+export function nextRollbackRecord(input: PolicyInput, target: RollbackTarget, alert: string, who?: AttemptIdentity): RollbackRecord {
   const { now, policy, facts } = input
   const record = decodeRollbackRecord(annotation(facts.annotations, ROLLBACK_ANNOTATION))
   const history = [...within(record?.history ?? [], now, policy.max_rollbacks_per_workload.window), now].slice(-HISTORY_CAP)
   const earlier = record?.triggers ?? []
-  const triggers = (input.alert === undefined ? earlier : [...earlier, alertKey(input.alert)]).slice(-TRIGGERS_CAP)
-  return { at: now, ...target, generation: facts.generation + 1, alert, history, ...(triggers.length === 0 ? {} : { triggers }) }
-}
-
-/** encodeRollbackRecord renders the annotation value: JSON with RFC 3339 times, readable in kubectl describe. */
-export function encodeRollbackRecord(r: RollbackRecord): string {
-  const time = (ms: number) => new Date(ms).toISOString()
-  const triggers = r.triggers === undefined || r.triggers.length === 0 ? {} : { triggers: r.triggers }
-  return JSON.stringify({ at: time(r.at), from: r.fromRevision, to: r.toRevision, generation: r.generation, alert: r.alert, history: r.history.map(time), ...triggers })
-}
-
-const Time = z.string().transform((s) => Date.parse(s)).pipe(z.number())
-const Revision = z.number().int().min(0)
-const StoredRecord = z.object({
-  at: Time,
-  from: Revision,
-  to: Revision,
-  generation: Revision,
-  alert: z.string(),
-  history: z.array(Time).max(HISTORY_CAP).optional(),
-  // Absent in records written before rollguard recorded its triggers.
-  triggers: z.array(z.string()).max(TRIGGERS_CAP).optional(),
-})
-
-/** decodeRollbackRecord parses an annotation value; anything malformed yields undefined (and decide then refuses to act). */
-export function decodeRollbackRecord(value: string | undefined): RollbackRecord | undefined {
-  if (value === undefined) return undefined
-  let json: unknown
-  try {
-    json = JSON.parse(value)
-  } catch {
-    return undefined
-  }
-  const parsed = StoredRecord.safeParse(json)
-  if (!parsed.success) return undefined
-  const { at, from, to, generation, alert, history = [], triggers } = parsed.data
-  const times = [...new Set([...history, at])].sort((a, b) => a - b)
-  return { at, fromRevision: from, toRevision: to, generation, alert, history: times, ...(triggers === undefined || triggers.length === 0 ? {} : { triggers }) }
+  const triggers = (input.alert === undefined ? earlier : [...earlier, triggerKey(input.alert)]).slice(-TRIGGERS_CAP)
+  return { at: now, ...target, generation: facts.generation + 1, alert, history, ...(triggers.length === 0 ? {} : { triggers }), ...who }
 }
 
 function context(input: PolicyInput): Context {
   const { ref, annotations } = input.facts
   const rawRecord = annotation(annotations, ROLLBACK_ANNOTATION)
-  return { ...input, who: `${ref.kind} ${ref.namespace}/${ref.name}`, rawRecord, record: decodeRollbackRecord(rawRecord) }
+  return { ...input, who: describeWorkload(ref), rawRecord, record: decodeRollbackRecord(rawRecord) }
 }
 
 function notAllowed(c: Context): string | undefined {
@@ -277,13 +251,45 @@ function alreadyRolledBack(c: Context): string | undefined {
   if (c.rawRecord === undefined) return undefined
   if (r === undefined) return `${c.who} has an unreadable ${ROLLBACK_ANNOTATION} annotation; not acting until it is fixed or removed`
   // Alertmanager repeats a firing alert for as long as it fires, across rollguard restarts: one firing, one rollback.
-  if (c.alert !== undefined && r.triggers?.includes(alertKey(c.alert)) === true) {
+  if (c.alert !== undefined && recordNames(r, c.alert)) {
     return `${c.who} was rolled back by rollguard for this very alert before (firing since ${time(c.alert.startsAt)}); one firing never causes a second rollback`
   }
   if (redeployedSince(c.facts, r)) return undefined
   return (
     `${c.who} was rolled back by rollguard at ${time(r.at)} (revision ${r.fromRevision} → ${r.toRevision}, alert ${r.alert}); ` +
     'waiting for a new deploy before acting again'
+  )
+}
+
+function currentIsRollback(c: Context): string | undefined {
+  const undo = c.facts.currentIsUndo
+  // rollguard's own rollback is already_rolled_back's to report, until something new is deployed.
+  if (undo === undefined || (c.record !== undefined && !redeployedSince(c.facts, c.record))) return undefined
+  const by = undo.manager === undefined ? '' : ` by ${undo.manager}`
+  return (
+    `revision ${c.facts.currentRevision} of ${c.who} re-applied an older template${by} (${undo.evidence}): somebody rolled back ` +
+    'and rollguard never undoes a rollback it did not make; waiting for a new deploy'
+  )
+}
+
+function faultPredatesRollout(c: Context): string | undefined {
+  const onset = c.alert?.onset
+  const since = c.facts.currentRevisionSince
+  if (onset === undefined || since === undefined || onset >= since - c.policy.fault_onset_tolerance) return undefined
+  return (
+    `the trigger's condition holds since ${time(onset)}, before revision ${c.facts.currentRevision} of ${c.who} became current at ` +
+    `${time(since)} (tolerance ${formatDuration(c.policy.fault_onset_tolerance)}): the rollout did not cause it, so rolling back would not fix it; alerting only`
+  )
+}
+
+function correlatedFailure(c: Context): string | undefined {
+  const k = c.correlated
+  const { threshold, window } = c.policy.correlation
+  if (k === undefined || k.workloads.length < threshold) return undefined
+  const names = k.workloads.map(describeWorkload).join(', ')
+  return (
+    `${k.workloads.length} workloads (${names}) have rollback triggers that went firing within ${formatDuration(window)} of each other ` +
+    `(scope ${k.scope}, limit ${threshold}): a shared cause is likelier than that many bad deploys; holding every rollback for a human`
   )
 }
 

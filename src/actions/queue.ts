@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto'
 import { workloadKey, type RollbackRequest } from './trigger.js'
 
 /** Job is one rollback request being decided, acted on and verified; it serves every alert that asked for it. */
 export interface Job {
   readonly key: string
   readonly request: RollbackRequest
+  /** This job's identity in the record annotation: its patch, however often re-planned, is recognised when read back. */
+  readonly attempt: string
   /** Fingerprints of the firing alerts that want this job; when the last one resolves before the patch, it is cancelled. */
   readonly alerts: Set<string>
   /** Set by the executor once the patch is sent: from then on a resolution no longer cancels. */
@@ -108,5 +111,5 @@ export class WorkloadQueue {
 }
 
 function newJob(key: string, request: RollbackRequest): Job {
-  return { key, request, alerts: new Set([request.alert.fingerprint]), sent: false, cancelled: false }
+  return { key, request, attempt: randomBytes(6).toString('hex'), alerts: new Set([request.alert.fingerprint]), sent: false, cancelled: false }
 }

@@ -19,6 +19,7 @@ import { loadKubeConfig, makeClients, type KubeClients, type KubeConfigSource } 
 import { DEFAULT_REPORTER_CONTROLLER } from './kube/events.js'
 import { LeaseElector } from './kube/lease.js'
 import { AlertmanagerSilences, type AlertmanagerAccess } from './silences.js'
+import { longestRange } from '../rules/promql.js'
 import type { TriggerEvent } from './trigger.js'
 
 /** ActionsServiceDeps connect the component to the daemon. */
@@ -85,8 +86,9 @@ export class ActionsService {
       {
         apps: clients.apps, audit: this.#audit, metrics, logger, leadership, now: deps.now, verifyPollMs: deps.verifyPollMs,
         silences: this.#silences,
-        // Rule alerts can be looked up; a webhook alert's state is Alertmanager's (it notifies again after a silence).
-        stillFiring: (alert) => (alert.origin === 'rules' ? isFiring(deps.groups(), alert.fingerprint) : undefined),
+        identity,
+        triggerState: (alert) => triggerState(deps.groups(), alert.fingerprint),
+        effectivenessWindow: (alert) => effectivenessWindow(deps.groups(), alert.fingerprint),
       },
       doc.actions,
     )
@@ -199,7 +201,33 @@ export function kubeSource(k: KubernetesConfig, env: Readonly<Record<string, str
 
 /** isFiring reports whether a rule of the groups has a firing alert with this fingerprint. */
 export function isFiring(groups: readonly GroupState[], fingerprint: string): boolean {
-  return groups.some((g) => g.rules.some((r) => r.state.active.get(fingerprint)?.state === 'firing'))
+  return triggerState(groups, fingerprint)?.firing === true
+}
+
+/** triggerState is the firing state and value of the rule alert with this fingerprint; undefined when no rule has it. */
+export function triggerState(groups: readonly GroupState[], fingerprint: string): { firing: boolean; value: number } | undefined {
+  for (const g of groups) {
+    for (const r of g.rules) {
+      const a = r.state.active.get(fingerprint)
+      if (a !== undefined) return { firing: a.state === 'firing', value: a.value }
+    }
+  }
+  return undefined
+}
+
+/**
+ * effectivenessWindow is how long after a verified rollback the rule's alert may still legitimately fire: until
+ * the longest range window holds no sample of the bad revision, plus keep_firing_for, plus one evaluation; `for`
+ * on top, so a condition that comes back on the restored revision has had time to fire again.
+ */
+export function effectivenessWindow(groups: readonly GroupState[], fingerprint: string): number | undefined {
+  for (const g of groups) {
+    for (const r of g.rules) {
+      if (!r.state.active.has(fingerprint)) continue
+      return r.spec.forMs + longestRange(r.spec.expr) + r.spec.keepFiringForMs + g.intervalMs
+    }
+  }
+  return undefined
 }
 
 /** firingTriggers lists every firing alert of the rule groups as a transition to firing (at the time it fired). */
@@ -208,7 +236,7 @@ export function firingTriggers(groups: readonly GroupState[]): Transition[] {
     g.rules.flatMap((r) =>
       [...r.state.active.values()]
         .filter((a) => a.state === 'firing')
-        .map((a): Transition => ({ rule: r.spec.name, fingerprint: a.fingerprint, labels: a.labels, annotations: a.annotations, value: a.value, from: 'firing', to: 'firing', at: a.firedAt })),
+        .map((a): Transition => ({ rule: r.spec.name, fingerprint: a.fingerprint, labels: a.labels, annotations: a.annotations, value: a.value, from: 'firing', to: 'firing', at: a.firedAt, activeAt: a.activeAt })),
     ),
   )
 }

@@ -5,7 +5,9 @@
 
 import type { Labels, Transition } from '../engine/types.js'
 import type { TargetLabels, TriggerSelector } from './actions-config.js'
-import type { WorkloadRef } from './policy.js'
+import type { WorkloadRef } from './workload-ref.js'
+
+export { workloadKey } from './workload-ref.js'
 
 /** AlertInfo identifies the alert behind a request (startsAt: Unix ms it went firing). */
 export interface AlertInfo {
@@ -18,6 +20,11 @@ export interface AlertInfo {
    * (silences are matched against those). Absent: the labels are exactly Alertmanager's (webhook alerts).
    */
   readonly origin?: 'rules' | undefined
+  /**
+   * When the condition began: the rule's ActiveAt for rollguard's own rules; for webhook alerts Alertmanager's
+   * startsAt, which for Prometheus-evaluated rules is the firing time (ActiveAt + for), so later than the onset.
+   */
+  readonly onset?: number | undefined
 }
 
 /** RollbackRequest asks for a rollback of `ref` because `alert` fires. */
@@ -65,7 +72,7 @@ export function triggerEvent(t: Transition, settings: TriggerSettings): TriggerE
   if (!isTrigger(t.labels, settings.trigger)) return undefined
   const firing = t.to === 'firing'
   if (!firing && !(t.from === 'firing' && t.to === 'inactive')) return undefined
-  const alert: AlertInfo = { name: t.labels['alertname'] ?? t.rule, labels: t.labels, fingerprint: t.fingerprint, startsAt: t.at, origin: 'rules' }
+  const alert: AlertInfo = { name: t.labels['alertname'] ?? t.rule, labels: t.labels, fingerprint: t.fingerprint, startsAt: t.at, origin: 'rules', onset: t.activeAt }
   const target = targetOf(t.labels, settings.targets)
   if ('reason' in target) return firing ? { kind: 'ignored', ...target, alert } : undefined
   return { kind: firing ? 'fire' : 'resolve', request: { ref: target, alert } }
@@ -94,17 +101,4 @@ export function targetOf(labels: Labels, targets: TargetLabels): WorkloadRef | {
     return { reason: 'invalid_target', message: `${first.label}="${first.name}" is not a valid ${first.kind} name` }
   }
   return { kind: first.kind, namespace, name: first.name }
-}
-
-/**
- * alertKey identifies one firing of one alert: its fingerprint (the label set) and when it went firing. Alertmanager
- * repeats a notification with the same key; a new firing of the same alert has a new startsAt and a new key.
- */
-export function alertKey(alert: Pick<AlertInfo, 'fingerprint' | 'startsAt'>): string {
-  return `${alert.fingerprint}@${new Date(alert.startsAt).toISOString()}`
-}
-
-/** workloadKey is a stable map key for a workload. */
-export function workloadKey(ref: WorkloadRef): string {
-  return `${ref.kind}/${ref.namespace}/${ref.name}`
 }

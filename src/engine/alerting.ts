@@ -191,7 +191,7 @@ function transition(
   to: Transition['to'],
   at: number,
 ): Transition {
-  return { rule: rule.name, fingerprint: alert.fingerprint, labels: alert.labels, annotations: alert.annotations, value: alert.value, from, to, at }
+  return { rule: rule.name, fingerprint: alert.fingerprint, labels: alert.labels, annotations: alert.annotations, value: alert.value, from, to, at, activeAt: alert.activeAt }
 }
 
 /** ruleState is the highest state among the rule's alerts, as /api/v1/rules shows it. */

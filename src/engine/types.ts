@@ -60,6 +60,8 @@ export interface Transition {
   readonly from: AlertState | 'new'
   readonly to: AlertState | 'deleted'
   readonly at: number
+  /** When the alert's condition began (Prometheus's ActiveAt): the onset actions compare with a rollout's time. */
+  readonly activeAt: number
 }
 
 /** OutgoingAlert is an alert handed to the notifier (Alertmanager's postableAlert, times in ms). */

@@ -1,5 +1,6 @@
 import type { SyntaxNode, Tree } from '@lezer/common'
 import { parser } from '@prometheus-io/lezer-promql'
+import { parseDuration } from './duration.js'
 import { checkTypes, PromQLError } from './promql-types.js'
 
 /** PromQLCheck is the outcome of checkPromQL; offset is 0-based into the expression. */
@@ -36,6 +37,21 @@ export function metricNames(expr: string): string[] {
     },
   })
   return [...names].sort()
+}
+
+/** longestRange is the longest range or subquery window of an expression, in ms (0 when it has none); offsets do not count. */
+export function longestRange(expr: string): number {
+  let longest = 0
+  // String literals may contain brackets (regular expressions); only brackets outside them are windows.
+  const code = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')
+  for (const m of code.matchAll(/\[\s*([0-9a-z.]+)\s*(?::[^\]]*)?\]/g)) {
+    try {
+      longest = Math.max(longest, parseDuration(m[1] as string))
+    } catch {
+      // Not a duration (e.g. a number of seconds in newer PromQL): no window this code understands.
+    }
+  }
+  return longest
 }
 
 function fail(message: string, offset: number): PromQLCheck {

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
 /** RollbackResult is the `result` label of rollguard_rollbacks_total. */
-export type RollbackResult = 'attempted' | 'succeeded' | 'failed' | 'skipped' | 'dry_run'
+export type RollbackResult = 'attempted' | 'succeeded' | 'failed' | 'skipped' | 'dry_run' | 'ineffective'
 
 /** ActionMetrics are the metrics of automatic rollbacks. */
 export interface ActionMetrics {
@@ -22,7 +22,7 @@ export function createActionMetrics(registry: Registry): ActionMetrics {
   return {
     rollbacks: new Counter({
       name: 'rollguard_rollbacks_total',
-      help: 'Automatic rollbacks by result (attempted = patch sent; succeeded/failed = verified outcome; skipped; dry_run) and reason.',
+      help: 'Automatic rollbacks by result (attempted = patch sent; succeeded/failed = verified outcome; ineffective = verified but the trigger kept firing; skipped; dry_run) and reason.',
       labelNames: ['result', 'reason'],
       registers,
     }),

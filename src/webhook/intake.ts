@@ -32,7 +32,7 @@ export function triggerMatchers(trigger: TriggerSelector): Matcher[] {
 /** alertInfo is the executor's view of a webhook alert. */
 export function alertInfo(a: WebhookAlert): AlertInfo {
   const name = Object.hasOwn(a.labels, 'alertname') ? (a.labels['alertname'] as string) : '(no alertname)'
-  return { name, labels: a.labels, fingerprint: a.fingerprint, startsAt: a.startsAt }
+  return { name, labels: a.labels, fingerprint: a.fingerprint, startsAt: a.startsAt, onset: a.startsAt }
 }
 
 /**
@@ -43,7 +43,7 @@ export function alertInfo(a: WebhookAlert): AlertInfo {
 export function classify(alerts: readonly WebhookAlert[], rules: IntakeRules, seen: (key: string) => SeenEntry | undefined, term: number): Classified[] {
   const local = new Map<string, SeenEntry>()
   return alerts.map((a) => {
-    // The same identity as alertKey (fingerprint + startsAt), without formatting a date for every alert of every repeat.
+    // The same identity as triggerKey (fingerprint + startsAt), without formatting a date for every alert of every repeat.
     const key = `${a.fingerprint}@${a.startsAt}`
     if (!matchesAll(rules.matchers, a.labels)) return { key, result: 'ignored' }
     const entry = local.get(key) ?? seen(key)

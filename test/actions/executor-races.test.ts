@@ -28,73 +28,93 @@ function afterRead(n: number, fn: (fake: FakeKube) => Promise<unknown> | void) {
 
 const label = (fake: FakeKube) => fake.update('deployments', 'shop', 'checkout', (o) => void (o.metadata.labels = { ...o.metadata.labels, touched: 'yes' }))
 
-t.test('a write between the plan and the patch: 409, re-read, decide again, one rollback stored', async (t) => {
-  // Read 1 is the executor's, read 2 the plan's: the write lands after the plan, so the optimistic lock fires.
-  const r = await rig(t, { wrapApps: afterRead(2, label) })
+t.test('a write between the read and the patch: 409, re-read, decide again, one rollback stored', async (t) => {
+  const r = await rig(t, { wrapApps: afterRead(1, label) })
   r.fake.log.length = 0
   r.executor.handle([firing('checkout')])
   await r.executor.idle()
   t.same(patches(r.fake.log).map((p) => p.status), [409, 200], 'the stale patch is refused, the re-decided one stored')
   t.equal(image(r.fake.get('deployments', 'shop', 'checkout')), 'nginx:1')
-  t.match(r.audit.recentDecisions().map((e) => e.kind), ['rolled_back', 'verified'])
-})
-
-t.test('a write between the decision and the plan: re-read and decide again before the first patch', async (t) => {
-  const r = await rig(t, { wrapApps: afterRead(1, label) })
-  r.fake.log.length = 0
-  r.executor.handle([firing('checkout')])
-  await r.executor.idle()
-  t.same(patches(r.fake.log).map((p) => p.status), [200], 'no 409: the gate noticed the newer object first')
-  const beforePatch = r.fake.log.slice(0, r.fake.log.findIndex((e) => e.method === 'PATCH'))
-  t.equal(beforePatch.filter((e) => e.verb === 'get' && e.resource === 'deployments').length, 3, 'executor read, plan read, re-read')
+  t.match(r.audit.recentDecisions().map((e) => e.kind), ['retrying', 'rolled_back', 'verified'])
+  t.match(r.audit.recentDecisions()[0], { reason: 'conflict', message: /409 Conflict|modified/ })
 })
 
 t.test('a conflicting write that freezes the workload: the fresh decision declines, nothing is stored', async (t) => {
   const freeze = (fake: FakeKube) =>
     fake.update('deployments', 'shop', 'checkout', (o) => void (o.metadata.annotations = { ...o.metadata.annotations, [FREEZE_ANNOTATION]: 'true' }))
-  const r = await rig(t, { wrapApps: afterRead(2, freeze) })
+  const r = await rig(t, { wrapApps: afterRead(1, freeze) })
   r.fake.log.length = 0
   r.executor.handle([firing('checkout')])
   await r.executor.idle()
   t.same(patches(r.fake.log).map((p) => p.status), [409])
-  t.match(r.audit.recentDecisions(), [{ kind: 'skipped', reason: 'frozen_annotation' }])
+  t.match(r.audit.recentDecisions(), [{ kind: 'retrying' }, { kind: 'skipped', reason: 'frozen_annotation' }])
   t.equal(image(r.fake.get('deployments', 'shop', 'checkout')), 'nginx:2')
 })
 
-t.test('a workload that keeps changing is not patched on a stale read', async (t) => {
-  const r = await rig(t)
+t.test('a workload that keeps changing is never patched on a stale read; retries are bounded', async (t) => {
+  const r = await rig(t, { actions: { retry: { max_attempts: 3, initial_backoff: '10ms' } } })
   r.fake.log.length = 0
-  // Someone writes after each of the executor's read, the plan's read and the gate's re-read.
-  r.fake.inject({ kind: 'bumpAfterGet', resource: 'deployments', namespace: 'shop', name: 'checkout', times: 3 })
+  // Someone writes after every read of the workload.
+  r.fake.inject({ kind: 'bumpAfterGet', resource: 'deployments', namespace: 'shop', name: 'checkout', times: 10 })
   r.executor.handle([firing('checkout')])
   await r.executor.idle()
-  t.same(patches(r.fake.log), [], 'nothing sent')
-  t.match(r.audit.recentDecisions(), [{ kind: 'skipped', reason: 'changed', message: /kept changing/ }])
+  t.same(patches(r.fake.log).map((p) => p.status), [409, 409, 409], 'three attempts, each refused by the optimistic lock')
+  t.match(r.audit.recentDecisions().at(-1), { kind: 'patch_failed', reason: 'conflict', message: /gave up after 3 attempts/ })
+  t.equal(image(r.fake.get('deployments', 'shop', 'checkout')), 'nginx:2')
 })
 
-t.test('API down or refusing: recorded as failures with an alert in execute mode, never a crash', async (t) => {
+t.test('transient API failures are retried with backoff; permanent ones are final', async (t) => {
   const r = await rig(t)
-  r.fake.inject({ kind: 'status', code: 503, match: { verb: 'get', resource: 'deployments' } })
+  r.fake.inject({ kind: 'status', code: 503, match: { verb: 'get', resource: 'deployments' }, times: 2 })
   r.executor.handle([firing('checkout')])
   await r.executor.idle()
-  t.match(r.audit.recentDecisions().at(-1), { kind: 'read_failed', decision: 'error', result: 'failed', reason: 'unavailable' })
-  t.match(r.alerts.at(-1), { labels: { alertname: 'RollbackFailed', severity: 'critical' } })
+  t.match(r.audit.recentDecisions().map((e) => `${e.kind}:${e.reason}`), ['retrying:unavailable', 'retrying:unavailable', 'rolled_back:rollback', 'verified:complete'])
 
-  r.fake.inject({ kind: 'reset', match: { verb: 'list', resource: 'replicasets' } })
-  r.executor.handle([firing('checkout', 'HighLatency')])
-  await r.executor.idle()
-  t.match(r.audit.recentDecisions().at(-1), { kind: 'read_failed', reason: 'unavailable' })
+  const down = await rig(t, { actions: { retry: { max_attempts: 2, initial_backoff: '10ms' } } })
+  down.fake.inject({ kind: 'status', code: 503, match: { verb: 'get', resource: 'deployments' }, times: 10 })
+  down.executor.handle([firing('checkout')])
+  await down.executor.idle()
+  t.match(down.audit.recentDecisions().at(-1), { kind: 'read_failed', decision: 'error', result: 'failed', reason: 'unavailable', message: /gave up after 2 attempts/ })
+  t.match(down.alerts.at(-1), { labels: { alertname: 'RollbackFailed', severity: 'critical' } })
 
-  r.fake.authorize = (req) => !(req.verb === 'patch' && req.resource === 'deployments')
-  r.executor.handle([firing('checkout', 'HighMemory')])
-  await r.executor.idle()
-  t.match(r.audit.recentDecisions().at(-1), { kind: 'patch_failed', reason: 'forbidden', message: /cannot patch resource "deployments"/ })
-  t.equal(await metric(r.registry, 'rollguard_rollbacks_total', { result: 'failed', reason: 'forbidden' }), 1)
+  const reset = await rig(t, { actions: { retry: { max_attempts: 2, initial_backoff: '10ms' } } })
+  reset.fake.inject({ kind: 'reset', match: { verb: 'list', resource: 'replicasets' }, times: 10 })
+  reset.executor.handle([firing('checkout', 'HighLatency')])
+  await reset.executor.idle()
+  t.match(reset.audit.recentDecisions().at(-1), { kind: 'read_failed', reason: 'unavailable' })
 
-  r.fake.authorize = () => true
-  r.executor.handle([firing('checkout', 'HealthCheckFailing')])
+  const refused = await rig(t)
+  refused.fake.authorize = (req) => !(req.verb === 'patch' && req.resource === 'deployments')
+  refused.executor.handle([firing('checkout', 'HighMemory')])
+  await refused.executor.idle()
+  t.match(refused.audit.recentDecisions().map((e) => e.kind), ['patch_failed'], 'a 403 is not retried')
+  t.match(refused.audit.recentDecisions().at(-1), { kind: 'patch_failed', reason: 'forbidden', message: /cannot patch resource "deployments"/ })
+  t.equal(await metric(refused.registry, 'rollguard_rollbacks_total', { result: 'failed', reason: 'forbidden' }), 1)
+  t.equal(patches(refused.fake.log).length, 1)
+})
+
+t.test('a PATCH whose answer is lost: read back, the stored rollback is recognised, never sent twice', async (t) => {
+  const r = await rig(t)
+  r.fake.log.length = 0
+  r.fake.inject({ kind: 'reset', phase: 'after', match: { verb: 'patch', resource: 'deployments' } })
+  r.executor.handle([firing('checkout')])
   await r.executor.idle()
-  t.match(r.audit.recentDecisions().at(-1), { kind: 'verified' }, 'works again once the API does')
+  t.equal(patches(r.fake.log).length, 1, 'one PATCH')
+  t.match(r.audit.recentDecisions().map((e) => e.kind), ['rolled_back', 'verified'])
+  t.match(r.audit.recentDecisions()[0], { message: /answer to the PATCH was lost.*shows this attempt's rollback stored/ })
+  t.notOk(r.audit.recentDecisions().some((e) => e.kind === 'patch_failed'), 'never reported as failed')
+})
+
+t.test('a trigger that resolves while a retry waits is not retried', async (t) => {
+  let firingNow = true
+  const r = await rig(t, { triggerState: () => ({ firing: firingNow }), actions: { retry: { initial_backoff: '300ms', max_backoff: '300ms' } } })
+  r.fake.inject({ kind: 'status', code: 500, match: { verb: 'patch', resource: 'deployments' }, times: 5 })
+  r.executor.handle([firing('checkout')])
+  await until(() => r.audit.recentDecisions().some((e) => e.kind === 'retrying'), 3_000)
+  firingNow = false
+  await r.executor.idle()
+  t.match(r.audit.recentDecisions().at(-1), { kind: 'cancelled', reason: 'resolved', message: /not retried: the trigger alert resolved/ })
+  t.equal(patches(r.fake.log).filter((p) => p.status === 200).length, 0)
 })
 
 t.test('dry-run against a cluster that refuses the patch: dry_run_failed, no alert', async (t) => {
@@ -107,13 +127,13 @@ t.test('dry-run against a cluster that refuses the patch: dry_run_failed, no ale
 })
 
 t.test('losing leadership: checked right before the patch, and in-flight work aborts', async (t) => {
-  const flip = await rig(t)
-  flip.fake.inject({ kind: 'delay', ms: 200, match: { verb: 'list', resource: 'replicasets' }, times: 2 })
+  // The fresh silence check right before the PATCH is where the lease is lost here.
+  let leader: { value: boolean } | undefined
+  const silences = { check: async (_alert: unknown, o: { fresh: boolean }) => ((o.fresh && leader ? (leader.value = false) : undefined), { state: 'none' as const }) }
+  const flip = await rig(t, { silences })
+  leader = flip.leader
   flip.fake.log.length = 0
   flip.executor.handle([firing('checkout')])
-  // The second LIST is the plan's: leadership ends after the decision, before the patch.
-  await until(() => flip.fake.log.filter((e) => e.resource === 'replicasets').length >= 2, 2_000)
-  flip.leader.value = false
   await flip.executor.idle()
   t.equal(patches(flip.fake.log).length, 0, 'no patch once the lease is gone')
   t.match(flip.audit.recentDecisions(), [{ kind: 'not_leader', reason: 'not_leader', message: /lost leadership before the rollback was sent/ }])

@@ -39,7 +39,10 @@ t.test('silences veto rollbacks', async (t) => {
     const r = await rig(t, {
       actions: { silences: { recheck_interval: '1m' }, ...o.actions },
       silences: o.wrap?.(checker) ?? checker,
-      stillFiring: o.stillFiring ?? (() => true),
+      triggerState: () => {
+        const firing = (o.stillFiring ?? (() => true))()
+        return firing === undefined ? undefined : { firing }
+      },
       now: () => clock.at,
     })
     r.fake.log.length = 0

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { decodeRollbackRecord, ROLLBACK_ANNOTATION } from '../../src/actions/policy.js'
-import { deploy, eventReasons, firing, image, metric, patches, resolved, rig } from './fixtures/executor.js'
+import { deploy, markers, eventReasons, firing, image, metric, patches, resolved, rig } from './fixtures/executor.js'
 
 const annotationsOf = (o: unknown) => (o as { metadata?: { annotations?: Record<string, string> } } | undefined)?.metadata?.annotations ?? {}
 
@@ -21,7 +21,10 @@ t.test('execute: one patch restores revision 1 with the record in the same patch
   const d = r.fake.get('deployments', 'shop', 'checkout')
   t.equal(image(d), 'nginx:1', 'template back to revision 1')
   const record = decodeRollbackRecord(annotationsOf(d)[ROLLBACK_ANNOTATION])
-  t.match(record, { fromRevision: 2, toRevision: 1, alert: 'HighErrorRate', generation: d?.metadata.generation })
+  // The rollback patch produced generation N; writing the verification into the record (an annotation) made it N + 1.
+  t.match(record, { fromRevision: 2, toRevision: 1, alert: 'HighErrorRate', generation: (d?.metadata.generation ?? 0) - 1, by: 'test-1', attempt: /^[0-9a-f]{12}$/ })
+  t.type(record?.verified, 'number', 'the verification is in the record')
+  t.equal(markers(r.fake.log).length, 1, 'one annotation-only patch for the verification')
   t.equal(record?.history.length, 1)
 
   const kinds = r.audit.recentDecisions().map((e) => e.kind)

@@ -17,6 +17,8 @@ t.test('every default is the safe one', async (t) => {
     freeze: false,
     windows: [],
     silences: { on_error: 'skip', recheck_interval: 60_000 },
+    fault_onset_tolerance: 30_000,
+    correlation: { enabled: true, threshold: 3, window: 300_000, scope: 'cluster', settle: 60_000 },
   })
 })
 

@@ -43,6 +43,8 @@ interface Over {
   recentRollbacks?: number[]
   isLeader?: boolean
   silence?: SilenceState
+  alert?: PolicyInput['alert']
+  correlated?: PolicyInput['correlated']
 }
 
 const input = (o: Over = {}): PolicyInput => ({
@@ -52,6 +54,8 @@ const input = (o: Over = {}): PolicyInput => ({
   recentRollbacks: o.recentRollbacks ?? [],
   isLeader: o.isLeader ?? true,
   silence: o.silence,
+  alert: o.alert,
+  correlated: o.correlated,
 })
 
 const record = (over: Partial<RollbackRecord> = {}): RollbackRecord => ({
@@ -265,7 +269,10 @@ t.test('the check order: the first blocker wins, and every blocker is listed', a
       currentRevision: 6,
       previousRevision: undefined,
       currentRevisionSince: T0 - 30 * 24 * HOUR,
+      currentIsUndo: { evidence: 'ReplicaSet checkout-1 (revision 6) was revision 1 before', manager: 'kubectl' },
     },
+    alert: { fingerprint: 'fp', labels: {}, startsAt: T0, onset: T0 - 31 * 24 * HOUR },
+    correlated: { workloads: ['a', 'b', 'checkout'].map((name) => ({ kind: 'Deployment' as const, namespace: 'shop', name })), scope: 'cluster' },
   }
   const order: Array<[ReasonCode, (o: Over) => Over]> = [
     ['not_leader', (o) => ({ ...o, isLeader: true })],
@@ -275,22 +282,27 @@ t.test('the check order: the first blocker wins, and every blocker is listed', a
     ['silenced', (o) => ({ ...o, silence: AM_DOWN })],
     ['silence_check_failed', (o) => ({ ...o, silence: { state: 'none' } })],
     ['already_rolled_back', (o) => withFacts(o, { generation: 10, currentRevision: 7 })],
+    ['current_is_rollback', (o) => withFacts(o, { currentIsUndo: undefined })],
     ['paused', (o) => withFacts(o, { paused: false })],
     ['rollout_in_progress', (o) => withFacts(o, { observedGeneration: 10 })],
     ['no_history', (o) => withFacts(o, { previousRevision: 6 })],
+    ['fault_predates_rollout', (o) => ({ ...o, alert: { fingerprint: 'fp', labels: {}, startsAt: T0, onset: T0 } })],
     ['outside_post_deploy_window', (o) => withFacts(o, { currentRevisionSince: T0 - MIN })],
     ['deny_window', (o) => withPolicy(o, { windows: [{ cron: '* * * * SUN', action: 'allow' }] })],
     ['outside_allow_window', (o) => withPolicy(o, { windows: [] })],
     ['max_per_workload', (o) => withFacts(o, { annotations: annotation(T0 - 10 * MIN, []) })],
     ['cooldown', (o) => withFacts(o, { annotations: annotation(T0 - HOUR, []) })],
+    ['correlated_failure', (o) => ({ ...o, correlated: { workloads: [{ kind: 'Deployment', namespace: 'shop', name: 'checkout' }], scope: 'cluster' } })],
     ['global_brake', (o) => ({ ...o, recentRollbacks: [] })],
   ]
   const reasons = order.map(([reason]) => reason)
   for (const [i, [reason, fix]] of order.entries()) {
     const d = decide(input(over))
     t.equal(d.reason, reason, `step ${i}: ${reason} wins`)
-    // One silence answer is either a silence or a failed check, never both.
-    const expected = reasons.slice(i).filter((r) => !(r === 'silence_check_failed' && over.silence === SILENCED))
+    // One silence answer is either a silence or a failed check, never both; and rollguard's own rollback
+    // (already_rolled_back) is not also reported as somebody's rollback (current_is_rollback).
+    const rest = reasons.slice(i)
+    const expected = rest.filter((r) => !(r === 'silence_check_failed' && over.silence === SILENCED) && !(r === 'current_is_rollback' && rest.includes('already_rolled_back')))
     t.same(d.blockers, expected, `step ${i}: blockers`)
     over = fix(over)
   }

@@ -15,6 +15,7 @@ const transition = (labels: Record<string, string>, over: Partial<Transition> = 
   from: 'pending',
   to: 'firing',
   at: T0,
+  activeAt: T0 - 60_000,
   ...over,
 })
 
@@ -24,7 +25,7 @@ t.test('a trigger going firing asks for a rollback of the workload its labels na
     kind: 'fire',
     request: {
       ref: { kind: 'Deployment', namespace: 'shop', name: 'checkout' },
-      alert: { name: 'HighErrorRate', labels: { alertname: 'HighErrorRate', rollguard_trigger: 'rollback', namespace: 'shop', deployment: 'checkout' }, fingerprint: 'fp-1', startsAt: T0, origin: 'rules' },
+      alert: { name: 'HighErrorRate', labels: { alertname: 'HighErrorRate', rollguard_trigger: 'rollback', namespace: 'shop', deployment: 'checkout' }, fingerprint: 'fp-1', startsAt: T0, origin: 'rules', onset: T0 - 60_000 },
     },
   })
   t.match(triggerEvent(transition({ namespace: 'db', statefulset: 'pg' }), config), { kind: 'fire', request: { ref: { kind: 'StatefulSet', namespace: 'db', name: 'pg' } } })

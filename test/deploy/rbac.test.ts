@@ -95,7 +95,7 @@ async function seedWorkloads(fake: FakeKube, ns: string): Promise<void> {
 
 function firing(ns: string, kind: 'deployment' | 'statefulset' | 'daemonset', name: string): Transition {
   const labels = { alertname: 'HighErrorRate', namespace: ns, [kind]: name, severity: 'critical', rollguard_trigger: 'rollback' }
-  return { rule: 'HighErrorRate', fingerprint: `${kind}/${name}`, labels, annotations: {}, value: 0.5, from: 'pending', to: 'firing', at: Date.now() - 50 }
+  return { rule: 'HighErrorRate', fingerprint: `${kind}/${name}`, labels, annotations: {}, value: 0.5, from: 'pending', to: 'firing', at: Date.now() - 50, activeAt: Date.now() - 50 }
 }
 
 /** alertmanager is a stand-in Alertmanager on loopback: it accepts alerts and has no silences. */

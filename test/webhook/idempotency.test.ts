@@ -3,7 +3,8 @@
 import t from 'tap'
 import { ActionsConfig } from '../../src/actions/actions-config.js'
 import { decide, decodeRollbackRecord, encodeRollbackRecord, nextRollbackRecord, ROLLBACK_ANNOTATION, type PolicyInput } from '../../src/actions/policy.js'
-import { alertKey, type TriggerEvent } from '../../src/actions/trigger.js'
+import { triggerKey as alertKey } from '../../src/actions/record.js'
+import type { TriggerEvent } from '../../src/actions/trigger.js'
 import { patches, rig } from '../actions/fixtures/executor.js'
 import { setImage } from '../actions/kube/fixtures/harness.js'
 

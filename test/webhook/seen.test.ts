@@ -1,5 +1,5 @@
 import t from 'tap'
-import { alertKey } from '../../src/actions/trigger.js'
+import { triggerKey as alertKey } from '../../src/actions/record.js'
 import { isRepeat, SeenAlerts } from '../../src/webhook/seen.js'
 
 t.test('alertKey: fingerprint and the instant the alert went firing', async (t) => {

@@ -8,15 +8,8 @@ import {
 } from '@kubernetes/client-node'
 import { timeoutMiddleware } from './raw.js'
 
-/** WorkloadKind is a kind rollguard can roll back (the kinds `kubectl rollout undo` supports). */
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet'
-
-/** WorkloadRef names one workload. */
-export interface WorkloadRef {
-  readonly kind: WorkloadKind
-  readonly namespace: string
-  readonly name: string
-}
+export { refString } from '../workload-ref.js'
+export type { WorkloadKind, WorkloadRef } from '../workload-ref.js'
 
 /** KubeConfigSource says where credentials come from: the pod's service account, a kubeconfig file, or kubectl's default lookup. */
 export type KubeConfigSource =
@@ -99,9 +92,4 @@ export function makeClients(kc: KubeConfig, opts: { requestTimeoutMs?: number } 
     events: new EventsV1Api(config),
     namespace: contextNamespace(kc),
   }
-}
-
-/** refString renders a ref the way kubectl names objects, e.g. `deployment.apps/web -n shop`. */
-export function refString(ref: WorkloadRef): string {
-  return `${ref.kind.toLowerCase()}.apps/${ref.name} -n ${ref.namespace}`
 }

@@ -19,6 +19,7 @@ import {
   skipped,
   type PlanOutcome,
   type RecordAnnotation,
+  type SendOptions,
   type Skipped,
   type UndoOptions,
   type UndoPlan,
@@ -198,22 +199,25 @@ export async function undoDeployment(apps: AppsV1Api, ref: WorkloadRef, opts: Un
       if (early) return early
       return planDeploymentUndo(ref, { deployment, replicaSets: await listReplicaSets(apps, ref, deployment, opts.signal) }, opts)
     })
-  const send = async (p: UndoPlan): Promise<number> => {
-    const response = await withRaw<RawWorkload>(
-      (o) =>
-        apps.patchNamespacedDeployment(
-          {
-            name: ref.name,
-            namespace: ref.namespace,
-            body: p.patch.body,
-            dryRun: opts.dryRun ? 'All' : undefined,
-            fieldManager: opts.fieldManager ?? DEFAULT_FIELD_MANAGER,
-          },
-          o,
-        ),
-      { contentType: p.patch.contentType, signal: opts.signal },
-    )
-    return response.metadata?.generation ?? p.expectedGeneration
-  }
+  const send = (p: UndoPlan) => sendDeploymentPatch(apps, p, opts)
   return runUndo(ref, plan, send, opts)
+}
+
+/** sendDeploymentPatch sends a plan's patch (dry-run or not) and returns metadata.generation from the response; throws client errors. */
+export async function sendDeploymentPatch(apps: AppsV1Api, p: UndoPlan, opts: SendOptions): Promise<number> {
+  const response = await withRaw<RawWorkload>(
+    (o) =>
+      apps.patchNamespacedDeployment(
+        {
+          name: p.ref.name,
+          namespace: p.ref.namespace,
+          body: p.patch.body,
+          dryRun: opts.dryRun ? 'All' : undefined,
+          fieldManager: opts.fieldManager ?? DEFAULT_FIELD_MANAGER,
+        },
+        o,
+      ),
+    { contentType: p.patch.contentType, signal: opts.signal },
+  )
+  return response.metadata?.generation ?? p.expectedGeneration
 }

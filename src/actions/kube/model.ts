@@ -10,6 +10,15 @@ export interface RawOwnerReference {
   readonly controller?: boolean
 }
 
+/** RawManagedField is a metav1.ManagedFieldsEntry: which manager owns which fields, and when it last changed them. */
+export interface RawManagedField {
+  readonly manager?: string
+  readonly operation?: string
+  readonly subresource?: string
+  readonly time?: string
+  readonly fieldsV1?: Record<string, unknown>
+}
+
 /** RawMeta is the part of metav1.ObjectMeta rollguard reads. */
 export interface RawMeta {
   readonly name?: string
@@ -21,6 +30,7 @@ export interface RawMeta {
   readonly labels?: Record<string, string>
   readonly annotations?: Record<string, string>
   readonly ownerReferences?: readonly RawOwnerReference[]
+  readonly managedFields?: readonly RawManagedField[]
 }
 
 /** RawLabelSelector is metav1.LabelSelector as JSON. */
@@ -104,6 +114,8 @@ export interface RawList<T> {
   readonly items?: readonly T[]
 }
 
+/** REVISION_HISTORY_ANNOTATION lists the revision numbers a re-used ReplicaSet had before (deployment controller). */
+export const REVISION_HISTORY_ANNOTATION = 'deployment.kubernetes.io/revision-history'
 /** REVISION_ANNOTATION is the Deployment/ReplicaSet revision annotation. */
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision'
 /** CHANGE_CAUSE_ANNOTATION is the change-cause annotation `kubectl rollout history` shows. */

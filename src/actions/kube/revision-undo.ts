@@ -11,6 +11,7 @@ import {
   skipped,
   type PlanOutcome,
   type RecordAnnotation,
+  type SendOptions,
   type UndoOptions,
   type UndoPlan,
   type UndoResult,
@@ -137,19 +138,22 @@ export async function undoRevisionWorkload(apps: AppsV1Api, ref: WorkloadRef & {
     guard(ref, 'reading the workload and its controller revisions', async () =>
       planRevisionUndo(ref, await fetchRevisionState(apps, ref, opts.signal), opts),
     )
-  const send = async (p: UndoPlan): Promise<number> => {
-    const params = {
-      name: ref.name,
-      namespace: ref.namespace,
-      body: p.patch.body,
-      dryRun: opts.dryRun ? 'All' : undefined,
-      fieldManager: opts.fieldManager ?? DEFAULT_FIELD_MANAGER,
-    }
-    const response = await withRaw<RawWorkload>(
-      (o) => (ref.kind === 'StatefulSet' ? apps.patchNamespacedStatefulSet(params, o) : apps.patchNamespacedDaemonSet(params, o)),
-      { contentType: p.patch.contentType, signal: opts.signal },
-    )
-    return response.metadata?.generation ?? p.expectedGeneration
-  }
+  const send = (p: UndoPlan) => sendRevisionPatch(apps, p, opts)
   return runUndo(ref, plan, send, opts)
+}
+
+/** sendRevisionPatch sends a StatefulSet/DaemonSet plan's patch and returns metadata.generation from the response; throws client errors. */
+export async function sendRevisionPatch(apps: AppsV1Api, p: UndoPlan, opts: SendOptions): Promise<number> {
+  const params = {
+    name: p.ref.name,
+    namespace: p.ref.namespace,
+    body: p.patch.body,
+    dryRun: opts.dryRun ? 'All' : undefined,
+    fieldManager: opts.fieldManager ?? DEFAULT_FIELD_MANAGER,
+  }
+  const response = await withRaw<RawWorkload>(
+    (o) => (p.ref.kind === 'StatefulSet' ? apps.patchNamespacedStatefulSet(params, o) : apps.patchNamespacedDaemonSet(params, o)),
+    { contentType: p.patch.contentType, signal: opts.signal },
+  )
+  return response.metadata?.generation ?? p.expectedGeneration
 }

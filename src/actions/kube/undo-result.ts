@@ -96,6 +96,13 @@ export interface UndoOptions {
   readonly signal?: AbortSignal
 }
 
+/** SendOptions are what sending a planned patch needs. */
+export interface SendOptions {
+  readonly dryRun: boolean
+  readonly fieldManager?: string | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
 /** DEFAULT_FIELD_MANAGER names rollguard in managedFields. */
 export const DEFAULT_FIELD_MANAGER = 'rollguard'
 

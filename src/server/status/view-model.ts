@@ -384,6 +384,9 @@ const HEADLINES: Record<AuditKind, readonly [string, Tone]> = {
   verified: ['rollback verified', 'good'],
   verify_failed: ['rollback did not complete', 'bad'],
   verify_aborted: ['verification stopped', 'info'],
+  held: ['held: several workloads failing together', 'bad'],
+  retrying: ['retrying after a transient failure', 'warn'],
+  ineffective: ['rollback did not help: the trigger still fires', 'bad'],
 }
 
 function decisionRow(d: DecisionRecord, linkTemplate: string | undefined): DecisionRow {
