@@ -91,6 +91,8 @@ function configFile(dir, { kubeconfig, health, names }) {
     '  verify_timeout: 30s',
     // One rollback per Deployment, many Deployments in a row: the storm brake would (rightly) stop a real storm.
     '  global_brake: { count: 1000, window: 1h }',
+    // Likewise the correlation hold (20 workloads failing within minutes), and its settle delay: this measures the machinery.
+    '  correlation: { enabled: false }',
     'kubernetes:',
     `  kubeconfig: ${kubeconfig}`,
     '  lease: { namespace: rollguard-system }',

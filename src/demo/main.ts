@@ -118,7 +118,8 @@ async function startRollguard(say: Narrator, work: string, inputs: RollguardInpu
   writeFileSync(config, stringify({
     probes: [{ name: 'checkout-healthz', url: `${inputs.svc.url}/healthz`, interval: '1s', timeout: '500ms', labels: { namespace: 'shop', deployment: 'checkout' } }],
     // execute: real patches — against the simulated cluster only. The default is dry-run.
-    actions: { mode: 'execute', allow: [{ namespace: 'shop' }], verify_timeout: '60s' },
+    // Scaled down like the rules: the correlation settle (1m by default) waits 2s here.
+    actions: { mode: 'execute', allow: [{ namespace: 'shop' }], verify_timeout: '60s', correlation: { settle: '2s' } },
     kubernetes: { kubeconfig: inputs.cluster.kubeconfig, lease: { namespace: 'rollguard-system' } },
   }))
   const port = await freePort()

@@ -62,7 +62,7 @@ t.test('every dashboard panel returns data after a rollback scenario', async (t)
   const config = join(dir, 'rollguard.yml')
   writeFileSync(config, stringify({
     probes: [{ name: 'checkout-healthz', url: `${checkout.url}/healthz`, interval: '1s', timeout: '500ms', labels: { namespace: 'shop', deployment: 'checkout' } }],
-    actions: { mode: 'execute', allow: [{ namespace: 'shop' }], verify_timeout: '30s' },
+    actions: { mode: 'execute', allow: [{ namespace: 'shop' }], verify_timeout: '30s', correlation: { settle: '1s' } },
     kubernetes: { kubeconfig: writeKubeconfig(dir, fake), lease: { namespace: 'rollguard-system', lease_duration: '3s', renew_deadline: '2s', retry_period: '500ms' } },
     webhook: { auth: { bearer_token_file: token } },
   }))

@@ -21,7 +21,8 @@ interface Running {
 }
 
 const image = (o: unknown) => (o as { spec?: { template?: { spec?: { containers?: { image?: string }[] } } } } | undefined)?.spec?.template?.spec?.containers?.[0]?.image
-const rollbackPatches = (fake: FakeKube) => fake.log.filter((e) => e.method === 'PATCH' && e.resource === 'deployments')
+// Rollback patches, not the annotation-only merge patch that writes the verification into the record.
+const rollbackPatches = (fake: FakeKube) => fake.log.filter((e) => e.method === 'PATCH' && e.resource === 'deployments' && e.contentType !== 'application/merge-patch+json')
 const eventReasons = (fake: FakeKube) => fake.list('events', 'shop').map((e) => String((e as { reason?: string }).reason))
 
 t.test('automatic rollback against real Prometheus and Alertmanager', async (t) => {
@@ -40,7 +41,7 @@ t.test('automatic rollback against real Prometheus and Alertmanager', async (t) 
   async function start(t: Test, fake: FakeKube, mode: 'execute' | 'dry-run', identity: string, run = `r${++runs}`, actions: Record<string, unknown> = {}): Promise<Running> {
     const config = join(tempDir(t), 'rollguard.yml')
     writeFileSync(config, stringify({
-      actions: { mode, allow: [{ namespace: 'shop' }], verify_timeout: '30s', ...actions },
+      actions: { mode, allow: [{ namespace: 'shop' }], verify_timeout: '30s', correlation: { settle: '1s' }, ...actions },
       kubernetes: { kubeconfig: writeKubeconfig(tempDir(t), fake), lease: { ...FAST_LEASE, identity } },
     }))
     const log = logSink()

@@ -34,7 +34,7 @@ t.test('the status page shows a firing trigger and the rollback it caused', { sk
   writeFileSync(escapeRules, stringify({ groups: [{ name: 'escaping', rules: [{ alert: 'LabelEscape', expr: 'vector(1) > 0', labels: { note: XSS } }] }] }))
   const config = join(dir, 'rollguard.yml')
   writeFileSync(config, stringify({
-    actions: { mode: 'execute', allow: [{ namespace: 'shop' }], verify_timeout: '30s' },
+    actions: { mode: 'execute', allow: [{ namespace: 'shop' }], verify_timeout: '30s', correlation: { settle: '1s' } },
     kubernetes: { kubeconfig: writeKubeconfig(dir, fake), lease: { namespace: 'rollguard-system', lease_duration: '3s', renew_deadline: '2s', retry_period: '500ms', identity: 'status' } },
   }))
   const flags = new Map<string, string[]>([

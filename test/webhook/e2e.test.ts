@@ -18,7 +18,8 @@ import { writeKubeconfig } from '../fixtures/kubeconfig.js'
 
 const TOKEN = 'e2e-webhook-token'
 const image = (o: unknown) => (o as { spec?: { template?: { spec?: { containers?: { image?: string }[] } } } } | undefined)?.spec?.template?.spec?.containers?.[0]?.image
-const rollbackPatches = (fake: FakeKube) => fake.log.filter((e) => e.method === 'PATCH' && e.resource === 'deployments' && e.query['dryRun'] === undefined)
+const rollbackPatches = (fake: FakeKube) =>
+  fake.log.filter((e) => e.method === 'PATCH' && e.resource === 'deployments' && e.query['dryRun'] === undefined && e.contentType !== 'application/merge-patch+json')
 
 /** metric sums the samples of one metric whose label text contains `labels` in rollguard's or Alertmanager's /metrics. */
 async function metric(url: string, name: string, labels = ''): Promise<number> {
@@ -53,7 +54,7 @@ t.test('Prometheus → Alertmanager → webhook → exactly one rollback, despit
   async function start(t: Test, cooldown: string): Promise<{ daemon: Daemon; log: LogSink; stop: () => Promise<void> }> {
     const config = join(tempDir(t), 'rollguard.yml')
     writeFileSync(config, stringify({
-      actions: { mode: 'execute', allow: [{ namespace: 'shop' }], verify_timeout: '30s', cooldown },
+      actions: { mode: 'execute', allow: [{ namespace: 'shop' }], verify_timeout: '30s', cooldown, correlation: { settle: '0s' } },
       kubernetes: { kubeconfig, lease: { enabled: false } },
       webhook: { auth: { bearer_token_file: tokenFile } },
     }))
