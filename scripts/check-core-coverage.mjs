@@ -1,10 +1,10 @@
-// The pure core (src/engine; the actions policy, trigger mapping, workload facts and label matchers) must be fully covered: it is cheap to
+// The pure core (src/engine; the actions policy, trigger mapping, workload facts, record codec, correlation, backoff and label matchers) must be fully covered: it is cheap to
 // test with explicit times, and every branch there decides what alerts fire. tap's global thresholds cover
 // the rest of the tree; this checks the core from tap's istanbul summary (.tap/report/coverage-summary.json).
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 
-const CORE = [/^src\/engine\//, /^src\/actions\/(policy|selector|cron|policy-config|trigger|facts|matchers)\.ts$/]
+const CORE = [/^src\/engine\//, /^src\/actions\/(policy|selector|cron|policy-config|trigger|facts|matchers|record|correlation|backoff|workload-ref)\.ts$/]
 const summary = JSON.parse(readFileSync('.tap/report/coverage-summary.json', 'utf8'))
 const gaps = []
 for (const [file, metrics] of Object.entries(summary)) {

@@ -35,7 +35,7 @@ export class TriggerLog {
       if (settings.scope === 'namespace' && f.ref.namespace !== ref.namespace) continue
       if (Math.abs(f.firedAt - firedAt) < settings.window) byKey.set(workloadKey(f.ref), f.ref)
     }
-    const workloads = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r)
+    const workloads = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, r]) => r) // keys are unique
     return { workloads, scope: settings.scope === 'namespace' ? `namespace ${ref.namespace}` : 'cluster' }
   }
 

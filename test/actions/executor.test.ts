@@ -1,6 +1,6 @@
 import t from 'tap'
 import { decodeRollbackRecord, ROLLBACK_ANNOTATION } from '../../src/actions/policy.js'
-import { deploy, markers, eventReasons, firing, image, metric, patches, resolved, rig } from './fixtures/executor.js'
+import { deploy, markers, eventReasons, firing, image, metric, patches, resolved, rig, until } from './fixtures/executor.js'
 
 const annotationsOf = (o: unknown) => (o as { metadata?: { annotations?: Record<string, string> } } | undefined)?.metadata?.annotations ?? {}
 
@@ -230,4 +230,60 @@ t.test('the brake counts a rollback once, whether remembered or read back from t
   t.same(r.audit.recentDecisions().map((e) => `${e.kind}:${e.reason}`), [
     'rolled_back:rollback', 'verified:complete', 'skipped:already_rolled_back', 'rolled_back:rollback', 'verified:complete',
   ])
+})
+
+t.test('effectiveness: a trigger still firing on the restored revision is reported once, as RollbackIneffective', async (t) => {
+  const r = await rig(t, { triggerState: () => ({ firing: true, value: 0.42 }), effectivenessWindow: () => 300 })
+  r.executor.handle([firing('checkout')])
+  await r.executor.idle()
+  const rec = await until(() => r.audit.recentDecisions().find((e) => e.kind === 'ineffective'), 3_000)
+  t.match(rec, { reason: 'still_firing', fromRevision: 2, toRevision: 1, value: 0.42, result: 'ineffective', message: /but HighErrorRate still fires \(value 0\.42\) 0s later/ })
+  t.match(r.alerts.at(-1), { labels: { alertname: 'RollbackIneffective', severity: 'critical', workload: 'checkout' }, annotations: { from_revision: '2', to_revision: '1', value: '0.42' } })
+  t.equal(await metric(r.registry, 'rollguard_rollbacks_total', { result: 'ineffective', reason: 'still_firing' }), 1)
+  await r.audit.flush(5_000)
+  t.ok(eventReasons(r.fake, 'checkout').includes('RollbackIneffective'))
+
+  // Resolved within the window: nothing to report. A follower reports nothing either.
+  const healed = await rig(t, { triggerState: () => ({ firing: false }), effectivenessWindow: () => 100 })
+  healed.executor.handle([firing('checkout')])
+  await healed.executor.idle()
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  t.notOk(healed.audit.recentDecisions().some((e) => e.kind === 'ineffective'))
+  const follower = await rig(t, { triggerState: () => ({ firing: true }), effectivenessWindow: () => 100 })
+  follower.executor.handle([firing('checkout')])
+  await follower.executor.idle()
+  follower.leader.value = false
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  t.notOk(follower.audit.recentDecisions().some((e) => e.kind === 'ineffective'))
+})
+
+t.test('effectiveness of webhook triggers: no resolved notification within the window means still firing', async (t) => {
+  const ref = { kind: 'Deployment' as const, namespace: 'shop', name: 'checkout' }
+  const alert = { name: 'HighErrorRate', labels: { alertname: 'HighErrorRate' }, fingerprint: 'fbeaf81a8353a375', startsAt: Date.now() - 1_000 }
+  const r = await rig(t, { actions: { webhook_effectiveness_window: '300ms' } })
+  r.executor.handleEvents([{ kind: 'fire', request: { ref, alert } }])
+  await r.executor.idle()
+  await until(() => r.audit.recentDecisions().find((e) => e.kind === 'ineffective'), 3_000)
+
+  const resolvedInTime = await rig(t, { actions: { effectiveness_window: '300ms' } })
+  resolvedInTime.executor.handleEvents([{ kind: 'fire', request: { ref, alert } }])
+  await resolvedInTime.executor.idle()
+  resolvedInTime.executor.handleEvents([{ kind: 'resolve', request: { ref, alert } }])
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  t.notOk(resolvedInTime.audit.recentDecisions().some((e) => e.kind === 'ineffective'), 'the resolved notification came')
+})
+
+t.test('correlated triggers of three workloads: all held, one RollbackHeldCorrelated alert for the scope', async (t) => {
+  const r = await rig(t, { actions: { correlation: { settle: '300ms' } } })
+  await deploy(r.fake, 'cart')
+  await deploy(r.fake, 'search')
+  r.fake.log.length = 0
+  r.executor.handle([firing('checkout'), firing('cart'), firing('search')])
+  await r.executor.idle()
+  t.same(patches(r.fake.log), [], 'no rollback')
+  const held = r.audit.recentDecisions().filter((e) => e.kind === 'held')
+  t.equal(held.length, 3)
+  t.match(held[0], { reason: 'correlated_failure', decision: 'skip', correlated: { scope: 'cluster' } })
+  t.same(new Set(r.alerts.map((a) => JSON.stringify(a.labels))).size, 1, 'the same alert identity every time')
+  t.match(r.alerts[0], { labels: { alertname: 'RollbackHeldCorrelated', scope: 'cluster', namespace: 'shop' }, annotations: { workloads: 'Deployment shop/cart, Deployment shop/checkout, Deployment shop/search' } })
 })

@@ -103,6 +103,13 @@ t.test('acts only when every check passes and the mode is execute', async (t) =>
   t.equal(decide({ ...input(), policy: ActionsPolicy.parse({ allow: [{ namespace: '*' }] }) }).reason, 'dry_run', 'dry-run is the default mode')
 })
 
+const DAY = 24 * HOUR
+const onset = (at: number): PolicyInput['alert'] => ({ fingerprint: 'fbeaf81a8353a375', startsAt: at + 2 * MIN, onset: at })
+const together = (n: number): PolicyInput['correlated'] => ({
+  workloads: Array.from({ length: n }, (_, i) => ({ kind: 'Deployment' as const, namespace: 'shop', name: `w${i}` })),
+  scope: 'cluster',
+})
+
 interface Case {
   name: string
   over: Over
@@ -230,6 +237,50 @@ const cases: Case[] = [
   },
   { name: 'five, the oldest exactly 1h ago', over: { recentRollbacks: [T0 - HOUR, T0 - 50 * MIN, T0 - 40 * MIN, T0 - 30 * MIN, T0 - 20 * MIN] }, reason: 'rollback' },
   { name: 'a brake of 1', over: { policy: { global_brake: { count: 1 } }, recentRollbacks: [T0 - MIN] }, reason: 'global_brake' },
+
+  // The fault's onset against the moment the current revision became current (10 min ago), tolerance 30s.
+  { name: 'onset after the rollout', over: { alert: onset(T0 - 5 * MIN) }, reason: 'rollback' },
+  { name: 'onset exactly at the tolerance', over: { alert: onset(T0 - 10 * MIN - 30_000) }, reason: 'rollback' },
+  {
+    name: 'onset before the rollout, beyond the tolerance',
+    over: { alert: onset(T0 - 10 * MIN - 30_001) },
+    reason: 'fault_predates_rollout',
+    message: "the trigger's condition holds since 2026-03-30T09:49:29.999Z, before revision 5 of Deployment shop/checkout became current at 2026-03-30T09:50:00Z (tolerance 30s): the rollout did not cause it, so rolling back would not fix it; alerting only",
+  },
+  { name: 'a wider tolerance', over: { alert: onset(T0 - 11 * MIN), policy: { fault_onset_tolerance: '2m' } }, reason: 'rollback' },
+  { name: 'onset unknown (no alert)', over: {}, reason: 'rollback' },
+  { name: 'rollout time unknown: the post-deploy window speaks', over: { alert: onset(T0 - DAY), facts: { currentRevisionSince: undefined } }, reason: 'outside_post_deploy_window' },
+
+  // Somebody else's rollback.
+  {
+    name: 'a human undo (kubectl)',
+    over: { facts: { currentIsUndo: { evidence: 'ReplicaSet checkout-5d9f (revision 5) was revision 3 before', manager: 'kubectl' } } },
+    reason: 'current_is_rollback',
+    message: 'revision 5 of Deployment shop/checkout re-applied an older template by kubectl (ReplicaSet checkout-5d9f (revision 5) was revision 3 before): somebody rolled back and rollguard never undoes a rollback it did not make; waiting for a new deploy',
+  },
+  { name: 'an undo by an unknown hand', over: { facts: { currentIsUndo: { evidence: 'ReplicaSet a is older than b' } } }, reason: 'current_is_rollback', message: /re-applied an older template \(ReplicaSet a is older/ },
+  {
+    name: "rollguard's own rollback is already_rolled_back, not somebody's",
+    over: { facts: rolledBack({}, { currentIsUndo: { evidence: 'x', manager: 'rollguard' } }) },
+    reason: 'already_rolled_back',
+    blockers: ['already_rolled_back', 'outside_post_deploy_window'],
+  },
+  {
+    name: "a human's undo after rollguard's rollback and a new deploy",
+    over: { facts: { ...redeployed(), currentIsUndo: { evidence: 'x', manager: 'argocd-controller' } } },
+    reason: 'current_is_rollback',
+    message: /by argocd-controller/,
+  },
+
+  // Correlated failures: three workloads in the window hold all of them.
+  { name: 'two workloads failing together', over: { correlated: together(2) }, reason: 'rollback' },
+  {
+    name: 'three workloads failing together',
+    over: { correlated: together(3) },
+    reason: 'correlated_failure',
+    message: '3 workloads (Deployment shop/w0, Deployment shop/w1, Deployment shop/w2) have rollback triggers that went firing within 5m of each other (scope cluster, limit 3): a shared cause is likelier than that many bad deploys; holding every rollback for a human',
+  },
+  { name: 'a threshold of 5', over: { correlated: together(4), policy: { correlation: { threshold: 5 } } }, reason: 'rollback' },
 ]
 
 t.test('each reason, with its boundaries', async (t) => {

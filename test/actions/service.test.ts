@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { Registry } from 'prom-client'
-import { ActionsService, firingTriggers, isFiring, kubeSource } from '../../src/actions/service.js'
+import { ActionsService, effectivenessWindow, firingTriggers, isFiring, kubeSource, triggerState } from '../../src/actions/service.js'
 import { KubernetesConfig } from '../../src/actions/actions-config.js'
 import { ConfigDocument } from '../../src/config/schema.js'
 import { newGroupState, type GroupState } from '../../src/engine/group.js'
@@ -128,6 +128,22 @@ t.test('isFiring finds a firing alert of any rule by fingerprint (pending and un
   t.equal(isFiring(groups, 'fp2'), false, 'pending')
   t.equal(isFiring(groups, 'gone'), false)
   t.equal(isFiring([], 'fp'), false)
+})
+
+t.test('triggerState and effectivenessWindow of a rule alert, by fingerprint', async (t) => {
+  const g = firingGroup('checkout')
+  t.same(triggerState([g], 'fp'), { firing: true, value: 1 })
+  t.same(triggerState([g], 'fp2'), { firing: false, value: 1 })
+  t.equal(triggerState([g], 'gone'), undefined)
+  const slow = newGroupState(
+    group([rule({ name: 'HighErrorRate', expr: 'sum(rate(x[5m])) / sum(rate(x[1m])) > 0.1', forMs: 120_000, keepFiringForMs: 30_000 })]),
+    15_000,
+    'http://rg',
+  )
+  const alert = g.rules[0]?.state.active.get('fp')
+  if (alert) slow.rules[0]?.state.active.set('fp', alert)
+  t.equal(effectivenessWindow([slow], 'fp'), 120_000 + 300_000 + 30_000 + 15_000, 'for + longest range + keep_firing_for + interval')
+  t.equal(effectivenessWindow([slow], 'gone'), undefined)
 })
 
 function firingGroup(deployment: string): GroupState {

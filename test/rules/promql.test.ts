@@ -1,5 +1,5 @@
 import t from 'tap'
-import { checkPromQL, metricNames, unquote } from '../../src/rules/promql.js'
+import { checkPromQL, longestRange, metricNames, unquote } from '../../src/rules/promql.js'
 
 t.test('valid expressions pass', async (t) => {
   const valid = [
@@ -85,4 +85,13 @@ t.test('unquote decodes PromQL string literals', async (t) => {
   t.equal(unquote("'it\\'s'"), "it's")
   t.equal(unquote('`raw\\n`'), 'raw\\n')
   t.equal(unquote('"\\x41\\u00e9\\101"'), 'AéA')
+})
+
+t.test('longestRange: the longest range or subquery window, string literals and offsets aside', async (t) => {
+  t.equal(longestRange('up'), 0)
+  t.equal(longestRange('sum(rate(x{a=~"[9h]"}[1m])) / sum(rate(y[5m:30s])) > 0 and z offset 1h'), 300_000)
+  t.equal(longestRange('max_over_time(x[1h] offset 5m) or rate(y[ 2m ])'), 3_600_000)
+  t.equal(longestRange("x{a='[2d]'} + rate(y[90s])"), 90_000)
+  t.equal(longestRange('rate(x[1m30s])'), 90_000)
+  t.equal(longestRange('x[300]'), 0, 'a number of seconds is not understood here: no window')
 })
