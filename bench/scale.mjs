@@ -87,7 +87,7 @@ for (const l of LAYOUTS) if (!['idle', 'grouped', 'per-deployment'].includes(l))
 
 const execFileAsync = promisify(execFile)
 
-const APP_METRICS = ['http_requests_total', 'http_request_duration_seconds_bucket', 'container_memory_working_set_bytes', 'kube_pod_container_resource_limits']
+const APP_METRICS = ['http_requests_total', 'http_request_duration_seconds_bucket', 'http_request_duration_seconds_count', 'container_memory_working_set_bytes', 'kube_pod_container_resource_limits']
 
 /** narrow adds matchers selecting one Deployment to every selector of a rule expression. */
 function narrow(expr, d) {

@@ -22,6 +22,9 @@ export const TRIGGERS = {
   HealthCheckFailing: 0,
 }
 const TRIGGER_NAMES = Object.keys(TRIGGERS).join('|')
+// HighErrorRate and HighLatency fire only while the Deployment serves at least this many requests per second
+// (the rules' `and on (namespace, deployment) … >= 1`; the same test keeps it in step).
+export const MIN_REQUESTS_PER_SECOND = 1
 
 // ---------------------------------------------------------------------------------------------------------
 // Building blocks
@@ -301,6 +304,9 @@ const ERROR_RATIO = [
 
 const latency = (q) => `histogram_quantile(${q},\n  sum by (le) (rate(http_request_duration_seconds_bucket{${APP}}[$__rate_interval]))\n)`
 
+// The request rate the rules' minimum-evidence floor compares, as 0/1 (a rate needs no fixed window).
+const floor = (metric) => `(sum(rate(${metric}{${APP}}[$__rate_interval])) >= bool ${MIN_REQUESTS_PER_SECOND})`
+
 const MEMORY_RATIO = [
   `container_memory_working_set_bytes{${APP}, container!="", container!="POD"}`,
   '  / on (namespace, pod, container)',
@@ -366,10 +372,10 @@ function deployWatch() {
     row('Alert state'),
     at(24, 6, stateTimeline({
       title: 'Trigger conditions of $namespace/$deployment',
-      description: 'Whether each trigger expression is above its threshold right now, computed here from the same series as the rules (rules/rollback-triggers.yml), for this Deployment only. A breached condition makes the rule\'s alert pending; it fires (and may roll back) once it stays breached for the rule\'s `for` (2m for error ratio and latency, 5m for memory and health). rollguard does not write ALERTS series, so this is the per-Deployment view; the panels below show rollguard\'s own alert state per rule.',
+      description: 'Whether each trigger expression is above its threshold right now, computed here from the same series as the rules (rules/rollback-triggers.yml), for this Deployment only. Error ratio and latency count as breached only while the Deployment serves at least ' + MIN_REQUESTS_PER_SECOND + ' request/s, the rules\' minimum evidence. A breached condition makes the rule\'s alert pending; it fires (and may roll back) once it stays breached for the rule\'s `for` (2m for error ratio and latency, 5m for memory and health). rollguard does not write ALERTS series, so this is the per-Deployment view; the panels below show rollguard\'s own alert state per rule.',
       targets: [
-        target(`(\n${indent(ERROR_RATIO)}\n) > bool ${TRIGGERS.HighErrorRate}`, 'HighErrorRate: 5xx ratio > 10%'),
-        target(`${latency(0.95)} > bool ${TRIGGERS.HighLatency}`, 'HighLatency: p95 > 5s'),
+        target(`(\n  (\n${indent(indent(ERROR_RATIO))}\n  ) > bool ${TRIGGERS.HighErrorRate}\n)\n*\n${floor('http_requests_total')}`, `HighErrorRate: 5xx ratio > 10% at ≥ ${MIN_REQUESTS_PER_SECOND} req/s`),
+        target(`(\n${indent(latency(0.95))} > bool ${TRIGGERS.HighLatency}\n)\n*\n${floor('http_request_duration_seconds_count')}`, `HighLatency: p95 > 5s at ≥ ${MIN_REQUESTS_PER_SECOND} req/s`),
         target(`max(\n${indent(MEMORY_RATIO)}\n) > bool ${TRIGGERS.HighMemory}`, 'HighMemory: memory > 90% of limit'),
         target(`min(\n${indent(PROBE_SUCCESS)}\n) == bool ${TRIGGERS.HealthCheckFailing}`, 'HealthCheckFailing: probe failing'),
       ],

@@ -12,7 +12,6 @@ import {
   type RecordAnnotation,
   type RecordContext,
   type RolledBack,
-  type UndoPlan,
   type UndoResult,
   type WorkloadRef,
 } from '../actions/kube/index.js'
@@ -62,7 +61,7 @@ export async function rollBack(clients: KubeClients, ref: WorkloadRef, opts: Rol
   warnBefore(run)
   const recorder = auditRecorder(run)
   const notBefore = Date.now()
-  const result = await undoWorkload(clients.apps, ref, { toRevision: opts.toRevision, dryRun: opts.dryRun, record: recorder.annotation, onConflict: recorder.sameTarget })
+  const result = await undoWorkload(clients.apps, ref, { toRevision: opts.toRevision, dryRun: opts.dryRun, record: recorder.annotation, resendOnConflict: true })
   return report(run, result, recorder.last(), notBefore)
 }
 
@@ -95,7 +94,6 @@ function factsOf(run: Run): WorkloadFacts {
 
 interface Recorder {
   readonly annotation: RecordAnnotation
-  readonly sameTarget: (fresh: UndoPlan) => boolean
   readonly last: () => RecordContext | undefined
 }
 
@@ -113,12 +111,7 @@ function auditRecorder(run: Run): Recorder {
       return encodeRollbackRecord({ ...record, generation: ctx.generation })
     },
   }
-  // After a 409 the object is re-read and re-planned: send again only if that is still the rollback the user asked for.
-  const sameTarget = (fresh: UndoPlan): boolean => {
-    const first = plans[0]
-    return first !== undefined && first.fromRevision === fresh.fromRevision && first.toRevision === fresh.toRevision
-  }
-  return { annotation, sameTarget, last: () => plans[plans.length - 1] }
+  return { annotation, last: () => plans[plans.length - 1] }
 }
 
 async function report(run: Run, result: UndoResult, plan: RecordContext | undefined, notBefore: number): Promise<number> {

@@ -32,6 +32,7 @@ const DS = { type: 'prometheus', uid: '${datasource}' }
 const SOURCE_METRICS = [
   'http_requests_total',
   'http_request_duration_seconds_bucket',
+  'http_request_duration_seconds_count',
   'container_memory_working_set_bytes',
   'kube_pod_container_resource_limits',
 ]
@@ -419,10 +420,16 @@ t.test('deploy watch follows rules/rollback-triggers.yml: alert names and thresh
   if (d === undefined) return t.fail('deploy-watch.json')
   interface RuleFile { groups: Array<{ rules: Array<{ alert?: string; expr: string }> }> }
   const rules = (YAML.parse(readFileSync(join(ROOT, 'rules', 'rollback-triggers.yml'), 'utf8')) as RuleFile).groups.flatMap((g) => g.rules)
+  // `<condition> and on (namespace, deployment) <request rate> >= <floor>`: the minimum-evidence floor of
+  // HighErrorRate and HighLatency comes after the condition.
   const thresholds = new Map<string, { op: string; value: number }>()
+  const floors = new Map<string, number>()
   for (const r of rules) {
-    const m = /(>|==)\s*([0-9.]+)\s*$/.exec(r.expr.trim())
+    const [condition = '', floor] = r.expr.trim().split(/\s+and on \(namespace, deployment\)\s+/)
+    const m = /(>|==)\s*([0-9.]+)\s*$/.exec(condition)
     if (r.alert !== undefined && m !== null) thresholds.set(r.alert, { op: m[1] ?? '', value: Number(m[2]) })
+    const f = floor === undefined ? null : />=\s*([0-9.]+)\s*$/.exec(floor)
+    if (r.alert !== undefined && f !== null) floors.set(r.alert, Number(f[1]))
   }
   t.same([...thresholds.keys()].sort(), ['HealthCheckFailing', 'HighErrorRate', 'HighLatency', 'HighMemory'])
 
@@ -448,11 +455,19 @@ t.test('deploy watch follows rules/rollback-triggers.yml: alert names and thresh
     t.match(p.fieldConfig?.defaults?.custom?.thresholdsStyle?.mode, /^dashed/, `${p.title}: threshold drawn dashed`)
   }
 
-  // The per-deployment trigger conditions compare with the rules' operators and values.
+  // The per-deployment trigger conditions compare with the rules' operators and values, and apply the same
+  // request-rate floor.
+  t.same([...floors.keys()].sort(), ['HighErrorRate', 'HighLatency'], 'the rules with a request-rate floor')
   const conditions = panels.find((p) => p.title?.startsWith('Trigger conditions'))
-  const exprs = (conditions?.targets ?? []).map((tg) => tg.expr ?? '')
+  const targets = (conditions?.targets ?? []) as Array<Target & { legendFormat?: string }>
   for (const [alert, { op, value }] of thresholds) {
-    t.ok(exprs.some((e) => e.endsWith(`${op} bool ${value}`)), `trigger conditions compare ${alert} with ${op} ${value}`)
+    const e = targets.find((tg) => tg.legendFormat?.startsWith(`${alert}:`))?.expr ?? ''
+    const floor = floors.get(alert)
+    if (floor === undefined) t.ok(e.endsWith(`${op} bool ${value}`), `trigger conditions compare ${alert} with ${op} ${value}`)
+    else {
+      t.ok(e.includes(`) ${op} bool ${value}\n`), `trigger conditions compare ${alert} with ${op} ${value}`)
+      t.ok(e.endsWith(`[$__rate_interval])) >= bool ${floor})`), `trigger conditions of ${alert} apply the floor of ${floor} request/s`)
+    }
   }
 })
 

@@ -163,7 +163,7 @@ t.test('.dockerignore: the context holds what the COPYs need and nothing else', 
     }
   }
   t.ok(files.includes('src/main.ts') && files.includes('package-lock.json'))
-  for (const path of ['.git/config', 'node_modules/zod/package.json', 'dist/main.js', 'test/deploy/rbac.test.ts', 'coverage/x', '.tap/x', '.env', '.npmrc', 'kubeconfig', 'deploy/examples/credentials-secret.yaml', 'Dockerfile']) {
+  for (const path of ['.git/config', 'node_modules/zod/package.json', 'dist/main.js', 'test/deploy/rbac.test.ts', 'coverage/x', '.tap/x', '.env', '.npmrc', 'kubeconfig', 'deploy/examples/credentials-secret.yaml', 'Dockerfile', 'rules/tests/rollback-triggers.test.yml']) {
     t.ok(ignored(path), `${path} is not sent to the builder`)
   }
   t.same(files.filter((f) => !/^(src\/|rules\/|package\.json$|package-lock\.json$|tsconfig\.json$)/.test(f)), [], 'nothing else')

@@ -5,53 +5,34 @@ import { skipped, type PlanOutcome, type UndoOptions, type UndoPlan, type UndoRe
 /** SendPatch sends a plan's patch (dry-run or not) and returns metadata.generation from the response; throws client errors. */
 export type SendPatch = (plan: UndoPlan) => Promise<number>
 
-/** runUndo plans, sends once, and on 409 re-plans and asks the caller before sending exactly once more. */
-export async function runUndo(
-  ref: WorkloadRef,
-  plan: () => Promise<PlanOutcome>,
-  send: SendPatch,
-  opts: UndoOptions,
-): Promise<UndoResult> {
+/**
+ * runUndo plans and sends once. On 409 it returns the conflict (kubectl's behaviour), or with resendOnConflict
+ * re-reads, re-plans and sends exactly once more if the fresh plan is still the same rollback (from → to).
+ */
+export async function runUndo(ref: WorkloadRef, plan: () => Promise<PlanOutcome>, send: SendPatch, opts: UndoOptions): Promise<UndoResult> {
   const first = await plan()
   if (first.kind !== 'plan') return first
   const sent = await attempt(first.plan, send, opts)
   if (sent !== 'conflict') return sent
-  if (!opts.onConflict) return failure('conflict', conflictText(ref, 'no conflict handler, not retrying'), 409)
+  if (opts.resendOnConflict !== true) return failure('conflict', conflictText(ref, 'not retrying'), 409)
   const fresh = await plan()
   if (fresh.kind !== 'plan') return fresh
-  const verdict = await decide(ref, opts.onConflict, fresh.plan)
-  if (verdict !== true) return verdict
+  if (fresh.plan.fromRevision !== first.plan.fromRevision || fresh.plan.toRevision !== first.plan.toRevision) {
+    const was = `${first.plan.fromRevision} → ${first.plan.toRevision}`
+    const now = `${fresh.plan.fromRevision} → ${fresh.plan.toRevision}`
+    return skipped('declined', `${refString(ref)}: the object changed before the rollback (409 Conflict), and it would now be revision ${now} instead of ${was}; not sent`)
+  }
   const again = await attempt(fresh.plan, send, opts)
   return again === 'conflict' ? failure('conflict', conflictText(ref, 'conflicted again after re-planning, giving up'), 409) : again
 }
 
 async function attempt(plan: UndoPlan, send: SendPatch, opts: UndoOptions): Promise<UndoResult | 'conflict'> {
-  const gate = opts.beforePatch === undefined ? true : await approve(plan, opts.beforePatch)
-  if (gate !== true) return gate
   if (opts.signal?.aborted) return failure('unavailable', `${refString(plan.ref)}: not sent, aborted (${abortText(opts.signal)})`)
   try {
     return done(plan, await send(plan), opts.dryRun)
   } catch (err) {
     if (isConflict(err)) return 'conflict'
     return classifyError(err, `${refString(plan.ref)}: rollback patch`)
-  }
-}
-
-async function decide(ref: WorkloadRef, onConflict: NonNullable<UndoOptions['onConflict']>, plan: UndoPlan): Promise<true | UndoResult> {
-  try {
-    if (await onConflict(plan)) return true
-    return skipped('declined', `${refString(ref)}: the object changed before the rollback; after re-reading it the caller declined to roll back`)
-  } catch (err) {
-    return failure('conflict', conflictText(ref, `the conflict handler failed: ${err instanceof Error ? err.message : String(err)}`), 409)
-  }
-}
-
-async function approve(plan: UndoPlan, gate: NonNullable<UndoOptions['beforePatch']>): Promise<true | UndoResult> {
-  try {
-    const verdict = await gate(plan)
-    return verdict === true ? true : skipped('declined', `${refString(plan.ref)}: rollback patch not sent: ${verdict}`)
-  } catch (err) {
-    return failure('unavailable', `${refString(plan.ref)}: rollback patch not sent: the patch gate failed: ${err instanceof Error ? err.message : String(err)}`)
   }
 }
 

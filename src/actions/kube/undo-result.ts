@@ -75,12 +75,6 @@ export interface RecordAnnotation {
   readonly value: (ctx: RecordContext) => string
 }
 
-/** ConflictDecision is asked, after a 409 and a fresh re-plan, whether to send the new patch (once). */
-export type ConflictDecision = (fresh: UndoPlan) => boolean | Promise<boolean>
-
-/** PatchGate approves (true) or vetoes (the reason) a patch about to be sent. */
-export type PatchGate = (plan: UndoPlan) => true | string | Promise<true | string>
-
 /** UndoOptions are shared by every workload kind. */
 export interface UndoOptions {
   /** 0 or absent: the previous revision (kubectl's default); N: that revision. */
@@ -88,10 +82,11 @@ export interface UndoOptions {
   /** Server-side dry run (dryRun=All): the API server validates the exact patch and stores nothing. */
   readonly dryRun: boolean
   readonly record?: RecordAnnotation
-  /** Without it a 409 Conflict is returned as an error; the patch is never re-sent blindly. */
-  readonly onConflict?: ConflictDecision
-  /** Called right before every PATCH (the last chance to re-check leadership); a string vetoes the patch with that reason. */
-  readonly beforePatch?: PatchGate
+  /**
+   * After a 409 Conflict: re-read, re-plan and send exactly once more if the fresh plan is the same rollback
+   * (from → to). Without it the conflict is returned, as kubectl does; a patch is never re-sent blindly.
+   */
+  readonly resendOnConflict?: boolean
   readonly fieldManager?: string
   readonly signal?: AbortSignal
 }

@@ -1,6 +1,5 @@
 import t, { type Test } from 'tap'
 import { undoDeployment } from '../../../src/actions/kube/deployment-undo.js'
-import type { UndoPlan } from '../../../src/actions/kube/undo-result.js'
 import { deploymentManifest, harness, ref, setImage, writes } from './fixtures/harness.js'
 
 const NS = 'shop'
@@ -107,58 +106,46 @@ t.test('paused deployment: kubectl\'s error, no PATCH; history errors win over p
   t.equal(writes(h.fake.log).length, 0)
 })
 
-t.test('stale resourceVersion -> 409 -> one re-read -> the callback decides -> exactly one more PATCH', async (t) => {
+t.test('stale resourceVersion -> 409 -> one re-read -> the same rollback -> exactly one more PATCH', async (t) => {
   const h = await twoRevisions(t)
   h.fake.inject({ kind: 'bumpAfterGet', resource: 'deployments', namespace: NS, name: 'web', mutate: (o) => void (o.metadata.labels = { touched: 'yes' }) })
-  const seen: UndoPlan[] = []
-  const r = await undoDeployment(h.clients.apps, WEB, {
-    dryRun: false,
-    onConflict: (fresh) => {
-      seen.push(fresh)
-      return true
-    },
-  })
+  const r = await undoDeployment(h.clients.apps, WEB, { dryRun: false, resendOnConflict: true })
   t.match(r, { kind: 'rolled-back', fromRevision: 2, toRevision: 1 })
-  t.equal(seen.length, 1, 'callback asked once with the fresh plan')
   const patches = h.fake.log.filter((e) => e.method === 'PATCH')
   t.same(patches.map((p) => p.status), [409, 200])
   t.equal(h.fake.log.filter((e) => e.method === 'GET').length, 4, 'two GET+LIST rounds')
   const rv = (p: (typeof patches)[number] | undefined) => (p?.body as { value: string }[])[0]?.value
   t.not(rv(patches[0]), rv(patches[1]), 'the second PATCH carries the fresh resourceVersion')
-  t.equal(seen[0]?.resourceVersion, rv(patches[1]))
-  await h.fake.tick()
-  t.same(h.fake.get('deployments', NS, 'web')?.metadata.labels, { touched: 'yes' }, "the other writer's change survives")
 })
 
-t.test('409 when the callback declines, or with no callback: no second PATCH', async (t) => {
-  const h = await twoRevisions(t)
-  h.fake.inject({ kind: 'bumpAfterGet', resource: 'deployments', namespace: NS, name: 'web' })
-  t.match(await undoDeployment(h.clients.apps, WEB, { dryRun: false, onConflict: () => false }), { kind: 'skipped', reason: 'declined' })
-  h.fake.inject({ kind: 'bumpAfterGet', resource: 'deployments', namespace: NS, name: 'web' })
-  t.match(await undoDeployment(h.clients.apps, WEB, { dryRun: false }), { kind: 'error', reason: 'conflict', status: 409 })
-  h.fake.inject({ kind: 'bumpAfterGet', resource: 'deployments', namespace: NS, name: 'web', times: 2 })
-  t.match(await undoDeployment(h.clients.apps, WEB, { dryRun: false, onConflict: () => true }), {
-    kind: 'error',
-    reason: 'conflict',
-    message: /conflicted again after re-planning/,
-  })
-  h.fake.inject({ kind: 'bumpAfterGet', resource: 'deployments', namespace: NS, name: 'web' })
-  t.match(
-    await undoDeployment(h.clients.apps, WEB, {
-      dryRun: false,
-      onConflict: () => {
-        throw new Error('policy store down')
-      },
-    }),
-    { kind: 'error', reason: 'conflict', message: /policy store down/ },
-  )
-  t.same(h.fake.log.filter((e) => e.method === 'PATCH').map((p) => p.status), [409, 409, 409, 409, 409])
+t.test('409 without resendOnConflict, when the target moved, or twice: no further PATCH', async (t) => {
+  const plain = await twoRevisions(t)
+  plain.fake.inject({ kind: 'bumpAfterGet', resource: 'deployments', namespace: NS, name: 'web' })
+  t.match(await undoDeployment(plain.clients.apps, WEB, { dryRun: false }), { kind: 'error', reason: 'conflict', status: 409, message: /not retrying/ })
+  t.same(plain.fake.log.filter((e) => e.method === 'PATCH').map((p) => p.status), [409])
+
+  // Someone deploys revision 3 in between: the fresh read no longer gives the rollback 2 → 1 that was planned.
+  const moved = await twoRevisions(t)
+  moved.fake.inject({ kind: 'bumpAfterGet', resource: 'deployments', namespace: NS, name: 'web', mutate: (o) => void setFirstImage(o, 'nginx:3') })
+  const r = await undoDeployment(moved.clients.apps, WEB, { dryRun: false, resendOnConflict: true })
+  t.not(r.kind, 'rolled-back', `not sent again (${r.kind}: ${'message' in r ? r.message : ''})`)
+  t.notOk(moved.fake.log.some((e) => e.method === 'PATCH' && e.status === 200), 'nothing stored')
+
+  const twice = await twoRevisions(t)
+  twice.fake.inject({ kind: 'bumpAfterGet', resource: 'deployments', namespace: NS, name: 'web', times: 2 })
+  t.match(await undoDeployment(twice.clients.apps, WEB, { dryRun: false, resendOnConflict: true }), { kind: 'error', reason: 'conflict', message: /conflicted again after re-planning/ })
+  t.same(twice.fake.log.filter((e) => e.method === 'PATCH').map((p) => p.status), [409, 409])
 })
+
+function setFirstImage(o: Record<string, unknown>, image: string): void {
+  const c = (o.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]
+  if (c) c.image = image
+}
 
 t.test('403 on PATCH: one attempt, forbidden with the RBAC message', async (t) => {
   const h = await twoRevisions(t)
   h.fake.authorize = (req) => req.verb !== 'patch'
-  const r = await undoDeployment(h.clients.apps, WEB, { dryRun: false, onConflict: () => true })
+  const r = await undoDeployment(h.clients.apps, WEB, { dryRun: false, resendOnConflict: true })
   t.match(r, { kind: 'error', reason: 'forbidden', status: 403, message: /deployment\.apps\/web -n shop: rollback patch: deployments\.apps "web" is forbidden/ })
   t.equal(h.fake.log.filter((e) => e.method === 'PATCH').length, 1)
   h.fake.authorize = (req) => req.verb !== 'list'
