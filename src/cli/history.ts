@@ -125,7 +125,11 @@ export function formatWorkloadHistory(found: WorkloadHistory): string {
 
 function recordsText(records: readonly RollbackRecord[]): string {
   if (records.length === 0) return ''
-  const rows = records.map((r) => `  ${time(r.at)}  revision ${r.fromRevision} → ${r.toRevision}  generation ${r.generation}  ${r.alert}`)
+  const rows = records.map((r) => {
+    const by = r.by === undefined ? '' : `  by ${r.by}`
+    const verified = r.attempt === undefined ? '' : r.verified === undefined ? '  not verified' : `  verified ${time(r.verified)}`
+    return `  ${time(r.at)}  revision ${r.fromRevision} → ${r.toRevision}  generation ${r.generation}  ${r.alert}${by}${verified}`
+  })
   const known = new Set(records.map((r) => r.at))
   const earlier = (records[records.length - 1]?.history ?? []).filter((t) => !known.has(t))
   if (earlier.length > 0) rows.push(`  earlier rollbacks (details overwritten): ${earlier.map(time).join(', ')}`)

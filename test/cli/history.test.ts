@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ROLLBACK_ANNOTATION } from '../../src/actions/policy.js'
-import { HISTORY_USAGE, parseHistoryArgs, runHistory } from '../../src/cli/history.js'
+import { formatWorkloadHistory, HISTORY_USAGE, parseHistoryArgs, runHistory } from '../../src/cli/history.js'
 import { web } from '../fixtures/kube/testing.js'
 import { capture, cluster, setImage, setWorkloadImage, statefulSet, writes } from './fixtures/cluster.js'
 
@@ -107,4 +107,18 @@ t.test('usage: --help, and usage errors exit 2', async (t) => {
     target: { kind: 'DaemonSet', name: 'agent' },
     flags: { namespace: 'data', kubeconfig: undefined, context: 'prod' },
   })
+})
+
+t.test("the daemon's records show the replica and whether the rollback was verified", async (t) => {
+  const at = Date.parse('2026-12-04T10:05:03Z')
+  const entries = [
+    { revision: 2, changeCause: undefined, images: ['shop/checkout:2'], source: 'checkout-b', current: false },
+    { revision: 3, changeCause: undefined, images: ['shop/checkout:1'], source: 'checkout-a', current: true },
+  ]
+  const base = { at, fromRevision: 2, toRevision: 1, generation: 3, alert: 'HighErrorRate', history: [at], attempt: '5f0c2a9e41b7', by: 'rollguard-0' }
+  const ref = { kind: 'Deployment' as const, namespace: 'shop', name: 'checkout' }
+  const verified = formatWorkloadHistory({ history: { kind: 'history', ref, entries }, records: [{ ...base, verified: at + 17_000 }] })
+  t.match(verified, /revision 2 → 1 {2}generation 3 {2}HighErrorRate {2}by rollguard-0 {2}verified 2026-12-04T10:05:20Z\n$/)
+  const pending = formatWorkloadHistory({ history: { kind: 'history', ref, entries }, records: [base] })
+  t.match(pending, /HighErrorRate {2}by rollguard-0 {2}not verified\n$/)
 })
