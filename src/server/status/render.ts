@@ -6,7 +6,7 @@
 import { html, trusted, type Html } from './html.js'
 import { timelineSvg } from './svg.js'
 import type { AlertRow, DecisionRow, GroupRow, SeriesPanel, StatusModel, WorkloadPanel } from './view-model.js'
-import { workloadName } from './view-model.js'
+import { describeWorkload } from '../../actions/workload-ref.js'
 
 /** renderStatusPage renders the whole page. */
 export function renderStatusPage(m: StatusModel): string {
@@ -104,7 +104,7 @@ ${m.workloads.map((w) => workloadPanel(w))}${hidden(m.workloadsHidden, 'more wor
 function workloadPanel(w: WorkloadPanel): Html {
   const state = w.firing > 0 ? html`<span class="chip firing">${w.firing} firing</span>` : w.pending > 0 ? html`<span class="chip pending">${w.pending} pending</span>` : html`<span class="chip ok">ok now</span>`
   return html`<article class="workload">
-<h3>${workloadName(w.ref)} ${state}</h3>
+<h3>${describeWorkload(w.ref)} ${state}</h3>
 ${w.series.map(seriesPanel)}${hidden(w.seriesHidden, 'more series')}
 </article>`
 }

@@ -5,7 +5,7 @@
 
 import type { TargetLabels, TriggerSelector } from '../../actions/actions-config.js'
 import type { AuditKind, DecisionRecord } from '../../actions/audit.js'
-import type { WorkloadRef } from '../../actions/policy.js'
+import { describeWorkload, type WorkloadRef } from '../../actions/workload-ref.js'
 import { isTrigger, targetOf } from '../../actions/trigger.js'
 import { activeAlerts, ruleState } from '../../engine/alerting.js'
 import { humanize } from '../../engine/format.js'
@@ -218,7 +218,7 @@ function alertRow(rule: RuleRuntime, alert: Alert, targets: TargetLabels, trigge
     threshold: threshold === undefined ? undefined : formatThreshold(threshold),
     activeAt: alert.activeAt,
     firedAt: alert.firedAt,
-    workload: ref === undefined ? undefined : workloadName(ref),
+    workload: ref === undefined ? undefined : describeWorkload(ref),
     labels: shownLabels(alert.labels, hiddenLabelNames(targets, trigger, [])),
     summary: alert.annotations['summary'],
     trigger: isTrigger(alert.labels, trigger),
@@ -244,7 +244,7 @@ function workloadPanels(input: StatusInput, groups: readonly GroupState[], targe
   for (const group of groups) {
     for (const rule of group.rules) {
       for (const { panel, ref } of seriesOf(input, group, rule, targets, trigger, since)) {
-        const key = workloadName(ref)
+        const key = describeWorkload(ref)
         let entry = byWorkload.get(key)
         if (entry === undefined) byWorkload.set(key, (entry = { ref, series: [] }))
         entry.series.push(panel)
@@ -263,14 +263,14 @@ function workloadPanels(input: StatusInput, groups: readonly GroupState[], targe
       seriesHidden: Math.max(0, series.length - LIMITS.seriesPerWorkload),
     }
   })
-  return panels.sort((a, b) => b.firing - a.firing || b.pending - a.pending || compare(workloadName(a.ref), workloadName(b.ref)))
+  return panels.sort((a, b) => b.firing - a.firing || b.pending - a.pending || compare(describeWorkload(a.ref), describeWorkload(b.ref)))
 }
 
 /** rollbackMarkers are the workload's rollbacks (executed or dry-run) within [from, now]. */
 function rollbackMarkers(decisions: readonly DecisionRecord[], ref: WorkloadRef, from: number, now: number): Marker[] {
-  const name = workloadName(ref)
+  const name = describeWorkload(ref)
   return decisions
-    .filter((d) => (d.kind === 'rolled_back' || d.kind === 'dry_run') && d.workload !== undefined && workloadName(d.workload) === name && d.at >= from && d.at <= now)
+    .filter((d) => (d.kind === 'rolled_back' || d.kind === 'dry_run') && d.workload !== undefined && describeWorkload(d.workload) === name && d.at >= from && d.at <= now)
     .map((d) => ({ t: d.at, text: d.kind === 'rolled_back' ? 'rollback' : 'dry-run rollback' }))
 }
 
@@ -402,7 +402,7 @@ function decisionRow(d: DecisionRecord, linkTemplate: string | undefined): Decis
     message: d.message,
     mode: d.mode,
     trigger: d.alert.name,
-    workload: w === undefined ? undefined : workloadName(w),
+    workload: w === undefined ? undefined : describeWorkload(w),
     kubectl: w === undefined ? undefined : `kubectl -n ${w.namespace} rollout history ${w.kind.toLowerCase()}/${w.name}`,
     link: w === undefined ? undefined : workloadLink(linkTemplate, w),
   }
@@ -421,10 +421,6 @@ function workloadOf(labels: Labels, targets: TargetLabels): WorkloadRef | undefi
   return 'reason' in ref ? undefined : ref
 }
 
-/** workloadName is "Deployment shop/checkout". */
-export function workloadName(w: WorkloadRef): string {
-  return `${w.kind} ${w.namespace}/${w.name}`
-}
 
 function hiddenLabelNames(targets: TargetLabels, trigger: TriggerSelector, ruleLabels: readonly string[]): Set<string> {
   return new Set(['alertname', targets.namespace, targets.deployment, targets.statefulset, targets.daemonset, trigger.label, ...ruleLabels])
