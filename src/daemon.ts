@@ -3,12 +3,14 @@ import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { ActionsService, ActionsServiceDeps } from './actions/service.js'
+import { restoreGroup } from './backtest/restore.js'
 import { ConfigError, loadConfig, ProblemsError, type Config, type ConfigInput } from './config/load.js'
+import type { GroupState } from './engine/group.js'
 import type { QueryFn } from './engine/ports.js'
 import type { RuleGroupSpec } from './engine/spec.js'
 import { createAlertmanagerNotifier, type AlertmanagerNotifier } from './notifier/alertmanager.js'
 import { formatRuleFileError, loadRuleFiles } from './rules/load.js'
-import { RuleManager, type ManagerSettings } from './runtime/manager.js'
+import { groupKey, RuleManager, type ManagerSettings } from './runtime/manager.js'
 import { createQueryRouter } from './runtime/query-router.js'
 import { buildServer } from './server/app.js'
 import { SeriesHistory } from './server/status/history.js'
@@ -19,6 +21,7 @@ import { createPrometheusSource, type PrometheusSource } from './sources/prometh
 import { createLogger } from './telemetry/logger.js'
 import { createEngineMetrics, createRegistry, type EngineMetrics } from './telemetry/metrics.js'
 import { createNotifierMetrics } from './telemetry/notifier-metrics.js'
+import { createRestoreMetrics, type RestoreMetrics } from './telemetry/restore-metrics.js'
 import { AlertmanagerWebhook } from './webhook/component.js'
 import { registerProbeMetrics } from './telemetry/probe-metrics.js'
 
@@ -40,6 +43,7 @@ export class Daemon {
   /** The status page's recent values per rule (bounded; the engine keeps no history). */
   readonly #history = new SeriesHistory()
   readonly #metrics: EngineMetrics
+  readonly #restoreMetrics: RestoreMetrics
   readonly #query: QueryFn
   readonly #manager: RuleManager
   #server: FastifyInstance | undefined
@@ -60,6 +64,7 @@ export class Daemon {
   ) {
     this.#config = config
     this.#metrics = createEngineMetrics(registry)
+    this.#restoreMetrics = createRestoreMetrics(registry)
     this.#query = createQueryRouter(() => this.#remoteQuery(), this.#store)
     this.#manager = new RuleManager(
       {
@@ -70,6 +75,7 @@ export class Daemon {
           this.#actions?.handle(result.transitions)
           this.#history.record(group, result)
         },
+        restore: (group, firstLiveSlot) => this.#restore(group, firstLiveSlot),
       },
       this.#settings(config, this.#query),
     )
@@ -252,6 +258,31 @@ export class Daemon {
     registerProbeMetrics(this.registry, this.#store, [...new Set(probes.flatMap((p) => Object.keys(p.labels)))])
     this.#prober = createHealthProber({ probes, store: this.#store, logger: this.logger })
     this.#prober.start()
+  }
+
+  // Bounded: a slow or broken datasource delays readiness at most this long, then the group starts fresh.
+  async #restore(group: GroupState, firstLiveSlot: number): Promise<void> {
+    const { doc } = this.#config
+    const source = this.#source as PrometheusSource
+    const key = groupKey(group.spec)
+    const signal = AbortSignal.timeout(Math.max(doc.prometheus.timeout, 2 * group.intervalMs))
+    const outcome = await restoreGroup(group, firstLiveSlot, {
+      rangeQuery: (expr, range) => source.queryRange(expr, range, signal),
+      externalLabels: doc.global.external_labels,
+      externalURL: externalURL(this.#config),
+      maxConcurrentQueries: doc.rules.max_concurrent_queries,
+      windowMs: doc.rules.restore_window,
+      signal,
+    })
+    this.#restoreMetrics.restores.inc({ rule_group: key, result: outcome.kind })
+    if (outcome.kind === 'failed') {
+      this.logger.warn({ group: key, error: outcome.error }, 'alert state not restored: the group starts fresh (for windows start over)')
+    } else if (outcome.kind === 'restored') {
+      const { pending, firing, fromMs } = outcome
+      this.logger.info({ group: key, pending, firing, from: new Date(fromMs).toISOString() }, 'alert state restored from history')
+      // Restored firing triggers never went firing in this process: decided as a new leader decides them.
+      if (firing > 0) this.#actions?.decideFiring([group])
+    }
   }
 
   #remoteQuery(): QueryFn {

@@ -113,6 +113,11 @@ export class ActionsService {
     this.#executor.handle(transitions)
   }
 
+  /** decideFiring hands the groups' firing triggers to the executor when this replica leads (after a state restore). */
+  decideFiring(groups: readonly GroupState[]): void {
+    if (this.isLeader()) this.#executor.handle(firingTriggers(groups))
+  }
+
   /** handleEvents passes trigger events from Alertmanager's webhook to the executor; false when actions are off. */
   handleEvents(events: readonly TriggerEvent[]): boolean {
     return this.#executor.handleEvents(events)

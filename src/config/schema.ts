@@ -59,6 +59,8 @@ export const ConfigDocument = z.strictObject({
       evaluation_interval: Duration.default(60_000).refine((ms) => ms > 0, 'must be greater than 0'),
       resend_delay: Duration.default(60_000),
       max_concurrent_queries: z.number().int().min(1).max(1024).default(16),
+      // How far back alert state is reconstructed at start (0: never): the longest for + keep_firing_for it covers.
+      restore_window: Duration.default(3_600_000),
     })
     .prefault({}),
   web: z

@@ -25,11 +25,18 @@ export interface ManagerDeps {
   readonly clock?: () => number
   /** onEvaluation sees every group iteration's transitions (actions hang off this). */
   readonly onEvaluation?: (group: GroupState, result: GroupEvaluation) => void
+  /**
+   * restore rebuilds the alert state of a started group's rules that have none, before its first live iteration
+   * at firstLiveSlot (which waits for it); it must not throw.
+   */
+  readonly restore?: (group: GroupState, firstLiveSlot: number) => Promise<void>
 }
 
 interface RunningGroup {
   readonly state: GroupState
   readonly scheduler: Scheduler
+  /** Settles once the group's state was restored (or not); the first iteration waits for it. */
+  restored: Promise<void>
 }
 
 /** RuleManager owns the rule groups: schedules them, applies reloads, logs transitions and hands alerts to the sink. */
@@ -88,12 +95,15 @@ export class RuleManager {
     const interval = spec.intervalMs > 0 ? spec.intervalMs : this.#settings.defaultIntervalMs
     const state = newGroupState(spec, interval, this.#settings.externalURL)
     if (previous !== undefined) copyState(previous, state)
-    const scheduler = new Scheduler(spec, interval, (slot, missed) => this.#iterate(state, slot, missed), this.deps.now)
-    this.#groups.set(groupKey(spec), { state, scheduler })
-    scheduler.start()
+    const running: RunningGroup = { state, scheduler: new Scheduler(spec, interval, (slot, missed) => this.#iterate(running, slot, missed), this.deps.now), restored: Promise.resolve() }
+    this.#groups.set(groupKey(spec), running)
+    const first = running.scheduler.start()
+    if (this.deps.restore !== undefined) running.restored = this.deps.restore(state, first)
   }
 
-  async #iterate(state: GroupState, slot: number, missed: number): Promise<void> {
+  async #iterate(running: RunningGroup, slot: number, missed: number): Promise<void> {
+    await running.restored
+    const state = running.state
     const group = groupKey(state.spec)
     const m = this.deps.metrics
     m.groupIterations.inc({ rule_group: group }, missed + 1)

@@ -16,11 +16,12 @@ export class Scheduler {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** start schedules the first iteration at the next slot, as Prometheus does. */
-  start(): void {
+  /** start schedules the first iteration at the next slot, as Prometheus does, and returns that slot. */
+  start(): number {
     const offset = groupOffset(this.key.file, this.key.name, this.intervalMs)
     const first = evalTimestamp(this.now(), this.intervalMs, offset) + this.intervalMs
     this.#schedule(first, 0)
+    return first
   }
 
   /** stop cancels the next iteration and waits for a running one. */

@@ -25,9 +25,30 @@ export interface QueryResult {
   readonly warnings: string[]
 }
 
-/** PrometheusSource runs instant queries against a Prometheus-compatible API. */
+/** RangeSeries is one series of a range-query result: its labels and its points (Unix ms, value), in time order. */
+export interface RangeSeries {
+  readonly labels: Labels
+  readonly points: ReadonlyArray<readonly [number, number]>
+}
+
+/** RangeResult is a range-query (matrix) result plus the server's warnings. */
+export interface RangeResult {
+  readonly series: RangeSeries[]
+  readonly warnings: string[]
+}
+
+/** RangeRequest asks for an expression at start, start + step, … up to end (Unix ms). */
+export interface RangeRequest {
+  readonly startMs: number
+  readonly endMs: number
+  readonly stepMs: number
+}
+
+/** PrometheusSource runs instant and range queries against a Prometheus-compatible API. */
 export interface PrometheusSource {
   query(expr: string, atMs: number, signal?: AbortSignal): Promise<QueryResult>
+  /** queryRange runs /api/v1/query_range: what instant queries at each step would return (backtests, restore). */
+  queryRange(expr: string, range: RangeRequest, signal?: AbortSignal): Promise<RangeResult>
   /** close releases the keep-alive connections. */
   close(): void
 }
@@ -152,6 +173,7 @@ type Post = (form: string, inFlight: InFlight) => Promise<RawResponse>
  */
 export function createPrometheusSource (opts: PrometheusSourceOptions): PrometheusSource {
   const endpoint = new URL(joinUrlPath(opts.url, '/api/v1/query'))
+  const rangeEndpoint = new URL(joinUrlPath(opts.url, '/api/v1/query_range'))
   const secure = endpoint.protocol === 'https:'
   const agentOptions = { keepAlive: true, maxSockets: MAX_CONNECTIONS, maxFreeSockets: MAX_CONNECTIONS, scheduling: 'lifo' as const }
   const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
@@ -163,18 +185,22 @@ export function createPrometheusSource (opts: PrometheusSourceOptions): Promethe
     'Content-Type': 'application/x-www-form-urlencoded'
   }
   // Request options are built once: per query only the body and its length change.
-  const base: http.RequestOptions = { ...urlToHttpOptions(endpoint), method: 'POST', agent }
   const send = secure ? https.request : http.request
   const gate = new Gate(MAX_CONNECTIONS)
-  const post: Post = async (form, inFlight) => {
-    await gate.enter(inFlight)
-    inFlight.onAbort = undefined
-    try {
-      return await postForm(send, base, headers, form, inFlight)
-    } finally {
-      gate.leave()
+  const poster = (url: URL): Post => {
+    const base: http.RequestOptions = { ...urlToHttpOptions(url), method: 'POST', agent }
+    return async (form, inFlight) => {
+      await gate.enter(inFlight)
+      inFlight.onAbort = undefined
+      try {
+        return await postForm(send, base, headers, form, inFlight)
+      } finally {
+        gate.leave()
+      }
     }
   }
+  const post = poster(endpoint)
+  const postRange = poster(rangeEndpoint)
   // Rule expressions repeat every evaluation: their form encoding is kept (bounded; a reload makes a new source).
   const escaped = new Map<string, string>()
   const encode = (expr: string): string => {
@@ -189,9 +215,15 @@ export function createPrometheusSource (opts: PrometheusSourceOptions): Promethe
   const log = opts.logger?.child({ component: 'prometheus', url: redactUrl(opts.url) })
   return {
     async query (expr, atMs, signal) {
-      const result = await runQuery(post, opts.timeoutMs, { expr: encode(expr), atMs, signal })
+      const form = `query=${encode(expr)}&time=${formatUnixSeconds(atMs)}&timeout=${opts.timeoutMs / 1000}`
+      const result = await runQuery(post, opts.timeoutMs, form, signal, parseResponse)
       if (result.warnings.length > 0) log?.debug({ expr, warnings: result.warnings }, 'query returned warnings')
       return result
+    },
+    async queryRange (expr, range, signal) {
+      const form = `query=${formEscape(expr)}&start=${formatUnixSeconds(range.startMs)}&end=${formatUnixSeconds(range.endMs)}` +
+        `&step=${range.stepMs / 1000}&timeout=${opts.timeoutMs / 1000}`
+      return runQuery(postRange, opts.timeoutMs, form, signal, parseRangeResponse)
     },
     close () {
       agent.destroy()
@@ -199,19 +231,11 @@ export function createPrometheusSource (opts: PrometheusSourceOptions): Promethe
   }
 }
 
-interface QueryRequest {
-  /** expr is already form-encoded. */
-  readonly expr: string
-  readonly atMs: number
-  readonly signal: AbortSignal | undefined
-}
-
 /** Reasons a request was aborted on our side, told apart from transport errors. */
 const TIMED_OUT = Symbol('timeout')
 const CANCELED = Symbol('canceled')
 
-async function runQuery (post: Post, timeoutMs: number, req: QueryRequest): Promise<QueryResult> {
-  const form = `query=${req.expr}&time=${formatUnixSeconds(req.atMs)}&timeout=${timeoutMs / 1000}`
+async function runQuery<R> (post: Post, timeoutMs: number, form: string, signal: AbortSignal | undefined, parse: (status: number, statusText: string, body: string) => R): Promise<R> {
   const inFlight: InFlight = { reason: undefined, request: undefined, onAbort: undefined }
   const abort = (reason: symbol): void => {
     if (inFlight.reason !== undefined) return
@@ -221,11 +245,11 @@ async function runQuery (post: Post, timeoutMs: number, req: QueryRequest): Prom
   }
   const timer = setTimeout(abort, timeoutMs, TIMED_OUT)
   const cancel = (): void => abort(CANCELED)
-  if (req.signal?.aborted === true) cancel()
-  else req.signal?.addEventListener('abort', cancel, { once: true })
+  if (signal?.aborted === true) cancel()
+  else signal?.addEventListener('abort', cancel, { once: true })
   try {
     const res = await post(form, inFlight)
-    return parseResponse(res.status, res.statusText, res.body)
+    return parse(res.status, res.statusText, res.body)
   } catch (err) {
     if (err instanceof QueryError) throw err
     if (inFlight.reason === TIMED_OUT) throw new QueryError('timeout', undefined, `query failed: timeout: no response within ${timeoutMs}ms`)
@@ -233,7 +257,7 @@ async function runQuery (post: Post, timeoutMs: number, req: QueryRequest): Prom
     throw transportError(err)
   } finally {
     clearTimeout(timer)
-    req.signal?.removeEventListener('abort', cancel)
+    signal?.removeEventListener('abort', cancel)
   }
 }
 
@@ -330,6 +354,33 @@ function parseResponse (status: number, statusText: string, body: string): Query
     const fast = fastResult(json, status)
     if (fast !== undefined) return fast
   }
+  const env = successEnvelope(json, status, statusText, body)
+  return { samples: toSamples(env.data, status), warnings: env.warnings ?? [] }
+}
+
+const MatrixData = z.looseObject({
+  resultType: z.literal('matrix'),
+  result: z.array(z.looseObject({ metric: z.record(z.string(), z.string()), values: z.array(SamplePair).optional() })),
+})
+
+/** parseRangeResponse reads a matrix answer; points are converted to Unix ms (rounded: the server's step grid). */
+function parseRangeResponse (status: number, statusText: string, body: string): RangeResult {
+  const env = successEnvelope(parseJson(body), status, statusText, body)
+  const parsed = MatrixData.safeParse(env.data)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const where = issue === undefined ? '' : `data.${issue.path.join('.')}: ${issue.message}`
+    throw new QueryError('bad_response', status, `query failed: bad_response: invalid range query data: ${where}`)
+  }
+  const series = parsed.data.result.map((s) => ({
+    labels: dropEmpty(s.metric),
+    points: (s.values ?? []).map(([t, v]) => [Math.round(t * 1000), parseSampleValue(v, status)] as const),
+  }))
+  return { series, warnings: env.warnings ?? [] }
+}
+
+/** successEnvelope checks the API envelope and status code; errors become QueryErrors worded as Prometheus's rule manager words them. */
+function successEnvelope (json: unknown, status: number, statusText: string, body: string): z.infer<typeof Envelope> {
   const envelope = Envelope.safeParse(json)
   if (!envelope.success) {
     const what = status >= 200 && status < 300 ? 'invalid response' : `server returned HTTP status ${status} ${statusText}`.trimEnd()
@@ -343,7 +394,7 @@ function parseResponse (status: number, statusText: string, body: string): Query
   if (status < 200 || status >= 300) {
     throw new QueryError('bad_response', status, `query failed: bad_response: server returned HTTP status ${status} with status "success"`)
   }
-  return { samples: toSamples(env.data, status), warnings: env.warnings ?? [] }
+  return env
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
