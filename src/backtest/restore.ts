@@ -33,6 +33,11 @@ export type RestoreOutcome =
 // rollguard's own probe series live only in this process (unless Prometheus scrapes them): no history to replay.
 const LOCAL_ONLY = /^rollguard_probe_/
 
+function activeFromStart(replay: { readonly slots: readonly number[]; readonly state: GroupState }): boolean {
+  const first = replay.slots[0]
+  return first !== undefined && replay.state.rules.some((r) => [...r.state.active.values()].some((a) => a.resolvedAt === 0 && a.activeAt === first))
+}
+
 /**
  * restoreGroup rebuilds the state of the group's rules whose state is still empty, replaying the slots before
  * firstLiveSlot. It never throws; on a datasource error the group starts fresh and the outcome says why.
@@ -42,21 +47,26 @@ export async function restoreGroup(state: GroupState, firstLiveSlot: number, opt
   const needed = Math.max(0, ...eligible.map((r) => r.spec.forMs + r.spec.keepFiringForMs))
   if (opts.windowMs <= 0) return { kind: 'skipped', reason: 'rules.restore_window is 0' }
   if (eligible.length === 0 || needed === 0) return { kind: 'skipped', reason: 'no rule with for or keep_firing_for to restore' }
-  // One interval more than needed: the slot at exactly activeAt + for must be replayed as pending first.
-  const windowMs = Math.min(opts.windowMs, needed + state.intervalMs)
-  const fromMs = firstLiveSlot - windowMs
+  // One interval more than needed: the slot at exactly activeAt + for must be replayed as pending first. An alert
+  // active from the first replayed slot on began earlier: look further back (its onset decides fault_predates_rollout).
+  let windowMs = Math.min(opts.windowMs, needed + state.intervalMs)
   const spec = { ...state.spec, rules: eligible.map((r) => r.spec) }
   let replay
-  try {
-    replay = await replayGroup(spec, state.intervalMs, fromMs, firstLiveSlot - 1, {
-      rangeQuery: opts.rangeQuery,
-      externalLabels: opts.externalLabels,
-      externalURL: opts.externalURL,
-      maxConcurrentQueries: opts.maxConcurrentQueries,
-    })
-  } catch (err) {
-    return { kind: 'failed', error: err instanceof Error ? err.message : String(err) }
+  for (;;) {
+    try {
+      replay = await replayGroup(spec, state.intervalMs, firstLiveSlot - windowMs, firstLiveSlot - 1, {
+        rangeQuery: opts.rangeQuery,
+        externalLabels: opts.externalLabels,
+        externalURL: opts.externalURL,
+        maxConcurrentQueries: opts.maxConcurrentQueries,
+      })
+    } catch (err) {
+      return { kind: 'failed', error: err instanceof Error ? err.message : String(err) }
+    }
+    if (windowMs >= opts.windowMs || replay.errors.size > 0 || !activeFromStart(replay)) break
+    windowMs = Math.min(opts.windowMs, windowMs * 4)
   }
+  const fromMs = firstLiveSlot - windowMs
   if (opts.signal?.aborted === true) return { kind: 'failed', error: `did not finish in time (${String(opts.signal.reason ?? 'aborted')})` }
   const failed = [...replay.errors.entries()]
   if (failed.length > 0) return { kind: 'failed', error: failed.map(([rule, error]) => `${rule}: ${error}`).join('; ') }

@@ -51,16 +51,13 @@ t.test('Kubernetes API faults during a rollback', async (t) => {
   })
 
   await t.test('two replicas, the leader killed right after its PATCH: one PATCH, the survivor verifies and reports', async (t) => {
+    // Its own healthy service: the replicas are up before anything fails.
+    const [healthy] = await services(t, ['checkout'])
+    if (!healthy) throw new Error('service did not start')
+    const ownProm = await prometheus(t, [healthy])
     const fake = await shopCluster(t, ['checkout'])
     const replicas = new Map<string, RollguardProcess>()
-    for (const identity of ['replica-a', 'replica-b']) {
-      const config = actingConfig(t, { fake, identity })
-      const args = ['--config', config, '--prometheus-url', prom.url, '--alertmanager-url', am.url, '--rules', rules,
-        '--eval-interval', '1s', '--resend-delay', '2s', '--external-label', 'run=killed']
-      replicas.set(identity, await startRollguardProcess(t, { args }))
-    }
     const holder = () => (fake.get('leases', 'rollguard-system', 'rollguard') as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity
-    const leader = await eventually('a leader', async () => holder())
     let killed: string | undefined
     // The PATCH is stored; its sender dies before it can read the answer or record anything.
     fake.inject({
@@ -70,7 +67,15 @@ t.test('Kubernetes API faults during a rollback', async (t) => {
         if (killed !== undefined) replicas.get(killed)?.kill('SIGKILL')
       },
     })
-    await eventually('the PATCH', async () => killed !== undefined)
+    for (const identity of ['replica-a', 'replica-b']) {
+      const config = actingConfig(t, { fake, identity })
+      const args = ['--config', config, '--prometheus-url', ownProm.url, '--alertmanager-url', am.url, '--rules', rules,
+        '--eval-interval', '1s', '--resend-delay', '2s', '--external-label', 'run=killed']
+      replicas.set(identity, await startRollguardProcess(t, { args }))
+    }
+    const leader = await eventually('a leader', async () => holder())
+    healthy.setFault({ errorRatio: 0.5 })
+    await eventually('the PATCH', async () => killed !== undefined, 45_000)
     t.equal(killed, leader, 'the leader sent it and was killed')
     const survivor = [...replicas.keys()].find((id) => id !== killed)
     await eventually('the survivor verifies the stored rollback', async () =>
