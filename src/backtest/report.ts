@@ -3,6 +3,7 @@
  * alert (pending amber, firing red, as on the status page). Pure: the backtest in, text out.
  */
 
+import { describeWorkload } from '../actions/workload-ref.js'
 import { labelsToString } from '../engine/labels.js'
 import { formatDuration } from '../rules/duration.js'
 import type { Backtest } from './run.js'
@@ -21,12 +22,23 @@ export function tableReport(b: Backtest): string {
   const lines = rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ').trimEnd())
   const firing = b.alerts.reduce((n, a) => n + a.intervals.filter((i) => i.state === 'firing').length, 0)
   const summary = `${b.alerts.length} alert(s), ${firing} firing interval(s) between ${time(b.fromMs)} and ${time(b.toMs)}`
-  return [...(rows.length > 1 ? lines : ['no alert went pending or firing']), '', summary, ...notes(b)].join('\n') + '\n'
+  return [...(rows.length > 1 ? lines : ['no alert went pending or firing']), '', summary, ...notes(b), ...wouldBeLines(b)].join('\n') + '\n'
+}
+
+function wouldBeLines(b: Backtest): string[] {
+  if (b.wouldBe === undefined) return []
+  if (b.wouldBe.length === 0) return ['', 'Would-be rollbacks: no rollback trigger fired']
+  return ['', 'Would-be rollbacks (the policy at each trigger firing):', ...b.wouldBe.map((w) => `  ${time(w.at)}  ${describeWorkload(w.ref)}  ${w.alertname}  ${verdict(w)}`)]
+}
+
+function verdict(w: NonNullable<Backtest['wouldBe']>[number]): string {
+  return w.decision.act ? `ROLLBACK: ${w.decision.message}` : `blocked (${w.decision.blockers.join(', ')}): ${w.decision.message}`
 }
 
 /** jsonReport is the backtest as JSON with RFC 3339 times. */
 export function jsonReport(b: Backtest): string {
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
+  const wouldBe = b.wouldBe?.map((w) => ({ at: iso(w.at), workload: w.ref, alertname: w.alertname, act: w.decision.act, reason: w.decision.reason, blockers: w.decision.blockers, message: w.decision.message }))
   return `${JSON.stringify({
     from: iso(b.fromMs),
     to: iso(b.toMs),
@@ -37,6 +49,7 @@ export function jsonReport(b: Backtest): string {
       labels: a.labels,
       intervals: a.intervals.map((i) => ({ state: i.state, start: iso(i.start), end: iso(i.end), startValue: json(i.startValue), endValue: i.endValue === undefined ? null : json(i.endValue) })),
     })),
+    ...(wouldBe === undefined ? {} : { wouldBe }),
   }, null, 2)}\n`
 }
 
@@ -70,6 +83,10 @@ table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:2px 6px;te
 <h1>rollguard backtest</h1>
 <p>${esc(time(b.fromMs))} → ${esc(time(b.toMs))}: ${b.alerts.length} alert(s). <span style="color:#d4a72c">■</span> pending <span style="color:#cf222e">■</span> firing</p>
 ${svg}
+${b.wouldBe === undefined ? '' : `<h2>Would-be rollbacks</h2>
+<table><tr><th>time</th><th>workload</th><th>trigger</th><th>verdict</th></tr>
+${b.wouldBe.map((w) => `<tr><td>${esc(time(w.at))}</td><td>${esc(describeWorkload(w.ref))}</td><td>${esc(w.alertname)}</td><td>${esc(verdict(w))}</td></tr>`).join('\n')}
+</table>`}
 <h2>Groups</h2>
 <table><tr><th>group</th><th>interval</th><th>slots</th><th>notes</th></tr>
 ${b.groups.map((g) => `<tr><td>${esc(g.key)}</td><td>${formatDuration(g.intervalMs)}</td><td>${g.slots}</td><td>${esc(groupNotes(g).join('; '))}</td></tr>`).join('\n')}

@@ -4,12 +4,15 @@
  * each window by window, so memory stays bounded by one window of one group's answers.
  */
 
+import type { ActionsConfig } from '../actions/actions-config.js'
+import { workloadKey, type WorkloadRef } from '../actions/workload-ref.js'
 import type { RuleGroupSpec } from '../engine/spec.js'
 import type { Labels } from '../engine/types.js'
 import { groupKey } from '../runtime/manager.js'
 import type { RangeQueryFn } from './replay.js'
 import { replayGroup } from './replay.js'
 import { timelines, type AlertTimeline } from './timeline.js'
+import { triggerFirings, wouldBeRollbacks, type RolloutHistory, type WouldBe } from './would-be.js'
 
 /** BacktestOptions are the window, the evaluation settings and where the data comes from. */
 export interface BacktestOptions {
@@ -23,6 +26,11 @@ export interface BacktestOptions {
   readonly externalURL: string
   readonly maxConcurrentQueries: number
   readonly onProgress?: (group: string, done: number, total: number) => void
+  /** With actions: the policy, and where each triggered workload's rollout history comes from. */
+  readonly actions?: {
+    readonly config: ActionsConfig
+    readonly history: (ref: WorkloadRef) => Promise<RolloutHistory>
+  }
 }
 
 /** GroupReport is what a group did in the window. */
@@ -41,6 +49,8 @@ export interface Backtest {
   readonly toMs: number
   readonly groups: GroupReport[]
   readonly alerts: AlertTimeline[]
+  /** The policy's verdict at each trigger firing (with an actions section). */
+  readonly wouldBe?: WouldBe[]
 }
 
 const PROBE_METRIC = /\brollguard_probe_\w+/
@@ -68,5 +78,13 @@ export async function runBacktest(groups: readonly RuleGroupSpec[], opts: Backte
     })
     alerts.push(...timelines(key, replay.transitions))
   }
-  return { fromMs: opts.fromMs, toMs: opts.toMs, groups: reports, alerts }
+  const result = { fromMs: opts.fromMs, toMs: opts.toMs, groups: reports, alerts }
+  if (opts.actions === undefined) return result
+  const firings = triggerFirings(alerts, opts.actions.config)
+  const histories = new Map<string, RolloutHistory>()
+  for (const f of firings) {
+    const key = workloadKey(f.ref)
+    if (!histories.has(key)) histories.set(key, await opts.actions.history(f.ref))
+  }
+  return { ...result, wouldBe: wouldBeRollbacks(firings, histories, opts.actions.config) }
 }

@@ -3,9 +3,11 @@
 import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
 import { htmlReport, jsonReport, tableReport } from '../backtest/report.js'
-import { runBacktest } from '../backtest/run.js'
+import type { ActionsConfig } from '../actions/actions-config.js'
+import { runBacktest, type BacktestOptions } from '../backtest/run.js'
 import { ConfigError, loadConfig } from '../config/load.js'
 import { RUN_OPTIONS } from '../config/options.js'
+import type { ConfigDocument } from '../config/schema.js'
 import { formatRuleFileError, loadRuleFiles } from '../rules/load.js'
 import { DurationError, parseDuration } from '../rules/duration.js'
 import { createPrometheusSource } from '../sources/prometheus.js'
@@ -31,6 +33,11 @@ Flags:
 
 Rules that read rollguard's own probe series (rollguard_probe_*) are reported as not replayable unless
 Prometheus scraped rollguard.
+
+With an actions section in the config, every firing of a rollback trigger is also put to the safety policy, with
+the workload's rollout history read from the Kubernetes API (its ReplicaSets or ControllerRevisions in creation
+order): the would-be rollbacks, and what the policy would have blocked and why. Silences, past freezes and the
+effect of a would-be rollback on the workload are not simulated.
 `
 
 interface BacktestArgs {
@@ -75,6 +82,14 @@ export async function runBacktestCommand(argv: readonly string[], io: CliIO, env
     ...(doc.prometheus.headers === undefined ? {} : { headers: doc.prometheus.headers }),
   })
   const tty = process.stderr.isTTY === true
+  let actions
+  try {
+    actions = doc.actions === undefined ? undefined : await historyFromCluster(doc, env)
+  } catch (err) {
+    io.stderr(`rollguard backtest: actions are configured, but the Kubernetes configuration cannot be loaded: ${(err as Error).message}\n`)
+    source.close()
+    return 1
+  }
   try {
     const result = await runBacktest(loaded.files.flatMap((f) => f.groups), {
       fromMs: args.fromMs,
@@ -86,6 +101,7 @@ export async function runBacktestCommand(argv: readonly string[], io: CliIO, env
       externalURL: doc.web.external_url ?? `http://${hostname()}:9099`,
       maxConcurrentQueries: doc.rules.max_concurrent_queries,
       onProgress: tty ? (group, done, total) => io.stderr(`\r${group}: ${done}/${total} range queries`) : undefined,
+      actions,
     })
     if (tty) io.stderr('\n')
     io.stdout(args.output === 'json' ? jsonReport(result) : args.output === 'html' ? htmlReport(result) : tableReport(result))
@@ -95,6 +111,18 @@ export async function runBacktestCommand(argv: readonly string[], io: CliIO, env
   } finally {
     source.close()
   }
+}
+
+// Loaded only with an actions section: a backtest of alerts alone never loads the Kubernetes client.
+async function historyFromCluster(doc: ConfigDocument, env: NodeJS.ProcessEnv): Promise<NonNullable<BacktestOptions['actions']>> {
+  const [{ kubeSource }, { loadKubeConfig, makeClients }, { readRolloutHistory }] = await Promise.all([
+    import('../actions/service.js'),
+    import('../actions/kube/client.js'),
+    import('../backtest/rollout-history.js'),
+  ])
+  const kc = loadKubeConfig({ source: kubeSource(doc.kubernetes, env), context: doc.kubernetes.context })
+  const { apps } = makeClients(kc, { requestTimeoutMs: doc.kubernetes.request_timeout })
+  return { config: doc.actions as ActionsConfig, history: (ref) => readRolloutHistory(apps, ref) }
 }
 
 /** parseBacktestArgs parses the command line; run's flags pass through to the configuration. */
