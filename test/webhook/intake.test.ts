@@ -32,7 +32,7 @@ t.test('a firing trigger becomes a rollback request for the workload its labels 
     result: 'accepted',
     event: {
       kind: 'fire',
-      request: { ref: { kind: 'Deployment', namespace: 'shop', name: 'checkout' }, alert: { name: 'HighErrorRate', labels: a?.labels, fingerprint: '0eb7e035b87e7c63', startsAt: Date.parse('2026-01-01T10:05:00Z') } },
+      request: { ref: { kind: 'Deployment', namespace: 'shop', name: 'checkout' }, alert: { name: 'HighErrorRate', labels: a?.labels, fingerprint: '0eb7e035b87e7c63', startsAt: Date.parse('2026-01-01T10:05:00Z'), onset: Date.parse('2026-01-01T10:05:00Z') } },
     },
     remember: 'firing',
   })
