@@ -146,9 +146,15 @@ function record(job: Job, env: AttemptEnv, entry: Entry): void {
   env.audit.record({ alert: job.request.alert, workload: job.request.ref, mode: env.config.mode, ...entry })
 }
 
+/** done records the entry that ends the job. */
+function done(job: Job, env: AttemptEnv, entry: Entry): Step {
+  record(job, env, entry)
+  return FINAL
+}
+
 async function decideAndSend(job: Job, env: AttemptEnv): Promise<Step> {
   const early = precheck(job, env)
-  if (early !== undefined) return record(job, env, early), FINAL
+  if (early !== undefined) return done(job, env, early)
   const [read, silence] = await Promise.all([readWorkload(env.apps, job.request.ref, env.signal), checkSilence(job, env, false)])
   if (read.kind === 'error') return readFailed(job, env, read)
   const found = storedAttempt(job, env, read)
@@ -156,9 +162,9 @@ async function decideAndSend(job: Job, env: AttemptEnv): Promise<Step> {
   const st = evaluate(job, env, read, silence)
   if (!approved(st.decision)) return vetoed(job, env, st)
   const planned = planUndo(job.request.ref, read.state, { record: { annotationKey: ROLLBACK_ANNOTATION, value: (ctx) => recordValue(job, env, st, ctx.generation) } })
-  if (planned.kind === 'skipped') return record(job, env, { ...about(st), kind: 'skipped', reason: planned.reason, message: planned.message }), FINAL
+  if (planned.kind === 'skipped') return done(job, env, { ...about(st), kind: 'skipped', reason: planned.reason, message: planned.message })
   // The policy already refuses what kubectl would (paused, no history); anything left is final, not transient.
-  if (planned.kind === 'error') return record(job, env, { ...about(st), kind: 'skipped', reason: planned.reason, message: planned.message }), FINAL
+  if (planned.kind === 'error') return done(job, env, { ...about(st), kind: 'skipped', reason: planned.reason, message: planned.message })
   const gate = await gateBeforePatch(job, env, st, planned.plan)
   if (gate !== undefined) return gate
   return send(job, env, st, planned.plan)
@@ -172,11 +178,11 @@ function precheck(job: Job, env: AttemptEnv): Entry | undefined {
 }
 
 function readFailed(job: Job, env: AttemptEnv, f: KubeFailure): Step {
-  if (env.signal.aborted) return record(job, env, { kind: 'cancelled', reason: 'aborted', message: `not decided (${abortText(env.signal)}): ${f.message}` }), FINAL
+  if (env.signal.aborted) return done(job, env, { kind: 'cancelled', reason: 'aborted', message: `not decided (${abortText(env.signal)}): ${f.message}` })
   const entry: Entry = { kind: 'read_failed', reason: f.reason, message: f.message }
   if (isTransient(f)) return { kind: 'transient', entry }
   // A workload that does not exist is a mapping problem (alert labels naming no workload), not a failed rollback.
-  return record(job, env, f.reason === 'not_found' ? { ...entry, kind: 'skipped' } : entry), FINAL
+  return done(job, env, f.reason === 'not_found' ? { ...entry, kind: 'skipped' } : entry)
 }
 
 /**
@@ -242,13 +248,13 @@ function recordValue(job: Job, env: AttemptEnv, st: State, generation: number): 
 async function gateBeforePatch(job: Job, env: AttemptEnv, st: State, plan: UndoPlan): Promise<Step | undefined> {
   if (plan.toRevision !== st.decision.target?.toRevision) {
     const message = `the rollback would restore revision ${plan.toRevision}, but the policy approved revision ${st.decision.target?.toRevision}`
-    return record(job, env, { ...about(st), kind: 'skipped', reason: 'changed', message }), FINAL
+    return done(job, env, { ...about(st), kind: 'skipped', reason: 'changed', message })
   }
   st.input = { ...st.input, silence: await checkSilence(job, env, true) }
   st.decision = decide(st.input)
   if (!approved(st.decision)) return vetoed(job, env, st)
   const late = lateCheck(job, env)
-  if (late !== undefined) return record(job, env, { ...about(st), ...late }), FINAL
+  if (late !== undefined) return done(job, env, { ...about(st), ...late })
   return undefined
 }
 
@@ -284,9 +290,9 @@ async function send(job: Job, env: AttemptEnv, st: State, plan: UndoPlan): Promi
   }
   job.sent = false
   const failure: Entry = { ...entry, kind: dryRun ? 'dry_run_failed' : 'patch_failed', reason: r.reason, message: r.message }
-  if (env.signal.aborted && r.applied === 'no') return record(job, env, { ...failure, kind: 'cancelled', reason: 'aborted' }), FINAL
+  if (env.signal.aborted && r.applied === 'no') return done(job, env, { ...failure, kind: 'cancelled', reason: 'aborted' })
   if (isTransient(r)) return { kind: 'transient', entry: failure }
-  return record(job, env, failure), FINAL
+  return done(job, env, failure)
 }
 
 function stored(job: Job, env: AttemptEnv, st: State, entry: Entry, generation: number, plan: UndoPlan): Step {
