@@ -13,8 +13,10 @@ windows, polls health endpoints, sends alerts to Alertmanager, and (with actions
 Commands:
   run       Run the daemon (see 'rollguard run --help').
   check     Validate rule files like 'promtool check rules' (see 'rollguard check --help').
+  doctor    Preflight the live configuration before trusting it (see 'rollguard doctor --help').
   rollback  Roll a workload back like 'kubectl rollout undo' (see 'rollguard rollback --help').
   history   List a workload's revisions like 'kubectl rollout history' (see 'rollguard history --help').
+  backtest  Replay the rules over a past window (see 'rollguard backtest --help').
   version   Print the version.
 
 Flags:
@@ -35,10 +37,14 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/run.js')).runDaemon(rest, io)
     case 'check':
       return (await import('./cli/check.js')).runCheck(rest, io)
+    case 'doctor':
+      return (await import('./cli/doctor.js')).runDoctor(rest, io)
     case 'rollback':
       return (await import('./cli/rollback.js')).runRollback(rest, io)
     case 'history':
       return (await import('./cli/history.js')).runHistory(rest, io)
+    case 'backtest':
+      return (await import('./cli/backtest.js')).runBacktestCommand(rest, io)
     case 'version':
     case '--version':
     case '-v':

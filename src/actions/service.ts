@@ -6,8 +6,10 @@
 
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
+import type { KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import { defaultKubeconfigExists, NO_CLUSTER_CONFIGURATION } from '../config/kubeconfig-lookup.js'
 import type { ConfigDocument } from '../config/schema.js'
 import type { GroupState } from '../engine/group.js'
 import type { Labels, OutgoingAlert, Transition } from '../engine/types.js'
@@ -100,8 +102,7 @@ export class ActionsService {
     const actions = doc.actions
     if (actions === undefined) throw new Error('actions are not configured')
     const k = doc.kubernetes
-    const source = kubeSource(k, deps.env ?? process.env)
-    const kc = loadKubeConfig({ source, context: k.context })
+    const kc = loadActionsKubeConfig(k, deps.env ?? process.env)
     const clients = makeClients(kc, { requestTimeoutMs: k.request_timeout })
     const service = new ActionsService({ ...doc, actions }, clients, deps)
     service.#start()
@@ -113,9 +114,9 @@ export class ActionsService {
     this.#executor.handle(transitions)
   }
 
-  /** decideFiring hands the groups' firing triggers to the executor when this replica leads (after a state restore). */
+  /** decideFiring hands the groups' firing triggers to the executor as if they went firing now (after a state restore). */
   decideFiring(groups: readonly GroupState[]): void {
-    if (this.isLeader()) this.#executor.handle(firingTriggers(groups))
+    this.#executor.handle(firingTriggers(groups))
   }
 
   /** handleEvents passes trigger events from Alertmanager's webhook to the executor; false when actions are off. */
@@ -202,6 +203,16 @@ export function kubeSource(k: KubernetesConfig, env: Readonly<Record<string, str
   if (k.kubeconfig !== undefined) return { mode: 'file', path: k.kubeconfig }
   if (k.in_cluster === 'auto' && env['KUBERNETES_SERVICE_HOST']) return { mode: 'in-cluster' }
   return { mode: 'default' }
+}
+
+/**
+ * loadActionsKubeConfig loads the credentials actions use (kubeSource, then the file, the pod's or kubectl's lookup);
+ * throws with one line when kubectl's lookup finds nothing, where client-node would silently use localhost:8080.
+ */
+export function loadActionsKubeConfig(k: KubernetesConfig, env: Readonly<Record<string, string | undefined>>): KubeConfig {
+  const source = kubeSource(k, env)
+  if (source.mode === 'default' && !defaultKubeconfigExists(env)) throw new Error(NO_CLUSTER_CONFIGURATION)
+  return loadKubeConfig({ source, context: k.context })
 }
 
 /** isFiring reports whether a rule of the groups has a firing alert with this fingerprint. */

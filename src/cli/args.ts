@@ -12,12 +12,19 @@ export interface ParsedRunArgs {
   readonly help: boolean
 }
 
-/** parseRunArgs parses `run` flags from the option table; unknown flags and stray arguments are usage errors. */
-export function parseRunArgs(argv: readonly string[]): ParsedRunArgs {
+/** ExtraFlags are string flags a command takes on top of run's (e.g. doctor's --output); their values land in `flags` too. */
+export type ExtraFlags = Readonly<Record<string, { readonly short?: string }>>
+
+/**
+ * parseRunArgs parses `run` flags from the option table (plus `extra`, for commands that take run's configuration
+ * and a few flags of their own); unknown flags and stray arguments are usage errors.
+ */
+export function parseRunArgs(argv: readonly string[], extra: ExtraFlags = {}): ParsedRunArgs {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
     config: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   }
+  for (const [flag, { short }] of Object.entries(extra)) options[flag] = { type: 'string', multiple: true, ...(short === undefined ? {} : { short }) }
   for (const spec of RUN_OPTIONS) options[spec.flag] = { type: 'string', multiple: true }
   let parsed
   try {

@@ -1,9 +1,9 @@
 // Shared by `rollguard rollback` and `rollguard history`: kubectl's KIND/NAME argument, kubeconfig lookup and
 // namespace defaulting, and one-line error texts.
 import { existsSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { delimiter } from 'node:path'
 import { loadKubeConfig, makeClients, type KubeClients, type KubeConfigSource, type WorkloadKind } from '../actions/kube/index.js'
+import { homeKubeconfig, NO_CLUSTER_CONFIGURATION } from '../config/kubeconfig-lookup.js'
 import { UsageError } from './args.js'
 import type { CliIO } from './run.js'
 
@@ -93,10 +93,10 @@ export function kubeConfigSource(flag: string | undefined, env: Env): KubeConfig
   // Several files are merged by client-node from process.env, the way kubectl merges them.
   if (paths.length > 1) return { mode: 'default' }
   if (paths[0] !== undefined) return { mode: 'file', path: paths[0] }
-  const home = join(env['HOME'] ?? homedir(), '.kube', 'config')
+  const home = homeKubeconfig(env)
   if (existsSync(home)) return { mode: 'file', path: home }
   if (env['KUBERNETES_SERVICE_HOST']) return { mode: 'in-cluster' }
-  throw new Error('no cluster configuration: pass --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run inside a pod')
+  throw new Error(NO_CLUSTER_CONFIGURATION)
 }
 
 /** connect loads the kubeconfig and builds clients; throws an Error whose message is fit for one line. */

@@ -1,0 +1,26 @@
+// Where credentials for the Kubernetes API can come from when none is named: kubectl's lookup, in a leaf module
+// so the CLI, the daemon and `rollguard doctor` say the same thing without loading the Kubernetes client.
+import { existsSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+
+/** NO_CLUSTER_CONFIGURATION is the one-line error when no kubeconfig, no KUBECONFIG and no service account exist. */
+export const NO_CLUSTER_CONFIGURATION = 'no cluster configuration: pass --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run inside a pod'
+
+/** SERVICE_ACCOUNT_TOKEN is where a pod's token is mounted; @kubernetes/client-node's default lookup falls back to it. */
+export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+
+/** homeKubeconfig is ~/.kube/config for the environment's HOME. */
+export function homeKubeconfig(env: Readonly<Record<string, string | undefined>>): string {
+  return join(env['HOME'] ?? homedir(), '.kube', 'config')
+}
+
+/**
+ * defaultKubeconfigExists reports whether @kubernetes/client-node's default lookup ($KUBECONFIG, ~/.kube/config,
+ * the service account token) finds anything. When it finds nothing, client-node silently uses
+ * http://localhost:8080, which only fails later, on every request.
+ */
+export function defaultKubeconfigExists(env: Readonly<Record<string, string | undefined>>, tokenPath = SERVICE_ACCOUNT_TOKEN): boolean {
+  if ((env['KUBECONFIG'] ?? '') !== '') return true
+  return existsSync(homeKubeconfig(env)) || existsSync(tokenPath)
+}

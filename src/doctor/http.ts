@@ -1,0 +1,52 @@
+import axios from 'axios'
+import { requestHeaders, type HttpAuth } from '../sources/http-auth.js'
+import { VERSION } from '../version.js'
+
+/** HttpAccess is how to reach one HTTP API: the credentials and headers rollguard run would send, and a bound. */
+export interface HttpAccess {
+  readonly timeoutMs: number
+  readonly auth?: HttpAuth | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/** HttpAnswer is a response as received; every status counts as an answer. */
+export interface HttpAnswer {
+  readonly status: number
+  readonly statusText: string
+  readonly body: string
+}
+
+/** get sends one GET; it throws only when no answer came (refused, reset, timed out), with a one-line message. */
+export async function get(url: string, access: HttpAccess): Promise<HttpAnswer> {
+  const deadline = AbortSignal.timeout(access.timeoutMs)
+  try {
+    const res = await axios.get<string>(url, {
+      headers: { ...requestHeaders(access.headers, access.auth), Accept: 'application/json', 'User-Agent': `rollguard/${VERSION}` },
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      maxRedirects: 0,
+      signal: deadline,
+    })
+    return { status: res.status, statusText: res.statusText, body: String(res.data ?? '') }
+  } catch (err) {
+    if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`)
+    const code = (err as { code?: unknown }).code
+    const text = err instanceof Error ? err.message : String(err)
+    throw new Error(typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text)
+  }
+}
+
+/** parseJson is the body as JSON, undefined when it is not JSON. */
+export function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body)
+  } catch {
+    return undefined
+  }
+}
+
+/** httpStatus is "HTTP 401 Unauthorized". */
+export function httpStatus(answer: HttpAnswer): string {
+  return `HTTP ${answer.status} ${answer.statusText}`.trimEnd()
+}
