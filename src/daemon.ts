@@ -9,6 +9,7 @@ import type { GroupState } from './engine/group.js'
 import type { QueryFn } from './engine/ports.js'
 import type { RuleGroupSpec } from './engine/spec.js'
 import { createAlertmanagerNotifier, type AlertmanagerNotifier } from './notifier/alertmanager.js'
+import { NoDataWatch, type WatchSettings } from './nodata/watch.js'
 import { formatRuleFileError, loadRuleFiles } from './rules/load.js'
 import { groupKey, RuleManager, type ManagerSettings } from './runtime/manager.js'
 import { createQueryRouter } from './runtime/query-router.js'
@@ -22,6 +23,7 @@ import { createLogger } from './telemetry/logger.js'
 import { createEngineMetrics, createRegistry, type EngineMetrics } from './telemetry/metrics.js'
 import { createNotifierMetrics } from './telemetry/notifier-metrics.js'
 import { createRestoreMetrics, type RestoreMetrics } from './telemetry/restore-metrics.js'
+import { createRuleDataMetrics } from './telemetry/rule-data-metrics.js'
 import { AlertmanagerWebhook } from './webhook/component.js'
 import { registerProbeMetrics } from './telemetry/probe-metrics.js'
 
@@ -46,6 +48,8 @@ export class Daemon {
   readonly #restoreMetrics: RestoreMetrics
   readonly #query: QueryFn
   readonly #manager: RuleManager
+  /** Flags rules that see no data: none of their selectors matches a series (src/nodata). */
+  readonly #noData: NoDataWatch
   #server: FastifyInstance | undefined
   #source: PrometheusSource | undefined
   #notifier: AlertmanagerNotifier | undefined
@@ -66,6 +70,7 @@ export class Daemon {
     this.#metrics = createEngineMetrics(registry)
     this.#restoreMetrics = createRestoreMetrics(registry)
     this.#query = createQueryRouter(() => this.#remoteQuery(), this.#store)
+    this.#noData = new NoDataWatch({ logger, metrics: createRuleDataMetrics(registry), query: this.#query })
     this.#manager = new RuleManager(
       {
         logger,
@@ -74,6 +79,7 @@ export class Daemon {
         onEvaluation: (group, result) => {
           this.#actions?.handle(result.transitions)
           this.#history.record(group, result)
+          this.#noData.recordEvaluation(group, result)
         },
         restore: (group, firstLiveSlot) => this.#restore(group, firstLiveSlot),
       },
@@ -158,6 +164,7 @@ export class Daemon {
   /** stop stops evaluating, sends what is queued (bounded), and closes the server. */
   async stop(): Promise<void> {
     await this.#manager.stop()
+    await this.#noData.stop()
     await this.#actions?.stop()
     await this.#prober?.stop()
     await this.#notifier?.drain(5_000)
@@ -217,6 +224,7 @@ export class Daemon {
     if (this.#notifier === undefined || notifierChanged(previous, config)) this.#replaceNotifier(config)
     await this.#restartProber(config)
     await this.#manager.update(groups, this.#settings(config, this.#query))
+    this.#noData.update(groups, noDataSettings(config))
   }
 
   #replaceNotifier(config: Config): void {
@@ -310,6 +318,7 @@ export class Daemon {
       reload: () => this.reload(),
       version: this.version,
       webhook: this.#webhook?.routes,
+      ruleData: (group, rule) => this.#noData.status(group, rule),
       extraRoutes: [
         statusRoutes({
           groups: () => this.#manager.groups(),
@@ -318,6 +327,7 @@ export class Daemon {
           actions: () => actionsStatus(this.#actions, this.#config.doc.actions),
           registry: this.registry,
           kubernetesLink: () => this.#config.doc.web.workload_link,
+          ruleData: (group, rule) => this.#noData.status(group, rule),
         }),
       ],
     })
@@ -332,6 +342,11 @@ async function loadRules(config: Config): Promise<RuleGroupSpec[]> {
   const loaded = await loadRuleFiles([...config.doc.rules.files])
   if (loaded.errors.length > 0) throw new RulesError(loaded.errors.map(formatRuleFileError))
   return loaded.files.flatMap((f) => f.groups)
+}
+
+function noDataSettings(config: Config): WatchSettings {
+  const { rules, probes } = config.doc
+  return { checkIntervalMs: rules.no_data_check_interval, noDataForMs: rules.no_data_for, probesConfigured: probes.length > 0 }
 }
 
 function notifierChanged(a: Config, b: Config): boolean {

@@ -42,6 +42,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   opt('resend-delay', 'rules.resend_delay', 'duration', 'Minimum delay before re-sending a firing alert (Prometheus --rules.alert.resend-delay).', '1m'),
   opt('query-concurrency', 'rules.max_concurrent_queries', 'int', 'Queries in flight at once per group.', '16'),
   opt('restore-window', 'rules.restore_window', 'duration', 'At start, pending and firing alerts are rebuilt by replaying each rule over its last for + keep_firing_for, at most this far back (0: start fresh).', '1h'),
+  opt('no-data-check-interval', 'rules.no_data_check_interval', 'duration', 'How often the series each rule selector matches are counted, to find rules that see no data (0s: never).', '1m'),
+  opt('no-data-for', 'rules.no_data_for', 'duration', 'A rule none of whose selectors matched a series for this long is flagged as "no data" (API, status page, log, rollguard_rule_no_data).', '10m'),
   opt('listen', 'web.listen_address', 'listen', 'HOST:PORT of the HTTP server (API, metrics, health).', '0.0.0.0:9099'),
   opt('external-url', 'web.external_url', 'url', 'URL under which rollguard is reached; used in generatorURL and $externalURL. Default: http://<hostname>:<port>.'),
   opt('external-label', 'global.external_labels', 'label-list', 'NAME=VALUE added to every alert sent (unless the alert has that label); repeatable. Env: comma-separated.'),

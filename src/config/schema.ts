@@ -61,6 +61,10 @@ export const ConfigDocument = z.strictObject({
       max_concurrent_queries: z.number().int().min(1).max(1024).default(16),
       // How far back alert state is reconstructed at start (0: never): the longest for + keep_firing_for it covers.
       restore_window: Duration.default(3_600_000),
+      // The no-data watch (src/nodata): how often each rule selector's series are counted (0s: never), and how long
+      // none of a rule's selectors may match before the rule is flagged as "no data".
+      no_data_check_interval: Duration.default(60_000),
+      no_data_for: Duration.default(600_000),
     })
     .prefault({}),
   web: z

@@ -9,6 +9,7 @@ import Fastify, {
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { GroupState } from '../engine/group.js'
+import type { RuleDataLookup } from './rules-query.js'
 import { isApiPath, sendError } from './errors.js'
 import { alertsRoutes } from './routes/alerts.js'
 import { buildInfoRoutes } from './routes/buildinfo.js'
@@ -33,6 +34,8 @@ export interface ServerDeps {
   readonly extraRoutes?: readonly FastifyPluginAsync[]
   /** webhook is the Alertmanager webhook receiver's route, when configured. */
   readonly webhook?: FastifyPluginAsync | undefined
+  /** ruleData adds the no-data verdict to /api/v1/rules. */
+  readonly ruleData?: RuleDataLookup
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const
@@ -50,7 +53,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.register(healthRoutes, { isReady: deps.isReady })
   app.register(metricsRoutes, { registry: deps.registry })
   app.register(reloadRoutes, { reload: deps.reload })
-  app.register(rulesRoutes, { groups: deps.groups })
+  app.register(rulesRoutes, { groups: deps.groups, ruleData: deps.ruleData })
   app.register(alertsRoutes, { groups: deps.groups })
   app.register(buildInfoRoutes, { version: deps.version })
   for (const plugin of deps.extraRoutes ?? []) app.register(plugin)

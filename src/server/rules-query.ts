@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { GroupState, RuleRuntime } from '../engine/group.js'
+import type { RuleDataStatus } from '../nodata/watch.js'
 import { badData, invalidParam } from './errors.js'
-import { sortGroups, templateSources, toApiGroup, toApiRule, type ApiRuleGroup } from './prom-json.js'
+import { formatTime, sortGroups, templateSources, toApiGroup, toApiRule, type ApiAlertingRule, type ApiRuleGroup } from './prom-json.js'
 import { matchesAll, parseSelector, type Matcher, type SelectorError } from './selector.js'
 
 /** QueryParams is a parsed query string: a repeated key gives an array. */
@@ -19,6 +20,15 @@ export interface RulesQuery {
   readonly groupLimit: number
   readonly nextToken: string
 }
+
+/** RuleDataLookup gives a rule's data status (src/nodata): undefined when unknown. */
+export type RuleDataLookup = (group: GroupState, rule: RuleRuntime) => RuleDataStatus | undefined
+
+/**
+ * ApiRule is Prometheus's alerting rule plus rollguard's one addition, after Prometheus's fields: `noData` while none
+ * of the rule's selectors matches a series (since: when they stopped matching; selectors: what was counted).
+ */
+export type ApiRule = ApiAlertingRule & { noData?: { since: string; selectors: readonly string[] } }
 
 /** RuleDiscovery is the data of a /api/v1/rules response. */
 export interface RuleDiscovery {
@@ -107,7 +117,7 @@ export function groupNextToken(file: string, name: string): string {
 }
 
 /** selectRules applies filters and pagination exactly as Prometheus's API.rules loop does; throws ApiError on a stale token. */
-export function selectRules(groups: readonly GroupState[], q: RulesQuery): RuleDiscovery {
+export function selectRules(groups: readonly GroupState[], q: RulesQuery, ruleData?: RuleDataLookup): RuleDiscovery {
   const out: RuleDiscovery = { groups: [] }
   let foundToken = false
   for (const group of sortGroups(groups)) {
@@ -118,7 +128,7 @@ export function selectRules(groups: readonly GroupState[], q: RulesQuery): RuleD
     }
     if (q.ruleGroups.size > 0 && !q.ruleGroups.has(group.spec.name)) continue
     if (q.files.size > 0 && !q.files.has(group.spec.file)) continue
-    const rules = group.rules.filter((rule) => keepRule(rule, q)).map((rule) => toApiRule(rule, q.excludeAlerts))
+    const rules = group.rules.filter((rule) => keepRule(rule, q)).map((rule) => withNoData(toApiRule(rule, q.excludeAlerts), ruleData?.(group, rule)))
     if (rules.length === 0) continue
     if (q.groupLimit > 0 && out.groups.length === q.groupLimit) {
       // A full page plus one more group: there is certainly a next page, starting at this group.
@@ -131,6 +141,11 @@ export function selectRules(groups: readonly GroupState[], q: RulesQuery): RuleD
     throw invalidParam('group_next_token', `invalid group_next_token '${q.nextToken}'. were rule groups changed?`)
   }
   return out
+}
+
+function withNoData(rule: ApiAlertingRule, status: RuleDataStatus | undefined): ApiRule {
+  const noData = status?.noData
+  return noData === undefined ? rule : { ...rule, noData: { since: formatTime(noData.since), selectors: noData.selectors } }
 }
 
 function keepRule(rule: RuleRuntime, q: RulesQuery): boolean {

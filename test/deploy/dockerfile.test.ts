@@ -220,7 +220,7 @@ t.test('replaying the stages: the build emits the ENTRYPOINT, the image runs wit
   const modules = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? modules(join(dir, e.name)) : e.name.endsWith('.js') ? [join(dir, e.name)] : []))
   const imported = new Set<string>()
   for (const f of modules(join(appDir, 'dist'))) {
-    for (const m of readFileSync(f, 'utf8').matchAll(/(?:\bfrom|\bimport)\s*\(?\s*['"]([^'"./][^'"]*)['"]/g)) if (!(m[1] as string).startsWith('node:')) imported.add(m[1] as string)
+    for (const m of readFileSync(f, 'utf8').matchAll(/(?:(?:^|[\s}])from\s+|\bimport\s*\(\s*|^import\s+)['"]([^'"./][^'"]*)['"]/gm)) if (!(m[1] as string).startsWith('node:')) imported.add(m[1] as string)
   }
   t.ok(imported.has('fastify') && imported.has('@kubernetes/client-node'), `imports found: ${[...imported].join(', ')}`)
   const resolve = (specs: string[]) =>

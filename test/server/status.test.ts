@@ -229,7 +229,7 @@ t.test('the model: alerts, workloads with timelines, decisions newest first, rul
     actions: { mode: 'execute', leader: true, decisions: [decision({ kind: 'dry_run', at: T0 }), decision()], trigger: { label: 'rollguard_trigger', value: 'rollback' }, targets: ActionsConfig.parse({}).targets },
   }
   const m = buildStatusModel(input)
-  t.same(m.summary, { firing: 2, pending: 0, rules: 3, failing: 1 })
+  t.same(m.summary, { firing: 2, pending: 0, rules: 3, failing: 1, noData: 0 })
   t.same(m.alerts.map((a) => [a.name, a.state, a.value, a.threshold, a.workload]), [
     ['HealthCheckFailing', 'firing', '0', '== 0', 'Deployment shop/cart'],
     ['HighErrorRate', 'firing', '0.5', '> 0.1', 'Deployment shop/checkout'],

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { GroupState } from '../../engine/group.js'
-import { parseRulesQuery, selectRules, type QueryParams } from '../rules-query.js'
+import { parseRulesQuery, selectRules, type QueryParams, type RuleDataLookup } from '../rules-query.js'
 
 /** RulesOptions gives the live rule groups. */
 export interface RulesOptions {
   readonly groups: () => readonly GroupState[]
+  readonly ruleData?: RuleDataLookup | undefined
 }
 
 /**
@@ -14,6 +15,6 @@ export interface RulesOptions {
 export const rulesRoutes: FastifyPluginAsync<RulesOptions> = async (app, opts) => {
   app.get('/api/v1/rules', async (request) => {
     const query = parseRulesQuery(request.query as QueryParams)
-    return { status: 'success', data: selectRules(opts.groups(), query) }
+    return { status: 'success', data: selectRules(opts.groups(), query, opts.ruleData) }
   })
 }

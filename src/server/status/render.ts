@@ -5,7 +5,7 @@
 
 import { html, trusted, type Html } from './html.js'
 import { timelineSvg } from './svg.js'
-import type { AlertRow, DecisionRow, GroupRow, SeriesPanel, StatusModel, WorkloadPanel } from './view-model.js'
+import type { AlertRow, DecisionRow, GroupRow, RuleRow, SeriesPanel, StatusModel, WorkloadPanel } from './view-model.js'
 import { describeWorkload } from '../../actions/workload-ref.js'
 
 /** renderStatusPage renders the whole page. */
@@ -64,10 +64,13 @@ function facts(m: StatusModel): Html {
 
 function summary(m: StatusModel): Html {
   const s = m.summary
-  const tone = s.firing > 0 ? 'firing' : s.pending > 0 ? 'pending' : 'ok'
+  // A rule that sees no data cannot fire: "no alerts" is then no reassurance, so the page is not green.
+  const tone = s.firing > 0 ? 'firing' : s.pending > 0 ? 'pending' : s.noData > 0 ? 'nodata' : 'ok'
   const alerts = s.firing > 0 || s.pending > 0 ? `${s.firing} firing · ${s.pending} pending` : 'No alerts firing'
-  const rules = s.rules === 0 ? 'no rules loaded' : s.failing > 0 ? `${s.failing} of ${s.rules} rules failing` : `${s.rules} rules healthy`
-  return html`<p class="summary"><span class="big ${tone}">${alerts}</span> <span class="${s.failing > 0 ? 'firing' : 'muted'}">${rules}</span></p>`
+  const problems = [s.failing > 0 ? `${s.failing} of ${s.rules} rules failing` : '', s.noData > 0 ? `${s.noData} of ${s.rules} rules see no data` : ''].filter((p) => p !== '')
+  const rules = s.rules === 0 ? 'no rules loaded' : problems.length > 0 ? problems.join(' · ') : `${s.rules} rules healthy`
+  const ruleTone = s.failing > 0 ? 'firing' : s.noData > 0 ? 'nodata' : 'muted'
+  return html`<p class="summary"><span class="big ${tone}">${alerts}</span> <span class="${ruleTone}">${rules}</span></p>`
 }
 
 function alertsSection(m: StatusModel): Html {
@@ -150,15 +153,26 @@ function groupTable(m: StatusModel, g: GroupRow): Html {
   return html`<h3>${g.name} <span class="muted small">${g.file} · every ${seconds(g.intervalMs)} · last evaluated ${time(m.now, g.lastEvaluation)} in ${seconds(g.evaluationMs)}</span></h3>
 <table>
 <thead><tr><th>Rule</th><th>State</th><th>Health</th><th>Threshold</th><th>Last evaluation</th><th>Last error</th></tr></thead>
-<tbody>${g.rules.map((r) => html`<tr${r.health === 'err' ? trusted(' class="row-err"') : ''}>
-<td><strong>${r.name}</strong></td>
+<tbody>${g.rules.map((r) => html`<tr${r.health === 'err' ? trusted(' class="row-err"') : r.noData !== undefined ? trusted(' class="row-nodata"') : ''}>
+<td><strong>${r.name}</strong>${r.probesMissing ? html` <span class="tag tag-nodata" title="the rule reads rollguard_probe_* series, but the config has no probes: it can never fire">no probes configured</span>` : ''}${noDataNote(m, r)}</td>
 <td><span class="chip ${r.state === 'firing' ? 'firing' : r.state === 'pending' ? 'pending' : 'quiet'}">${r.state}</span>${r.firing + r.pending > 1 ? html` <span class="muted small">${r.firing} firing, ${r.pending} pending</span>` : ''}</td>
-<td><span class="chip ${r.health === 'ok' ? 'ok' : r.health === 'err' ? 'firing' : 'quiet'}">${r.health}</span></td>
+<td>${healthChip(r)}</td>
 <td>${r.threshold ?? html`<span class="muted">—</span>`}</td>
 <td>${time(m.now, r.lastEvaluation)}</td>
 <td>${r.lastError === '' ? html`<span class="muted">—</span>` : html`<span class="error-text">${r.lastError}</span>`}</td>
 </tr>`)}</tbody>
 </table>`
+}
+
+/** healthChip shows the evaluation's health, except that a rule evaluating fine on no data at all is "no data", never "ok". */
+function healthChip(r: RuleRow): Html {
+  if (r.health === 'ok' && r.noData !== undefined) return html`<span class="chip nodata" title="none of the rule's selectors matches a series: it cannot fire">no data</span>`
+  return html`<span class="chip ${r.health === 'ok' ? 'ok' : r.health === 'err' ? 'firing' : 'quiet'}">${r.health}</span>`
+}
+
+function noDataNote(m: StatusModel, r: RuleRow): Html | string {
+  if (r.noData === undefined) return ''
+  return html`<div class="small nodata">no series match ${r.noData.selectors.map((s, i) => html`${i > 0 ? ', ' : ''}<code>${s}</code>`)} since ${time(m.now, r.noData.since)}</div>`
 }
 
 function labels(pairs: readonly (readonly [string, string])[]): Html {
@@ -200,9 +214,11 @@ function seconds(ms: number): string {
 // Fixed stylesheet (no data in it). Light by default, dark with prefers-color-scheme.
 const STYLE = trusted(`
 :root{--bg:#f6f7f9;--fg:#16181d;--muted:#5b6170;--card:#fff;--border:#d9dce3;--fire:#b3161d;--fire-bg:#fde4e4;--pend:#8a5200;--pend-bg:#fff1cc;
---ok:#1b6e34;--ok-bg:#dff3e5;--info-bg:#e8ecf3;--act:#1d3f9a;--act-bg:#e1e8fb;--band:#e4e7ec;--err-band:#f6c9cd;--line:#b3161d;--thr:#444a57;--code:#eef0f4}
+--ok:#1b6e34;--ok-bg:#dff3e5;--info-bg:#e8ecf3;--act:#1d3f9a;--act-bg:#e1e8fb;--band:#e4e7ec;--err-band:#f6c9cd;--line:#b3161d;--thr:#444a57;--code:#eef0f4;
+--nodata:#6a2fa8;--nodata-bg:#efe4fb}
 @media (prefers-color-scheme: dark){:root{--bg:#111317;--fg:#e8eaed;--muted:#a3a9b4;--card:#1a1d22;--border:#2f343c;--fire:#ff7070;--fire-bg:#46191d;--pend:#ffc453;--pend-bg:#3b2d0f;
---ok:#74d38f;--ok-bg:#173222;--info-bg:#252a33;--act:#9db7ff;--act-bg:#1e2a4a;--band:#262a31;--err-band:#52232a;--line:#ff7070;--thr:#c3c8d1;--code:#242830}}
+--ok:#74d38f;--ok-bg:#173222;--info-bg:#252a33;--act:#9db7ff;--act-bg:#1e2a4a;--band:#262a31;--err-band:#52232a;--line:#ff7070;--thr:#c3c8d1;--code:#242830;
+--nodata:#cfa6ff;--nodata-bg:#33214a}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
 header,main,footer{max-width:1180px;margin:0 auto;padding:0 20px}
@@ -218,7 +234,7 @@ h3{font-size:15px;margin:14px 0 6px}
 .summary{margin:18px 0 0;font-size:16px}
 .big{font-size:24px;font-weight:700;margin-right:14px}
 .muted{color:var(--muted)}.small{font-size:13px}
-.firing{color:var(--fire)}.pending{color:var(--pend)}.ok{color:var(--ok)}
+.firing{color:var(--fire)}.pending{color:var(--pend)}.ok{color:var(--ok)}.nodata{color:var(--nodata)}
 table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--border)}
 th,td{text-align:left;vertical-align:top;padding:7px 10px;border-bottom:1px solid var(--border)}
 th{font-size:13px;font-weight:600;color:var(--muted)}
@@ -226,12 +242,15 @@ td.num,th.num{text-align:right;white-space:nowrap}
 tr.row-firing td:first-child{box-shadow:inset 4px 0 var(--fire)}
 tr.row-pending td:first-child{box-shadow:inset 4px 0 var(--pend)}
 tr.row-err td{background:var(--fire-bg)}
+tr.row-nodata td:first-child{box-shadow:inset 4px 0 var(--nodata)}
 .chip{display:inline-block;padding:1px 8px;border-radius:10px;font-size:13px;font-weight:600;white-space:nowrap;background:var(--info-bg);color:var(--fg)}
 .chip.firing,.chip.bad{background:var(--fire-bg);color:var(--fire)}
 .chip.pending,.chip.warn{background:var(--pend-bg);color:var(--pend)}
 .chip.ok,.chip.good{background:var(--ok-bg);color:var(--ok)}
 .chip.action{background:var(--act-bg);color:var(--act)}
 .chip.quiet{background:transparent;color:var(--muted);padding-left:0}
+.chip.nodata{background:var(--nodata-bg);color:var(--nodata)}
+.tag.tag-nodata{color:var(--nodata);border-color:var(--nodata)}
 .tag{font-size:12px;border:1px solid var(--border);border-radius:4px;padding:0 5px;color:var(--muted);white-space:nowrap}
 .label{display:inline-block;font-size:13px;background:var(--code);border-radius:4px;padding:0 6px;margin:1px 0;color:var(--muted)}
 .label b{font-weight:600;color:var(--fg)}

@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client'
 import type { ActionsConfig } from '../../actions/actions-config.js'
 import type { ActionsService } from '../../actions/service.js'
 import type { GroupState } from '../../engine/group.js'
+import type { RuleDataLookup } from '../rules-query.js'
 import type { SeriesHistory } from './history.js'
 import { renderStatusPage } from './render.js'
 import { buildStatusModel, type ActionsStatus, type ReloadStatus, type StatusModel } from './view-model.js'
@@ -28,6 +29,8 @@ export interface StatusOptions {
   readonly refreshSeconds?: number
   /** kubernetesLink is a URL template for workloads ({namespace}, {name}, {kind}, {resource}). */
   readonly kubernetesLink?: () => string | undefined
+  /** ruleData gives each rule's no-data verdict and whether it reads probes that are not configured. */
+  readonly ruleData?: RuleDataLookup
 }
 
 /** statusRoutes serves GET / and GET /status.json. */
@@ -46,6 +49,7 @@ export function statusRoutes(opts: StatusOptions): FastifyPluginAsync {
       actions: opts.actions(),
       reload: opts.registry === undefined ? undefined : await reloadStatus(opts.registry),
       kubernetesLink: opts.kubernetesLink?.(),
+      ruleData: opts.ruleData,
     })
   }
   return async (app) => {

@@ -10,6 +10,8 @@ import { isTrigger, targetOf } from '../../actions/trigger.js'
 import { activeAlerts, ruleState } from '../../engine/alerting.js'
 import { humanize } from '../../engine/format.js'
 import type { GroupState, RuleRuntime } from '../../engine/group.js'
+import type { NoData } from '../../nodata/detector.js'
+import type { RuleDataStatus } from '../../nodata/watch.js'
 import type { Alert, Labels, RuleHealth, RuleState } from '../../engine/types.js'
 import { sortGroups } from '../prom-json.js'
 import type { Frame, RuleHistory } from './history.js'
@@ -51,6 +53,8 @@ export interface StatusInput {
   readonly reload?: ReloadStatus | undefined
   /** kubernetesLink is a URL template for a workload ({namespace}, {name}, {kind}, {resource}); no link without it. */
   readonly kubernetesLink?: string | undefined
+  /** ruleData gives a rule's data status (no-data verdict, probes not configured); without it every rule counts as seeing data. */
+  readonly ruleData?: ((group: GroupState, rule: RuleRuntime) => RuleDataStatus | undefined) | undefined
 }
 
 export interface Point {
@@ -140,6 +144,10 @@ export interface RuleRow {
   readonly threshold: string | undefined
   readonly firing: number
   readonly pending: number
+  /** noData is set while none of the rule's selectors matches a series: the rule cannot fire. */
+  readonly noData: NoData | undefined
+  /** probesMissing: the rule reads rollguard_probe_* series, but no health probe is configured. */
+  readonly probesMissing: boolean
 }
 
 export interface GroupRow {
@@ -161,7 +169,7 @@ export interface StatusModel {
   readonly since: number
   readonly actions: { readonly mode: 'dry-run' | 'execute'; readonly leader: boolean } | undefined
   readonly reload: ReloadStatus | undefined
-  readonly summary: { readonly firing: number; readonly pending: number; readonly rules: number; readonly failing: number }
+  readonly summary: { readonly firing: number; readonly pending: number; readonly rules: number; readonly failing: number; readonly noData: number }
   readonly alerts: readonly AlertRow[]
   readonly alertsHidden: number
   readonly workloads: readonly WorkloadPanel[]
@@ -182,7 +190,7 @@ export function buildStatusModel(input: StatusInput): StatusModel {
   const since = timelineStart(input, groups)
   const workloads = workloadPanels(input, groups, targets, trigger, since)
   const decisions = input.actions?.decisions ?? []
-  const groupRows = groups.map(groupRow)
+  const groupRows = groups.map((g) => groupRow(g, input.ruleData))
   const rules = groupRows.flatMap((g) => g.rules)
   return {
     now: input.now,
@@ -197,6 +205,7 @@ export function buildStatusModel(input: StatusInput): StatusModel {
       pending: allAlerts.filter((a) => a.state === 'pending').length,
       rules: rules.length,
       failing: rules.filter((r) => r.health === 'err').length,
+      noData: rules.filter((r) => r.noData !== undefined).length,
     },
     alerts: allAlerts.slice(0, LIMITS.alerts),
     alertsHidden: Math.max(0, allAlerts.length - LIMITS.alerts),
@@ -346,7 +355,7 @@ export function buildTimeline(frames: readonly Frame[], fp: string, from: number
   return { from, to: now, segments, bands, threshold, markers: [] }
 }
 
-function groupRow(group: GroupState): GroupRow {
+function groupRow(group: GroupState, ruleData: StatusInput['ruleData']): GroupRow {
   return {
     name: group.spec.name,
     file: group.spec.file,
@@ -356,6 +365,7 @@ function groupRow(group: GroupState): GroupRow {
     rules: group.rules.map((rule): RuleRow => {
       const alerts = activeAlerts(rule.state)
       const threshold = parseThreshold(rule.spec.expr)
+      const data = ruleData?.(group, rule)
       return {
         name: rule.spec.name,
         state: ruleState(rule.state),
@@ -365,6 +375,8 @@ function groupRow(group: GroupState): GroupRow {
         threshold: threshold === undefined ? undefined : formatThreshold(threshold),
         firing: alerts.filter((a) => a.state === 'firing').length,
         pending: alerts.filter((a) => a.state === 'pending').length,
+        noData: data?.noData,
+        probesMissing: data?.probesMissing ?? false,
       }
     }),
   }

@@ -1,0 +1,41 @@
+/**
+ * What the no-data watch counts for a rule: one query per distinct selector the rule reads, built on the shared
+ * selector listing of src/rules/vector-selectors.ts. Pure.
+ */
+
+import { selectorQuery, vectorSelectors, type SelectorUse } from '../rules/vector-selectors.js'
+
+/** SelectorCheck counts the series one selector matches, as the rule reads it. */
+export interface SelectorCheck {
+  /** key is the selector as the rule reads it, with its range and offset (`rate(x[5m])` → `x[5m]`): the identity shared across rules. */
+  readonly key: string
+  /** query is the instant query that counts its series; it returns nothing (not 0) when there are none. */
+  readonly query: string
+  /** probe: a rollguard_probe_* selector, answered by the local probe store. */
+  readonly probe: boolean
+}
+
+const PROBE_PREFIX = 'rollguard_probe_'
+
+/**
+ * selectorChecks lists the distinct selectors of expr to count, in order of appearance: `count(sel)` for an
+ * instant selector (Prometheus's 5 minute lookback), `count(last_over_time(sel[range]))` for one read over a range
+ * (its own plus any enclosing subquery's). Selectors inside absent() or absent_over_time() are left out: no series
+ * is what such a rule looks for. Probe selectors are counted as instant selectors without offset, the only form the
+ * local probe store answers (it keeps the latest result per probe).
+ */
+export function selectorChecks(expr: string): SelectorCheck[] {
+  const out = new Map<string, SelectorCheck>()
+  for (const use of vectorSelectors(expr)) {
+    if (use.role === 'absence') continue
+    const check = checkOf(use)
+    out.set(check.key, check)
+  }
+  return [...out.values()]
+}
+
+function checkOf(use: SelectorUse): SelectorCheck {
+  const key = selectorQuery(use, use.lookbackMs)
+  if (use.metric?.startsWith(PROBE_PREFIX) === true) return { key, query: `count(${use.selector})`, probe: true }
+  return { key, query: use.lookbackMs > 0 ? `count(last_over_time(${key}))` : `count(${key})`, probe: false }
+}

@@ -1,0 +1,210 @@
+/**
+ * The no-data watch: every rules.no_data_check_interval it counts the series each distinct selector of the loaded
+ * rules matches (once per selector, however many rules share it; a few counts in flight at a time), and flags the
+ * rules none of whose selectors matched anything for rules.no_data_for (the verdict is detector.ts's). Counts go
+ * through the daemon's query router, so rollguard_probe_* selectors are answered by the local probe store.
+ */
+
+import type { Logger } from 'pino'
+import { mapBounded, type GroupEvaluation, type GroupState, type RuleRuntime } from '../engine/group.js'
+import type { QueryFn } from '../engine/ports.js'
+import type { RuleGroupSpec } from '../engine/spec.js'
+import { formatDuration } from '../rules/duration.js'
+import { groupKey } from '../runtime/manager.js'
+import type { RuleDataMetrics } from '../telemetry/rule-data-metrics.js'
+import { selectorChecks, type SelectorCheck } from './checks.js'
+import { changes, noDataOf, observe, type NoData, type SelectorState } from './detector.js'
+import { ruleId, RuleSamples } from './samples.js'
+
+/** CHECK_CONCURRENCY bounds the counts in flight: they are a background chore and must not crowd the rules' queries. */
+export const CHECK_CONCURRENCY = 4
+
+/** WatchSettings come from the config (rules.no_data_*) and change on reload. */
+export interface WatchSettings {
+  /** checkIntervalMs is the time between two rounds of counts; 0 switches the watch off. */
+  readonly checkIntervalMs: number
+  readonly noDataForMs: number
+  /** probesConfigured is false when no health probe is configured: rollguard_probe_* series can never exist. */
+  readonly probesConfigured: boolean
+}
+
+/** RuleDataStatus is what the API and the status page show about one rule's data. */
+export interface RuleDataStatus {
+  /** noData is set while none of the rule's selectors matches a series (for at least rules.no_data_for). */
+  readonly noData: NoData | undefined
+  /** probesMissing: the rule reads rollguard_probe_* series, but no probe is configured. */
+  readonly probesMissing: boolean
+}
+
+/** WatchDeps are the watch's collaborators; now is Unix ms. */
+export interface WatchDeps {
+  readonly logger: Logger
+  readonly metrics: RuleDataMetrics
+  /** query is the daemon's query router (Prometheus, or the probe store for rollguard_probe_* expressions). */
+  readonly query: QueryFn
+  readonly now?: () => number
+}
+
+interface WatchedRule {
+  readonly ruleGroup: string
+  readonly name: string
+  /** uses are the keys of the selectors the rule reads (SelectorCheck.key). */
+  readonly uses: readonly string[]
+  readonly readsProbes: boolean
+}
+
+/** NoDataWatch keeps the selector states, the rules' verdicts and the per-rule data metrics. */
+export class NoDataWatch {
+  readonly #samples: RuleSamples
+  readonly #now: () => number
+  #settings: WatchSettings = { checkIntervalMs: 0, noDataForMs: 0, probesConfigured: true }
+  /** rules by ruleKey (group, name and expression: a changed expression is a new rule). */
+  #rules = new Map<string, WatchedRule>()
+  #checks = new Map<string, SelectorCheck>()
+  readonly #states = new Map<string, SelectorState>()
+  #verdicts = new Map<string, NoData | undefined>()
+  #timer: NodeJS.Timeout | undefined
+  #running: Promise<void> | undefined
+  #again = false
+  #stopped = false
+
+  constructor(private readonly deps: WatchDeps) {
+    this.#samples = new RuleSamples(deps.metrics)
+    this.#now = deps.now ?? Date.now
+  }
+
+  /**
+   * update takes the loaded rule set (at start and on every reload): selectors no rule reads any more and removed
+   * rules are forgotten (their series leave /metrics), and a round of counts starts at once for the new set.
+   */
+  update(groups: readonly RuleGroupSpec[], settings: WatchSettings): void {
+    this.#settings = settings
+    const rules = new Map<string, WatchedRule>()
+    const checks = new Map<string, SelectorCheck>()
+    for (const group of groups) {
+      for (const rule of group.rules) {
+        const own = selectorChecks(rule.expr)
+        for (const check of own) checks.set(check.key, check)
+        const uses = own.map((c) => c.key)
+        rules.set(ruleKey(groupKey(group), rule.name, rule.expr), { ruleGroup: groupKey(group), name: rule.name, uses, readsProbes: own.some((c) => c.probe) })
+      }
+    }
+    const after = new Set([...rules.values()].map((r) => ruleId(r.ruleGroup, r.name)))
+    for (const r of this.#rules.values()) {
+      if (after.has(ruleId(r.ruleGroup, r.name))) continue
+      this.#samples.forget(r.ruleGroup, r.name)
+      this.deps.metrics.noData.remove({ rule_group: r.ruleGroup, alertname: r.name })
+    }
+    this.#rules = rules
+    this.#checks = checks
+    for (const key of [...this.#states.keys()]) if (!checks.has(key)) this.#states.delete(key)
+    for (const key of [...this.#verdicts.keys()]) if (!rules.has(key)) this.#verdicts.delete(key)
+    this.#judge()
+    this.#warnAboutProbes()
+    this.#kick(0)
+  }
+
+  /** recordEvaluation takes one group iteration (the rule manager's onEvaluation) for the per-rule sample metrics. */
+  recordEvaluation(group: GroupState, result: GroupEvaluation): void {
+    this.#samples.record(group, result)
+  }
+
+  /** status is the rule's data status, undefined for a rule the watch does not know (yet). */
+  status(group: GroupState, rule: RuleRuntime): RuleDataStatus | undefined {
+    const key = ruleKey(groupKey(group.spec), rule.spec.name, rule.spec.expr)
+    const watched = this.#rules.get(key)
+    if (watched === undefined) return undefined
+    return { noData: this.#verdicts.get(key), probesMissing: watched.readsProbes && !this.#settings.probesConfigured }
+  }
+
+  /** check runs one round: counts every selector, then judges every rule. It never throws. */
+  async check(): Promise<void> {
+    const at = this.#now()
+    const checks = [...this.#checks]
+    const counts = await mapBounded(checks, CHECK_CONCURRENCY, ([, c]) => this.#count(c, at))
+    checks.forEach(([key, check], i) => {
+      // A reload while counting may have dropped or replaced the selector: its count means nothing now.
+      if (this.#checks.get(key) !== check) return
+      const state = observe(this.#states.get(key), { at, series: counts[i] })
+      if (state !== undefined) this.#states.set(key, state)
+    })
+    this.#judge()
+  }
+
+  /** stop ends the periodic checks and waits for a running one. */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#running
+  }
+
+  async #count(check: SelectorCheck, at: number): Promise<number | undefined> {
+    try {
+      const result = await this.deps.query(check.query, at)
+      this.deps.metrics.selectorChecks.inc({ result: 'success' })
+      return result.samples[0]?.value ?? 0
+    } catch (err) {
+      this.deps.metrics.selectorChecks.inc({ result: 'failure' })
+      this.deps.logger.debug({ query: check.query, error: (err as Error).message }, 'no-data check failed')
+      return undefined
+    }
+  }
+
+  /** judge recomputes every rule's verdict, logs the rules that enter or leave "no data" and sets the gauges. */
+  #judge(): void {
+    const verdicts = new Map<string, NoData | undefined>()
+    for (const [key, rule] of this.#rules) verdicts.set(key, noDataOf(rule.uses, this.#states, this.#settings.noDataForMs))
+    for (const change of changes(this.#verdicts, verdicts)) {
+      const rule = this.#rules.get(change.key) as WatchedRule
+      const fields = { group: rule.ruleGroup, rule: rule.name, selectors: rule.uses }
+      if (change.to === 'no_data') {
+        this.deps.logger.warn(
+          { ...fields, since: new Date(change.verdict.since).toISOString() },
+          `rule ${rule.name} has no data: none of its selectors matched a series for ${formatDuration(this.#now() - change.verdict.since)}; it cannot fire`,
+        )
+      } else {
+        this.deps.logger.info(fields, `rule ${rule.name} has data again`)
+      }
+    }
+    this.#verdicts = verdicts
+    // One gauge per rule name, set every time (judging runs once per check interval); a name shared by several
+    // rules of a group is "no data" if any of them is.
+    const flagged = new Map<string, { ruleGroup: string; name: string; noData: boolean }>()
+    for (const [key, rule] of this.#rules) {
+      const id = ruleId(rule.ruleGroup, rule.name)
+      const noData = (flagged.get(id)?.noData ?? false) || verdicts.get(key) !== undefined
+      flagged.set(id, { ruleGroup: rule.ruleGroup, name: rule.name, noData })
+    }
+    for (const f of flagged.values()) this.deps.metrics.noData.set({ rule_group: f.ruleGroup, alertname: f.name }, f.noData ? 1 : 0)
+  }
+
+  #warnAboutProbes(): void {
+    if (this.#settings.probesConfigured) return
+    const rules = [...this.#rules.values()].filter((r) => r.readsProbes).map((r) => `${r.ruleGroup} ${r.name}`)
+    if (rules.length === 0) return
+    this.deps.logger.warn({ rules }, 'rules read rollguard_probe_* series but no health probes are configured (probes:): they will never fire')
+  }
+
+  #kick(delayMs: number): void {
+    clearTimeout(this.#timer)
+    if (this.#stopped || this.#settings.checkIntervalMs <= 0) return
+    this.#timer = setTimeout(() => this.#tick(), delayMs)
+    this.#timer.unref()
+  }
+
+  #tick(): void {
+    if (this.#running !== undefined) {
+      this.#again = true
+      return
+    }
+    this.#again = false
+    this.#running = this.check().finally(() => {
+      this.#running = undefined
+      this.#kick(this.#again ? 0 : this.#settings.checkIntervalMs)
+    })
+  }
+}
+
+function ruleKey(ruleGroup: string, name: string, expr: string): string {
+  return [ruleGroup, name, expr].join('\u0000')
+}
