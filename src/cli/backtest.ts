@@ -1,16 +1,15 @@
 // `rollguard backtest`: what the rules would have done over a past window, replayed through the engine against the
 // configured Prometheus-compatible API.
 import { hostname } from 'node:os'
-import { parseArgs } from 'node:util'
 import { htmlReport, jsonReport, tableReport } from '../backtest/report.js'
 import type { ActionsConfig } from '../actions/actions-config.js'
 import { runBacktest, type BacktestOptions } from '../backtest/run.js'
 import { ConfigError, loadConfig } from '../config/load.js'
-import { RUN_OPTIONS } from '../config/options.js'
 import type { ConfigDocument } from '../config/schema.js'
 import { formatRuleFileError, loadRuleFiles } from '../rules/load.js'
 import { DurationError, parseDuration } from '../rules/duration.js'
 import { createPrometheusSource } from '../sources/prometheus.js'
+import { parseRunArgs } from './args.js'
 import type { CliIO } from './run.js'
 
 export const BACKTEST_USAGE = `Usage: rollguard backtest --from TIME --to TIME [--step DURATION] [--output table|json|html] [run flags]
@@ -127,23 +126,9 @@ async function historyFromCluster(doc: ConfigDocument, env: NodeJS.ProcessEnv): 
 
 /** parseBacktestArgs parses the command line; run's flags pass through to the configuration. */
 export function parseBacktestArgs(argv: readonly string[], now: number): BacktestArgs | 'help' {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
-    config: { type: 'string', multiple: true },
-    from: { type: 'string' },
-    to: { type: 'string' },
-    step: { type: 'string' },
-    output: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  }
-  for (const spec of RUN_OPTIONS) options[spec.flag] = { type: 'string', multiple: true }
-  let parsed
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: false, strict: true })
-  } catch (err) {
-    throw new Error((err as Error).message.replace(/\. To specify .*$/s, ''))
-  }
-  const v = parsed.values
-  if (v.help === true) return 'help'
+  const { flags, help } = parseRunArgs(argv, { from: {}, to: {}, step: {}, output: {} })
+  if (help) return 'help'
+  const v = Object.fromEntries(['from', 'to', 'step', 'output'].map((k) => [k, flags.get(k)?.at(-1)]))
   if (typeof v.from !== 'string') throw new Error('--from is required')
   const fromMs = parseTime(v.from, now, '--from')
   const toMs = typeof v.to === 'string' ? parseTime(v.to, now, '--to') : now
@@ -151,8 +136,6 @@ export function parseBacktestArgs(argv: readonly string[], now: number): Backtes
   const output = typeof v.output === 'string' ? v.output : 'table'
   if (output !== 'table' && output !== 'json' && output !== 'html') throw new Error(`--output must be table, json or html, not ${JSON.stringify(output)}`)
   const stepMs = typeof v.step === 'string' ? positiveDuration(v.step, '--step') : undefined
-  const flags = new Map<string, string[]>()
-  for (const [name, value] of Object.entries(v)) if (Array.isArray(value)) flags.set(name, value.map(String))
   return { flags, fromMs, toMs, stepMs, output }
 }
 

@@ -1,4 +1,5 @@
 import type { Config } from '../config/load.js'
+import { mapBounded } from '../engine/group.js'
 import type { RuleGroupSpec } from '../engine/spec.js'
 import { createPrometheusSource } from '../sources/prometheus.js'
 import { checkAlertmanagers } from './alertmanager.js'
@@ -63,7 +64,7 @@ export async function runChecks(input: DoctorInput, emit: (checks: readonly Chec
 async function checkRules(input: DoctorInput, prometheus: PrometheusCheck, probes: ProbeRun, source: ReturnType<typeof createPrometheusSource>, now: number): Promise<Check[]> {
   const { actions } = input.config.doc
   const refs = ruleRefs(input.groups)
-  const results = await mapLimit(refs, RULES_IN_FLIGHT, async (ref) => {
+  const results = await mapBounded(refs, RULES_IN_FLIGHT, async (ref) => {
     if (usesProbes(ref.rule.expr)) return checkProbeRule(ref, probes, actions, input.cwd, now)
     // Without Prometheus there is nothing to ask; its own check already says so.
     if (!prometheus.answering) return []
@@ -72,16 +73,3 @@ async function checkRules(input: DoctorInput, prometheus: PrometheusCheck, probe
   return results.flat()
 }
 
-/** mapLimit maps items with at most `limit` calls in flight, keeping the order of items. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R> | R): Promise<R[]> {
-  const out = new Array<R>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i] as T)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return out
-}
