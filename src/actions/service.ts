@@ -215,11 +215,6 @@ export function loadActionsKubeConfig(k: KubernetesConfig, env: Readonly<Record<
   return loadKubeConfig({ source, context: k.context })
 }
 
-/** isFiring reports whether a rule of the groups has a firing alert with this fingerprint. */
-export function isFiring(groups: readonly GroupState[], fingerprint: string): boolean {
-  return triggerState(groups, fingerprint)?.firing === true
-}
-
 /** triggerState is the firing state and value of the rule alert with this fingerprint; undefined when no rule has it. */
 export function triggerState(groups: readonly GroupState[], fingerprint: string): { firing: boolean; value: number } | undefined {
   for (const g of groups) {

@@ -9,7 +9,7 @@
 
 import type { GroupState } from '../engine/group.js'
 import type { Labels } from '../engine/types.js'
-import { metricNames } from '../rules/promql.js'
+import { readsProbeSeries } from '../sources/local-query.js'
 import { replayGroup, type RangeQueryFn } from './replay.js'
 
 /** RestoreOptions configure one group's restore. */
@@ -30,9 +30,6 @@ export type RestoreOutcome =
   | { readonly kind: 'skipped'; readonly reason: string }
   | { readonly kind: 'failed'; readonly error: string }
 
-// rollguard's own probe series live only in this process (unless Prometheus scrapes them): no history to replay.
-const LOCAL_ONLY = /^rollguard_probe_/
-
 function activeFromStart(replay: { readonly slots: readonly number[]; readonly state: GroupState }): boolean {
   const first = replay.slots[0]
   return first !== undefined && replay.state.rules.some((r) => [...r.state.active.values()].some((a) => a.resolvedAt === 0 && a.activeAt === first))
@@ -43,7 +40,8 @@ function activeFromStart(replay: { readonly slots: readonly number[]; readonly s
  * firstLiveSlot. It never throws; on a datasource error the group starts fresh and the outcome says why.
  */
 export async function restoreGroup(state: GroupState, firstLiveSlot: number, opts: RestoreOptions): Promise<RestoreOutcome> {
-  const eligible = state.rules.filter((r) => r.state.active.size === 0 && r.state.health === 'unknown' && !metricNames(r.spec.expr).some((n) => LOCAL_ONLY.test(n)))
+  // Rules over rollguard's own probe series have no history to replay (the series live only in this process).
+  const eligible = state.rules.filter((r) => r.state.active.size === 0 && r.state.health === 'unknown' && !readsProbeSeries(r.spec.expr))
   const needed = Math.max(0, ...eligible.map((r) => r.spec.forMs + r.spec.keepFiringForMs))
   if (opts.windowMs <= 0) return { kind: 'skipped', reason: 'rules.restore_window is 0' }
   if (eligible.length === 0 || needed === 0) return { kind: 'skipped', reason: 'no rule with for or keep_firing_for to restore' }

@@ -9,6 +9,7 @@ import { workloadKey, type WorkloadRef } from '../actions/workload-ref.js'
 import type { RuleGroupSpec } from '../engine/spec.js'
 import type { Labels } from '../engine/types.js'
 import { groupKey } from '../runtime/manager.js'
+import { readsProbeSeries } from '../sources/local-query.js'
 import type { RangeQueryFn } from './replay.js'
 import { replayGroup } from './replay.js'
 import { timelines, type AlertTimeline } from './timeline.js'
@@ -53,8 +54,6 @@ export interface Backtest {
   readonly wouldBe?: WouldBe[]
 }
 
-const PROBE_METRIC = /\brollguard_probe_\w+/
-
 /** runBacktest replays every group over [fromMs, toMs]. */
 export async function runBacktest(groups: readonly RuleGroupSpec[], opts: BacktestOptions): Promise<Backtest> {
   const reports: GroupReport[] = []
@@ -74,7 +73,7 @@ export async function runBacktest(groups: readonly RuleGroupSpec[], opts: Backte
       intervalMs,
       slots: replay.slots.length,
       errors: Object.fromEntries(replay.errors),
-      probeRules: spec.rules.filter((r) => PROBE_METRIC.test(r.expr)).map((r) => r.name),
+      probeRules: spec.rules.filter((r) => readsProbeSeries(r.expr)).map((r) => r.name),
     })
     alerts.push(...timelines(key, replay.transitions))
   }

@@ -43,11 +43,6 @@ export function timelines(group: string, transitions: readonly Transition[]): Al
   return [...byAlert.values()].sort((a, b) => compare(a.rule, b.rule) || compare(labelsToString(a.labels), labelsToString(b.labels)))
 }
 
-/** firings counts an alert timeline's firing intervals. */
-export function firings(line: AlertTimeline): AlertInterval[] {
-  return line.intervals.filter((i) => i.state === 'firing')
-}
-
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }

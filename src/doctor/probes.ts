@@ -8,7 +8,7 @@ import { compileLocalQuery, isLocalExpression } from '../sources/local-query.js'
 import { ProbeStore, type ProbeResult } from '../sources/probe-store.js'
 import { fail, ok, warn, type Check } from './check.js'
 import { describeRule, type RuleRef } from './rule-ref.js'
-import { PROBE_PREFIX } from './series.js'
+import { PROBE_METRIC_PREFIX as PROBE_PREFIX } from '../sources/local-query.js'
 import { checkTargets, isTriggerRule } from './targets.js'
 
 /** ProbeRun is every configured probe run once, and a probe store holding the results, as the daemon's would. */

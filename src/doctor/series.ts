@@ -2,13 +2,12 @@ import type { ActionsConfig } from '../actions/actions-config.js'
 import { formatDuration } from '../rules/duration.js'
 import { applyLabelSource, labelSources } from '../rules/threshold.js'
 import { labelName, metricSelector, selectorQuery, vectorSelectors, type SelectorUse } from '../rules/vector-selectors.js'
+// rollguard's in-process probe series, which Prometheus does not have (probes.ts checks them).
+import { PROBE_METRIC_PREFIX as PROBE_PREFIX } from '../sources/local-query.js'
 import type { PrometheusSource } from '../sources/prometheus.js'
 import { fail, ok, warn, type Check } from './check.js'
 import { describeRule, type RuleRef } from './rule-ref.js'
 import { checkTargets, isTriggerRule } from './targets.js'
-
-/** PROBE_PREFIX marks rollguard's in-process probe series, which Prometheus does not have (probes.ts checks them). */
-export const PROBE_PREFIX = 'rollguard_probe_'
 
 /** RemoteRuleContext is what the checks of a rule evaluated by Prometheus need. */
 export interface RemoteRuleContext {

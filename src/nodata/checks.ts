@@ -4,6 +4,7 @@
  */
 
 import { selectorQuery, vectorSelectors, type SelectorUse } from '../rules/vector-selectors.js'
+import { PROBE_METRIC_PREFIX as PROBE_PREFIX } from '../sources/local-query.js'
 
 /** SelectorCheck counts the series one selector matches, as the rule reads it. */
 export interface SelectorCheck {
@@ -14,8 +15,6 @@ export interface SelectorCheck {
   /** probe: a rollguard_probe_* selector, answered by the local probe store. */
   readonly probe: boolean
 }
-
-const PROBE_PREFIX = 'rollguard_probe_'
 
 /**
  * selectorChecks lists the distinct selectors of expr to count, in order of appearance: `count(sel)` for an

@@ -18,7 +18,9 @@ export interface LocalQuery {
 type Vector = (store: ProbeStore, atMs: number) => Sample[]
 type Value = { readonly kind: 'scalar'; readonly value: number } | { readonly kind: 'vector'; readonly eval: Vector }
 
-const LOCAL_PREFIX = 'rollguard_probe_'
+/** PROBE_METRIC_PREFIX names rollguard's in-process probe series, which only the local probe store has. */
+export const PROBE_METRIC_PREFIX = 'rollguard_probe_'
+const LOCAL_PREFIX = PROBE_METRIC_PREFIX
 
 /** isLocalExpression is true iff every metric the expression references is a rollguard_probe_* metric. */
 export function isLocalExpression (expr: string): boolean {
@@ -30,6 +32,18 @@ export function isLocalExpression (expr: string): boolean {
   if (local === 0) return false
   if (local < all.length) throw new LocalQueryError('expression mixes rollguard_probe_* metrics with Prometheus metrics')
   return true
+}
+
+/**
+ * readsProbeSeries is true when the query router sends expr to the local probe store (or refuses it for mixing
+ * probe and Prometheus series): its data lives only in this process, with no history in Prometheus.
+ */
+export function readsProbeSeries (expr: string): boolean {
+  try {
+    return isLocalExpression(expr)
+  } catch {
+    return true
+  }
 }
 
 /** compileLocalQuery compiles expr, throwing LocalQueryError for anything the local evaluator cannot run. */

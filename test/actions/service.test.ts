@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { Registry } from 'prom-client'
-import { ActionsService, effectivenessWindow, firingTriggers, isFiring, kubeSource, triggerState } from '../../src/actions/service.js'
+import { ActionsService, effectivenessWindow, firingTriggers, kubeSource, triggerState } from '../../src/actions/service.js'
 import { KubernetesConfig } from '../../src/actions/actions-config.js'
 import { ConfigDocument } from '../../src/config/schema.js'
 import { newGroupState, type GroupState } from '../../src/engine/group.js'
@@ -122,7 +122,8 @@ t.test('firingTriggers lists the firing alerts of every group as transitions to 
   t.equal(firingTriggers([g]).length, 1, 'pending alerts are not included')
 })
 
-t.test('isFiring finds a firing alert of any rule by fingerprint (pending and unknown ones are not firing)', async (t) => {
+t.test('triggerState finds a firing alert of any rule by fingerprint (pending and unknown ones are not firing)', async (t) => {
+  const isFiring = (groups: readonly GroupState[], fp: string) => triggerState(groups, fp)?.firing === true
   const groups = [newGroupState(group([rule({ name: 'Other' })]), 1_000, 'http://rg'), firingGroup('checkout')]
   t.equal(isFiring(groups, 'fp'), true)
   t.equal(isFiring(groups, 'fp2'), false, 'pending')
