@@ -28,7 +28,19 @@ export function tableReport(b: Backtest): string {
 function wouldBeLines(b: Backtest): string[] {
   if (b.wouldBe === undefined) return []
   if (b.wouldBe.length === 0) return ['', 'Would-be rollbacks: no rollback trigger fired']
-  return ['', 'Would-be rollbacks (the policy at each trigger firing):', ...b.wouldBe.map((w) => `  ${time(w.at)}  ${describeWorkload(w.ref)}  ${w.alertname}  ${verdict(w)}`)]
+  return [
+    '',
+    'Would-be rollbacks (the policy at each trigger firing):',
+    ...b.wouldBe.map((w) => `  ${time(w.at)}  ${describeWorkload(w.ref)}  ${w.alertname}  ${verdict(w)}`),
+    ...historySources(b.wouldBe),
+  ]
+}
+
+function historySources(wouldBe: NonNullable<Backtest['wouldBe']>): string[] {
+  const by = new Map<string, Set<string>>()
+  for (const w of wouldBe) if (w.history !== undefined) by.set(w.history, (by.get(w.history) ?? new Set()).add(describeWorkload(w.ref)))
+  const label = { kubernetes: 'the Kubernetes API', 'kube-state-metrics': 'kube-state-metrics (Prometheus)' } as const
+  return [...by].map(([source, workloads]) => `  rollout history from ${label[source as keyof typeof label]}: ${[...workloads].join(', ')}`)
 }
 
 function verdict(w: NonNullable<Backtest['wouldBe']>[number]): string {
@@ -38,7 +50,7 @@ function verdict(w: NonNullable<Backtest['wouldBe']>[number]): string {
 /** jsonReport is the backtest as JSON with RFC 3339 times. */
 export function jsonReport(b: Backtest): string {
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
-  const wouldBe = b.wouldBe?.map((w) => ({ at: iso(w.at), workload: w.ref, alertname: w.alertname, act: w.decision.act, reason: w.decision.reason, blockers: w.decision.blockers, message: w.decision.message }))
+  const wouldBe = b.wouldBe?.map((w) => ({ at: iso(w.at), workload: w.ref, alertname: w.alertname, history: w.history ?? null, act: w.decision.act, reason: w.decision.reason, blockers: w.decision.blockers, message: w.decision.message }))
   return `${JSON.stringify({
     from: iso(b.fromMs),
     to: iso(b.toMs),

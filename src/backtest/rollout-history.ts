@@ -25,7 +25,7 @@ export async function readRolloutHistory(apps: AppsV1Api, ref: WorkloadRef, sign
         return Number.isFinite(at) && h.revision !== undefined ? [{ revision: h.revision, at, name: h.meta?.name ?? '' }] : []
       })
       .sort((a, b) => a.at - b.at || a.revision - b.revision)
-    return { labels: owner?.labels ?? {}, rollouts }
+    return { labels: owner?.labels ?? {}, rollouts, source: 'kubernetes' }
   } catch (err) {
     return { error: classifyError(err, `${refString(ref)}: reading the rollout history`).message }
   }

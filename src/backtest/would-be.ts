@@ -20,10 +20,21 @@ export interface Rollout {
   readonly revision: number
   readonly at: number
   readonly name: string
+  /** Set when this rollout made an older template current again (an undo, a revert): the evidence. */
+  readonly reapplied?: string | undefined
 }
 
-/** RolloutHistory is a workload's labels and its rollouts in creation order, or why it could not be read. */
-export type RolloutHistory = { readonly labels: Labels; readonly rollouts: readonly Rollout[] } | { readonly error: string }
+/** RolloutHistory is a workload's labels and its rollouts in time order, or why it could not be read. */
+export type RolloutHistory =
+  | {
+      readonly labels: Labels
+      readonly rollouts: readonly Rollout[]
+      /** [Unix ms, generation − observed generation] samples: a rollout is in progress where the lag is above 0. */
+      readonly generationLag?: ReadonlyArray<readonly [number, number]> | undefined
+      /** Where the history was read: the Kubernetes API (default) or kube-state-metrics. */
+      readonly source?: 'kubernetes' | 'kube-state-metrics' | undefined
+    }
+  | { readonly error: string }
 
 /** TriggerFiring is one firing of a rollback trigger in the window, with the workload it names. */
 export interface TriggerFiring {
@@ -38,6 +49,8 @@ export interface WouldBe {
   readonly at: number
   readonly ref: WorkloadRef
   readonly alertname: string
+  /** Where the workload's rollout history came from; undefined when it could not be read. */
+  readonly history?: 'kubernetes' | 'kube-state-metrics' | undefined
   readonly decision: Decision | { readonly act: false; readonly reason: 'unreadable'; readonly message: string; readonly blockers: readonly string[] }
 }
 
@@ -87,13 +100,13 @@ export function wouldBeRollbacks(firings: readonly TriggerFiring[], histories: R
       records.set(key, encodeRollbackRecord({ ...nextRollbackRecord(input, decision.target, alertname), generation: facts.generation + 1 }))
       undone.set(key, (undone.get(key) ?? 0) + 1)
     }
-    return { at: f.at, ref: f.ref, alertname, decision }
+    return { at: f.at, ref: f.ref, alertname, history: history.source ?? 'kubernetes', decision }
   })
 }
 
 /**
- * factsAt is the workload as it was at `at`: the newest rollout created by then is current, the one before it
- * previous. Revisions are numbered as the controller would have: one per rollout, plus one per earlier would-be
+ * factsAt is the workload as it was at `at`: the newest rollout by then is current, the one before it previous;
+ * a rollout in progress where kube-state-metrics showed the generation ahead of the observed one. Revisions are numbered as the controller would have: one per rollout, plus one per earlier would-be
  * rollback (an undo is a revision too); generations advance by two per revision, one for a rollback's own patch.
  */
 export function factsAt(ref: WorkloadRef, history: Extract<RolloutHistory, { labels: Labels }>, at: number, record: string | undefined, undone = 0): WorkloadFacts {
@@ -101,15 +114,17 @@ export function factsAt(ref: WorkloadRef, history: Extract<RolloutHistory, { lab
   const current = done.at(-1)
   const revision = done.length + undone
   const generation = 2 * revision
+  const lag = history.generationLag?.filter(([t]) => t <= at).at(-1)?.[1] ?? 0
   return {
     ref,
     labels: history.labels,
     annotations: record === undefined ? {} : { [ROLLBACK_ANNOTATION]: record },
     paused: false,
     generation,
-    observedGeneration: generation,
+    observedGeneration: lag > 0 ? generation - 1 : generation,
     currentRevision: revision,
     previousRevision: done.length < 2 ? undefined : revision - 1,
     currentRevisionSince: current?.at,
+    currentIsUndo: current?.reapplied === undefined ? undefined : { evidence: current.reapplied },
   }
 }

@@ -3,7 +3,11 @@
 import { hostname } from 'node:os'
 import { htmlReport, jsonReport, tableReport } from '../backtest/report.js'
 import type { ActionsConfig } from '../actions/actions-config.js'
+import { readKsmHistory } from '../backtest/ksm-history.js'
+import type { RangeQueryFn } from '../backtest/replay.js'
 import { runBacktest, type BacktestOptions } from '../backtest/run.js'
+import type { RolloutHistory } from '../backtest/would-be.js'
+import { refString, type WorkloadRef } from '../actions/workload-ref.js'
 import { ConfigError, loadConfig } from '../config/load.js'
 import type { ConfigDocument } from '../config/schema.js'
 import { formatRuleFileError, loadRuleFiles } from '../rules/load.js'
@@ -26,6 +30,9 @@ Flags:
   --to TIME         end of the window (default: now)
   --step DURATION   evaluate every group at this step instead of its interval (coarser is faster, approximates for)
   --output FORMAT   table (default), json, or html (a self-contained report with SVG timelines)
+  --rollout-history SOURCE
+                    with actions: where rollout history comes from: auto (default: kube-state-metrics through
+                    Prometheus where it recorded the workload, else the Kubernetes API), kubernetes, kube-state-metrics
   --config FILE, --rules FILE, --prometheus-url URL, --eval-interval D, --external-label N=V, ...
                     the same as 'rollguard run' (see 'rollguard run --help')
   -h, --help        show this help
@@ -34,9 +41,12 @@ Rules that read rollguard's own probe series (rollguard_probe_*) are reported as
 Prometheus scraped rollguard.
 
 With an actions section in the config, every firing of a rollback trigger is also put to the safety policy, with
-the workload's rollout history read from the Kubernetes API (its ReplicaSets or ControllerRevisions in creation
-order): the would-be rollbacks, and what the policy would have blocked and why. Silences, past freezes and the
-effect of a would-be rollback on the workload are not simulated.
+the workload's rollout history as it was at that moment: the would-be rollbacks, and what the policy would have
+blocked and why. kube-state-metrics (kube_replicaset_created, kube_replicaset_owner, kube_replicaset_spec_replicas,
+kube_deployment_metadata_generation) also knows ReplicaSets deleted since, old ones scaled up again (an undo, a
+revert) and rollouts in progress; the Kubernetes API knows the current ReplicaSets or ControllerRevisions in creation
+order, and StatefulSets and DaemonSets. Silences, past freezes and the effect of a would-be rollback on the
+workload are not simulated.
 `
 
 interface BacktestArgs {
@@ -45,7 +55,11 @@ interface BacktestArgs {
   readonly toMs: number
   readonly stepMs: number | undefined
   readonly output: 'table' | 'json' | 'html'
+  readonly historySource: HistorySource
 }
+
+const HISTORY_SOURCES = ['auto', 'kubernetes', 'kube-state-metrics'] as const
+type HistorySource = (typeof HISTORY_SOURCES)[number]
 
 /** runBacktestCommand is `rollguard backtest`; exit 0 done, 1 failed (datasource, rules), 2 usage. */
 export async function runBacktestCommand(argv: readonly string[], io: CliIO, env: NodeJS.ProcessEnv = process.env, now = Date.now()): Promise<number> {
@@ -81,9 +95,10 @@ export async function runBacktestCommand(argv: readonly string[], io: CliIO, env
     ...(doc.prometheus.headers === undefined ? {} : { headers: doc.prometheus.headers }),
   })
   const tty = process.stderr.isTTY === true
+  const rangeQuery: RangeQueryFn = (expr, range) => source.queryRange(expr, range)
   let actions
   try {
-    actions = doc.actions === undefined ? undefined : await historyFromCluster(doc, env)
+    actions = doc.actions === undefined ? undefined : await rolloutHistory(doc, env, { ...args, rangeQuery }, io)
   } catch (err) {
     io.stderr(`rollguard backtest: actions are configured, but the Kubernetes configuration cannot be loaded: ${(err as Error).message}\n`)
     source.close()
@@ -95,7 +110,7 @@ export async function runBacktestCommand(argv: readonly string[], io: CliIO, env
       toMs: args.toMs,
       stepMs: args.stepMs,
       defaultIntervalMs: doc.rules.evaluation_interval,
-      rangeQuery: (expr, range) => source.queryRange(expr, range),
+      rangeQuery,
       externalLabels: doc.global.external_labels,
       externalURL: doc.web.external_url ?? `http://${hostname()}:9099`,
       maxConcurrentQueries: doc.rules.max_concurrent_queries,
@@ -112,8 +127,42 @@ export async function runBacktestCommand(argv: readonly string[], io: CliIO, env
   }
 }
 
-// Loaded only with an actions section: a backtest of alerts alone never loads the Kubernetes client.
-async function historyFromCluster(doc: ConfigDocument, env: NodeJS.ProcessEnv): Promise<NonNullable<BacktestOptions['actions']>> {
+/**
+ * rolloutHistory says where each triggered workload's rollout history comes from: kube-state-metrics through
+ * Prometheus (knows deleted ReplicaSets and re-used templates), the Kubernetes API (exact labels; StatefulSets and
+ * DaemonSets), or (auto) kube-state-metrics where it has the workload, the API otherwise and for labels.
+ * The Kubernetes client is loaded only when asked for: a backtest of alerts alone never loads it.
+ */
+async function rolloutHistory(
+  doc: ConfigDocument,
+  env: NodeJS.ProcessEnv,
+  opts: Pick<BacktestArgs, 'historySource' | 'fromMs' | 'toMs' | 'stepMs'> & { rangeQuery: RangeQueryFn },
+  io: CliIO,
+): Promise<NonNullable<BacktestOptions['actions']>> {
+  const config = doc.actions as ActionsConfig
+  const fromKsm = (ref: WorkloadRef) => readKsmHistory(ref, { ...opts, resolutionMs: opts.stepMs ?? doc.rules.evaluation_interval })
+  if (opts.historySource === 'kube-state-metrics') {
+    return { config, history: async (ref) => (await fromKsm(ref)) ?? { error: `kube-state-metrics recorded no ReplicaSet of ${refString(ref)} in the window (${ref.kind === 'Deployment' ? 'is it scraped?' : 'it has Deployments only'})` } }
+  }
+  let fromApi: ((ref: WorkloadRef) => Promise<RolloutHistory>) | undefined
+  try {
+    fromApi = await historyFromCluster(doc, env)
+  } catch (err) {
+    if (opts.historySource === 'kubernetes') throw err
+    io.stderr(`rollguard backtest: the Kubernetes configuration cannot be loaded (${(err as Error).message}): rollout history from kube-state-metrics only\n`)
+  }
+  if (opts.historySource === 'kubernetes') return { config, history: fromApi as (ref: WorkloadRef) => Promise<RolloutHistory> }
+  return { config, history: (ref) => mergedHistory(ref, fromKsm, fromApi) }
+}
+
+async function mergedHistory(ref: WorkloadRef, fromKsm: (ref: WorkloadRef) => Promise<RolloutHistory | undefined>, fromApi: ((ref: WorkloadRef) => Promise<RolloutHistory>) | undefined): Promise<RolloutHistory> {
+  const [ksm, api] = await Promise.all([fromKsm(ref), fromApi?.(ref)])
+  if (ksm === undefined || 'error' in ksm) return api ?? ksm ?? { error: `no rollout history for ${refString(ref)}: kube-state-metrics recorded none in the window and no Kubernetes configuration could be loaded` }
+  // kube-state-metrics exports only allowlisted labels, under sanitized names: the live ones are better when known.
+  return api !== undefined && !('error' in api) ? { ...ksm, labels: api.labels } : ksm
+}
+
+async function historyFromCluster(doc: ConfigDocument, env: NodeJS.ProcessEnv): Promise<(ref: WorkloadRef) => Promise<RolloutHistory>> {
   const [{ kubeSource }, { loadKubeConfig, makeClients }, { readRolloutHistory }] = await Promise.all([
     import('../actions/service.js'),
     import('../actions/kube/client.js'),
@@ -121,14 +170,14 @@ async function historyFromCluster(doc: ConfigDocument, env: NodeJS.ProcessEnv): 
   ])
   const kc = loadKubeConfig({ source: kubeSource(doc.kubernetes, env), context: doc.kubernetes.context })
   const { apps } = makeClients(kc, { requestTimeoutMs: doc.kubernetes.request_timeout })
-  return { config: doc.actions as ActionsConfig, history: (ref) => readRolloutHistory(apps, ref) }
+  return (ref) => readRolloutHistory(apps, ref)
 }
 
 /** parseBacktestArgs parses the command line; run's flags pass through to the configuration. */
 export function parseBacktestArgs(argv: readonly string[], now: number): BacktestArgs | 'help' {
-  const { flags, help } = parseRunArgs(argv, { from: {}, to: {}, step: {}, output: {} })
+  const { flags, help } = parseRunArgs(argv, { from: {}, to: {}, step: {}, output: {}, 'rollout-history': {} })
   if (help) return 'help'
-  const v = Object.fromEntries(['from', 'to', 'step', 'output'].map((k) => [k, flags.get(k)?.at(-1)]))
+  const v = Object.fromEntries(['from', 'to', 'step', 'output', 'rollout-history'].map((k) => [k, flags.get(k)?.at(-1)]))
   if (typeof v.from !== 'string') throw new Error('--from is required')
   const fromMs = parseTime(v.from, now, '--from')
   const toMs = typeof v.to === 'string' ? parseTime(v.to, now, '--to') : now
@@ -136,7 +185,9 @@ export function parseBacktestArgs(argv: readonly string[], now: number): Backtes
   const output = typeof v.output === 'string' ? v.output : 'table'
   if (output !== 'table' && output !== 'json' && output !== 'html') throw new Error(`--output must be table, json or html, not ${JSON.stringify(output)}`)
   const stepMs = typeof v.step === 'string' ? positiveDuration(v.step, '--step') : undefined
-  return { flags, fromMs, toMs, stepMs, output }
+  const historySource = v['rollout-history'] ?? 'auto'
+  if (!(HISTORY_SOURCES as readonly string[]).includes(historySource)) throw new Error(`--rollout-history must be ${HISTORY_SOURCES.join(', ')}, not ${JSON.stringify(historySource)}`)
+  return { flags, fromMs, toMs, stepMs, output, historySource: historySource as HistorySource }
 }
 
 /** parseTime reads RFC 3339, Unix seconds, "now" and "now-DURATION" / "-DURATION". */
