@@ -17,6 +17,7 @@ Commands:
   rollback  Roll a workload back like 'kubectl rollout undo' (see 'rollguard rollback --help').
   history   List a workload's revisions like 'kubectl rollout history' (see 'rollguard history --help').
   backtest  Replay the rules over a past window (see 'rollguard backtest --help').
+  gitops    Resume GitOps reconciliation suspended for a rollback (see 'rollguard gitops --help').
   version   Print the version.
 
 Flags:
@@ -45,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/history.js')).runHistory(rest, io)
     case 'backtest':
       return (await import('./cli/backtest.js')).runBacktestCommand(rest, io)
+    case 'gitops':
+      return (await import('./cli/gitops.js')).runGitOps(rest, io)
     case 'version':
     case '--version':
     case '-v':

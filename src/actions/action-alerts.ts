@@ -4,7 +4,9 @@ import { describeWorkload, type WorkloadRef } from './workload-ref.js'
 import type { AlertInfo } from './trigger.js'
 
 /** ActionAlertName names the alerts rollguard sends about its own actions. */
-export type ActionAlertName = 'RollbackExecuted' | 'RollbackFailed' | 'RollbackBrakeEngaged' | 'RollbackHeldCorrelated' | 'RollbackIneffective'
+export type ActionAlertName =
+  | 'RollbackExecuted' | 'RollbackFailed' | 'RollbackBrakeEngaged' | 'RollbackHeldCorrelated' | 'RollbackIneffective'
+  | 'RollbackRefusedGitOps' | 'RollbackGitOpsSuspended' | 'RollbackReverted'
 
 /**
  * ACTION_ALERT_TTL_MS is how long an action alert stays active in Alertmanager: it is sent once with
@@ -86,4 +88,7 @@ const SUMMARY: Record<ActionAlertName, string> = {
   RollbackBrakeEngaged: 'rollback storm brake engaged; not rolling back',
   RollbackHeldCorrelated: 'rollback held: several workloads failing together',
   RollbackIneffective: 'rolled back, but the trigger still fires on the restored revision; a human is needed',
+  RollbackRefusedGitOps: 'not rolled back: its GitOps controller would revert it; revert in Git or suspend the owner',
+  RollbackGitOpsSuspended: 'GitOps reconciliation suspended for a rollback; the fix must go to Git, then resume',
+  RollbackReverted: 'rolled back, but the rollback did not stick: it was reverted; a human is needed',
 }

@@ -15,7 +15,7 @@
  *   unreported.
  */
 
-import type { AppsV1Api } from '@kubernetes/client-node'
+import type { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node'
 import { formatDuration } from '../rules/duration.js'
 import type { ActionMetrics } from '../telemetry/action-metrics.js'
 import type { ActionsConfig } from './actions-config.js'
@@ -24,6 +24,8 @@ import { retryDelay } from './backoff.js'
 import { settleDelay, type TriggerLog } from './correlation.js'
 import type { KubeFailure } from './kube/errors.js'
 import type { RegardingRef } from './kube/events.js'
+import { describeOwner, suspendPatch, type RawOwner } from './gitops.js'
+import { patchOwner, readGitOpsFacts } from './kube/gitops-owner.js'
 import { isTransient, planUndo, sendUndo, writeAnnotation } from './kube/operations.js'
 import { sleepFor, waitForRollout } from './kube/rollout-status.js'
 import type { UndoPlan } from './kube/undo-result.js'
@@ -33,7 +35,7 @@ import type { Job } from './queue.js'
 import { decodeRollbackRecord, encodeRollbackRecord, ROLLBACK_ANNOTATION, type RollbackRecord } from './record.js'
 import type { AlertInfo } from './trigger.js'
 import { readWorkload, type WorkloadRead } from './workload.js'
-import { workloadKey, type WorkloadRef } from './workload-ref.js'
+import { describeWorkload, workloadKey, type WorkloadRef } from './workload-ref.js'
 
 /** SilenceCheck: `fresh` forbids a cached answer; `required` makes "no Alertmanager configured" a failed check. */
 export interface SilenceCheck {
@@ -51,6 +53,8 @@ export interface SilenceChecker {
 /** AttemptEnv is what one job needs; `signal` aborts on lost leadership, shutdown or cancellation. */
 export interface AttemptEnv {
   readonly apps: AppsV1Api
+  /** Reads and suspends GitOps owners (Argo CD Applications, Flux Kustomizations and HelmReleases). */
+  readonly custom?: CustomObjectsApi | undefined
   readonly audit: Audit
   readonly ledger: RollbackLedger
   readonly metrics: ActionMetrics
@@ -97,6 +101,8 @@ interface Stored {
   readonly fromRevision: number
   readonly toRevision: number
   readonly regarding: RegardingRef
+  /** Set when the workload's GitOps owner may revert the rollback: watched for revert_window before it counts as verified. */
+  readonly revertable?: string | undefined
 }
 
 type Step =
@@ -107,6 +113,8 @@ type Step =
 /** State is one pass's read and decision. */
 interface State {
   readonly read: WorkloadRead
+  /** The GitOps owner object as read, when the workload has one. */
+  readonly owner?: RawOwner | undefined
   input: PolicyInput
   decision: Decision
 }
@@ -155,11 +163,12 @@ function done(job: Job, env: AttemptEnv, entry: Entry): Step {
 async function decideAndSend(job: Job, env: AttemptEnv): Promise<Step> {
   const early = precheck(job, env)
   if (early !== undefined) return done(job, env, early)
-  const [read, silence] = await Promise.all([readWorkload(env.apps, job.request.ref, env.signal), checkSilence(job, env, false)])
-  if (read.kind === 'error') return readFailed(job, env, read)
+  const [workload, silence] = await Promise.all([readWorkload(env.apps, job.request.ref, env.signal), checkSilence(job, env, false)])
+  if (workload.kind === 'error') return readFailed(job, env, workload)
+  const { read, owner } = await withGitOps(env, workload)
   const found = storedAttempt(job, env, read)
   if (found !== undefined) return found
-  const st = evaluate(job, env, read, silence)
+  const st = evaluate(job, env, read, silence, owner)
   if (!approved(st.decision)) return vetoed(job, env, st)
   const planned = planUndo(job.request.ref, read.state, { record: { annotationKey: ROLLBACK_ANNOTATION, value: (ctx) => recordValue(job, env, st, ctx.generation) } })
   if (planned.kind === 'skipped') return done(job, env, { ...about(st), kind: 'skipped', reason: planned.reason, message: planned.message })
@@ -168,6 +177,13 @@ async function decideAndSend(job: Job, env: AttemptEnv): Promise<Step> {
   const gate = await gateBeforePatch(job, env, st, planned.plan)
   if (gate !== undefined) return gate
   return send(job, env, st, planned.plan)
+}
+
+// The owner is read with the workload, so the policy decides on both as they are now; unreadable is the policy's call.
+async function withGitOps(env: AttemptEnv, read: WorkloadRead): Promise<{ read: WorkloadRead; owner?: RawOwner | undefined }> {
+  if (env.custom === undefined) return { read }
+  const g = await readGitOpsFacts(env.custom, read.facts, env.config.gitops, env.signal)
+  return { read: { ...read, facts: { ...read.facts, gitops: g.facts } }, owner: g.raw }
 }
 
 function precheck(job: Job, env: AttemptEnv): Entry | undefined {
@@ -202,7 +218,7 @@ function storedAttempt(job: Job, env: AttemptEnv, read: WorkloadRead): Step | un
   return { kind: 'stored', stored }
 }
 
-function evaluate(job: Job, env: AttemptEnv, read: WorkloadRead, silence: SilenceState | undefined): State {
+function evaluate(job: Job, env: AttemptEnv, read: WorkloadRead, silence: SilenceState | undefined, owner: RawOwner | undefined): State {
   const { alert, ref } = job.request
   const { correlation } = env.config
   const input: PolicyInput = {
@@ -215,7 +231,7 @@ function evaluate(job: Job, env: AttemptEnv, read: WorkloadRead, silence: Silenc
     alert,
     correlated: correlation.enabled ? env.triggers.correlated(ref, alert.startsAt, correlation) : undefined,
   }
-  return { read, input, decision: decide(input) }
+  return { read, owner, input, decision: decide(input) }
 }
 
 function approved(d: Decision): boolean {
@@ -227,9 +243,11 @@ function about(st: State): Pick<Entry, 'regarding' | 'fromRevision' | 'toRevisio
   return { regarding: st.read.regarding, fromRevision: target?.fromRevision, toRevision: target?.toRevision }
 }
 
+const VETO_KINDS: Partial<Record<Decision['reason'], AuditKind>> = { global_brake: 'brake', not_leader: 'not_leader', correlated_failure: 'held', gitops_managed: 'gitops_refused' }
+
 function vetoed(job: Job, env: AttemptEnv, st: State): Step {
   const d = st.decision
-  const kind: AuditKind = d.reason === 'global_brake' ? 'brake' : d.reason === 'not_leader' ? 'not_leader' : d.reason === 'correlated_failure' ? 'held' : 'skipped'
+  const kind: AuditKind = VETO_KINDS[d.reason] ?? 'skipped'
   const silence = st.input.silence?.state === 'silenced' ? st.input.silence : undefined
   const correlated = d.reason === 'correlated_failure' ? st.input.correlated : undefined
   record(job, env, { ...about(st), kind, reason: d.reason, message: d.message, blockers: d.blockers, silence, correlated })
@@ -275,12 +293,14 @@ async function send(job: Job, env: AttemptEnv, st: State, plan: UndoPlan): Promi
   const dryRun = st.decision.dryRun
   const patch = { contentType: plan.patch.contentType, body: plan.patch.body, fromImages: plan.fromImages, toImages: plan.toImages }
   const what = ` (images ${plan.fromImages.join(',')} → ${plan.toImages.join(',')}); trigger ${job.request.alert.name}`
+  const suspension = await suspendOwner(job, env, st)
+  if (suspension.kind !== 'done') return suspension.step
   // From here on a resolution no longer cancels: the patch may be in.
   job.sent = !dryRun
   const r = await sendUndo(env.apps, plan, { dryRun, signal: env.signal })
   const entry = { ...about(st), patch }
   if (r.kind === 'stored' && dryRun) {
-    record(job, env, { ...entry, kind: 'dry_run', reason: 'dry_run', message: `${st.decision.message}${what}; the API server accepted the patch (dryRun=All, nothing stored)` })
+    record(job, env, { ...entry, kind: 'dry_run', reason: 'dry_run', message: `${st.decision.message}${what}; the API server accepted the ${suspension.note}patch (dryRun=All, nothing stored)` })
     return FINAL
   }
   if (r.kind === 'stored') return stored(job, env, st, { ...entry, kind: 'rolled_back', reason: 'rollback', message: `${st.decision.message}${what}: patch stored` }, r.generation, plan)
@@ -301,7 +321,39 @@ function stored(job: Job, env: AttemptEnv, st: State, entry: Entry, generation: 
   env.metrics.duration.observe(Math.max(0, env.now() - job.request.alert.startsAt) / 1000)
   const warnings = plan.warnings.map((w) => `; warning: ${w}`).join('')
   record(job, env, { ...entry, message: `${entry.message}${warnings}` })
-  return { kind: 'stored', stored: { generation, fromRevision: plan.fromRevision, toRevision: plan.toRevision, regarding: st.read.regarding } }
+  return { kind: 'stored', stored: { generation, fromRevision: plan.fromRevision, toRevision: plan.toRevision, regarding: st.read.regarding, revertable: revertable(st) } }
+}
+
+// actions.gitops.mode ignore on an owner that corrects drift: the rollback is watched for a revert before it counts.
+function revertable(st: State): string | undefined {
+  const g = st.read.facts.gitops
+  if (g?.state !== 'managed' || !g.reverts || g.suspendedByRollguard || st.decision.suspend !== undefined) return undefined
+  return describeOwner(g.owner)
+}
+
+type Suspension = { readonly kind: 'done'; readonly note: string } | { readonly kind: 'stopped'; readonly step: Step }
+
+/**
+ * suspendOwner suspends the GitOps owner's reconciliation before the rollback (actions.gitops.mode suspend): the
+ * previous setting goes into the owner's annotation, for `rollguard gitops resume`; a dry run validates the patch.
+ */
+async function suspendOwner(job: Job, env: AttemptEnv, st: State): Promise<Suspension> {
+  const owner = st.decision.suspend
+  if (owner === undefined) return { kind: 'done', note: '' }
+  const dryRun = st.decision.dryRun
+  const body = suspendPatch(owner, st.owner ?? {}, { at: new Date(env.now()).toISOString(), workload: `${job.request.ref.kind}/${job.request.ref.namespace}/${job.request.ref.name}` })
+  const r = env.custom === undefined ? undefined : await patchOwner(env.custom, owner, body, { dryRun, signal: env.signal, step: 'suspending its reconciliation' })
+  const who = describeOwner(owner)
+  if (r !== undefined && !('kind' in r && r.kind === 'error')) {
+    if (dryRun) return { kind: 'done', note: `suspension of ${who} and the rollback ` }
+    const resume = `rollguard gitops resume ${owner.kind}/${owner.name} -n ${owner.namespace}`
+    record(job, env, { ...about(st), kind: 'gitops_suspended', reason: 'suspended', message: `suspended ${who} (${owner.kind === 'Application' ? 'automated sync removed' : 'spec.suspend: true'}; the previous setting is kept in its rollguard.io/suspended annotation) so that the rollback of ${describeWorkload(job.request.ref)} sticks: put the fix in Git, then run '${resume}'` })
+    return { kind: 'done', note: '' }
+  }
+  const f = r ?? { kind: 'error' as const, reason: 'forbidden' as const, message: `${who}: no Kubernetes client for custom resources` }
+  const failure: Entry = { ...about(st), kind: dryRun ? 'dry_run_failed' : 'patch_failed', reason: f.reason, message: `not rolled back: ${f.message}` }
+  if (isTransient(f)) return { kind: 'stopped', step: { kind: 'transient', entry: failure } }
+  return { kind: 'stopped', step: done(job, env, failure) }
 }
 
 // The answer was lost: read the workload back; this attempt's identity in the record says the patch is in.
@@ -329,9 +381,29 @@ async function verify(job: Job, env: AttemptEnv, s: Stored): Promise<VerifiedRol
     const reason = w.outcome === 'failed' ? 'rollout_failed' : 'verify_timeout'
     return void record(job, env, { ...entry, kind: 'verify_failed', reason, message: `rollback did not complete: ${w.message}` })
   }
+  const reverted = await watchForRevert(job, env, s)
+  if (reverted !== undefined) return void record(job, env, { ...entry, kind: 'reverted', reason: 'reverted', message: reverted })
   record(job, env, { ...entry, kind: 'verified', reason: 'complete', message: `rollback verified: ${w.message}` })
   await markVerified(job, env, env.now())
   return { alert: job.request.alert, ref: job.request.ref, regarding: s.regarding, fromRevision: s.fromRevision, toRevision: s.toRevision, at: env.now() }
+}
+
+/**
+ * watchForRevert: a rollback of a workload whose GitOps owner corrects drift (mode ignore) counts as verified only
+ * if the restored template is still current after actions.gitops.revert_window; otherwise it did not stick.
+ */
+async function watchForRevert(job: Job, env: AttemptEnv, s: Stored): Promise<string | undefined> {
+  if (s.revertable === undefined) return undefined
+  await sleepFor(env.config.gitops.revert_window, env.signal)
+  const back = await readWorkload(env.apps, job.request.ref, env.signal)
+  if (back.kind === 'error') return undefined
+  const restored = s.fromRevision + 1
+  if (back.facts.currentRevision <= restored) return undefined
+  const by = back.facts.currentIsUndo?.manager === undefined ? '' : ` by ${back.facts.currentIsUndo.manager}`
+  return (
+    `the rollback did not stick: revision ${restored} (the restored template) was replaced${by} by revision ${back.facts.currentRevision} within ` +
+    `${formatDuration(env.config.gitops.revert_window)}; ${s.revertable} re-applies the Git state (actions.gitops.mode ignore): revert the bad commit in Git`
+  )
 }
 
 const MARK_TRIES = 3

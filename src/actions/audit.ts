@@ -19,7 +19,7 @@ import type { AlertInfo } from './trigger.js'
 export type AuditKind =
   | 'ignored' | 'not_leader' | 'cancelled' | 'read_failed' | 'skipped' | 'brake'
   | 'dry_run' | 'dry_run_failed' | 'rolled_back' | 'patch_failed' | 'verified' | 'verify_failed' | 'verify_aborted'
-  | 'held' | 'retrying' | 'ineffective'
+  | 'held' | 'retrying' | 'ineffective' | 'gitops_refused' | 'gitops_suspended' | 'reverted'
 
 /** PatchSummary is the exact patch sent (or validated by a dry run) and the images it swaps. */
 export interface PatchSummary {
@@ -83,6 +83,9 @@ const KINDS: Record<AuditKind, KindSpec> = {
   held: { decision: 'skip', result: 'skipped', event: ['Warning', 'RollbackHeldCorrelated'], alert: 'RollbackHeldCorrelated', level: 'warn' },
   retrying: { level: 'warn' },
   ineffective: { result: 'ineffective', event: ['Warning', 'RollbackIneffective'], alert: 'RollbackIneffective', level: 'error' },
+  gitops_refused: { decision: 'skip', result: 'skipped', event: ['Warning', 'RollbackRefusedGitOps'], alert: 'RollbackRefusedGitOps', level: 'warn' },
+  gitops_suspended: { event: ['Warning', 'GitOpsSuspended'], alert: 'RollbackGitOpsSuspended', level: 'warn' },
+  reverted: { result: 'reverted', event: ['Warning', 'RollbackReverted'], alert: 'RollbackReverted', level: 'error' },
 }
 
 /** AuditDeps are the audit trail's outputs; `now` is wall-clock ms. */

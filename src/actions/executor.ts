@@ -1,4 +1,4 @@
-import type { AppsV1Api } from '@kubernetes/client-node'
+import type { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { Transition } from '../engine/types.js'
 import type { ActionMetrics } from '../telemetry/action-metrics.js'
@@ -21,6 +21,8 @@ export interface Leadership {
 /** ExecutorDeps are the executor's collaborators; `now` is wall-clock ms. */
 export interface ExecutorDeps {
   readonly apps: AppsV1Api
+  /** GitOps owners; undefined: ownership is not looked at. */
+  readonly custom?: CustomObjectsApi | undefined
   readonly audit: Audit
   readonly metrics: ActionMetrics
   readonly logger: Logger
@@ -148,6 +150,7 @@ export class RollbackExecutor {
     try {
       const result = await runAttempt(job, {
         apps: this.deps.apps,
+        custom: this.deps.custom,
         audit: this.deps.audit,
         ledger: this.#ledger,
         metrics: this.deps.metrics,

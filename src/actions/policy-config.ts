@@ -21,6 +21,8 @@ const AllowEntry = z
   .strictObject({
     namespace: z.string().regex(/^[a-z0-9*-]+$/, 'must be a namespace name or a glob using "*" (e.g. "shop", "team-*", "*")').optional(),
     selector: z.string().min(1, 'must not be empty').superRefine(fromParser(parseSelector)).optional(),
+    /** actions.gitops.mode for the workloads this entry allows. */
+    gitops_mode: z.enum(['refuse', 'suspend', 'ignore']).optional(),
   })
   .refine((e) => e.namespace !== undefined || e.selector !== undefined, {
     message: 'needs a namespace or a selector (write namespace: "*" to allow every namespace)',
@@ -64,6 +66,26 @@ export const CorrelationSettings = z
 export type CorrelationSettings = z.infer<typeof CorrelationSettings>
 
 /**
+ * GitOpsPolicy: what to do with a workload whose Argo CD Application, Flux Kustomization or HelmRelease would put
+ * the rolled-back template back (refuse, suspend the owner first, or ignore); where Argo CD's Applications live
+ * and its instance label (argocd-cm application.instanceLabelKey); how long a rollback of a GitOps-managed
+ * workload is watched for a revert before it is called verified.
+ */
+export const GitOpsPolicy = z
+  .strictObject({
+    mode: z.enum(['refuse', 'suspend', 'ignore']).default('refuse'),
+    argocd: z
+      .strictObject({
+        namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name').default('argocd'),
+        instance_label_key: z.string().min(1).default('app.kubernetes.io/instance'),
+      })
+      .prefault({}),
+    revert_window: Window(60_000),
+  })
+  .prefault({})
+export type GitOpsPolicy = z.infer<typeof GitOpsPolicy>
+
+/**
  * ActionsPolicy is the `actions` section of the config file: the safety policy for automatic rollbacks.
  * Durations are Prometheus duration strings, parsed to milliseconds. Every default is the safe one:
  * dry-run, an empty allowlist (nothing may be rolled back), no freeze overrides needed, and a silence
@@ -82,5 +104,6 @@ export const ActionsPolicy = z.strictObject({
   /** A trigger whose condition began more than this before the current revision became current did not come from it. */
   fault_onset_tolerance: Duration.default(30_000),
   correlation: CorrelationSettings,
+  gitops: GitOpsPolicy,
 })
 export type ActionsPolicy = z.infer<typeof ActionsPolicy>

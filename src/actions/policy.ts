@@ -8,6 +8,7 @@
 import type { Labels } from '../engine/types.js'
 import { formatDuration } from '../rules/duration.js'
 import { cronMatches } from './cron.js'
+import { describeOwner, effectiveMode, type GitOpsFacts, type GitOpsMode, type GitOpsOwner } from './gitops.js'
 import type { ActionsPolicy } from './policy-config.js'
 import { namespaceMatches, parseSelector, selectorMatches } from './selector.js'
 import {
@@ -44,6 +45,8 @@ export interface WorkloadFacts {
   readonly currentRevisionSince?: number | undefined
   /** Set when the current revision re-applied an older template (an undo, a revert): by whom, and the evidence. */
   readonly currentIsUndo?: UndoEvidence | undefined
+  /** The workload's GitOps owner, when it has one (undefined: not looked at). */
+  readonly gitops?: GitOpsFacts | undefined
 }
 
 /** CorrelatedTriggers are the workloads in the trigger's scope whose triggers went firing close to it (itself included). */
@@ -90,7 +93,7 @@ export interface PolicyInput {
 
 /** REASON_CODES lists every ReasonCode (for metric labels); `resolved` is reserved for the caller, decide never returns it. */
 export const REASON_CODES = [
-  'rollback', 'dry_run', 'not_leader', 'not_allowed', 'frozen_config', 'frozen_annotation', 'silenced', 'silence_check_failed',
+  'rollback', 'dry_run', 'not_leader', 'not_allowed', 'frozen_config', 'frozen_annotation', 'gitops_managed', 'silenced', 'silence_check_failed',
   'already_rolled_back', 'current_is_rollback', 'paused', 'rollout_in_progress', 'no_history', 'fault_predates_rollout',
   'outside_post_deploy_window', 'deny_window', 'outside_allow_window', 'max_per_workload', 'cooldown', 'correlated_failure',
   'global_brake', 'resolved',
@@ -113,6 +116,8 @@ export interface Decision {
   readonly message: string
   readonly target?: RollbackTarget | undefined
   readonly blockers: readonly ReasonCode[]
+  /** The GitOps owner to suspend before the rollback (actions.gitops.mode suspend). */
+  readonly suspend?: GitOpsOwner | undefined
 }
 
 /** FREEZE_ANNOTATION disables automatic action on one workload. */
@@ -135,6 +140,7 @@ const CHECKS: ReadonlyArray<readonly [ReasonCode, Check]> = [
   ['not_allowed', notAllowed],
   ['frozen_config', (c) => (c.policy.freeze ? 'automatic rollbacks are frozen by configuration (actions.freeze: true)' : undefined)],
   ['frozen_annotation', frozenAnnotation],
+  ['gitops_managed', gitopsManaged],
   ['silenced', silenced],
   ['silence_check_failed', silenceCheckFailed],
   ['already_rolled_back', alreadyRolledBack],
@@ -164,9 +170,11 @@ export function decide(input: PolicyInput): Decision {
   const target = previousRevision === undefined ? undefined : { fromRevision: currentRevision, toRevision: previousRevision }
   const first = failed[0]
   if (first !== undefined) return { act: false, dryRun, reason: first.reason, message: first.message, target, blockers: failed.map((f) => f.reason) }
-  const what = `${c.who} from revision ${currentRevision} to ${previousRevision}`
-  if (dryRun) return { act: false, dryRun, reason: 'dry_run', message: `dry-run: would roll back ${what} (set actions.mode: execute to act)`, target, blockers: [] }
-  return { act: true, dryRun, reason: 'rollback', message: `rolling back ${what}`, target, blockers: [] }
+  const gitops = gitopsPlan(c)
+  const what = `${c.who} from revision ${currentRevision} to ${previousRevision}${gitops.note}`
+  const suspend = gitops.suspend
+  if (dryRun) return { act: false, dryRun, reason: 'dry_run', message: `dry-run: would roll back ${what} (set actions.mode: execute to act)`, target, blockers: [], suspend }
+  return { act: true, dryRun, reason: 'rollback', message: `rolling back ${what}`, target, blockers: [], suspend }
 }
 
 /**
@@ -200,15 +208,46 @@ function context(input: PolicyInput): Context {
   return { ...input, who: describeWorkload(ref), rawRecord, record: decodeRollbackRecord(rawRecord) }
 }
 
+function allowEntryMatches(e: ActionsPolicy['allow'][number], c: Context): boolean {
+  return (e.namespace === undefined || namespaceMatches(e.namespace, c.facts.ref.namespace)) && (e.selector === undefined || selectorMatches(parseSelector(e.selector), c.facts.labels))
+}
+
 function notAllowed(c: Context): string | undefined {
-  const { namespace } = c.facts.ref
   if (c.policy.allow.length === 0) return `actions.allow is empty, so no workload may be rolled back (${c.who} included)`
-  const allowed = c.policy.allow.some(
-    (e) =>
-      (e.namespace === undefined || namespaceMatches(e.namespace, namespace)) &&
-      (e.selector === undefined || selectorMatches(parseSelector(e.selector), c.facts.labels)),
-  )
+  const allowed = c.policy.allow.some((e) => allowEntryMatches(e, c))
   return allowed ? undefined : `${c.who} matches no actions.allow entry (namespace or label selector on the workload's labels)`
+}
+
+function gitopsMode(c: Context): GitOpsMode {
+  const entry = c.policy.allow.find((e) => allowEntryMatches(e, c))
+  return effectiveMode(entry?.gitops_mode, c.policy.gitops)
+}
+
+function gitopsManaged(c: Context): string | undefined {
+  const g = c.facts.gitops
+  const mode = gitopsMode(c)
+  if (g === undefined || g.state === 'unmanaged' || mode === 'ignore') return undefined
+  if (g.state === 'unreadable') {
+    return (
+      `${c.who} is applied by ${describeOwner(g.owner)} (${g.owner.via}), which could not be read (${g.error}); ` +
+      'assuming its controller would revert a rollback; not acting (grant read access to it, or set actions.gitops.mode)'
+    )
+  }
+  if (!g.reverts || mode === 'suspend' || g.suspendedByRollguard) return undefined
+  return (
+    `${c.who} is applied by ${describeOwner(g.owner)} (${g.owner.via}; ${g.detail}): a rollback would be reverted; ` +
+    `revert the bad commit in Git, or suspend ${g.owner.kind} ${g.owner.namespace}/${g.owner.name} and retry (actions.gitops.mode: suspend does that)`
+  )
+}
+
+function gitopsPlan(c: Context): { note: string; suspend?: GitOpsOwner } {
+  const g = c.facts.gitops
+  if (g === undefined || g.state === 'unmanaged') return { note: g?.note === undefined ? '' : ` (${g.note})` }
+  if (g.state === 'unreadable') return { note: ` (${describeOwner(g.owner)} could not be read: actions.gitops.mode ignore)` }
+  if (!g.reverts) return { note: ` (applied by ${describeOwner(g.owner)}; ${g.detail})` }
+  if (g.suspendedByRollguard) return { note: ` (${describeOwner(g.owner)} is already suspended by rollguard)` }
+  if (gitopsMode(c) === 'suspend') return { note: ` after suspending ${describeOwner(g.owner)} (${g.detail}); the fix must go to Git`, suspend: g.owner }
+  return { note: ` although ${describeOwner(g.owner)} would revert it (${g.detail}; actions.gitops.mode ignore)` }
 }
 
 function frozenAnnotation(c: Context): string | undefined {

@@ -86,7 +86,7 @@ export class ActionsService {
       })
     this.#executor = new RollbackExecutor(
       {
-        apps: clients.apps, audit: this.#audit, metrics, logger, leadership, now: deps.now, verifyPollMs: deps.verifyPollMs,
+        apps: clients.apps, custom: clients.custom, audit: this.#audit, metrics, logger, leadership, now: deps.now, verifyPollMs: deps.verifyPollMs,
         silences: this.#silences,
         identity,
         triggerState: (alert) => triggerState(deps.groups(), alert.fingerprint),
@@ -103,7 +103,7 @@ export class ActionsService {
     if (actions === undefined) throw new Error('actions are not configured')
     const k = doc.kubernetes
     const kc = loadActionsKubeConfig(k, deps.env ?? process.env)
-    const clients = makeClients(kc, { requestTimeoutMs: k.request_timeout })
+    const clients = makeClients(kc, { requestTimeoutMs: k.request_timeout, maxResponseBytes: k.max_response_bytes })
     const service = new ActionsService({ ...doc, actions }, clients, deps)
     service.#start()
     return service

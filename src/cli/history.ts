@@ -1,5 +1,8 @@
 import { parseArgs } from 'node:util'
-import type { AppsV1Api } from '@kubernetes/client-node'
+import type { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node'
+import { describeOwner } from '../actions/gitops.js'
+import { readGitOpsFacts } from '../actions/kube/gitops-owner.js'
+import { GitOpsPolicy } from '../actions/policy-config.js'
 import { formatHistory, refString, type History, type WorkloadRef } from '../actions/kube/index.js'
 import { fetchDeploymentState } from '../actions/kube/deployment-undo.js'
 import { classifyError } from '../actions/kube/errors.js'
@@ -26,7 +29,9 @@ export const HISTORY_USAGE = `Usage: rollguard history KIND/NAME [-n NAMESPACE] 
 List a workload's revisions like 'kubectl rollout history' (REVISION, CHANGE-CAUSE), with the images
 of each revision; '*' marks the revision whose template is running. Rollbacks recorded by rollguard
 (annotation ${ROLLBACK_ANNOTATION}, written by the daemon and by 'rollguard rollback') are marked on
-the revision they created and listed below the table. Only reads; changes nothing.
+the revision they created and listed below the table. The workload's GitOps owner (Argo CD Application, Flux
+Kustomization or HelmRelease), if any, and whether it would revert a rollback, come last. Only reads; changes
+nothing.
 
 KIND is deployment (deploy), statefulset (sts) or daemonset (ds), case-insensitive; 'KIND NAME' works too.
 
@@ -56,6 +61,8 @@ export interface HistoryOptions {
 export interface WorkloadHistory {
   readonly history: History
   readonly records: readonly RollbackRecord[]
+  /** The workload's metadata (labels and annotations tell its GitOps owner). */
+  readonly meta?: RawMeta | undefined
 }
 
 /** parseHistoryArgs parses the command line (without --help); throws UsageError. */
@@ -79,8 +86,18 @@ export async function runHistory(argv: readonly string[], io: CliIO, hooks: Hist
   } catch (err) {
     return printError(io, classifyError(err, refString(ref)).message)
   }
-  io.stdout(formatWorkloadHistory(found))
+  io.stdout(formatWorkloadHistory(found) + (await gitopsLine(conn.clients.custom, ref, found.meta)))
   return 0
+}
+
+// The owner as the daemon sees it with the default actions.gitops settings (Applications in "argocd").
+async function gitopsLine(custom: CustomObjectsApi, ref: WorkloadRef, meta: RawMeta | undefined): Promise<string> {
+  const facts = { ref, labels: meta?.labels ?? {}, annotations: meta?.annotations ?? {} }
+  const { facts: g } = await readGitOpsFacts(custom, facts, GitOpsPolicy.parse({}))
+  if (g.state === 'unmanaged') return g.note === undefined ? '' : `\nGitOps: ${g.note}\n`
+  if (g.state === 'unreadable') return `\nGitOps: applied by ${describeOwner(g.owner)} (${g.owner.via}), which could not be read: ${g.error}\n`
+  const verdict = g.suspendedByRollguard ? 'suspended by rollguard (rollguard gitops resume restores it)' : g.reverts ? 'would revert a rollback' : 'would not revert a rollback'
+  return `\nGitOps: applied by ${describeOwner(g.owner)} (${g.owner.via}): ${g.detail}; ${verdict}\n`
 }
 
 /** workloadHistory reads the workload and its ReplicaSets or ControllerRevisions once; throws client errors. */
@@ -89,12 +106,12 @@ export async function workloadHistory(apps: AppsV1Api, ref: WorkloadRef): Promis
     const state = await fetchDeploymentState(apps, ref)
     const owned = state.replicaSets.filter((rs) => isControlledBy(rs.metadata, state.deployment.metadata?.uid))
     const records = recordsOf([state.deployment.metadata, ...owned.map((rs) => rs.metadata)])
-    return { history: { kind: 'history', ref, entries: deploymentHistory(state) }, records }
+    return { history: { kind: 'history', ref, entries: deploymentHistory(state) }, records, meta: state.deployment.metadata }
   }
   const state = await fetchRevisionState(apps, ref)
   const owned = state.revisions.filter((cr) => isControlledBy(cr.metadata, state.workload.metadata?.uid))
   const records = recordsOf([state.workload.metadata, ...owned.map((cr) => cr.metadata)])
-  return { history: { kind: 'history', ref, entries: revisionHistory(state) }, records }
+  return { history: { kind: 'history', ref, entries: revisionHistory(state) }, records, meta: state.workload.metadata }
 }
 
 // The controllers copy the workload's annotations onto the revisions they create, so older records survive there.

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
 /** RollbackResult is the `result` label of rollguard_rollbacks_total. */
-export type RollbackResult = 'attempted' | 'succeeded' | 'failed' | 'skipped' | 'dry_run' | 'ineffective'
+export type RollbackResult = 'attempted' | 'succeeded' | 'failed' | 'skipped' | 'dry_run' | 'ineffective' | 'reverted'
 
 /** ActionMetrics are the metrics of automatic rollbacks. */
 export interface ActionMetrics {

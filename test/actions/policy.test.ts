@@ -321,6 +321,7 @@ t.test('the check order: the first blocker wins, and every blocker is listed', a
       previousRevision: undefined,
       currentRevisionSince: T0 - 30 * 24 * HOUR,
       currentIsUndo: { evidence: 'ReplicaSet checkout-1 (revision 6) was revision 1 before', manager: 'kubectl' },
+      gitops: { state: 'managed', owner: { kind: 'Application', namespace: 'argocd', name: 'shop', via: 'label' }, reverts: true, detail: 'selfHeal', suspendedByRollguard: false },
     },
     alert: { fingerprint: 'fp', labels: {}, startsAt: T0, onset: T0 - 31 * 24 * HOUR },
     correlated: { workloads: ['a', 'b', 'checkout'].map((name) => ({ kind: 'Deployment' as const, namespace: 'shop', name })), scope: 'cluster' },
@@ -330,6 +331,7 @@ t.test('the check order: the first blocker wins, and every blocker is listed', a
     ['not_allowed', (o) => withPolicy(o, { allow: [{ namespace: 'shop' }] })],
     ['frozen_config', (o) => withPolicy(o, { freeze: false })],
     ['frozen_annotation', (o) => withFacts(o, { annotations: annotation(T0 - 10 * MIN, [T0 - 3 * HOUR, T0 - 2 * HOUR]) })],
+    ['gitops_managed', (o) => withFacts(o, { gitops: undefined })],
     ['silenced', (o) => ({ ...o, silence: AM_DOWN })],
     ['silence_check_failed', (o) => ({ ...o, silence: { state: 'none' } })],
     ['already_rolled_back', (o) => withFacts(o, { generation: 10, currentRevision: 7 })],
@@ -434,4 +436,23 @@ t.test('the annotation codec round-trips and turns garbage into undefined', asyn
   ]
   for (const g of garbage) t.equal(decodeRollbackRecord(g), undefined, g)
   t.equal(decodeRollbackRecord(undefined), undefined)
+})
+
+t.test('GitOps owners: refuse blocks what would be reverted, suspend plans the suspension, ignore says so', async (t) => {
+  const owner = { kind: 'Application' as const, namespace: 'argocd', name: 'shop', via: 'annotation argocd.argoproj.io/tracking-id: shop:apps/Deployment:shop/checkout' }
+  const reverting: WorkloadFacts['gitops'] = { state: 'managed', owner, reverts: true, detail: 'automated sync with selfHeal', suspendedByRollguard: false }
+  const execute = (gitops: WorkloadFacts['gitops'], policy: Record<string, unknown> = {}) =>
+    decide(input({ policy: { mode: 'execute', allow: [{ namespace: 'shop' }], ...policy }, facts: { gitops } }))
+  const refused = execute(reverting)
+  t.match(refused, { act: false, reason: 'gitops_managed', message: /applied by Argo CD Application argocd\/shop .*a rollback would be reverted; revert the bad commit in Git, or suspend Application argocd\/shop/ })
+  const suspend = execute(reverting, { gitops: { mode: 'suspend' } })
+  t.match(suspend, { act: true, reason: 'rollback', suspend: owner, message: /after suspending Argo CD Application argocd\/shop .*the fix must go to Git/ })
+  const perEntry = execute(reverting, { allow: [{ namespace: 'other', gitops_mode: 'refuse' }, { namespace: 'shop', gitops_mode: 'ignore' }] })
+  t.match(perEntry, { act: true, suspend: undefined, message: /although Argo CD Application argocd\/shop would revert it .*actions.gitops.mode ignore/ }, 'the first matching allow entry decides')
+  t.match(execute({ ...reverting, reverts: false, detail: 'automated sync without selfHeal' }), { act: true, message: /applied by Argo CD Application argocd\/shop; automated sync without selfHeal/ })
+  t.match(execute({ ...reverting, suspendedByRollguard: true }), { act: true, message: /already suspended by rollguard/ })
+  t.match(execute({ state: 'unreadable', owner, error: 'forbidden' }), { act: false, reason: 'gitops_managed', message: /could not be read \(forbidden\); assuming its controller would revert/ })
+  t.match(execute({ state: 'unmanaged', note: 'kustomize.toolkit.fluxcd.io/reconcile: disabled' }), { act: true, message: /reconcile: disabled/ })
+  const dry = decide(input({ policy: { mode: 'dry-run', allow: [{ namespace: 'shop', gitops_mode: 'suspend' }] }, facts: { gitops: reverting } }))
+  t.match(dry, { reason: 'dry_run', suspend: owner, message: /dry-run: would roll back .* after suspending/ })
 })

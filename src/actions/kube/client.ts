@@ -1,11 +1,14 @@
 import {
   AppsV1Api,
+  CustomObjectsApi,
   CoordinationV1Api,
   EventsV1Api,
   KubeConfig,
   ServerConfiguration,
   createConfiguration,
 } from '@kubernetes/client-node'
+import { DEFAULT_LIMITS } from '../../sources/bounded-body.js'
+import { BoundedHttpLibrary } from './http-library.js'
 import { timeoutMiddleware } from './raw.js'
 
 export { refString } from '../workload-ref.js'
@@ -30,6 +33,8 @@ export interface LoadKubeConfigOptions {
 /** KubeClients bundles the API groups rollguard talks to; all share one KubeConfig. */
 export interface KubeClients {
   readonly apps: AppsV1Api
+  /** GitOps owners: Argo CD Applications, Flux Kustomizations and HelmReleases. */
+  readonly custom: CustomObjectsApi
   readonly coordination: CoordinationV1Api
   readonly events: EventsV1Api
   /** The namespace of the selected context (the pod's namespace in-cluster), 'default' when none. */
@@ -76,18 +81,24 @@ export function contextNamespace(kc: KubeConfig): string {
   return kc.getContextObject(kc.getCurrentContext())?.namespace || 'default'
 }
 
-/** makeClients builds the API clients for kc; every request is bounded by requestTimeoutMs. */
-export function makeClients(kc: KubeConfig, opts: { requestTimeoutMs?: number } = {}): KubeClients {
+/**
+ * makeClients builds the API clients for kc; every request is bounded by requestTimeoutMs, every answer by
+ * maxResponseBytes (kubernetes.max_response_bytes, default 16 MiB).
+ */
+export function makeClients(kc: KubeConfig, opts: { requestTimeoutMs?: number; maxResponseBytes?: number } = {}): KubeClients {
   const cluster = kc.getCurrentCluster()
   if (!cluster) throw new Error('kubeconfig: no active cluster')
-  // Same as KubeConfig.makeApiClient, plus one static middleware that bounds each request.
+  // Same as KubeConfig.makeApiClient, plus one static middleware that bounds each request and a transport that
+  // bounds each answer.
   const config = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
+    httpApi: new BoundedHttpLibrary(opts.maxResponseBytes ?? DEFAULT_LIMITS.kubernetes),
     middleware: [timeoutMiddleware(opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)],
   })
   return {
     apps: new AppsV1Api(config),
+    custom: new CustomObjectsApi(config),
     coordination: new CoordinationV1Api(config),
     events: new EventsV1Api(config),
     namespace: contextNamespace(kc),

@@ -399,6 +399,9 @@ const HEADLINES: Record<AuditKind, readonly [string, Tone]> = {
   held: ['held: several workloads failing together', 'bad'],
   retrying: ['retrying after a transient failure', 'warn'],
   ineffective: ['rollback did not help: the trigger still fires', 'bad'],
+  gitops_refused: ['refused: its GitOps controller would revert a rollback', 'bad'],
+  gitops_suspended: ['GitOps reconciliation suspended for the rollback', 'warn'],
+  reverted: ['rollback reverted: it did not stick', 'bad'],
 }
 
 function decisionRow(d: DecisionRecord, linkTemplate: string | undefined): DecisionRow {
