@@ -82,6 +82,10 @@ export class Daemon {
           this.#noData.recordEvaluation(group, result)
         },
         restore: (group, firstLiveSlot) => this.#restore(group, firstLiveSlot),
+        // A removed group's restore counters go with its other series (the manager drops those).
+        onRemoved: (group) => {
+          for (const result of ['restored', 'skipped', 'failed']) this.#restoreMetrics.restores.remove({ rule_group: groupKey(group.spec), result })
+        },
       },
       this.#settings(config, this.#query),
     )

@@ -30,6 +30,8 @@ export interface ManagerDeps {
    * at firstLiveSlot (which waits for it); it must not throw.
    */
   readonly restore?: (group: GroupState, firstLiveSlot: number) => Promise<void>
+  /** onRemoved sees each group a reload removed, after it stopped (to drop what others keep per group). */
+  readonly onRemoved?: (group: GroupState) => void
 }
 
 interface RunningGroup {
@@ -76,9 +78,13 @@ export class RuleManager {
         next.delete(key)
         continue
       }
-      stopping.push(running.scheduler.stop())
       this.#groups.delete(key)
-      if (spec !== undefined) this.#start(spec, running.state)
+      if (spec !== undefined) {
+        stopping.push(running.scheduler.stop().then(() => this.#dropRemovedRules(running.state, spec)))
+        this.#start(spec, running.state)
+      } else {
+        stopping.push(running.scheduler.stop().then(() => this.#dropGroup(running.state)))
+      }
       next.delete(key)
     }
     await Promise.all(stopping)
@@ -156,6 +162,30 @@ export class RuleManager {
       { group, rule: t.rule, labels: t.labels, value: t.value, from: t.from, to: t.to, alert: labelsToString(t.labels) },
       `alert ${t.rule} ${t.to === 'deleted' ? 'cleared while pending' : t.to}`,
     )
+  }
+
+  /**
+   * #dropGroup removes a removed group's series from /metrics, as Prometheus does: without this every group name
+   * a reload ever removed would stay exported (and in memory) until the process ends.
+   */
+  #dropGroup(state: GroupState): void {
+    const group = groupKey(state.spec)
+    const m = this.deps.metrics
+    for (const metric of [m.evaluations, m.evaluationFailures, m.groupLastDuration, m.groupLastEvaluation, m.groupInterval, m.groupIterations, m.groupIterationsMissed, m.groupRules, m.groupLastSamples]) {
+      metric.remove({ rule_group: group })
+    }
+    this.#dropAlertGauges(group, state.rules.map((r) => r.spec.name))
+    this.deps.onRemoved?.(state)
+  }
+
+  /** #dropRemovedRules removes the alert gauges of rules a changed group no longer has (by name). */
+  #dropRemovedRules(old: GroupState, spec: RuleGroupSpec): void {
+    const kept = new Set(spec.rules.map((r) => r.name))
+    this.#dropAlertGauges(groupKey(spec), old.rules.map((r) => r.spec.name).filter((name) => !kept.has(name)))
+  }
+
+  #dropAlertGauges(group: string, names: readonly string[]): void {
+    for (const alertname of new Set(names)) for (const state of ALERT_STATES) this.deps.metrics.alerts.remove({ rule_group: group, alertname, state })
   }
 
   #setGroupGauges(state: GroupState): void {

@@ -3,10 +3,17 @@ import { compileLocalQuery, isLocalExpression, type LocalQuery } from '../source
 import type { ProbeStore } from '../sources/probe-store.js'
 
 /**
- * createQueryRouter answers rollguard_probe_* expressions from the local probe store (health checks must not
- * depend on Prometheus being up) and everything else from Prometheus. Expressions are classified once.
+ * MAX_CLASSIFIED bounds the classifications kept: the router lives as long as the process, and reloads that change
+ * expressions (generated per-deploy rules) would otherwise add entries forever. Far above any real rule set, so
+ * clearing when full costs one re-classification per expression.
  */
-export function createQueryRouter(remote: () => QueryFn, store: ProbeStore): QueryFn {
+export const MAX_CLASSIFIED = 20_000
+
+/**
+ * createQueryRouter answers rollguard_probe_* expressions from the local probe store (health checks must not
+ * depend on Prometheus being up) and everything else from Prometheus. Expressions are classified once (bounded).
+ */
+export function createQueryRouter(remote: () => QueryFn, store: ProbeStore, maxClassified = MAX_CLASSIFIED): QueryFn {
   const compiled = new Map<string, LocalQuery | Error | null>()
   const classify = (expr: string): LocalQuery | Error | null => {
     let entry = compiled.get(expr)
@@ -16,6 +23,7 @@ export function createQueryRouter(remote: () => QueryFn, store: ProbeStore): Que
       } catch (err) {
         entry = err as Error
       }
+      if (compiled.size >= maxClassified) compiled.clear()
       compiled.set(expr, entry)
     }
     return entry

@@ -140,3 +140,35 @@ t.test('metrics: evaluations and failures counted per iteration, alert gauges fo
   const failures = (await value('rollguard_rule_evaluation_failures_total', {})) ?? 0
   t.ok(failures >= 1 && failures < evaluations / 2 + 1, 'only B failed')
 })
+
+t.test('metrics: a reload drops the series of removed groups and of rules a changed group no longer has', async (t) => {
+  const registry = new Registry()
+  const removed: string[] = []
+  const settings: ManagerSettings = { query: scripted(() => [sample({ job: 'x' })]), defaultIntervalMs: 20, resendDelayMs: 0, maxConcurrentQueries: 2, externalLabels: {}, externalURL: 'http://rg' }
+  const manager = new RuleManager(
+    { logger: pino({ level: 'silent' }), metrics: createEngineMetrics(registry), sink: () => ({ send: () => {} }), onRemoved: (g) => void removed.push(g.spec.name) },
+    settings,
+  )
+  t.teardown(() => manager.stop())
+  const groupsIn = async (): Promise<string[]> => {
+    const text = await registry.metrics()
+    return [...new Set([...text.matchAll(/rule_group="([^"]+)"/g)].map((m) => m[1] as string))].sort()
+  }
+  const alertnames = async (group: string): Promise<string[]> => {
+    const values = (await registry.getSingleMetric('rollguard_alerts')?.get())?.values ?? []
+    return [...new Set(values.filter((v) => v.labels['rule_group'] === group).map((v) => String(v.labels['alertname'])))].sort()
+  }
+  const keep = group([rule({ name: 'A' }), rule({ name: 'B', expr: 'b' })], { name: 'keep', intervalMs: 20 })
+  const gone = group([rule({ name: 'C' })], { name: 'gone', intervalMs: 20 })
+  await manager.update([keep, gone], settings)
+  await sleep(100)
+  t.same(await groupsIn(), [groupKey(gone), groupKey(keep)])
+  t.same(await alertnames(groupKey(keep)), ['A', 'B'])
+
+  const changed = group([rule({ name: 'A' })], { name: 'keep', intervalMs: 20 })
+  await manager.update([changed], settings)
+  await sleep(100)
+  t.same(await groupsIn(), [groupKey(keep)], 'every series of the removed group is gone')
+  t.same(await alertnames(groupKey(keep)), ['A'], 'the rule the changed group lost has no alert gauges left')
+  t.same(removed, ['gone'], 'onRemoved sees only the removed group')
+})

@@ -153,6 +153,23 @@ t.test('the history keeps what each rule returned, per series, bounded', async (
   t.same(wide.state.rules.map((r) => small.get(wide.state, r)?.truncated), [1, 3])
 })
 
+t.test('the history forgets rules a reload removed as evaluations come in, without anyone viewing the page', async (t) => {
+  const history = new SeriesHistory({ windowMs: 60 * SEC, maxFrames: 12 })
+  const answer = (): Sample[] => [{ labels: { namespace: 'shop', deployment: 'checkout' }, value: 1 }]
+  const before = new Run(spec, history, answer)
+  await before.at(T0, T0 + 5 * SEC)
+  const [removed] = before.state.rules
+  if (!removed) throw new Error('rules')
+  t.ok(history.get(before.state, removed), 'recorded')
+  // A reload replaced the group by one with other rules; only the new one is evaluated from then on.
+  const after = new Run(group([rule({ name: 'Other', expr: 'other > 0' })], { file: spec.file, name: spec.name, intervalMs: 5 * SEC }), history, answer)
+  await after.at(T0 + 10 * SEC, T0 + 60 * SEC)
+  t.ok(history.get(before.state, removed), 'still within the window')
+  await after.at(T0 + 70 * SEC)
+  t.equal(history.get(before.state, removed), undefined, 'gone once its last frame left the window')
+  t.equal(history.tracked, 1, 'and its series are no longer counted against maxTotalSeries')
+})
+
 t.test('presentAlerts: only alerts whose series the last evaluation returned (not kept firing, not resolved)', async (t) => {
   const history = new SeriesHistory()
   let present = true

@@ -6,7 +6,8 @@
  *
  * Bounds: frames are kept for `windowMs`, at most one per `windowMs / maxFrames` (evaluations in the same
  * bucket are merged), at most `maxSeries` series per rule and `maxTotalSeries` in all (a series is tracked until
- * its last value leaves the window); rules not evaluated within the window are dropped.
+ * its last value leaves the window); rules not evaluated within the window are dropped (checked as evaluations
+ * are recorded, at most once a bucket, so rules removed by reloads go whether or not anyone views the page).
  */
 
 import type { GroupEvaluation, GroupState, RuleRuntime } from '../../engine/group.js'
@@ -55,6 +56,7 @@ export class SeriesHistory {
   readonly #maxTotalSeries: number
   readonly #rules = new Map<string, Kept>()
   #tracked = 0
+  #prunedAt = Number.NEGATIVE_INFINITY
 
   constructor(opts: HistoryOptions = {}) {
     this.windowMs = opts.windowMs ?? STATUS_WINDOW_MS
@@ -71,6 +73,7 @@ export class SeriesHistory {
   /** record adds one group iteration (the manager's onEvaluation): one frame per rule at the group's evaluation time. */
   record(group: GroupState, result: GroupEvaluation): void {
     const t = group.lastEvaluation
+    if (t - this.#prunedAt >= this.bucketMs) this.prune(t)
     group.rules.forEach((rule, i) => {
       const kept = this.#kept(ruleKey(group.spec, rule))
       const error = (result.outcomes[i]?.error ?? '') !== ''
@@ -98,6 +101,7 @@ export class SeriesHistory {
 
   /** prune drops rules with no frame within the window before now (removed by a reload, or a stopped group). */
   prune(now: number): void {
+    this.#prunedAt = now
     for (const [key, kept] of this.#rules) {
       const last = kept.frames[kept.frames.length - 1]
       if (last === undefined || last.t <= now - this.windowMs) {
