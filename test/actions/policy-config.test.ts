@@ -19,7 +19,16 @@ t.test('every default is the safe one', async (t) => {
     silences: { on_error: 'skip', recheck_interval: 60_000 },
     fault_onset_tolerance: 30_000,
     correlation: { enabled: true, threshold: 3, window: 300_000, scope: 'cluster', settle: 60_000 },
+    gitops: { mode: 'refuse', argocd: { namespace: 'argocd', instance_label_key: 'app.kubernetes.io/instance' }, revert_window: 60_000 },
   })
+})
+
+t.test('gitops: modes per policy and per allow entry; bad values named', async (t) => {
+  const p = ActionsPolicy.parse({ gitops: { mode: 'suspend', argocd: { namespace: 'gitops' }, revert_window: '5m' }, allow: [{ namespace: 'shop', gitops_mode: 'ignore' }] })
+  t.match(p.gitops, { mode: 'suspend', argocd: { namespace: 'gitops', instance_label_key: 'app.kubernetes.io/instance' }, revert_window: 300_000 })
+  t.equal(p.allow[0]?.gitops_mode, 'ignore')
+  t.throws(() => ActionsPolicy.parse({ gitops: { mode: 'fight' } }), /gitops/)
+  t.throws(() => ActionsPolicy.parse({ allow: [{ namespace: 'shop', gitops_mode: 'sometimes' }] }), /gitops_mode/)
 })
 
 t.test('parses a full policy, durations as Prometheus durations', async (t) => {
