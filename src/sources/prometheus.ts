@@ -49,7 +49,7 @@ export interface PrometheusSource {
   query(expr: string, atMs: number, signal?: AbortSignal): Promise<QueryResult>
   /** queryRange runs /api/v1/query_range: what instant queries at each step would return (backtests, restore). */
   queryRange(expr: string, range: RangeRequest, signal?: AbortSignal): Promise<RangeResult>
-  /** close releases the keep-alive connections. */
+  /** close releases the keep-alive connections; queries in flight finish first, then their connections close. */
   close(): void
 }
 
@@ -226,9 +226,20 @@ export function createPrometheusSource (opts: PrometheusSourceOptions): Promethe
       return runQuery(postRange, opts.timeoutMs, form, signal, parseRangeResponse)
     },
     close () {
-      agent.destroy()
+      closeGracefully(agent)
     }
   }
+}
+
+/**
+ * closeGracefully lets a replaced source's queries finish, then closes their connections. Destroying the agent
+ * instead failed the queries in flight at a reload (socket hang up), and connections the old agent opened after
+ * that (retries of those queries) stayed open: under load (bench/soak.mjs) a reload could leave MAX_CONNECTIONS
+ * more descriptors open.
+ */
+function closeGracefully (agent: http.Agent): void {
+  agent.keepSocketAlive = () => false
+  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy()
 }
 
 /** Reasons a request was aborted on our side, told apart from transport errors. */
