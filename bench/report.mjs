@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Regenerates the machine, results and targets sections of docs/benchmarks.md from the JSON the benchmarks wrote
-// (bench/results/{detection,scale,action,webhook}.json). Only the text between the GENERATED markers changes.
-//   node bench/report.mjs [--detection FILE] [--scale FILE] [--action FILE] [--webhook FILE] [--doc docs/benchmarks.md] [--allow-smoke]
+// (bench/results/{detection,scale,action,webhook,soak}.json). Only the text between the GENERATED markers changes.
+//   node bench/report.mjs [--detection FILE] [--scale FILE] [--action FILE] [--webhook FILE] [--soak FILE] [--doc docs/benchmarks.md] [--allow-smoke]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -13,6 +13,7 @@ const { values: args } = parseArgs({
     scale: { type: 'string', default: join(RESULTS, 'scale.json') },
     action: { type: 'string', default: join(RESULTS, 'action.json') },
     webhook: { type: 'string', default: join(RESULTS, 'webhook.json') },
+    soak: { type: 'string', default: join(RESULTS, 'soak.json') },
     doc: { type: 'string', default: join(ROOT, 'docs', 'benchmarks.md') },
     'allow-smoke': { type: 'boolean', default: false },
   },
@@ -128,6 +129,83 @@ function webhookSection(w) {
   ].join('\n')
 }
 
+/**
+ * asciiChart plots (x, y) points as a character grid (a code block renders the same everywhere, unlike SVG inside
+ * Markdown): one row per `step` of y (a round number, at most `height` + 1 rows), `width` columns over x, and a
+ * `|` column at markX.
+ */
+function asciiChart(points, { width = 64, height = 10, markX } = {}) {
+  const pts = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y))
+  if (pts.length === 0) return '(no samples)'
+  const xs = pts.map((p) => p.x)
+  const ys = pts.map((p) => p.y)
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)]
+  const [lo, hi] = [Math.min(...ys), Math.max(...ys)]
+  const step = niceStep((hi - lo) / (height - 1) || 1)
+  const y0 = Math.floor(lo / step) * step
+  const rows = Math.round((Math.ceil(hi / step) * step - y0) / step) + 1
+  const col = (x) => (x1 === x0 ? 0 : Math.round(((x - x0) / (x1 - x0)) * (width - 1)))
+  const grid = Array.from({ length: rows }, () => Array.from({ length: width }, () => ' '))
+  if (markX !== undefined && markX >= x0 && markX <= x1) for (const r of grid) r[col(markX)] = '|'
+  for (const p of pts) grid[rows - 1 - Math.round((p.y - y0) / step)][col(p.x)] = '*'
+  const digits = step < 1 ? (step < 0.1 ? 2 : 1) : 0
+  const labels = grid.map((_, r) => (y0 + (rows - 1 - r) * step).toFixed(digits))
+  const pad = Math.max(...labels.map((l) => l.length))
+  const xLabel = (x) => fmt(x, x1 < 10 ? 1 : 0)
+  const [first, last] = [xLabel(x0), xLabel(x1)]
+  return [
+    ...grid.map((r, i) => `${labels[i].padStart(pad)} ┤${r.join('')}`),
+    `${' '.repeat(pad)} └${'─'.repeat(width)}`,
+    `${' '.repeat(pad + 2)}${first}${' '.repeat(Math.max(1, width - first.length - last.length))}${last} min`,
+  ].join('\n')
+}
+
+function niceStep(raw) {
+  const p = 10 ** Math.floor(Math.log10(raw))
+  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p
+}
+
+function soakSection(k) {
+  if (k === undefined) return '_No soak results yet (`node bench/soak.mjs`)._'
+  const s = k.settings
+  const x = k.summary
+  const t = k.targets
+  const verdict = (ok) => (ok === null || ok === undefined ? 'n/a' : ok ? 'met' : '**missed**')
+  const settledMin = s.settledAfterSeconds / 60
+  const points = (key) => k.samples.map((p) => ({ x: p.t / 60, y: p[key] }))
+  const tot = k.totals
+  const out = [
+    `${s.minutes} minutes; ${s.rules} rules in ${s.groups} groups every ${s.intervalSeconds} s over ${s.flappingSeries} flapping series (on/off every ${s.flapPeriodSeconds / 2} s, a new \`epoch\` label each period); ` +
+      `${tot.reloads} reloads (SIGHUP every ${s.reloadEverySeconds} s, alternating rule sets; ${tot.reloadFailures} failed); ${tot.webhookRequests} webhook notifications (${s.webhookPerSecond}/s, ${s.webhookAlertsPerNotification} alerts each, mode ${s.mode}); ` +
+      `${fmt(tot.evaluations)} evaluations, ${fmt(tot.missedIterations)} missed iterations, ${fmt(tot.notificationsSent)} alerts sent to Alertmanager (${fmt(tot.notificationsDropped)} dropped). ` +
+      `One sample every ${s.sampleEverySeconds} s; the summary covers the samples after minute ${fmt(settledMin)} (${x.settledSamples} samples), when every 15-minute window has filled.`,
+    '',
+  ]
+  if (x.rss === null) return [...out, '_Too few samples after the windows filled for a summary._'].join('\n')
+  out.push(
+    table(['target (issue 12)', 'measured (after minute ' + fmt(settledMin) + ')', 'status'], [
+      [`RSS within ±${t.rssBandPercent} % of its mean`, `mean ${fmt(x.rss.meanMiB, 1)} MiB, range ${fmt(x.rss.minMiB, 1)}–${fmt(x.rss.maxMiB, 1)} MiB (±${fmt(x.rss.bandPercent, 1)} %), slope ${fmt(x.rss.slopeMiBPer10Min, 2)} MiB per 10 min`, verdict(x.met.rss)],
+      [`heap floor not growing (slope < ${t.heapFloorSlopeMiBPer10Min} MiB per 10 min)`, `${fmt(x.heapFloor.slopeMiBPer10Min, 2)}${x.heapFloor.slopeStandardErrorMiBPer10Min == null ? '' : ` ± ${fmt(x.heapFloor.slopeStandardErrorMiBPer10Min, 2)}`} MiB per 10 min (floor ${fmt(x.heapFloor.minMiB, 1)}–${fmt(x.heapFloor.maxMiB, 1)} MiB, first ${fmt(x.heapFloor.firstMiB, 1)}, last ${fmt(x.heapFloor.lastMiB, 1)})` +
+        (x.heapFloor.fiveMinuteMinima === undefined ? '' : `; lowest floor of each 5 minutes: ${x.heapFloor.fiveMinuteMinima.map((p) => fmt(p.floorMiB, 1)).join(', ')} MiB, slope ${fmt(x.heapFloor.fiveMinuteMinimaSlopeMiBPer10Min, 2)} MiB per 10 min`), verdict(x.met.heapFloor)],
+    ]),
+    '',
+    `Event-loop delay (p99 of each window, \`rollguard_nodejs_eventloop_lag_p99_seconds\`): median ${ms(x.eventLoop.p99MedianMs)}, highest ${ms(x.eventLoop.p99MaxMs)}; peak RSS of the run ${fmt(tot.peakRssMiB, 1)} MiB.`,
+    '',
+    'RSS (MiB) over the run; `|` marks where the summary starts:',
+    '',
+    '```text',
+    asciiChart(points('rssMiB'), { markX: settledMin }),
+    '```',
+    '',
+    'Heap floor (MiB: the lowest `rollguard_nodejs_heap_size_used_bytes` of each sample window):',
+    '',
+    '```text',
+    asciiChart(points('heapFloorMiB'), { markX: settledMin }),
+    '```',
+  )
+  return out.join('\n')
+}
+
 function targetsSection(d, sc, a, w) {
   const rows = []
   const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'met' : '**missed**')
@@ -181,12 +259,14 @@ const detection = load(args.detection)
 const scale = load(args.scale)
 const action = load(args.action)
 const webhook = load(args.webhook)
+const soak = load(args.soak)
 let doc = readFileSync(args.doc, 'utf8')
-doc = replaceSection(doc, 'machine', machineSection([detection, scale, action, webhook].filter((x) => x !== undefined)))
+doc = replaceSection(doc, 'machine', machineSection([detection, scale, action, webhook, soak].filter((x) => x !== undefined)))
 doc = replaceSection(doc, 'detection', detectionSection(detection))
 doc = replaceSection(doc, 'scale', scaleSection(scale))
 doc = replaceSection(doc, 'action', actionSection(action))
 doc = replaceSection(doc, 'webhook', webhookSection(webhook))
 doc = replaceSection(doc, 'targets', targetsSection(detection, scale, action, webhook))
+doc = replaceSection(doc, 'soak', soakSection(soak))
 writeFileSync(args.doc, doc)
 process.stderr.write(`updated ${args.doc}\n`)

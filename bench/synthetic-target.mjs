@@ -8,6 +8,9 @@
 //   POST   /fault  {"deployment":"checkout","errorRatio":1}   → {"at": <unix ms>, ...}
 //   DELETE /fault?deployment=checkout                          → {"at": <unix ms>, ...}   (no deployment: all)
 //   GET    /metrics   Prometheus text format      GET /info   the deployments
+// With --flap-slots N (the soak benchmark) it also exposes N `bench_flap{slot, epoch}` gauges that are 1 for the
+// first half of every --flap-period and 0 for the second, each slot at its own phase; `epoch` counts the slot's
+// periods, so every period is a new series (and a new alert with new labels) while the old one goes stale.
 // Loopback only. Run standalone: node bench/synthetic-target.mjs --deployments 1000 --port 9100
 import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
@@ -81,7 +84,7 @@ function validateFault(body) {
 }
 
 /** createTarget builds the target's state; rps is per deployment. */
-export function createTarget({ deployments = 1, rps = 10 } = {}) {
+export function createTarget({ deployments = 1, rps = 10, flapSlots = 0, flapPeriodMs = 60_000 } = {}) {
   const start = Date.now()
   const deps = deploymentsFor(deployments).map((d) => {
     const sel = `namespace="${d.namespace}",pod="${d.pod}"`
@@ -194,10 +197,27 @@ export function createTarget({ deployments = 1, rps = 10 } = {}) {
         ...gauges.filter((g) => g.startsWith('probe_')),
         '# TYPE app_build_info gauge',
         ...gauges.filter((g) => g.startsWith('app_')),
+        ...renderFlap(flapSlots, flapPeriodMs, now),
         '',
       ].join('\n')
     },
   }
+}
+
+/**
+ * renderFlap renders the flapping gauges at instant now: slot i is shifted by i/N of a period so that the
+ * transitions spread evenly over time instead of all slots switching together.
+ */
+export function renderFlap(slots, periodMs, now) {
+  if (slots <= 0) return []
+  const out = ['# TYPE bench_flap gauge']
+  for (let i = 0; i < slots; i++) {
+    const shifted = now - EPOCH_MS + Math.floor((i * periodMs) / slots)
+    const epoch = Math.floor(shifted / periodMs)
+    const on = shifted % periodMs < periodMs / 2
+    out.push(`bench_flap{slot="${i}",epoch="${epoch}"} ${on ? 1 : 0}`)
+  }
+  return out
 }
 
 function readBody(req, max = 64 * 1024) {
@@ -220,8 +240,8 @@ function sendJson(res, status, body) {
 }
 
 /** startTarget serves a target on 127.0.0.1:port (0 = any free port). */
-export async function startTarget({ port = 0, deployments = 1, rps = 10 } = {}) {
-  const target = createTarget({ deployments, rps })
+export async function startTarget({ port = 0, deployments = 1, rps = 10, flapSlots = 0, flapPeriodMs = 60_000 } = {}) {
+  const target = createTarget({ deployments, rps, flapSlots, flapPeriodMs })
   let scrapes = 0
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
@@ -278,9 +298,21 @@ export async function startTarget({ port = 0, deployments = 1, rps = 10 } = {}) 
 
 async function main() {
   const { values } = parseArgs({
-    options: { port: { type: 'string', default: '0' }, deployments: { type: 'string', default: '1' }, rps: { type: 'string', default: '10' } },
+    options: {
+      port: { type: 'string', default: '0' },
+      deployments: { type: 'string', default: '1' },
+      rps: { type: 'string', default: '10' },
+      'flap-slots': { type: 'string', default: '0' },
+      'flap-period': { type: 'string', default: '60' },
+    },
   })
-  const srv = await startTarget({ port: Number(values.port), deployments: Number(values.deployments), rps: Number(values.rps) })
+  const srv = await startTarget({
+    port: Number(values.port),
+    deployments: Number(values.deployments),
+    rps: Number(values.rps),
+    flapSlots: Number(values['flap-slots']),
+    flapPeriodMs: Number(values['flap-period']) * 1000,
+  })
   process.stdout.write(`${JSON.stringify({ url: srv.url, port: srv.port, deployments: srv.target.deployments.length })}\n`)
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void srv.stop().then(() => process.exit(0)))
 }

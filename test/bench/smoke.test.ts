@@ -163,3 +163,54 @@ t.test('the webhook benchmark smoke run writes a well-formed result', async (t) 
   t.match(text, /\| requests\/s \| p50 \| p99 \| max \|/, 'webhook table')
   t.match(text, /\| webhook ≥ 5,000 req\/s, p99 ≤ 20 ms \| \d+ req\/s, p99 \d+ ms \|/, 'webhook target row')
 })
+
+t.test('the memory soak smoke run writes a well-formed result and its docs section', async (t) => {
+  if (!hasBinary('prometheus') || !hasBinary('prometheus-alertmanager')) {
+    t.plan(0, 'skipped: prometheus or prometheus-alertmanager is not installed (npm run deps:system)')
+    return
+  }
+  const failure = await ensureBuilt()
+  t.equal(failure, '', 'dist/ is built')
+  if (failure !== '') return
+  const dir = t.testdir()
+  const out = join(dir, 'soak.json')
+  const soak = await run([join(ROOT, 'bench', 'soak.mjs'), '--smoke', '--out', out], 200_000)
+  t.equal(soak.code, 0, `soak smoke run exits 0\n${soak.stderr.slice(-3000)}`)
+  if (soak.code !== 0) return
+  const k = JSON.parse(readFileSync(out, 'utf8')) as {
+    benchmark: string
+    smoke: boolean
+    settings: { rules: number; sampleEverySeconds: number; settledAfterSeconds: number }
+    summary: { settledSamples: number; rss: Record<string, unknown> | null; heapFloor: Record<string, unknown> | null; met: Record<string, unknown> }
+    totals: { reloads: number; reloadFailures: number; webhookRequests: number; webhookStatuses: Record<string, number>; evaluations: number }
+    samples: Array<Record<string, unknown>>
+  }
+  t.equal(k.benchmark, 'soak')
+  t.equal(k.smoke, true)
+  t.equal(k.settings.rules, 50)
+  t.ok(k.samples.length >= 2, 'samples were taken')
+  for (const s of k.samples) {
+    t.ok((s['rssMiB'] as number) > 0, 'RSS read from /proc')
+    t.ok((s['heapFloorMiB'] as number) > 0, "heap floor read from rollguard's /metrics")
+    t.ok((s['openFds'] as number) > 0, 'open descriptors counted')
+    t.ok(isNumberOrNull(s['eventLoopP99Ms']), 'event-loop delay is a number')
+  }
+  t.ok(k.totals.reloads >= 1, 'reloaded at least once')
+  t.equal(k.totals.reloadFailures, 0, 'every reload succeeded')
+  t.ok(k.totals.webhookRequests > 0 && (k.totals.webhookStatuses['200'] ?? 0) > 0, 'webhook notifications were answered')
+  t.ok(k.totals.evaluations > 0, 'rules were evaluated')
+  t.equal(k.summary.settledSamples, k.samples.length, 'a smoke run summarizes every sample (no windows to wait for)')
+  for (const key of ['meanMiB', 'bandPercent', 'slopeMiBPer10Min']) t.ok(isNumberOrNull(k.summary.rss?.[key]), `rss.${key}`)
+  t.ok(isNumberOrNull(k.summary.heapFloor?.['slopeMiBPer10Min']), 'heap floor slope')
+  t.same(Object.keys(k.summary.met).sort(), ['heapFloor', 'rss'])
+
+  const doc = join(dir, 'benchmarks.md')
+  copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
+  const none = join(dir, 'none.json')
+  const report = await run([join(ROOT, 'bench', 'report.mjs'), '--allow-smoke', '--detection', none, '--scale', none, '--action', none, '--webhook', none, '--soak', out, '--doc', doc], 30_000)
+  t.equal(report.code, 0, report.stderr)
+  const text = readFileSync(doc, 'utf8')
+  t.match(text, /\| target \(issue 12\) \| measured/, 'soak targets table')
+  t.match(text, /RSS \(MiB\) over the run[\s\S]*```text\n[\s\S]*┤[\s\S]*```/, 'RSS chart')
+  t.notMatch(text, /_No soak results yet/)
+})
