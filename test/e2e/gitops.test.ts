@@ -2,12 +2,14 @@
 // the fake cluster serving Argo CD Applications and Flux Kustomizations, and a simulated controller that re-applies
 // the Git template unless suspended. What an on-call engineer would do: not fight the controller (refuse), or
 // pause it and roll back so the rollback sticks (suspend), and never call a reverted rollback verified.
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { runGitOps } from '../../src/cli/gitops.js'
 import { amAlerts } from '../../src/demo/stack.js'
 import { actingRollguard, alertmanager, type Teardown, defaultRulesFast, eventually, eventsOn, image, prometheus, rollbackPatches, services, shopCluster, sleep, tempDir } from '../fixtures/e2e.js'
 import { writeKubeconfig } from '../fixtures/kubeconfig.js'
-import type { FakeKube } from '../fixtures/kube/index.js'
+import { authorizeFromRbac, type FakeKube } from '../fixtures/kube/index.js'
+import { NAMESPACED_RBAC, rbacDoc, SA } from '../cli/fixtures/doctor.js'
 
 const CHECKOUT = { kind: 'Deployment' as const, namespace: 'shop', name: 'checkout' }
 const SELF_HEAL = { selfHeal: true, prune: true }
@@ -69,6 +71,8 @@ t.test('GitOps-managed workloads', async (t) => {
 
   await t.test('Argo CD with selfHeal, mode suspend: automated sync removed, the rollback sticks, gitops resume restores it exactly', async (t) => {
     const s = await scene(t, 'gitops-suspend', { gitops: { mode: 'suspend' } })
+    // Least privilege: the namespaced RBAC of docs/rbac.md plus deploy/components/gitops, nothing else.
+    s.fake.authorize = authorizeFromRbac(`${rbacDoc(NAMESPACED_RBAC)}---\n${readFileSync(new URL('../../deploy/components/gitops/gitops-rbac.yaml', import.meta.url), 'utf8')}`, SA)
     await argoApp(s.fake, SELF_HEAL)
     const argo = s.fake.gitops({ owner: { kind: 'Application', namespace: 'argocd', name: 'shop' }, workloads: [CHECKOUT], pollMs: 100 })
     await argo.trackWorkloads('annotation')
@@ -96,6 +100,7 @@ t.test('GitOps-managed workloads', async (t) => {
     t.equal(annotations(resumed)['rollguard.io/suspended'], undefined)
     t.equal(await runGitOps(['resume', 'application/shop', '-n', 'argocd', '--kubeconfig', kubeconfig], { stdout: () => undefined, stderr: (x) => void err.push(x) }, { env: {} }), 1, 'nothing left to resume')
     t.match(err.join(''), /no rollguard.io\/suspended annotation/)
+    t.same(s.fake.log.filter((e) => e.status === 403).map((e) => `${e.verb} ${e.resource}`), [], 'nothing was forbidden')
   })
 
   await t.test('Flux Kustomization, mode suspend: suspended, the rollback sticks', async (t) => {
