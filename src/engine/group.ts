@@ -115,8 +115,9 @@ function applyResult(
   }
   state.health = 'ok'
   state.lastError = ''
-  out.transitions.push(...outcome.transitions)
-  out.toSend.push(...alertsToSend(state, ts, { resendDelayMs: opts.resendDelayMs, intervalMs: group.intervalMs }, rule.generatorURL))
+  // Appended one by one: spreading an array into push() throws RangeError beyond ~120,000 elements (one rule's alerts).
+  for (const transition of outcome.transitions) out.transitions.push(transition)
+  for (const alert of alertsToSend(state, ts, { resendDelayMs: opts.resendDelayMs, intervalMs: group.intervalMs }, rule.generatorURL)) out.toSend.push(alert)
   out.outcomes.push({ ...base, error: '' })
 }
 

@@ -66,6 +66,7 @@ export interface Transition {
 
 /** OutgoingAlert is an alert handed to the notifier (Alertmanager's postableAlert, times in ms). */
 export interface OutgoingAlert {
+  /** The same object at every resend of one alert: the notifier's overflow policy keys its delivery records on it. */
   readonly labels: Labels
   readonly annotations: Labels
   readonly startsAt: number
