@@ -1,6 +1,7 @@
 import type { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { Transition } from '../engine/types.js'
+import { linkSignals } from '../runtime/signals.js'
 import type { ActionMetrics } from '../telemetry/action-metrics.js'
 import type { ActionsConfig } from './actions-config.js'
 import { runAttempt, type SilenceChecker, type VerifiedRollback } from './attempt.js'
@@ -147,6 +148,8 @@ export class RollbackExecutor {
     const config = this.#config
     if (config === undefined) return
     const { leadership } = this.deps
+    // Not AbortSignal.any: on Node 20 each call leaves an entry on the long-lived stop signal (see linkSignals).
+    const linked = linkSignals([leadership.signal(), this.#stop.signal])
     try {
       const result = await runAttempt(job, {
         apps: this.deps.apps,
@@ -157,7 +160,7 @@ export class RollbackExecutor {
         config,
         now: this.deps.now ?? Date.now,
         isLeader: () => leadership.isLeader(),
-        signal: AbortSignal.any([leadership.signal(), this.#stop.signal]),
+        signal: linked.signal,
         exclusive: (fn) => this.#exclusive(fn),
         verifyPollMs: this.deps.verifyPollMs ?? 1_000,
         silences: this.deps.silences,
@@ -173,6 +176,8 @@ export class RollbackExecutor {
     } catch (err) {
       // runAttempt records every outcome itself; this only guards against bugs.
       this.deps.logger.error({ err, workload: job.key }, 'rollback job failed unexpectedly')
+    } finally {
+      linked.dispose()
     }
   }
 

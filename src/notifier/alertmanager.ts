@@ -3,6 +3,7 @@ import https from 'node:https'
 import { createRequire } from 'node:module'
 import type { Logger } from 'pino'
 import type { Labels, OutgoingAlert } from '../engine/types.js'
+import { linkSignals } from '../runtime/signals.js'
 import { bodySnippet, joinUrlPath, redactUrl, requestHeaders } from '../sources/http-auth.js'
 import type { HttpAuth } from '../sources/http-auth.js'
 import { AlertQueue } from './queue.js'
@@ -151,8 +152,10 @@ interface Target {
 async function postAlerts (target: Target, batch: readonly PostableAlert[], timeoutMs: number, stop: AbortSignal): Promise<void> {
   const deadline = new AbortController()
   const timer = setTimeout(() => deadline.abort(), timeoutMs)
+  // Not AbortSignal.any: on Node 20 each request would leave an entry on the long-lived stop signal (see linkSignals).
+  const signal = linkSignals([deadline.signal, stop])
   try {
-    const res = await postJson(target, JSON.stringify(batch), AbortSignal.any([deadline.signal, stop]))
+    const res = await postJson(target, JSON.stringify(batch), signal.signal)
     if (res.status < 200 || res.status >= 300) {
       throw new Error(`server returned HTTP status ${`${res.status} ${res.statusText}`.trimEnd()}: ${bodySnippet(res.body)}`)
     }
@@ -161,6 +164,7 @@ async function postAlerts (target: Target, batch: readonly PostableAlert[], time
     throw err instanceof Error ? new Error(errorText(err)) : new Error(String(err))
   } finally {
     clearTimeout(timer)
+    signal.dispose()
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Labels } from '../engine/types.js'
+import { linkSignals } from '../runtime/signals.js'
 import { redactUrl } from './http-auth.js'
 import type { ProbeResult, ProbeStore } from './probe-store.js'
 
@@ -65,11 +66,12 @@ export async function runProbe (spec: ProbeSpec, fetchImpl: typeof fetch = fetch
   const started = performance.now()
   const timeout = new AbortController()
   const timer = setTimeout(() => timeout.abort(), spec.timeoutMs)
-  const combined = signal === undefined ? timeout.signal : AbortSignal.any([timeout.signal, signal])
+  // Not AbortSignal.any: on Node 20 each call leaves an entry on the prober's long-lived signal (see linkSignals).
+  const combined = linkSignals(signal === undefined ? [timeout.signal] : [timeout.signal, signal])
   const result = (fields: Omit<ProbeResult, 'probe' | 'durationMs' | 'at'>): ProbeResult =>
     ({ probe: spec.name, durationMs: performance.now() - started, at, ...fields })
   try {
-    const res = await fetchImpl(spec.url, { method: spec.method ?? 'GET', headers: { ...spec.headers }, signal: combined })
+    const res = await fetchImpl(spec.url, { method: spec.method ?? 'GET', headers: { ...spec.headers }, signal: combined.signal })
     await res.body?.cancel().catch(() => undefined)
     const ok = (spec.expectedStatus ?? DEFAULT_EXPECTED_STATUS).some((r) => res.status >= r.min && res.status <= r.max)
     return result(ok ? { success: true, statusCode: res.status } : { success: false, statusCode: res.status, error: `unexpected status code ${res.status}` })
@@ -78,6 +80,7 @@ export async function runProbe (spec: ProbeSpec, fetchImpl: typeof fetch = fetch
     return result({ success: false, error })
   } finally {
     clearTimeout(timer)
+    combined.dispose()
   }
 }
 

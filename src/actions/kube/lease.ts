@@ -1,4 +1,5 @@
 import { V1MicroTime, type CoordinationV1Api, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node'
+import { linkSignals } from '../../runtime/signals.js'
 import { classifyError, isNotFound } from './errors.js'
 import { callOptions } from './raw.js'
 import { sleepFor } from './rollout-status.js'
@@ -148,14 +149,19 @@ export class LeaseElector {
   // Attempts every RetryPeriod until RenewDeadline on the injected clock; in-flight requests are cut at the deadline in real time.
   private async pollRenew(signal: AbortSignal): Promise<boolean> {
     const deadline = this.o.now() + this.o.renewDeadlineMs
-    const requests = AbortSignal.any([signal, AbortSignal.timeout(this.o.renewDeadlineMs)])
-    for (;;) {
-      if (requests.aborted) return false
-      if (await this.tryAcquireOrRenew(requests)) return true
-      const left = deadline - this.o.now()
-      if (left <= 0) return false
-      await this.o.sleep(Math.min(this.o.retryPeriodMs, left), signal)
-      if (this.o.now() >= deadline) return false
+    // Not AbortSignal.any: on Node 20 each renewal would leave an entry on the long-lived signal (see linkSignals).
+    const requests = linkSignals([signal, AbortSignal.timeout(this.o.renewDeadlineMs)])
+    try {
+      for (;;) {
+        if (requests.signal.aborted) return false
+        if (await this.tryAcquireOrRenew(requests.signal)) return true
+        const left = deadline - this.o.now()
+        if (left <= 0) return false
+        await this.o.sleep(Math.min(this.o.retryPeriodMs, left), signal)
+        if (this.o.now() >= deadline) return false
+      }
+    } finally {
+      requests.dispose()
     }
   }
 
