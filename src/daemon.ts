@@ -320,6 +320,8 @@ export class Daemon {
       groups: () => this.#manager.groups(),
       isReady: () => this.#manager.hasEvaluated(),
       reload: () => this.reload(),
+      lifecycleEnabled: () => this.#config.doc.web.enable_lifecycle,
+      externalURL: () => externalURL(this.#config),
       version: this.version,
       webhook: this.#webhook?.routes,
       ruleData: (group, rule) => this.#noData.status(group, rule),

@@ -193,6 +193,8 @@ export async function startRollguard(dist, o) {
     '--resend-delay', o.resendDelay ?? '1m',
     '--listen', `127.0.0.1:${port}`,
     '--external-url', `http://127.0.0.1:${port}`,
+    // bench/detection.mjs reloads every engine over HTTP between trials.
+    '--web.enable-lifecycle',
     '--log-level', o.logLevel ?? 'info',
     ...(o.config !== undefined ? ['--config', o.config] : []),
   ]

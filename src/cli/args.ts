@@ -25,7 +25,8 @@ export function parseRunArgs(argv: readonly string[], extra: ExtraFlags = {}): P
     help: { type: 'boolean', short: 'h' },
   }
   for (const [flag, { short }] of Object.entries(extra)) options[flag] = { type: 'string', multiple: true, ...(short === undefined ? {} : { short }) }
-  for (const spec of RUN_OPTIONS) options[spec.flag] = { type: 'string', multiple: true }
+  // A boolean option is a bare flag (--web.enable-lifecycle), as in Prometheus; its value in `flags` is "true".
+  for (const spec of RUN_OPTIONS) options[spec.flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string', multiple: true }
   let parsed
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true })
@@ -49,7 +50,8 @@ export function runUsage(): string {
     'Evaluates Prometheus alerting rules against a Prometheus-compatible API, polls health endpoints,',
     'sends alerts to Alertmanager and serves /metrics, /api/v1/rules, /api/v1/alerts, /-/healthy, /-/ready, /-/reload.',
     'Every flag can also be set by its environment variable or in the config file; precedence:',
-    'flag > environment > config file > default. SIGHUP or POST /-/reload reloads config and rules.',
+    'flag > environment > config file > default. SIGHUP reloads config and rules; so does POST /-/reload',
+    'with --web.enable-lifecycle (otherwise 403).',
     '',
     'Flags:',
     '  --config FILE  (ROLLGUARD_CONFIG)',
@@ -65,7 +67,7 @@ export function runUsage(): string {
 }
 
 function describe(spec: OptionSpec): string {
-  const value = spec.kind === 'label-list' ? ' NAME=VALUE' : spec.kind === 'duration' ? ' DURATION' : ' VALUE'
+  const value = spec.kind === 'boolean' ? '' : spec.kind === 'label-list' ? ' NAME=VALUE' : spec.kind === 'duration' ? ' DURATION' : ' VALUE'
   const def = spec.default === undefined ? '' : ` Default: ${spec.default}.`
   return `  --${spec.flag}${value}  (${spec.env}; config: ${spec.path.join('.')})\n      ${spec.help}${def}`
 }

@@ -18,7 +18,7 @@ export interface OptionSpec {
 
 const opt = (flag: string, path: string, kind: OptionKind, help: string, def?: string): OptionSpec => ({
   flag,
-  env: `ROLLGUARD_${flag.replace(/-/g, '_').toUpperCase()}`,
+  env: `ROLLGUARD_${flag.replace(/[-.]/g, '_').toUpperCase()}`,
   path: path.split('.'),
   kind,
   help,
@@ -46,6 +46,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   opt('no-data-for', 'rules.no_data_for', 'duration', 'A rule none of whose selectors matched a series for this long is flagged as "no data" (API, status page, log, rollguard_rule_no_data).', '10m'),
   opt('listen', 'web.listen_address', 'listen', 'HOST:PORT of the HTTP server (API, metrics, health).', '0.0.0.0:9099'),
   opt('external-url', 'web.external_url', 'url', 'URL under which rollguard is reached; used in generatorURL and $externalURL. Default: http://<hostname>:<port>.'),
+  // Prometheus's own flag name, so the switch is found under the name people know it by.
+  opt('web.enable-lifecycle', 'web.enable_lifecycle', 'boolean', 'Enable POST/PUT /-/reload (Prometheus\'s flag); without it /-/reload answers 403 and SIGHUP reloads. Even with it, requests a web page of another site could send are refused (see README).', 'false'),
   opt('external-label', 'global.external_labels', 'label-list', 'NAME=VALUE added to every alert sent (unless the alert has that label); repeatable. Env: comma-separated.'),
   opt('log-level', 'log.level', 'string', 'Log level: debug, info, warn, error.', 'info'),
   opt('actions-mode', 'actions.mode', 'string', 'Automatic rollbacks: dry-run (decide, record and send only a server-side dry-run patch) or execute (roll back). Setting it enables actions, which are off without it or an actions: section in the config file.', 'dry-run'),

@@ -71,6 +71,8 @@ export const ConfigDocument = z.strictObject({
     .strictObject({
       listen_address: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must be HOST:PORT').default('0.0.0.0:9099'),
       external_url: HttpUrl.optional(),
+      // Prometheus's --web.enable-lifecycle: POST/PUT /-/reload answers 403 without it (SIGHUP always reloads).
+      enable_lifecycle: z.boolean().default(false),
       // The status page links each workload of a decision here, e.g. Headlamp or the Kubernetes Dashboard.
       workload_link: z
         .string()

@@ -28,6 +28,10 @@ export interface ServerDeps {
   /** isReady is true once rules are loaded and a first evaluation ran. */
   readonly isReady: () => boolean
   readonly reload: () => Promise<ReloadResult>
+  /** lifecycleEnabled is --web.enable-lifecycle: without it POST /-/reload is 403 (default: off). */
+  readonly lifecycleEnabled?: () => boolean
+  /** externalURL is rollguard's own URL, the only Origin a lifecycle request may carry. */
+  readonly externalURL?: () => string
   readonly version: string
   readonly bodyLimitBytes?: number
   /** extraRoutes are registered after the built-in routes (e.g. a status page at "/", which is kept free). */
@@ -52,7 +56,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.setNotFoundHandler((request, reply) => handleNotFound(app, request, reply))
   app.register(healthRoutes, { isReady: deps.isReady })
   app.register(metricsRoutes, { registry: deps.registry })
-  app.register(reloadRoutes, { reload: deps.reload })
+  app.register(reloadRoutes, {
+    reload: deps.reload,
+    enabled: deps.lifecycleEnabled ?? (() => false),
+    externalURL: deps.externalURL ?? (() => ''),
+  })
   app.register(rulesRoutes, { groups: deps.groups, ruleData: deps.ruleData })
   app.register(alertsRoutes, { groups: deps.groups })
   app.register(buildInfoRoutes, { version: deps.version })

@@ -2,6 +2,7 @@ import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseRunArgs, runUsage, UsageError } from '../../src/cli/args.js'
 import { ConfigError, loadConfig } from '../../src/config/load.js'
 
 const dir = fileURLToPath(new URL('../fixtures/config/', import.meta.url))
@@ -113,4 +114,19 @@ t.test('web.workload_link: a URL template for the status page', async (t) => {
   t.equal(ok.doc.web.workload_link, 'https://headlamp.example.com/c/main/{resource}/{namespace}/{name}')
   const bad = await problems(loadConfig({ flags: flags({ config: write('"javascript:alert(1)/{name}"') }), env: {}, cwd: '/w' }))
   t.match(bad, [/rollguard\.yml:4:18: web\.workload_link: must be an http:\/\/ or https:\/\/ URL template/])
+})
+
+t.test('web.enable_lifecycle: off by default; a bare --web.enable-lifecycle, the environment or the file turn it on', async (t) => {
+  const load = (f: Map<string, string[]>, env: Record<string, string> = {}) => loadConfig({ flags: f, env, cwd: '/w' })
+  const base = { 'prometheus-url': 'http://127.0.0.1:9090' }
+  t.equal((await load(flags(base))).doc.web.enable_lifecycle, false)
+  const parsed = parseRunArgs(['--prometheus-url', 'http://127.0.0.1:9090', '--web.enable-lifecycle'])
+  t.equal((await load(parsed.flags)).doc.web.enable_lifecycle, true, 'the flag takes no value, as in Prometheus')
+  t.throws(() => parseRunArgs(['--web.enable-lifecycle=yes']), UsageError)
+  t.equal((await load(flags(base), { ROLLGUARD_WEB_ENABLE_LIFECYCLE: 'true' })).doc.web.enable_lifecycle, true)
+  const file = join(t.testdir(), 'rollguard.yml')
+  writeFileSync(file, 'prometheus:\n  url: http://127.0.0.1:9090\nweb:\n  enable_lifecycle: true\n')
+  t.equal((await load(flags({ config: file }))).doc.web.enable_lifecycle, true)
+  t.match(await problems(load(flags(base), { ROLLGUARD_WEB_ENABLE_LIFECYCLE: 'yes' })), [/^ROLLGUARD_WEB_ENABLE_LIFECYCLE: .*boolean/])
+  t.match(runUsage(), /--web\.enable-lifecycle {2}\(ROLLGUARD_WEB_ENABLE_LIFECYCLE; config: web\.enable_lifecycle\)/)
 })

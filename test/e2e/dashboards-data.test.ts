@@ -69,7 +69,7 @@ t.test('every dashboard panel returns data after a rollback scenario', async (t)
   const log = logSink()
   const flags = new Map<string, string[]>(Object.entries({
     config, listen: `127.0.0.1:${port}`, 'prometheus-url': prom.url, 'alertmanager-url': am.url, rules: defaultRulesFast(dir),
-    'eval-interval': '1s', 'resend-delay': '2s',
+    'eval-interval': '1s', 'resend-delay': '2s', 'web.enable-lifecycle': 'true',
   }).map(([k, v]) => [k, [v]]))
   const started = Date.now()
   const daemon = await Daemon.start({ flags, env: {}, cwd: process.cwd() }, { version: 'test', logger: log.logger, actions: { verifyPollMs: 100 } })
@@ -90,7 +90,9 @@ t.test('every dashboard panel returns data after a rollback scenario', async (t)
     const res = await fetch(webhook, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(payload) })
     await res.arrayBuffer()
   }
-  await (await fetch(`http://127.0.0.1:${port}/-/reload`, { method: 'POST' })).arrayBuffer()
+  const reload = await fetch(`http://127.0.0.1:${port}/-/reload`, { method: 'POST' })
+  await reload.arrayBuffer()
+  t.equal(reload.status, 200, 'reloaded over HTTP (--web.enable-lifecycle)')
   // Two more scrapes and a full rate window after the last event.
   await new Promise((resolve) => setTimeout(resolve, 8_000))
 

@@ -93,7 +93,7 @@ t.test('a reload with a bad rule file keeps the last good rules', async (t) => {
   const prom = await startPrometheus({ scrapeInterval: '1s', scrapeTargets: [] })
   t.teardown(() => prom.stop())
   const log = logSink()
-  const daemon = await rollguard(t, { 'prometheus-url': prom.url, rules, 'eval-interval': '1s' }, log)
+  const daemon = await rollguard(t, { 'prometheus-url': prom.url, rules, 'eval-interval': '1s', 'web.enable-lifecycle': 'true' }, log)
   await eventually('first evaluation', async () => (await fetch(`${daemon.address}/-/ready`)).status === 200)
 
   writeFileSync(rules, ALWAYS.replace('expr: vector(1) > 0', 'expr: vector(1) >\n        for: 1.5m'))

@@ -71,10 +71,32 @@ t.test('GET /metrics serves the registry with its content type', async (t) => {
   t.match(res.body, /^rollguard_test_total 3$/m)
 })
 
-t.test('/-/reload: POST and PUT reload, failure is 500 with the error, GET is 405', async (t) => {
+const LIFECYCLE = { lifecycleEnabled: () => true, externalURL: () => 'http://rollguard.example:9099/' }
+
+t.test('/-/reload without --web.enable-lifecycle: 403 "Lifecycle API is not enabled.", as Prometheus; GET is 405', async (t) => {
+  let calls = 0
+  const app = testServer({
+    reload: async () => {
+      calls++
+      return { ok: true }
+    },
+  })
+  t.teardown(() => app.close())
+  for (const method of ['POST', 'PUT'] as const) {
+    const res = await app.inject({ method, url: '/-/reload' })
+    t.equal(res.statusCode, 403, method)
+    t.equal(res.body, 'Lifecycle API is not enabled.\n')
+  }
+  const get = await app.inject({ url: '/-/reload' })
+  t.equal(get.statusCode, 405)
+  t.equal(calls, 0, 'nothing reloaded')
+})
+
+t.test('/-/reload with --web.enable-lifecycle: POST and PUT reload, failure is 500 with the error, GET is 405', async (t) => {
   let result: { ok: true } | { ok: false; error: string } = { ok: true }
   let calls = 0
   const app = testServer({
+    ...LIFECYCLE,
     reload: async () => {
       calls++
       return result
@@ -83,12 +105,14 @@ t.test('/-/reload: POST and PUT reload, failure is 500 with the error, GET is 40
   t.teardown(() => app.close())
   for (const method of ['POST', 'PUT'] as const) {
     const res = await app.inject({ method, url: '/-/reload' })
-    t.equal(res.statusCode, 200, method)
+    t.equal(res.statusCode, 200, `${method} with no body and no content type (curl -X ${method})`)
     t.equal(res.body, '')
   }
-  const form = await app.inject({ method: 'POST', url: '/-/reload', payload: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
-  t.equal(form.statusCode, 200, 'a form body (curl -d) is accepted and ignored')
-  t.equal(calls, 3)
+  const json = await app.inject({ method: 'POST', url: '/-/reload', payload: '{}', headers: { 'content-type': 'application/json' } })
+  t.equal(json.statusCode, 200, 'a body a web page cannot send cross-site without a preflight is accepted and ignored')
+  const own = await app.inject({ method: 'POST', url: '/-/reload', headers: { origin: 'http://rollguard.example:9099', 'sec-fetch-site': 'same-origin' } })
+  t.equal(own.statusCode, 200, 'a browser on rollguard\'s own origin')
+  t.equal(calls, 4)
 
   result = { ok: false, error: 'rules/a.yml:3:5: unknown field "alrt"' }
   const failed = await app.inject({ method: 'POST', url: '/-/reload' })
@@ -98,11 +122,50 @@ t.test('/-/reload: POST and PUT reload, failure is 500 with the error, GET is 40
   const get = await app.inject({ url: '/-/reload' })
   t.equal(get.statusCode, 405)
   t.equal(get.body, 'This endpoint requires a POST request.\n')
-  t.equal(calls, 4, 'GET does not reload')
+  t.equal(calls, 5, 'GET does not reload')
+})
+
+t.test('/-/reload with --web.enable-lifecycle: what a web page of another site could send is 403, body unread', async (t) => {
+  let calls = 0
+  let enabled = true
+  const app = testServer({
+    ...LIFECYCLE,
+    lifecycleEnabled: () => enabled,
+    bodyLimitBytes: 16,
+    reload: async () => {
+      calls++
+      return { ok: true }
+    },
+  })
+  t.teardown(() => app.close())
+  const refused: Array<[string, Record<string, string>, string, RegExp]> = [
+    ['a form post (curl -d)', { 'content-type': 'application/x-www-form-urlencoded' }, 'x=1', /any web page can send Content-Type application\/x-www-form-urlencoded/],
+    ['a multipart form', { 'content-type': 'multipart/form-data; boundary=b' }, '--b--', /multipart\/form-data/],
+    ['a text/plain fetch, any case, with parameters', { 'content-type': 'Text/Plain; charset=UTF-8' }, 'x', /text\/plain/],
+    ['a body beyond the limit is refused before it is read', { 'content-type': 'text/plain' }, 'x'.repeat(100), /text\/plain/],
+    ['a foreign Origin', { origin: 'http://evil.example' }, '', /Origin http:\/\/evil\.example is not rollguard's own \(http:\/\/rollguard\.example:9099\)/],
+    ['an opaque Origin (sandboxed frame, file://)', { origin: 'null' }, '', /Origin null/],
+    ['another port of the same host', { origin: 'http://rollguard.example:8080' }, '', /Origin http:\/\/rollguard\.example:8080/],
+    ['Sec-Fetch-Site cross-site', { 'sec-fetch-site': 'cross-site' }, '', /cross-site \(Sec-Fetch-Site\)/],
+    ['Sec-Fetch-Site same-site (another origin of the same site)', { 'sec-fetch-site': 'same-site' }, '', /same-site/],
+  ]
+  for (const [what, headers, payload, reason] of refused) {
+    for (const method of ['POST', 'PUT'] as const) {
+      const res = await app.inject({ method, url: '/-/reload', headers, ...(payload === '' ? {} : { payload }) })
+      t.equal(res.statusCode, 403, `${method}: ${what}`)
+      t.match(res.body, reason)
+      t.match(res.body, /Send the request without a body, as `curl -X POST http:\/\/rollguard\.example:9099\/-\/reload` does\.\n$/)
+    }
+  }
+  t.equal(calls, 0, 'nothing reloaded')
+  t.equal((await app.inject({ method: 'POST', url: '/-/reload' })).statusCode, 200)
+  enabled = false
+  t.equal((await app.inject({ method: 'POST', url: '/-/reload' })).statusCode, 403, 'the switch is read per request (a reload can turn it off)')
 })
 
 t.test('/-/reload: a rejected reload is a generic 500; bodies beyond the limit are 413', async (t) => {
   const app = testServer({
+    ...LIFECYCLE,
     bodyLimitBytes: 16,
     reload: async () => {
       throw new Error('secret internal detail')
@@ -112,7 +175,7 @@ t.test('/-/reload: a rejected reload is a generic 500; bodies beyond the limit a
   const res = await app.inject({ method: 'POST', url: '/-/reload' })
   t.equal(res.statusCode, 500)
   t.equal(res.body, 'Internal Server Error\n')
-  const big = await app.inject({ method: 'POST', url: '/-/reload', payload: 'x'.repeat(100), headers: { 'content-type': 'text/plain' } })
+  const big = await app.inject({ method: 'POST', url: '/-/reload', payload: 'x'.repeat(100), headers: { 'content-type': 'application/octet-stream' } })
   t.equal(big.statusCode, 413)
 })
 
