@@ -4,6 +4,9 @@
  * as node-cron does: hours `22-2`), each optionally `/step`, joined by `,`; months JAN-DEC and weekdays
  * SUN-SAT by name (case-insensitive, short or full), weekday 7 is Sunday, `?` is `*` for the day fields.
  * As in node-cron (unlike Vixie cron) day-of-month and day-of-week must both match.
+ *
+ * Hand-written rather than node-cron's own matcher: node-cron schedules tasks and has no pure "does this instant
+ * match" for a given time zone; it stays a dev dependency, the oracle of test/actions/cron.test.ts.
  */
 
 /** CronSchedule is a parsed expression: the allowed values of each field (second is undefined for 5 fields). */
