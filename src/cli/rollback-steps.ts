@@ -26,10 +26,22 @@ import {
   ROLLBACK_ANNOTATION,
   type WorkloadFacts,
 } from '../actions/policy.js'
-import type { RollbackOptions } from './rollback.js'
 import { followRollout } from './rollout-follow.js'
 import type { CliIO } from './run.js'
-import { kindName, oneLine, pluralOf, printError } from './workload-args.js'
+import { kindName, oneLine, pluralOf, printError, type KubeFlags, type Target } from './workload-args.js'
+
+/** RollbackOptions is a parsed `rollguard rollback` command line. */
+export interface RollbackOptions {
+  readonly target: Target
+  readonly flags: KubeFlags
+  /** 0: the previous revision (kubectl's default). */
+  readonly toRevision: number
+  readonly dryRun: boolean
+  readonly wait: boolean
+  /** Undefined: derived from the workload (see ROLLBACK_USAGE). */
+  readonly timeoutMs: number | undefined
+  readonly reason: string | undefined
+}
 
 /** MANUAL_ACTION is the Event action of a manual rollback (the daemon's automatic ones use their own). */
 export const MANUAL_ACTION = 'ManualRollback'

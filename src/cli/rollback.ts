@@ -1,17 +1,13 @@
-import { parseArgs } from 'node:util'
 import { DurationError, parseDuration } from '../rules/duration.js'
-import { UsageError } from './args.js'
-import { rollBack } from './rollback-steps.js'
+import { parseFlags, UsageError } from './args.js'
+import { rollBack, type RollbackOptions } from './rollback-steps.js'
 import type { CliIO } from './run.js'
 import {
-  asUsageError,
   KUBE_FLAGS_HELP,
   KUBE_OPTIONS,
   parseTarget,
   prepareWorkloadCommand,
   type Env,
-  type KubeFlags,
-  type Target,
 } from './workload-args.js'
 
 /** ROLLBACK_USAGE is the help text of `rollguard rollback`. */
@@ -52,18 +48,7 @@ Examples:
   rollguard rollback sts/db -n data --to-revision 3 --no-wait
 `
 
-/** RollbackOptions is a parsed `rollguard rollback` command line. */
-export interface RollbackOptions {
-  readonly target: Target
-  readonly flags: KubeFlags
-  /** 0: the previous revision (kubectl's default). */
-  readonly toRevision: number
-  readonly dryRun: boolean
-  readonly wait: boolean
-  /** Undefined: derived from the workload (see ROLLBACK_USAGE). */
-  readonly timeoutMs: number | undefined
-  readonly reason: string | undefined
-}
+export type { RollbackOptions } from './rollback-steps.js'
 
 /** RollbackHooks let tests pin the environment and poll faster. */
 export interface RollbackHooks {
@@ -88,7 +73,7 @@ const MAX_REASON = 256
 
 /** parseRollbackArgs parses the command line (without --help); throws UsageError. */
 export function parseRollbackArgs(argv: readonly string[]): RollbackOptions {
-  const { values, positionals } = asUsageError(() => parseArgs({ args: normalizeDryRun(argv), options: OPTIONS, allowPositionals: true, strict: true }))
+  const { values, positionals } = parseFlags(normalizeDryRun(argv), OPTIONS)
   const reason = values.reason
   if (reason !== undefined && (reason.trim() === '' || reason.length > MAX_REASON)) {
     throw new UsageError(`--reason must be 1 to ${MAX_REASON} characters`)
