@@ -190,7 +190,7 @@ export class Daemon {
         groups: () => this.#manager.groups(),
         alertmanager: () => {
           const { doc, alertmanagerAuth } = this.#config
-          return { urls: doc.alertmanager.urls, timeoutMs: doc.alertmanager.timeout, auth: alertmanagerAuth, headers: doc.alertmanager.headers }
+          return { urls: doc.alertmanager.urls, timeoutMs: doc.alertmanager.timeout, maxResponseBytes: doc.alertmanager.max_response_bytes, auth: alertmanagerAuth, headers: doc.alertmanager.headers }
         },
         externalLabels: () => this.#config.doc.global.external_labels,
         env: this.input.env,
@@ -221,6 +221,7 @@ export class Daemon {
     this.#source = createPrometheusSource({
       url: config.doc.prometheus.url,
       timeoutMs: config.doc.prometheus.timeout,
+      maxResponseBytes: config.doc.prometheus.max_response_bytes,
       logger: this.logger,
       ...(config.prometheusAuth === undefined ? {} : { auth: config.prometheusAuth }),
       ...(config.doc.prometheus.headers === undefined ? {} : { headers: config.doc.prometheus.headers }),

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { Duration, LabelName } from '../config/primitives.js'
+import { Duration, LabelName, ResponseBytes } from '../config/primitives.js'
+import { DEFAULT_LIMITS } from '../sources/bounded-body.js'
 import { ActionsPolicy } from './policy-config.js'
 
 // client-go's leader-election jitter (kube/lease.ts); not imported, so loading a config never loads the Kubernetes client.
@@ -81,6 +82,7 @@ export const KubernetesConfig = z
     context: z.string().min(1).optional(),
     in_cluster: z.union([z.literal('auto'), z.boolean()]).default('auto'),
     request_timeout: Positive(10_000),
+    max_response_bytes: ResponseBytes(DEFAULT_LIMITS.kubernetes),
     lease: Lease,
   })
   .refine((k) => !(k.in_cluster === true && k.kubeconfig !== undefined), {

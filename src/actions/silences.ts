@@ -12,7 +12,9 @@ import axios, { type AxiosInstance } from 'axios'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { Labels } from '../engine/types.js'
+import { DEFAULT_LIMITS, isMaxContentLength, ResponseTooLargeError } from '../sources/bounded-body.js'
 import { bodySnippet, joinUrlPath, redactUrl, requestHeaders, type HttpAuth } from '../sources/http-auth.js'
+import { parseJsonSliced, Slices } from '../sources/sliced-json.js'
 import type { SilenceCheck, SilenceChecker } from './attempt.js'
 import { formatMatcher, matcherFromSilence, matchesAll } from './matchers.js'
 import type { SilenceState } from './policy.js'
@@ -39,32 +41,44 @@ const Time = z.string().transform((s, ctx) => {
 })
 
 // Only the fields rollguard reads; Alertmanager adds others (updatedAt) and may add more.
-const GettableSilences = z.array(
-  z.object({
-    id: z.string(),
-    status: z.object({ state: z.string() }),
-    matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean().optional() })),
-    startsAt: Time,
-    endsAt: Time,
-    createdBy: z.string(),
-    comment: z.string(),
-  }),
-)
+const GettableSilence = z.object({
+  id: z.string(),
+  status: z.object({ state: z.string() }),
+  matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean().optional() })),
+  startsAt: Time,
+  endsAt: Time,
+  createdBy: z.string(),
+  comment: z.string(),
+})
 
-/** parseSilences reads a GET /api/v2/silences body; throws naming the first field that does not fit. */
-export function parseSilences(body: string): Silence[] {
+/**
+ * parseSilences reads a GET /api/v2/silences body; rejects naming the first field that does not fit. A big list
+ * (thousands of silences, expired ones included) is parsed and checked in slices: the checks cost ~25 µs a
+ * silence, and the daemon must keep answering meanwhile.
+ */
+export async function parseSilences(body: string | Buffer): Promise<Silence[]> {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body
+  const slices = new Slices()
   let json: unknown
   try {
-    json = JSON.parse(body)
+    json = await parseJsonSliced(bytes, slices)
   } catch {
-    throw new Error(`the response is not JSON: ${bodySnippet(body)}`)
+    throw new Error(`the response is not JSON: ${bodySnippet(bytes.toString('utf8', 0, 4096))}`)
   }
-  const parsed = GettableSilences.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0] as z.core.$ZodIssue
-    throw new Error(`unexpected silences response at ${issue.path.join('.') || 'top level'}: ${issue.message}`)
+  if (!Array.isArray(json)) throw unexpected(z.array(z.unknown()).safeParse(json).error?.issues[0], [])
+  const silences = new Array<Silence>(json.length)
+  for (let i = 0; i < json.length; i++) {
+    if (i % 64 === 0) await slices.tick()
+    const parsed = GettableSilence.safeParse(json[i])
+    if (!parsed.success) throw unexpected(parsed.error.issues[0], [i])
+    silences[i] = { ...parsed.data, state: parsed.data.status.state }
   }
-  return parsed.data.map((s) => ({ ...s, state: s.status.state }))
+  return silences
+}
+
+function unexpected(issue: z.core.$ZodIssue | undefined, prefix: readonly PropertyKey[]): Error {
+  const path = [...prefix, ...(issue?.path ?? [])].map(String).join('.')
+  return new Error(`unexpected silences response at ${path || 'top level'}: ${issue?.message ?? 'not a list'}`)
 }
 
 /**
@@ -119,6 +133,8 @@ export function alertmanagerLabels(alert: AlertInfo, externalLabels: Labels): La
 export interface AlertmanagerAccess {
   readonly urls: readonly string[]
   readonly timeoutMs: number
+  /** The largest silences answer read (after decompression); default DEFAULT_LIMITS.alertmanager. */
+  readonly maxResponseBytes?: number | undefined
   readonly auth?: HttpAuth | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
 }
@@ -154,7 +170,7 @@ export class AlertmanagerSilences implements SilenceChecker {
     this.#client = axios.create({
       httpAgent: this.#http,
       httpsAgent: this.#https,
-      responseType: 'text',
+      responseType: 'arraybuffer',
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
       maxRedirects: 0,
@@ -224,17 +240,18 @@ export class AlertmanagerSilences implements SilenceChecker {
   async #fetch(url: string, access: AlertmanagerAccess): Promise<Silence[]> {
     const deadline = AbortSignal.timeout(access.timeoutMs)
     const headers = { ...requestHeaders(access.headers, access.auth), Accept: 'application/json', 'User-Agent': this.opts.userAgent ?? 'rollguard' }
+    const maxBytes = access.maxResponseBytes ?? DEFAULT_LIMITS.alertmanager
     try {
-      const res = await this.#client.get<string>(joinUrlPath(url, '/api/v2/silences'), {
-        headers,
-        signal: deadline,
-      })
+      // axios counts the body as it streams in, after decompression, and destroys the response past the bound.
+      const res = await this.#client.get<Buffer>(joinUrlPath(url, '/api/v2/silences'), { headers, signal: deadline, maxContentLength: maxBytes })
+      const body = Buffer.isBuffer(res.data) ? res.data : Buffer.alloc(0)
       if (res.status < 200 || res.status >= 300) {
-        throw new Error(`HTTP ${`${res.status} ${res.statusText}`.trimEnd()}: ${bodySnippet(String(res.data ?? ''))}`)
+        throw new Error(`HTTP ${`${res.status} ${res.statusText}`.trimEnd()}: ${bodySnippet(body.toString('utf8', 0, 4096))}`)
       }
-      return parseSilences(String(res.data ?? ''))
+      return await parseSilences(body)
     } catch (err) {
       if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`)
+      if (isMaxContentLength(err)) throw new ResponseTooLargeError(maxBytes, 'alertmanager.max_response_bytes')
       throw err instanceof Error ? new Error(err.message) : new Error(String(err))
     }
   }

@@ -29,6 +29,7 @@ const opt = (flag: string, path: string, kind: OptionKind, help: string, def?: s
 export const RUN_OPTIONS: readonly OptionSpec[] = [
   opt('prometheus-url', 'prometheus.url', 'url', 'Base URL of the Prometheus-compatible query API (Prometheus, Thanos, Mimir, VictoriaMetrics).'),
   opt('prometheus-timeout', 'prometheus.timeout', 'duration', 'Timeout of one instant query.', '30s'),
+  opt('prometheus-max-response-bytes', 'prometheus.max_response_bytes', 'int', 'Largest Prometheus answer read, in bytes after decompression; a bigger one fails its query (docs/limits.md).', '33554432'),
   opt('prometheus-bearer-token-file', 'prometheus.bearer_token_file', 'string', 'File holding a bearer token for Prometheus.'),
   opt('prometheus-basic-auth-username', 'prometheus.basic_auth.username', 'string', 'Basic-auth user name for Prometheus.'),
   opt('prometheus-basic-auth-password-file', 'prometheus.basic_auth.password_file', 'string', 'File holding the basic-auth password for Prometheus.'),

@@ -2,6 +2,7 @@
 // kept in a leaf module so those sections can be part of ConfigDocument without an import cycle.
 import { z } from 'zod'
 import { parseDuration } from '../rules/duration.js'
+import { MAX_LIMIT_BYTES } from '../sources/bounded-body.js'
 
 /** Duration accepts a Prometheus duration string and yields milliseconds. */
 export const Duration = z.string().transform((s, ctx) => {
@@ -15,3 +16,6 @@ export const Duration = z.string().transform((s, ctx) => {
 
 /** LabelName is a Prometheus label name. */
 export const LabelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a valid label name')
+
+/** ResponseBytes is a response-size limit in bytes (docs/limits.md): at least 1 KiB, at most 512 MiB (V8's longest string). */
+export const ResponseBytes = (defaultBytes: number) => z.number().int().min(1024).max(MAX_LIMIT_BYTES).default(defaultBytes)

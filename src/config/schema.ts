@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { ActionsConfig, KubernetesConfig } from '../actions/actions-config.js'
 import { WebhookConfig } from '../webhook/config.js'
-import { Duration, LabelName } from './primitives.js'
+import { DEFAULT_LIMITS } from '../sources/bounded-body.js'
+import { Duration, LabelName, ResponseBytes } from './primitives.js'
 
 export { Duration } from './primitives.js'
 
@@ -43,12 +44,16 @@ export type ProbeConfig = z.infer<typeof ProbeConfig>
 export const ConfigDocument = z.strictObject({
   global: z.strictObject({ external_labels: Labels.default({}) }).prefault({}),
   // prefault: an absent section still reports the missing url by name (the cast: url has no default).
-  prometheus: z.strictObject({ url: HttpUrl, ...Client, timeout: Duration.default(30_000) }).prefault({} as never),
+  prometheus: z
+    .strictObject({ url: HttpUrl, ...Client, timeout: Duration.default(30_000), max_response_bytes: ResponseBytes(DEFAULT_LIMITS.prometheus) })
+    .prefault({} as never),
   alertmanager: z
     .strictObject({
       urls: z.array(HttpUrl).default([]),
       ...Client,
       timeout: Duration.default(10_000),
+      // Silences (GET /api/v2/silences) and doctor's status check; the answers to alert POSTs are cut at 64 KiB.
+      max_response_bytes: ResponseBytes(DEFAULT_LIMITS.alertmanager),
       queue_capacity: z.number().int().positive().default(10_000),
       batch_size: z.number().int().positive().default(256),
     })

@@ -7,14 +7,14 @@ const NAME = 'alertmanager'
 
 /** checkAlertmanagers asks every configured Alertmanager for GET /api/v2/status, with rollguard run's credentials. */
 export async function checkAlertmanagers(config: Config): Promise<Check[]> {
-  const { urls, timeout, headers } = config.doc.alertmanager
+  const { urls, timeout, headers, max_response_bytes: maxResponseBytes } = config.doc.alertmanager
   if (urls.length === 0) {
     return [warn(NAME, 'no Alertmanager configured: alerts are evaluated but sent nowhere', 'set alertmanager.urls (--alertmanager-url, ROLLGUARD_ALERTMANAGER_URL)')]
   }
   return Promise.all(urls.map(async (url) => {
     const shown = redactUrl(url)
     try {
-      const answer = await get(joinUrlPath(url, '/api/v2/status'), { timeoutMs: timeout, auth: config.alertmanagerAuth, headers })
+      const answer = await get(joinUrlPath(url, '/api/v2/status'), { timeoutMs: timeout, maxResponseBytes, limitKey: 'alertmanager.max_response_bytes', auth: config.alertmanagerAuth, headers })
       if (answer.status === 401 || answer.status === 403) {
         return fail(NAME, `Alertmanager at ${shown} refused rollguard's credentials: ${httpStatus(answer)}`, 'check alertmanager.bearer_token_file or alertmanager.basic_auth (and custom headers)')
       }

@@ -1,10 +1,14 @@
 import axios from 'axios'
+import { isMaxContentLength, ResponseTooLargeError } from '../sources/bounded-body.js'
 import { requestHeaders, type HttpAuth } from '../sources/http-auth.js'
 import { VERSION } from '../version.js'
 
-/** HttpAccess is how to reach one HTTP API: the credentials and headers rollguard run would send, and a bound. */
+/** HttpAccess is how to reach one HTTP API: the credentials and headers rollguard run would send, and bounds. */
 export interface HttpAccess {
   readonly timeoutMs: number
+  /** The largest body read (after decompression), and the setting that raises it. */
+  readonly maxResponseBytes: number
+  readonly limitKey: string
   readonly auth?: HttpAuth | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
 }
@@ -16,7 +20,7 @@ export interface HttpAnswer {
   readonly body: string
 }
 
-/** get sends one GET; it throws only when no answer came (refused, reset, timed out), with a one-line message. */
+/** get sends one GET; it throws only when no usable answer came (refused, reset, timed out, too large), with a one-line message. */
 export async function get(url: string, access: HttpAccess): Promise<HttpAnswer> {
   const deadline = AbortSignal.timeout(access.timeoutMs)
   try {
@@ -26,11 +30,13 @@ export async function get(url: string, access: HttpAccess): Promise<HttpAnswer> 
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
       maxRedirects: 0,
+      maxContentLength: access.maxResponseBytes,
       signal: deadline,
     })
     return { status: res.status, statusText: res.statusText, body: String(res.data ?? '') }
   } catch (err) {
     if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`)
+    if (isMaxContentLength(err)) throw new ResponseTooLargeError(access.maxResponseBytes, access.limitKey)
     const code = (err as { code?: unknown }).code
     const text = err instanceof Error ? err.message : String(err)
     throw new Error(typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text)

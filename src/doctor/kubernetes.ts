@@ -2,6 +2,7 @@ import { AuthorizationV1Api, createConfiguration, ServerConfiguration, VersionAp
 import type { ActionsConfig, KubernetesConfig } from '../actions/actions-config.js'
 import { contextNamespace } from '../actions/kube/client.js'
 import { classifyError } from '../actions/kube/errors.js'
+import { BoundedHttpLibrary } from '../actions/kube/http-library.js'
 import { timeoutMiddleware } from '../actions/kube/raw.js'
 import { kubeSource, loadActionsKubeConfig } from '../actions/service.js'
 import { fail, ok, warn, type Check } from './check.js'
@@ -29,6 +30,7 @@ export async function checkKubernetes(actions: ActionsConfig, k: KubernetesConfi
   const config = createConfiguration({
     baseServer: new ServerConfiguration(server, {}),
     authMethods: { default: kc },
+    httpApi: new BoundedHttpLibrary(k.max_response_bytes),
     middleware: [timeoutMiddleware(k.request_timeout)],
   })
   let version: string | undefined

@@ -17,11 +17,11 @@ const NAME = 'prometheus'
  * the instant query `vector(1)` through the client rollguard run uses, which every Prometheus-compatible API answers.
  */
 export async function checkPrometheus(config: Config, source: PrometheusSource, now: number): Promise<PrometheusCheck> {
-  const { url, timeout, headers } = config.doc.prometheus
+  const { url, timeout, headers, max_response_bytes: maxResponseBytes } = config.doc.prometheus
   const shown = redactUrl(url)
   let version: string | undefined
   try {
-    const answer = await get(joinUrlPath(url, '/api/v1/status/buildinfo'), { timeoutMs: timeout, auth: config.prometheusAuth, headers })
+    const answer = await get(joinUrlPath(url, '/api/v1/status/buildinfo'), { timeoutMs: timeout, maxResponseBytes, limitKey: 'prometheus.max_response_bytes', auth: config.prometheusAuth, headers })
     if (answer.status === 401 || answer.status === 403) {
       const hint = 'check prometheus.bearer_token_file or prometheus.basic_auth (and custom headers) against what Prometheus or its proxy expects'
       return { check: fail(NAME, `Prometheus at ${shown} refused rollguard's credentials: ${httpStatus(answer)}`, hint), answering: false }

@@ -31,7 +31,7 @@ export async function runChecks(input: DoctorInput, emit: (checks: readonly Chec
   const now = input.now ?? Date.now
   const { prometheus: p, actions, kubernetes } = config.doc
   const source = createPrometheusSource({
-    url: p.url, timeoutMs: p.timeout,
+    url: p.url, timeoutMs: p.timeout, maxResponseBytes: p.max_response_bytes,
     ...(config.prometheusAuth === undefined ? {} : { auth: config.prometheusAuth }),
     ...(p.headers === undefined ? {} : { headers: p.headers }),
   })

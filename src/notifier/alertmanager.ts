@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import type { Logger } from 'pino'
 import type { Labels, OutgoingAlert } from '../engine/types.js'
 import { linkSignals } from '../runtime/signals.js'
+import { KiB, readBody } from '../sources/bounded-body.js'
 import { bodySnippet, joinUrlPath, redactUrl, requestHeaders } from '../sources/http-auth.js'
 import type { HttpAuth } from '../sources/http-auth.js'
 import { AlertQueue } from './queue.js'
@@ -168,8 +169,11 @@ async function postAlerts (target: Target, batch: readonly PostableAlert[], time
   }
 }
 
-/** MAX_BODY bounds what is kept of a response: only an error's first bytes are ever shown. */
-const MAX_BODY = 64 * 1024
+/**
+ * MAX_BODY bounds what is read of a response: only an error's first bytes are ever shown (Alertmanager answers a
+ * POST with an empty body), so reading stops there and the connection is closed rather than drained.
+ */
+const MAX_BODY = 64 * KiB
 
 /** postJson POSTs body and resolves with the response's status and (bounded) text; rejects on transport errors. */
 function postJson (target: Target, body: string, signal: AbortSignal): Promise<{ status: number; statusText: string; body: string }> {
@@ -183,14 +187,10 @@ function postJson (target: Target, body: string, signal: AbortSignal): Promise<{
       headers: { ...target.headers, 'Content-Length': String(Buffer.byteLength(body)) },
       signal
     }, (res) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      res.on('data', (chunk: Buffer) => {
-        if (size < MAX_BODY) chunks.push(chunk)
-        size += chunk.length
-      })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
+      readBody(res, { maxBytes: MAX_BODY, truncate: true }).then(
+        (text) => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: text.toString('utf8') }),
+        reject
+      )
     })
     req.on('error', reject)
     req.end(body)

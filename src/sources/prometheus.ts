@@ -1,14 +1,14 @@
 import http from 'node:http'
 import https from 'node:https'
 import { urlToHttpOptions } from 'node:url'
-import { promisify } from 'node:util'
-import zlib from 'node:zlib'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { Labels, Sample } from '../engine/types.js'
 import { VERSION } from '../version.js'
+import { DEFAULT_LIMITS, readBody, ResponseTooLargeError, UnsupportedEncodingError } from './bounded-body.js'
 import { bodySnippet, joinUrlPath, redactUrl, requestHeaders } from './http-auth.js'
 import type { HttpAuth } from './http-auth.js'
+import { parseJsonSliced, Slices } from './sliced-json.js'
 
 /** PrometheusSourceOptions configures the instant-query client. */
 export interface PrometheusSourceOptions {
@@ -16,8 +16,16 @@ export interface PrometheusSourceOptions {
   readonly timeoutMs: number
   readonly auth?: HttpAuth
   readonly headers?: Readonly<Record<string, string>>
+  /** maxResponseBytes bounds each answer, counted as it streams in and after decompression; default DEFAULT_MAX_RESPONSE_BYTES. */
+  readonly maxResponseBytes?: number
   readonly logger?: Logger
 }
+
+/** DEFAULT_MAX_RESPONSE_BYTES is prometheus.max_response_bytes's default (32 MiB; see DEFAULT_LIMITS). */
+export const DEFAULT_MAX_RESPONSE_BYTES = DEFAULT_LIMITS.prometheus
+
+/** MAX_RESPONSE_KEY is the setting that raises the limit, named in the error. */
+const MAX_RESPONSE_KEY = 'prometheus.max_response_bytes'
 
 /** QueryResult is an instant-query result as the rule manager sees it, plus the server's warnings. */
 export interface QueryResult {
@@ -53,7 +61,7 @@ export interface PrometheusSource {
   close(): void
 }
 
-/** QueryError is a failed query: errorType is Prometheus's, or timeout, canceled, connection, bad_response, unsupported. */
+/** QueryError is a failed query: errorType is Prometheus's, or timeout, canceled, connection, bad_response, too_large, unsupported. */
 export class QueryError extends Error {
   override readonly name = 'QueryError'
   constructor (
@@ -95,7 +103,7 @@ export const MAX_CONNECTIONS = 64
 interface RawResponse {
   readonly status: number
   readonly statusText: string
-  readonly body: string
+  readonly body: Buffer
 }
 
 /** InFlight lets a timeout or the caller abort a query, waiting for a connection or on the wire; reason is set once. */
@@ -186,6 +194,7 @@ export function createPrometheusSource (opts: PrometheusSourceOptions): Promethe
   }
   // Request options are built once: per query only the body and its length change.
   const send = secure ? https.request : http.request
+  const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
   const gate = new Gate(MAX_CONNECTIONS)
   const poster = (url: URL): Post => {
     const base: http.RequestOptions = { ...urlToHttpOptions(url), method: 'POST', agent }
@@ -193,7 +202,7 @@ export function createPrometheusSource (opts: PrometheusSourceOptions): Promethe
       await gate.enter(inFlight)
       inFlight.onAbort = undefined
       try {
-        return await postForm(send, base, headers, form, inFlight)
+        return await postForm(send, base, headers, form, inFlight, maxBytes)
       } finally {
         gate.leave()
       }
@@ -246,7 +255,7 @@ function closeGracefully (agent: http.Agent): void {
 const TIMED_OUT = Symbol('timeout')
 const CANCELED = Symbol('canceled')
 
-async function runQuery<R> (post: Post, timeoutMs: number, form: string, signal: AbortSignal | undefined, parse: (status: number, statusText: string, body: string) => R): Promise<R> {
+async function runQuery<R> (post: Post, timeoutMs: number, form: string, signal: AbortSignal | undefined, parse: (status: number, statusText: string, body: Buffer) => Promise<R>): Promise<R> {
   const inFlight: InFlight = { reason: undefined, request: undefined, onAbort: undefined }
   const abort = (reason: symbol): void => {
     if (inFlight.reason !== undefined) return
@@ -260,9 +269,11 @@ async function runQuery<R> (post: Post, timeoutMs: number, form: string, signal:
   else signal?.addEventListener('abort', cancel, { once: true })
   try {
     const res = await post(form, inFlight)
-    return parse(res.status, res.statusText, res.body)
+    return await parse(res.status, res.statusText, res.body)
   } catch (err) {
     if (err instanceof QueryError) throw err
+    if (err instanceof ResponseTooLargeError) throw new QueryError('too_large', undefined, `query failed: too_large: ${err.message}`)
+    if (err instanceof UnsupportedEncodingError) throw new QueryError('bad_response', undefined, `query failed: bad_response: ${err.message}`)
     if (inFlight.reason === TIMED_OUT) throw new QueryError('timeout', undefined, `query failed: timeout: no response within ${timeoutMs}ms`)
     if (inFlight.reason === CANCELED) throw new QueryError('canceled', undefined, 'query failed: canceled: query was canceled')
     throw transportError(err)
@@ -285,33 +296,34 @@ type Send = typeof http.request
  * postForm sends one POST; a request that failed on a reused keep-alive connection before any response (the
  * server closed it while idle) is retried once on a fresh connection, as Go's client and vmalert do.
  */
-async function postForm (send: Send, base: http.RequestOptions, headers: Record<string, string>, form: string, inFlight: InFlight): Promise<RawResponse> {
+async function postForm (send: Send, base: http.RequestOptions, headers: Record<string, string>, form: string, inFlight: InFlight, maxBytes: number): Promise<RawResponse> {
   try {
-    return await postOnce(send, base, headers, form, inFlight)
+    return await postOnce(send, base, headers, form, inFlight, maxBytes)
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { reusedSocket?: boolean }
     if (e.reusedSocket !== true || !RETRYABLE.has(e.code ?? '') || inFlight.reason !== undefined) throw err
-    return postOnce(send, base, headers, form, inFlight)
+    return postOnce(send, base, headers, form, inFlight, maxBytes)
   }
 }
 
-function postOnce (send: Send, base: http.RequestOptions, headers: Record<string, string>, form: string, inFlight: InFlight): Promise<RawResponse> {
+function postOnce (send: Send, base: http.RequestOptions, headers: Record<string, string>, form: string, inFlight: InFlight, maxBytes: number): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     if (inFlight.reason !== undefined) {
       reject(new Error('aborted'))
       return
     }
     const req = send({ ...base, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(form)) } }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('error', reject)
-      res.on('end', () => {
-        inFlight.request = undefined
-        decode(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), res.headers['content-encoding']).then(
-          (text) => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: text }),
-          reject
-        )
-      })
+      readBody(res, { maxBytes, key: MAX_RESPONSE_KEY }).then(
+        (body) => {
+          inFlight.request = undefined
+          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body })
+        },
+        (err: unknown) => {
+          // readBody destroyed the response and its socket; the request goes too, so nothing more is read.
+          req.destroy()
+          reject(err)
+        }
+      )
     })
     inFlight.request = req
     req.on('error', (err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
@@ -320,28 +332,6 @@ function postOnce (send: Send, base: http.RequestOptions, headers: Record<string
     })
     req.end(form)
   })
-}
-
-const gunzip = promisify(zlib.gunzip)
-const inflate = promisify(zlib.inflate)
-const brotli = promisify(zlib.brotliDecompress)
-
-/** decode undoes a Content-Encoding the server applied although we asked for identity (some proxies do). */
-async function decode (body: Buffer, encoding: string | undefined): Promise<string> {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case '':
-    case 'identity':
-      return body.toString('utf8')
-    case 'gzip':
-    case 'x-gzip':
-      return (await gunzip(body)).toString('utf8')
-    case 'deflate':
-      return (await inflate(body)).toString('utf8')
-    case 'br':
-      return (await brotli(body)).toString('utf8')
-    default:
-      throw new QueryError('bad_response', undefined, `query failed: bad_response: unsupported content encoding ${JSON.stringify(encoding)}`)
-  }
 }
 
 /** formatUnixSeconds renders Unix milliseconds as seconds with a millisecond fraction ("1767261900.123"). */
@@ -359,43 +349,61 @@ function transportError (err: unknown): QueryError {
   return new QueryError('connection', undefined, `query failed: connection: ${detail}`)
 }
 
-function parseResponse (status: number, statusText: string, body: string): QueryResult {
-  const json = parseJson(body)
+/**
+ * parseResponse reads an instant-query answer. A big answer is parsed and converted in slices (sliced-json.ts),
+ * so the daemon keeps answering while it does.
+ */
+async function parseResponse (status: number, statusText: string, body: Buffer): Promise<QueryResult> {
+  const slices = new Slices()
+  const json = await parseBody(body, slices)
   if (status >= 200 && status < 300) {
-    const fast = fastResult(json, status)
+    const fast = await fastResult(json, status, slices)
     if (fast !== undefined) return fast
   }
   const env = successEnvelope(json, status, statusText, body)
-  return { samples: toSamples(env.data, status), warnings: env.warnings ?? [] }
+  return { samples: await toSamples(env.data, status, slices), warnings: env.warnings ?? [] }
 }
 
-const MatrixData = z.looseObject({
-  resultType: z.literal('matrix'),
-  result: z.array(z.looseObject({ metric: z.record(z.string(), z.string()), values: z.array(SamplePair).optional() })),
-})
+const MatrixHead = z.looseObject({ resultType: z.literal('matrix'), result: z.array(z.unknown()) })
+const MatrixSeries = z.looseObject({ metric: z.record(z.string(), z.string()), values: z.array(SamplePair).optional() })
 
 /** parseRangeResponse reads a matrix answer; points are converted to Unix ms (rounded: the server's step grid). */
-function parseRangeResponse (status: number, statusText: string, body: string): RangeResult {
-  const env = successEnvelope(parseJson(body), status, statusText, body)
-  const parsed = MatrixData.safeParse(env.data)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const where = issue === undefined ? '' : `data.${issue.path.join('.')}: ${issue.message}`
-    throw new QueryError('bad_response', status, `query failed: bad_response: invalid range query data: ${where}`)
+async function parseRangeResponse (status: number, statusText: string, body: Buffer): Promise<RangeResult> {
+  const slices = new Slices()
+  const env = successEnvelope(await parseBody(body, slices), status, statusText, body)
+  const head = MatrixHead.safeParse(env.data)
+  if (!head.success) throw invalidData(status, 'range query', head.error.issues[0], [])
+  // Every series is checked before any is converted, one series per step between yields.
+  const result = head.data.result
+  const checked = new Array<z.infer<typeof MatrixSeries>>(result.length)
+  for (let i = 0; i < result.length; i++) {
+    await slices.tick()
+    const parsed = MatrixSeries.safeParse(result[i])
+    if (!parsed.success) throw invalidData(status, 'range query', parsed.error.issues[0], ['result', i])
+    checked[i] = parsed.data
   }
-  const series = parsed.data.result.map((s) => ({
-    labels: dropEmpty(s.metric),
-    points: (s.values ?? []).map(([t, v]) => [Math.round(t * 1000), parseSampleValue(v, status)] as const),
-  }))
+  const series = new Array<RangeSeries>(checked.length)
+  for (let i = 0; i < checked.length; i++) {
+    await slices.tick()
+    const s = checked[i] as z.infer<typeof MatrixSeries>
+    series[i] = { labels: dropEmpty(s.metric), points: (s.values ?? []).map(([t, v]) => [Math.round(t * 1000), parseSampleValue(v, status)] as const) }
+  }
   return { series, warnings: env.warnings ?? [] }
 }
 
+/** invalidData words a schema issue as "invalid <what> data: data.<path>: <message>". */
+function invalidData (status: number, what: string, issue: z.core.$ZodIssue | undefined, prefix: ReadonlyArray<PropertyKey>): QueryError {
+  const where = issue === undefined ? '' : `data.${[...prefix, ...issue.path].map(String).join('.')}: ${issue.message}`
+  return new QueryError('bad_response', status, `query failed: bad_response: invalid ${what} data: ${where}`)
+}
+
 /** successEnvelope checks the API envelope and status code; errors become QueryErrors worded as Prometheus's rule manager words them. */
-function successEnvelope (json: unknown, status: number, statusText: string, body: string): z.infer<typeof Envelope> {
+function successEnvelope (json: unknown, status: number, statusText: string, body: Buffer): z.infer<typeof Envelope> {
   const envelope = Envelope.safeParse(json)
   if (!envelope.success) {
     const what = status >= 200 && status < 300 ? 'invalid response' : `server returned HTTP status ${status} ${statusText}`.trimEnd()
-    throw new QueryError('bad_response', status, `query failed: bad_response: ${what}: ${bodySnippet(body)}`)
+    // Only the start of the body is quoted: no need to turn all of a big one into a string.
+    throw new QueryError('bad_response', status, `query failed: bad_response: ${what}: ${bodySnippet(body.toString('utf8', 0, 4096))}`)
   }
   const env = envelope.data
   if (env.status === 'error') {
@@ -411,11 +419,14 @@ function successEnvelope (json: unknown, status: number, statusText: string, bod
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isPair = (v: unknown): v is [number, string] => Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'string'
 
+/** YIELD_EVERY is how many result elements are converted between checks of the slice's time budget. */
+const YIELD_EVERY = 256
+
 /**
  * fastResult reads a well-formed success response (vector or scalar) without copying it through the schemas;
  * anything else returns undefined and goes the schema way, which also words the errors.
  */
-function fastResult (json: unknown, status: number): QueryResult | undefined {
+async function fastResult (json: unknown, status: number, slices: Slices): Promise<QueryResult | undefined> {
   if (!isRecord(json) || json['status'] !== 'success' || !isRecord(json['data'])) return undefined
   const warnings = json['warnings']
   if (warnings !== undefined && !(Array.isArray(warnings) && warnings.every((w) => typeof w === 'string'))) return undefined
@@ -426,6 +437,7 @@ function fastResult (json: unknown, status: number): QueryResult | undefined {
   if (data['resultType'] === 'vector' && Array.isArray(result)) {
     samples = new Array<Sample>(result.length)
     for (let i = 0; i < result.length; i++) {
+      if (i % YIELD_EVERY === 0) await slices.tick()
       const el: unknown = result[i]
       if (!isRecord(el) || !isRecord(el['metric']) || !isPair(el['value'])) return undefined
       const metric = el['metric']
@@ -445,36 +457,44 @@ function fastResult (json: unknown, status: number): QueryResult | undefined {
   return { samples, warnings: (warnings as string[] | undefined) ?? [] }
 }
 
-function parseJson (body: string): unknown {
+/** parseBody is the body as JSON, undefined when it is not JSON. */
+async function parseBody (body: Buffer, slices: Slices): Promise<unknown> {
   try {
-    return JSON.parse(body)
+    return await parseJsonSliced(body, slices)
   } catch {
     return undefined
   }
 }
 
-function toSamples (data: unknown, status: number): Sample[] {
+async function toSamples (data: unknown, status: number, slices: Slices): Promise<Sample[]> {
+  if (isRecord(data) && data['resultType'] === 'vector' && Array.isArray(data['result'])) return vectorSamples(data['result'], status, slices)
   const parsed = QueryData.safeParse(data)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const where = issue === undefined ? '' : `data.${issue.path.join('.')}: ${issue.message}`
-    throw new QueryError('bad_response', status, `query failed: bad_response: invalid query data: ${where}`)
-  }
+  if (!parsed.success) throw invalidData(status, 'query', parsed.error.issues[0], [])
   const result = parsed.data
-  switch (result.resultType) {
-    case 'scalar':
-      return [{ labels: {}, value: parseSampleValue(result.result[1], status) }]
-    case 'vector':
-      return result.result.map((el) => {
-        if (el.value === undefined) {
-          const message = el.histogram !== undefined ? 'native histograms are not supported' : 'vector sample without a value'
-          throw new QueryError('unsupported', status, message)
-        }
-        return { labels: dropEmpty(el.metric), value: parseSampleValue(el.value[1], status) }
-      })
-    default:
-      throw new QueryError('unsupported', status, 'rule result is not a vector or scalar')
+  if (result.resultType === 'scalar') return [{ labels: {}, value: parseSampleValue(result.result[1], status) }]
+  throw new QueryError('unsupported', status, 'rule result is not a vector or scalar')
+}
+
+/** vectorSamples checks every element of a vector (in slices), then converts them. */
+async function vectorSamples (result: readonly unknown[], status: number, slices: Slices): Promise<Sample[]> {
+  const checked = new Array<z.infer<typeof VectorElement>>(result.length)
+  for (let i = 0; i < result.length; i++) {
+    if (i % YIELD_EVERY === 0) await slices.tick()
+    const parsed = VectorElement.safeParse(result[i])
+    if (!parsed.success) throw invalidData(status, 'query', parsed.error.issues[0], ['result', i])
+    checked[i] = parsed.data
   }
+  const samples = new Array<Sample>(checked.length)
+  for (let i = 0; i < checked.length; i++) {
+    if (i % YIELD_EVERY === 0) await slices.tick()
+    const el = checked[i] as z.infer<typeof VectorElement>
+    if (el.value === undefined) {
+      const message = el.histogram !== undefined ? 'native histograms are not supported' : 'vector sample without a value'
+      throw new QueryError('unsupported', status, message)
+    }
+    samples[i] = { labels: dropEmpty(el.metric), value: parseSampleValue(el.value[1], status) }
+  }
+  return samples
 }
 
 function dropEmpty (metric: Record<string, string>): Labels {

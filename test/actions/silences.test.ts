@@ -36,7 +36,7 @@ const trigger = (labels: Record<string, string>, origin?: 'rules'): AlertInfo =>
 })
 
 t.test('parseSilences reads a real Alertmanager 0.25 GET /api/v2/silences response', async (t) => {
-  const silences = parseSilences(RECORDED)
+  const silences = await parseSilences(RECORDED)
   t.same(silences.map((s) => [s.createdBy, s.state]), [['bob', 'active'], ['alice', 'active'], ['dave', 'pending'], ['carol', 'expired']])
   t.same(silences[1], {
     id: '577cc33c-0802-4a37-a02f-2405ae1a5d37',
@@ -48,18 +48,18 @@ t.test('parseSilences reads a real Alertmanager 0.25 GET /api/v2/silences respon
     createdBy: 'alice',
     comment: 'planned migration of shop, no automatic rollbacks',
   })
-  t.same(parseSilences('[]'), [])
+  t.same(await parseSilences('[]'), [])
 })
 
 t.test('parseSilences rejects what is not a silences list, naming the field', async (t) => {
-  t.throws(() => parseSilences('<html>bad gateway</html>'), /^the response is not JSON: <html>bad gateway<\/html>$/)
-  t.throws(() => parseSilences('{"silences":[]}'), /^unexpected silences response at top level: /)
-  t.throws(() => parseSilences('[{"id":"x","status":{"state":"active"},"startsAt":"2026-01-01T00:00:00Z","endsAt":"2026-01-01T01:00:00Z","createdBy":"a","comment":""}]'), /^unexpected silences response at 0\.matchers: /)
-  t.throws(() => parseSilences('[{"id":"x","status":{"state":"active"},"matchers":[],"startsAt":"soon","endsAt":"2026-01-01T01:00:00Z","createdBy":"a","comment":""}]'), /^unexpected silences response at 0\.startsAt: not a time: "soon"$/)
+  await t.rejects(parseSilences('<html>bad gateway</html>'), { message: /^the response is not JSON: <html>bad gateway<\/html>$/ })
+  await t.rejects(parseSilences('{"silences":[]}'), { message: /^unexpected silences response at top level: / })
+  await t.rejects(parseSilences('[{"id":"x","status":{"state":"active"},"startsAt":"2026-01-01T00:00:00Z","endsAt":"2026-01-01T01:00:00Z","createdBy":"a","comment":""}]'), { message: /^unexpected silences response at 0\.matchers: / })
+  await t.rejects(parseSilences('[{"id":"x","status":{"state":"active"},"matchers":[],"startsAt":"soon","endsAt":"2026-01-01T01:00:00Z","createdBy":"a","comment":""}]'), { message: /^unexpected silences response at 0\.startsAt: not a time: "soon"$/ })
 })
 
 t.test('matchSilences: only active silences whose matchers all match', async (t) => {
-  const silences = parseSilences(RECORDED)
+  const silences = await parseSilences(RECORDED)
   const id = (labels: Record<string, string>, now = AT) => {
     const m = matchSilences(silences, labels, now)
     return m.kind === 'silenced' ? m.silence.createdBy : m.kind

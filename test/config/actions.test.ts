@@ -31,6 +31,7 @@ t.test('without an actions section or flag, actions are off; kubernetes has defa
   t.same(c.doc.kubernetes, {
     in_cluster: 'auto',
     request_timeout: 10_000,
+    max_response_bytes: 16 * 1024 * 1024,
     lease: { enabled: true, name: 'rollguard', lease_duration: 15_000, renew_deadline: 10_000, retry_period: 2_000 },
   })
 })

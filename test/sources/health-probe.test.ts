@@ -5,6 +5,7 @@ import t from 'tap'
 import { createHealthProber, parseStatusPattern, runProbe } from '../../src/sources/health-probe.js'
 import type { ProbeSpec } from '../../src/sources/health-probe.js'
 import { ProbeStore } from '../../src/sources/probe-store.js'
+import { gzipBomb, MiB, serve, stream, type Streamed } from '../fixtures/big-answers.js'
 import type { ProbeResult } from '../../src/sources/probe-store.js'
 
 interface Teardown { teardown(fn: () => void): void }
@@ -144,4 +145,20 @@ t.test('store: staleness, targets and ordering', async (t) => {
 
   store.setTargets([{ name: 'b', url: 'http://b/', labels: {}, staleAfterMs: 300 }])
   t.equal(store.latest('a'), undefined, 'results of removed probes are dropped')
+})
+
+t.test('runProbe never reads the body: an endless answer or a gzip bomb is a quick success and the connection closes', async (t) => {
+  const bomb = gzipBomb(50 * MiB)
+  const sent: Array<Promise<Streamed>> = []
+  const { url } = await serve(t, (req, res) => {
+    if (req.url === '/bomb') res.writeHead(200, { 'Content-Encoding': 'gzip', 'Content-Length': bomb.length }).end(bomb)
+    else sent.push(stream(res.writeHead(200), 1024 * MiB))
+  })
+  for (const path of ['/endless', '/bomb']) {
+    const started = Date.now()
+    t.match(await runProbe(spec('big', `${url}${path}`, { timeoutMs: 10_000 })), { success: true, statusCode: 200 }, path)
+    t.ok(Date.now() - started < 5_000, `${path}: ${Date.now() - started} ms`)
+  }
+  const [endless] = await Promise.all(sent)
+  t.ok(endless?.closedEarly && endless.written < 17 * MiB, `the server stopped after ${endless?.written} bytes`)
 })

@@ -1,0 +1,191 @@
+/**
+ * Reading HTTP response bodies with a bound. A body is counted while it streams in, on the wire and after
+ * decompression, and the moment it passes its limit the response (and with it the connection) is destroyed and
+ * what was read is dropped: a careless `{__name__=~".+"}` rule, a misbehaving proxy or a gzip bomb costs at most
+ * the limit in memory, never the whole answer.
+ */
+
+import type http from 'node:http'
+import { Transform, Writable, type TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import zlib from 'node:zlib'
+
+export const KiB = 1024
+export const MiB = 1024 * KiB
+
+/**
+ * MAX_LIMIT_BYTES caps every configurable limit: a body becomes one string, and V8's strings stop just short of
+ * 512 MiB (2^29 - 24 characters).
+ */
+export const MAX_LIMIT_BYTES = 512 * MiB
+
+/**
+ * Defaults of the response-size settings (docs/limits.md, "Response sizes"), kept here so the config schema and
+ * the clients share them without the schema loading the clients.
+ * - Prometheus (prometheus.max_response_bytes): ~150,000 series of an instant vector (~200 bytes of JSON each) or
+ *   ~5,000 series of a backtest's 240-step range window, far more than an alerting rule should return.
+ * - Alertmanager (alertmanager.max_response_bytes): ~20,000 silences (~400 bytes each), expired ones included, as
+ *   GET /api/v2/silences returns them for the retention (5 days by default).
+ * - Kubernetes (kubernetes.max_response_bytes): ~2,000 ReplicaSets with their managedFields in one list; rollguard
+ *   lists only one workload's.
+ */
+export const DEFAULT_LIMITS = { prometheus: 32 * MiB, alertmanager: 8 * MiB, kubernetes: 16 * MiB } as const
+
+/** formatBytes renders a byte count for people: "33554432 bytes (32 MiB)". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= MiB && bytes % MiB === 0) return `${bytes} bytes (${bytes / MiB} MiB)`
+  if (bytes >= KiB && bytes % KiB === 0) return `${bytes} bytes (${bytes / KiB} KiB)`
+  return `${bytes} bytes`
+}
+
+/** ResponseTooLargeError is a body that passed its limit; `key` is the setting that raises the limit. */
+export class ResponseTooLargeError extends Error {
+  override readonly name = 'ResponseTooLargeError'
+  constructor(
+    readonly limitBytes: number,
+    readonly key: string | undefined,
+  ) {
+    super(`response exceeds ${formatBytes(limitBytes)}${key === undefined ? '' : `; raise ${key} to accept larger answers`}`)
+  }
+}
+
+/**
+ * isMaxContentLength recognizes axios's error for a body past its maxContentLength (the clients that use axios
+ * bound their bodies with it: axios counts after decompression and destroys the response at the bound). The
+ * error has no code of its own, only this message.
+ */
+export function isMaxContentLength(err: unknown): boolean {
+  return err instanceof Error && /^maxContentLength size of \d+ exceeded$/.test(err.message)
+}
+
+/** UnsupportedEncodingError is a Content-Encoding rollguard cannot decode. */
+export class UnsupportedEncodingError extends Error {
+  override readonly name = 'UnsupportedEncodingError'
+  constructor(readonly encoding: string) {
+    super(`unsupported content encoding ${JSON.stringify(encoding)}`)
+  }
+}
+
+/** BodyLimit bounds one body. */
+export interface BodyLimit {
+  /** The most bytes read, counted on the wire and again after decompression. */
+  readonly maxBytes: number
+  /** The setting that raises the limit, named in the error. */
+  readonly key?: string | undefined
+  /**
+   * Keep the first maxBytes and stop reading there instead of failing, for bodies only ever quoted in errors; a
+   * Content-Encoding that cannot be undone is then read as it is, not an error (the status is the answer).
+   */
+  readonly truncate?: boolean
+}
+
+/**
+ * readBody reads res to its end, undoing its Content-Encoding (gzip, deflate, br), and resolves with the decoded
+ * bytes. Past the limit it rejects with ResponseTooLargeError (with truncate: resolves with the first maxBytes)
+ * and destroys the response, which closes the connection: nothing more is read, and the chunks read are dropped.
+ * A body cut short (reset, premature close) rejects with the stream's error; it never resolves with a part.
+ */
+export async function readBody(res: http.IncomingMessage, limit: BodyLimit): Promise<Buffer> {
+  const encoding = res.headers['content-encoding']
+  const decoder = decoderFor(encoding) ?? (limit.truncate === true ? 'identity' : undefined)
+  if (decoder === undefined) {
+    res.destroy()
+    throw new UnsupportedEncodingError(encoding ?? '')
+  }
+  // The server said how much is coming: nothing of it needs reading to know it is too much.
+  if (decoder === 'identity' && limit.truncate !== true && Number(res.headers['content-length']) > limit.maxBytes) {
+    res.destroy()
+    throw new ResponseTooLargeError(limit.maxBytes, limit.key)
+  }
+  const sink = new Collector(limit)
+  try {
+    if (decoder === 'identity') await pipeline(res, sink)
+    // Truncating, the compressed bytes are not counted: a few of them may be all the decoded bytes kept, and
+    // memory is bounded by what is kept anyway (time by the caller's timeout).
+    else if (limit.truncate === true) await pipeline(res, decoder(), sink)
+    else await pipeline(res, new WireCount(limit), decoder(), sink)
+  } catch (err) {
+    // pipeline has destroyed every stream, res and its socket included.
+    if (!(err instanceof Enough)) {
+      sink.drop()
+      throw err
+    }
+  }
+  return sink.take()
+}
+
+type Decoder = 'identity' | (() => Transform)
+
+/** decoderFor is the stream that undoes a Content-Encoding; undefined when rollguard cannot. */
+function decoderFor(header: string | undefined): Decoder | undefined {
+  switch ((header ?? '').trim().toLowerCase()) {
+    case '':
+    case 'identity':
+      return 'identity'
+    case 'gzip':
+    case 'x-gzip':
+      return () => zlib.createGunzip()
+    case 'deflate':
+      return () => zlib.createInflate()
+    case 'br':
+      return () => zlib.createBrotliDecompress()
+    default:
+      return undefined
+  }
+}
+
+/** Enough ends a truncating read early; readBody turns it into a result. */
+class Enough extends Error {}
+
+/** WireCount passes compressed bytes on, failing once more than the limit came over the wire. */
+class WireCount extends Transform {
+  #size = 0
+  constructor(private readonly limit: BodyLimit) {
+    super()
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#size += chunk.length
+    if (this.#size > this.limit.maxBytes) done(new ResponseTooLargeError(this.limit.maxBytes, this.limit.key))
+    else done(null, chunk)
+  }
+}
+
+/** Collector keeps the decoded chunks up to the limit. */
+class Collector extends Writable {
+  #chunks: Buffer[] = []
+  #size = 0
+  constructor(private readonly limit: BodyLimit) {
+    super()
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    const room = this.limit.maxBytes - this.#size
+    if (chunk.length <= room) {
+      this.#chunks.push(chunk)
+      this.#size += chunk.length
+      done()
+      return
+    }
+    if (this.limit.truncate === true) {
+      if (room > 0) this.#chunks.push(chunk.subarray(0, room))
+      this.#size += Math.max(0, room)
+      done(new Enough())
+      return
+    }
+    // Dropped at once, not when the stream is collected: memory goes back as soon as the limit is hit.
+    this.drop()
+    done(new ResponseTooLargeError(this.limit.maxBytes, this.limit.key))
+  }
+
+  drop(): void {
+    this.#chunks = []
+    this.#size = 0
+  }
+
+  take(): Buffer {
+    const chunks = this.#chunks
+    this.#chunks = []
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#size)
+  }
+}
