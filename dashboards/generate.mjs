@@ -50,15 +50,18 @@ function datasourceVariable() {
   }
 }
 
-/** queryVariable is a label_values() variable; multi-value ones match everything with `.+` when "All" is picked. */
-function queryVariable({ name, label, query, multi = false, regex = '', description }) {
+/**
+ * queryVariable is a label_values() variable; multi-value ones match everything with `.+` when "All" is picked.
+ * `allValue` overrides that (`.*` also matches series without the label).
+ */
+function queryVariable({ name, label, query, multi = false, includeAll = multi, allValue = multi ? '.+' : undefined, regex = '', description }) {
   return {
     current: {},
     datasource: DS,
     definition: query,
     description,
     hide: 0,
-    includeAll: multi,
+    includeAll,
     label,
     multi,
     name,
@@ -69,7 +72,7 @@ function queryVariable({ name, label, query, multi = false, regex = '', descript
     skipUrlSync: false,
     sort: 1,
     type: 'query',
-    ...(multi ? { allValue: '.+' } : {}),
+    ...(allValue === undefined ? {} : { allValue }),
   }
 }
 
@@ -232,28 +235,32 @@ function newIncrements(selector) {
   return `changes(${selector}[$__rate_interval]) > 0\nor\n(${selector} unless (${selector} offset $__rate_interval))`
 }
 
-function rollbackAnnotations(job) {
+/**
+ * rollbackAnnotations draws rollguard_rollbacks_total's increments. With `workload` (a selector on its
+ * workload_namespace, kind and workload labels) only that workload's rollbacks; without, every workload's, named
+ * in the text.
+ */
+function rollbackAnnotations(job, workload) {
+  const by = workload === undefined ? 'reason, workload_namespace, kind, workload' : 'reason'
   const annotation = (name, result, iconColor, titleFormat) => ({
     datasource: DS,
     enable: true,
-    expr: `sum by (reason) (\n${indent(newIncrements(`rollguard_rollbacks_total{${job}, result="${result}"}`))}\n)`,
+    expr: `sum by (${by}) (\n${indent(newIncrements(`rollguard_rollbacks_total{${job}, result="${result}"${workload === undefined ? '' : ', ' + workload}}`))}\n)`,
     hide: false,
     iconColor,
     name,
     step: '1m',
     tagKeys: 'reason',
-    textFormat: 'reason: {{reason}}',
+    textFormat: workload === undefined ? 'reason: {{reason}}; workload: {{kind}} {{workload_namespace}}/{{workload}}' : 'reason: {{reason}}',
     titleFormat,
     useValueForTime: false,
   })
-  return {
-    list: [
-      annotation('Rollbacks', 'attempted', 'red', 'rollguard rolled back a workload'),
-      annotation('Rollbacks verified', 'succeeded', 'green', 'rollguard rollback verified'),
-      annotation('Rollbacks failed', 'failed', 'purple', 'rollguard rollback failed'),
-      annotation('Dry-run rollbacks', 'dry_run', 'blue', 'rollguard would have rolled back a workload (dry run)'),
-    ],
-  }
+  return [
+    annotation('Rollbacks', 'attempted', 'red', 'rollguard rolled back a workload'),
+    annotation('Rollbacks verified', 'succeeded', 'green', 'rollguard rollback verified'),
+    annotation('Rollbacks failed', 'failed', 'purple', 'rollguard rollback failed'),
+    annotation('Dry-run rollbacks', 'dry_run', 'blue', 'rollguard would have rolled back a workload (dry run)'),
+  ]
 }
 
 function indent(text, by = '  ') {
@@ -287,13 +294,24 @@ function dashboard({ file, title, description, tags, variables, panels, annotati
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Deploy watch: one Deployment's trigger signals against their thresholds.
+// Deploy watch: one Deployment after a deploy: its trigger signals against their thresholds, the rollout, and
+// the new revision against the old one.
 
+// Every selector of the dashboard carries cluster=~"$cluster" and every join is `on (cluster, …)`, like
+// kubernetes-mixin's. "All" is `.*`, which also matches series without a cluster label: a single-cluster
+// Prometheus needs no such label.
+const CLUSTER = 'cluster=~"$cluster"'
+const NS = `${CLUSTER}, namespace="$namespace"`
 // The rules derive `deployment` from the pod name (<deployment>-<pod-template-hash>-<suffix>); selecting the
 // pods of one Deployment by the same pattern gives the rule's series without the label_replace.
 const PODS = 'pod=~"$deployment-[a-z0-9]{5,10}-[a-z0-9]{5}"'
-const APP = `namespace="$namespace", ${PODS}`
-const JOB = 'job=~"$job"'
+const APP = `${NS}, ${PODS}`
+// kube-state-metrics' Deployment series.
+const DEPLOYMENT = `${NS}, deployment="$deployment"`
+// rollguard's own series.
+const JOB = `${CLUSTER}, job=~"$job"`
+// rollguard_rollbacks_total of this Deployment (its workload labels; see src/telemetry/action-metrics.ts).
+const ROLLBACKS_OF_DEPLOYMENT = 'workload_namespace="$namespace", kind="Deployment", workload="$deployment"'
 
 // A service that never answered 5xx has no 5xx series: count that as 0 rather than show no data.
 const ERROR_RATIO = [
@@ -309,7 +327,7 @@ const floor = (metric) => `(sum(rate(${metric}{${APP}}[$__rate_interval])) >= bo
 
 const MEMORY_RATIO = [
   `container_memory_working_set_bytes{${APP}, container!="", container!="POD"}`,
-  '  / on (namespace, pod, container)',
+  '  / on (cluster, namespace, pod, container)',
   `kube_pod_container_resource_limits{${APP}, resource="memory"}`,
 ].join('\n')
 
@@ -322,7 +340,66 @@ const PROBE_SUCCESS = [
   `rollguard_probe_success{${JOB}, exported_namespace="$namespace", deployment="$deployment"}`,
 ].join('\n')
 
+// Before/after: each pod's series joined to its ReplicaSet, the rolling-update counterpart of Flagger's primary
+// and canary. A Deployment's ReplicaSet is <deployment>-<pod-template-hash>, one per revision;
+// kube_pod_owner{owner_kind="ReplicaSet"} names every pod's. (kube_pod_labels carries label_pod_template_hash only
+// where kube-state-metrics allowlists it; kube_pod_owner needs no flag.) max by drops kube-state-metrics' own
+// labels (uid, job, instance) and duplicate scrapes.
+const POD_REPLICASET = `max by (cluster, namespace, pod, owner_name) (\n  kube_pod_owner{${NS}, owner_kind="ReplicaSet", owner_name=~"$deployment-[a-z0-9]{5,10}"}\n)`
+
+/** byRevision sums per-pod series (with cluster, namespace and pod labels) per ReplicaSet (`owner_name`). */
+const byRevision = (perPod, by = '') => `sum by (owner_name${by}) (\n${indent(perPod)}\n  * on (cluster, namespace, pod) group_left (owner_name)\n${indent(POD_REPLICASET)}\n)`
+
+const requestsByRevision = (extra = '') => byRevision(`rate(http_requests_total{${APP}${extra}}[$__rate_interval])`)
+
+// Restarts per rate window; those after which the container's last termination was an OOM kill.
+const RESTARTS = `increase(kube_pod_container_status_restarts_total{${APP}}[$__rate_interval])`
+const OOM_KILLED = `max by (cluster, namespace, pod, container) (\n  kube_pod_container_status_last_terminated_reason{${APP}, reason="OOMKilled"}\n) == 1`
+
+const replicas = (metric) => `sum(max by (cluster) (${metric}{${DEPLOYMENT}}))`
+
+// The ReplicaSets the Deployment owns (kube_replicaset_owner), one row per ReplicaSet.
+const OWNED_REPLICASETS = `max by (cluster, namespace, replicaset) (\n  kube_replicaset_owner{${NS}, owner_kind="Deployment", owner_name="$deployment"}\n)`
+const ownedReplicaSets = (metric) => `max by (cluster, namespace, replicaset) (${metric}{${NS}})\n  * on (cluster, namespace, replicaset) group_left ()\n${indent(OWNED_REPLICASETS)}`
+
+/**
+ * deployAnnotations mark the Deployment's rollouts from kube-state-metrics: a new ReplicaSet is a new pod template
+ * (a deploy), drawn at its creation time; a new observed generation is any spec change the controller acted on
+ * (deploys, undos to an older ReplicaSet, scaling).
+ */
+function deployAnnotations() {
+  return [
+    {
+      datasource: DS,
+      enable: true,
+      expr: `max by (replicaset) (\n${indent(ownedReplicaSets('kube_replicaset_created'))}\n) * 1000`,
+      hide: false,
+      iconColor: 'orange',
+      name: 'Deploys (new ReplicaSet)',
+      step: '1m',
+      tagKeys: 'replicaset',
+      textFormat: 'ReplicaSet {{replicaset}} created',
+      titleFormat: 'Deploy: new revision',
+      useValueForTime: true,
+    },
+    {
+      datasource: DS,
+      enable: true,
+      expr: `max by (deployment) (\n  changes(kube_deployment_status_observed_generation{${DEPLOYMENT}}[$__rate_interval])\n) > 0`,
+      hide: false,
+      iconColor: 'yellow',
+      name: 'Deployment spec changes',
+      step: '1m',
+      tagKeys: 'deployment',
+      textFormat: 'the Deployment controller observed a new generation: a deploy, an undo or a scaling',
+      titleFormat: 'Deployment spec changed',
+      useValueForTime: false,
+    },
+  ]
+}
+
 const RULE_WINDOW_NOTE = 'The rule uses fixed 1m rate windows; this panel uses $__rate_interval, so short spikes look smoother when zoomed out.'
+const REVISION_NOTE = 'Each line is one ReplicaSet (<deployment>-<pod-template-hash>, one per revision): the pods\' series joined to their ReplicaSet through kube-state-metrics\' kube_pod_owner{owner_kind="ReplicaSet"}, on the pod label of the service\'s series. During a rolling update the old and the new revision serve side by side, like primary and canary.'
 
 function deployWatch() {
   const file = 'deploy-watch.json'
@@ -330,6 +407,39 @@ function deployWatch() {
   const alertStates = valueMappings([[0, 'inactive', 'green'], [1, 'pending', 'yellow'], [2, 'firing', 'red']])
   const alertSelector = (state) => `rollguard_alerts{${JOB}, alertname=~"${TRIGGER_NAMES}", state="${state}"}`
   const panels = layout([
+    row('Rollout of $namespace/$deployment'),
+    at(8, 7, timeseries({
+      title: 'Request rate',
+      description: 'Requests per second served by the pods of $namespace/$deployment, by status code (rate of http_requests_total), stacked: the total is the height. A drop to zero after a deploy means the new pods take no traffic; the error ratio below is relative to this.',
+      unit: 'reqps',
+      targets: [target(`sum by (code) (rate(http_requests_total{${APP}}[$__rate_interval]))`, '{{code}}')],
+      min: 0,
+      stack: true,
+    })),
+    at(8, 7, timeseries({
+      title: 'Replicas: available vs desired',
+      description: 'The Deployment\'s desired replicas (kube_deployment_spec_replicas), those available for at least minReadySeconds (kube_deployment_status_replicas_available) and those of the current revision (kube_deployment_status_replicas_updated), from kube-state-metrics. During a rollout updated climbs to desired; available staying below desired means pods of the new revision do not become ready.',
+      unit: 'short',
+      targets: [
+        target(replicas('kube_deployment_spec_replicas'), 'desired'),
+        target(replicas('kube_deployment_status_replicas_available'), 'available'),
+        target(replicas('kube_deployment_status_replicas_updated'), 'updated (current revision)'),
+      ],
+      min: 0,
+      decimals: 0,
+    })),
+    at(8, 7, timeseries({
+      title: 'Restarts and OOM kills',
+      description: 'Container restarts per rate window of the pods of $namespace/$deployment (increase of kube-state-metrics\' kube_pod_container_status_restarts_total), and the restarts after which the container\'s last termination reason is OOMKilled (kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}): out of memory at its limit, see the HighMemory panel. Crash-looping pods of a new revision show here before the error ratio moves.',
+      unit: 'short',
+      targets: [
+        target(`sum by (pod) (\n${indent(RESTARTS)}\n)`, '{{pod}} restarts'),
+        target(`sum by (pod) (\n${indent(RESTARTS)}\n  * on (cluster, namespace, pod, container) group_left ()\n${indent(`(\n${indent(OOM_KILLED)}\n)`)}\n)`, '{{pod}} OOM killed'),
+      ],
+      min: 0,
+      decimals: 0,
+      bars: true,
+    })),
     row('Trigger signals of $namespace/$deployment'),
     at(12, 8, timeseries({
       title: 'Error ratio (HighErrorRate)',
@@ -369,6 +479,40 @@ function deployWatch() {
       decimals: 0,
       mappings: valueMappings([[0, 'failing', 'red'], [1, 'ok', 'green']]),
     })),
+    row('Before and after: by revision (ReplicaSet) of $namespace/$deployment'),
+    at(6, 8, timeseries({
+      title: 'Replicas per revision',
+      description: 'Replicas the rollout gives each ReplicaSet of $namespace/$deployment (kube_replicaset_spec_replicas of the ReplicaSets whose kube_replicaset_owner is the Deployment), those with at least one: a rolling update moves replicas from the old revision to the new one; a rollback moves them back.',
+      unit: 'short',
+      targets: [target(`sum by (replicaset) (\n${indent(ownedReplicaSets('kube_replicaset_spec_replicas'))}\n) > 0`, '{{replicaset}}')],
+      min: 0,
+      decimals: 0,
+    })),
+    at(6, 8, timeseries({
+      title: 'Request rate by revision',
+      description: `Requests per second served by the pods of each revision (rate of http_requests_total). ${REVISION_NOTE}`,
+      unit: 'reqps',
+      targets: [target(requestsByRevision(), '{{owner_name}}')],
+      min: 0,
+    })),
+    at(6, 8, timeseries({
+      title: 'Error ratio by revision',
+      description: `Share of each revision's requests answered with 5xx (0 while a revision served no 5xx). A new revision failing while the old one is fine points at the deploy. The dashed line is the HighErrorRate threshold (10%), which the rule applies to the whole Deployment. ${REVISION_NOTE}`,
+      unit: 'percentunit',
+      targets: [target(`(\n${indent(requestsByRevision(', code=~"5.."'))}\n  or\n  0 * ${requestsByRevision().split('\n').join('\n  ')}\n)\n/\n${requestsByRevision()}`, '{{owner_name}}')],
+      threshold: thresholdSteps(TRIGGERS.HighErrorRate),
+      softMax: 0.2,
+      min: 0,
+    })),
+    at(6, 8, timeseries({
+      title: 'p95 latency by revision',
+      description: `95th percentile response time of each revision's pods (http_request_duration_seconds_bucket). The dashed line is the HighLatency threshold (5s), which the rule applies to the whole Deployment. ${REVISION_NOTE}`,
+      unit: 's',
+      targets: [target(`histogram_quantile(0.95,\n${indent(byRevision(`rate(http_request_duration_seconds_bucket{${APP}}[$__rate_interval])`, ', le'))}\n)`, '{{owner_name}}')],
+      threshold: thresholdSteps(TRIGGERS.HighLatency),
+      softMax: 6,
+      min: 0,
+    })),
     row('Alert state'),
     at(24, 6, stateTimeline({
       title: 'Trigger conditions of $namespace/$deployment',
@@ -403,33 +547,41 @@ function deployWatch() {
   return dashboard({
     file,
     title: 'rollguard / Deploy watch',
-    description: "One Deployment's rollback trigger signals (error ratio, p95 latency, memory against the limit, health probe) against the thresholds of rules/rollback-triggers.yml, rollguard's alert state, and rollbacks as annotations.",
+    description: "One Deployment after a deploy: request rate, replicas, restarts and OOM kills; the rollback trigger signals (error ratio, p95 latency, memory against the limit, health probe) against the thresholds of rules/rollback-triggers.yml; the old and the new revision side by side; rollguard's alert state; deploys and this Deployment's rollbacks as annotations.",
     tags: ['rollguard', 'kubernetes', 'deployments'],
     variables: [
       datasourceVariable(),
       queryVariable({
+        name: 'cluster',
+        label: 'Cluster',
+        query: 'label_values(kube_deployment_spec_replicas, cluster)',
+        includeAll: true,
+        allValue: '.*',
+        description: 'The cluster label of multi-cluster setups (clusters with kube-state-metrics). All (the default) matches every series, those without a cluster label included, so a single Prometheus without the label needs nothing.',
+      }),
+      queryVariable({
         name: 'job',
         label: 'Job',
-        query: 'label_values(rollguard_build_info, job)',
+        query: `label_values(rollguard_build_info{${CLUSTER}}, job)`,
         multi: true,
         description: "The Prometheus job that scrapes rollguard; filters rollguard's own series (probes, alerts, rollbacks).",
       }),
       queryVariable({
         name: 'namespace',
         label: 'Namespace',
-        query: 'label_values(http_requests_total, namespace)',
+        query: `label_values(http_requests_total{${CLUSTER}}, namespace)`,
         description: 'Namespaces with instrumented HTTP services (http_requests_total).',
       }),
       queryVariable({
         name: 'deployment',
         label: 'Deployment',
-        query: 'label_values(http_requests_total{namespace="$namespace"}, pod)',
+        query: `label_values(http_requests_total{${NS}}, pod)`,
         regex: '/^(.+)-[a-z0-9]{5,10}-[a-z0-9]{5}$/',
         description: 'Deployments of the namespace, derived from pod names (<deployment>-<pod-template-hash>-<suffix>) like the rules do.',
       }),
     ],
     panels,
-    annotations: rollbackAnnotations(JOB),
+    annotations: { list: [...deployAnnotations(), ...rollbackAnnotations(JOB, ROLLBACKS_OF_DEPLOYMENT)] },
   })
 }
 
@@ -621,7 +773,7 @@ function overview() {
     })),
     at(12, 8, timeseries({
       title: 'Rollbacks by result',
-      description: 'Automatic rollbacks per rate window by result (rollguard_rollbacks_total): attempted = patch sent, succeeded/failed = verified outcome, skipped, dry_run. The rollback annotations mark each one; the metric does not name the workload (see the status page, the audit log or Kubernetes Events).',
+      description: 'Automatic rollbacks per rate window by result (rollguard_rollbacks_total): attempted = patch sent, succeeded/failed = verified outcome, skipped, dry_run. The rollback annotations mark each one and name the workload (the metric\'s workload_namespace, kind and workload labels, set for workloads that match actions.allow); the status page, the audit log and Kubernetes Events have the details.',
       unit: 'short',
       targets: [target(`sum by (result) (${increase('rollguard_rollbacks_total')})`, '{{result}}')],
       min: 0,
@@ -715,7 +867,7 @@ function overview() {
       queryVariable({ name: 'instance', label: 'Instance', query: 'label_values(rollguard_build_info{job=~"$job"}, instance)', multi: true, description: 'rollguard replicas.' }),
     ],
     panels,
-    annotations: rollbackAnnotations(SEL),
+    annotations: { list: rollbackAnnotations(SEL) },
   })
 }
 

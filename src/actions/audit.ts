@@ -88,6 +88,17 @@ const KINDS: Record<AuditKind, KindSpec> = {
   reverted: { result: 'reverted', event: ['Warning', 'RollbackReverted'], alert: 'RollbackReverted', level: 'error' },
 }
 
+/**
+ * workloadLabels are the workload labels of rollguard_rollbacks_total: set once the workload was read and
+ * actions.allow matched it (a vetoed decision lists not_allowed among its blockers), else empty. So only allowed
+ * workloads ever get series, whatever workloads the trigger alerts name.
+ */
+function workloadLabels(entry: AuditEntry): { workload_namespace: string; kind: string; workload: string } {
+  const w = entry.workload
+  if (w === undefined || entry.regarding === undefined || entry.blockers?.includes('not_allowed') === true) return { workload_namespace: '', kind: '', workload: '' }
+  return { workload_namespace: w.namespace, kind: w.kind, workload: w.name }
+}
+
 /** AuditDeps are the audit trail's outputs; `now` is wall-clock ms. */
 export interface AuditDeps {
   readonly logger: Logger
@@ -115,7 +126,7 @@ export class Audit {
     const rec: DecisionRecord = { ...entry, at, decision: spec.decision, result: spec.result }
     this.#log(rec, spec)
     if (spec.decision !== undefined) this.deps.metrics.decisions.inc({ decision: spec.decision, reason: entry.reason })
-    if (spec.result !== undefined) this.deps.metrics.rollbacks.inc({ result: spec.result, reason: entry.reason })
+    if (spec.result !== undefined) this.deps.metrics.rollbacks.inc({ result: spec.result, reason: entry.reason, ...workloadLabels(entry) })
     this.#ring.push(rec)
     if (this.#ring.length > (this.deps.ringSize ?? 200)) this.#ring.shift()
     for (const listener of this.#listeners) listener(rec)

@@ -3,10 +3,18 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 /** RollbackResult is the `result` label of rollguard_rollbacks_total. */
 export type RollbackResult = 'attempted' | 'succeeded' | 'failed' | 'skipped' | 'dry_run' | 'ineffective' | 'reverted'
 
+/**
+ * RollbackLabel is a label of rollguard_rollbacks_total. The workload's namespace is `workload_namespace`, not
+ * `namespace`: with honorLabels (the ServiceMonitor in deploy/) a `namespace` label would replace the scrape
+ * target's own, which the PrometheusRule groups rollguard's replicas by. The workload labels are empty unless the
+ * workload was read and matched actions.allow, so their values are bounded by the allowed workloads (Audit).
+ */
+export type RollbackLabel = 'result' | 'reason' | 'workload_namespace' | 'kind' | 'workload'
+
 /** ActionMetrics are the metrics of automatic rollbacks. */
 export interface ActionMetrics {
-  /** rollbacks counts patches sent (attempted), their verified outcome, decisions not to act and dry runs. */
-  readonly rollbacks: Counter<'result' | 'reason'>
+  /** rollbacks counts patches sent (attempted), their verified outcome, decisions not to act and dry runs, per workload. */
+  readonly rollbacks: Counter<RollbackLabel>
   /** decisions counts every decision, including "no" and ignored triggers. */
   readonly decisions: Counter<'decision' | 'reason'>
   readonly leader: Gauge
@@ -22,8 +30,8 @@ export function createActionMetrics(registry: Registry): ActionMetrics {
   return {
     rollbacks: new Counter({
       name: 'rollguard_rollbacks_total',
-      help: 'Automatic rollbacks by result (attempted = patch sent; succeeded/failed = verified outcome; ineffective = verified but the trigger kept firing; skipped; dry_run) and reason.',
-      labelNames: ['result', 'reason'],
+      help: 'Automatic rollbacks by result (attempted = patch sent; succeeded/failed = verified outcome; ineffective = verified but the trigger kept firing; skipped; dry_run), reason and workload (workload_namespace, kind, workload; empty unless the workload matched actions.allow).',
+      labelNames: ['result', 'reason', 'workload_namespace', 'kind', 'workload'],
       registers,
     }),
     decisions: new Counter({

@@ -88,6 +88,26 @@ t.test('no alerts in dry-run mode or without a workload; no event without a read
   t.equal(s.h.fake.list('events', 'shop').length, 1, 'only the dry-run entry with a workload read')
 })
 
+t.test('rollguard_rollbacks_total names the workload only once it was read and matched actions.allow', async (t) => {
+  const s = await setup(t)
+  s.audit.record(entry('rolled_back', { reason: 'rollback' }))
+  s.audit.record(entry('skipped', { reason: 'not_allowed', blockers: ['not_allowed', 'cooldown'] }))
+  s.audit.record(entry('skipped', { reason: 'cooldown', blockers: ['cooldown'] }))
+  s.audit.record(entry('not_leader', { reason: 'not_leader', regarding: undefined, workload: { kind: 'Deployment', namespace: 'other', name: 'web' } }))
+  s.audit.record(entry('read_failed', { reason: 'forbidden', regarding: undefined }))
+  const values = (await s.registry.getSingleMetric('rollguard_rollbacks_total')?.get())?.values ?? []
+  const w = { workload_namespace: 'shop', kind: 'Deployment', workload: 'checkout' }
+  const none = { workload_namespace: '', kind: '', workload: '' }
+  t.same(values.map((v) => v.labels).sort((a, b) => String(a.reason).localeCompare(String(b.reason))), [
+    { result: 'skipped', reason: 'cooldown', ...w },
+    { result: 'failed', reason: 'forbidden', ...none },
+    { result: 'skipped', reason: 'not_allowed', ...none },
+    { result: 'skipped', reason: 'not_leader', ...none },
+    { result: 'attempted', reason: 'rollback', ...w },
+  ])
+  t.match(await s.registry.metrics(), /rollguard_rollbacks_total\{result="attempted",reason="rollback",workload_namespace="shop",kind="Deployment",workload="checkout"\} 1/)
+})
+
 t.test('an event that cannot be created is logged, never thrown; the ring keeps the latest entries', async (t) => {
   const s = await setup(t, 2)
   s.h.fake.authorize = (req) => req.resource !== 'events'

@@ -4,7 +4,7 @@
  * panel-units, uneditable, template-on-time-change-reload), with exclusions from dashboards/.lint, and checks
  * what the linter cannot: the JSON is the generator's output, every metric exists in rollguard's registry or in
  * the documented source metrics, and the deploy-watch thresholds match rules/rollback-triggers.yml.
- * Whether every panel returns data is left to the integration environment (dashboards/README.md).
+ * Whether every panel returns data from a real Prometheus is test/e2e/dashboards-data.test.ts's job.
  */
 import { createHash } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
@@ -28,13 +28,23 @@ const DIR = join(ROOT, 'dashboards')
 const SCHEMA_VERSION = 39
 const DS = { type: 'prometheus', uid: '${datasource}' }
 
-/** Series rollguard does not export, read by the default rules; dashboards/README.md documents them. */
+/** Series rollguard does not export, read by the default rules and Deploy watch; dashboards/README.md documents them. */
 const SOURCE_METRICS = [
   'http_requests_total',
   'http_request_duration_seconds_bucket',
   'http_request_duration_seconds_count',
   'container_memory_working_set_bytes',
   'kube_pod_container_resource_limits',
+  'kube_pod_owner',
+  'kube_pod_container_status_restarts_total',
+  'kube_pod_container_status_last_terminated_reason',
+  'kube_deployment_spec_replicas',
+  'kube_deployment_status_replicas_available',
+  'kube_deployment_status_replicas_updated',
+  'kube_deployment_status_observed_generation',
+  'kube_replicaset_created',
+  'kube_replicaset_owner',
+  'kube_replicaset_spec_replicas',
 ]
 
 // Units the dashboards may use (a subset of Grafana's valueFormats, as listed by dashboard-linter's panel-units-rule).
@@ -45,7 +55,8 @@ const UNITS = new Set([
 
 // Sample values for Grafana's variables: durations for the range ones, label values for the dashboard's own.
 const GLOBALS: Record<string, string> = { __rate_interval: '13m37s', __interval: '1m', __range: '3h' }
-const SAMPLES: Record<string, string> = { job: 'rollguard', instance: '10.0.0.7:9099', namespace: 'shop', deployment: 'checkout' }
+// cluster is its "All" value, `.*`, which also matches series without a cluster label (a single-cluster Prometheus).
+const SAMPLES: Record<string, string> = { cluster: '.*', job: 'rollguard', instance: '10.0.0.7:9099', namespace: 'shop', deployment: 'checkout' }
 const RANGE_FUNCTIONS = new Set(['rate', 'irate', 'increase'])
 
 // ---------------------------------------------------------------------------------------------------------
@@ -75,7 +86,7 @@ interface Variable {
   allValue?: string
   refresh?: number
 }
-interface Annotation { datasource?: Datasource; expr?: string; name: string; builtIn?: number }
+interface Annotation { datasource?: Datasource; expr?: string; name: string; builtIn?: number; textFormat?: string; useValueForTime?: boolean }
 interface Dashboard {
   id?: number | null
   uid: string
@@ -251,9 +262,9 @@ t.test('dashboard conventions: uid, id, schemaVersion, tags, editable', async (t
   }
 })
 
-t.test('templating: one datasource variable, used by every query variable; job/instance/namespace/deployment', async (t) => {
+t.test('templating: one datasource variable, used by every query variable; cluster/job/instance/namespace/deployment', async (t) => {
   const required: Record<string, string[]> = {
-    'deploy-watch.json': ['datasource', 'job', 'namespace', 'deployment'],
+    'deploy-watch.json': ['datasource', 'cluster', 'job', 'namespace', 'deployment'],
     'rollguard-overview.json': ['datasource', 'job', 'instance'],
   }
   for (const [f, d] of dashboards) {
@@ -348,6 +359,27 @@ t.test('PromQL: job and instance matchers (target-job-rule, target-instance-rule
       }
     }
   }
+})
+
+t.test('deploy watch: the cluster variable and matcher on every selector and join (kubernetes-mixin convention)', async (t) => {
+  const d = dashboards.get('deploy-watch.json')
+  if (d === undefined) return t.fail('deploy-watch.json')
+  const cluster = d.templating.list.find((v) => v.name === 'cluster')
+  // "All" = `.*` also matches series without the label, so a single-cluster Prometheus needs none.
+  t.match(cluster, { type: 'query', label: 'Cluster', multi: false, includeAll: true, allValue: '.*' }, '$cluster: optional, All = .*')
+  t.match(variableQuery(cluster ?? { name: '', type: '' }), /^label_values\(\w+, cluster\)$/, '$cluster: the values of the cluster label')
+  let joins = 0
+  for (const q of queries(d)) {
+    if (q.where === 'variable $cluster') continue
+    for (const s of selectors(expand(q.expr, GLOBALS))) {
+      t.ok(s.matchers.some((m) => m.label === 'cluster' && m.op === '=~' && m.value === '$cluster'), `${q.where}: ${s.name} has cluster=~"$cluster"`)
+    }
+    for (const m of q.expr.matchAll(/\bon \(([^)]*)\)/g)) {
+      joins++
+      t.equal(m[1]?.split(',')[0]?.trim(), 'cluster', `${q.where}: joins on cluster first: on (${m[1]})`)
+    }
+  }
+  t.ok(joins >= 10, `checked ${joins} joins`)
 })
 
 t.test('variables: every variable is used, every used variable is defined', async (t) => {
@@ -471,12 +503,33 @@ t.test('deploy watch follows rules/rollback-triggers.yml: alert names and thresh
   }
 })
 
-t.test('rollbacks are drawn as annotations from rollguard_rollbacks_total', async (t) => {
+t.test('rollbacks are drawn as annotations from rollguard_rollbacks_total: per workload on Deploy watch, naming it on the overview', async (t) => {
   for (const [f, d] of dashboards) {
-    const list = d.annotations?.list ?? []
+    const list = (d.annotations?.list ?? []).filter((a) => selectors(a.expr ?? '').some((s) => s.name === 'rollguard_rollbacks_total'))
     const results = list.flatMap((a) => selectors(expand(a.expr ?? '', GLOBALS)).flatMap((s) => s.matchers.filter((m) => m.label === 'result').map((m) => m.value)))
     t.same([...new Set(results)].sort(), ['attempted', 'dry_run', 'failed', 'succeeded'], `${f}: one annotation per rollback result`)
+    for (const a of list) {
+      if (f === 'deploy-watch.json') {
+        for (const s of selectors(expand(a.expr ?? '', GLOBALS))) {
+          const workload = Object.fromEntries(s.matchers.filter((m) => ['workload_namespace', 'kind', 'workload'].includes(m.label)).map((m) => [m.label, `${m.op}${m.value}`]))
+          t.same(workload, { workload_namespace: '=$namespace', kind: '=Deployment', workload: '=$deployment' }, `${f} annotation "${a.name}": this Deployment's rollbacks only`)
+        }
+      } else {
+        t.match(a.expr, /^sum by \(reason, workload_namespace, kind, workload\)/, `${f} annotation "${a.name}": per workload`)
+        t.match(a.textFormat, /\{\{kind\}\} \{\{workload_namespace\}\}\/\{\{workload\}\}/, `${f} annotation "${a.name}": names the workload`)
+      }
+    }
   }
+})
+
+t.test('deploy watch: deploy markers from kube-state-metrics', async (t) => {
+  const d = dashboards.get('deploy-watch.json')
+  const list = d?.annotations?.list ?? []
+  const created = list.find((a) => a.name === 'Deploys (new ReplicaSet)')
+  t.same(metricNames(created?.expr ?? ''), ['kube_replicaset_created', 'kube_replicaset_owner'], 'new ReplicaSets of the Deployment')
+  t.equal(created?.useValueForTime, true, 'drawn at the creation time (the value, in ms)')
+  const generation = list.find((a) => a.name === 'Deployment spec changes')
+  t.same(metricNames(generation?.expr ?? ''), ['kube_deployment_status_observed_generation'])
 })
 
 t.test('Grafana provisioning files', async (t) => {
@@ -505,7 +558,7 @@ t.test('promtool parses every query', { skip: hasPromtool ? false : 'promtool is
   t.equal(run.status, 0, run.stdout + run.stderr)
 })
 
-t.test('promtool: the rollback annotation sees the first and later increments; probes are found with or without honor_labels', { skip: hasPromtool ? false : 'promtool is not installed' }, async (t) => {
+t.test('promtool: the rollback annotation sees the first and later increments of this Deployment only; probes are found with or without honor_labels', { skip: hasPromtool ? false : 'promtool is not installed' }, async (t) => {
   const d = dashboards.get('deploy-watch.json')
   if (d === undefined) return t.fail('deploy-watch.json')
   const annotation = d.annotations?.list.find((a) => a.name === 'Rollbacks')?.expr
@@ -519,8 +572,12 @@ t.test('promtool: the rollback annotation sees the first and later increments; p
       interval: '15s',
       input_series: [
         // No series for 5m, then created by the first rollback (1) and incremented at 10m (2).
-        { series: 'rollguard_rollbacks_total{job="rollguard", result="attempted", reason="HighErrorRate"}', values: '_x19 1x19 2x20' },
-        { series: 'rollguard_rollbacks_total{job="rollguard", result="dry_run", reason="HighLatency"}', values: '0x60' },
+        { series: 'rollguard_rollbacks_total{job="rollguard", result="attempted", reason="rollback", workload_namespace="shop", kind="Deployment", workload="checkout"}', values: '_x19 1x19 2x20' },
+        { series: 'rollguard_rollbacks_total{job="rollguard", result="dry_run", reason="dry_run", workload_namespace="shop", kind="Deployment", workload="checkout"}', values: '0x60' },
+        // Other workloads' rollbacks at the same times: not on this Deployment's view.
+        { series: 'rollguard_rollbacks_total{job="rollguard", result="attempted", reason="rollback", workload_namespace="shop", kind="Deployment", workload="cart"}', values: '_x19 1x19 2x20' },
+        { series: 'rollguard_rollbacks_total{job="rollguard", result="attempted", reason="rollback", workload_namespace="shop", kind="StatefulSet", workload="checkout"}', values: '_x19 1x19 2x20' },
+        { series: 'rollguard_rollbacks_total{job="rollguard", result="attempted", reason="rollback", workload_namespace="", kind="", workload=""}', values: '_x19 1x19 2x20' },
         // Scraped without honor_labels: the probe's namespace is exported_namespace.
         { series: 'rollguard_probe_success{job="rollguard", namespace="monitoring", exported_namespace="shop", deployment="checkout", probe="a"}', values: '1x60' },
         // Scraped with honor_labels: true.
@@ -530,9 +587,9 @@ t.test('promtool: the rollback annotation sees the first and later increments; p
       ],
       promql_expr_test: [
         at('4m', [], annotation),
-        at('5m30s', [{ labels: '{reason="HighErrorRate"}', value: 1 }], annotation),
+        at('5m30s', [{ labels: '{reason="rollback"}', value: 1 }], annotation),
         at('8m', [], annotation),
-        at('10m30s', [{ labels: '{reason="HighErrorRate"}', value: 1 }], annotation),
+        at('10m30s', [{ labels: '{reason="rollback"}', value: 1 }], annotation),
         at('13m', [], annotation),
         at('10m', [{ labels: '{probe="a"}', value: 1 }, { labels: '{probe="b"}', value: 0 }], probe),
       ],
@@ -540,5 +597,73 @@ t.test('promtool: the rollback annotation sees the first and later increments; p
   }
   const dir = t.testdir({ 'annotations.test.yml': YAML.stringify(tests) })
   const run = spawnSync('promtool', ['test', 'rules', join(dir, 'annotations.test.yml')], { encoding: 'utf8' })
+  t.equal(run.status, 0, run.stdout + run.stderr)
+})
+
+t.test('promtool: before/after by revision, restarts and OOM kills, replicas per revision and deploy markers on synthetic series', { skip: hasPromtool ? false : 'promtool is not installed' }, async (t) => {
+  const d = dashboards.get('deploy-watch.json')
+  if (d === undefined) return t.fail('deploy-watch.json')
+  const panel = (title: string, i = 0) => leafPanels(d).find((p) => p.title === title)?.targets?.[i]?.expr ?? ''
+  const annotation = (name: string) => d.annotations?.list.find((a) => a.name === name)?.expr ?? ''
+  const at = (evalTime: string, samples: Array<{ labels: string; value: number }>, expr: string) => ({ expr: expand(expr, PROMTOOL_VALUES), eval_time: evalTime, exp_samples: samples })
+  const rounded = (expr: string) => `round(\n${expr}\n, 0.001)`
+  const OLD = 'checkout-6d4b8c9f7'
+  const NEW = 'checkout-7f9c6d5b8'
+  const owner = (pod: string, rs: string, extra = '') => `kube_pod_owner{job="kube-state-metrics", namespace="shop", pod="${pod}", uid="u-${pod}", owner_kind="ReplicaSet", owner_name="${rs}", owner_is_controller="true"${extra}}`
+  const ksm = (labels: string) => `{job="kube-state-metrics", namespace="shop", ${labels}}`
+  const tests = {
+    rule_files: [],
+    evaluation_interval: '15s',
+    tests: [{
+      interval: '15s',
+      input_series: [
+        // The old revision serves 10 requests/s without errors; the new one 10/s, half of them 5xx. No cluster label.
+        { series: `http_requests_total{job="app", namespace="shop", pod="${OLD}-x2b4q", code="200"}`, values: '0+150x60' },
+        { series: `http_requests_total{job="app", namespace="shop", pod="${NEW}-k8m2p", code="200"}`, values: '0+75x60' },
+        { series: `http_requests_total{job="app", namespace="shop", pod="${NEW}-k8m2p", code="500"}`, values: '0+75x60' },
+        // Another Deployment whose name starts the same, and a pod of this Deployment kube-state-metrics does not know.
+        { series: 'http_requests_total{job="app", namespace="shop", pod="checkout-canary-5d8f7c6b9-abcde", code="200"}', values: '0+150x60' },
+        { series: `http_requests_total{job="app", namespace="shop", pod="${NEW}-zzzzz", code="500"}`, values: '0+150x60' },
+        { series: owner(`${OLD}-x2b4q`, OLD), values: '1x60' },
+        { series: owner(`${NEW}-k8m2p`, NEW), values: '1x60' },
+        // A second kube-state-metrics scrape of the same pod (another instance): counted once.
+        { series: owner(`${NEW}-k8m2p`, NEW, ', instance="ksm-b"'), values: '1x60' },
+        { series: owner('checkout-canary-5d8f7c6b9-abcde', 'checkout-canary-5d8f7c6b9'), values: '1x60' },
+        // The new pod's container restarts at 5m15s after an OOM kill; the old one's after an error.
+        { series: `kube_pod_container_status_restarts_total${ksm(`pod="${NEW}-k8m2p", uid="u1", container="checkout"`)}`, values: '0x20 1x40' },
+        { series: `kube_pod_container_status_last_terminated_reason${ksm(`pod="${NEW}-k8m2p", uid="u1", container="checkout", reason="OOMKilled"`)}`, values: '_x20 1x40' },
+        { series: `kube_pod_container_status_restarts_total${ksm(`pod="${OLD}-x2b4q", uid="u2", container="checkout"`)}`, values: '0x20 1x40' },
+        { series: `kube_pod_container_status_last_terminated_reason${ksm(`pod="${OLD}-x2b4q", uid="u2", container="checkout", reason="Error"`)}`, values: '_x20 1x40' },
+        // ReplicaSets: the new one created at 100s (epoch), scaled up; the old one scaled down; another Deployment's.
+        { series: `kube_replicaset_created${ksm(`replicaset="${OLD}"`)}`, values: '50x60' },
+        { series: `kube_replicaset_created${ksm(`replicaset="${NEW}"`)}`, values: '100x60' },
+        { series: `kube_replicaset_created${ksm('replicaset="cart-5b6c7d8f9"')}`, values: '200x60' },
+        { series: `kube_replicaset_owner${ksm(`replicaset="${OLD}", owner_kind="Deployment", owner_name="checkout", owner_is_controller="true"`)}`, values: '1x60' },
+        { series: `kube_replicaset_owner${ksm(`replicaset="${NEW}", owner_kind="Deployment", owner_name="checkout", owner_is_controller="true"`)}`, values: '1x60' },
+        { series: `kube_replicaset_owner${ksm('replicaset="cart-5b6c7d8f9", owner_kind="Deployment", owner_name="cart", owner_is_controller="true"')}`, values: '1x60' },
+        { series: `kube_replicaset_spec_replicas${ksm(`replicaset="${OLD}"`)}`, values: '2x20 0x40' },
+        { series: `kube_replicaset_spec_replicas${ksm(`replicaset="${NEW}"`)}`, values: '0x10 2x50' },
+        { series: `kube_replicaset_spec_replicas${ksm('replicaset="cart-5b6c7d8f9"')}`, values: '3x60' },
+        // The controller observes generation 2 at 5m15s.
+        { series: `kube_deployment_status_observed_generation${ksm('deployment="checkout"')}`, values: '1x20 2x40' },
+      ],
+      promql_expr_test: [
+        at('10m', [{ labels: `{owner_name="${OLD}"}`, value: 10 }, { labels: `{owner_name="${NEW}"}`, value: 10 }], rounded(panel('Request rate by revision'))),
+        at('10m', [{ labels: `{owner_name="${OLD}"}`, value: 0 }, { labels: `{owner_name="${NEW}"}`, value: 0.5 }], rounded(panel('Error ratio by revision'))),
+        at('10m', [{ labels: `{owner_name="${OLD}"}`, value: 10 }, { labels: `{owner_name="${NEW}"}`, value: 10 }], rounded(panel('Request rate by revision').replace(/kube_pod_owner\{/, 'kube_pod_owner{cluster=~".*", '))),
+        at('5m30s', [{ labels: `{pod="${NEW}-k8m2p"}`, value: 1 }, { labels: `{pod="${OLD}-x2b4q"}`, value: 1 }], `(\n${panel('Restarts and OOM kills', 0)}\n) > bool 0`),
+        at('5m30s', [{ labels: `{pod="${NEW}-k8m2p"}`, value: 1 }], `(\n${panel('Restarts and OOM kills', 1)}\n) > bool 0`),
+        at('8m', [{ labels: `{pod="${NEW}-k8m2p"}`, value: 0 }], panel('Restarts and OOM kills', 1)),
+        at('1m', [{ labels: `{replicaset="${OLD}"}`, value: 2 }], panel('Replicas per revision')),
+        at('4m', [{ labels: `{replicaset="${OLD}"}`, value: 2 }, { labels: `{replicaset="${NEW}"}`, value: 2 }], panel('Replicas per revision')),
+        at('6m', [{ labels: `{replicaset="${NEW}"}`, value: 2 }], panel('Replicas per revision')),
+        at('6m', [{ labels: `{replicaset="${OLD}"}`, value: 50_000 }, { labels: `{replicaset="${NEW}"}`, value: 100_000 }], annotation('Deploys (new ReplicaSet)')),
+        at('5m', [], annotation('Deployment spec changes')),
+        at('5m30s', [{ labels: '{deployment="checkout"}', value: 1 }], annotation('Deployment spec changes')),
+      ],
+    }],
+  }
+  const dir = t.testdir({ 'revisions.test.yml': YAML.stringify(tests) })
+  const run = spawnSync('promtool', ['test', 'rules', join(dir, 'revisions.test.yml')], { encoding: 'utf8' })
   t.equal(run.status, 0, run.stdout + run.stderr)
 })

@@ -55,7 +55,7 @@ t.test('outages and bad history', async (t) => {
       (await amAlerts(am.url, { matchers: { alertname: 'RollbackIneffective', run: 'ineffective' } }))[0])
     t.match(alert, { labels: { severity: 'critical', workload: 'checkout' }, annotations: { from_revision: '2', to_revision: '1', value: /^0\.\d+/ } })
     await eventually('a Warning event on the workload', async () => eventsOn(fake, 'checkout').some((e) => e.reason === 'RollbackIneffective' && e.type === 'Warning'))
-    t.match(await metrics(r.daemon.address), /rollguard_rollbacks_total\{result="ineffective",reason="still_firing"\} 1/)
+    t.match(await metrics(r.daemon.address), /rollguard_rollbacks_total\{result="ineffective",reason="still_firing",workload_namespace="shop",kind="Deployment",workload="checkout"\} 1/)
     await sleep(4_000)
     t.equal(rollbackPatches(fake).length, 1, 'exactly one rollback: no second one onto an older revision')
     t.equal(r.decisions().filter((d) => d.kind === 'rolled_back').length, 1)
