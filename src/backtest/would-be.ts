@@ -3,8 +3,8 @@
  * replayed window, with each workload's rollout history (its ReplicaSets or ControllerRevisions in creation order)
  * standing in for the workload as it was at that moment. Earlier would-be rollbacks count as if they had happened
  * (cooldown, per-workload limit, global brake, already rolled back); triggers count towards correlated failures as
- * they do live. Not simulated: silences, freeze annotations of the past, leader election (assumed held), and the
- * workload changing because of a would-be rollback. Pure.
+ * they do live. Not simulated: silences, freeze annotations of the past, GitOps owners, leader election (assumed
+ * held), and the workload changing because of a would-be rollback. Pure.
  */
 
 import type { ActionsConfig } from '../actions/actions-config.js'
