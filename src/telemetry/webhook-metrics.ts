@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client'
 
-/** WEBHOOK_ALERT_RESULTS are the `result` values of rollguard_webhook_alerts_total (see README, "Alertmanager webhook"). */
+/** WEBHOOK_ALERT_RESULTS are the `result` values of rollguard_webhook_alerts_total (see docs/webhook.md). */
 export const WEBHOOK_ALERT_RESULTS = ['accepted', 'resolved', 'duplicate', 'ignored', 'no_target', 'deferred'] as const
 
 /** WebhookAlertResult is what became of one alert of a webhook notification. */
