@@ -134,7 +134,7 @@ function webhookSection(w) {
  * Markdown): one row per `step` of y (a round number, at most `height` + 1 rows), `width` columns over x, and a
  * `|` column at markX.
  */
-function asciiChart(points, { width = 64, height = 10, markX } = {}) {
+function asciiChart(points, { width = 64, height = 12, markX } = {}) {
   const pts = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y))
   if (pts.length === 0) return '(no samples)'
   const xs = pts.map((p) => p.x)
@@ -151,7 +151,7 @@ function asciiChart(points, { width = 64, height = 10, markX } = {}) {
   const digits = step < 1 ? (step < 0.1 ? 2 : 1) : 0
   const labels = grid.map((_, r) => (y0 + (rows - 1 - r) * step).toFixed(digits))
   const pad = Math.max(...labels.map((l) => l.length))
-  const xLabel = (x) => fmt(x, x1 < 10 ? 1 : 0)
+  const xLabel = (x) => fmt(x, Number.isInteger(Math.round(x * 10) / 10) ? 0 : 1)
   const [first, last] = [xLabel(x0), xLabel(x1)]
   return [
     ...grid.map((r, i) => `${labels[i].padStart(pad)} ┤${r.join('')}`),
@@ -186,7 +186,7 @@ function soakSection(k) {
     table(['target (issue 12)', 'measured (after minute ' + fmt(settledMin) + ')', 'status'], [
       [`RSS within ±${t.rssBandPercent} % of its mean`, `mean ${fmt(x.rss.meanMiB, 1)} MiB, range ${fmt(x.rss.minMiB, 1)}–${fmt(x.rss.maxMiB, 1)} MiB (±${fmt(x.rss.bandPercent, 1)} %), slope ${fmt(x.rss.slopeMiBPer10Min, 2)} MiB per 10 min`, verdict(x.met.rss)],
       [`heap floor not growing (slope < ${t.heapFloorSlopeMiBPer10Min} MiB per 10 min)`, `${fmt(x.heapFloor.slopeMiBPer10Min, 2)}${x.heapFloor.slopeStandardErrorMiBPer10Min == null ? '' : ` ± ${fmt(x.heapFloor.slopeStandardErrorMiBPer10Min, 2)}`} MiB per 10 min (floor ${fmt(x.heapFloor.minMiB, 1)}–${fmt(x.heapFloor.maxMiB, 1)} MiB, first ${fmt(x.heapFloor.firstMiB, 1)}, last ${fmt(x.heapFloor.lastMiB, 1)})` +
-        (x.heapFloor.fiveMinuteMinima === undefined ? '' : `; lowest floor of each 5 minutes: ${x.heapFloor.fiveMinuteMinima.map((p) => fmt(p.floorMiB, 1)).join(', ')} MiB, slope ${fmt(x.heapFloor.fiveMinuteMinimaSlopeMiBPer10Min, 2)} MiB per 10 min`), verdict(x.met.heapFloor)],
+        (x.heapFloor.fiveMinuteMinima === undefined ? '' : `; lowest floor of each 5 minutes: ${x.heapFloor.fiveMinuteMinima.map((p) => fmt(p.floorMiB, 1)).join(', ')} MiB, slope ${fmt(x.heapFloor.fiveMinuteMinimaSlopeMiBPer10Min, 2)} MiB per 10 min`), verdict(x.met.heapFloor) + (x.heapFloor.slopeWithinNoise === true && x.met.heapFloor === false ? ' (the slope is within two standard errors of zero)' : '')],
     ]),
     '',
     `Event-loop delay (p99 of each window, \`rollguard_nodejs_eventloop_lag_p99_seconds\`): median ${ms(x.eventLoop.p99MedianMs)}, highest ${ms(x.eventLoop.p99MaxMs)}; peak RSS of the run ${fmt(tot.peakRssMiB, 1)} MiB.`,
@@ -195,6 +195,12 @@ function soakSection(k) {
     '',
     '```text',
     asciiChart(points('rssMiB'), { markX: settledMin }),
+    '```',
+    '',
+    `RSS after minute ${fmt(settledMin)} alone (the band the target is about):`,
+    '',
+    '```text',
+    asciiChart(points('rssMiB').filter((p) => p.x >= settledMin), {}),
     '```',
     '',
     'Heap floor (MiB: the lowest `rollguard_nodejs_heap_size_used_bytes` of each sample window):',

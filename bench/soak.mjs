@@ -314,6 +314,8 @@ function summarize(samples, settledAfterS, targets = TARGETS) {
       maxMiB: Math.max(...floors.map((p) => p.y)),
       slopeMiBPer10Min: round(heapSlope, 3),
       slopeStandardErrorMiBPer10Min: round(heapFit?.standardError ?? null, 3),
+      // Whether the slope is within two standard errors of zero: the noise of this method, apart from the target.
+      slopeWithinNoise: heapFit?.standardError == null ? null : Math.abs(heapFit.slope) <= 2 * heapFit.standardError,
       fiveMinuteMinima: minima.map((p) => ({ t: round(p.x * 600, 1), floorMiB: p.y })),
       fiveMinuteMinimaSlopeMiBPer10Min: round(slope(minima), 3),
     },
