@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Runs one tier of the tests with tap:
+//   unit  pure and in-process tests (the fake Kubernetes API server is in-process)
+//   e2e   tests that start real processes: Prometheus, Alertmanager, promtool, kubectl, the built daemon, a browser
+// A test file belongs to e2e when it uses one of the fixtures or tools that start a process (PROCESS below), so a
+// new test lands in the right tier without a list to maintain. `npm test` runs both (scripts/test.sh).
+//
+//   node scripts/test-tier.mjs unit|e2e [--list] [tap flags...]
+import { spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const PROCESS = /startPrometheus|startAlertmanager|\bprometheus\(t|\balertmanager\(t|startRollguardProcess|fixtures\/build|dist\/main|\bspawn\(|\bexecFile|promtool|amtool|kubectl\.js|actingRollguard|playwright|startStack|\bstack\(t\)|bench\//
+
+function testFiles(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    return statSync(path).isDirectory() ? testFiles(path) : path.endsWith('.test.ts') ? [path] : []
+  })
+}
+
+/** tierOf says which tier a test file belongs to. */
+export function tierOf(file) {
+  return PROCESS.test(readFileSync(file, 'utf8')) ? 'e2e' : 'unit'
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [tier, ...rest] = process.argv.slice(2)
+  if (tier !== 'unit' && tier !== 'e2e') {
+    console.error('usage: node scripts/test-tier.mjs unit|e2e [--list] [tap flags...]')
+    process.exit(2)
+  }
+  const files = testFiles(join(ROOT, 'test')).filter((f) => tierOf(f) === tier).map((f) => relative(ROOT, f)).sort()
+  if (rest.includes('--list')) {
+    console.log(files.join('\n'))
+    process.exit(0)
+  }
+  const r = spawnSync('npx', ['tap', ...rest, ...files], { cwd: ROOT, stdio: 'inherit' })
+  process.exit(r.status ?? 1)
+}
