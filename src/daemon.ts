@@ -189,8 +189,8 @@ export class Daemon {
         generatorURL: () => externalURL(this.#config),
         groups: () => this.#manager.groups(),
         alertmanager: () => {
-          const { doc, alertmanagerAuth } = this.#config
-          return { urls: doc.alertmanager.urls, timeoutMs: doc.alertmanager.timeout, maxResponseBytes: doc.alertmanager.max_response_bytes, auth: alertmanagerAuth, headers: doc.alertmanager.headers }
+          const { doc, alertmanagerAuth, alertmanagerTls } = this.#config
+          return { urls: doc.alertmanager.urls, timeoutMs: doc.alertmanager.timeout, maxResponseBytes: doc.alertmanager.max_response_bytes, auth: alertmanagerAuth, headers: doc.alertmanager.headers, tls: alertmanagerTls }
         },
         externalLabels: () => this.#config.doc.global.external_labels,
         env: this.input.env,
@@ -225,6 +225,7 @@ export class Daemon {
       logger: this.logger,
       ...(config.prometheusAuth === undefined ? {} : { auth: config.prometheusAuth }),
       ...(config.doc.prometheus.headers === undefined ? {} : { headers: config.doc.prometheus.headers }),
+      tls: config.prometheusTls,
     })
     if (this.#notifier === undefined || notifierChanged(previous, config)) this.#replaceNotifier(config)
     await this.#restartProber(config)
@@ -244,6 +245,7 @@ export class Daemon {
       metrics: this.#notifierMetrics(),
       ...(config.alertmanagerAuth === undefined ? {} : { auth: config.alertmanagerAuth }),
       ...(config.doc.alertmanager.headers === undefined ? {} : { headers: config.doc.alertmanager.headers }),
+      tls: config.alertmanagerTls,
     })
     if (old !== undefined) void old.drain(5_000).then(() => old.stop())
     if (config.doc.alertmanager.urls.length === 0) this.logger.warn('no Alertmanager configured: alerts are evaluated but not sent')
@@ -357,7 +359,7 @@ function noDataSettings(config: Config): WatchSettings {
 }
 
 function notifierChanged(a: Config, b: Config): boolean {
-  const view = (c: Config) => JSON.stringify([c.doc.alertmanager, c.doc.global.external_labels, c.alertmanagerAuth])
+  const view = (c: Config) => JSON.stringify([c.doc.alertmanager, c.doc.global.external_labels, c.alertmanagerAuth, c.alertmanagerTls])
   return view(a) !== view(b)
 }
 

@@ -14,6 +14,7 @@ import { z } from 'zod'
 import type { Labels } from '../engine/types.js'
 import { DEFAULT_LIMITS, isMaxContentLength, ResponseTooLargeError } from '../sources/bounded-body.js'
 import { bodySnippet, joinUrlPath, redactUrl, requestHeaders, type HttpAuth } from '../sources/http-auth.js'
+import { describeTlsError, tlsAgentOptions, type TlsSettings } from '../sources/http-client.js'
 import { parseJsonSliced, Slices } from '../sources/sliced-json.js'
 import type { SilenceCheck, SilenceChecker } from './attempt.js'
 import { formatMatcher, matcherFromSilence, matchesAll } from './matchers.js'
@@ -137,6 +138,8 @@ export interface AlertmanagerAccess {
   readonly maxResponseBytes?: number | undefined
   readonly auth?: HttpAuth | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** alertmanager.tls_config, as the notifier uses it. */
+  readonly tls?: TlsSettings | undefined
 }
 
 /** SilenceCheckResult is the `result` label of rollguard_silence_checks_total. */
@@ -161,7 +164,9 @@ interface Cached {
 /** AlertmanagerSilences is the SilenceChecker that asks the configured Alertmanagers. */
 export class AlertmanagerSilences implements SilenceChecker {
   readonly #http = new http.Agent({ keepAlive: true })
-  readonly #https = new https.Agent({ keepAlive: true })
+  #https = new https.Agent({ keepAlive: true })
+  // The TLS settings #https was made with: a reload with other ones (a rotated CA) gets a new agent.
+  #httpsTls = JSON.stringify(undefined)
   readonly #client: AxiosInstance
   readonly #cache = new Map<string, Cached>()
   #accessSeen = ''
@@ -193,6 +198,16 @@ export class AlertmanagerSilences implements SilenceChecker {
     this.opts.onCheck?.(state.state === 'unknown' ? 'error' : state.state)
     if (state.state === 'unknown') this.opts.logger?.warn({ alert: alert.name, err: state.error }, 'Alertmanager silences could not be checked')
     return state
+  }
+
+  #httpsAgent(tls: TlsSettings | undefined): https.Agent {
+    const key = JSON.stringify(tls)
+    if (key !== this.#httpsTls) {
+      this.#https.destroy()
+      this.#https = new https.Agent({ keepAlive: true, ...tlsAgentOptions(tls) })
+      this.#httpsTls = key
+    }
+    return this.#https
   }
 
   /** close releases the connections. */
@@ -243,7 +258,7 @@ export class AlertmanagerSilences implements SilenceChecker {
     const maxBytes = access.maxResponseBytes ?? DEFAULT_LIMITS.alertmanager
     try {
       // axios counts the body as it streams in, after decompression, and destroys the response past the bound.
-      const res = await this.#client.get<Buffer>(joinUrlPath(url, '/api/v2/silences'), { headers, signal: deadline, maxContentLength: maxBytes })
+      const res = await this.#client.get<Buffer>(joinUrlPath(url, '/api/v2/silences'), { headers, signal: deadline, maxContentLength: maxBytes, httpsAgent: this.#httpsAgent(access.tls) })
       const body = Buffer.isBuffer(res.data) ? res.data : Buffer.alloc(0)
       if (res.status < 200 || res.status >= 300) {
         throw new Error(`HTTP ${`${res.status} ${res.statusText}`.trimEnd()}: ${bodySnippet(body.toString('utf8', 0, 4096))}`)
@@ -252,6 +267,8 @@ export class AlertmanagerSilences implements SilenceChecker {
     } catch (err) {
       if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`)
       if (isMaxContentLength(err)) throw new ResponseTooLargeError(maxBytes, 'alertmanager.max_response_bytes')
+      const tlsText = describeTlsError(err, 'Alertmanager', redactUrl(url), 'alertmanager')
+      if (tlsText !== undefined) throw new Error(tlsText)
       throw err instanceof Error ? new Error(err.message) : new Error(String(err))
     }
   }

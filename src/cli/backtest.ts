@@ -94,6 +94,7 @@ export async function runBacktestCommand(argv: readonly string[], io: CliIO, env
     maxResponseBytes: doc.prometheus.max_response_bytes,
     ...(config.prometheusAuth === undefined ? {} : { auth: config.prometheusAuth }),
     ...(doc.prometheus.headers === undefined ? {} : { headers: doc.prometheus.headers }),
+    tls: config.prometheusTls,
   })
   const tty = process.stderr.isTTY === true
   const rangeQuery: RangeQueryFn = (expr, range) => source.queryRange(expr, range)

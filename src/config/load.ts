@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml'
 import type { HttpAuth } from '../sources/http-auth.js'
+import { HTTP_CLIENT_PATH_KEYS, readClientSettings, readSecret, type TlsSettings } from '../sources/http-client.js'
 import type { WebhookCredentials } from '../webhook/auth.js'
 import { ConfigDocument } from './schema.js'
 import { RUN_OPTIONS, type OptionSpec } from './options.js'
@@ -24,6 +25,9 @@ export interface Config {
   readonly configFile: string | undefined
   readonly prometheusAuth: HttpAuth | undefined
   readonly alertmanagerAuth: HttpAuth | undefined
+  /** prometheus.tls_config and alertmanager.tls_config with their files read (re-read at every load). */
+  readonly prometheusTls: TlsSettings | undefined
+  readonly alertmanagerTls: TlsSettings | undefined
   /** The secrets the Alertmanager webhook checks requests against (read on every load, so a reload picks up new ones). */
   readonly webhookCredentials: WebhookCredentials | undefined
 }
@@ -40,9 +44,8 @@ type Source =
   | { kind: 'file'; file: string; position: (path: readonly PropertyKey[], atKey: boolean) => string }
 
 // Paths in the config file are relative to the file, as in Prometheus.
-const PATH_KEYS = ['rules.files', 'prometheus.bearer_token_file', 'prometheus.basic_auth.password_file',
-  'alertmanager.bearer_token_file', 'alertmanager.basic_auth.password_file', 'kubernetes.kubeconfig',
-  'webhook.auth.bearer_token_file', 'webhook.auth.basic_auth.password_file']
+const PATH_KEYS = ['rules.files', ...['prometheus', 'alertmanager'].flatMap((s) => HTTP_CLIENT_PATH_KEYS.map((k) => `${s}.${k}`)),
+  'kubernetes.kubeconfig', 'webhook.auth.bearer_token_file', 'webhook.auth.basic_auth.password_file']
 
 /** loadConfig merges defaults < file < env < flags, validates once and reads credential files. */
 export async function loadConfig(input: ConfigInput): Promise<Config> {
@@ -61,13 +64,21 @@ export async function loadConfig(input: ConfigInput): Promise<Config> {
     }))
   }
   const doc = parsed.data
-  const [prometheusAuth, alertmanagerAuth, webhookCredentials] = await Promise.all([
-    readAuth('prometheus', doc.prometheus, problems),
-    readAuth('alertmanager', doc.alertmanager, problems),
+  const [prometheus, alertmanager, webhookCredentials] = await Promise.all([
+    readClientSettings('prometheus', doc.prometheus, problems),
+    readClientSettings('alertmanager', doc.alertmanager, problems),
     readWebhookCredentials(doc.webhook?.auth, problems),
   ])
   if (problems.length > 0) throw new ConfigError(problems)
-  return deepFreeze({ doc, configFile: configFile === undefined ? undefined : resolve(input.cwd, configFile), prometheusAuth, alertmanagerAuth, webhookCredentials })
+  return deepFreeze({
+    doc,
+    configFile: configFile === undefined ? undefined : resolve(input.cwd, configFile),
+    prometheusAuth: prometheus.auth,
+    alertmanagerAuth: alertmanager.auth,
+    prometheusTls: prometheus.tls,
+    alertmanagerTls: alertmanager.tls,
+    webhookCredentials,
+  })
 }
 
 function pick(input: ConfigInput, flag: string, env: string): string | undefined {
@@ -199,29 +210,6 @@ function describeIssue(path: readonly PropertyKey[], message: string, sources: M
   return spec === undefined ? `${key || 'config'}: ${text}` : `${key} (--${spec.flag}, ${spec.env}): ${text}`
 }
 
-async function readAuth(
-  name: string,
-  client: ConfigDocument['prometheus'] | ConfigDocument['alertmanager'],
-  problems: string[],
-): Promise<HttpAuth | undefined> {
-  const basic = client.basic_auth
-  if (client.bearer_token_file !== undefined && basic !== undefined) {
-    problems.push(`${name}: bearer_token_file and basic_auth are mutually exclusive`)
-    return undefined
-  }
-  if (client.bearer_token_file !== undefined) {
-    const token = await readSecret(`${name}.bearer_token_file`, client.bearer_token_file, problems)
-    return token === undefined ? undefined : { type: 'bearer', token }
-  }
-  if (basic === undefined) return undefined
-  if (basic.username === undefined || basic.password_file === undefined) {
-    problems.push(`${name}.basic_auth: needs both username and password_file`)
-    return undefined
-  }
-  const password = await readSecret(`${name}.basic_auth.password_file`, basic.password_file, problems)
-  return password === undefined ? undefined : { type: 'basic', username: basic.username, password }
-}
-
 async function readWebhookCredentials(auth: NonNullable<ConfigDocument['webhook']>['auth'], problems: string[]): Promise<WebhookCredentials | undefined> {
   if (auth === undefined) return undefined
   const [bearerToken, password] = await Promise.all([
@@ -233,16 +221,6 @@ async function readWebhookCredentials(auth: NonNullable<ConfigDocument['webhook'
   if (password === '') problems.push(`webhook.auth.basic_auth.password_file: ${auth.basic_auth?.password_file} is empty`)
   const basic = auth.basic_auth === undefined || password === undefined ? undefined : { username: auth.basic_auth.username, password }
   return { bearerToken, basic }
-}
-
-/** readSecret reads a credential file; the trailing newline editors add is not part of the secret. */
-async function readSecret(key: string, file: string, problems: string[]): Promise<string | undefined> {
-  try {
-    return (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
-  } catch (err) {
-    problems.push(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
-    return undefined
-  }
 }
 
 function getIn(obj: unknown, path: readonly string[]): unknown {

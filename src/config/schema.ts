@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { ActionsConfig, KubernetesConfig } from '../actions/actions-config.js'
 import { WebhookConfig } from '../webhook/config.js'
 import { DEFAULT_LIMITS } from '../sources/bounded-body.js'
+import { HTTP_CLIENT_KEYS } from '../sources/http-client.js'
 import { Duration, LabelName, ResponseBytes } from './primitives.js'
 
 export { Duration } from './primitives.js'
@@ -12,13 +13,10 @@ const HttpUrl = z.string().refine((s) => /^https?:\/\/[^/]/.test(s) && URL.canPa
 
 const Labels = z.record(LabelName, z.string())
 
-const BasicAuth = z.strictObject({ username: z.string().min(1), password_file: z.string().min(1) })
-
+// Prometheus's HTTP client keys (tls_config, authorization, basic_auth, bearer_token_file, headers): docs/http-config.md.
 const Client = {
   timeout: Duration.optional(),
-  bearer_token_file: z.string().min(1).optional(),
-  basic_auth: BasicAuth.partial().optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  ...HTTP_CLIENT_KEYS,
 }
 
 /** StatusMatch is an expected probe status: a code (200) or a class ("2xx"). */

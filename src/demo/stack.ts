@@ -2,7 +2,8 @@
  * Runs a real Prometheus and a real Alertmanager (the Debian binaries) on free
  * 127.0.0.1 ports with temp-dir config and storage, for the demo and integration tests.
  */
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import https from 'node:https'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { stringify } from 'yaml'
@@ -33,6 +34,12 @@ export interface PrometheusOptions {
   readonly startTimeoutMs?: number
   /** also wait until every target has been scraped once (Prometheus 2.42 applies targets ~5 s after start). */
   readonly waitForTargets?: boolean
+  /**
+   * webConfigFile is passed as --web.config.file (exporter-toolkit format). With tls_server_config the handle's url
+   * is https:// and readiness is checked without verifying the certificate; reload() and waitForTargets then
+   * need plain HTTP and are not supported.
+   */
+  readonly webConfigFile?: string
 }
 
 /** PrometheusConfigOptions is the part of PrometheusOptions that goes into prometheus.yml. */
@@ -61,6 +68,8 @@ export interface AlertmanagerOptions {
   readonly port?: number
   readonly config?: string
   readonly logFile?: string
+  /** webConfigFile is passed as --web.config.file, as PrometheusOptions.webConfigFile (url https:// with TLS). */
+  readonly webConfigFile?: string
   readonly startTimeoutMs?: number
 }
 
@@ -128,15 +137,46 @@ interface LaunchSpec {
   readonly args: (port: number) => string[]
   readonly timeoutMs: number
   readonly port?: number
+  readonly webConfigFile?: string
+}
+
+/** usesTls says whether an exporter-toolkit web config turns TLS on (it has a tls_server_config). */
+function usesTls(webConfigFile: string | undefined): boolean {
+  return webConfigFile !== undefined && /^tls_server_config:/m.test(readFileSync(webConfigFile, 'utf8'))
+}
+
+/** waitForTls polls /-/ready over TLS without verifying the certificate; a 401 (basic_auth_users covers every path) or a refused handshake (mTLS) count. */
+async function waitForTls(url: string, timeoutMs: number, proc: ProcessHandle): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last = 'no attempt'
+  for (;;) {
+    const info = proc.exitInfo()
+    if (info !== undefined) throw new Error(`${proc.name} exited (code ${info.code}, signal ${info.signal}) before ${url} was ready${logTail(proc.logFile)}`)
+    const status = await new Promise<number | string>((resolve) => {
+      const req = https.get(url, { rejectUnauthorized: false, timeout: 2000 }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('timeout', () => req.destroy(new Error('timeout')))
+      // A TLS alert (a client certificate required) is an answer too: the server is up.
+      req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code?.startsWith('ERR_SSL_') === true ? 'tls-alert' : err.message))
+    })
+    if (status === 200 || status === 401 || status === 'tls-alert') return
+    last = String(status)
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${url} (${last})${logTail(proc.logFile)}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
 }
 
 /** launch starts a daemon on a free port and waits for /-/ready, retrying when the port was taken meanwhile. */
 async function launch(spec: LaunchSpec): Promise<{ handle: ProcessHandle; port: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = spec.port ?? (await freePort())
-    const handle = await startProcess(spec.bin, spec.args(port), { cwd: spec.dir, logFile: spec.logFile, name: spec.name })
+    const webConfig = spec.webConfigFile === undefined ? [] : [`--web.config.file=${spec.webConfigFile}`]
+    const handle = await startProcess(spec.bin, [...spec.args(port), ...webConfig], { cwd: spec.dir, logFile: spec.logFile, name: spec.name })
     try {
-      await waitForHttp(`http://127.0.0.1:${port}/-/ready`, { timeoutMs: spec.timeoutMs, process: handle })
+      if (usesTls(spec.webConfigFile)) await waitForTls(`https://127.0.0.1:${port}/-/ready`, spec.timeoutMs, handle)
+      else await waitForHttp(`http://127.0.0.1:${port}/-/ready`, { timeoutMs: spec.timeoutMs, process: handle })
       return { handle, port }
     } catch (err) {
       await handle.stop(2000)
@@ -147,12 +187,12 @@ async function launch(spec: LaunchSpec): Promise<{ handle: ProcessHandle; port: 
 }
 
 /** makeDaemon wires stop() (idempotent, removes the temp dir) around a launched process. */
-function makeDaemon(handle: ProcessHandle, port: number, dir: string, configFile: string, logFile: string): Daemon {
+function makeDaemon(handle: ProcessHandle, port: number, dir: string, configFile: string, logFile: string, scheme = 'http'): Daemon {
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true })
   const unregister = onExitSync(removeDir)
   let stopping: Promise<void> | undefined
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     port,
     pid: handle.pid,
     process: handle,
@@ -197,6 +237,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   const logFile = opts.logFile ?? join(dir, 'prometheus.log')
   let current: PrometheusConfigOptions = opts
   writeFileSync(configFile, prometheusConfig(current))
+  const scheme = usesTls(opts.webConfigFile) ? 'https' : 'http'
   try {
     const { handle, port } = await launch({
       name: 'prometheus',
@@ -205,15 +246,16 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
       logFile,
       timeoutMs: opts.startTimeoutMs ?? 30_000,
       ...(opts.port === undefined ? {} : { port: opts.port }),
+      ...(opts.webConfigFile === undefined ? {} : { webConfigFile: opts.webConfigFile }),
       args: (p) => [
         `--config.file=${configFile}`,
         `--web.listen-address=127.0.0.1:${p}`,
-        `--web.external-url=http://127.0.0.1:${p}/`,
+        `--web.external-url=${scheme}://127.0.0.1:${p}/`,
         `--storage.tsdb.path=${dataDir}`,
         '--web.enable-lifecycle',
       ],
     })
-    const daemon = makeDaemon(handle, port, dir, configFile, logFile)
+    const daemon = makeDaemon(handle, port, dir, configFile, logFile, scheme)
     if (opts.waitForTargets === true) {
       await waitForTargets(daemon.url, opts.scrapeTargets.length, opts.startTimeoutMs ?? 30_000).catch(async (err: unknown) => {
         await daemon.stop()
@@ -241,6 +283,7 @@ export async function startAlertmanager(opts: AlertmanagerOptions = {}): Promise
   const configFile = join(dir, 'alertmanager.yml')
   const logFile = opts.logFile ?? join(dir, 'alertmanager.log')
   writeFileSync(configFile, opts.config ?? DEFAULT_ALERTMANAGER_CONFIG)
+  const scheme = usesTls(opts.webConfigFile) ? 'https' : 'http'
   try {
     const { handle, port } = await launch({
       name: 'alertmanager',
@@ -249,15 +292,16 @@ export async function startAlertmanager(opts: AlertmanagerOptions = {}): Promise
       logFile,
       timeoutMs: opts.startTimeoutMs ?? 30_000,
       ...(opts.port === undefined ? {} : { port: opts.port }),
+      ...(opts.webConfigFile === undefined ? {} : { webConfigFile: opts.webConfigFile }),
       args: (p) => [
         `--config.file=${configFile}`,
         `--storage.path=${join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${p}`,
-        `--web.external-url=http://127.0.0.1:${p}/`,
+        `--web.external-url=${scheme}://127.0.0.1:${p}/`,
         '--cluster.listen-address=',
       ],
     })
-    const daemon = makeDaemon(handle, port, dir, configFile, logFile)
+    const daemon = makeDaemon(handle, port, dir, configFile, logFile, scheme)
     return {
       ...daemon,
       async reload(config) {

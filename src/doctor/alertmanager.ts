@@ -14,7 +14,7 @@ export async function checkAlertmanagers(config: Config): Promise<Check[]> {
   return Promise.all(urls.map(async (url) => {
     const shown = redactUrl(url)
     try {
-      const answer = await get(joinUrlPath(url, '/api/v2/status'), { timeoutMs: timeout, maxResponseBytes, limitKey: 'alertmanager.max_response_bytes', auth: config.alertmanagerAuth, headers })
+      const answer = await get(joinUrlPath(url, '/api/v2/status'), { timeoutMs: timeout, maxResponseBytes, limitKey: 'alertmanager.max_response_bytes', auth: config.alertmanagerAuth, headers, tls: config.alertmanagerTls, peer: 'Alertmanager' })
       if (answer.status === 401 || answer.status === 403) {
         return fail(NAME, `Alertmanager at ${shown} refused rollguard's credentials: ${httpStatus(answer)}`, 'check alertmanager.bearer_token_file or alertmanager.basic_auth (and custom headers)')
       }

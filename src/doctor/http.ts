@@ -1,6 +1,8 @@
 import axios from 'axios'
 import { isMaxContentLength, ResponseTooLargeError } from '../sources/bounded-body.js'
-import { requestHeaders, type HttpAuth } from '../sources/http-auth.js'
+import https from 'node:https'
+import { redactUrl, requestHeaders, type HttpAuth } from '../sources/http-auth.js'
+import { describeTlsError, tlsAgentOptions, type TlsSettings } from '../sources/http-client.js'
 import { VERSION } from '../version.js'
 
 /** HttpAccess is how to reach one HTTP API: the credentials and headers rollguard run would send, and bounds. */
@@ -11,6 +13,9 @@ export interface HttpAccess {
   readonly limitKey: string
   readonly auth?: HttpAuth | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** tls is the section's tls_config; peer names the server in certificate errors ("Prometheus"). */
+  readonly tls?: TlsSettings | undefined
+  readonly peer?: string
 }
 
 /** HttpAnswer is a response as received; every status counts as an answer. */
@@ -32,11 +37,14 @@ export async function get(url: string, access: HttpAccess): Promise<HttpAnswer> 
       maxRedirects: 0,
       maxContentLength: access.maxResponseBytes,
       signal: deadline,
+      ...(access.tls === undefined ? {} : { httpsAgent: new https.Agent(tlsAgentOptions(access.tls)) }),
     })
     return { status: res.status, statusText: res.statusText, body: String(res.data ?? '') }
   } catch (err) {
     if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`)
     if (isMaxContentLength(err)) throw new ResponseTooLargeError(access.maxResponseBytes, access.limitKey)
+    const tlsText = access.tls === undefined ? undefined : describeTlsError(err, access.peer ?? 'server', redactUrl(url), access.tls.section)
+    if (tlsText !== undefined) throw new Error(tlsText)
     const code = (err as { code?: unknown }).code
     const text = err instanceof Error ? err.message : String(err)
     throw new Error(typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text)

@@ -21,7 +21,7 @@ export async function checkPrometheus(config: Config, source: PrometheusSource, 
   const shown = redactUrl(url)
   let version: string | undefined
   try {
-    const answer = await get(joinUrlPath(url, '/api/v1/status/buildinfo'), { timeoutMs: timeout, maxResponseBytes, limitKey: 'prometheus.max_response_bytes', auth: config.prometheusAuth, headers })
+    const answer = await get(joinUrlPath(url, '/api/v1/status/buildinfo'), { timeoutMs: timeout, maxResponseBytes, limitKey: 'prometheus.max_response_bytes', auth: config.prometheusAuth, headers, tls: config.prometheusTls, peer: 'Prometheus' })
     if (answer.status === 401 || answer.status === 403) {
       const hint = 'check prometheus.bearer_token_file or prometheus.basic_auth (and custom headers) against what Prometheus or its proxy expects'
       return { check: fail(NAME, `Prometheus at ${shown} refused rollguard's credentials: ${httpStatus(answer)}`, hint), answering: false }

@@ -34,6 +34,7 @@ export async function runChecks(input: DoctorInput, emit: (checks: readonly Chec
     url: p.url, timeoutMs: p.timeout, maxResponseBytes: p.max_response_bytes,
     ...(config.prometheusAuth === undefined ? {} : { auth: config.prometheusAuth }),
     ...(p.headers === undefined ? {} : { headers: p.headers }),
+    tls: config.prometheusTls,
   })
   try {
     const prometheus = checkPrometheus(config, source, now())

@@ -7,6 +7,7 @@ import { linkSignals } from '../runtime/signals.js'
 import { KiB, readBody } from '../sources/bounded-body.js'
 import { bodySnippet, joinUrlPath, redactUrl, requestHeaders } from '../sources/http-auth.js'
 import type { HttpAuth } from '../sources/http-auth.js'
+import { describeTlsError, tlsAgentOptions, type TlsSettings } from '../sources/http-client.js'
 import { AlertQueue } from './queue.js'
 
 /** NotifierMetrics receives the notifier's counts; `alertmanager` is the (redacted) Alertmanager URL. */
@@ -29,6 +30,8 @@ export interface AlertmanagerNotifierOptions {
   readonly timeoutMs?: number
   readonly auth?: HttpAuth
   readonly headers?: Readonly<Record<string, string>>
+  /** tls is alertmanager.tls_config (CA, client certificate, server name, verification). */
+  readonly tls?: TlsSettings | undefined
   readonly externalLabels?: Labels
   /** queueCapacity is per Alertmanager; default 10000. */
   readonly queueCapacity?: number
@@ -100,7 +103,7 @@ export function createAlertmanagerNotifier (opts: AlertmanagerNotifierOptions): 
   if (!(capacity >= 1) || !(batchSize >= 1)) throw new Error('queueCapacity and batchSize must be at least 1')
   // node:http rather than axios: one POST every few seconds needs no more, and axios's dependencies cost an
   // always-on daemon ~10 MiB of resident memory (measured). Like Prometheus, no proxy from the environment.
-  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) }
+  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true, ...tlsAgentOptions(opts.tls) }) }
   const headers = {
     ...requestHeaders(opts.headers, opts.auth),
     'Content-Type': 'application/json',
@@ -162,6 +165,8 @@ async function postAlerts (target: Target, batch: readonly PostableAlert[], time
     }
   } catch (err) {
     if (deadline.signal.aborted) throw new Error(`no response within ${timeoutMs}ms`)
+    const tlsText = describeTlsError(err, 'Alertmanager', redactUrl(target.endpoint.toString()), 'alertmanager')
+    if (tlsText !== undefined) throw new Error(tlsText)
     throw err instanceof Error ? new Error(errorText(err)) : new Error(String(err))
   } finally {
     clearTimeout(timer)

@@ -2,11 +2,14 @@
 export type HttpAuth =
   | { readonly type: 'bearer'; readonly token: string }
   | { readonly type: 'basic'; readonly username: string; readonly password: string }
+  /** authorization: {type, credentials}: the header is "<scheme> <credentials>" (Prometheus's authorization block). */
+  | { readonly type: 'authorization'; readonly scheme: string; readonly credentials: string }
 
 /** authorizationHeader returns the Authorization header value for auth, or undefined without auth. */
 export function authorizationHeader (auth: HttpAuth | undefined): string | undefined {
   if (auth === undefined) return undefined
   if (auth.type === 'bearer') return `Bearer ${auth.token}`
+  if (auth.type === 'authorization') return `${auth.scheme} ${auth.credentials}`
   return 'Basic ' + Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')
 }
 

@@ -8,6 +8,7 @@ import { VERSION } from '../version.js'
 import { DEFAULT_LIMITS, readBody, ResponseTooLargeError, UnsupportedEncodingError } from './bounded-body.js'
 import { bodySnippet, joinUrlPath, redactUrl, requestHeaders } from './http-auth.js'
 import type { HttpAuth } from './http-auth.js'
+import { describeTlsError, tlsAgentOptions, type TlsSettings } from './http-client.js'
 import { parseJsonSliced, Slices } from './sliced-json.js'
 
 /** PrometheusSourceOptions configures the instant-query client. */
@@ -16,6 +17,8 @@ export interface PrometheusSourceOptions {
   readonly timeoutMs: number
   readonly auth?: HttpAuth
   readonly headers?: Readonly<Record<string, string>>
+  /** tls is prometheus.tls_config (CA, client certificate, server name, verification). */
+  readonly tls?: TlsSettings | undefined
   /** maxResponseBytes bounds each answer, counted as it streams in and after decompression; default DEFAULT_MAX_RESPONSE_BYTES. */
   readonly maxResponseBytes?: number
   readonly logger?: Logger
@@ -184,7 +187,7 @@ export function createPrometheusSource (opts: PrometheusSourceOptions): Promethe
   const rangeEndpoint = new URL(joinUrlPath(opts.url, '/api/v1/query_range'))
   const secure = endpoint.protocol === 'https:'
   const agentOptions = { keepAlive: true, maxSockets: MAX_CONNECTIONS, maxFreeSockets: MAX_CONNECTIONS, scheduling: 'lifo' as const }
-  const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
+  const agent = secure ? new https.Agent({ ...agentOptions, ...tlsAgentOptions(opts.tls) }) : new http.Agent(agentOptions)
   const headers: Record<string, string> = {
     'User-Agent': `rollguard/${VERSION}`,
     Accept: 'application/json',
@@ -203,6 +206,10 @@ export function createPrometheusSource (opts: PrometheusSourceOptions): Promethe
       inFlight.onAbort = undefined
       try {
         return await postForm(send, base, headers, form, inFlight, maxBytes)
+      } catch (err) {
+        // A certificate problem names the server and the key that fixes it.
+        const tlsText = describeTlsError(err, 'Prometheus', redactUrl(opts.url), 'prometheus')
+        throw tlsText === undefined ? err : new QueryError('connection', undefined, `query failed: connection: ${tlsText}`)
       } finally {
         gate.leave()
       }

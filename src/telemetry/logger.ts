@@ -5,7 +5,7 @@ export const REDACT_PATHS = [
   'password', 'token', 'authorization', 'credentials',
   '*.password', '*.token', '*.authorization', '*.Authorization', '*.credentials', '*.bearer_token',
   'headers.authorization', 'headers.Authorization', 'req.headers.authorization', 'req.headers.cookie',
-  'auth.token', 'auth.password', '*.auth.token', '*.auth.password',
+  'auth.token', 'auth.password', '*.auth.token', '*.auth.password', 'auth.credentials', '*.auth.credentials',
 ]
 
 /** createLogger builds the process logger: JSON lines to stdout (or the given stream), secrets redacted. */
