@@ -8,7 +8,9 @@ import https from 'node:https'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
+import { AlertmanagerSilences } from '../../src/actions/silences.js'
 import { startAlertmanager, startPrometheus } from '../../src/demo/stack.js'
+import type { TlsSettings } from '../../src/sources/http-client.js'
 import { eventually, logSink, rollguard, tempDir } from '../fixtures/e2e.js'
 import { ALICE, makePki } from '../fixtures/tls.js'
 
@@ -111,6 +113,18 @@ t.test('rollguard reaches a Prometheus and an Alertmanager that serve TLS from a
       return r?.health === 'ok' ? r : undefined
     }, 30_000)
     t.equal(ok.health, 'ok')
+  })
+
+  await t.test('the silence check reads Alertmanager over mTLS, and names it when the CA is wrong', async (t) => {
+    const pem = (f: string) => readFileSync(f, 'utf8')
+    const check = (tls: TlsSettings) => {
+      const checker = new AlertmanagerSilences({ access: () => ({ urls: [am.url], timeoutMs: 5_000, tls }), externalLabels: () => ({}) })
+      t.teardown(() => checker.close())
+      return checker.check({ name: 'X', labels: { alertname: 'X' }, fingerprint: '0', startsAt: 0 }, { fresh: true, required: true })
+    }
+    t.same(await check({ section: 'alertmanager', insecureSkipVerify: false, ca, cert: pem(pki.clientCert), key: pem(pki.clientKey) }), { state: 'none' })
+    const wrong = await check({ section: 'alertmanager', insecureSkipVerify: false, ca: pem(pki.otherCaFile), cert: pem(pki.clientCert), key: pem(pki.clientKey) })
+    t.match(wrong, { state: 'unknown', error: /Alertmanager at https:\/\/127\.0\.0\.1:\d+: certificate signed by unknown authority \(set alertmanager\.tls_config\.ca_file\)/ })
   })
 
   await t.test('the wrong CA for Alertmanager: the notifier names it and the key to set', async (t) => {
