@@ -6,7 +6,7 @@ import { BoundedHttpLibrary } from '../actions/kube/http-library.js'
 import { timeoutMiddleware } from '../actions/kube/raw.js'
 import { kubeSource, loadActionsKubeConfig } from '../actions/service.js'
 import { fail, ok, warn, type Check } from './check.js'
-import { leaseNamespace, leasePermissions, permissionText, scopesOf, WORKLOAD_PERMISSIONS, type Permission, type Scope } from './permissions.js'
+import { gitopsPermissions, leaseNamespace, leasePermissions, permissionText, scopesOf, WORKLOAD_PERMISSIONS, type Permission, type Scope } from './permissions.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -46,11 +46,12 @@ export async function checkKubernetes(actions: ActionsConfig, k: KubernetesConfi
   const none = scopes.length === 0
     ? [warn('kubernetes-permissions', 'actions.allow is empty: no workload may be rolled back, so no namespace is checked', 'list the namespaces rollguard may roll back in under actions.allow')]
     : []
-  const [permissions, lease] = await Promise.all([
+  const [permissions, lease, gitops] = await Promise.all([
     Promise.all(scopes.map((scope) => checkScope(authz, scope))),
     k.lease.enabled ? checkLease(authz, k, contextNamespace(kc)).then((c) => [c]) : [],
+    checkGitOps(authz, actions),
   ])
-  return [loaded, api, ...none, ...permissions, ...lease]
+  return [loaded, api, ...none, ...permissions, ...lease, gitops]
 }
 
 async function checkScope(authz: AuthorizationV1Api, scope: Scope): Promise<Check> {
@@ -85,6 +86,22 @@ async function checkLease(authz: AuthorizationV1Api, k: KubernetesConfig, contex
   if (missing.length === 0) return ok('kubernetes-permissions', `${where}: get, create and update are granted`)
   return fail('kubernetes-permissions', `${where}: missing ${missing.map(permissionText).join(', ')} in namespace "${namespace}"`,
     `grant them with the leader-election Role of ${RBAC_DOC}, or set kubernetes.lease.enabled: false when exactly one replica runs`)
+}
+
+// GitOps owners are read before every decision on a workload that has one; without access, such workloads are
+// refused (the owner is assumed to revert). A warning: clusters without Argo CD or Flux need none of it.
+async function checkGitOps(authz: AuthorizationV1Api, actions: ActionsConfig): Promise<Check> {
+  const needed = gitopsPermissions(actions)
+  let missing: Permission[]
+  try {
+    missing = (await Promise.all(needed.map(async ({ namespace, permission }) => ((await denied(authz, namespace, [permission])).length > 0 ? [permission] : [])))).flat()
+  } catch (err) {
+    return cannotAsk('GitOps owners', err)
+  }
+  const what = `GitOps owners (Argo CD Applications in "${actions.gitops.argocd.namespace}", Flux Kustomizations and HelmReleases)`
+  if (missing.length === 0) return ok('gitops-permissions', `${what}: ${needed.map((n) => permissionText(n.permission)).join(', ')} granted`)
+  return warn('gitops-permissions', `${what}: missing ${missing.map(permissionText).join(', ')}: workloads they apply will be refused (gitops_managed: owner unreadable)`,
+    'only needed with Argo CD or Flux: include deploy/components/gitops (docs/gitops.md)')
 }
 
 /** denied asks one SelfSubjectAccessReview per permission and returns those not allowed. */

@@ -22,6 +22,21 @@ export const WORKLOAD_PERMISSIONS: readonly Permission[] = [
   { verb: 'create', group: 'events.k8s.io', resource: 'events' },
 ]
 
+/**
+ * gitopsPermissions: reading each kind of GitOps owner (Applications in Argo CD's namespace, Flux objects
+ * anywhere), and patching them where an allow entry or the default mode is suspend.
+ */
+export function gitopsPermissions(actions: ActionsConfig): Array<{ namespace: string; permission: Permission }> {
+  const suspends = actions.gitops.mode === 'suspend' || actions.allow.some((e) => e.gitops_mode === 'suspend')
+  const verbs = suspends ? ['get', 'patch'] : ['get']
+  const owners = [
+    { namespace: actions.gitops.argocd.namespace, group: 'argoproj.io', resource: 'applications' },
+    { namespace: '', group: 'kustomize.toolkit.fluxcd.io', resource: 'kustomizations' },
+    { namespace: '', group: 'helm.toolkit.fluxcd.io', resource: 'helmreleases' },
+  ]
+  return owners.flatMap(({ namespace, group, resource }) => verbs.map((verb) => ({ namespace, permission: { verb, group, resource } })))
+}
+
 /** leasePermissions are what leader election needs on its Lease (create cannot be narrowed to a name). */
 export function leasePermissions(name: string): Permission[] {
   return [
