@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import type { CliIO } from './cli/run.js'
+import { didYouMean } from './cli/suggest.js'
 import { VERSION } from './version.js'
 
 // Each command's module is loaded only when it runs: `check` and `--help` need neither fastify nor the
@@ -23,7 +24,13 @@ Commands:
 Flags:
   -h, --help     Show this help.
   -v, --version  Print the version.
+
+Exit status: 0 success; 1 invalid input (a rule file, the configuration) or a failure, as promtool;
+2 usage error (unknown command or flag, missing value), as prometheus; check also exits 3 for lint
+problems with --lint-fatal, as promtool. Each command's --help says more.
 `
+
+const COMMANDS = ['run', 'check', 'doctor', 'rollback', 'history', 'backtest', 'gitops', 'version', 'help', '--help', '--version']
 
 const io: CliIO = {
   stdout: (text) => void process.stdout.write(text),
@@ -60,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
       io.stdout(USAGE)
       return command === undefined ? 2 : 0
     default:
-      io.stderr(`rollguard: unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
+      io.stderr(`rollguard: unknown command ${JSON.stringify(command)}${didYouMean(command, COMMANDS)}\n\n${USAGE}`)
       return 2
   }
 }

@@ -1,9 +1,42 @@
-import { parseArgs } from 'node:util'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { RUN_OPTIONS, type OptionSpec } from '../config/options.js'
+import { didYouMean } from './suggest.js'
 
 /** UsageError is a bad command line; main prints it with the usage hint and exits 2. */
 export class UsageError extends Error {
   override name = 'UsageError'
+}
+
+/** FlagOptions are node:util parseArgs options. */
+export type FlagOptions = NonNullable<ParseArgsConfig['options']>
+
+/**
+ * parseFlags is node:util parseArgs (strict) whose errors are UsageErrors: an unknown flag names the closest known
+ * one (`unknown flag --promethus-url (did you mean --prometheus-url?)`), including Go's single-dash spelling
+ * (`-web.enable-lifecycle`), which parseArgs reads as a group of short flags; other errors lose Node's hint about
+ * positionals.
+ */
+export function parseFlags<O extends FlagOptions>(args: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true })
+  } catch (err) {
+    const e = err as Error & { code?: string }
+    if (e.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(e.message.replace(/\. To specify .*$/s, ''))
+    throw new UsageError(unknownFlag(e.message, args, options))
+  }
+}
+
+function unknownFlag(message: string, args: readonly string[], options: FlagOptions): string {
+  const known = Object.entries(options).flatMap(([name, o]) => [`--${name}`, ...(o.short === undefined ? [] : [`-${o.short}`])])
+  const flag = /Unknown option '([^']*)'/.exec(message)?.[1] ?? message
+  if (/^-[^-]$/.test(flag)) {
+    // `-prometheus-url` reaches parseArgs as -p -r -o …: name the word as typed and match it as a long flag.
+    const end = args.indexOf('--')
+    const word = (end < 0 ? args : args.slice(0, end)).map((a) => a.split('=', 1)[0] as string).find((a) => /^-[^-]{2,}/.test(a) && a.includes(flag.slice(1)))
+    const hint = word === undefined ? '' : didYouMean(`-${word}`, known)
+    if (hint !== '') return `unknown flag ${word}${hint}`
+  }
+  return `unknown flag ${flag}${didYouMean(flag, known)}`
 }
 
 /** ParsedRunArgs are the flags of `rollguard run`: flag name → every value given (last wins for scalars). */
@@ -27,12 +60,7 @@ export function parseRunArgs(argv: readonly string[], extra: ExtraFlags = {}): P
   for (const [flag, { short }] of Object.entries(extra)) options[flag] = { type: 'string', multiple: true, ...(short === undefined ? {} : { short }) }
   // A boolean option is a bare flag (--web.enable-lifecycle), as in Prometheus; its value in `flags` is "true".
   for (const spec of RUN_OPTIONS) options[spec.flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string', multiple: true }
-  let parsed
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true })
-  } catch (err) {
-    throw new UsageError((err as Error).message.replace(/\. To specify .*$/s, ''))
-  }
+  const parsed = parseFlags(argv, options)
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument: ${parsed.positionals[0]}`)
   const flags = new Map<string, string[]>()
   for (const [name, value] of Object.entries(parsed.values)) {
@@ -59,6 +87,10 @@ export function runUsage(): string {
     ...rows,
     '  -h, --help',
     '      Show this help.',
+    '',
+    'Exit status: 0 stopped cleanly (SIGTERM, SIGINT); 1 invalid configuration or rule files, a file that cannot',
+    'be read, the daemon cannot start (e.g. --listen address in use) or did not stop cleanly; 2 usage error',
+    '(unknown flag, missing value).',
     '',
     'Example:',
     '  rollguard run --prometheus-url http://127.0.0.1:9090 --alertmanager-url http://127.0.0.1:9093 \\',

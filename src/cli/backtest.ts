@@ -47,6 +47,9 @@ kube_deployment_metadata_generation) also knows ReplicaSets deleted since, old o
 revert) and rollouts in progress; the Kubernetes API knows the current ReplicaSets or ControllerRevisions in creation
 order, and StatefulSets and DaemonSets. Silences, past freezes and the effect of a would-be rollback on the
 workload are not simulated.
+
+Exit status: 0 replayed; 1 invalid configuration or rule files, or some rules could not be replayed (datasource
+errors); 2 usage error (unknown flag, missing value, bad --from/--to/--step/--output).
 `
 
 interface BacktestArgs {
@@ -61,7 +64,7 @@ interface BacktestArgs {
 const HISTORY_SOURCES = ['auto', 'kubernetes', 'kube-state-metrics'] as const
 type HistorySource = (typeof HISTORY_SOURCES)[number]
 
-/** runBacktestCommand is `rollguard backtest`; exit 0 done, 1 failed (datasource, rules), 2 usage. */
+/** runBacktestCommand is `rollguard backtest`; exit 0 done, 1 failed (configuration, rules, datasource), 2 usage. */
 export async function runBacktestCommand(argv: readonly string[], io: CliIO, env: NodeJS.ProcessEnv = process.env, now = Date.now()): Promise<number> {
   let args: BacktestArgs | 'help'
   try {
@@ -80,7 +83,7 @@ export async function runBacktestCommand(argv: readonly string[], io: CliIO, env
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     io.stderr(`rollguard backtest: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`)
-    return 2
+    return 1
   }
   const { doc } = config
   const loaded = await loadRuleFiles([...doc.rules.files])

@@ -1,12 +1,15 @@
 import { ConfigError, loadConfig } from '../config/load.js'
 import { formatRuleFileError, loadRuleFiles, parseRuleFile } from '../rules/load.js'
 import type { ParsedRuleFile, RuleFileError } from '../rules/load.js'
+import { didYouMean } from './suggest.js'
 
 /** CheckIO is where runCheck writes; readStdin is used when no FILE is given (default: process.stdin). */
 export interface CheckIO {
   stdout(s: string): void
   stderr(s: string): void
   readStdin?(): Promise<string>
+  /** stdinIsTerminal: standard input is a terminal, so nothing is piped in (default: process.stdin.isTTY unless readStdin is given). */
+  stdinIsTerminal?: boolean
 }
 
 /** CheckHooks lets tests replace config checking or pin the environment it sees. */
@@ -30,7 +33,8 @@ export const CHECK_USAGE = `Usage: rollguard check [--lint=duplicate-rules|all|n
 
 Check Prometheus rule files like \`promtool check rules\`, plus rollguard's own limit:
 only alerting rules are supported. FILE may be a glob (*, ?, [...], **). With no FILE
-and no --config, the rules are read from standard input.
+and no --config, the rules are read from standard input; empty standard input is then a
+usage error. An empty FILE is valid (0 rules), as for promtool.
 
 Flags:
   --lint=LINT      comma-separated lint checks: duplicate-rules (default), all, none
@@ -38,8 +42,12 @@ Flags:
   --config FILE    also check a rollguard configuration file
   -h, --help       show this help
 
-Exit status: 0 valid, 1 errors, 2 usage error, 3 lint problems with --lint-fatal.
+Exit status: 0 valid; 1 invalid (a rule file or the config has errors, or cannot be read);
+2 usage error (unknown flag, missing value, no FILE and nothing on standard input);
+3 lint problems only, with --lint-fatal.
 `
+
+const FLAGS = ['--lint', '--lint-fatal', '--config', '--help', '-h']
 
 interface CheckOptions {
   lintDuplicates: boolean
@@ -72,8 +80,14 @@ export async function runCheck(args: readonly string[], io: CheckIO, hooks: Chec
   if (opts.files.length > 0) {
     for (const pattern of opts.files) await checkPattern(pattern, opts, io, outcome)
   } else if (opts.config === undefined) {
+    // Nothing to check is a mistake on the command line, not a valid empty file.
+    const terminal = io.stdinIsTerminal ?? (io.readStdin === undefined && process.stdin.isTTY === true)
+    const text = terminal ? '' : io.readStdin ? await io.readStdin() : await readProcessStdin()
+    if (text.trim() === '') {
+      io.stderr(`rollguard check: no rule files given and stdin is empty\nTry 'rollguard check --help'.\n`)
+      return EXIT_USAGE
+    }
     io.stdout('Checking standard input\n')
-    const text = io.readStdin ? await io.readStdin() : await readProcessStdin()
     report(parseRuleFile('<stdin>', text), opts, io, outcome)
   }
   if (outcome.hasErrors) return EXIT_ERRORS
@@ -99,7 +113,7 @@ function parseArgs(args: readonly string[], io: CheckIO): CheckOptions | string 
       const v = value()
       if (v === undefined) return '--config needs a file'
       opts.config = v
-    } else if (arg.startsWith('-') && arg !== '-') return `unknown flag ${flag}`
+    } else if (arg.startsWith('-') && arg !== '-') return `unknown flag ${flag}${didYouMean(flag, FLAGS)}`
     else opts.files.push(arg)
   }
   return opts

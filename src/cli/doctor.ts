@@ -29,7 +29,8 @@ Flags:
   see 'rollguard run --help'), with the same environment variables and precedence.
   -h, --help           show this help
 
-Exit status: 0 no check failed (warnings allowed), 1 a check failed, 2 usage error.
+Exit status: 0 no check failed (warnings allowed); 1 a check failed (an invalid or unreadable configuration or
+rule file is a failed check); 2 usage error (unknown flag, missing value).
 `
 
 /** DoctorHooks let tests pin the environment, the working directory and the clock. */

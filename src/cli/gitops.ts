@@ -1,12 +1,12 @@
 // `rollguard gitops resume`: restores the reconciliation rollguard suspended for a rollback (actions.gitops.mode
 // suspend), exactly as it was, from the owner's rollguard.io/suspended annotation.
-import { parseArgs } from 'node:util'
 import { describeOwner, OWNER_KINDS, resumePatch, SUSPENDED_ANNOTATION, type OwnerKind, type RawOwner } from '../actions/gitops.js'
 import { patchOwner, readOwner } from '../actions/kube/gitops-owner.js'
 import type { KubeFailure } from '../actions/kube/errors.js'
-import { UsageError } from './args.js'
+import { parseFlags, UsageError } from './args.js'
 import type { CliIO } from './run.js'
-import { asUsageError, connect, errorText, KUBE_FLAGS_HELP, KUBE_OPTIONS, printError, usageError, wantsHelp, type Env, type KubeFlags } from './workload-args.js'
+import { didYouMean } from './suggest.js'
+import { connect, errorText, KUBE_FLAGS_HELP, KUBE_OPTIONS, printError, usageError, wantsHelp, type Env, type KubeFlags } from './workload-args.js'
 
 /** GITOPS_USAGE is the help text of `rollguard gitops`. */
 export const GITOPS_USAGE = `Usage: rollguard gitops resume KIND/NAME [-n NAMESPACE] [--dry-run] [--kubeconfig FILE] [--context NAME]
@@ -44,11 +44,9 @@ interface ResumeOptions {
 
 /** parseGitOpsArgs parses `resume KIND/NAME …`; throws UsageError. */
 export function parseGitOpsArgs(argv: readonly string[]): ResumeOptions {
-  const { values, positionals } = asUsageError(() =>
-    parseArgs({ args: [...argv], options: { ...KUBE_OPTIONS, 'dry-run': { type: 'boolean' } }, allowPositionals: true, strict: true }),
-  )
+  const { values, positionals } = parseFlags(argv, { ...KUBE_OPTIONS, 'dry-run': { type: 'boolean' } })
   const [sub, target, extra] = positionals
-  if (sub !== 'resume') throw new UsageError(sub === undefined ? 'a subcommand is required: resume' : `unknown subcommand ${JSON.stringify(sub)}: the subcommand is resume`)
+  if (sub !== 'resume') throw new UsageError(sub === undefined ? 'a subcommand is required: resume' : `unknown subcommand ${JSON.stringify(sub)}${didYouMean(sub, ['resume']) || ': the subcommand is resume'}`)
   if (target === undefined) throw new UsageError('an owner is required: KIND/NAME, e.g. application/shop')
   if (extra !== undefined) throw new UsageError(`unexpected argument: ${extra}`)
   const [kindText = '', name = ''] = target.split('/', 2)

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util'
 import type { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node'
 import { describeOwner } from '../actions/gitops.js'
 import { readGitOpsFacts } from '../actions/kube/gitops-owner.js'
@@ -10,9 +9,9 @@ import { deploymentHistory, revisionHistory } from '../actions/kube/history.js'
 import { isControlledBy, type RawMeta } from '../actions/kube/model.js'
 import { fetchRevisionState } from '../actions/kube/revision-undo.js'
 import { decodeRollbackRecord, ROLLBACK_ANNOTATION, type RollbackRecord } from '../actions/policy.js'
+import { parseFlags } from './args.js'
 import type { CliIO } from './run.js'
 import {
-  asUsageError,
   KUBE_FLAGS_HELP,
   KUBE_OPTIONS,
   parseTarget,
@@ -67,7 +66,7 @@ export interface WorkloadHistory {
 
 /** parseHistoryArgs parses the command line (without --help); throws UsageError. */
 export function parseHistoryArgs(argv: readonly string[]): HistoryOptions {
-  const { values, positionals } = asUsageError(() => parseArgs({ args: [...argv], options: KUBE_OPTIONS, allowPositionals: true, strict: true }))
+  const { values, positionals } = parseFlags(argv, KUBE_OPTIONS)
   return { target: parseTarget(positionals), flags: { namespace: values.namespace, kubeconfig: values.kubeconfig, context: values.context } }
 }
 

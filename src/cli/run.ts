@@ -20,7 +20,7 @@ export async function runDaemon(argv: readonly string[], io: CliIO, env: NodeJS.
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
     io.stderr(`rollguard run: ${err.message}\nTry 'rollguard run --help'.\n`)
-    return 2
+    return EXIT_USAGE
   }
   if (args.help) {
     io.stdout(`${runUsage()}\n`)
@@ -30,13 +30,44 @@ export async function runDaemon(argv: readonly string[], io: CliIO, env: NodeJS.
   try {
     daemon = await Daemon.start({ flags: args.flags, env, cwd: process.cwd() }, { version: VERSION })
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof RulesError) {
-      io.stderr(`rollguard run: invalid ${err instanceof ConfigError ? 'configuration' : 'rules'}:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`)
-      return 2
-    }
-    throw err
+    const message = startupFailure(err)
+    if (message === undefined) throw err
+    io.stderr(`rollguard run: ${message}\n`)
+    return EXIT_INVALID
   }
   return waitForSignals(daemon)
+}
+
+/** EXIT_INVALID: the configuration or the rules are invalid, or the daemon cannot start (as promtool's 1). */
+export const EXIT_INVALID = 1
+/** EXIT_USAGE: the command line cannot be parsed (unknown flag, missing value, stray argument). */
+export const EXIT_USAGE = 2
+
+/**
+ * startupFailure says why the daemon did not start, in the words of the problem (one line when there is one
+ * problem), or undefined for an unexpected error (a bug, which keeps its stack trace).
+ */
+export function startupFailure(err: unknown): string | undefined {
+  if (err instanceof ConfigError || err instanceof RulesError) {
+    const what = err instanceof ConfigError ? 'configuration' : 'rules'
+    const [only, ...more] = err.problems
+    return more.length === 0 ? `invalid ${what}: ${only}` : `invalid ${what}:\n${err.problems.map((p) => `  ${p}`).join('\n')}`
+  }
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string }
+  if (e?.syscall === 'listen' || e?.syscall === 'bind' || (e?.syscall === 'getaddrinfo' && e.code === 'ENOTFOUND')) {
+    const where = e.syscall === 'getaddrinfo' ? (e.hostname ?? '') : e.port === undefined ? String(e.address) : `${e.address?.includes(':') ? `[${e.address}]` : e.address}:${e.port}`
+    return `cannot listen on ${where}: ${LISTEN_ERRORS[e.code ?? ''] ?? e.message}`
+  }
+  // Any other system error (a file that cannot be read, ...) names its path.
+  if (typeof e?.code === 'string' && typeof e.syscall === 'string') return `cannot start: ${e.message}`
+  return undefined
+}
+
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address already in use (is another rollguard or Prometheus running?)',
+  EACCES: 'permission denied (ports below 1024 need privileges; choose another with --listen)',
+  EADDRNOTAVAIL: 'address not available (is it an address of this machine? 0.0.0.0 listens on all of them)',
+  ENOTFOUND: 'host not found (use an IP address or a name this machine resolves)',
 }
 
 function waitForSignals(daemon: Daemon): Promise<number> {

@@ -5,6 +5,7 @@ import { delimiter } from 'node:path'
 import { loadKubeConfig, makeClients, type KubeClients, type KubeConfigSource, type WorkloadKind } from '../actions/kube/index.js'
 import { homeKubeconfig, NO_CLUSTER_CONFIGURATION } from '../config/kubeconfig-lookup.js'
 import { UsageError } from './args.js'
+import { didYouMean } from './suggest.js'
 import type { CliIO } from './run.js'
 
 /** Env is the environment the kubeconfig lookup reads (KUBECONFIG, HOME, KUBERNETES_SERVICE_HOST). */
@@ -57,7 +58,7 @@ export function parseTarget(positionals: readonly string[]): Target {
   const [kindText, name, rest] = slash >= 0 ? [first.slice(0, slash), first.slice(slash + 1), second] : [first, second, extra]
   if (rest !== undefined) throw new UsageError(`unexpected argument: ${rest}`)
   const kind = parseKind(kindText)
-  if (kind === undefined) throw new UsageError(`unsupported kind ${JSON.stringify(kindText)}: rollguard works on ${SUPPORTED}`)
+  if (kind === undefined) throw new UsageError(`unsupported kind ${JSON.stringify(kindText)}${didYouMean(kindText.toLowerCase(), [...KIND_NAMES.keys()])}: rollguard works on ${SUPPORTED}`)
   if (name === undefined || name === '') throw new UsageError(`${kindText}: a name is required, e.g. ${kindText}/web`)
   if (name.includes('/')) throw new UsageError(`invalid name ${JSON.stringify(name)}: use KIND/NAME`)
   return { kind, name }
@@ -76,15 +77,6 @@ export const KUBE_FLAGS_HELP = `  -n, --namespace NAMESPACE  namespace of the wo
   --kubeconfig FILE          kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the pod's service account)
   --context NAME             kubeconfig context to use (default: the current context)
   -h, --help                 show this help`
-
-/** asUsageError runs a node:util parseArgs call; its errors become UsageErrors without Node's "To specify…" hint. */
-export function asUsageError<T>(parse: () => T): T {
-  try {
-    return parse()
-  } catch (err) {
-    throw new UsageError((err as Error).message.replace(/\. To specify .*$/s, ''))
-  }
-}
 
 /** kubeConfigSource is kubectl's lookup order: --kubeconfig, $KUBECONFIG, ~/.kube/config, in-cluster; throws when none applies. */
 export function kubeConfigSource(flag: string | undefined, env: Env): KubeConfigSource {

@@ -16,7 +16,8 @@ export function hasMagic(pattern: string): boolean {
 export async function expandGlob(pattern: string, cwd: string): Promise<string[]> {
   const segments = pattern.split('/')
   const firstMagic = segments.findIndex((s) => hasMagic(s))
-  if (firstMagic < 0) return (await isFile(resolve(cwd, pattern))) ? [pattern] : []
+  // A path named as such need not be a regular file: /dev/null and <(…) (a pipe) are read as promtool reads them.
+  if (firstMagic < 0) return (await isNotDirectory(resolve(cwd, pattern))) ? [pattern] : []
   const base = segments.slice(0, firstMagic).join('/') || (isAbsolute(pattern) ? '/' : '')
   const found = new Set<string>()
   await walk(cwd, base, segments.slice(firstMagic), found)
@@ -88,6 +89,14 @@ async function listDirs(dir: string): Promise<string[]> {
     return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name)
   } catch {
     return []
+  }
+}
+
+async function isNotDirectory(p: string): Promise<boolean> {
+  try {
+    return !(await stat(p)).isDirectory()
+  } catch {
+    return false
   }
 }
 

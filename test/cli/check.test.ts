@@ -79,6 +79,29 @@ t.test('with no files, rules are read from standard input', async (t) => {
   t.match(bad.err, '<stdin>:1:51: group "g", rule 1, "A"')
 })
 
+t.test('no files and nothing on standard input is a usage error; an empty file is valid, as for promtool', async (t) => {
+  for (const stdin of ['', ' \n\n']) {
+    const r = await check([], stdin)
+    t.equal(r.code, 2, JSON.stringify(stdin))
+    t.equal(r.err, "rollguard check: no rule files given and stdin is empty\nTry 'rollguard check --help'.\n")
+    t.equal(r.out, '')
+  }
+  let err = ''
+  const terminal = await runCheck([], { stdout: () => undefined, stderr: (s) => void (err += s), stdinIsTerminal: true, readStdin: () => Promise.reject(new Error('not read')) })
+  t.equal(terminal, 2, 'a terminal on standard input is not waited on')
+  t.match(err, 'no rule files given and stdin is empty')
+  const comment = await check([], '# rules go here\n')
+  t.equal(comment.code, 0, 'standard input with only a comment is an empty rule file')
+  t.equal(comment.out, 'Checking standard input\n  SUCCESS: 0 rules found\n\n')
+  const empty = t.testdir({ 'empty.yml': '' })
+  const file = await check([`${empty}/empty.yml`])
+  t.equal(file.code, 0)
+  t.equal(file.out, `Checking ${empty}/empty.yml\n  SUCCESS: 0 rules found\n\n`)
+  const devNull = await check(['/dev/null'])
+  t.equal(devNull.code, 0, 'a path that is not a regular file is read as named (promtool check rules /dev/null)')
+  t.equal(devNull.out, 'Checking /dev/null\n  SUCCESS: 0 rules found\n\n')
+})
+
 t.test('--help prints usage; bad flags are usage errors (exit 2)', async (t) => {
   const help = await check(['--help'])
   t.equal(help.code, 0)
@@ -87,6 +110,8 @@ t.test('--help prints usage; bad flags are usage errors (exit 2)', async (t) => 
   const bad = await check(['--nope', 'x.yml'])
   t.equal(bad.code, 2)
   t.equal(bad.err, "rollguard check: unknown flag --nope\nTry 'rollguard check --help'.\n")
+  const typo = await check(['--lint-fata', 'x.yml'])
+  t.equal(typo.err, "rollguard check: unknown flag --lint-fata (did you mean --lint-fatal?)\nTry 'rollguard check --help'.\n")
   t.equal((await check(['--lint'])).code, 2)
   t.equal((await check(['--config'])).code, 2)
 })

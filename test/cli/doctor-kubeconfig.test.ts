@@ -16,14 +16,14 @@ import { doctor, failures } from './fixtures/doctor.js'
 
 const skip = existsSync(SERVICE_ACCOUNT_TOKEN) ? `${SERVICE_ACCOUNT_TOKEN} exists here: client-node would use it` : false
 
-t.test('rollguard run with actions and no kubeconfig: exit 2 at start, with history\'s message', { skip, timeout: 20_000 }, async (t) => {
+t.test('rollguard run with actions and no kubeconfig: exit 1 at start, with history\'s message on one line', { skip, timeout: 20_000 }, async (t) => {
   const home = tempDir(t)
   const closed = await freePort()
   const flags = ['--prometheus-url', `http://127.0.0.1:${closed}`, '--listen', '127.0.0.1:0', '--actions-mode', 'dry-run', '--log-level', 'error']
   // Before the fix the daemon started and retried the Lease against http://localhost:8080 forever: bounded here.
   const r = await capture((io) => runDaemon(flags, io, { HOME: home }))
-  t.equal(r.code, 2)
-  t.equal(r.err, `rollguard run: invalid configuration:\n  kubernetes: cannot load the Kubernetes configuration for actions: ${NO_CLUSTER_CONFIGURATION}\n`)
+  t.equal(r.code, 1)
+  t.equal(r.err, `rollguard run: invalid configuration: kubernetes: cannot load the Kubernetes configuration for actions: ${NO_CLUSTER_CONFIGURATION}\n`)
   t.equal(r.out, '')
   const start = Daemon.start({ flags: new Map(flags.reduce<[string, string[]][]>((acc, v, i) => (i % 2 === 0 ? [...acc, [v.slice(2), [flags[i + 1] as string]]] : acc), [])), env: { HOME: home }, cwd: home }, { version: 'test', logger: pino({ level: 'silent' }) })
   await t.rejects(start, ConfigError)

@@ -161,7 +161,7 @@ t.test('usage: --help, bad --output, unknown flags, stray arguments; bad configu
   const help = await doctor(['--help'])
   t.equal(help.code, 0)
   t.match(help.out, /^Usage: rollguard doctor \[-o text\|json\] \[flags of rollguard run\]\n/)
-  t.match(help.out, /Exit status: 0 no check failed \(warnings allowed\), 1 a check failed, 2 usage error\.\n$/)
+  t.match(help.out, /Exit status: 0 no check failed \(warnings allowed\); 1 a check failed \(an invalid or unreadable configuration or\nrule file is a failed check\); 2 usage error \(unknown flag, missing value\)\.\n$/)
   for (const args of [['--output', 'yaml'], ['--nope'], ['stray'], ['-o']]) {
     const r = await doctor(args)
     t.equal(r.code, 2, args.join(' '))

@@ -97,7 +97,7 @@ t.test('usage: --help, and usage errors exit 2', async (t) => {
   for (const [args, message] of [
     [[], 'a workload is required: KIND/NAME, e.g. deployment/web'],
     [['job/x'], 'unsupported kind "job": rollguard works on deployment (deploy), statefulset (sts) and daemonset (ds)'],
-    [['deploy/web', '--to-revision', '1'], "Unknown option '--to-revision'"],
+    [['deploy/web', '--to-revision', '1'], 'unknown flag --to-revision'],
   ] as const) {
     const r = await capture((io) => runHistory([...args], io))
     t.equal(r.code, 2, args.join(' '))

@@ -48,7 +48,7 @@ t.test('usage: --help, and usage errors exit 2', async (t) => {
     [['deployment/web', '--dry-run=client'], '--dry-run=client is not supported: rollguard only does server-side dry runs (--dry-run)'],
     [['deployment/web', '--dry-run=yes'], 'invalid --dry-run value "yes": use --dry-run (server) or --dry-run=none'],
     [['deployment/web', '--reason', ''], '--reason must be 1 to 256 characters'],
-    [['deployment/web', '--bogus'], "Unknown option '--bogus'"],
+    [['deployment/web', '--bogus'], 'unknown flag --bogus'],
     [['deployment/web', '-n'], "Option '-n, --namespace <value>' argument missing"],
   ]
   for (const [args, message] of cases) {
