@@ -6,7 +6,7 @@
  * Used by `rollguard backtest` and to restore alert state after a restart.
  */
 
-import { evaluateGroup, mapBounded, newGroupState, type GroupState } from '../engine/group.js'
+import { evaluateGroup, newGroupState, type GroupState } from '../engine/group.js'
 import { evalTimestamp, groupOffset } from '../engine/slots.js'
 import type { RuleGroupSpec } from '../engine/spec.js'
 import type { Labels, Sample, Transition } from '../engine/types.js'
@@ -26,7 +26,8 @@ export interface ReplayOptions {
   readonly maxConcurrentQueries: number
   /**
    * Steps per range query. Prometheus refuses more than 11,000 points per series; fewer keep memory flat: the
-   * replay asks one window of time at a time, evaluates it and drops the answers before asking the next.
+   * replay asks one window of time at a time (the next one already while evaluating this one), evaluates it and
+   * drops its answers.
    */
   readonly pointsPerQuery?: number
   /** Called after each chunk of each rule, for progress reports. */
@@ -56,8 +57,17 @@ export function slotsBetween(spec: Pick<RuleGroupSpec, 'file' | 'name'>, interva
 }
 
 /**
+ * Windows whose range queries are asked before the earlier ones are evaluated. With 2, the next window's queries run
+ * while the current window's slowest query finishes and its slots are evaluated, so a group whose rules differ in
+ * cost (a histogram quantile beside a gauge comparison) keeps the datasource busy instead of waiting on one query
+ * per window; answers are held for at most this many windows.
+ */
+const WINDOWS_AHEAD = 2
+
+/**
  * replayGroup evaluates the group at every slot in [fromMs, toMs] from a fresh state. Time is replayed window by
- * window: every rule's range query for the window (bounded concurrency), then the window's slots in order.
+ * window: every rule's range query for the window, then the window's slots in order. Range queries of the next
+ * window (WINDOWS_AHEAD) are already running meanwhile; at most maxConcurrentQueries run at once, asked in order.
  */
 export async function replayGroup(spec: RuleGroupSpec, intervalMs: number, fromMs: number, toMs: number, opts: ReplayOptions): Promise<Replay> {
   const slots = slotsBetween(spec, intervalMs, fromMs, toMs)
@@ -66,9 +76,18 @@ export async function replayGroup(spec: RuleGroupSpec, intervalMs: number, fromM
   const errors = new Map<string, string>()
   const windows = chunkSlots(slots, Math.min(PROMETHEUS_MAX_POINTS, opts.pointsPerQuery ?? DEFAULT_POINTS))
   const exprs = [...new Set(spec.rules.map((r) => r.expr))]
+  const limit = limiter(opts.maxConcurrentQueries)
   let done = 0
-  for (const window of windows) {
-    const answers = await fetchAnswers(exprs, window, intervalMs, spec.queryOffsetMs, opts, () => opts.onChunk?.(++done, windows.length * exprs.length))
+  const onDone = (): void => opts.onChunk?.(++done, windows.length * exprs.length)
+  // fetchAnswers never rejects (a failed query is that rule's error), so answers asked ahead never go unhandled.
+  const asked: Array<Promise<Answers> | undefined> = []
+  for (let w = 0; w < windows.length; w++) {
+    for (let next = asked.length; next < Math.min(windows.length, w + WINDOWS_AHEAD); next++) {
+      asked.push(fetchAnswers(exprs, windows[next] as number[], intervalMs, spec.queryOffsetMs, opts.rangeQuery, limit, onDone))
+    }
+    const answers = await (asked[w] as Promise<Answers>)
+    asked[w] = undefined // dropped once evaluated
+    const window = windows[w] as number[]
     for (const slot of window) {
       const result = await evaluateGroup(state, slot, {
         query: async (expr, at) => answerAt(answers, expr, at),
@@ -102,14 +121,15 @@ async function fetchAnswers(
   window: readonly number[],
   stepMs: number,
   queryOffsetMs: number,
-  opts: ReplayOptions,
+  rangeQuery: RangeQueryFn,
+  limit: Limiter,
   onDone: () => void,
 ): Promise<Answers> {
   const answers: Answers = new Map()
   const range = { startMs: (window[0] as number) - queryOffsetMs, endMs: (window[window.length - 1] as number) - queryOffsetMs, stepMs }
-  await mapBounded(exprs, opts.maxConcurrentQueries, async (expr) => {
+  await Promise.all(exprs.map((expr) => limit(async () => {
     try {
-      const r = await opts.rangeQuery(expr, range)
+      const r = await rangeQuery(expr, range)
       const byTime = new Map<number, Sample[]>()
       for (const s of r.series) for (const [t, value] of s.points) pushAt(byTime, t, { labels: s.labels, value })
       answers.set(expr, { byTime, warnings: [...new Set(r.warnings)] })
@@ -117,8 +137,27 @@ async function fetchAnswers(
       answers.set(expr, { error: err instanceof Error ? err.message : String(err) })
     }
     onDone()
-  })
+  })))
   return answers
+}
+
+/** Limiter runs at most n functions at once; the others wait in the order they were submitted. */
+type Limiter = <T>(fn: () => Promise<T>) => Promise<T>
+
+function limiter(n: number): Limiter {
+  let active = 0
+  const waiting: Array<() => void> = []
+  return async (fn) => {
+    if (active < Math.max(1, n)) active++
+    else await new Promise<void>((resolve) => waiting.push(resolve)) // the finishing function hands over its place
+    try {
+      return await fn()
+    } finally {
+      const next = waiting.shift()
+      if (next !== undefined) next()
+      else active--
+    }
+  }
 }
 
 function pushAt(byTime: Map<number, Sample[]>, t: number, sample: Sample): void {
