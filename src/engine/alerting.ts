@@ -1,6 +1,6 @@
 import { fingerprint, withoutName } from './labels.js'
 import type { AlertingRuleSpec } from './spec.js'
-import type { Alert, Labels, RuleHealth, RuleState, Sample, TemplateData, Transition } from './types.js'
+import type { Alert, Labels, RuleHealth, RuleState, Sample, TemplateData, TemplateQueries, Transition } from './types.js'
 
 /** RESOLVED_RETENTION_MS keeps resolved alerts so their resolution is re-sent, surviving Alertmanager restarts and lost requests. */
 export const RESOLVED_RETENTION_MS = 15 * 60 * 1000
@@ -19,6 +19,8 @@ export interface EvalContext {
   readonly evalTime: number
   readonly externalLabels: Labels
   readonly externalURL: string
+  /** queries answers the templates' `query` calls (template/queries.ts); without it they fail. */
+  readonly queries?: TemplateQueries | undefined
 }
 
 /** EvalOutcome is the result of applying one query result to a rule's state. */
@@ -63,13 +65,13 @@ function buildAlerts(rule: AlertingRuleSpec, samples: readonly Sample[], ctx: Ev
       externalURL: ctx.externalURL,
       value: sample.value,
     }
-    const labels = alertLabels(rule, sample.labels, data, ctx.evalTime)
+    const labels = alertLabels(rule, sample.labels, data, ctx)
     const fp = fingerprint(labels)
     if (alerts.has(fp)) return ERR_DUPLICATE_LABELSET
     alerts.set(fp, {
       fingerprint: fp,
       labels,
-      annotations: expandAll(rule.annotations, data, ctx.evalTime),
+      annotations: expandAll(rule.annotations, data, ctx),
       state: 'pending',
       value: sample.value,
       activeAt: ctx.evalTime,
@@ -84,10 +86,10 @@ function buildAlerts(rule: AlertingRuleSpec, samples: readonly Sample[], ctx: Ev
 }
 
 /** alertLabels: series labels without __name__, templated rule labels in name order (empty deletes), then alertname. */
-function alertLabels(rule: AlertingRuleSpec, series: Labels, data: TemplateData, evalTime: number): Labels {
+function alertLabels(rule: AlertingRuleSpec, series: Labels, data: TemplateData, ctx: EvalContext): Labels {
   const labels = withoutName(series)
   for (const name of Object.keys(rule.labels).sort()) {
-    const value = (rule.labels[name] as AlertingRuleSpec['labels'][string]).expand(data, evalTime)
+    const value = (rule.labels[name] as AlertingRuleSpec['labels'][string]).expand(data, ctx.evalTime, ctx.queries)
     if (value === '') delete labels[name]
     else labels[name] = value
   }
@@ -96,10 +98,10 @@ function alertLabels(rule: AlertingRuleSpec, series: Labels, data: TemplateData,
 }
 
 /** expandAll expands annotation templates, dropping empty results (Alertmanager drops them too). */
-function expandAll(templates: AlertingRuleSpec['annotations'], data: TemplateData, evalTime: number): Labels {
+function expandAll(templates: AlertingRuleSpec['annotations'], data: TemplateData, ctx: EvalContext): Labels {
   const out: Record<string, string> = {}
   for (const name in templates) {
-    const value = (templates[name] as AlertingRuleSpec['annotations'][string]).expand(data, evalTime)
+    const value = (templates[name] as AlertingRuleSpec['annotations'][string]).expand(data, ctx.evalTime, ctx.queries)
     if (value !== '') out[name] = value
   }
   return out

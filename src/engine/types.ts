@@ -29,10 +29,26 @@ export interface TemplateData {
   readonly value: number
 }
 
+/** TemplateQueryAnswer is what a template's `query` call returns: the samples, or the error text it fails with. */
+export type TemplateQueryAnswer = { readonly samples: readonly Sample[] } | { readonly error: string }
+
+/**
+ * TemplateQueries answers the `query` calls of template expansions: the engine does no I/O, so the caller runs the
+ * queries (instant queries at the evaluation time) and hands their answers in.
+ */
+export interface TemplateQueries {
+  /** answer returns expr's answer, or undefined when it has not been run yet. */
+  answer(expr: string): TemplateQueryAnswer | undefined
+  /** unanswered is told each expression answer() had nothing for; the expansion goes on as if it returned no samples. */
+  unanswered(expr: string): void
+}
+
 /** Template is a compiled Go text/template; expand never throws (Prometheus renders errors as text). */
 export interface Template {
   readonly source: string
-  expand(data: TemplateData, evalTime: number): string
+  /** usesQuery is true when the template calls Prometheus's `query` function: its expansions need answers. */
+  readonly usesQuery?: boolean
+  expand(data: TemplateData, evalTime: number, queries?: TemplateQueries): string
 }
 
 /** Alert is one active (or recently resolved) alert of an alerting rule. 0 means "not set" for times. */

@@ -1,7 +1,7 @@
 import tap from 'tap'
 import type { TemplateData } from '../../src/engine/types.js'
 import { compileTemplate, TemplateSyntaxError } from '../../src/engine/template/index.js'
-import { nodeString } from '../../src/engine/template/ast.js'
+import { nodeString, type ListNode } from '../../src/engine/template/ast.js'
 import { parseTemplate } from '../../src/engine/template/parser.js'
 import { checkFunction } from '../../src/engine/template/funcs.js'
 
@@ -23,10 +23,9 @@ function expand(source: string, data: Partial<TemplateData> = {}): string {
 }
 
 // execError builds Prometheus's rendering of a Go execution error at column `offset` of line 1 of the user's source.
-// Go shortens the <context> to 20 characters.
+// The <context> is the whole node, as Prometheus 2.42 (Go 1.19) prints it; very old Go cut it at 20 bytes.
 function execError(offset: number, context: string, message: string, line = 1): string {
   const column = line === 1 ? offset + PREFIX : offset
-  if (context.length > 20) context = context.slice(0, 20) + '...'
   return `<error expanding template: error executing template ${NAME}: template: ${NAME}:${line}:${column}: executing "${NAME}" at <${context}>: ${message}>`
 }
 
@@ -381,7 +380,8 @@ tap.test('Go-compatible runtime errors are rendered, not thrown', async (t) => {
     ['{{ first nil }}', execError(3, 'first nil', 'error calling first: first() called on vector with no elements')],
     ['{{ label "x" nil }}', execError(3, 'label "x" nil', 'error calling label: runtime error: invalid memory address or nil pointer dereference')],
     ['{{ value nil }}|{{ strvalue nil }}', execError(3, 'value nil', 'error calling value: runtime error: invalid memory address or nil pointer dereference')],
-    ['{{ sortByLabel "x" nil }}', '<no value>'],
+    // A nil queryResult is a typed nil slice: fmt prints [] (checked against Prometheus 2.42).
+    ['{{ sortByLabel "x" nil }}', '[]'],
     ['{{ first (args).x }}', execError(3, 'first (args).x', 'error calling first: first() called on vector with no elements')],
     ['{{ match "a\\\\p" "x" }}', execError(3, 'match "a\\\\p" "x"', 'error calling match: error parsing regexp: invalid character class range: `a\\p`')],
     ['{{ match "(" "x" }}', execError(3, 'match "(" "x"', 'error calling match: error parsing regexp: missing closing ): `(`')],
@@ -411,7 +411,6 @@ tap.test('Go-compatible runtime errors are rendered, not thrown', async (t) => {
 tap.test('parse errors throw TemplateSyntaxError with Go wording', async (t) => {
   const cases: [string, string, number?][] = [
     ['{{ $labels.instance }', 'unexpected "}" in operand'],
-    ['{{ query "up" }}', 'function "query" is not supported by rollguard (templates cannot run queries)'],
     ['{{ foo }}', 'function "foo" not defined'],
     ['{{ $nope }}', 'undefined variable "$nope"'],
     ['{{ .x', 'unclosed action'],
@@ -468,9 +467,6 @@ tap.test('parse errors throw TemplateSyntaxError with Go wording', async (t) => 
     ['{{ break }}', '{{break}} outside {{range}}'],
     ['{{ range 1 }}{{ continue 1 }}{{ end }}', 'unexpected "1" in {{continue}}'],
     ['{{ range 1 }}{{ else }}{{ continue }}{{ end }}', '{{continue}} outside {{range}}'],
-    ['{{ define "x" }}{{ end }}', '{{define}} is not supported by rollguard'],
-    ['{{ template "x" }}', '{{template}} is not supported by rollguard'],
-    ['{{ block "x" . }}{{ end }}', '{{block}} is not supported by rollguard'],
     ['{{ $x, $y := 1 }}', 'too many declarations in command'],
     ['{{ range $a, $b, $c := . }}{{ end }}', 'too many declarations in range'],
     ['{{ range $a, 1 }}{{ end }}', 'range can only initialize variables'],
@@ -521,7 +517,7 @@ tap.test('nodeString renders parse trees like Go', async (t) => {
     '{{if 1}}a{{else}}{{if 2}}b{{else}}c{{end}}{{end}}{{with $v := 1}}{{end}}',
     '{{range $k, $v := .}}{{break}}{{continue}}{{end}}{{range .}}{{else}}e{{end}}{{`raw`}}',
   ]
-  sources.forEach((s, i) => t.equal(nodeString(parseTemplate('x', s, checkFunction)), want[i]))
+  sources.forEach((s, i) => t.equal(nodeString(parseTemplate('x', s, checkFunction).get('x') as ListNode), want[i]))
 })
 
 tap.test('compiled templates are shared between rules with the same name and text', async (t) => {

@@ -1,5 +1,7 @@
 /** Parse tree of a Go text/template, mirroring text/template/parse's node types. pos is a source offset. */
 
+import { goQuote } from './strconv.js'
+
 /** TextNode is literal text outside actions. */
 export interface TextNode { readonly kind: 'text'; readonly pos: number; readonly text: string }
 /** ActionNode is {{pipeline}}: it prints the value unless the pipeline declares variables. */
@@ -14,8 +16,10 @@ export interface ControlNode {
 }
 /** LoopControlNode is {{break}} or {{continue}} inside {{range}}. */
 export interface LoopControlNode { readonly kind: 'break' | 'continue'; readonly pos: number }
+/** TemplateNode is {{template "name" pipeline}} (pipe optional); {{block}} parses into one too. pos is the name's. */
+export interface TemplateNode { readonly kind: 'template'; readonly pos: number; readonly name: string; readonly pipe: PipeNode | undefined }
 /** ItemNode is an element of a list. */
-export type ItemNode = TextNode | ActionNode | ControlNode | LoopControlNode
+export type ItemNode = TextNode | ActionNode | ControlNode | LoopControlNode | TemplateNode
 /** ListNode is a sequence of items. */
 export interface ListNode { readonly kind: 'list'; readonly pos: number; readonly nodes: ItemNode[] }
 
@@ -71,6 +75,7 @@ export function nodeString(n: Node): string {
     case 'action': return `{{${nodeString(n.pipe)}}}`
     case 'if': case 'with': case 'range': return controlString(n)
     case 'break': case 'continue': return `{{${n.kind}}}`
+    case 'template': return `{{template ${goQuote(n.name)}${n.pipe === undefined ? '' : ' ' + nodeString(n.pipe)}}}`
     case 'list': return n.nodes.map(nodeString).join('')
     case 'pipe': return pipeString(n)
     case 'command': return n.args.map(argString).join(' ')

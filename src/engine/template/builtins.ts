@@ -4,7 +4,7 @@ import type { CallFunc, ShortCircuitFunc } from './funcs.js'
 import { queryEscape } from './netutil.js'
 import { sprint, sprintf, sprintln } from './printf.js'
 import { isPrint, utf8Decode, utf8Encode, utf8Length } from './strconv.js'
-import { GoHTML, GoInt, arg, formatValue, isTrue, str, stringOf, typeName, type Value } from './values.js'
+import { GoHTML, GoInt, arg, formatValue, isTrue, str, stringOf, typeName, type GoSlice, type Value } from './values.js'
 
 type Kind = 'bool' | 'int' | 'uint' | 'float' | 'string' | 'invalid' | 'other'
 
@@ -58,8 +58,10 @@ function eqOther(a: Value, b: Value): boolean {
   if (typeName(a) !== typeName(b)) {
     throw new Error(`non-comparable types ${formatValue(a)}: ${typeName(a)}, ${typeName(b)}: ${formatValue(b)}`)
   }
-  if (typeof a === 'object' && a !== null && (a.kind === 'map' || a.kind === 'root')) {
-    throw new Error(`non-comparable type ${formatValue(b)}: ${typeName(b)}`)
+  // A nil slice equals only another nil one; other slices, and maps and structs, cannot be compared.
+  if (typeof a === 'object' && a?.kind === 'slice' && typeof b === 'object' && b?.kind === 'slice' && (a.nil || b.nil)) return a.nil === b.nil
+  if (typeof a === 'object' && a !== null && (a.kind === 'map' || a.kind === 'root' || a.kind === 'slice')) {
+    throw new Error(`non-comparable type ${sprintf('%s', [b])}: ${typeName(b)}`)
   }
   return a === b
 }
@@ -85,6 +87,7 @@ function length(v: Value): Value {
   const s = stringOf(v)
   if (s !== undefined) return new GoInt(utf8Length(s))
   if (typeof v === 'object' && v.kind === 'map') return new GoInt(Object.keys(v.entries).length)
+  if (typeof v === 'object' && v.kind === 'slice') return new GoInt(v.length)
   throw new Error(`len of type ${elemType(v)}`)
 }
 
@@ -97,6 +100,11 @@ function indexArg(v: Value, cap: number): number {
 
 function indexOne(item: Value, key: Value): Value {
   if (item === null) throw new Error('index of nil pointer')
+  if (typeof item === 'object' && item.kind === 'slice') {
+    const x = indexArg(key, item.length)
+    if (x === item.length) throw new Error('reflect: slice index out of range')
+    return item.at(x)
+  }
   const s = stringOf(item)
   if (s !== undefined) {
     const bytes = utf8Encode(s)
@@ -118,6 +126,9 @@ function index(item: Value, keys: readonly Value[]): Value {
 function slice(item: Value, idx: readonly Value[]): Value {
   if (item === null) throw new Error('slice of untyped nil')
   if (idx.length > 3) throw new Error(`too many slice indexes: ${idx.length}`)
+  if (typeof item === 'object' && item.kind === 'slice') return sliceSlice(item, idx)
+  // slice does not dereference pointers, unlike len and index.
+  if (typeof item === 'object' && item.kind === 'sample') throw new Error(`can't slice item of type ${typeName(item)}`)
   const s = stringOf(item)
   if (s === undefined) throw new Error(`can't slice item of type ${elemType(item)}`)
   if (idx.length === 3) throw new Error('cannot 3-index slice a string')
@@ -128,6 +139,16 @@ function slice(item: Value, idx: readonly Value[]): Value {
   if (from > to) throw new Error(`invalid slice index: ${from} > ${to}`)
   const out = utf8Decode(bytes.subarray(from, to))
   return typeof item === 'string' ? out : new GoHTML(out)
+}
+
+// sliceSlice is slice on a slice: indexes up to its capacity, a third index sets the capacity.
+function sliceSlice(item: GoSlice, idx: readonly Value[]): GoSlice {
+  const bounds = [0, item.length, item.cap]
+  idx.forEach((v, i) => (bounds[i] = indexArg(v, item.cap)))
+  const [from, to, max] = bounds as [number, number, number]
+  if (from > to) throw new Error(`invalid slice index: ${from} > ${to}`)
+  if (to > max) throw new Error(`invalid slice index: ${to} > ${max}`)
+  return item.slice(from, to, max)
 }
 
 // evalArgs is text/template's evalArgs: a lone string as is, otherwise fmt.Sprint.

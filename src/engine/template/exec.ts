@@ -1,16 +1,16 @@
 /** Executor for parsed templates, mirroring text/template/exec.go (including error texts and locations). */
 
-import type { TemplateData } from '../types.js'
+import type { TemplateData, TemplateQueries } from '../types.js'
 import type {
   ActionNode, ArgNode, ChainNode, CommandNode, ControlNode, FieldNode, IdentifierNode, ItemNode, ListNode, Node, NumberNode,
-  PipeNode, VariableNode,
+  PipeNode, TemplateNode, VariableNode,
 } from './ast.js'
 import { nodeString } from './ast.js'
 import { FUNCS, type CallEnv, type FuncDef, type ParamType } from './funcs.js'
 import { methodOf } from './gotime.js'
-import { lineOf } from './parser.js'
+import { lineOf, type TreeSet } from './parser.js'
 import { goQuote, utf8Length } from './strconv.js'
-import { AlertData, GoInt, formatValue, isTrue, typeName, type Value } from './values.js'
+import { AlertData, GoInt, formatPrinted, formatValue, isTrue, typeName, type Value } from './values.js'
 
 const MISSING = Symbol('missing')
 type Final = Value | typeof MISSING
@@ -24,12 +24,26 @@ const PARAM_TYPES: Readonly<Record<ParamType, string>> = {
   any: 'interface {}', value: 'reflect.Value', string: 'string', sample: '*template.sample', samples: 'template.queryResult',
 }
 
-/** execute runs a parsed template against alert data; throws Error with Go's execution error text. */
-export function execute(name: string, text: string, root: ListNode, data: TemplateData, evalTime: number): string {
+/**
+ * MAX_EXEC_DEPTH bounds nested {{template}} calls. Go allows 100000; a JavaScript stack holds far fewer frames
+ * (about 500 levels of a template with a few nested controls each), so rollguard stops at 200, with Go's message
+ * and its own number. A template calling itself without end fails either way (docs/conformance.md).
+ */
+export const MAX_EXEC_DEPTH = 200
+
+/** execute runs the template `name` of a parsed set against alert data; throws Error with Go's execution error text. */
+export function execute(
+  name: string,
+  text: string,
+  trees: TreeSet,
+  data: TemplateData,
+  evalTime: number,
+  queries?: TemplateQueries,
+): string {
   const dot = new AlertData(data)
-  const state = new State(name, text, { evalTime, externalURL: data.externalURL })
+  const state = new State(name, text, trees, { evalTime, externalURL: data.externalURL, queries })
   state.vars.push({ name: '$', value: dot })
-  state.walkList(dot, root)
+  state.walkList(dot, trees.get(name) as ListNode)
   return state.out
 }
 
@@ -39,10 +53,20 @@ function isHexInt(s: string): boolean {
 
 class State {
   out = ''
-  readonly vars: Variable[] = []
+  vars: Variable[] = []
   private node: Node | undefined
+  // The template being executed (errors say `executing "<it>"`); locations always name the top-level template.
+  private current: string
+  private depth = 0
 
-  constructor(private readonly name: string, private readonly text: string, private readonly env: CallEnv) {}
+  constructor(
+    private readonly name: string,
+    private readonly text: string,
+    private readonly trees: TreeSet,
+    private readonly env: CallEnv,
+  ) {
+    this.current = name
+  }
 
   private at(n: Node): void {
     this.node = n
@@ -52,10 +76,10 @@ class State {
     const n = this.node as Node
     const before = this.text.slice(0, n.pos)
     const column = utf8Length(before.slice(before.lastIndexOf('\n') + 1))
-    let context = nodeString(n)
-    if (utf8Length(context) > 20) context = [...context].slice(0, 20).join('') + '...'
+    // The whole node, as Prometheus 2.42 (Go 1.19) prints it; very old Go releases cut it at 20 bytes.
+    const context = nodeString(n)
     const location = `${this.name}:${lineOf(this.text, n.pos)}:${column}`
-    throw new Error(`template: ${location}: executing ${goQuote(this.name)} at <${context}>: ${message}`)
+    throw new Error(`template: ${location}: executing ${goQuote(this.current)} at <${context}>: ${message}`)
   }
 
   walkList(dot: Value, list: ListNode): Flow {
@@ -73,13 +97,34 @@ class State {
       case 'if': case 'with': return this.walkIfOrWith(dot, n)
       case 'range': return this.walkRange(dot, n)
       case 'break': case 'continue': return n.kind
+      case 'template': this.walkTemplate(dot, n); break
     }
     return 'normal'
   }
 
+  // walkTemplate runs another template with dot set by the pipeline (nil without one) and no variables but $.
+  private walkTemplate(dot: Value, t: TemplateNode): void {
+    this.at(t)
+    const tree = this.trees.get(t.name)
+    if (tree === undefined) this.errorf(`template ${goQuote(t.name)} not defined`)
+    if (this.depth === MAX_EXEC_DEPTH) this.errorf(`exceeded maximum template depth (${MAX_EXEC_DEPTH})`)
+    // Variables declared by the pipeline persist in the caller.
+    const value = t.pipe === undefined ? null : this.evalPipeline(dot, t.pipe)
+    const saved = { vars: this.vars, current: this.current, node: this.node }
+    this.vars = [{ name: '$', value }]
+    this.current = t.name
+    this.depth++
+    // The parser allows {{break}} and {{continue}} only inside a {{range}} of the same template.
+    this.walkList(value, tree)
+    this.depth--
+    this.vars = saved.vars
+    this.current = saved.current
+    this.node = saved.node
+  }
+
   private walkAction(dot: Value, n: ActionNode): void {
     const v = this.evalPipeline(dot, n.pipe)
-    if (n.pipe.decl.length === 0) this.out += v === null ? '<no value>' : formatValue(v)
+    if (n.pipe.decl.length === 0) this.out += formatPrinted(v)
   }
 
   private walkIfOrWith(dot: Value, n: ControlNode): Flow {
@@ -110,6 +155,11 @@ class State {
       const keys = v.keys()
       for (const k of keys) if (this.oneIteration(r, k, v.get(k)) === 'break') break
       return keys.length > 0
+    }
+    if (typeof v === 'object' && v.kind === 'slice') {
+      // Go reads the length and each element as it goes: a body sorting the slice in place is seen.
+      for (let i = 0; i < v.length; i++) if (this.oneIteration(r, new GoInt(i), v.at(i)) === 'break') break
+      return v.length > 0
     }
     if (typeof v === 'object' && v.kind === 'int') {
       if (r.pipe.decl.length > 1) this.errorf(`can't use ${formatValue(v)} to iterate over more than one variable`)
@@ -223,7 +273,7 @@ class State {
       if (hasArgs) this.errorf(`${name} is not a method but has arguments`)
       return receiver.get(name)
     }
-    const field = typeof receiver === 'object' && receiver.kind === 'root' ? receiver.field(name) : undefined
+    const field = typeof receiver === 'object' && (receiver.kind === 'root' || receiver.kind === 'sample') ? receiver.field(name) : undefined
     if (field === undefined) return this.errorf(`can't evaluate field ${name} in type ${typeName(receiver)}`)
     if (hasArgs) this.errorf(`${name} has arguments but cannot be invoked as function`)
     return field
@@ -283,7 +333,7 @@ class State {
   private validateType(v: Value, type: ParamType | undefined): Value {
     if (type === undefined || type === 'any' || type === 'value') return v
     if (v === null) return type === 'string' ? this.errorf('invalid value; expected string') : null
-    if (type === 'string' && typeof v === 'string') return v
+    if (type === 'string' ? typeof v === 'string' : typeName(v) === PARAM_TYPES[type]) return v
     return this.errorf(`wrong type for value; expected ${PARAM_TYPES[type]}; got ${typeName(v)}`)
   }
 }

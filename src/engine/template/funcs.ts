@@ -1,5 +1,6 @@
 /** Template function table: Go text/template built-ins plus Prometheus's functions. */
 
+import type { TemplateQueries } from '../types.js'
 import type { Value } from './values.js'
 import { BUILTINS } from './builtins.js'
 import { PROMETHEUS_FUNCS } from './prometheus.js'
@@ -11,6 +12,8 @@ export type ParamType = 'any' | 'value' | 'string' | 'sample' | 'samples'
 export interface CallEnv {
   readonly evalTime: number
   readonly externalURL: string
+  /** queries answers `query`; undefined where no query source is at hand (then `query` fails). */
+  readonly queries: TemplateQueries | undefined
 }
 
 /** CallFunc is an ordinary function; it throws Error for Go's "error calling <name>: ...". */
@@ -39,6 +42,5 @@ export const FUNCS: ReadonlyMap<string, FuncDef> = new Map<string, FuncDef>([
 /** checkFunction returns Go's parse error for an unusable function name, else undefined. */
 export function checkFunction(name: string): string | undefined {
   if (FUNCS.has(name)) return undefined
-  if (name === 'query') return 'function "query" is not supported by rollguard (templates cannot run queries)'
   return `function "${name}" not defined`
 }

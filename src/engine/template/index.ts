@@ -1,17 +1,18 @@
 /**
- * Prometheus-compatible alert templating: a Go text/template subset with Prometheus's
- * functions, executed like rules/alerting.go (variable prefix, missingkey=zero, errors
- * rendered as text). Pure: the evaluation time is an argument.
+ * Prometheus-compatible alert templating: Go's text/template (with {{define}}, {{template}} and {{block}}) and
+ * Prometheus's functions, executed like rules/alerting.go (variable prefix, missingkey=zero, errors rendered as
+ * text). Pure: the evaluation time is an argument, and `query` reads answers the caller ran (TemplateQueries).
  */
 
-import type { Template, TemplateData } from '../types.js'
+import type { Template, TemplateData, TemplateQueries } from '../types.js'
 import { execute } from './exec.js'
 import { checkFunction } from './funcs.js'
 import { parseTemplate } from './parser.js'
 
 export { TemplateSyntaxError } from './parser.js'
 
-// Prometheus prepends these definitions to every alert label and annotation template.
+// Prometheus prepends these definitions to every alert label and annotation template. They belong to the
+// top-level template only: a {{define}}d template sees none of them, and its dot is what {{template}} passes.
 const PREFIX = '{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}'
 
 /**
@@ -36,12 +37,18 @@ export function compileTemplate(name: string, source: string): Template {
 function compile(name: string, source: string): Template {
   if (!source.includes('{{')) return { source, expand: () => source }
   const text = PREFIX + source
-  const root = parseTemplate(name, text, checkFunction)
+  // Functions are called by name only, so a template that never names `query` never queries.
+  let usesQuery = false
+  const trees = parseTemplate(name, text, (fn) => {
+    if (fn === 'query') usesQuery = true
+    return checkFunction(fn)
+  })
   return {
     source,
-    expand(data: TemplateData, evalTime: number): string {
+    usesQuery,
+    expand(data: TemplateData, evalTime: number, queries?: TemplateQueries): string {
       try {
-        return execute(name, text, root, data, evalTime)
+        return execute(name, text, trees, data, evalTime, queries)
       } catch (e) {
         return `<error expanding template: error executing template ${name}: ${(e as Error).message}>`
       }

@@ -1,7 +1,8 @@
 /** Parser for Go text/template, mirroring text/template/parse/parse.go (messages included). */
 
 import type {
-  ArgNode, CommandNode, ControlNode, IdentifierNode, ItemNode, ListNode, NumberNode, PipeNode, StringNode, VariableNode,
+  ArgNode, CommandNode, ControlNode, IdentifierNode, ItemNode, ListNode, NumberNode, PipeNode, StringNode, TemplateNode,
+  VariableNode,
 } from './ast.js'
 import { nodeString } from './ast.js'
 import { isKeyword, lex, type Kind, type Token } from './lexer.js'
@@ -18,6 +19,12 @@ export class TemplateSyntaxError extends Error {
 /** FunctionCheck returns an error message when a function name may not be used, else undefined. */
 export type FunctionCheck = (name: string) => string | undefined
 
+/**
+ * TreeSet maps template names to their parse trees: the top-level template under its own name, plus every
+ * {{define}} and {{block}} (Go's treeSet). Templates call each other by name at execution time.
+ */
+export type TreeSet = ReadonlyMap<string, ListNode>
+
 type EndOrElse = { readonly kind: 'end'; readonly pos: number } | { readonly kind: 'else'; readonly pos: number }
 type Parsed = ItemNode | EndOrElse
 
@@ -26,9 +33,17 @@ const OPERAND_START: ReadonlySet<Kind> = new Set<Kind>([
 ])
 const NON_EXECUTABLE: ReadonlySet<string> = new Set(['bool', 'dot', 'nil', 'number', 'string'])
 
-/** parseTemplate parses a template; throws TemplateSyntaxError. */
-export function parseTemplate(name: string, text: string, checkFunction: FunctionCheck): ListNode {
+// Go's unicode.IsSpace, which bytes.TrimSpace uses (JavaScript's \s differs: it has U+FEFF, lacks U+0085).
+const GO_SPACE = /^[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$/
+
+/** parseTemplate parses a template and the templates it defines; throws TemplateSyntaxError. */
+export function parseTemplate(name: string, text: string, checkFunction: FunctionCheck): TreeSet {
   return new Parser(name, text, lex(text), checkFunction).parse()
+}
+
+/** isEmptyTree is Go's parse.IsEmptyTree: nothing but white space. */
+export function isEmptyTree(list: ListNode): boolean {
+  return list.nodes.every((n) => n.kind === 'text' && GO_SPACE.test(n.text))
 }
 
 /** lineOf returns the 1-based line of a source offset. */
@@ -38,12 +53,22 @@ export function lineOf(text: string, pos: number): number {
   return line
 }
 
+/** TreeState is what Go keeps per parse.Tree: {{define}} and {{block}} bodies are parsed as trees of their own. */
+interface TreeState {
+  readonly vars: string[]
+  readonly rangeDepth: number
+  readonly actionLine: number
+  readonly seen: number
+}
+
 class Parser {
   private i = 0
+  // The furthest token read by the tree being parsed: Go reports a parse error at the line of its tree's last token.
   private seen = 0
-  private readonly vars: string[] = ['$']
+  private vars: string[] = ['$']
   private rangeDepth = 0
   private actionLine = 0
+  private readonly trees = new Map<string, ListNode>()
 
   constructor(
     private readonly name: string,
@@ -52,14 +77,105 @@ class Parser {
     private readonly checkFunction: FunctionCheck,
   ) {}
 
-  parse(): ListNode {
+  parse(): TreeSet {
     const root: ListNode = { kind: 'list', pos: this.peek().pos, nodes: [] }
     while (this.peek().kind !== 'eof') {
+      // {{define}} is only recognised here, at the top level, like Go's Tree.parse.
+      if (this.peek().kind === 'leftDelim') {
+        const mark = this.i
+        this.next()
+        if (this.nextNonSpace().kind === 'define') {
+          this.definition()
+          continue
+        }
+        this.i = mark
+      }
       const n = this.textOrAction()
       if (n.kind === 'end' || n.kind === 'else') this.fail(`unexpected {{${n.kind}}}`)
       else root.nodes.push(n)
     }
-    return root
+    this.add(this.name, root)
+    return this.trees
+  }
+
+  // add is Go's Tree.add: an empty definition gives way to a later one; two non-empty ones are an error.
+  private add(name: string, list: ListNode): void {
+    const existing = this.trees.get(name)
+    if (existing === undefined || isEmptyTree(existing)) this.trees.set(name, list)
+    else if (!isEmptyTree(list)) this.fail(`template: multiple definition of template ${goQuote(name)}`)
+  }
+
+  // enterTree starts parsing the body of a {{define}} or {{block}} as a new tree: no variables but $, no range.
+  private enterTree(): TreeState {
+    const saved: TreeState = { vars: this.vars, rangeDepth: this.rangeDepth, actionLine: this.actionLine, seen: this.seen }
+    this.vars = ['$']
+    this.rangeDepth = 0
+    this.actionLine = 0
+    return saved
+  }
+
+  private leaveTree(saved: TreeState): void {
+    this.vars = saved.vars
+    this.rangeDepth = saved.rangeDepth
+    this.actionLine = saved.actionLine
+  }
+
+  // definition parses {{define "name"}} body {{end}}; the keyword is past.
+  private definition(): void {
+    const context = 'define clause'
+    const t = this.nextNonSpace()
+    if (t.kind !== 'string' && t.kind !== 'rawString') this.unexpected(t, context)
+    const name = this.unquoted(t)
+    this.expect('rightDelim', context)
+    const saved = this.enterTree()
+    const [list, end] = this.itemList()
+    if (end.kind !== 'end') this.fail(`unexpected {{else}} in ${context}`)
+    this.add(name, list)
+    this.leaveTree(saved)
+  }
+
+  // block parses {{block "name" pipeline}} body {{end}}: a definition and a call of it in place.
+  private block(): TemplateNode {
+    const context = 'block clause'
+    const t = this.nextNonSpace()
+    const name = this.templateName(t, context)
+    const pipe = this.pipeline(context, 'rightDelim')
+    const saved = this.enterTree()
+    const [list, end] = this.itemList()
+    if (end.kind !== 'end') {
+      // Reported by the enclosing tree, at the line of the last token it read.
+      this.seen = saved.seen
+      this.fail(`unexpected {{else}} in ${context}`)
+    }
+    this.add(name, list)
+    this.leaveTree(saved)
+    return { kind: 'template', pos: t.pos, name, pipe }
+  }
+
+  // template parses {{template "name"}} or {{template "name" pipeline}}; variables it declares persist.
+  private template(): TemplateNode {
+    const context = 'template clause'
+    const t = this.nextNonSpace()
+    const name = this.templateName(t, context)
+    let pipe: PipeNode | undefined
+    if (this.nextNonSpace().kind !== 'rightDelim') {
+      this.backup()
+      pipe = this.pipeline(context, 'rightDelim')
+    }
+    return { kind: 'template', pos: t.pos, name, pipe }
+  }
+
+  private templateName(t: Token, context: string): string {
+    if (t.kind !== 'string' && t.kind !== 'rawString') this.unexpected(t, context)
+    return this.unquoted(t)
+  }
+
+  private unquoted(t: Token): string {
+    try {
+      return unquote(t.val)
+    } catch (e) {
+      return this.fail((e as Error).message)
+    }
   }
 
   // Token access. The line of an error is the line of the furthest token read, as in Go.
@@ -141,7 +257,8 @@ class Parser {
       case 'else': return this.elseControl()
       case 'end': return { kind: 'end', pos: this.expect('rightDelim', 'end').pos }
       case 'if': case 'range': case 'with': return this.control(t.kind)
-      case 'block': case 'define': case 'template': return this.fail(`{{${t.kind}}} is not supported by rollguard`)
+      case 'block': return this.block()
+      case 'template': return this.template()
     }
     this.backup()
     const pos = this.peekNonSpace().pos
@@ -295,11 +412,7 @@ class Parser {
   }
 
   private string(t: Token): StringNode {
-    try {
-      return { kind: 'string', pos: t.pos, quoted: t.val, text: unquote(t.val) }
-    } catch (e) {
-      return this.fail((e as Error).message)
-    }
+    return { kind: 'string', pos: t.pos, quoted: t.val, text: this.unquoted(t) }
   }
 }
 

@@ -2,7 +2,7 @@
 
 import { formatFloat, type FloatFormat } from '../format.js'
 import { canBackquote, formatUnicode, goQuote, goQuoteRune, utf8Encode } from './strconv.js'
-import { formatMap, formatValue, stringOf, typeName, type Value } from './values.js'
+import { formatAddress, formatMap, formatValue, stringOf, typeName, type Value } from './values.js'
 
 interface Spec {
   minus: boolean
@@ -109,7 +109,7 @@ function intArg(args: readonly Value[], n: number): number | undefined {
   return a !== undefined && a !== null && typeof a === 'object' && a.kind === 'int' && Math.abs(a.n) <= 1e6 ? a.n : undefined
 }
 
-function printArg(arg: Value, verb: string, f: Spec): string {
+function printArg(arg: Value, verb: string, f: Spec, depth = 0): string {
   if (verb === 'T') return pad(typeName(arg), f)
   if (arg === null) return verb === 'v' ? pad('<nil>', f) : badVerb(verb, arg, f)
   switch (typeof arg) {
@@ -120,8 +120,14 @@ function printArg(arg: Value, verb: string, f: Spec): string {
   switch (arg.kind) {
     case 'int': return fmtInteger(arg.n, verb, f) ?? badVerb(verb, arg, f)
     case 'html': return fmtString(arg.s, verb, f)
-    case 'map': return formatMap(arg, (v) => printArg(v, verb, f))
-    case 'root': return `{${arg.fields().map((v) => printArg(v, verb, f)).join(' ')}}`
+    case 'map': return formatMap(arg, (v) => printArg(v, verb, f, depth + 1))
+    case 'root': return `{${arg.fields().map((v) => printArg(v, verb, f, depth + 1)).join(' ')}}`
+    case 'slice': return `[${arg.items().map((v) => printArg(v, verb, f, depth + 1)).join(' ')}]`
+    // A pointer to a struct prints as &{...} at the top level, as its address deeper down or with %p.
+    case 'sample':
+      if (verb === 'p' || (verb === 'v' && depth > 0)) return pad(formatAddress(arg.address), f)
+      if (depth === 0) return `&{${printArg(arg.labels, verb, f, 1)} ${printArg(arg.value, verb, f, 1)}}`
+      return 'bodxX'.includes(verb) ? (fmtInteger(arg.address, verb, f) as string) : badVerb(verb, arg, f)
     default: return 'vsxXq'.includes(verb) ? fmtString(formatValue(arg), verb, f) : badVerb(verb, arg, f)
   }
 }

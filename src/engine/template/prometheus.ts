@@ -1,11 +1,11 @@
-/** Prometheus's template functions (template/template.go) except `query`, which needs I/O. */
+/** Prometheus's template functions (template/template.go). `query` reads answers the caller ran (CallEnv.queries). */
 
 import { humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp, unixSecondsToMillis } from '../format.js'
-import type { CallFunc } from './funcs.js'
+import type { CallEnv, CallFunc } from './funcs.js'
 import { compileGoRegexp, goMatch, goReplaceAll } from './goregexp.js'
 import { isIP, joinHostPort, queryEscape, splitHostPort, urlPath } from './netutil.js'
-import { canBackquote, goQuote, parseGoFloat } from './strconv.js'
-import { GoDuration, GoHTML, GoMap, GoTime, arg, str, typeName, type Value } from './values.js'
+import { canBackquote, compareGoStrings, goQuote, parseGoFloat } from './strconv.js'
+import { GoDuration, GoHTML, GoMap, GoSample, GoSlice, GoTime, arg, str, typeName, type Value } from './values.js'
 
 const NIL_DEREFERENCE = 'runtime error: invalid memory address or nil pointer dereference'
 // Word-break "mid" characters (MidLetter, MidNumLet, Single_Quote) keep a word going, e.g. "it's", "foo.bar".
@@ -117,18 +117,53 @@ function text(fn: (s: string) => Value): CallFunc {
   return { params: ['string'], call: (a) => fn(str(a, 0)) }
 }
 
-function nilSample(): never {
-  // Only nil can pass as a sample: query, the sole source of samples, is unsupported.
-  throw new Error(NIL_DEREFERENCE)
+/**
+ * query is an instant query at the evaluation time. The caller ran it (or runs it when told it is unanswered: the
+ * expansion then goes on as if it returned nothing, to find the other queries the template needs).
+ */
+function query(expr: string, env: CallEnv): GoSlice {
+  const queries = env.queries
+  if (queries === undefined) throw new Error('no query source here: template queries run only during rule evaluation')
+  const answer = queries.answer(expr)
+  if (answer === undefined) {
+    queries.unanswered(expr)
+    return GoSlice.of([])
+  }
+  if ('error' in answer) throw new Error(answer.error)
+  return GoSlice.of(answer.samples.map((s) => new GoSample(s.labels, s.value)))
+}
+
+// The executor has type-checked sample and samples arguments: a GoSample / GoSlice or nil.
+function sample(args: readonly Value[], i: number): GoSample {
+  const s = args[i] as GoSample | null
+  if (s === null) throw new Error(NIL_DEREFERENCE)
+  return s
+}
+
+function samples(args: readonly Value[], i: number): GoSlice | null {
+  return args[i] as GoSlice | null
+}
+
+function first(v: GoSlice | null): GoSample {
+  if (v === null || v.length === 0) throw new Error('first() called on vector with no elements')
+  return v.at(0)
+}
+
+// sortByLabel sorts in place (sort.Stable on the shared array) and returns its argument; nil stays a nil slice.
+function sortByLabel(label: string, v: GoSlice | null): GoSlice {
+  if (v === null) return new GoSlice([], 0, 0, 0, true)
+  v.sortInPlace((a, b) => compareGoStrings(a.labels.get(label) as string, b.labels.get(label) as string))
+  return v
 }
 
 /** PROMETHEUS_FUNCS are Prometheus's template functions. */
 export const PROMETHEUS_FUNCS: Readonly<Record<string, CallFunc>> = {
-  first: { params: ['samples'], call: () => { throw new Error('first() called on vector with no elements') } },
-  label: { params: ['string', 'sample'], call: nilSample },
-  value: { params: ['sample'], call: nilSample },
-  strvalue: { params: ['sample'], call: nilSample },
-  sortByLabel: { params: ['string', 'samples'], call: () => null },
+  query: { params: ['string'], call: (a, env) => query(str(a, 0), env) },
+  first: { params: ['samples'], call: (a) => first(samples(a, 0)) },
+  label: { params: ['string', 'sample'], call: (a) => sample(a, 1).labels.get(str(a, 0)) },
+  value: { params: ['sample'], call: (a) => sample(a, 0).value },
+  strvalue: { params: ['sample'], call: (a) => sample(a, 0).labels.get('__value__') },
+  sortByLabel: { params: ['string', 'samples'], call: (a) => sortByLabel(str(a, 0), samples(a, 1)) },
   args: { params: [], variadic: 'any', call: (a) => new GoMap(Object.fromEntries(a.map((v, i) => [`arg${i}`, v])), 'interface') },
   reReplaceAll: { params: ['string', 'string', 'string'], call: (a) => reReplaceAll(str(a, 0), str(a, 1), str(a, 2)) },
   match: { params: ['string', 'string'], call: (a) => goMatch(compileGoRegexp(str(a, 0)), str(a, 1)) },

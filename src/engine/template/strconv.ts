@@ -37,6 +37,22 @@ export function utf8Length(s: string): number {
   return n
 }
 
+/**
+ * compareGoStrings orders strings as Go's < does, by UTF-8 bytes, which is code point order. JavaScript's < compares
+ * UTF-16 units and puts characters beyond U+FFFF before U+E000-U+FFFF.
+ */
+export function compareGoStrings(a: string, b: string): number {
+  if (!/[\uD800-\uDFFF]/.test(a + b)) return a < b ? -1 : a > b ? 1 : 0
+  const x = [...a]
+  const y = [...b]
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = (x[i] as string).codePointAt(0) as number
+    const e = (y[i] as string).codePointAt(0) as number
+    if (d !== e) return d - e
+  }
+  return x.length - y.length
+}
+
 function hex(r: number, width: number): string {
   return r.toString(16).padStart(width, '0')
 }
