@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Regenerates the machine, results and targets sections of docs/benchmarks.md from the JSON the benchmarks wrote
-// (bench/results/{detection,scale,action,webhook,soak}.json). Only the text between the GENERATED markers changes.
-//   node bench/report.mjs [--detection FILE] [--scale FILE] [--action FILE] [--webhook FILE] [--soak FILE] [--doc docs/benchmarks.md] [--allow-smoke]
+// (bench/results/{detection,scale,action,webhook,soak,backtest}.json). Only the text between the GENERATED markers changes.
+//   node bench/report.mjs [--detection FILE] [--scale FILE] [--action FILE] [--webhook FILE] [--soak FILE] [--backtest FILE] [--doc docs/benchmarks.md] [--allow-smoke]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -14,6 +14,7 @@ const { values: args } = parseArgs({
     action: { type: 'string', default: join(RESULTS, 'action.json') },
     webhook: { type: 'string', default: join(RESULTS, 'webhook.json') },
     soak: { type: 'string', default: join(RESULTS, 'soak.json') },
+    backtest: { type: 'string', default: join(RESULTS, 'backtest.json') },
     doc: { type: 'string', default: join(ROOT, 'docs', 'benchmarks.md') },
     'allow-smoke': { type: 'boolean', default: false },
   },
@@ -212,6 +213,59 @@ function soakSection(k) {
   return out.join('\n')
 }
 
+function backtestSection(b) {
+  if (b === undefined) return '_No backtest results yet (`node bench/backtest.mjs`)._'
+  const s = b.settings
+  const kinds = [...new Set(s.incidents.map((i) => i.kind))]
+  const fired = s.incidents.filter((i) => i.alert !== null).length
+  const out = [
+    `${s.deployments} Deployments × ${s.hours} h (${s.from} – ${s.to}): ${s.series} series (${s.seriesPerPod} per pod; rollouts replace pods), ${s.samples} samples scraped every ${s.scrapeInterval}, ` +
+      `backfilled with promtool into ${s.blocks} blocks of ${s.blockHours} h (${fmt(s.openMetricsMiB)} MiB of OpenMetrics → ${fmt(s.tsdbMiB, 1)} MiB of TSDB in ${fmt(s.preparationSeconds, 0)} s) and served by one Prometheus. ` +
+      `The four rules of \`rules/rollback-triggers.yml\`, unchanged, replayed at a ${s.step} step (${s.slots} slots); ${s.incidents.length} injected bad rollouts (${kinds.join(', ')}), ${fired} of which must fire. ` +
+      `${s.trials} trial(s), engine order alternating, every engine in the same run; medians over trials.`,
+    '',
+  ]
+  const rows = s.engines.map((e) => {
+    const x = b.summary[e]
+    const found = b.runs.filter((r) => r.engine === e).map((r) => r.firingIntervals ?? 'n/a').join(', ')
+    return [
+      ENGINE_NAMES[e],
+      `${fmt(x.wallSeconds, 1)} (${fmt(x.minWallSeconds, 1)}–${fmt(x.maxWallSeconds, 1)})`,
+      `${fmt(x.peakRssMiB, 1)} (max ${fmt(x.maxPeakRssMiB, 1)})`,
+      fmt(x.cpuSeconds, 2),
+      fmt(x.prometheusCpuSeconds, 1),
+      fmt(x.rangeQueries),
+      fmt(x.otherCpuSeconds, 0),
+      `${found} / ${fired}`,
+      `${x.checksPassed}/${x.runs}`,
+    ]
+  })
+  out.push(table(['engine', 'wall s (min–max)', 'peak RSS MiB', 'engine CPU-s', "Prometheus's CPU-s meanwhile", 'range queries', 'other processes on the machine, CPU-s', 'firing intervals found / injected (per run)', 'runs matching the injected incidents'], rows))
+  const r = b.ratios ?? {}
+  if (r.wall !== undefined) {
+    out.push('', 'Ratios rollguard/vmalert (below 1 = rollguard cheaper):', '', table(['wall', 'peak RSS', 'engine CPU', "Prometheus's CPU"], [[ratio(r.wall), ratio(r.peakRss), ratio(r.cpu), ratio(r.prometheusCpu)]]))
+  }
+  const a = b.agreement
+  if (a !== null && a !== undefined) {
+    const list = (xs) => (xs.length === 0 ? 'none' : xs.join(', '))
+    const differ = a.differ.map((d) => `${d.alert}: rollguard ${list(d.first)}; vmalert ${list(d.second)}`)
+    out.push('', `Firing intervals, rollguard against vmalert (first run of each): ${a.matched} alerts fired once in both, their starts within ${fmt(a.maxStartDiffSeconds, 1)} s and their ends within ${fmt(a.maxEndDiffSeconds, 1)} s of each other` +
+      `${differ.length === 0 ? '; no other alert fired in either.' : `; different: ${differ.join('. ')}.`}`)
+  }
+  const problems = [...new Set(b.runs.filter((x) => !x.check.ok).flatMap((x) => x.check.problems.map((p) => `${ENGINE_NAMES[x.engine]}: ${p.replace(/\s+/g, ' ').trim()}`)))]
+  if (problems.length > 0) out.push('', 'Runs whose firing intervals did not match the injected incidents:', '', ...problems.map((p) => `- ${p}`))
+  const t = b.targets
+  const x = b.summary.rollguard
+  if (x !== undefined && t.met !== null) {
+    const verdict = (ok) => (ok ? 'met' : '**missed**')
+    out.push('', table(['target (issue 11)', 'measured (median)', 'status', 'missed by'], [
+      [`backtest wall ≤ ${t.wallSeconds} s`, `${fmt(x.wallSeconds, 1)} s`, verdict(t.met.wallSeconds), t.met.wallSeconds || x.wallSeconds === null ? '' : `${fmt(x.wallSeconds - t.wallSeconds, 1)} s`],
+      [`backtest peak RSS ≤ ${t.peakRssMiB} MiB`, `${fmt(x.peakRssMiB, 1)} MiB`, verdict(t.met.peakRssMiB), t.met.peakRssMiB || x.peakRssMiB === null ? '' : `${fmt(x.peakRssMiB - t.peakRssMiB, 1)} MiB`],
+    ]))
+  }
+  return out.join('\n')
+}
+
 function targetsSection(d, sc, a, w) {
   const rows = []
   const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'met' : '**missed**')
@@ -266,13 +320,15 @@ const scale = load(args.scale)
 const action = load(args.action)
 const webhook = load(args.webhook)
 const soak = load(args.soak)
+const backtest = load(args.backtest)
 let doc = readFileSync(args.doc, 'utf8')
-doc = replaceSection(doc, 'machine', machineSection([detection, scale, action, webhook, soak].filter((x) => x !== undefined)))
+doc = replaceSection(doc, 'machine', machineSection([detection, scale, action, webhook, soak, backtest].filter((x) => x !== undefined)))
 doc = replaceSection(doc, 'detection', detectionSection(detection))
 doc = replaceSection(doc, 'scale', scaleSection(scale))
 doc = replaceSection(doc, 'action', actionSection(action))
 doc = replaceSection(doc, 'webhook', webhookSection(webhook))
 doc = replaceSection(doc, 'targets', targetsSection(detection, scale, action, webhook))
 doc = replaceSection(doc, 'soak', soakSection(soak))
+doc = replaceSection(doc, 'backtest', backtestSection(backtest))
 writeFileSync(args.doc, doc)
 process.stderr.write(`updated ${args.doc}\n`)

@@ -214,3 +214,59 @@ t.test('the memory soak smoke run writes a well-formed result and its docs secti
   t.match(text, /RSS \(MiB\) over the run[\s\S]*```text\n[\s\S]*┤[\s\S]*```/, 'RSS chart')
   t.notMatch(text, /_No soak results yet/)
 })
+
+t.test('the backtest benchmark smoke run backfills, replays, finds the injected incidents and writes its docs section', async (t) => {
+  if (!hasBinary('prometheus') || !hasBinary('promtool')) {
+    t.plan(0, 'skipped: prometheus or promtool is not installed (npm run deps:system)')
+    return
+  }
+  const failure = await ensureBuilt()
+  t.equal(failure, '', 'dist/ is built')
+  if (failure !== '') return
+  const withVmalert = hasBinary('vmalert')
+  if (!withVmalert) t.comment('vmalert is not installed (bash scripts/install-system-deps.sh --with-vmalert): smoke run without it')
+  const dir = t.testdir()
+  const out = join(dir, 'backtest.json')
+  const bench = await run([join(ROOT, 'bench', 'backtest.mjs'), '--smoke', '--out', out, '--engines', withVmalert ? 'rollguard,vmalert' : 'rollguard'], 200_000)
+  t.equal(bench.code, 0, `backtest smoke run exits 0\n${bench.stderr.slice(-3000)}`)
+  if (bench.code !== 0) return
+  const b = JSON.parse(readFileSync(out, 'utf8')) as {
+    benchmark: string
+    smoke: boolean
+    machine: { nproc: number; node: string }
+    settings: { deployments: number; hours: number; slots: number; series: number; samples: number; engines: string[]; trials: number; incidents: Array<{ alert: string | null }> }
+    summary: Record<string, Record<string, unknown>>
+    targets: { wallSeconds: number; peakRssMiB: number; met: Record<string, unknown> }
+    runs: Array<{ engine: string; exit: unknown; firingIntervals: number | null; check: { ok: boolean; problems: string[] }; rangeQueries: number }>
+  }
+  t.equal(b.benchmark, 'backtest')
+  t.equal(b.smoke, true)
+  t.ok(b.machine.nproc >= 1 && b.machine.node.startsWith('v'))
+  t.match(b.settings, { deployments: 20, hours: 1, slots: 60 })
+  t.ok(b.settings.series >= 20 * 13 && b.settings.samples > 0, 'the TSDB holds the generated series')
+  const expected = b.settings.incidents.filter((i) => i.alert !== null).length
+  t.equal(expected, 4, 'one incident per rule, and one below the minimum evidence')
+  t.equal(b.runs.length, b.settings.engines.length * b.settings.trials)
+  for (const r of b.runs) {
+    t.equal(r.exit, 0, `${r.engine} exits 0`)
+    t.ok(r.rangeQueries > 0, `${r.engine}: Prometheus answered its range queries`)
+  }
+  const rollguard = b.runs.find((r) => r.engine === 'rollguard')
+  t.same(rollguard?.check, { ok: true, firingIntervals: expected, expected, problems: [] }, 'rollguard finds every injected incident and nothing else')
+  for (const e of b.settings.engines) {
+    const s = b.summary[e] ?? {}
+    for (const k of ['wallSeconds', 'peakRssMiB', 'prometheusCpuSeconds', 'rangeQueries']) t.ok(isNumberOrNull(s[k]) && s[k] !== null, `${e}: ${k} is a number`)
+    t.ok((s['peakRssMiB'] as number) > 0, `${e}: peak RSS measured`)
+  }
+  t.same(Object.keys(b.targets.met).sort(), ['peakRssMiB', 'wallSeconds'])
+
+  const doc = join(dir, 'benchmarks.md')
+  copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
+  const none = join(dir, 'none.json')
+  const report = await run([join(ROOT, 'bench', 'report.mjs'), '--allow-smoke', '--detection', none, '--scale', none, '--action', none, '--webhook', none, '--backtest', out, '--doc', doc], 30_000)
+  t.equal(report.code, 0, report.stderr)
+  const text = readFileSync(doc, 'utf8')
+  t.match(text, /\| engine \| wall s \(min–max\) \| peak RSS MiB \|/, 'backtest table')
+  t.match(text, /\| backtest wall ≤ 30 s \| [\d.]+ s \| (met|\*\*missed\*\*) \|/, 'backtest target row')
+  t.notMatch(text, /_No backtest results yet/)
+})
