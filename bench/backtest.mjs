@@ -323,11 +323,14 @@ await runBounded('backtest', DEADLINE_MS, async (dist) => {
   // This process too (the remote-write sink vmalert writes to runs here), and, with the kernel's autogroup
   // scheduling (where nice values only order processes within one session), this session's group: every process
   // started from here inherits both.
+  // The group's nice value outlives this process (it belongs to the session): it is put back at exit.
   let autogroup = null
   if (NICE !== 0) {
     setPriority(process.pid, NICE)
     try {
+      const before = /nice (-?\d+)/.exec(readFileSync('/proc/self/autogroup', 'utf8'))?.[1] ?? '0'
       writeFileSync('/proc/self/autogroup', String(NICE))
+      dist.onExitSync(() => writeFileSync('/proc/self/autogroup', before))
       autogroup = readFileSync('/proc/self/autogroup', 'utf8').trim()
     } catch (err) {
       log(`backtest: cannot set the autogroup's nice value (${err.code ?? err.message}): the priority applies within this session only`)
