@@ -1,6 +1,6 @@
 /** Go text/template built-in functions (text/template/funcs.go), with Go's error messages. */
 
-import type { CallFunc, ShortCircuitFunc } from './funcs.js'
+import type { CallFunc, ShortCircuitFunc } from './func-types.js'
 import { queryEscape } from './netutil.js'
 import { sprint, sprintf, sprintln } from './printf.js'
 import { isPrint, utf8Decode, utf8Encode, utf8Length } from './strconv.js'

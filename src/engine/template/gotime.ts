@@ -1,7 +1,7 @@
 /** Methods of *time.Time and *time.Duration values that templates can call, and Go's Time.Format. */
 
 import { formatGoDuration, formatGoTime } from '../format.js'
-import type { CallFunc } from './funcs.js'
+import type { CallFunc } from './func-types.js'
 import { GoInt, GoTime, str, type GoObject, type Value } from './values.js'
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December']

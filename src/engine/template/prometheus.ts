@@ -1,7 +1,7 @@
 /** Prometheus's template functions (template/template.go). `query` reads answers the caller ran (CallEnv.queries). */
 
 import { humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp, unixSecondsToMillis } from '../format.js'
-import type { CallEnv, CallFunc } from './funcs.js'
+import type { CallEnv, CallFunc } from './func-types.js'
 import { compileGoRegexp, goMatch, goReplaceAll } from './goregexp.js'
 import { isIP, joinHostPort, queryEscape, splitHostPort, urlPath } from './netutil.js'
 import { canBackquote, compareGoStrings, goQuote, parseGoFloat } from './strconv.js'
