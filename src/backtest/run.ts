@@ -1,7 +1,7 @@
 /**
  * A backtest: every configured rule group replayed over a past window, through the engine, against the
  * configured Prometheus-compatible API; the result is a timeline per alert. Groups replay one after another,
- * each window by window, so memory stays bounded by one window of one group's answers.
+ * each window by window, so memory stays bounded by two windows of one group's answers.
  */
 
 import type { ActionsConfig } from '../actions/actions-config.js'
