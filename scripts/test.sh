@@ -14,6 +14,12 @@ if ! npx tsc -p tsconfig.json || ! npx tsc -p test/tsconfig.json --noEmit || ! n
   exit 1
 fi
 
+echo "== import graph of src/ (no cycles)"
+if ! node scripts/check-import-cycles.mjs; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
 echo "== tests"
 mkdir -p test-output
 npx tap "$@" 2>&1 | tee test-output/tap.log
