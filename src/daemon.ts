@@ -1,9 +1,9 @@
-import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { ActionsService, ActionsServiceDeps } from './actions/service.js'
 import { restoreGroup } from './backtest/restore.js'
+import { alertSourceOf, prometheusLinkURL, rollguardURL } from './config/links.js'
 import { ConfigError, loadConfig, ProblemsError, type Config, type ConfigInput } from './config/load.js'
 import type { GroupState } from './engine/group.js'
 import type { QueryFn } from './engine/ports.js'
@@ -14,6 +14,7 @@ import { formatRuleFileError, loadRuleFiles } from './rules/load.js'
 import { groupKey, RuleManager, type ManagerSettings } from './runtime/manager.js'
 import { createQueryRouter } from './runtime/query-router.js'
 import { buildServer } from './server/app.js'
+import { graphRedirectRoutes } from './server/routes/graph.js'
 import { SeriesHistory } from './server/status/history.js'
 import { actionsStatus, statusRoutes } from './server/status/route.js'
 import { createHealthProber, parseStatusPattern, type HealthProber } from './sources/health-probe.js'
@@ -313,6 +314,7 @@ export class Daemon {
       maxConcurrentQueries: config.doc.rules.max_concurrent_queries,
       externalLabels: config.doc.global.external_labels,
       externalURL: externalURL(config),
+      alertSource: alertSourceOf(config.doc),
     }
   }
 
@@ -329,6 +331,7 @@ export class Daemon {
       webhook: this.#webhook?.routes,
       ruleData: (group, rule) => this.#noData.status(group, rule),
       extraRoutes: [
+        graphRedirectRoutes({ prometheusURL: () => prometheusLinkURL(this.#config.doc) }),
         statusRoutes({
           groups: () => this.#manager.groups(),
           history: this.#history,
@@ -365,8 +368,7 @@ function notifierChanged(a: Config, b: Config): boolean {
 
 /** externalURL defaults to http://<hostname>:<port>, as Prometheus does. */
 function externalURL(config: Config): string {
-  if (config.doc.web.external_url !== undefined) return config.doc.web.external_url
-  return `http://${hostname()}:${splitListen(config.doc.web.listen_address).port}`
+  return rollguardURL(config.doc)
 }
 
 /** splitListen splits HOST:PORT ([v6]:port allowed; empty host = all interfaces). */

@@ -28,6 +28,7 @@ const opt = (flag: string, path: string, kind: OptionKind, help: string, def?: s
 /** RUN_OPTIONS are the options of `rollguard run`. */
 export const RUN_OPTIONS: readonly OptionSpec[] = [
   opt('prometheus-url', 'prometheus.url', 'url', 'Base URL of the Prometheus-compatible query API (Prometheus, Thanos, Mimir, VictoriaMetrics).'),
+  opt('prometheus-external-url', 'prometheus.external_url', 'url', 'URL under which people\'s browsers reach Prometheus, when --prometheus-url is an internal address; used in alert source links and /graph. Default: --prometheus-url.'),
   opt('prometheus-timeout', 'prometheus.timeout', 'duration', 'Timeout of one instant query.', '30s'),
   opt('prometheus-max-response-bytes', 'prometheus.max_response_bytes', 'int', 'Largest Prometheus answer read, in bytes after decompression; a bigger one fails its query (docs/limits.md).', '33554432'),
   opt('prometheus-bearer-token-file', 'prometheus.bearer_token_file', 'string', 'File holding a bearer token for Prometheus.'),
@@ -46,7 +47,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   opt('no-data-check-interval', 'rules.no_data_check_interval', 'duration', 'How often the series each rule selector matches are counted, to find rules that see no data (0s: never).', '1m'),
   opt('no-data-for', 'rules.no_data_for', 'duration', 'A rule none of whose selectors matched a series for this long is flagged as "no data" (API, status page, log, rollguard_rule_no_data).', '10m'),
   opt('listen', 'web.listen_address', 'listen', 'HOST:PORT of the HTTP server (API, metrics, health).', '0.0.0.0:9099'),
-  opt('external-url', 'web.external_url', 'url', 'URL under which rollguard is reached; used in generatorURL and $externalURL. Default: http://<hostname>:<port>.'),
+  opt('external-url', 'web.external_url', 'url', 'URL under which rollguard is reached (trailing slash dropped, as in Prometheus); used in $externalURL and the links of rollguard\'s own alerts. Default: http://<hostname>:<port>.'),
+  opt('alert-source-url', 'web.alert_source_url', 'string', 'Template of the generatorURL ("Source" link) of alerts sent, with {{ .Expr }}, {{ .Labels.NAME }}, {{ .PrometheusURL }}, ... and | queryEscape (docs/links.md). Default: {{ .PrometheusURL }}/graph?g0.expr={{ .Expr | queryEscape }}&g0.tab=1.'),
   // Prometheus's own flag name, so the switch is found under the name people know it by.
   opt('web.enable-lifecycle', 'web.enable_lifecycle', 'boolean', 'Enable POST/PUT /-/reload (Prometheus\'s flag); without it /-/reload answers 403 and SIGHUP reloads. Even with it, requests a web page of another site could send are refused (see README).', 'false'),
   opt('external-label', 'global.external_labels', 'label-list', 'NAME=VALUE added to every alert sent (unless the alert has that label); repeatable. Env: comma-separated.'),

@@ -4,11 +4,39 @@ import { WebhookConfig } from '../webhook/config.js'
 import { DEFAULT_LIMITS } from '../sources/bounded-body.js'
 import { HTTP_CLIENT_KEYS } from '../sources/http-client.js'
 import { Duration, LabelName, ResponseBytes } from './primitives.js'
+import { AlertSourceError, compileAlertSource } from '../engine/alert-source.js'
 
 export { Duration } from './primitives.js'
 
 const HttpUrl = z.string().refine((s) => /^https?:\/\/[^/]/.test(s) && URL.canParse(s), {
   message: 'must be an http:// or https:// URL',
+})
+
+/**
+ * trimExternalURL drops the trailing slashes of a URL's path, as Prometheus's computeExternalURL does for
+ * --web.external-url: `http://x/prom/` is `http://x/prom`, `http://x/` is `http://x`, so `$externalURL/…` never
+ * has `//`. The query and fragment, if any, stay.
+ */
+export function trimExternalURL(url: string): string {
+  const cut = url.search(/[?#]/)
+  const [base, rest] = cut < 0 ? [url, ''] : [url.slice(0, cut), url.slice(cut)]
+  return base.replace(/\/+$/, '') + rest
+}
+
+/** ExternalURL is an http(s) URL people's browsers reach; as in Prometheus, quotes are refused and trailing slashes dropped. */
+const ExternalURL = HttpUrl.refine((s) => !/^["']|["']$/.test(s), { message: 'must not begin or end with quotes' }).transform(trimExternalURL)
+
+/** AlertSourceURL is the alert-source template (src/engine/alert-source.ts): it compiles and renders an http(s) URL. */
+const AlertSourceURL = z.string().superRefine((s, ctx) => {
+  let url
+  try {
+    url = compileAlertSource(s).render({ expr: 'up', alertName: 'A', groupName: 'g', labels: {}, externalURL: 'http://rollguard.invalid', prometheusURL: 'http://prometheus.invalid' })
+  } catch (err) {
+    if (!(err instanceof AlertSourceError)) throw err
+    ctx.addIssue({ code: 'custom', message: err.message })
+    return
+  }
+  if (!HttpUrl.safeParse(url).success) ctx.addIssue({ code: 'custom', message: `must render an http:// or https:// URL (it renders ${JSON.stringify(url)}; start it with {{ .PrometheusURL }}, {{ .ExternalURL }} or a URL)` })
 })
 
 const Labels = z.record(LabelName, z.string())
@@ -43,7 +71,14 @@ export const ConfigDocument = z.strictObject({
   global: z.strictObject({ external_labels: Labels.default({}) }).prefault({}),
   // prefault: an absent section still reports the missing url by name (the cast: url has no default).
   prometheus: z
-    .strictObject({ url: HttpUrl, ...Client, timeout: Duration.default(30_000), max_response_bytes: ResponseBytes(DEFAULT_LIMITS.prometheus) })
+    .strictObject({
+      url: HttpUrl,
+      // The URL browsers reach Prometheus at, for links (alert sources, /graph), when url is an internal address.
+      external_url: ExternalURL.optional(),
+      ...Client,
+      timeout: Duration.default(30_000),
+      max_response_bytes: ResponseBytes(DEFAULT_LIMITS.prometheus),
+    })
     .prefault({} as never),
   alertmanager: z
     .strictObject({
@@ -73,7 +108,9 @@ export const ConfigDocument = z.strictObject({
   web: z
     .strictObject({
       listen_address: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must be HOST:PORT').default('0.0.0.0:9099'),
-      external_url: HttpUrl.optional(),
+      external_url: ExternalURL.optional(),
+      // The generatorURL ("Source" link) of alerts sent (docs/links.md); default: the expression in Prometheus's graph page.
+      alert_source_url: AlertSourceURL.optional(),
       // Prometheus's --web.enable-lifecycle: POST/PUT /-/reload answers 403 without it (SIGHUP always reloads).
       enable_lifecycle: z.boolean().default(false),
       // The status page links each workload of a decision here, e.g. Headlamp or the Kubernetes Dashboard.

@@ -1,9 +1,8 @@
-import { evaluateAlertingRule, newAlertingRuleState, type AlertingRuleState, type EvalContext } from './alerting.js'
-import { alertsToSend, generatorURLFor } from './outbox.js'
+import { evaluateAlertingRule, newAlertingRuleState, type AlertingRuleState } from './alerting.js'
+import { alertsToSend, generatorURLFor, type AlertLink } from './outbox.js'
 import type { Clock, QueryFn, QueryResult } from './ports.js'
 import type { AlertingRuleSpec, RuleGroupSpec } from './spec.js'
-import { answerTemplateQueries } from './template/queries.js'
-import type { Labels, OutgoingAlert, TemplateQueries, Transition } from './types.js'
+import type { Labels, OutgoingAlert, Transition } from './types.js'
 
 /** RuleRuntime pairs a rule with its state and last warnings. */
 export interface RuleRuntime {
@@ -29,12 +28,14 @@ export interface GroupOptions {
   readonly externalLabels: Labels
   readonly externalURL: string
   readonly resendDelayMs: number
-  /**
-   * maxConcurrentQueries bounds parallel queries, the rules' and their templates' together; alerting rules are
-   * independent, so order only matters when applying.
-   */
+  /** maxConcurrentQueries bounds parallel queries; alerting rules are independent, so order only matters when applying. */
   readonly maxConcurrentQueries: number
+  /** alertSource builds each sent alert's generatorURL (the daemon's alert-source template); without it, the rule's generatorURL. */
+  readonly alertSource?: AlertSourceFn
 }
+
+/** AlertSourceFn builds the generatorURL of one alert of a rule from the rule, its group and the alert's labels. */
+export type AlertSourceFn = (rule: AlertingRuleSpec, group: RuleGroupSpec, labels: Labels) => string
 
 /** RuleOutcome reports one rule's evaluation for logs and metrics. */
 export interface RuleOutcome {
@@ -68,17 +69,13 @@ export function newGroupState(spec: RuleGroupSpec, intervalMs: number, externalU
   }
 }
 
-type Fetched =
-  | { result: QueryResult; queries: TemplateQueries | undefined; durationMs: number }
-  | { error: string; durationMs: number }
+type Fetched = { result: QueryResult; durationMs: number } | { error: string; durationMs: number }
 
 /** evaluateGroup evaluates every rule of the group at slot ts. It never throws: rule failures become health 'err'. */
 export async function evaluateGroup(group: GroupState, ts: number, opts: GroupOptions): Promise<GroupEvaluation> {
   const started = opts.clock()
   const queryAt = ts - group.spec.queryOffsetMs
-  const query = limited(opts.query, opts.maxConcurrentQueries)
-  const ctx: EvalContext = { evalTime: ts, externalLabels: opts.externalLabels, externalURL: opts.externalURL }
-  const fetched = await mapBounded(group.rules, opts.maxConcurrentQueries, (rule) => fetch(rule, queryAt, ctx, query, opts.clock))
+  const fetched = await mapBounded(group.rules, opts.maxConcurrentQueries, (rule) => fetch(rule, queryAt, opts))
   const result: GroupEvaluation = { transitions: [], toSend: [], outcomes: [] }
   group.rules.forEach((rule, i) => applyResult(group, rule, fetched[i] as Fetched, ts, opts, result))
   group.lastEvaluation = ts
@@ -86,33 +83,13 @@ export async function evaluateGroup(group: GroupState, ts: number, opts: GroupOp
   return result
 }
 
-// fetch runs the rule's query, then the queries its templates make; their time counts as the rule's.
-async function fetch(rule: RuleRuntime, at: number, ctx: EvalContext, query: QueryFn, clock: Clock): Promise<Fetched> {
-  const started = clock()
-  let result: QueryResult
+async function fetch(rule: RuleRuntime, at: number, opts: GroupOptions): Promise<Fetched> {
+  const started = opts.clock()
   try {
-    result = await query(rule.spec.expr, at)
+    const result = await opts.query(rule.spec.expr, at)
+    return { result, durationMs: opts.clock() - started }
   } catch (err) {
-    return { error: errorMessage(err), durationMs: clock() - started }
-  }
-  const queries = await answerTemplateQueries(rule.spec, result.samples, ctx, query)
-  return { result, queries, durationMs: clock() - started }
-}
-
-/** limited wraps a query function so that at most `limit` calls run at once; the others wait their turn. */
-function limited(query: QueryFn, limit: number): QueryFn {
-  let running = 0
-  const waiting: Array<() => void> = []
-  return async (expr, at) => {
-    if (running < limit) running++
-    else await new Promise<void>((resolve) => waiting.push(resolve)) // handed a slot by a call that finished
-    try {
-      return await query(expr, at)
-    } finally {
-      const next = waiting.shift()
-      if (next !== undefined) next()
-      else running--
-    }
+    return { error: errorMessage(err), durationMs: opts.clock() - started }
   }
 }
 
@@ -132,7 +109,7 @@ function applyResult(
     out.outcomes.push({ rule: rule.spec.name, error: fetched.error, warnings: [], durationMs: fetched.durationMs, samples: 0 })
     return
   }
-  const ctx = { evalTime: ts, externalLabels: opts.externalLabels, externalURL: opts.externalURL, queries: fetched.queries }
+  const ctx = { evalTime: ts, externalLabels: opts.externalLabels, externalURL: opts.externalURL }
   const outcome = evaluateAlertingRule(rule.spec, state, fetched.result.samples, ctx, group.spec.limit)
   rule.warnings = fetched.result.warnings
   const base = { rule: rule.spec.name, warnings: fetched.result.warnings, durationMs: fetched.durationMs, samples: fetched.result.samples.length }
@@ -145,7 +122,9 @@ function applyResult(
   state.lastError = ''
   // Appended one by one: spreading an array into push() throws RangeError beyond ~120,000 elements (one rule's alerts).
   for (const transition of outcome.transitions) out.transitions.push(transition)
-  for (const alert of alertsToSend(state, ts, { resendDelayMs: opts.resendDelayMs, intervalMs: group.intervalMs }, rule.generatorURL)) out.toSend.push(alert)
+  const source = opts.alertSource
+  const link: AlertLink = source === undefined ? rule.generatorURL : (labels) => source(rule.spec, group.spec, labels)
+  for (const alert of alertsToSend(state, ts, { resendDelayMs: opts.resendDelayMs, intervalMs: group.intervalMs }, link)) out.toSend.push(alert)
   out.outcomes.push({ ...base, error: '' })
 }
 

@@ -1,5 +1,8 @@
 import type { AlertingRuleState } from './alerting.js'
-import type { Alert, OutgoingAlert } from './types.js'
+import type { Alert, Labels, OutgoingAlert } from './types.js'
+
+/** AlertLink is a rule's generatorURL: the same for every alert, or built from each alert's labels. */
+export type AlertLink = string | ((labels: Labels) => string)
 
 /** SendPolicy carries Prometheus's --rules.alert.resend-delay and the group interval. */
 export interface SendPolicy {
@@ -24,7 +27,7 @@ export function alertsToSend(
   state: AlertingRuleState,
   ts: number,
   policy: SendPolicy,
-  generatorURL: string,
+  generatorURL: AlertLink,
 ): OutgoingAlert[] {
   const out: OutgoingAlert[] = []
   // Four periods of validity tolerate two lost evaluations or sends before Alertmanager resolves on its own.
@@ -38,7 +41,7 @@ export function alertsToSend(
       annotations: alert.annotations,
       startsAt: alert.firedAt,
       endsAt: alert.resolvedAt !== 0 ? alert.resolvedAt : alert.validUntil,
-      generatorURL,
+      generatorURL: typeof generatorURL === 'string' ? generatorURL : generatorURL(alert.labels),
     })
   }
   return out
@@ -50,9 +53,9 @@ export function generatorURLFor(externalURL: string, expr: string): string {
   return `${base}/graph?g0.expr=${queryEscape(expr)}&g0.tab=1`
 }
 
-/** queryEscape mirrors Go's url.QueryEscape (spaces as '+'). */
+/** queryEscape mirrors Go's url.QueryEscape (spaces as '+'; '~' is unreserved, as in RFC 3986). */
 export function queryEscape(s: string): string {
   return encodeURIComponent(s)
     .replace(/%20/g, '+')
-    .replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 }

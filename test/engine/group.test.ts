@@ -145,6 +145,20 @@ t.test('mapBounded never exceeds its limit and keeps order', async (t) => {
   t.same(await mapBounded([], 3, async (n: number) => n), [])
 })
 
+t.test('alertSource: each alert sent gets the generatorURL built from its rule, group and labels', async (t) => {
+  const seen: string[] = []
+  const { sent } = await simulate(group([rule({ name: 'Down', expr: 'up == 0' })], { name: 'svc' }), [0], scripted(() => [sample({ job: 'a' }), sample({ job: 'b' })]), {
+    alertSource: (r, g, labels) => {
+      seen.push(`${g.name}/${r.name}`)
+      return `http://prom/graph?g0.expr=${queryEscape(r.expr)}&job=${labels['job']}`
+    },
+  })
+  t.same(sent[0]?.alerts.map((a) => a.generatorURL), ['http://prom/graph?g0.expr=up+%3D%3D+0&job=a', 'http://prom/graph?g0.expr=up+%3D%3D+0&job=b'])
+  t.same(seen, ['svc/Down', 'svc/Down'])
+  const without = await simulate(group([rule()]), [0], scripted(() => [sample({ job: 'a' })]))
+  t.equal(without.sent[0]?.alerts[0]?.generatorURL, 'http://rollguard:9099/graph?g0.expr=up+%3D%3D+0&g0.tab=1', 'without it: the rule\'s own link')
+})
+
 t.test('needsSending and generator URLs', async (t) => {
   const base = { fingerprint: '', labels: {}, annotations: {}, value: 1, activeAt: 0, firedAt: 0, keepFiringSince: 0, validUntil: 0 }
   t.notOk(needsSending({ ...base, state: 'pending', resolvedAt: 0, lastSentAt: 0 }, MIN, MIN))
@@ -153,5 +167,5 @@ t.test('needsSending and generator URLs', async (t) => {
   t.ok(needsSending({ ...base, state: 'firing', resolvedAt: 0, lastSentAt: MIN }, 2 * MIN + 1, MIN))
   t.equal(generatorURLFor('http://h:1/prefix/', 'a{b="c d"} > 0.1'),
     'http://h:1/prefix/graph?g0.expr=a%7Bb%3D%22c+d%22%7D+%3E+0.1&g0.tab=1')
-  t.equal(queryEscape("!'()*~"), '%21%27%28%29%2A%7E')
+  t.equal(queryEscape("!'()*~"), '%21%27%28%29%2A~', "as Go's url.QueryEscape")
 })
