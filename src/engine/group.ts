@@ -1,8 +1,9 @@
-import { evaluateAlertingRule, newAlertingRuleState, type AlertingRuleState } from './alerting.js'
+import { evaluateAlertingRule, newAlertingRuleState, type AlertingRuleState, type EvalContext } from './alerting.js'
 import { alertsToSend, generatorURLFor, type AlertLink } from './outbox.js'
 import type { Clock, QueryFn, QueryResult } from './ports.js'
 import type { AlertingRuleSpec, RuleGroupSpec } from './spec.js'
-import type { Labels, OutgoingAlert, Transition } from './types.js'
+import { answerTemplateQueries } from './template/queries.js'
+import type { Labels, OutgoingAlert, TemplateQueries, Transition } from './types.js'
 
 /** RuleRuntime pairs a rule with its state and last warnings. */
 export interface RuleRuntime {
@@ -28,7 +29,10 @@ export interface GroupOptions {
   readonly externalLabels: Labels
   readonly externalURL: string
   readonly resendDelayMs: number
-  /** maxConcurrentQueries bounds parallel queries; alerting rules are independent, so order only matters when applying. */
+  /**
+   * maxConcurrentQueries bounds parallel queries, the rules' and their templates' together; alerting rules are
+   * independent, so order only matters when applying.
+   */
   readonly maxConcurrentQueries: number
   /** alertSource builds each sent alert's generatorURL (the daemon's alert-source template); without it, the rule's generatorURL. */
   readonly alertSource?: AlertSourceFn
@@ -69,13 +73,17 @@ export function newGroupState(spec: RuleGroupSpec, intervalMs: number, externalU
   }
 }
 
-type Fetched = { result: QueryResult; durationMs: number } | { error: string; durationMs: number }
+type Fetched =
+  | { result: QueryResult; queries: TemplateQueries | undefined; durationMs: number }
+  | { error: string; durationMs: number }
 
 /** evaluateGroup evaluates every rule of the group at slot ts. It never throws: rule failures become health 'err'. */
 export async function evaluateGroup(group: GroupState, ts: number, opts: GroupOptions): Promise<GroupEvaluation> {
   const started = opts.clock()
   const queryAt = ts - group.spec.queryOffsetMs
-  const fetched = await mapBounded(group.rules, opts.maxConcurrentQueries, (rule) => fetch(rule, queryAt, opts))
+  const query = limited(opts.query, opts.maxConcurrentQueries)
+  const ctx: EvalContext = { evalTime: ts, externalLabels: opts.externalLabels, externalURL: opts.externalURL }
+  const fetched = await mapBounded(group.rules, opts.maxConcurrentQueries, (rule) => fetch(rule, queryAt, ctx, query, opts.clock))
   const result: GroupEvaluation = { transitions: [], toSend: [], outcomes: [] }
   group.rules.forEach((rule, i) => applyResult(group, rule, fetched[i] as Fetched, ts, opts, result))
   group.lastEvaluation = ts
@@ -83,13 +91,33 @@ export async function evaluateGroup(group: GroupState, ts: number, opts: GroupOp
   return result
 }
 
-async function fetch(rule: RuleRuntime, at: number, opts: GroupOptions): Promise<Fetched> {
-  const started = opts.clock()
+// fetch runs the rule's query, then the queries its templates make; their time counts as the rule's.
+async function fetch(rule: RuleRuntime, at: number, ctx: EvalContext, query: QueryFn, clock: Clock): Promise<Fetched> {
+  const started = clock()
+  let result: QueryResult
   try {
-    const result = await opts.query(rule.spec.expr, at)
-    return { result, durationMs: opts.clock() - started }
+    result = await query(rule.spec.expr, at)
   } catch (err) {
-    return { error: errorMessage(err), durationMs: opts.clock() - started }
+    return { error: errorMessage(err), durationMs: clock() - started }
+  }
+  const queries = await answerTemplateQueries(rule.spec, result.samples, ctx, query)
+  return { result, queries, durationMs: clock() - started }
+}
+
+/** limited wraps a query function so that at most `limit` calls run at once; the others wait their turn. */
+function limited(query: QueryFn, limit: number): QueryFn {
+  let running = 0
+  const waiting: Array<() => void> = []
+  return async (expr, at) => {
+    if (running < limit) running++
+    else await new Promise<void>((resolve) => waiting.push(resolve)) // handed a slot by a call that finished
+    try {
+      return await query(expr, at)
+    } finally {
+      const next = waiting.shift()
+      if (next !== undefined) next()
+      else running--
+    }
   }
 }
 
@@ -109,7 +137,7 @@ function applyResult(
     out.outcomes.push({ rule: rule.spec.name, error: fetched.error, warnings: [], durationMs: fetched.durationMs, samples: 0 })
     return
   }
-  const ctx = { evalTime: ts, externalLabels: opts.externalLabels, externalURL: opts.externalURL }
+  const ctx = { evalTime: ts, externalLabels: opts.externalLabels, externalURL: opts.externalURL, queries: fetched.queries }
   const outcome = evaluateAlertingRule(rule.spec, state, fetched.result.samples, ctx, group.spec.limit)
   rule.warnings = fetched.result.warnings
   const base = { rule: rule.spec.name, warnings: fetched.result.warnings, durationMs: fetched.durationMs, samples: fetched.result.samples.length }
