@@ -4,13 +4,14 @@ import type { Registry } from 'prom-client'
 import type { ActionsService, ActionsServiceDeps } from './actions/service.js'
 import { restoreGroup } from './backtest/restore.js'
 import { alertSourceOf, prometheusLinkURL, rollguardURL } from './config/links.js'
-import { ConfigError, loadConfig, ProblemsError, type Config, type ConfigInput } from './config/load.js'
+import { ConfigError, loadConfig, type Config, type ConfigInput } from './config/load.js'
 import type { GroupState } from './engine/group.js'
 import type { QueryFn } from './engine/ports.js'
 import type { RuleGroupSpec } from './engine/spec.js'
 import { createAlertmanagerNotifier, type AlertmanagerNotifier } from './notifier/alertmanager.js'
 import { NoDataWatch, type WatchSettings } from './nodata/watch.js'
-import { formatRuleFileError, loadRuleFiles } from './rules/load.js'
+import { loadRules } from './runtime/load.js'
+import { loadOffThread } from './runtime/load-off-thread.js'
 import { groupKey, RuleManager, type ManagerSettings } from './runtime/manager.js'
 import { createQueryRouter } from './runtime/query-router.js'
 import { buildServer } from './server/app.js'
@@ -28,10 +29,7 @@ import { createRuleDataMetrics } from './telemetry/rule-data-metrics.js'
 import { AlertmanagerWebhook } from './webhook/component.js'
 import { registerProbeMetrics } from './telemetry/probe-metrics.js'
 
-/** RulesError lists rule-file problems at start-up; main prints every line and exits 2. */
-export class RulesError extends ProblemsError {
-  override name = 'RulesError'
-}
+export { RulesError } from './runtime/load.js'
 
 /** DaemonOptions let tests and the demo inject a logger and tune actions (verification polling). */
 export interface DaemonOptions {
@@ -142,8 +140,8 @@ export class Daemon {
 
   async #reload(): Promise<{ ok: true } | { ok: false; error: string }> {
     try {
-      const config = await loadConfig(this.input)
-      const groups = await loadRules(config)
+      // Off the main thread: evaluations, HTTP and the Lease keep running while the files are parsed and checked.
+      const { config, groups } = await loadOffThread(this.input)
       if (config.doc.web.listen_address !== this.#config.doc.web.listen_address) {
         this.logger.warn({ listen: config.doc.web.listen_address }, 'the listen address changes only on restart')
       }
@@ -348,12 +346,6 @@ export class Daemon {
     this.#server = server
     this.logger.info({ address: this.address, version: this.version }, 'rollguard is listening')
   }
-}
-
-async function loadRules(config: Config): Promise<RuleGroupSpec[]> {
-  const loaded = await loadRuleFiles([...config.doc.rules.files])
-  if (loaded.errors.length > 0) throw new RulesError(loaded.errors.map(formatRuleFileError))
-  return loaded.files.flatMap((f) => f.groups)
 }
 
 function noDataSettings(config: Config): WatchSettings {

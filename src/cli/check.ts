@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../config/load.js'
+import { ruleLimitsOf, type RuleLimits } from '../rules/limits.js'
 import { formatRuleFileError, loadRuleFiles, parseRuleFile } from '../rules/load.js'
 import type { ParsedRuleFile, RuleFileError } from '../rules/load.js'
 import { didYouMean } from './suggest.js'
@@ -50,6 +51,8 @@ Exit status: 0 valid; 1 invalid (a rule file or the config has errors, or cannot
 const FLAGS = ['--lint', '--lint-fatal', '--config', '--help', '-h']
 
 interface CheckOptions {
+  /** The rule-file limits: the defaults, or those of the config checked with --config. */
+  limits?: RuleLimits
   lintDuplicates: boolean
   lintFatal: boolean
   config: string | undefined
@@ -145,7 +148,7 @@ async function checkConfig(file: string, io: CheckIO, hooks: CheckHooks): Promis
     const rules = config.doc.rules.files
     io.stdout(rules.length === 0 ? '\n' : `  found ${rules.length} rule file pattern(s) to check\n\n`)
     const outcome: Outcome = { failed: false, hasErrors: false }
-    const opts: CheckOptions = { lintDuplicates: true, lintFatal: false, config: undefined, files: [...rules] }
+    const opts: CheckOptions = { lintDuplicates: true, lintFatal: false, config: undefined, files: [...rules], limits: ruleLimitsOf(config.doc.rules) }
     for (const pattern of rules) await checkPattern(pattern, opts, io, outcome)
     return outcome.hasErrors ? EXIT_ERRORS : EXIT_OK
   } catch (err) {
@@ -157,7 +160,7 @@ async function checkConfig(file: string, io: CheckIO, hooks: CheckHooks): Promis
 }
 
 async function checkPattern(pattern: string, opts: CheckOptions, io: CheckIO, outcome: Outcome): Promise<void> {
-  const loaded = await loadRuleFiles([pattern])
+  const loaded = await loadRuleFiles([pattern], opts.limits === undefined ? {} : { limits: opts.limits })
   const inFiles = new Set(loaded.files.flatMap((f) => f.errors))
   for (const e of loaded.errors.filter((err) => !inFiles.has(err))) {
     io.stdout(`Checking ${pattern}\n`)

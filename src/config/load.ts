@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml'
+import { FileTooLargeError, readTextFile } from '../rules/limits.js'
+import { locate, parseYaml } from '../rules/yaml-tree.js'
+import type { YamlTree } from '../rules/yaml-tree.js'
 import type { HttpAuth } from '../sources/http-auth.js'
 import { HTTP_CLIENT_PATH_KEYS, readClientSettings, readSecret, type TlsSettings } from '../sources/http-client.js'
 import type { WebhookCredentials } from '../webhook/auth.js'
@@ -85,49 +86,47 @@ function pick(input: ConfigInput, flag: string, env: string): string | undefined
   return input.flags.get(flag)?.at(-1) ?? (input.env[env] || undefined)
 }
 
+/**
+ * MAX_CONFIG_BYTES bounds the config file (real ones are a few KB; even thousands of probes fit). Fixed: the config
+ * cannot raise its own limit.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024
+
+/** MAX_CONFIG_NODES bounds its YAML nodes: one per 8 bytes (a long list of short labels has one per 15). */
+export const MAX_CONFIG_NODES = MAX_CONFIG_BYTES / 8
+
 async function readConfigFile(file: string, sources: Map<string, Source>, problems: string[]): Promise<Record<string, unknown>> {
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = await readTextFile(file, MAX_CONFIG_BYTES)
   } catch (err) {
-    problems.push(`--config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    if (err instanceof FileTooLargeError) problems.push(`${file}: ${err.message} for a config file`)
+    else problems.push(`--config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
     return {}
   }
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true })
-  for (const e of doc.errors) problems.push(`${file}:${e.linePos?.[0].line ?? 0}:${e.linePos?.[0].col ?? 0}: ${e.message.split('\n')[0]}`)
+  let tree: YamlTree
+  try {
+    tree = parseYaml(text, { maxNodes: MAX_CONFIG_NODES, scalars: 'value', extraDocuments: 'error' })
+  } catch (err) {
+    // Never a stack trace for a bad file: whatever went wrong is reported against it.
+    problems.push(`${file}: ${(err as Error).message}`)
+    return {}
+  }
+  for (const e of tree.errors) problems.push(`${file}:${e.line}:${e.col}: ${e.message}`)
   const position = (path: readonly PropertyKey[], atKey: boolean): string => {
-    for (let n = path.length; n >= 0; n--) {
-      const node = nodeAt(doc, path.slice(0, n), atKey && n === path.length)
-      if (node?.range) {
-        const { line, col } = lines.linePos(node.range[0])
-        return `${file}:${line}:${col}`
-      }
-    }
-    return file
+    const { line, col } = locate(tree, path.map((p) => (typeof p === 'number' ? p : String(p))), atKey ? { at: 'key' } : {})
+    return line > 0 ? `${file}:${line}:${col}` : file
   }
   for (const key of ['', ...RUN_OPTIONS.map((o) => o.path[0] as string)]) sources.set(key, { kind: 'file', file, position })
-  const value: unknown = doc.errors.length > 0 ? {} : doc.toJS()
+  const value = tree.errors.length > 0 ? null : tree.value
   if (value === null || value === undefined) return {}
-  if (!isMap(doc.contents)) {
-    problems.push(`${file}:1:1: the config file must be a YAML mapping`)
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`${position([], false)}: the config file must be a YAML mapping`)
     return {}
   }
   const obj = value as Record<string, unknown>
   for (const key of PATH_KEYS) resolvePaths(obj, key.split('.'), dirname(file))
   return obj
-}
-
-type Ranged = { range?: [number, number, number] | null }
-
-/** nodeAt finds the YAML node at path: the value, or the key itself for an unknown key. */
-function nodeAt(doc: ReturnType<typeof parseDocument>, path: readonly PropertyKey[], atKey: boolean): Ranged | undefined {
-  const value = doc.getIn(path as unknown[], true) as Ranged | undefined
-  if (!atKey || path.length === 0) return value
-  const parent = doc.getIn(path.slice(0, -1) as unknown[], true)
-  if (!isMap(parent)) return value
-  const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(path.at(-1)))
-  return (pair?.key as Ranged | undefined) ?? value
 }
 
 function resolvePaths(obj: Record<string, unknown>, path: string[], base: string): void {
@@ -240,6 +239,11 @@ function setIn(obj: Record<string, unknown>, path: readonly string[], value: unk
     cur = cur[key] as Record<string, unknown>
   }
   cur[path.at(-1) as string] = value
+}
+
+/** freezeConfig freezes a Config that crossed a thread boundary (structured clones are not frozen). */
+export function freezeConfig(config: Config): Config {
+  return deepFreeze(config)
 }
 
 function deepFreeze<T>(value: T): T {

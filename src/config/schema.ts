@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ActionsConfig, KubernetesConfig } from '../actions/actions-config.js'
 import { WebhookConfig } from '../webhook/config.js'
+import { DEFAULT_RULE_LIMITS } from '../rules/limits.js'
 import { DEFAULT_LIMITS } from '../sources/bounded-body.js'
 import { HTTP_CLIENT_KEYS } from '../sources/http-client.js'
 import { Duration, LabelName, ResponseBytes } from './primitives.js'
@@ -103,6 +104,12 @@ export const ConfigDocument = z.strictObject({
       // none of a rule's selectors may match before the rule is flagged as "no data".
       no_data_check_interval: Duration.default(60_000),
       no_data_for: Duration.default(600_000),
+      // Bounds on one rule file (src/rules/limits.ts, docs/limits.md): a runaway file fails fast with a clear error.
+      max_file_bytes: z.number().int().positive().default(DEFAULT_RULE_LIMITS.maxFileBytes),
+      max_groups_per_file: z.number().int().positive().default(DEFAULT_RULE_LIMITS.maxGroupsPerFile),
+      max_rules_per_file: z.number().int().positive().default(DEFAULT_RULE_LIMITS.maxRulesPerFile),
+      max_labels_per_rule: z.number().int().positive().default(DEFAULT_RULE_LIMITS.maxLabelsPerRule),
+      max_annotations_per_rule: z.number().int().positive().default(DEFAULT_RULE_LIMITS.maxAnnotationsPerRule),
     })
     .prefault({}),
   web: z

@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises'
 import { normalize, resolve } from 'node:path'
 import type { z } from 'zod'
 import type { RuleGroupSpec } from '../engine/spec.js'
 import { expandGlob } from './glob.js'
+import { checkRuleLimits, DEFAULT_RULE_LIMITS, fileSizeMessage, FileTooLargeError, maxYamlNodes, readTextFile } from './limits.js'
+import type { RuleLimits } from './limits.js'
 import { goTypeAt, groupSchema, ruleFileSchema, ruleSchema } from './schema.js'
 import { validateGroups } from './validate.js'
 import type { DecodedGroup, DecodedRule, Reporter } from './validate.js'
@@ -39,13 +40,18 @@ export interface LoadedRuleFiles {
   readonly errors: RuleFileError[]
 }
 
-/** parseRuleFile parses and validates one Prometheus rule file's text, collecting every error; pure. */
-export function parseRuleFile(file: string, text: string): ParsedRuleFile {
-  const tree = parseYaml(text)
+/**
+ * parseRuleFile parses and validates one Prometheus rule file's text, collecting every error; pure. A file over its
+ * limits is not validated further: the limits are what keeps loading it short.
+ */
+export function parseRuleFile(file: string, text: string, limits: RuleLimits = DEFAULT_RULE_LIMITS): ParsedRuleFile {
+  const tree = parseYaml(text, { maxNodes: maxYamlNodes(limits.maxFileBytes) })
   const collector = new Collector(file, tree)
   for (const p of tree.errors) collector.push('errors', p.path, p, p.message)
   for (const p of tree.warnings) collector.push('warnings', p.path, p, p.message)
-  if (tree.errors.length > 0) return { file, groups: [], ruleCount: 0, errors: collector.errors, warnings: collector.warnings }
+  if (tree.errors.length > 0 || !checkRuleLimits(tree.value, limits, collector)) {
+    return { file, groups: [], ruleCount: 0, errors: byPosition(collector.errors), warnings: collector.warnings }
+  }
   const decoded = decodeFile(tree.value, collector)
   const groups = validateGroups(file, decoded, collector)
   const ruleCount = decoded.reduce((n, g) => n + g.rules.length, 0)
@@ -58,8 +64,9 @@ function byPosition(list: RuleFileError[]): RuleFileError[] {
 }
 
 /** loadRuleFiles expands glob patterns (see glob.ts), then reads and parses every file once, in sorted order. */
-export async function loadRuleFiles(patterns: readonly string[], opts: { cwd?: string } = {}): Promise<LoadedRuleFiles> {
+export async function loadRuleFiles(patterns: readonly string[], opts: { cwd?: string; limits?: RuleLimits } = {}): Promise<LoadedRuleFiles> {
   const cwd = opts.cwd ?? process.cwd()
+  const limits = opts.limits ?? DEFAULT_RULE_LIMITS
   const errors: RuleFileError[] = []
   const byPath = new Map<string, string>()
   for (const pattern of patterns) {
@@ -71,15 +78,16 @@ export async function loadRuleFiles(patterns: readonly string[], opts: { cwd?: s
     }
   }
   const entries = [...byPath].sort(([, a], [, b]) => (a < b ? -1 : a > b ? 1 : 0))
-  const files = await Promise.all(entries.map(([abs, name]) => readRuleFile(abs, name)))
+  const files = await Promise.all(entries.map(([abs, name]) => readRuleFile(abs, name, limits)))
   return { files, errors: [...errors, ...files.flatMap((f) => f.errors)] }
 }
 
-async function readRuleFile(abs: string, name: string): Promise<ParsedRuleFile> {
+async function readRuleFile(abs: string, name: string, limits: RuleLimits): Promise<ParsedRuleFile> {
   try {
-    return parseRuleFile(name, await readFile(abs, 'utf8'))
+    return parseRuleFile(name, await readTextFile(abs, limits.maxFileBytes), limits)
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err)
+    // Never a stack trace for a bad file: whatever went wrong is reported against it.
+    const message = err instanceof FileTooLargeError ? fileSizeMessage(err) : err instanceof Error ? err.message : String(err)
     return { file: name, groups: [], ruleCount: 0, errors: [fileError(name, message)], warnings: [] }
   }
 }

@@ -1,5 +1,5 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml'
-import type { Document, Node, Pair, YAMLError } from 'yaml'
+import { Composer, CST, isAlias, isMap, isScalar, isSeq, LineCounter, Lexer, Parser, visit } from 'yaml'
+import type { Alias, Document, Node, Pair } from 'yaml'
 
 /** YamlScalar is a non-string, non-null scalar (int, float, bool) with its source text, which string fields use as Go's yaml.v3 does. */
 export class YamlScalar {
@@ -42,9 +42,30 @@ export interface Where {
 /** Path is a field path such as ['groups', 0, 'rules', 1, 'for']. */
 export type Path = readonly (string | number)[]
 
-// yaml.v3 refuses documents that expand aliases excessively; so do we (billion laughs).
-const MAX_ALIAS_EXPANSIONS = 10000
-const MAX_DEPTH = 100
+/** ParseOptions tune parseYaml for rule files (the defaults) or the config file. */
+export interface ParseOptions {
+  /** maxNodes bounds the YAML nodes (scalars, collections, aliases) of the text, counted before anything is built. */
+  readonly maxNodes?: number
+  /** scalars: 'source' keeps non-string scalars with their source text (rule files, decoded as Go's yaml.v3 does); 'value' gives plain JavaScript values. */
+  readonly scalars?: 'source' | 'value'
+  /** A second document is a warning (rule files, as yaml.v3 reads only the first) or an error. */
+  readonly extraDocuments?: 'warning' | 'error'
+}
+
+/** MAX_DEPTH bounds YAML nesting (rule files need 6 levels); deeper is refused, as a runaway or recursive alias. */
+export const MAX_DEPTH = 100
+
+/**
+ * The nodes walked through aliases may number at most as many as the document's own, or this many in a small
+ * document: an alias bomb ("billion laughs") fails fast instead of expanding exponentially, and the walk stays
+ * linear in the file's size. yaml.v3 bounds the same ratio.
+ */
+export const ALIAS_NODES_FLOOR = 100_000
+
+// Lexer tokens that start a YAML node: plain-scalar marker, quoted and block scalars, aliases, flow collections, sequence items.
+const NODE_TOKENS = new Set(['scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar-header', 'alias', 'flow-map-start', 'flow-seq-start', 'seq-item-ind'])
+// Lexer markers that stand for no source text.
+const ZERO_WIDTH = new Set([CST.DOCUMENT, CST.FLOW_END, CST.SCALAR])
 
 /** pathKey renders a path as a field name: groups[0].rules[1].labels.severity (odd keys as ["a.b"]). */
 export function pathKey(path: Path): string {
@@ -57,21 +78,57 @@ export function pathKey(path: Path): string {
   return out
 }
 
-/** parseYaml parses the first YAML document of text (Go yaml.v3 semantics: aliases and merge keys resolved). */
-export function parseYaml(text: string): YamlTree {
+/**
+ * parseYaml parses the first YAML document of text (Go yaml.v3 semantics: aliases and merge keys resolved) in time
+ * linear in its size: duplicate keys are found with one Set per mapping (the yaml package's own check is quadratic),
+ * nodes are counted before the tree is built, and alias expansion is bounded.
+ */
+export function parseYaml(text: string, opts: ParseOptions = {}): YamlTree {
   const lineCounter = new LineCounter()
-  const docs = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: false, uniqueKeys: true })
   const tree: YamlTree = { value: null, keys: new Map(), values: new Map(), errors: [], warnings: [], lineCounter, text }
-  const doc = Array.isArray(docs) ? docs[0] : undefined
+  const docs = composeDocuments(text, lineCounter, opts.maxNodes ?? Infinity)
+  if (!Array.isArray(docs)) {
+    tree.errors.push({ ...at(tree, docs.offset), path: '', message: docs.message })
+    return tree
+  }
+  const doc = docs[0]
   if (doc === undefined) return tree
   collectDocProblems(tree, doc)
   const second = docs[1]
   if (second !== undefined) {
-    tree.warnings.push({ ...at(tree, second.range[0]), path: '', message: 'multiple YAML documents are not supported; only the first one is used' })
+    const kind = opts.extraDocuments === 'error' ? 'errors' : 'warnings'
+    const message = `multiple YAML documents are not supported${kind === 'errors' ? '' : '; only the first one is used'}`
+    tree[kind].push({ ...at(tree, second.range[0]), path: '', message })
   }
   if (tree.errors.length > 0) return tree
-  const walker = new Walker(tree, doc)
+  const walker = new Walker(tree, doc, opts.scalars ?? 'source')
   return { ...tree, value: walker.walk(doc.contents, [], 0) }
+}
+
+/** TooManyNodes says where the text went over its node budget. */
+interface TooManyNodes {
+  readonly offset: number
+  readonly message: string
+}
+
+/** composeDocuments is the yaml package's parseAllDocuments with the lexer's nodes counted on the way: over maxNodes, nothing is built. */
+function composeDocuments(text: string, lineCounter: LineCounter, maxNodes: number): Document.Parsed[] | TooManyNodes {
+  const parser = new Parser(lineCounter.addNewLine)
+  lineCounter.addNewLine(0)
+  const tokens: CST.Token[] = []
+  let nodes = 0
+  let offset = 0
+  for (const lexeme of new Lexer().lex(text)) {
+    const type = CST.tokenType(lexeme)
+    if (type !== null && NODE_TOKENS.has(type) && ++nodes > maxNodes) {
+      return { offset, message: `too many YAML nodes: more than ${maxNodes} (see the file size limits)` }
+    }
+    if (!ZERO_WIDTH.has(lexeme)) offset += lexeme.length
+    for (const token of parser.next(lexeme)) tokens.push(token)
+  }
+  for (const token of parser.end()) tokens.push(token)
+  // uniqueKeys: false — the Walker finds duplicate keys in linear time.
+  return Array.from(new Composer({ merge: true, uniqueKeys: false }).compose(tokens))
 }
 
 /** locate finds where path's key or value is, falling back to the nearest ancestor present in the file. */
@@ -123,7 +180,7 @@ function blockIndent(tree: YamlTree, firstLine: number): number {
 }
 
 function collectDocProblems(tree: YamlTree, doc: Document.Parsed): void {
-  for (const e of doc.errors) tree.errors.push({ ...problemAt(tree, e.pos[0]), path: '', message: problemMessage(tree, e) })
+  for (const e of doc.errors) tree.errors.push({ ...problemAt(tree, e.pos[0]), path: '', message: e.message })
   for (const w of doc.warnings) tree.warnings.push({ ...problemAt(tree, w.pos[0]), path: '', message: w.message })
 }
 
@@ -134,44 +191,89 @@ function problemAt(tree: YamlTree, offset: number): Position {
   return at(tree, o)
 }
 
-function problemMessage(tree: YamlTree, e: YAMLError): string {
-  if (e.code !== 'DUPLICATE_KEY') return e.message
-  const key = /^[^:\n]*/.exec(tree.text.slice(e.pos[0]))?.[0].trim() ?? ''
-  return `mapping key ${JSON.stringify(key)} already defined`
-}
-
 function at(tree: YamlTree, offset: number): Position {
   return tree.lineCounter.linePos(offset)
 }
 
+/** anchorTargets maps every alias to the node it names: the last node before it with that anchor, as the yaml package resolves it, in one pass. */
+function anchorTargets(doc: Document.Parsed): Map<Alias, Node> {
+  const anchors = new Map<string, Node>()
+  const targets = new Map<Alias, Node>()
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node)) {
+        const target = anchors.get(node.source)
+        if (target !== undefined) targets.set(node, target)
+      } else if (node.anchor !== undefined) anchors.set(node.anchor, node)
+    },
+  })
+  return targets
+}
+
 class Walker {
-  private expansions = 0
+  private readonly targets: Map<Alias, Node>
+  /** Mappings already checked for duplicate keys (an alias or merge walks a mapping again). */
+  private readonly checked = new WeakSet<readonly Pair[]>()
+  private direct = 0
+  private viaAlias = 0
+  private aliasDepth = 0
+  /** The alias being expanded that the document itself holds (not one reached through another alias). */
+  private outerAlias: { alias: Node; path: Path } | undefined
+  private aborted = false
 
   constructor(
     private readonly tree: YamlTree,
-    private readonly doc: Document.Parsed,
-  ) {}
+    doc: Document.Parsed,
+    private readonly scalars: 'source' | 'value',
+  ) {
+    this.targets = anchorTargets(doc)
+  }
 
   walk(node: unknown, path: Path, depth: number): unknown {
-    if (node === null || node === undefined) return null
+    if (node === null || node === undefined || this.aborted) return null
     const n = node as Node
     this.record(path, n)
-    if (depth > MAX_DEPTH) return this.fail(path, n, 'YAML nesting is too deep (recursive alias?)')
-    if (isAlias(n)) {
-      if (++this.expansions > MAX_ALIAS_EXPANSIONS) return this.fail(path, n, 'document contains excessive aliasing')
-      const target = n.resolve(this.doc)
-      if (target === undefined) return this.fail(path, n, `unknown anchor '${n.source}' referenced`)
-      return this.walk(target, path, depth + 1)
-    }
-    if (isScalar(n)) return scalarValue(n.value, n.source)
+    if (depth > MAX_DEPTH) return this.abort(path, n, `YAML nesting is deeper than ${MAX_DEPTH} levels (recursive alias?)`)
+    if (!this.count(path, n)) return null
+    if (isAlias(n)) return this.viaAliasOf(n, () => this.walk(this.targets.get(n), path, depth + 1), path)
+    if (isScalar(n)) return this.scalars === 'value' ? n.value : scalarValue(n.value, n.source)
     if (isSeq(n)) return n.items.map((item, i) => this.walk(item, [...path, i], depth + 1))
     if (isMap(n)) return this.walkMap(n.items, path, depth)
     return null
   }
 
+  /**
+   * count tallies a node and stops the walk once aliases have expanded more than the document holds; the error
+   * points at the alias in the document's own text whose expansion went over.
+   */
+  private count(path: Path, n: Node): boolean {
+    if (this.aliasDepth === 0) this.direct++
+    else if (++this.viaAlias > Math.max(ALIAS_NODES_FLOOR, this.direct)) {
+      const max = Math.max(ALIAS_NODES_FLOOR, this.direct)
+      const at = this.outerAlias ?? { alias: n, path }
+      this.abort(at.path, at.alias, `too many alias references (aliases expand to more than ${max} nodes; document contains excessive aliasing)`)
+      return false
+    }
+    return true
+  }
+
+  private viaAliasOf(alias: Alias, walkTarget: () => unknown, path: Path): unknown {
+    if (!this.targets.has(alias)) return this.fail(path, alias, `unknown anchor '${alias.source}' referenced`)
+    if (this.aliasDepth === 0) this.outerAlias = { alias, path }
+    this.aliasDepth++
+    try {
+      return walkTarget()
+    } finally {
+      this.aliasDepth--
+    }
+  }
+
   private walkMap(pairs: readonly Pair[], path: Path, depth: number): Record<string, unknown> {
     const out: Record<string, unknown> = {}
     const merges: unknown[] = []
+    const seen = new Set<string>()
+    const firstVisit = !this.checked.has(pairs)
+    this.checked.add(pairs)
     for (const pair of pairs) {
       if (isScalar(pair.key) && typeof pair.key.value === 'symbol') {
         merges.push(pair.value)
@@ -179,6 +281,9 @@ class Walker {
       }
       const key = this.keyText(pair.key, path)
       if (key === undefined) continue
+      // Keys compare by their text, as yaml.v3 compares them: 1 and "1" are the same key.
+      if (seen.has(key) && firstVisit) this.fail([...path, key], pair.key as Node, `mapping key ${JSON.stringify(key)} already defined`)
+      seen.add(key)
       this.recordKey([...path, key], pair.key)
       define(out, key, this.walk(pair.value, [...path, key], depth + 1))
     }
@@ -188,16 +293,24 @@ class Walker {
   }
 
   private merge(out: Record<string, unknown>, source: unknown, path: Path, depth: number): void {
-    const resolved = isAlias(source) ? source.resolve(this.doc) : source
-    if (isSeq(resolved)) {
-      for (const item of resolved.items) this.merge(out, item, path, depth)
+    if (this.aborted) return
+    const n = source as Node
+    // Merges nest and expand aliases too: bounded like any other walk.
+    if (depth > MAX_DEPTH) return void this.abort(path, n, `YAML nesting is deeper than ${MAX_DEPTH} levels (recursive alias?)`)
+    if (!this.count(path, n)) return
+    if (isAlias(source)) {
+      this.viaAliasOf(source, () => this.merge(out, this.targets.get(source), path, depth + 1), path)
       return
     }
-    if (!isMap(resolved)) {
-      this.fail(path, source as Node, 'map merge requires map or sequence of maps as the value')
+    if (isSeq(source)) {
+      for (const item of source.items) this.merge(out, item, path, depth + 1)
       return
     }
-    const merged = this.walkMap(resolved.items, path, depth + 1)
+    if (!isMap(source)) {
+      this.fail(path, n, 'map merge requires map or sequence of maps as the value')
+      return
+    }
+    const merged = this.walkMap(source.items, path, depth + 1)
     for (const [k, v] of Object.entries(merged)) if (!Object.hasOwn(out, k)) define(out, k, v)
   }
 
@@ -219,8 +332,14 @@ class Walker {
     if (range && !this.tree.keys.has(k)) this.tree.keys.set(k, at(this.tree, range[0]))
   }
 
-  private fail(path: Path, node: Node, message: string): null {
-    const pos = node.range ? at(this.tree, node.range[0]) : { line: 0, col: 0 }
+  /** abort reports a problem that makes walking on pointless (it would only repeat or multiply). */
+  private abort(path: Path, node: Node, message: string): null {
+    this.aborted = true
+    return this.fail(path, node, message)
+  }
+
+  private fail(path: Path, node: Node | null | undefined, message: string): null {
+    const pos = node?.range ? at(this.tree, node.range[0]) : { line: 0, col: 0 }
     this.tree.errors.push({ ...pos, path: pathKey(path), message })
     return null
   }

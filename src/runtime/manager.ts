@@ -5,6 +5,7 @@ import type { AlertingRuleSpec, RuleGroupSpec } from '../engine/spec.js'
 import type { OutgoingAlert, Transition } from '../engine/types.js'
 import type { EngineMetrics } from '../telemetry/metrics.js'
 import { Scheduler } from './scheduler.js'
+import { Slices } from '../sources/sliced-json.js'
 
 /** AlertSink receives the alerts due for (re)sending; the Alertmanager notifier implements it. */
 export interface AlertSink {
@@ -48,6 +49,7 @@ export class RuleManager {
   readonly #alertCounts = new WeakMap<RuleRuntime, readonly [number, number, number]>()
   #settings: ManagerSettings
   #evaluatedOnce = false
+  #stopped = false
 
   constructor(private readonly deps: ManagerDeps, settings: ManagerSettings) {
     this.#settings = settings
@@ -72,7 +74,12 @@ export class RuleManager {
     this.#settings = settings
     const next = new Map<string, RuleGroupSpec>(specs.map((s) => [groupKey(s), s]))
     const stopping: Promise<void>[] = []
+    // A group at a time, giving the event loop a turn whenever a slice has run long: thousands of rules take a while.
+    const slices = new Slices()
     for (const [key, running] of [...this.#groups]) {
+      await slices.tick()
+      // stop() may have come during a turn given away: change nothing more.
+      if (this.#stopped) return
       const spec = next.get(key)
       if (spec !== undefined && !settingsChanged && sameGroup(running.state.spec, spec)) {
         next.delete(key)
@@ -88,12 +95,17 @@ export class RuleManager {
       next.delete(key)
     }
     await Promise.all(stopping)
-    for (const spec of next.values()) this.#start(spec, undefined)
+    for (const spec of next.values()) {
+      await slices.tick()
+      if (this.#stopped) return
+      this.#start(spec, undefined)
+    }
     for (const { state } of this.#groups.values()) this.#setGroupGauges(state)
   }
 
   /** stop halts every group, waiting for running iterations. */
   async stop(): Promise<void> {
+    this.#stopped = true
     await Promise.all([...this.#groups.values()].map((g) => g.scheduler.stop()))
   }
 

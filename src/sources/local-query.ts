@@ -39,12 +39,22 @@ export function isLocalExpression (expr: string): boolean {
  * probe and Prometheus series): its data lives only in this process, with no history in Prometheus.
  */
 export function readsProbeSeries (expr: string): boolean {
-  try {
-    return isLocalExpression(expr)
-  } catch {
-    return true
+  let reads = probeReaders.get(expr)
+  if (reads === undefined) {
+    try {
+      reads = isLocalExpression(expr)
+    } catch {
+      reads = true
+    }
+    if (probeReaders.size >= PROBE_READERS_LIMIT) probeReaders.clear()
+    probeReaders.set(expr, reads)
   }
+  return reads
 }
+
+// Asked for every rule of every group a reload starts (restore): kept per expression, bounded, as parsing is the cost.
+const probeReaders = new Map<string, boolean>()
+const PROBE_READERS_LIMIT = 50_000
 
 /** compileLocalQuery compiles expr, throwing LocalQueryError for anything the local evaluator cannot run. */
 export function compileLocalQuery (expr: string): LocalQuery {
