@@ -1,5 +1,6 @@
 // rollguard doctor against a real Prometheus scraping the sample service, a real Alertmanager and the fake
 // Kubernetes API server: the healthy setup passes, and each broken piece is named with what to do.
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../../src/demo/processes.js'
@@ -19,7 +20,8 @@ function healthyConfig(kubeconfig: string, extra: Record<string, unknown> = {}):
 }
 
 t.test('the shipped rules against a healthy setup: exit 0, versions printed, target labels and permissions checked', async (t) => {
-  const { kubeconfig } = await kube(t, rbacDoc(NAMESPACED_RBAC))
+  // A cluster with Argo CD or Flux: the GitOps component's RBAC too.
+  const { kubeconfig } = await kube(t, `${rbacDoc(NAMESPACED_RBAC)}---\n${readFileSync(new URL('../../deploy/components/gitops/gitops-rbac.yaml', import.meta.url), 'utf8')}`)
   const config = writeConfig(t, healthyConfig(kubeconfig))
   const r = await doctor(['--config', config, '--rules', SHIPPED_RULES, '--alertmanager-url', s.am.url], { ROLLGUARD_PROMETHEUS_URL: s.prom.url })
   t.equal(r.code, 0, r.out)
@@ -36,7 +38,8 @@ t.test('the shipped rules against a healthy setup: exit 0, versions printed, tar
   t.match(r.out, /\[ ok \] kubernetes-api: the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ answers \(v1\.33\.1-fake\)/)
   t.match(r.out, /\[ ok \] kubernetes-permissions: namespace "shop": all 9 permissions rollbacks need are granted/)
   t.match(r.out, /\[ ok \] kubernetes-permissions: leader election \(Lease rollguard-system\/rollguard\): get, create and update are granted/)
-  t.match(r.out, /\n16 checks: 16 ok, 0 warnings, 0 failed\. Everything rollguard needs is in place\.\n$/)
+  t.match(r.out, /\n17 checks: 17 ok, 0 warnings, 0 failed\. Everything rollguard needs is in place\.\n$/)
+  t.match(r.out, /\[ ok \] gitops-permissions: GitOps owners \(Argo CD Applications in "argocd", Flux Kustomizations and HelmReleases\): get applications.argoproj.io, get kustomizations.kustomize.toolkit.fluxcd.io, get helmreleases.helm.toolkit.fluxcd.io granted/)
 })
 
 t.test('rules: a metric that does not exist and a label no series has fail; series that may appear later warn', async (t) => {
@@ -112,7 +115,8 @@ rules:
   t.match(r.out, /\n +fix: grant them with the per-namespace Role of docs\/rbac\.md \(a dry-run rollback needs patch too\); check with kubectl auth can-i patch deployments\.apps -n shop --as <rollguard's user>\n/)
   t.match(r.out, /\[warn\] kubernetes-permissions: all namespaces \(checked cluster-wide for namespace "team-\*" in actions\.allow\): not granted cluster-wide: get deployments\.apps, patch deployments\.apps/)
   const reviews = fake.log.filter((e) => e.resource === 'selfsubjectaccessreviews')
-  t.equal(reviews.length, 9 + 9 + 3, 'one review per permission and place')
+  t.match(r.out, /\[warn\] gitops-permissions: .*missing get applications.argoproj.io, get kustomizations.kustomize.toolkit.fluxcd.io, get helmreleases.helm.toolkit.fluxcd.io: workloads they apply will be refused/)
+  t.equal(reviews.length, 9 + 9 + 3 + 3, 'one review per permission and place (GitOps owners: 3)')
   t.same(fake.log.filter((e) => e.method !== 'GET' && e.resource !== 'selfsubjectaccessreviews'), [], 'doctor changes nothing in the cluster')
 })
 
