@@ -452,6 +452,8 @@ t.test('GitOps owners: refuse blocks what would be reverted, suspend plans the s
   t.match(execute({ ...reverting, reverts: false, detail: 'automated sync without selfHeal' }), { act: true, message: /applied by Argo CD Application argocd\/shop; automated sync without selfHeal/ })
   t.match(execute({ ...reverting, suspendedByRollguard: true }), { act: true, message: /already suspended by rollguard/ })
   t.match(execute({ state: 'unreadable', owner, error: 'forbidden' }), { act: false, reason: 'gitops_managed', message: /could not be read \(forbidden\); assuming its controller would revert/ })
+  t.match(execute({ state: 'unreadable', owner, error: 'forbidden' }, { gitops: { mode: 'ignore' } }), { act: true, message: /Argo CD Application argocd\/shop could not be read: actions.gitops.mode ignore/ }, 'ignore acts on an unreadable owner')
+  t.match(execute({ state: 'unmanaged' }), { act: true, message: /from revision \d+ to \d+$/ }, 'no owner, nothing said')
   t.match(execute({ state: 'unmanaged', note: 'kustomize.toolkit.fluxcd.io/reconcile: disabled' }), { act: true, message: /reconcile: disabled/ })
   const dry = decide(input({ policy: { mode: 'dry-run', allow: [{ namespace: 'shop', gitops_mode: 'suspend' }] }, facts: { gitops: reverting } }))
   t.match(dry, { reason: 'dry_run', suspend: owner, message: /dry-run: would roll back .* after suspending/ })
