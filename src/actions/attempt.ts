@@ -22,7 +22,7 @@ import type { ActionsConfig } from './actions-config.js'
 import type { Audit, AuditEntry, AuditKind } from './audit.js'
 import { retryDelay } from './backoff.js'
 import { settleDelay, type TriggerLog } from './correlation.js'
-import type { KubeFailure } from './kube/errors.js'
+import { failure, type KubeFailure } from './kube/errors.js'
 import type { RegardingRef } from './kube/events.js'
 import { describeOwner, suspendPatch, type RawOwner } from './gitops.js'
 import { patchOwner, readGitOpsFacts } from './kube/gitops-owner.js'
@@ -341,19 +341,19 @@ async function suspendOwner(job: Job, env: AttemptEnv, st: State): Promise<Suspe
   const owner = st.decision.suspend
   if (owner === undefined) return { kind: 'done', note: '' }
   const dryRun = st.decision.dryRun
-  const body = suspendPatch(owner, st.owner ?? {}, { at: new Date(env.now()).toISOString(), workload: `${job.request.ref.kind}/${job.request.ref.namespace}/${job.request.ref.name}` })
-  const r = env.custom === undefined ? undefined : await patchOwner(env.custom, owner, body, { dryRun, signal: env.signal, step: 'suspending its reconciliation' })
+  const body = suspendPatch(owner, st.owner ?? {}, { at: new Date(env.now()).toISOString(), workload: workloadKey(job.request.ref) })
   const who = describeOwner(owner)
-  if (r !== undefined && !('kind' in r && r.kind === 'error')) {
+  // A suspend decision needs gitops facts, which only a custom-resources client reads.
+  const r = env.custom === undefined ? failure('forbidden', `${who}: no Kubernetes client for custom resources`) : await patchOwner(env.custom, owner, body, { dryRun, signal: env.signal, step: 'suspending its reconciliation' })
+  if (r === true) {
     if (dryRun) return { kind: 'done', note: `suspension of ${who} and the rollback ` }
     const resume = `rollguard gitops resume ${owner.kind}/${owner.name} -n ${owner.namespace}`
     record(job, env, { ...about(st), kind: 'gitops_suspended', reason: 'suspended', message: `suspended ${who} (${owner.kind === 'Application' ? 'automated sync removed' : 'spec.suspend: true'}; the previous setting is kept in its rollguard.io/suspended annotation) so that the rollback of ${describeWorkload(job.request.ref)} sticks: put the fix in Git, then run '${resume}'` })
     return { kind: 'done', note: '' }
   }
-  const f = r ?? { kind: 'error' as const, reason: 'forbidden' as const, message: `${who}: no Kubernetes client for custom resources` }
-  const failure: Entry = { ...about(st), kind: dryRun ? 'dry_run_failed' : 'patch_failed', reason: f.reason, message: `not rolled back: ${f.message}` }
-  if (isTransient(f)) return { kind: 'stopped', step: { kind: 'transient', entry: failure } }
-  return { kind: 'stopped', step: done(job, env, failure) }
+  const entry: Entry = { ...about(st), kind: dryRun ? 'dry_run_failed' : 'patch_failed', reason: r.reason, message: `not rolled back: ${r.message}` }
+  if (isTransient(r)) return { kind: 'stopped', step: { kind: 'transient', entry } }
+  return { kind: 'stopped', step: done(job, env, entry) }
 }
 
 // The answer was lost: read the workload back; this attempt's identity in the record says the patch is in.

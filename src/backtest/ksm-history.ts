@@ -47,11 +47,10 @@ export async function readKsmHistory(ref: WorkloadRef, opts: KsmHistoryOptions):
   const stepMs = Math.max(opts.resolutionMs ?? DEFAULT_STEP_MS, Math.ceil((opts.toMs - opts.fromMs) / MAX_POINTS / 1000) * 1000)
   const range = { startMs: opts.fromMs, endMs: opts.toMs, stepMs }
   const q = ksmQueries(ref)
+  const series = async (expr: string) => (await opts.rangeQuery(expr, range)).series
   try {
-    const [created, replicas, labels, generationLag] = await Promise.all(
-      [q.created, q.replicas, q.labels, q.generationLag].map(async (expr) => (await opts.rangeQuery(expr, range)).series),
-    )
-    return created?.length === 0 ? undefined : ksmHistory({ created: created ?? [], replicas: replicas ?? [], labels: labels ?? [], generationLag: generationLag ?? [], stepMs })
+    const [created, replicas, labels, generationLag] = await Promise.all([series(q.created), series(q.replicas), series(q.labels), series(q.generationLag)])
+    return created.length === 0 ? undefined : ksmHistory({ created, replicas, labels, generationLag, stepMs })
   } catch (err) {
     return { error: `reading the rollout history from kube-state-metrics: ${(err as Error).message}` }
   }

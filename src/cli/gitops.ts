@@ -1,8 +1,7 @@
 // `rollguard gitops resume`: restores the reconciliation rollguard suspended for a rollback (actions.gitops.mode
 // suspend), exactly as it was, from the owner's rollguard.io/suspended annotation.
-import { describeOwner, OWNER_KINDS, resumePatch, SUSPENDED_ANNOTATION, type OwnerKind, type RawOwner } from '../actions/gitops.js'
+import { describeOwner, OWNER_KINDS, resumePatch, SUSPENDED_ANNOTATION, type OwnerKind } from '../actions/gitops.js'
 import { patchOwner, readOwner } from '../actions/kube/gitops-owner.js'
-import type { KubeFailure } from '../actions/kube/errors.js'
 import { parseFlags, UsageError } from './args.js'
 import type { CliIO } from './run.js'
 import { didYouMean } from './suggest.js'
@@ -75,17 +74,13 @@ export async function runGitOps(argv: readonly string[], io: CliIO, hooks: { env
     return printError(io, errorText(err))
   }
   const owner = { kind: opts.kind, namespace: conn.namespace, name: opts.name }
-  const obj = await readOwner(conn.clients.custom, owner)
-  if (isFailure(obj)) return printError(io, obj.message)
-  const resume = resumePatch(owner, obj)
+  const read = await readOwner(conn.clients.custom, owner)
+  if (read.kind === 'error') return printError(io, read.message)
+  const resume = resumePatch(owner, read.obj)
   if ('error' in resume) return printError(io, resume.error)
   const r = await patchOwner(conn.clients.custom, owner, resume.patch, { dryRun: opts.dryRun, step: 'resuming its reconciliation' })
-  if (isFailure(r)) return printError(io, r.message)
+  if (r !== true) return printError(io, r.message)
   const { group } = OWNER_KINDS[opts.kind]
   io.stdout(`${opts.kind.toLowerCase()}.${group}/${opts.name} resumed${opts.dryRun ? ' (dry run)' : ''}: ${resume.restored} (${describeOwner(owner)})\n`)
   return 0
-}
-
-function isFailure(r: RawOwner | KubeFailure): r is KubeFailure {
-  return (r as { kind?: unknown }).kind === 'error'
 }

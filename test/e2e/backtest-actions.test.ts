@@ -7,12 +7,22 @@ import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { runBacktestCommand } from '../../src/cli/backtest.js'
 import { deployImage, defaultRulesFast, eventually, getJson, prometheus, services, sleep, tempDir } from '../fixtures/e2e.js'
-import { kubectlUndo, startFakeKube } from '../fixtures/kube/index.js'
+import { kubectlUndo, startFakeKube, type FakeKube } from '../fixtures/kube/index.js'
 import { startKubeStateMetrics } from '../fixtures/kube-state-metrics.js'
 import { startPrometheus } from '../../src/demo/stack.js'
 import { writeKubeconfig } from '../fixtures/kubeconfig.js'
 
 const HOUR = 3_600_000
+
+/** seedShop creates shop/cart and shop/checkout at revision 1 (image shop/<name>:1) at the fake clock's time. */
+async function seedShop(fake: FakeKube): Promise<void> {
+  for (const name of ['cart', 'checkout']) {
+    await fake.seedDeployment('shop', {
+      metadata: { name },
+      spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `shop/${name}:1` }] } } },
+    })
+  }
+}
 
 t.test('backtest with actions: a would-be rollback and one blocked by the post-deploy window', async (t) => {
   const dir = tempDir(t)
@@ -22,12 +32,7 @@ t.test('backtest with actions: a would-be rollback and one blocked by the post-d
   t.teardown(() => fake.close())
   // History: both at revision 1 three hours ago; cart's revision 2 two hours ago; checkout's a minute ago.
   fake.clock.advance(-3 * HOUR)
-  for (const name of ['cart', 'checkout']) {
-    await fake.seedDeployment('shop', {
-      metadata: { name },
-      spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `shop/${name}:1` }] } } },
-    })
-  }
+  await seedShop(fake)
   fake.clock.advance(HOUR)
   await deployImage(fake, 'cart', 'shop/cart:2')
   fake.clock.advance(2 * HOUR - 60_000)
@@ -73,12 +78,7 @@ t.test('rollout history from kube-state-metrics: an operator undo blocks, a fres
   const fake = await startFakeKube()
   t.teardown(() => fake.close())
   fake.clock.advance(-3 * HOUR)
-  for (const name of ['cart', 'checkout']) {
-    await fake.seedDeployment('shop', {
-      metadata: { name },
-      spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `shop/${name}:1` }] } } },
-    })
-  }
+  await seedShop(fake)
   fake.clock.advance(HOUR)
   await deployImage(fake, 'checkout', 'shop/checkout:2')
   fake.clock.advance(2 * HOUR)

@@ -7,15 +7,21 @@ import { withRaw } from './raw.js'
 
 type OwnerRef = Pick<GitOpsOwner, 'kind' | 'namespace' | 'name'>
 
+/** OwnerRead is an owner object as read (tagged like WorkloadRead, so it cannot be mistaken for a failure). */
+export interface OwnerRead {
+  readonly kind: 'read'
+  readonly obj: RawOwner
+}
+
 function coordinates(owner: OwnerRef) {
   const { group, version, plural } = OWNER_KINDS[owner.kind]
   return { group, version, plural, namespace: owner.namespace, name: owner.name }
 }
 
 /** readOwner GETs a GitOps owner object (Application, Kustomization, HelmRelease); never throws. */
-export async function readOwner(custom: CustomObjectsApi, owner: OwnerRef, signal?: AbortSignal): Promise<RawOwner | KubeFailure> {
+export async function readOwner(custom: CustomObjectsApi, owner: OwnerRef, signal?: AbortSignal): Promise<OwnerRead | KubeFailure> {
   try {
-    return await withRaw<RawOwner>((o) => custom.getNamespacedCustomObject(coordinates(owner), o), { signal })
+    return { kind: 'read', obj: await withRaw<RawOwner>((o) => custom.getNamespacedCustomObject(coordinates(owner), o), { signal }) }
   } catch (err) {
     return classifyError(err, `${describeOwner(owner)}: reading it`)
   }
@@ -27,10 +33,11 @@ export async function patchOwner(
   owner: OwnerRef,
   body: Record<string, unknown>,
   opts: { readonly dryRun: boolean; readonly signal?: AbortSignal | undefined; readonly step: string },
-): Promise<RawOwner | KubeFailure> {
+): Promise<true | KubeFailure> {
   const params = { ...coordinates(owner), body, fieldManager: DEFAULT_FIELD_MANAGER, ...(opts.dryRun ? { dryRun: 'All' } : {}) }
   try {
-    return await withRaw<RawOwner>((o) => custom.patchNamespacedCustomObject(params, o), { contentType: PatchStrategy.MergePatch, signal: opts.signal })
+    await withRaw<RawOwner>((o) => custom.patchNamespacedCustomObject(params, o), { contentType: PatchStrategy.MergePatch, signal: opts.signal })
+    return true
   } catch (err) {
     return classifyError(err, `${describeOwner(owner)}: ${opts.step}`)
   }
@@ -50,11 +57,10 @@ export async function readGitOpsFacts(
   const found = detectOwner(facts.ref, facts.labels, facts.annotations, settings)
   if ('state' in found) return { facts: found }
   const { owner, candidate } = found
-  const raw = await readOwner(custom, owner, signal)
-  if ('kind' in raw && raw.kind === 'error') {
-    const failed = raw as KubeFailure
-    if (failed.reason === 'not_found') return { facts: { state: 'unmanaged', note: `${owner.via}, but there is no ${describeOwner(owner)}${candidate ? '' : ': nothing re-applies it'}` } }
-    return { facts: { state: 'unreadable', owner, error: failed.message } }
+  const read = await readOwner(custom, owner, signal)
+  if (read.kind === 'error') {
+    if (read.reason === 'not_found') return { facts: { state: 'unmanaged', note: `${owner.via}, but there is no ${describeOwner(owner)}${candidate ? '' : ': nothing re-applies it'}` } }
+    return { facts: { state: 'unreadable', owner, error: read.message } }
   }
-  return { facts: ownerFacts(owner, raw as RawOwner, facts.labels, facts.annotations), raw: raw as RawOwner }
+  return { facts: ownerFacts(owner, read.obj, facts.labels, facts.annotations), raw: read.obj }
 }
