@@ -18,7 +18,19 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { flagValue, log, machineInfo, median, RESULTS, ROOT, round, runBounded, sleep, startRollguard, writeJson } from './lib/common.mjs'
+import {
+  flagValue,
+  log,
+  machineInfo,
+  median,
+  RESULTS,
+  ROOT,
+  round,
+  runBounded,
+  sleep,
+  startRollguard,
+  writeJson,
+} from './lib/common.mjs'
 
 const argv = process.argv.slice(2)
 const smoke = argv.includes('--smoke')
@@ -33,7 +45,11 @@ async function fakeKube() {
   const entry = join(ROOT, '.demo', 'fake-kube', 'index.js')
   if (!existsSync(entry)) {
     log('building the fake API server (test/fixtures/kube → .demo/fake-kube)')
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'test/fixtures/kube/tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' })
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'test/fixtures/kube/tsconfig.build.json'],
+      { cwd: ROOT, stdio: 'inherit' },
+    )
   }
   return import(pathToFileURL(entry).href)
 }
@@ -43,13 +59,15 @@ async function healthServer() {
   const failing = new Set()
   const server = createServer((req, res) => {
     const name = req.url?.split('/').pop() ?? ''
-    res.writeHead(failing.has(name) ? 500 : 200, { 'content-type': 'text/plain' }).end(failing.has(name) ? 'failing\n' : 'ok\n')
+    res
+      .writeHead(failing.has(name) ? 500 : 200, { 'content-type': 'text/plain' })
+      .end(failing.has(name) ? 'failing\n' : 'ok\n')
   })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${server.address().port}`,
-    fail: (name) => failing.add(name),
-    close: () => new Promise((resolve) => server.close(resolve)),
+    fail: name => failing.add(name),
+    close: () => new Promise(resolve => server.close(resolve)),
   }
 }
 
@@ -66,45 +84,54 @@ function deployment(name, image) {
 
 function ruleFile(dir) {
   const file = join(dir, 'action.rules.yml')
-  writeFileSync(file, [
-    'groups:',
-    '  - name: action-latency',
-    '    rules:',
-    '      - alert: ProbeFailing',
-    '        expr: rollguard_probe_success == 0',
-    '        for: 0s',
-    '        labels: { severity: critical, rollguard_trigger: rollback }',
-    '',
-  ].join('\n'))
+  writeFileSync(
+    file,
+    [
+      'groups:',
+      '  - name: action-latency',
+      '    rules:',
+      '      - alert: ProbeFailing',
+      '        expr: rollguard_probe_success == 0',
+      '        for: 0s',
+      '        labels: { severity: critical, rollguard_trigger: rollback }',
+      '',
+    ].join('\n'),
+  )
   return file
 }
 
 function configFile(dir, { kubeconfig, health, names }) {
   const file = join(dir, 'rollguard.yml')
-  const probes = names.map((n) => `  - { name: ${n}, url: "${health.url}/health/${n}", interval: 250ms, timeout: 200ms, labels: { namespace: ${NAMESPACE}, deployment: ${n} } }`)
-  writeFileSync(file, [
-    'probes:',
-    ...probes,
-    'actions:',
-    '  mode: execute',
-    `  allow: [{ namespace: ${NAMESPACE} }]`,
-    '  verify_timeout: 30s',
-    // One rollback per Deployment, many Deployments in a row: the storm brake would (rightly) stop a real storm.
-    '  global_brake: { count: 1000, window: 1h }',
-    // Likewise the correlation hold (20 workloads failing within minutes), and its settle delay: this measures the machinery.
-    '  correlation: { enabled: false }',
-    'kubernetes:',
-    `  kubeconfig: ${kubeconfig}`,
-    '  lease: { namespace: rollguard-system }',
-    '',
-  ].join('\n'))
+  const probes = names.map(
+    n =>
+      `  - { name: ${n}, url: "${health.url}/health/${n}", interval: 250ms, timeout: 200ms, labels: { namespace: ${NAMESPACE}, deployment: ${n} } }`,
+  )
+  writeFileSync(
+    file,
+    [
+      'probes:',
+      ...probes,
+      'actions:',
+      '  mode: execute',
+      `  allow: [{ namespace: ${NAMESPACE} }]`,
+      '  verify_timeout: 30s',
+      // One rollback per Deployment, many Deployments in a row: the storm brake would (rightly) stop a real storm.
+      '  global_brake: { count: 1000, window: 1h }',
+      // Likewise the correlation hold (20 workloads failing within minutes), and its settle delay: this measures the machinery.
+      '  correlation: { enabled: false }',
+      'kubernetes:',
+      `  kubeconfig: ${kubeconfig}`,
+      '  lease: { namespace: rollguard-system }',
+      '',
+    ].join('\n'),
+  )
   return file
 }
 
 async function activeAt(url, deploymentName) {
   const res = await fetch(`${url}/api/v1/alerts`, { signal: AbortSignal.timeout(3_000) })
   const body = await res.json()
-  const alert = body.data.alerts.find((a) => a.labels.deployment === deploymentName && a.state === 'firing')
+  const alert = body.data.alerts.find(a => a.labels.deployment === deploymentName && a.state === 'firing')
   return alert === undefined ? undefined : Date.parse(alert.activeAt)
 }
 
@@ -124,7 +151,7 @@ function percentile(xs, p) {
   return v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)]
 }
 
-const result = await runBounded('action', (smoke ? 2 : 10) * 60_000, async (dist) => {
+const result = await runBounded('action', (smoke ? 2 : 10) * 60_000, async dist => {
   const work = mkdtempSync(join(tmpdir(), 'rollguard-bench-action-'))
   const { startFakeKube, kubeConfigFor } = await fakeKube()
   const fake = await startFakeKube()
@@ -133,7 +160,7 @@ const result = await runBounded('action', (smoke ? 2 : 10) * 60_000, async (dist
     const names = Array.from({ length: trials }, (_, i) => `w${i + 1}`)
     for (const n of names) {
       await fake.seedDeployment(NAMESPACE, deployment(n, `bench/${n}:1`))
-      await fake.updateTemplate(NAMESPACE, n, (t) => void (t.spec.containers[0].image = `bench/${n}:2`))
+      await fake.updateTemplate(NAMESPACE, n, t => void (t.spec.containers[0].image = `bench/${n}:2`))
     }
     const kubeconfig = join(work, 'kubeconfig.json')
     writeFileSync(kubeconfig, kubeConfigFor(fake, 'default').exportConfig())
@@ -155,17 +182,32 @@ const result = await runBounded('action', (smoke ? 2 : 10) * 60_000, async (dist
     for (const n of names) {
       health.fail(n)
       const patch = await until(`the rollback patch of ${n}`, 30_000, async () =>
-        fake.log.find((e) => e.method === 'PATCH' && e.resource === 'deployments' && e.name === n && e.query.dryRun === undefined))
+        fake.log.find(
+          e => e.method === 'PATCH' && e.resource === 'deployments' && e.name === n && e.query.dryRun === undefined,
+        ),
+      )
       const fired = await until(`the firing alert of ${n}`, 5_000, () => activeAt(rg.url, n))
       const ms = patch.at - fired
       latencies.push(ms)
       log(`${n}: firing → patch ${ms} ms (status ${patch.status})`)
       // The next trial starts once this rollback is verified, so trials do not overlap.
-      await until(`the verification of ${n}`, 30_000, async () =>
-        fake.list('events', NAMESPACE).some((e) => e.reason === 'RollbackVerified' && (e.involvedObject ?? e.regarding)?.name === n) || undefined)
+      await until(
+        `the verification of ${n}`,
+        30_000,
+        async () =>
+          fake
+            .list('events', NAMESPACE)
+            .some(e => e.reason === 'RollbackVerified' && (e.involvedObject ?? e.regarding)?.name === n) || undefined,
+      )
     }
     // Rollback patches; the annotation-only merge patch that records the verification is not one.
-    const patches = fake.log.filter((e) => e.method === 'PATCH' && e.resource === 'deployments' && e.query.dryRun === undefined && e.contentType !== 'application/merge-patch+json')
+    const patches = fake.log.filter(
+      e =>
+        e.method === 'PATCH' &&
+        e.resource === 'deployments' &&
+        e.query.dryRun === undefined &&
+        e.contentType !== 'application/merge-patch+json',
+    )
     await rg.stop()
     await am.stop()
     return {
@@ -173,7 +215,15 @@ const result = await runBounded('action', (smoke ? 2 : 10) * 60_000, async (dist
       generatedAt: new Date().toISOString(),
       smoke,
       machine: machineInfo(),
-      settings: { trials, interval, probeInterval: '250ms', rule: 'rollguard_probe_success == 0, for: 0s', mode: 'execute', leaderElection: true, alertmanager: true },
+      settings: {
+        trials,
+        interval,
+        probeInterval: '250ms',
+        rule: 'rollguard_probe_success == 0, for: 0s',
+        mode: 'execute',
+        leaderElection: true,
+        alertmanager: true,
+      },
       summary: {
         trials: latencies.length,
         patches: patches.length,
@@ -192,4 +242,6 @@ const result = await runBounded('action', (smoke ? 2 : 10) * 60_000, async (dist
 })
 
 writeJson(out, result)
-log(`action latency: median ${result.summary.medianMs} ms, p99 ${result.summary.p99Ms} ms over ${result.summary.trials} trials → ${out}`)
+log(
+  `action latency: median ${result.summary.medianMs} ms, p99 ${result.summary.p99Ms} ms over ${result.summary.trials} trials → ${out}`,
+)

@@ -18,7 +18,18 @@
 //   node bench/backtest.mjs --dist /tmp/dist-before --engines rollguard     # another build of rollguard (its main.js)
 //   node bench/backtest.mjs --nice=-10                 # (root) Prometheus and the engines ahead of other work on a shared machine
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs, promisify } from 'node:util'
@@ -39,7 +50,15 @@ import {
   sleep,
   writeJson,
 } from './lib/common.mjs'
-import { BLOCK_MS, RULE_FOR_MS, SERIES_PER_POD, blocksOf, compareFiring, createWriter, planHistory } from './lib/backtest-data.mjs'
+import {
+  BLOCK_MS,
+  RULE_FOR_MS,
+  SERIES_PER_POD,
+  blocksOf,
+  compareFiring,
+  createWriter,
+  planHistory,
+} from './lib/backtest-data.mjs'
 import { startRemoteWriteSink } from './lib/remote-write-sink.mjs'
 
 const { values: args } = parseArgs({
@@ -73,7 +92,10 @@ const SCRAPE_MS = 30_000
 // Scheduling priority (nice value) of Prometheus and the measured engines; below 0 (root only) puts them ahead of
 // whatever else the shared machine runs, which otherwise decides the wall time more than the engines do.
 const NICE = Number(args.nice)
-const ENGINES = args.engines.split(',').map((s) => s.trim()).filter((s) => s !== '')
+const ENGINES = args.engines
+  .split(',')
+  .map(s => s.trim())
+  .filter(s => s !== '')
 const OUT = args.out ?? join(RESULTS, 'backtest.json')
 const RULES = join(ROOT, 'rules', 'rollback-triggers.yml')
 // Another build of rollguard to measure (e.g. a copy of dist/ before a change); the helpers still come from dist/.
@@ -87,12 +109,19 @@ if (!Number.isInteger(N) || N < 5 || N > 5000) throw new Error('--deployments mu
 if (!(HOURS > 0 && HOURS <= 24 * 7)) throw new Error('--hours must be in (0, 168]')
 if (!Number.isInteger(TRIALS) || TRIALS < 1) throw new Error('--trials must be a positive integer')
 if (!Number.isInteger(NICE) || NICE < -20 || NICE > 19) throw new Error('--nice must be an integer in -20..19')
-for (const e of ENGINES) if (e !== 'rollguard' && e !== 'vmalert') throw new Error(`unknown engine ${e} (rollguard, vmalert)`)
+for (const e of ENGINES)
+  if (e !== 'rollguard' && e !== 'vmalert') throw new Error(`unknown engine ${e} (rollguard, vmalert)`)
 
 const execFileAsync = promisify(execFile)
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
-const iso = (ms) => new Date(ms).toISOString()
-const withIso = (f) => ({ alert: f.alert, namespace: f.namespace, deployment: f.deployment, start: iso(f.startMs), end: f.endMs === null ? null : iso(f.endMs) })
+const iso = ms => new Date(ms).toISOString()
+const withIso = f => ({
+  alert: f.alert,
+  namespace: f.namespace,
+  deployment: f.deployment,
+  start: iso(f.startMs),
+  end: f.endMs === null ? null : iso(f.endMs),
+})
 
 // ---- data --------------------------------------------------------------------------------------------------
 
@@ -113,9 +142,12 @@ async function buildTsdb(dist, plan, tsdb, work) {
     await writer.writeBlock(block, file)
     textBytes += statSync(file).size
     await pending
-    pending = execFileAsync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', file, tsdb], { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 })
+    pending = execFileAsync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', file, tsdb], {
+      timeout: 600_000,
+      maxBuffer: 16 * 1024 * 1024,
+    })
       .then(() => rmSync(file, { force: true }))
-      .catch((err) => {
+      .catch(err => {
         throw new Error(`promtool failed on ${file} (${iso(block.startMs)}): ${err.stderr ?? err.message}`)
       })
     pending.catch(() => {}) // awaited after the next block is written; a failure meanwhile is not unhandled
@@ -126,7 +158,13 @@ async function buildTsdb(dist, plan, tsdb, work) {
     const s = statSync(join(tsdb, String(f)))
     return s.isFile() ? n + s.size : n
   }, 0)
-  return { samples: writer.samples, blocks: blocks.length, textBytes, tsdbBytes, seconds: round((performance.now() - started) / 1000, 1) }
+  return {
+    samples: writer.samples,
+    blocks: blocks.length,
+    textBytes,
+    tsdbBytes,
+    seconds: round((performance.now() - started) / 1000, 1),
+  }
 }
 
 /** startPrometheus serves the TSDB: no scrape targets, retention far beyond the data, no compaction of the 2 h blocks. */
@@ -134,15 +172,19 @@ async function startPrometheus(dist, tsdb, logFile, work) {
   const port = await dist.freePort()
   const config = join(work, 'prometheus.yml')
   writeFileSync(config, 'global: {}\n')
-  const proc = await dist.startProcess(dist.findBinary(['prometheus'], 'PROMETHEUS_BIN'), [
-    `--config.file=${config}`,
-    `--storage.tsdb.path=${tsdb}`,
-    '--storage.tsdb.retention.time=3650d',
-    // Backfilled 2 h blocks stay as they are: no compaction running in the background while engines are measured.
-    '--storage.tsdb.min-block-duration=2h',
-    '--storage.tsdb.max-block-duration=2h',
-    `--web.listen-address=127.0.0.1:${port}`,
-  ], { name: 'prometheus', logFile, cwd: work })
+  const proc = await dist.startProcess(
+    dist.findBinary(['prometheus'], 'PROMETHEUS_BIN'),
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${tsdb}`,
+      '--storage.tsdb.retention.time=3650d',
+      // Backfilled 2 h blocks stay as they are: no compaction running in the background while engines are measured.
+      '--storage.tsdb.min-block-duration=2h',
+      '--storage.tsdb.max-block-duration=2h',
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { name: 'prometheus', logFile, cwd: work },
+  )
   const url = `http://127.0.0.1:${port}`
   if (NICE !== 0) setPriority(proc.pid, NICE)
   await dist.waitForHttp(`${url}/-/ready`, { timeoutMs: 120_000, process: proc })
@@ -160,7 +202,8 @@ async function queryRangeCount(url) {
   const text = await fetchText(`${url}/metrics`, 20_000)
   let n = 0
   for (const line of text.split('\n')) {
-    if (line.startsWith('prometheus_http_requests_total{') && line.includes('handler="/api/v1/query_range"')) n += Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (line.startsWith('prometheus_http_requests_total{') && line.includes('handler="/api/v1/query_range"'))
+      n += Number(line.slice(line.lastIndexOf(' ') + 1))
   }
   return n
 }
@@ -185,7 +228,10 @@ async function runMeasured(dist, cmd, argv, { stdoutFile, stderrFile, timeFile, 
   const measuredPid = () => {
     if (GNU_TIME === undefined) return child.pid
     try {
-      return Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]) || undefined
+      return (
+        Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]) ||
+        undefined
+      )
     } catch {
       return undefined
     }
@@ -247,10 +293,16 @@ function fromRollguard(text) {
   for (const a of j.alerts) {
     for (const i of a.intervals) {
       if (i.state !== 'firing') continue
-      firing.push({ alert: a.alertname, namespace: a.labels.namespace, deployment: a.labels.deployment, startMs: Date.parse(i.start), endMs: i.end === null ? null : Date.parse(i.end) })
+      firing.push({
+        alert: a.alertname,
+        namespace: a.labels.namespace,
+        deployment: a.labels.deployment,
+        startMs: Date.parse(i.start),
+        endMs: i.end === null ? null : Date.parse(i.end),
+      })
     }
   }
-  const errors = j.groups.flatMap((g) => Object.entries(g.errors).map(([rule, e]) => `${rule}: ${e}`))
+  const errors = j.groups.flatMap(g => Object.entries(g.errors).map(([rule, e]) => `${rule}: ${e}`))
   return { firing, errors, alerts: j.alerts.length, slots: j.groups.reduce((n, g) => n + g.slots, 0) }
 }
 
@@ -287,32 +339,50 @@ function check(plan, firing) {
   const problems = []
   const matched = new Set()
   for (const inc of plan.incidents) {
-    const mine = firing.filter((f) => f.namespace === inc.namespace && f.deployment === inc.deployment)
+    const mine = firing.filter(f => f.namespace === inc.namespace && f.deployment === inc.deployment)
     if (inc.alert === null) {
-      for (const f of mine) problems.push(`${inc.namespace}/${inc.deployment} (${inc.kind}, below the minimum evidence) fired ${f.alert} at ${iso(f.startMs)}`)
-      mine.forEach((f) => matched.add(f))
+      for (const f of mine)
+        problems.push(
+          `${inc.namespace}/${inc.deployment} (${inc.kind}, below the minimum evidence) fired ${f.alert} at ${iso(f.startMs)}`,
+        )
+      mine.forEach(f => matched.add(f))
       continue
     }
-    const hits = mine.filter((f) => f.alert === inc.alert)
-    hits.forEach((f) => matched.add(f))
+    const hits = mine.filter(f => f.alert === inc.alert)
+    hits.forEach(f => matched.add(f))
     if (hits.length !== 1) {
-      problems.push(`${inc.namespace}/${inc.deployment} (${inc.kind} ${iso(inc.startMs)}–${iso(inc.endMs)}): ${hits.length} firing intervals of ${inc.alert}, expected 1`)
+      problems.push(
+        `${inc.namespace}/${inc.deployment} (${inc.kind} ${iso(inc.startMs)}–${iso(inc.endMs)}): ${hits.length} firing intervals of ${inc.alert}, expected 1`,
+      )
       continue
     }
     const f = hits[0]
     const forMs = RULE_FOR_MS[inc.alert]
     const startLate = f.startMs - inc.startMs - forMs
-    if (startLate < -STEP_MS || startLate > 5 * 60_000) problems.push(`${inc.alert} ${inc.namespace}/${inc.deployment}: fired at ${iso(f.startMs)}, rollout at ${iso(inc.startMs)} + for ${forMs / 60_000}m`)
+    if (startLate < -STEP_MS || startLate > 5 * 60_000)
+      problems.push(
+        `${inc.alert} ${inc.namespace}/${inc.deployment}: fired at ${iso(f.startMs)}, rollout at ${iso(inc.startMs)} + for ${forMs / 60_000}m`,
+      )
     const endLate = f.endMs === null ? Number.POSITIVE_INFINITY : f.endMs - inc.endMs
-    if (endLate < 0 || endLate > 8 * 60_000) problems.push(`${inc.alert} ${inc.namespace}/${inc.deployment}: resolved at ${f.endMs === null ? 'never' : iso(f.endMs)}, rollback at ${iso(inc.endMs)}`)
+    if (endLate < 0 || endLate > 8 * 60_000)
+      problems.push(
+        `${inc.alert} ${inc.namespace}/${inc.deployment}: resolved at ${f.endMs === null ? 'never' : iso(f.endMs)}, rollback at ${iso(inc.endMs)}`,
+      )
   }
-  for (const f of firing) if (!matched.has(f)) problems.push(`unexpected: ${f.alert} ${f.namespace}/${f.deployment} firing from ${iso(f.startMs)}`)
-  return { ok: problems.length === 0, firingIntervals: firing.length, expected: plan.incidents.filter((i) => i.alert !== null).length, problems }
+  for (const f of firing)
+    if (!matched.has(f))
+      problems.push(`unexpected: ${f.alert} ${f.namespace}/${f.deployment} firing from ${iso(f.startMs)}`)
+  return {
+    ok: problems.length === 0,
+    firingIntervals: firing.length,
+    expected: plan.incidents.filter(i => i.alert !== null).length,
+    problems,
+  }
 }
 
 // ---- main --------------------------------------------------------------------------------------------------
 
-await runBounded('backtest', DEADLINE_MS, async (dist) => {
+await runBounded('backtest', DEADLINE_MS, async dist => {
   const machine = machineInfo()
   const work = mkdtempSync(join(tmpdir(), 'rollguard-bench-backtest-'))
   const removeWork = dist.onExitSync(() => rmSync(work, { recursive: true, force: true }))
@@ -333,7 +403,9 @@ await runBounded('backtest', DEADLINE_MS, async (dist) => {
       dist.onExitSync(() => writeFileSync('/proc/self/autogroup', before))
       autogroup = readFileSync('/proc/self/autogroup', 'utf8').trim()
     } catch (err) {
-      log(`backtest: cannot set the autogroup's nice value (${err.code ?? err.message}): the priority applies within this session only`)
+      log(
+        `backtest: cannot set the autogroup's nice value (${err.code ?? err.message}): the priority applies within this session only`,
+      )
     }
   }
 
@@ -344,17 +416,27 @@ await runBounded('backtest', DEADLINE_MS, async (dist) => {
   if (args['reuse-tsdb'] !== undefined) {
     const saved = JSON.parse(readFileSync(join(tsdb, 'bench-plan.json'), 'utf8'))
     plan = planHistory({ deployments: saved.deployments, fromMs: saved.fromMs, toMs: saved.toMs, scrapeMs: SCRAPE_MS })
-    if (saved.deployments !== N || saved.toMs - saved.fromMs !== HOURS * 3600_000) throw new Error(`${tsdb} holds ${saved.deployments} Deployments × ${(saved.toMs - saved.fromMs) / 3600_000} h, not ${N} × ${HOURS} h`)
+    if (saved.deployments !== N || saved.toMs - saved.fromMs !== HOURS * 3600_000)
+      throw new Error(
+        `${tsdb} holds ${saved.deployments} Deployments × ${(saved.toMs - saved.fromMs) / 3600_000} h, not ${N} × ${HOURS} h`,
+      )
     prep = saved.prep
     log(`backtest: reusing ${tsdb} (${iso(plan.fromMs)} – ${iso(plan.toMs)})`)
   } else {
     const toMs = Math.floor(Date.now() / 3600_000) * 3600_000 - 3600_000
     plan = planHistory({ deployments: N, fromMs: toMs - HOURS * 3600_000, toMs, scrapeMs: SCRAPE_MS })
     if (existsSync(tsdb) && readdirSync(tsdb).length > 0) throw new Error(`${tsdb} is not empty`)
-    log(`backtest: generating ${N} Deployments × ${HOURS} h (${iso(plan.fromMs)} – ${iso(plan.toMs)}), ${plan.incidents.length} incidents, into ${tsdb}`)
+    log(
+      `backtest: generating ${N} Deployments × ${HOURS} h (${iso(plan.fromMs)} – ${iso(plan.toMs)}), ${plan.incidents.length} incidents, into ${tsdb}`,
+    )
     prep = await buildTsdb(dist, plan, tsdb, work)
-    writeFileSync(join(tsdb, 'bench-plan.json'), JSON.stringify({ deployments: N, fromMs: plan.fromMs, toMs: plan.toMs, prep }))
-    log(`backtest: ${prep.samples} samples, ${prep.blocks} blocks, ${round(prep.textBytes / 1024 ** 2, 0)} MiB of text → ${round(prep.tsdbBytes / 1024 ** 2, 1)} MiB of TSDB in ${prep.seconds} s`)
+    writeFileSync(
+      join(tsdb, 'bench-plan.json'),
+      JSON.stringify({ deployments: N, fromMs: plan.fromMs, toMs: plan.toMs, prep }),
+    )
+    log(
+      `backtest: ${prep.samples} samples, ${prep.blocks} blocks, ${round(prep.textBytes / 1024 ** 2, 0)} MiB of text → ${round(prep.tsdbBytes / 1024 ** 2, 1)} MiB of TSDB in ${prep.seconds} s`,
+    )
   }
 
   const prom = await startPrometheus(dist, tsdb, join(logs, 'prometheus.log'), work)
@@ -369,22 +451,49 @@ await runBounded('backtest', DEADLINE_MS, async (dist) => {
       seriesAtStart = await instant(prom.url, 'count(rollguard_probe_success)', plan.fromMs)
       seriesAtEnd = await instant(prom.url, 'count(rollguard_probe_success)', plan.toMs)
       if (seriesAtStart === N && seriesAtEnd === N) break
-      if (Date.now() > deadline) throw new Error(`Prometheus answers ${seriesAtStart} and ${seriesAtEnd} probe series at the ends of the window, expected ${N}`)
+      if (Date.now() > deadline)
+        throw new Error(
+          `Prometheus answers ${seriesAtStart} and ${seriesAtEnd} probe series at the ends of the window, expected ${N}`,
+        )
       await sleep(500)
     }
-    const series = await instant(prom.url, `count(last_over_time({__name__=~".+"}[${HOURS * 60 + 20}m]))`, plan.dataToMs)
+    const series = await instant(
+      prom.url,
+      `count(last_over_time({__name__=~".+"}[${HOURS * 60 + 20}m]))`,
+      plan.dataToMs,
+    )
     // Two hours at a time: one query over everything could exceed --query.max-samples.
     const warmStart = performance.now()
-    const warm = new URLSearchParams({ query: 'sum(count_over_time({__name__=~".+"}[2h]))', start: String((plan.dataFromMs + BLOCK_MS) / 1000), end: String((plan.dataToMs + BLOCK_MS) / 1000), step: '7200' })
+    const warm = new URLSearchParams({
+      query: 'sum(count_over_time({__name__=~".+"}[2h]))',
+      start: String((plan.dataFromMs + BLOCK_MS) / 1000),
+      end: String((plan.dataToMs + BLOCK_MS) / 1000),
+      step: '7200',
+    })
     await fetchJson(`${prom.url}/api/v1/query_range`, { method: 'POST', body: warm }, 300_000)
-    log(`backtest: prometheus ${prom.url} (pid ${prom.pid}) serves ${series} series; every sample read once in ${round((performance.now() - warmStart) / 1000, 1)} s`)
+    log(
+      `backtest: prometheus ${prom.url} (pid ${prom.pid}) serves ${series} series; every sample read once in ${round((performance.now() - warmStart) / 1000, 1)} s`,
+    )
 
     const from = iso(plan.fromMs)
     const to = iso(plan.toMs)
     // Per-query bound: Prometheus's own --query.timeout (2m), the only bound vmalert's queries have; rollguard's
     // default (30 s, sized for instant queries) would fail a 240-step histogram query on a busy shared machine.
-    const rollguardArgs = ['backtest', `--from=${from}`, `--to=${to}`, `--step=${STEP}`, '--rules', RULES, '--prometheus-url', prom.url, '--prometheus-timeout', '2m', '--output', 'json']
-    const vmalertArgs = (rw) => [
+    const rollguardArgs = [
+      'backtest',
+      `--from=${from}`,
+      `--to=${to}`,
+      `--step=${STEP}`,
+      '--rules',
+      RULES,
+      '--prometheus-url',
+      prom.url,
+      '--prometheus-timeout',
+      '2m',
+      '--output',
+      'json',
+    ]
+    const vmalertArgs = rw => [
       `-rule=${RULES}`,
       `-datasource.url=${prom.url}`,
       `-remoteWrite.url=${rw}`,
@@ -404,17 +513,30 @@ await runBounded('backtest', DEADLINE_MS, async (dist) => {
       const order = t % 2 === 0 ? ENGINES : [...ENGINES].reverse()
       for (const engine of order) {
         const name = `${engine}-${t}`
-        const files = { stdoutFile: join(logs, `${name}.out`), stderrFile: join(logs, `${name}.log`), timeFile: join(work, `${name}.time`) }
+        const files = {
+          stdoutFile: join(logs, `${name}.out`),
+          stderrFile: join(logs, `${name}.log`),
+          timeFile: join(work, `${name}.time`),
+        }
         sink.reset()
         const q0 = await queryRangeCount(prom.url)
         const p0 = cpuSeconds(prom.pid)
         const m0 = machineBusySeconds()
         let measured
         if (engine === 'rollguard') {
-          const nodeArgs = args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(args.profile, `trial-${t}`)}`]
-          measured = await runMeasured(dist, process.execPath, [...nodeArgs, MAIN, ...rollguardArgs], { ...files, cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } })
+          const nodeArgs =
+            args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(args.profile, `trial-${t}`)}`]
+          measured = await runMeasured(dist, process.execPath, [...nodeArgs, MAIN, ...rollguardArgs], {
+            ...files,
+            cwd: ROOT,
+            env: { ...process.env, NODE_ENV: 'production' },
+          })
         } else {
-          measured = await runMeasured(dist, dist.findBinary(['vmalert'], 'VMALERT_BIN'), vmalertArgs(sink.url), { ...files, cwd: work, env: process.env })
+          measured = await runMeasured(dist, dist.findBinary(['vmalert'], 'VMALERT_BIN'), vmalertArgs(sink.url), {
+            ...files,
+            cwd: work,
+            env: process.env,
+          })
         }
         const promCpu = cpuSeconds(prom.pid) - p0
         const machineCpu = machineBusySeconds() - m0
@@ -422,8 +544,10 @@ await runBounded('backtest', DEADLINE_MS, async (dist) => {
         let result
         let failure = null
         try {
-          if (measured.code !== 0) throw new Error(`exit ${measured.code}: ${readFileSync(files.stderrFile, 'utf8').slice(-2000)}`)
-          result = engine === 'rollguard' ? fromRollguard(readFileSync(files.stdoutFile, 'utf8')) : fromVmalert(sink.firing)
+          if (measured.code !== 0)
+            throw new Error(`exit ${measured.code}: ${readFileSync(files.stderrFile, 'utf8').slice(-2000)}`)
+          result =
+            engine === 'rollguard' ? fromRollguard(readFileSync(files.stdoutFile, 'utf8')) : fromVmalert(sink.firing)
           if (result.errors.length > 0) throw new Error(`rules not replayed: ${result.errors.join('; ')}`)
         } catch (err) {
           failure = err.message
@@ -446,42 +570,59 @@ await runBounded('backtest', DEADLINE_MS, async (dist) => {
           check: verdict,
           firing: result?.firing.map(withIso) ?? [],
           // What vmalert wrote as pending, for the alerts its check found wrong (to tell why).
-          pending: engine === 'vmalert' && !verdict.ok ? intervalsOf(sink.pending).filter((p) => verdict.problems.some((x) => x.includes(`${p.namespace}/${p.deployment}`))).map(withIso) : undefined,
+          pending:
+            engine === 'vmalert' && !verdict.ok
+              ? intervalsOf(sink.pending)
+                  .filter(p => verdict.problems.some(x => x.includes(`${p.namespace}/${p.deployment}`)))
+                  .map(withIso)
+              : undefined,
         }
         runs.push(run)
-        log(`trial ${t} ${engine}: ${run.wallSeconds} s wall, peak RSS ${run.peakRssMiB} MiB, ${run.cpuSeconds} CPU-s; prometheus ${run.prometheusCpuSeconds} CPU-s for ${queries} range queries; others ${run.otherCpuSeconds} CPU-s; ${run.firingIntervals} firing intervals, check ${verdict.ok ? 'ok' : `FAILED: ${verdict.problems.join('; ')}`}`)
+        log(
+          `trial ${t} ${engine}: ${run.wallSeconds} s wall, peak RSS ${run.peakRssMiB} MiB, ${run.cpuSeconds} CPU-s; prometheus ${run.prometheusCpuSeconds} CPU-s for ${queries} range queries; others ${run.otherCpuSeconds} CPU-s; ${run.firingIntervals} firing intervals, check ${verdict.ok ? 'ok' : `FAILED: ${verdict.problems.join('; ')}`}`,
+        )
       }
     }
 
     const summary = {}
     for (const engine of ENGINES) {
-      const rs = runs.filter((r) => r.engine === engine)
-      const ok = rs.filter((r) => r.exit === 0)
-      const med = (k) => round(median(ok.map((r) => r[k])), 2)
+      const rs = runs.filter(r => r.engine === engine)
+      const ok = rs.filter(r => r.exit === 0)
+      const med = k => round(median(ok.map(r => r[k])), 2)
       summary[engine] = {
         runs: rs.length,
         succeeded: ok.length,
-        checksPassed: rs.filter((r) => r.check.ok).length,
+        checksPassed: rs.filter(r => r.check.ok).length,
         wallSeconds: med('wallSeconds'),
-        minWallSeconds: ok.length > 0 ? Math.min(...ok.map((r) => r.wallSeconds)) : null,
-        maxWallSeconds: ok.length > 0 ? Math.max(...ok.map((r) => r.wallSeconds)) : null,
+        minWallSeconds: ok.length > 0 ? Math.min(...ok.map(r => r.wallSeconds)) : null,
+        maxWallSeconds: ok.length > 0 ? Math.max(...ok.map(r => r.wallSeconds)) : null,
         peakRssMiB: med('peakRssMiB'),
-        maxPeakRssMiB: ok.length > 0 ? Math.max(...ok.map((r) => r.peakRssMiB)) : null,
+        maxPeakRssMiB: ok.length > 0 ? Math.max(...ok.map(r => r.peakRssMiB)) : null,
         cpuSeconds: med('cpuSeconds'),
         prometheusCpuSeconds: med('prometheusCpuSeconds'),
         otherCpuSeconds: med('otherCpuSeconds'),
         rangeQueries: med('rangeQueries'),
       }
     }
-    const q = (a, b) => (a === null || b === null || a === undefined || b === undefined || b === 0 ? null : round(a / b, 2))
+    const q = (a, b) =>
+      a === null || b === null || a === undefined || b === undefined || b === 0 ? null : round(a / b, 2)
     const r = summary.rollguard
     const v = summary.vmalert
-    const ratios = r !== undefined && v !== undefined
-      ? { wall: q(r.wallSeconds, v.wallSeconds), peakRss: q(r.peakRssMiB, v.peakRssMiB), cpu: q(r.cpuSeconds, v.cpuSeconds), prometheusCpu: q(r.prometheusCpuSeconds, v.prometheusCpuSeconds) }
-      : {}
+    const ratios =
+      r !== undefined && v !== undefined
+        ? {
+            wall: q(r.wallSeconds, v.wallSeconds),
+            peakRss: q(r.peakRssMiB, v.peakRssMiB),
+            cpu: q(r.cpuSeconds, v.cpuSeconds),
+            prometheusCpu: q(r.prometheusCpuSeconds, v.prometheusCpuSeconds),
+          }
+        : {}
     // Agreement between the engines: their first completed runs, whether or not they matched the incidents.
-    const firstOk = (engine) => runs.find((x) => x.engine === engine && x.exit === 0 && x.failure === null)?.firing
-    const agree = firstOk('rollguard') !== undefined && firstOk('vmalert') !== undefined ? compareFiring(firstOk('rollguard'), firstOk('vmalert')) : null
+    const firstOk = engine => runs.find(x => x.engine === engine && x.exit === 0 && x.failure === null)?.firing
+    const agree =
+      firstOk('rollguard') !== undefined && firstOk('vmalert') !== undefined
+        ? compareFiring(firstOk('rollguard'), firstOk('vmalert'))
+        : null
 
     const result = {
       benchmark: 'backtest',
@@ -504,13 +645,22 @@ await runBounded('backtest', DEADLINE_MS, async (dist) => {
         openMetricsMiB: round(prep.textBytes / 1024 ** 2, 0),
         tsdbMiB: round(prep.tsdbBytes / 1024 ** 2, 1),
         preparationSeconds: prep.seconds,
-        incidents: plan.incidents.map((i) => ({ kind: i.kind, alert: i.alert, workload: `${i.namespace}/${i.deployment}`, start: iso(i.startMs), end: iso(i.endMs) })),
+        incidents: plan.incidents.map(i => ({
+          kind: i.kind,
+          alert: i.alert,
+          workload: `${i.namespace}/${i.deployment}`,
+          start: iso(i.startMs),
+          end: iso(i.endMs),
+        })),
         rules: 'rules/rollback-triggers.yml (unchanged: 4 rules, 1 group)',
         trials: TRIALS,
         engines: ENGINES,
         rollguardCommand: `node dist/main.js ${rollguardArgs.join(' ').replace(prom.url, 'http://127.0.0.1:PORT').replace(RULES, 'rules/rollback-triggers.yml')}`,
         vmalertFlags: vmalertArgs('http://127.0.0.1:SINK').slice(3).join(' '),
-        measurement: GNU_TIME === undefined ? 'wall from spawn to exit; peak RSS = VmHWM polled every 20 ms' : 'wall from spawn to exit; peak RSS and CPU = rusage of the process (GNU time %M, %U + %S)',
+        measurement:
+          GNU_TIME === undefined
+            ? 'wall from spawn to exit; peak RSS = VmHWM polled every 20 ms'
+            : 'wall from spawn to exit; peak RSS and CPU = rusage of the process (GNU time %M, %U + %S)',
         profiled: args.profile !== undefined,
         build: args.dist === undefined ? 'dist/' : args.dist,
         nice: NICE,
@@ -518,7 +668,13 @@ await runBounded('backtest', DEADLINE_MS, async (dist) => {
       },
       targets: {
         ...TARGETS,
-        met: r === undefined ? null : { wallSeconds: r.wallSeconds !== null && r.wallSeconds <= TARGETS.wallSeconds, peakRssMiB: r.peakRssMiB !== null && r.peakRssMiB <= TARGETS.peakRssMiB },
+        met:
+          r === undefined
+            ? null
+            : {
+                wallSeconds: r.wallSeconds !== null && r.wallSeconds <= TARGETS.wallSeconds,
+                peakRssMiB: r.peakRssMiB !== null && r.peakRssMiB <= TARGETS.peakRssMiB,
+              },
       },
       summary,
       ratios,
@@ -527,9 +683,14 @@ await runBounded('backtest', DEADLINE_MS, async (dist) => {
     }
     writeJson(OUT, result)
     log(`wrote ${OUT}`)
-    process.stdout.write(`${JSON.stringify({ summary, ratios, targets: result.targets, agreement: agree === null ? null : { ...agree, alerts: undefined } }, null, 2)}\n`)
-    const bad = runs.filter((x) => x.engine === 'rollguard' && !x.check.ok)
-    if (bad.length > 0) throw new Error(`rollguard's backtest did not find the injected incidents (${bad[0].check.problems.join('; ')}): the run measured nothing`)
+    process.stdout.write(
+      `${JSON.stringify({ summary, ratios, targets: result.targets, agreement: agree === null ? null : { ...agree, alerts: undefined } }, null, 2)}\n`,
+    )
+    const bad = runs.filter(x => x.engine === 'rollguard' && !x.check.ok)
+    if (bad.length > 0)
+      throw new Error(
+        `rollguard's backtest did not find the injected incidents (${bad[0].check.problems.join('; ')}): the run measured nothing`,
+      )
   } finally {
     await sink.stop()
     await prom.stop()

@@ -54,7 +54,10 @@ const TRIALS = Number(args.trials ?? (SMOKE ? 1 : 12))
 const FOR = args.for ?? (SMOKE ? '3s' : '5s')
 const FOR_MS = Number.parseInt(FOR, 10) * 1000
 const WINDOW = args.window ?? '5s'
-const ENGINES = args.engines.split(',').map((s) => s.trim()).filter((s) => s !== '')
+const ENGINES = args.engines
+  .split(',')
+  .map(s => s.trim())
+  .filter(s => s !== '')
 const OUT = args.out ?? join(RESULTS, 'detection.json')
 const SCRAPE = '1s'
 const INTERVAL = '1s'
@@ -90,7 +93,11 @@ async function waitFor(what, timeoutMs, fn, everyMs = 100) {
 }
 
 async function postJson(url, body, method = 'POST') {
-  return fetchJson(url, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  return fetchJson(url, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
 }
 
 /** scrapeTimes lists the exact timestamps (ms) of the target's scrapes in [from, to] (from raw `up` samples). */
@@ -99,12 +106,17 @@ async function scrapeTimes(promUrl, from, to) {
   const q = new URLSearchParams({ query: `up{job="bench"}[${seconds}s]`, time: (to / 1000).toFixed(3) })
   const body = await fetchJson(`${promUrl}/api/v1/query?${q}`)
   const series = body.data.result[0]
-  return (series?.values ?? []).map(([t]) => Math.round(t * 1000)).filter((t) => t >= from - 2000)
+  return (series?.values ?? []).map(([t]) => Math.round(t * 1000)).filter(t => t >= from - 2000)
 }
 
 /** truthSteps runs the rule expression as a range query at 100 ms steps; returns the step times where it had a result. */
 async function truthSteps(promUrl, expr, from, to) {
-  const q = new URLSearchParams({ query: expr, start: (from / 1000).toFixed(3), end: (to / 1000).toFixed(3), step: String(STEP_MS / 1000) })
+  const q = new URLSearchParams({
+    query: expr,
+    start: (from / 1000).toFixed(3),
+    end: (to / 1000).toFixed(3),
+    step: String(STEP_MS / 1000),
+  })
   const body = await fetchJson(`${promUrl}/api/v1/query_range`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -130,10 +142,13 @@ async function tsdbInstants(promUrl, expr, faultAt, clearAt, until) {
   const steps = []
   for (let t = from; t <= until; t += STEP_MS) steps.push(t)
   // Step times as the server computes them: start + k·step (ms rounding).
-  const isTrue = (t) => times.has(Math.round(t))
-  const trueBefore = steps.some((t) => t < faultAt && isTrue(t))
-  const firstTrue = steps.find((t) => t >= faultAt && isTrue(t))
-  const firstFalse = clearAt === undefined ? undefined : steps.find((t) => t >= clearAt && firstTrue !== undefined && t > firstTrue && !isTrue(t))
+  const isTrue = t => times.has(Math.round(t))
+  const trueBefore = steps.some(t => t < faultAt && isTrue(t))
+  const firstTrue = steps.find(t => t >= faultAt && isTrue(t))
+  const firstFalse =
+    clearAt === undefined
+      ? undefined
+      : steps.find(t => t >= clearAt && firstTrue !== undefined && t > firstTrue && !isTrue(t))
   return {
     trueBefore,
     tTrue: firstTrue === undefined ? null : snap(scrapes, firstTrue),
@@ -155,12 +170,18 @@ async function firstEvents(recUrl, since, alertname, state) {
 /** groupIterations reads how often an engine has evaluated the named group (its own metrics). */
 async function groupIterations(engine, handle, group) {
   const text = await fetchText(`${handle.url}/metrics`).catch(() => '')
-  const metric = { prometheus: 'prometheus_rule_group_iterations_total', vmalert: 'vmalert_iteration_total', rollguard: 'rollguard_rule_group_iterations_total' }[engine]
-  const lines = text.split('\n').filter((l) => l.startsWith(metric) && (l.includes(`;${group}"`) || l.includes(`group="${group}"`)))
+  const metric = {
+    prometheus: 'prometheus_rule_group_iterations_total',
+    vmalert: 'vmalert_iteration_total',
+    rollguard: 'rollguard_rule_group_iterations_total',
+  }[engine]
+  const lines = text
+    .split('\n')
+    .filter(l => l.startsWith(metric) && (l.includes(`;${group}"`) || l.includes(`group="${group}"`)))
   return metricSum(lines.join('\n'), metric)
 }
 
-await runBounded('detection', DEADLINE_MS, async (dist) => {
+await runBounded('detection', DEADLINE_MS, async dist => {
   const machine = machineInfo()
   const work = mkdtempSync(join(tmpdir(), 'rollguard-bench-detection-'))
   const removeWork = dist.onExitSync(() => rmSync(work, { recursive: true, force: true }))
@@ -171,10 +192,10 @@ await runBounded('detection', DEADLINE_MS, async (dist) => {
   const recorder = await startNodeScript(dist, 'recorder.mjs', [], join(logs, 'recorder.log'))
   const target = await startNodeScript(dist, 'synthetic-target.mjs', ['--deployments', '1'], join(logs, 'target.log'))
   const rulesFile = join(work, 'rollback-triggers.bench.yml')
-  const writeRules = (group) => {
+  const writeRules = group => {
     const text = benchRuleText(dist, { forDuration: FOR, rangeWindow: `[${WINDOW}]`, groupName: group })
     writeFileSync(rulesFile, text)
-    return Object.fromEntries(parseYaml(text).groups[0].rules.map((r) => [r.alert, r.expr]))
+    return Object.fromEntries(parseYaml(text).groups[0].rules.map(r => [r.alert, r.expr]))
   }
   let exprs = writeRules('bench-start')
   const prom = await dist.startPrometheus({
@@ -193,10 +214,24 @@ await runBounded('detection', DEADLINE_MS, async (dist) => {
   // vmalert and rollguard start once and stay warm, as in production; each trial reloads all three engines.
   const peers = {}
   if (ENGINES.includes('vmalert')) {
-    peers.vmalert = await startVmalert(dist, { rules: rulesFile, prometheusUrl: prom.url, alertmanagerUrl: `${recorder.url}/${PREFIX.vmalert}`, interval: INTERVAL, resendDelay: RESEND, logFile: join(logs, 'vmalert.log') })
+    peers.vmalert = await startVmalert(dist, {
+      rules: rulesFile,
+      prometheusUrl: prom.url,
+      alertmanagerUrl: `${recorder.url}/${PREFIX.vmalert}`,
+      interval: INTERVAL,
+      resendDelay: RESEND,
+      logFile: join(logs, 'vmalert.log'),
+    })
   }
   if (ENGINES.includes('rollguard')) {
-    peers.rollguard = await startRollguard(dist, { rules: rulesFile, prometheusUrl: prom.url, alertmanagerUrl: `${recorder.url}/${PREFIX.rollguard}`, interval: INTERVAL, resendDelay: RESEND, logFile: join(logs, 'rollguard.log') })
+    peers.rollguard = await startRollguard(dist, {
+      rules: rulesFile,
+      prometheusUrl: prom.url,
+      alertmanagerUrl: `${recorder.url}/${PREFIX.rollguard}`,
+      interval: INTERVAL,
+      resendDelay: RESEND,
+      logFile: join(logs, 'rollguard.log'),
+    })
   }
   const handles = () => ({ ...(ENGINES.includes('prometheus') ? { prometheus: prom } : {}), ...peers })
   const reloadAll = async () => {
@@ -214,10 +249,15 @@ await runBounded('detection', DEADLINE_MS, async (dist) => {
     const group = i < 0 ? 'bench-warmup' : `bench-trial-${i}`
     exprs = writeRules(group)
     await reloadAll()
-    const ready = await waitFor('engines evaluating', 20_000, async () => {
-      const counts = await Promise.all(Object.entries(handles()).map(([e, h]) => groupIterations(e, h, group)))
-      return counts.every((c) => c >= 2)
-    }, 200)
+    const ready = await waitFor(
+      'engines evaluating',
+      20_000,
+      async () => {
+        const counts = await Promise.all(Object.entries(handles()).map(([e, h]) => groupIterations(e, h, group)))
+        return counts.every(c => c >= 2)
+      },
+      200,
+    )
     if (ready === undefined) throw new Error(`trial ${i}: not every engine evaluated group ${group} within 20 s`)
 
     const k = KINDS[(i + KINDS.length) % KINDS.length]
@@ -225,17 +265,17 @@ await runBounded('detection', DEADLINE_MS, async (dist) => {
     const { at: faultAt } = await postJson(`${target.url}/fault`, { deployment: 'checkout', ...k.fault })
     const fired = await waitFor('firing', FOR_MS + 20_000, async () => {
       const got = await firstEvents(recorder.url, faultAt, k.alert, 'firing')
-      return ENGINES.every((e) => got[PREFIX[e]] !== undefined) ? got : false
+      return ENGINES.every(e => got[PREFIX[e]] !== undefined) ? got : false
     })
     const firing = fired ?? (await firstEvents(recorder.url, faultAt, k.alert, 'firing'))
     await sleep(1000)
     const { at: clearAt } = await postJson(`${target.url}/fault?deployment=checkout`, undefined, 'DELETE')
     const resolvedAll = await waitFor('resolved', Number.parseInt(WINDOW, 10) * 1000 + 20_000, async () => {
       const got = await firstEvents(recorder.url, clearAt, k.alert, 'resolved')
-      return ENGINES.every((e) => got[PREFIX[e]] !== undefined) ? got : false
+      return ENGINES.every(e => got[PREFIX[e]] !== undefined) ? got : false
     })
     const resolved = resolvedAll ?? (await firstEvents(recorder.url, clearAt, k.alert, 'resolved'))
-    const until = Math.max(clearAt, ...Object.values(resolved).map((e) => e.at)) + 1000
+    const until = Math.max(clearAt, ...Object.values(resolved).map(e => e.at)) + 1000
     await sleep(Math.max(0, until + 200 - Date.now()))
     const tsdb = await tsdbInstants(prom.url, exprs[k.alert], faultAt, clearAt, until)
     const perEngine = {}
@@ -259,10 +299,25 @@ await runBounded('detection', DEADLINE_MS, async (dist) => {
       log(`warm-up trial done (${k.kind}); measuring from now on`)
       continue
     }
-    const trial = { index: i, group, kind: k.kind, alert: k.alert, faultAt, clearAt, tTrue: tsdb.tTrue, tFalse: tsdb.tFalse, trueBeforeFault: tsdb.trueBefore, engines: perEngine }
+    const trial = {
+      index: i,
+      group,
+      kind: k.kind,
+      alert: k.alert,
+      faultAt,
+      clearAt,
+      tTrue: tsdb.tTrue,
+      tFalse: tsdb.tFalse,
+      trueBeforeFault: tsdb.trueBefore,
+      engines: perEngine,
+    }
     trials.push(trial)
-    log(`trial ${i} ${k.kind}: tsdb +${trial.tTrue === null ? '?' : trial.tTrue - faultAt} ms; ` +
-      ENGINES.map((e) => `${e} fire ${perEngine[e].fireEngineMs ?? 'MISSED'} resolve ${perEngine[e].resolveEngineMs ?? 'MISSED'}`).join('; '))
+    log(
+      `trial ${i} ${k.kind}: tsdb +${trial.tTrue === null ? '?' : trial.tTrue - faultAt} ms; ` +
+        ENGINES.map(
+          e => `${e} fire ${perEngine[e].fireEngineMs ?? 'MISSED'} resolve ${perEngine[e].resolveEngineMs ?? 'MISSED'}`,
+        ).join('; '),
+    )
 
     // A fault shorter than `for`: nothing may fire.
     const s = SHORT_KINDS[i % SHORT_KINDS.length]
@@ -274,7 +329,12 @@ await runBounded('detection', DEADLINE_MS, async (dist) => {
     const falseFirings = await firstEvents(recorder.url, shortAt, s.alert, 'firing')
     const allEvents = await fetchJson(`${recorder.url}/events?since=${shortAt}`)
     const short = await tsdbInstants(prom.url, exprs[s.alert], shortAt, shortClear, Date.now() - 500)
-    const falseAlerts = Object.fromEntries(ENGINES.map((e) => [e, allEvents.filter((ev) => ev.engine === PREFIX[e] && ev.alertname === s.alert && ev.state === 'firing').length]))
+    const falseAlerts = Object.fromEntries(
+      ENGINES.map(e => [
+        e,
+        allEvents.filter(ev => ev.engine === PREFIX[e] && ev.alertname === s.alert && ev.state === 'firing').length,
+      ]),
+    )
     shortFaults.push({
       index: i,
       kind: s.kind,
@@ -295,7 +355,7 @@ await runBounded('detection', DEADLINE_MS, async (dist) => {
 
   const summary = {}
   for (const e of ENGINES) {
-    const col = (k) => trials.map((t) => t.engines[e][k]).filter((x) => x !== null)
+    const col = k => trials.map(t => t.engines[e][k]).filter(x => x !== null)
     summary[e] = {
       trials: trials.length,
       fired: col('fireE2eMs').length,
@@ -309,12 +369,12 @@ await runBounded('detection', DEADLINE_MS, async (dist) => {
     }
   }
   const tsdbShare = {
-    fireMs: median(trials.filter((t) => t.tTrue !== null).map((t) => t.tTrue - t.faultAt)),
-    resolveMs: median(trials.filter((t) => t.tFalse !== null).map((t) => t.tFalse - t.clearAt)),
+    fireMs: median(trials.filter(t => t.tTrue !== null).map(t => t.tTrue - t.faultAt)),
+    resolveMs: median(trials.filter(t => t.tFalse !== null).map(t => t.tFalse - t.clearAt)),
   }
   const ratio = (a, b) => (a === null || b === null || b === 0 ? null : round(a / b, 2))
   const ratios = {}
-  for (const peer of ENGINES.filter((e) => e !== 'rollguard')) {
+  for (const peer of ENGINES.filter(e => e !== 'rollguard')) {
     if (!ENGINES.includes('rollguard')) break
     const r = summary.rollguard
     const p = summary[peer]
@@ -340,7 +400,8 @@ await runBounded('detection', DEADLINE_MS, async (dist) => {
       shortFaultMs: SHORT_MS,
       tsdbStepMs: STEP_MS,
       engines: ENGINES,
-      vmalertFlags: '-datasource.lookback=0 -datasource.queryTimeAlignment=false -datasource.queryStep=1s -rule.resendDelay=1m -disableAlertgroupLabel -evaluationInterval=1s',
+      vmalertFlags:
+        '-datasource.lookback=0 -datasource.queryTimeAlignment=false -datasource.queryStep=1s -rule.resendDelay=1m -disableAlertgroupLabel -evaluationInterval=1s',
     },
     summary,
     tsdbShare,

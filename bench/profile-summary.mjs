@@ -6,14 +6,18 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, json: { type: 'boolean', default: false } } })
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '25' }, json: { type: 'boolean', default: false } },
+})
 const TOP = Number(values.top)
 
 function files(paths) {
   const out = []
   for (const p of paths) {
     if (statSync(p).isDirectory()) {
-      for (const f of readdirSync(p, { recursive: true })) if (String(f).endsWith('.cpuprofile')) out.push(join(p, String(f)))
+      for (const f of readdirSync(p, { recursive: true }))
+        if (String(f).endsWith('.cpuprofile')) out.push(join(p, String(f)))
     } else out.push(p)
   }
   return out
@@ -21,7 +25,14 @@ function files(paths) {
 
 /** area classifies a script URL: an npm package, rollguard's own code, Node internals, or V8 (GC, idle...). */
 export function area(url, functionName) {
-  if (url === '') return functionName === '(garbage collector)' ? '(gc)' : functionName === '(idle)' ? '(idle)' : functionName.startsWith('(') ? functionName : '(native)'
+  if (url === '')
+    return functionName === '(garbage collector)'
+      ? '(gc)'
+      : functionName === '(idle)'
+        ? '(idle)'
+        : functionName.startsWith('(')
+          ? functionName
+          : '(native)'
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
   if (nm !== null) return nm[1]
   if (url.startsWith('node:')) return 'node:' + url.slice(5).split('/')[0]
@@ -31,7 +42,7 @@ export function area(url, functionName) {
 }
 
 export function summarize(profile) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const byId = new Map(profile.nodes.map(n => [n.id, n]))
   const parent = new Map()
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
   const self = new Map()
@@ -59,7 +70,7 @@ export function summarize(profile) {
       inclusive.set(k, (inclusive.get(k) ?? 0) + us)
     }
   }
-  const sorted = (m) => [...m].sort((a, b) => b[1] - a[1])
+  const sorted = m => [...m].sort((a, b) => b[1] - a[1])
   const busyUs = totalUs - (byArea.get('(idle)') ?? 0)
   return { totalUs, busyUs, byArea: sorted(byArea), byFn: sorted(byFn), inclusive: sorted(inclusive) }
 }
@@ -75,13 +86,21 @@ if (positionals.length === 0) {
 for (const f of files(positionals)) {
   const s = summarize(JSON.parse(readFileSync(f, 'utf8')))
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ file: f, ...s, byFn: s.byFn.slice(0, TOP), inclusive: s.inclusive.slice(0, TOP) })}\n`)
+    process.stdout.write(
+      `${JSON.stringify({ file: f, ...s, byFn: s.byFn.slice(0, TOP), inclusive: s.inclusive.slice(0, TOP) })}\n`,
+    )
     continue
   }
-  const out = [`== ${f}`, `sampled ${(s.totalUs / 1e6).toFixed(1)} s, busy (not idle) ${(s.busyUs / 1e6).toFixed(1)} s`, '', 'self time by area (share of busy time):']
+  const out = [
+    `== ${f}`,
+    `sampled ${(s.totalUs / 1e6).toFixed(1)} s, busy (not idle) ${(s.busyUs / 1e6).toFixed(1)} s`,
+    '',
+    'self time by area (share of busy time):',
+  ]
   for (const [a, us] of s.byArea.filter(([a]) => a !== '(idle)').slice(0, TOP)) out.push(`  ${pct(us, s.busyUs)}  ${a}`)
   out.push('', 'self time by function:')
-  for (const [k, us] of s.byFn.filter(([k]) => !k.startsWith('(idle)')).slice(0, TOP)) out.push(`  ${pct(us, s.busyUs)}  ${k}`)
+  for (const [k, us] of s.byFn.filter(([k]) => !k.startsWith('(idle)')).slice(0, TOP))
+    out.push(`  ${pct(us, s.busyUs)}  ${k}`)
   out.push('', "inclusive time of rollguard's functions:")
   for (const [k, us] of s.inclusive.slice(0, TOP)) out.push(`  ${pct(us, s.busyUs)}  ${k}`)
   process.stdout.write(`${out.join('\n')}\n\n`)

@@ -24,7 +24,7 @@ export function classify(alert, arrivedAt) {
 export function createRecorder() {
   let events = []
   const summary = new Map()
-  const stats = (engine) => {
+  const stats = engine => {
     let s = summary.get(engine)
     if (s === undefined) {
       s = { requests: 0, alerts: 0, firing: 0, resolved: 0, badRequests: 0 }
@@ -37,7 +37,8 @@ export function createRecorder() {
       const s = stats(engine)
       s.requests++
       for (const a of alerts) {
-        const labels = a !== null && typeof a === 'object' && typeof a.labels === 'object' && a.labels !== null ? a.labels : {}
+        const labels =
+          a !== null && typeof a === 'object' && typeof a.labels === 'object' && a.labels !== null ? a.labels : {}
         const state = classify(a, arrivedAt)
         s.alerts++
         s[state]++
@@ -58,7 +59,7 @@ export function createRecorder() {
       stats(engine).badRequests++
     },
     events(engine, since = 0) {
-      return events.filter((e) => (engine === undefined || e.engine === engine) && e.at >= since)
+      return events.filter(e => (engine === undefined || e.engine === engine) && e.at >= since)
     },
     summary() {
       return Object.fromEntries(summary)
@@ -81,7 +82,7 @@ export async function startRecorder({ port = 0 } = {}) {
       const engine = m[1]
       const chunks = []
       let size = 0
-      req.on('data', (c) => {
+      req.on('data', c => {
         size += c.length
         if (size > MAX_BODY) req.destroy()
         else chunks.push(c)
@@ -99,7 +100,8 @@ export async function startRecorder({ port = 0 } = {}) {
       })
       return
     }
-    const json = (status, body) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    const json = (status, body) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     if (url.pathname === '/events' && req.method === 'GET') {
       json(200, rec.events(url.searchParams.get('engine') ?? undefined, Number(url.searchParams.get('since') ?? 0)))
     } else if (url.pathname === '/events' && req.method === 'DELETE') {
@@ -124,7 +126,7 @@ export async function startRecorder({ port = 0 } = {}) {
     port: actual,
     recorder: rec,
     stop: () =>
-      new Promise((resolve) => {
+      new Promise(resolve => {
         server.close(() => resolve())
         server.closeAllConnections()
       }),
@@ -139,7 +141,7 @@ async function main() {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => {
+  main().catch(err => {
     process.stderr.write(`${err.stack ?? err}\n`)
     process.exit(1)
   })

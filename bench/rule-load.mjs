@@ -23,12 +23,14 @@ if (parsed.errors.length > 0) {
   process.stderr.write(`${file}: ${parsed.errors.length} errors, first: ${JSON.stringify(parsed.errors[0])}\n`)
   process.exit(1)
 }
-process.stdout.write(`${JSON.stringify({
-  file,
-  bytes: statSync(file).size,
-  groups: parsed.groups.length,
-  rules: parsed.ruleCount,
-  parseMs: round(parseMs, 1),
-  rssBeforeMiB: round(before.rss / 1024, 1),
-  peakRssMiB: round(after.hwm / 1024, 1),
-})}\n`)
+process.stdout.write(
+  `${JSON.stringify({
+    file,
+    bytes: statSync(file).size,
+    groups: parsed.groups.length,
+    rules: parsed.ruleCount,
+    parseMs: round(parseMs, 1),
+    rssBeforeMiB: round(before.rss / 1024, 1),
+    peakRssMiB: round(after.hwm / 1024, 1),
+  })}\n`,
+)

@@ -57,7 +57,7 @@ const { values: args } = parseArgs({
   },
 })
 const SMOKE = args.smoke
-const seconds = (s) => {
+const seconds = s => {
   const m = /^(\d+)s$/.exec(s)
   if (m === null) throw new Error(`durations are whole seconds like 60s, not ${s}`)
   return Number(m[1])
@@ -70,8 +70,14 @@ const MEASURE = args.measure ?? (SMOKE ? '5s' : '60s')
 const INTERVAL_S = seconds(INTERVAL)
 const WARMUP_S = seconds(WARMUP)
 const MEASURE_S = seconds(MEASURE)
-const ENGINES = args.engines.split(',').map((s) => s.trim()).filter((s) => s !== '')
-const LAYOUTS = args.layouts.split(',').map((s) => s.trim()).filter((s) => s !== '')
+const ENGINES = args.engines
+  .split(',')
+  .map(s => s.trim())
+  .filter(s => s !== '')
+const LAYOUTS = args.layouts
+  .split(',')
+  .map(s => s.trim())
+  .filter(s => s !== '')
 const FAULTY = Number(args.faulty)
 const OUT = args.out ?? join(RESULTS, 'scale.json')
 // Range windows: the shipped [1m]; a smoke run uses [5s] so its short history suffices.
@@ -82,22 +88,36 @@ const DEADLINE_MS = (180 + FILL_S + TRIALS * ENGINES.length * LAYOUTS.length * P
 
 if (!Number.isInteger(N) || N < 1 || N > 5000) throw new Error('--deployments must be 1..5000')
 if (!Number.isInteger(TRIALS) || TRIALS < 1) throw new Error('--trials must be a positive integer')
-for (const e of ENGINES) if (e !== 'rollguard' && e !== 'vmalert') throw new Error(`unknown engine ${e} (rollguard, vmalert)`)
-for (const l of LAYOUTS) if (!['idle', 'grouped', 'per-deployment'].includes(l)) throw new Error(`unknown layout ${l} (idle, grouped, per-deployment)`)
+for (const e of ENGINES)
+  if (e !== 'rollguard' && e !== 'vmalert') throw new Error(`unknown engine ${e} (rollguard, vmalert)`)
+for (const l of LAYOUTS)
+  if (!['idle', 'grouped', 'per-deployment'].includes(l))
+    throw new Error(`unknown layout ${l} (idle, grouped, per-deployment)`)
 
 const execFileAsync = promisify(execFile)
 
-const APP_METRICS = ['http_requests_total', 'http_request_duration_seconds_bucket', 'http_request_duration_seconds_count', 'container_memory_working_set_bytes', 'kube_pod_container_resource_limits']
+const APP_METRICS = [
+  'http_requests_total',
+  'http_request_duration_seconds_bucket',
+  'http_request_duration_seconds_count',
+  'container_memory_working_set_bytes',
+  'kube_pod_container_resource_limits',
+]
 
 /** narrow adds matchers selecting one Deployment to every selector of a rule expression. */
 function narrow(expr, d) {
   const pod = `namespace="${d.namespace}",pod=~"${d.deployment}-.*"`
   let out = expr
   for (const name of APP_METRICS) {
-    out = out.replace(new RegExp(`\\b${name}(\\{([^}]*)\\})?(?=[\\s\\[)/,]|$)`, 'g'), (_m, _braces, inner) =>
-      `${name}{${pod}${inner !== undefined && inner.trim() !== '' ? `, ${inner}` : ''}}`)
+    out = out.replace(
+      new RegExp(`\\b${name}(\\{([^}]*)\\})?(?=[\\s\\[)/,]|$)`, 'g'),
+      (_m, _braces, inner) => `${name}{${pod}${inner !== undefined && inner.trim() !== '' ? `, ${inner}` : ''}}`,
+    )
   }
-  return out.replace(/\bprobe_success\b(?!\{)/g, `probe_success{namespace="${d.namespace}",deployment="${d.deployment}"}`)
+  return out.replace(
+    /\bprobe_success\b(?!\{)/g,
+    `probe_success{namespace="${d.namespace}",deployment="${d.deployment}"}`,
+  )
 }
 
 /** perDeploymentRules renders one group per Deployment with the four rules narrowed to it (YAML, JSON-style scalars). */
@@ -107,7 +127,11 @@ function perDeploymentRules(baseText, deployments, parseYaml) {
   for (const d of deployments) {
     lines.push(`  - name: ${JSON.stringify(`${d.namespace}/${d.deployment}`)}`, '    rules:')
     for (const r of base) {
-      lines.push(`      - alert: ${r.alert}`, `        expr: ${JSON.stringify(narrow(r.expr, d).replace(/\s+/g, ' ').trim())}`, `        for: ${r.for}`)
+      lines.push(
+        `      - alert: ${r.alert}`,
+        `        expr: ${JSON.stringify(narrow(r.expr, d).replace(/\s+/g, ' ').trim())}`,
+        `        for: ${r.for}`,
+      )
       lines.push('        labels:')
       for (const [k, v] of Object.entries(r.labels ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
       lines.push('        annotations:')
@@ -118,8 +142,18 @@ function perDeploymentRules(baseText, deployments, parseYaml) {
 }
 
 const ENGINE_METRICS = {
-  rollguard: { evaluations: 'rollguard_rule_evaluations_total', failures: 'rollguard_rule_evaluation_failures_total', missed: 'rollguard_rule_group_iterations_missed_total', iterations: 'rollguard_rule_group_iterations_total' },
-  vmalert: { evaluations: 'vmalert_execution_total', failures: 'vmalert_execution_errors_total', missed: 'vmalert_iteration_missed_total', iterations: 'vmalert_iteration_total' },
+  rollguard: {
+    evaluations: 'rollguard_rule_evaluations_total',
+    failures: 'rollguard_rule_evaluation_failures_total',
+    missed: 'rollguard_rule_group_iterations_missed_total',
+    iterations: 'rollguard_rule_group_iterations_total',
+  },
+  vmalert: {
+    evaluations: 'vmalert_execution_total',
+    failures: 'vmalert_execution_errors_total',
+    missed: 'vmalert_iteration_missed_total',
+    iterations: 'vmalert_iteration_total',
+  },
 }
 
 async function engineCounters(engine, handle) {
@@ -129,7 +163,7 @@ async function engineCounters(engine, handle) {
   return Object.fromEntries(Object.entries(m).map(([k, name]) => [k, metricSum(text, name) || 0]))
 }
 
-await runBounded('scale', DEADLINE_MS, async (dist) => {
+await runBounded('scale', DEADLINE_MS, async dist => {
   const { parse: parseYaml } = await import('yaml')
   const machine = machineInfo()
   const work = mkdtempSync(join(tmpdir(), 'rollguard-bench-scale-'))
@@ -137,13 +171,25 @@ await runBounded('scale', DEADLINE_MS, async (dist) => {
   const logs = args['keep-logs'] ?? work
   mkdirSync(logs, { recursive: true })
   if (args.profile !== undefined) mkdirSync(args.profile, { recursive: true })
-  log(`scale: ${N} deployments, interval ${INTERVAL}, warm-up ${WARMUP}, measure ${MEASURE}, ${TRIALS} trial(s), engines ${ENGINES.join(', ')}, layouts ${LAYOUTS.join(', ')}`)
+  log(
+    `scale: ${N} deployments, interval ${INTERVAL}, warm-up ${WARMUP}, measure ${MEASURE}, ${TRIALS} trial(s), engines ${ENGINES.join(', ')}, layouts ${LAYOUTS.join(', ')}`,
+  )
 
   const recorder = await startNodeScript(dist, 'recorder.mjs', [], join(logs, 'recorder.log'))
-  const target = await startNodeScript(dist, 'synthetic-target.mjs', ['--deployments', String(N)], join(logs, 'target.log'))
+  const target = await startNodeScript(
+    dist,
+    'synthetic-target.mjs',
+    ['--deployments', String(N)],
+    join(logs, 'target.log'),
+  )
   const info = await fetchJson(`${target.url}/info`)
   const faulty = info.deployments.filter((_, i) => i % Math.max(1, Math.round(1 / FAULTY)) === 0 && FAULTY > 0)
-  for (const d of faulty) await fetchJson(`${target.url}/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deployment: d.deployment, errorRatio: 0.5, memoryRatio: 0.95 }) })
+  for (const d of faulty)
+    await fetchJson(`${target.url}/fault`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ deployment: d.deployment, errorRatio: 0.5, memoryRatio: 0.95 }),
+    })
 
   const baseText = benchRuleText(dist, SMOKE ? { rangeWindow: `[${WINDOW}]` } : {})
   const ruleFiles = {
@@ -178,10 +224,14 @@ await runBounded('scale', DEADLINE_MS, async (dist) => {
   // What loading each rule file costs on its own (a fresh process), to tell rule-loading memory from evaluation.
   const ruleLoad = {}
   for (const layout of LAYOUTS) {
-    const { stdout } = await execFileAsync(process.execPath, [join(BENCH, 'rule-load.mjs'), ruleFiles[layout]], { timeout: 120_000 })
+    const { stdout } = await execFileAsync(process.execPath, [join(BENCH, 'rule-load.mjs'), ruleFiles[layout]], {
+      timeout: 120_000,
+    })
     ruleLoad[layout] = JSON.parse(stdout)
   }
-  log(`rule loading alone: ${LAYOUTS.map((l) => `${l} ${ruleLoad[l].parseMs} ms, peak RSS ${ruleLoad[l].peakRssMiB} MiB`).join('; ')}`)
+  log(
+    `rule loading alone: ${LAYOUTS.map(l => `${l} ${ruleLoad[l].parseMs} ms, peak RSS ${ruleLoad[l].peakRssMiB} MiB`).join('; ')}`,
+  )
 
   const runs = []
   for (let t = 0; t < TRIALS; t++) {
@@ -197,15 +247,25 @@ await runBounded('scale', DEADLINE_MS, async (dist) => {
           resendDelay: '1m',
           logFile: join(logs, `${engine}-${layout}-${t}.log`),
         }
-        const handle = engine === 'rollguard'
-          ? await startRollguard(dist, { ...common, ...(args.profile !== undefined ? { cpuProfDir: join(args.profile, `${layout}-${t}`) } : {}) })
-          : await startVmalert(dist, common)
+        const handle =
+          engine === 'rollguard'
+            ? await startRollguard(dist, {
+                ...common,
+                ...(args.profile !== undefined ? { cpuProfDir: join(args.profile, `${layout}-${t}`) } : {}),
+              })
+            : await startVmalert(dist, common)
         try {
           await sleep(WARMUP_S * 1000)
           // Counters, CPU and time are read together at both ends of the window (the engine's /metrics first).
           const snapshot = async () => {
             const counters = await engineCounters(engine, handle)
-            return { counters, at: Date.now(), cpu: cpuSeconds(handle.pid), promCpu: cpuSeconds(prom.pid), machine: machineBusySeconds() }
+            return {
+              counters,
+              at: Date.now(),
+              cpu: cpuSeconds(handle.pid),
+              promCpu: cpuSeconds(prom.pid),
+              machine: machineBusySeconds(),
+            }
           }
           const s0 = await snapshot()
           await sleep(Math.max(0, s0.at + MEASURE_S * 1000 - Date.now()))
@@ -228,13 +288,18 @@ await runBounded('scale', DEADLINE_MS, async (dist) => {
             evaluations: c1.evaluations - c0.evaluations,
             expectedEvaluations: Math.round((rulesPerLayout[layout] * (t1 - t0)) / 1000 / INTERVAL_S),
             evaluationFailures: c1.failures - c0.failures,
-            cpuMsPerEvaluation: c1.evaluations > c0.evaluations ? round(((cpu1 - cpu0) * 1000) / (c1.evaluations - c0.evaluations), 3) : null,
+            cpuMsPerEvaluation:
+              c1.evaluations > c0.evaluations
+                ? round(((cpu1 - cpu0) * 1000) / (c1.evaluations - c0.evaluations), 3)
+                : null,
             iterations: c1.iterations - c0.iterations,
             missedIterations: c1.missed - c0.missed,
             missedIterationsTotal: c1.missed,
           }
           runs.push(run)
-          log(`trial ${t} ${layout} ${engine}: ${run.cpuSecondsPerMinute} CPU-s/min (${run.cpuMsPerEvaluation} ms/evaluation), peak RSS ${run.peakRssMiB} MiB, prometheus ${run.prometheusCpuSecondsPerMinute} CPU-s/min, others ${run.otherCpuSecondsPerMinute} CPU-s/min, evaluations ${run.evaluations}/${run.expectedEvaluations}, failures ${run.evaluationFailures}, missed ${run.missedIterations}`)
+          log(
+            `trial ${t} ${layout} ${engine}: ${run.cpuSecondsPerMinute} CPU-s/min (${run.cpuMsPerEvaluation} ms/evaluation), peak RSS ${run.peakRssMiB} MiB, prometheus ${run.prometheusCpuSecondsPerMinute} CPU-s/min, others ${run.otherCpuSecondsPerMinute} CPU-s/min, evaluations ${run.evaluations}/${run.expectedEvaluations}, failures ${run.evaluationFailures}, missed ${run.missedIterations}`,
+          )
         } finally {
           await handle.stop(20_000)
         }
@@ -251,13 +316,13 @@ await runBounded('scale', DEADLINE_MS, async (dist) => {
   for (const layout of LAYOUTS) {
     summary[layout] = {}
     for (const engine of ENGINES) {
-      const rs = runs.filter((r) => r.layout === layout && r.engine === engine)
-      const med = (k) => round(median(rs.map((r) => r[k])), 3)
+      const rs = runs.filter(r => r.layout === layout && r.engine === engine)
+      const med = k => round(median(rs.map(r => r[k])), 3)
       summary[layout][engine] = {
         runs: rs.length,
         cpuSecondsPerMinute: med('cpuSecondsPerMinute'),
         peakRssMiB: med('peakRssMiB'),
-        maxPeakRssMiB: Math.max(...rs.map((r) => r.peakRssMiB)),
+        maxPeakRssMiB: Math.max(...rs.map(r => r.peakRssMiB)),
         prometheusCpuSecondsPerMinute: med('prometheusCpuSecondsPerMinute'),
         otherCpuSecondsPerMinute: med('otherCpuSecondsPerMinute'),
         evaluations: med('evaluations'),
@@ -282,7 +347,12 @@ await runBounded('scale', DEADLINE_MS, async (dist) => {
       }
     }
   }
-  const profiles = args.profile === undefined ? [] : readdirSync(args.profile, { recursive: true }).filter((f) => String(f).endsWith('.cpuprofile')).map((f) => join(args.profile, String(f)))
+  const profiles =
+    args.profile === undefined
+      ? []
+      : readdirSync(args.profile, { recursive: true })
+          .filter(f => String(f).endsWith('.cpuprofile'))
+          .map(f => join(args.profile, String(f)))
   const result = {
     benchmark: 'scale',
     generatedAt: new Date().toISOString(),

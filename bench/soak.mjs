@@ -23,7 +23,21 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { stringify } from 'yaml'
-import { DIST_MAIN, RESULTS, ROOT, fetchText, log, machineInfo, memoryKiB, metricSum, round, runBounded, sleep, startNodeScript, writeJson } from './lib/common.mjs'
+import {
+  DIST_MAIN,
+  RESULTS,
+  ROOT,
+  fetchText,
+  log,
+  machineInfo,
+  memoryKiB,
+  metricSum,
+  round,
+  runBounded,
+  sleep,
+  startNodeScript,
+  writeJson,
+} from './lib/common.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -47,7 +61,8 @@ const { values: args } = parseArgs({
 const SMOKE = args.smoke
 const num = (name, fallback) => {
   const v = Number(args[name] ?? fallback)
-  if (!Number.isFinite(v) || v < 0 || (v === 0 && name !== 'settled-after')) throw new Error(`--${name} must be a positive number`)
+  if (!Number.isFinite(v) || v < 0 || (v === 0 && name !== 'settled-after'))
+    throw new Error(`--${name} must be a positive number`)
   return v
 }
 const DURATION_S = Math.round(num('minutes', SMOKE ? 1 / 3 : 40) * 60)
@@ -65,7 +80,10 @@ const OUT = args.out ?? join(RESULTS, 'soak.json')
 const TARGETS = { rssBandPercent: 10, heapFloorSlopeMiBPer10Min: 0.5 }
 const TOKEN = 'bench-soak-token'
 const WEBHOOK_PATH = '/api/v1/webhook/alertmanager'
-const SNAPSHOT_AT_S = args['snapshot-at'].split(',').filter((x) => x.trim() !== '').map((x) => Number(x) * 60)
+const SNAPSHOT_AT_S = args['snapshot-at']
+  .split(',')
+  .filter(x => x.trim() !== '')
+  .map(x => Number(x) * 60)
 const DEADLINE_MS = (DURATION_S + 240 + SNAPSHOT_AT_S.length * 120) * 1000
 
 if (GROUPS < 1 || RULES < GROUPS) throw new Error('--rules must be at least --groups')
@@ -99,7 +117,13 @@ function ruleSet(which, slots) {
         `        for: ${longFor ? Math.ceil(onSeconds * 1.5) : Math.max(1, Math.floor(onSeconds / 6))}s`,
         '        labels:',
         '          severity: warning',
-        ...(n % 20 === 0 ? ['          rollguard_trigger: rollback', '          namespace: shop', `          deployment: soak-${n % 7}`] : []),
+        ...(n % 20 === 0
+          ? [
+              '          rollguard_trigger: rollback',
+              '          namespace: shop',
+              `          deployment: soak-${n % 7}`,
+            ]
+          : []),
         '        annotations:',
         `          summary: "slot {{ $labels.slot }} is on (epoch {{ $labels.epoch }}, value {{ $value }})"`,
       )
@@ -125,8 +149,13 @@ function webhookBody(i) {
   const resolving = i >= 10 && i % 2 === 1
   const base = resolving ? i - 10 : i
   const startsAt = new Date(Date.UTC(2026, 0, 1) + base * 1000).toISOString()
-  const alerts = [0, 1, 2, 3, 4].map((k) => {
-    const labels = { alertname: `SoakWebhook${k}`, severity: 'critical', namespace: 'shop', instance: `pod-${base}-${k}` }
+  const alerts = [0, 1, 2, 3, 4].map(k => {
+    const labels = {
+      alertname: `SoakWebhook${k}`,
+      severity: 'critical',
+      namespace: 'shop',
+      instance: `pod-${base}-${k}`,
+    }
     if (k < 2) Object.assign(labels, { rollguard_trigger: 'rollback', deployment: `hook-${base % 11}` })
     if (k === 2) labels.rollguard_trigger = 'rollback'
     return {
@@ -140,8 +169,16 @@ function webhookBody(i) {
     }
   })
   return JSON.stringify({
-    receiver: 'rollguard', status: resolving ? 'resolved' : 'firing', alerts, groupLabels: {}, commonLabels: {}, commonAnnotations: {},
-    externalURL: 'http://alertmanager.example:9093', version: '4', groupKey: `{}:{soak="${base}"}`, truncatedAlerts: 0,
+    receiver: 'rollguard',
+    status: resolving ? 'resolved' : 'firing',
+    alerts,
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager.example:9093',
+    version: '4',
+    groupKey: `{}:{soak="${base}"}`,
+    truncatedAlerts: 0,
   })
 }
 
@@ -155,7 +192,12 @@ function webhookLoop(url) {
     while (!stopped) {
       const body = webhookBody(i++)
       try {
-        const res = await fetch(`${url}${WEBHOOK_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body, signal: AbortSignal.timeout(10_000) })
+        const res = await fetch(`${url}${WEBHOOK_PATH}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        })
         await res.arrayBuffer()
         statuses[res.status] = (statuses[res.status] ?? 0) + 1
       } catch (err) {
@@ -166,7 +208,14 @@ function webhookLoop(url) {
       await sleep(Math.max(0, started + (i * 1000) / WEBHOOK_RATE - Date.now()))
     }
   })()
-  return { statuses, stop: async () => { stopped = true; await done; return i } }
+  return {
+    statuses,
+    stop: async () => {
+      stopped = true
+      await done
+      return i
+    },
+  }
 }
 
 // ---- sampling ----------------------------------------------------------------------------------------------
@@ -176,13 +225,17 @@ const MiB = 1024 * 1024
 /** daemonGauges reads what the window needs from rollguard's /metrics. */
 async function daemonGauges(url) {
   const text = await fetchText(`${url}/metrics`, 20_000)
-  const get = (name) => metricSum(text, name)
+  const get = name => metricSum(text, name)
   return {
     heapUsed: get('rollguard_nodejs_heap_size_used_bytes'),
     lagP99: get('rollguard_nodejs_eventloop_lag_p99_seconds'),
     lagMax: get('rollguard_nodejs_eventloop_lag_max_seconds'),
-    series: text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
-    alerts: { pending: alertCount(text, 'pending'), firing: alertCount(text, 'firing'), inactive: alertCount(text, 'inactive') },
+    series: text.split('\n').filter(l => l !== '' && !l.startsWith('#')).length,
+    alerts: {
+      pending: alertCount(text, 'pending'),
+      firing: alertCount(text, 'firing'),
+      inactive: alertCount(text, 'inactive'),
+    },
     evaluations: get('rollguard_rule_evaluations_total'),
     missed: get('rollguard_rule_group_iterations_missed_total') || 0,
     sent: get('rollguard_notifications_sent_total') || 0,
@@ -191,7 +244,15 @@ async function daemonGauges(url) {
 }
 
 function alertCount(text, state) {
-  return metricSum(text.split('\n').filter((l) => l.includes(`state="${state}"`)).join('\n'), 'rollguard_alerts') || 0
+  return (
+    metricSum(
+      text
+        .split('\n')
+        .filter(l => l.includes(`state="${state}"`))
+        .join('\n'),
+      'rollguard_alerts',
+    ) || 0
+  )
 }
 
 /**
@@ -237,14 +298,22 @@ function sampler(handle, startedAt) {
           notificationsDropped: last?.dropped ?? null,
         }
         samples.push(s)
-        log(`t=${Math.round(s.t)}s RSS ${s.rssMiB} MiB, heap floor ${s.heapFloorMiB} MiB (max ${s.heapMaxMiB}), loop p99 ${s.eventLoopP99Ms} ms, fds ${s.openFds}, alerts ${JSON.stringify(s.alerts)}, /metrics series ${s.metricsSeries}, missed ${s.missedIterations}`)
+        log(
+          `t=${Math.round(s.t)}s RSS ${s.rssMiB} MiB, heap floor ${s.heapFloorMiB} MiB (max ${s.heapMaxMiB}), loop p99 ${s.eventLoopP99Ms} ms, fds ${s.openFds}, alerts ${JSON.stringify(s.alerts)}, /metrics series ${s.metricsSeries}, missed ${s.missedIterations}`,
+        )
         window = { heapMin: Infinity, heapMax: 0, lagP99: 0, lagMax: 0, reads: 0, failures: 0 }
         nextClose += SAMPLE_S * 1000
       }
       await sleep(Math.max(0, Math.min(HEAP_READ_S * 1000, nextClose - Date.now())))
     }
   })()
-  return { samples, stop: async () => { stopped = true; await done } }
+  return {
+    samples,
+    stop: async () => {
+      stopped = true
+      await done
+    },
+  }
 }
 
 // ---- summary -----------------------------------------------------------------------------------------------
@@ -289,37 +358,53 @@ function windowMinima(points, span) {
 
 /** summarize judges the samples taken after the windows filled against the targets. */
 function summarize(samples, settledAfterS, targets = TARGETS) {
-  const settled = samples.filter((s) => s.t >= settledAfterS && s.rssMiB !== null)
-  if (settled.length < 2) return { settledSamples: settled.length, rss: null, heapFloor: null, eventLoop: null, met: { rss: null, heapFloor: null } }
-  const rss = settled.map((s) => s.rssMiB)
+  const settled = samples.filter(s => s.t >= settledAfterS && s.rssMiB !== null)
+  if (settled.length < 2)
+    return {
+      settledSamples: settled.length,
+      rss: null,
+      heapFloor: null,
+      eventLoop: null,
+      met: { rss: null, heapFloor: null },
+    }
+  const rss = settled.map(s => s.rssMiB)
   const mean = rss.reduce((a, b) => a + b, 0) / rss.length
   const [min, max] = [Math.min(...rss), Math.max(...rss)]
-  const band = Math.max(mean - min, max - mean) / mean * 100
-  const floors = settled.filter((s) => s.heapFloorMiB !== null).map((s) => ({ x: s.t / 600, y: s.heapFloorMiB }))
+  const band = (Math.max(mean - min, max - mean) / mean) * 100
+  const floors = settled.filter(s => s.heapFloorMiB !== null).map(s => ({ x: s.t / 600, y: s.heapFloorMiB }))
   const heapFit = fit(floors)
   const heapSlope = heapFit?.slope ?? null
   // x is in units of 10 minutes: a span of 0.5 is the lowest floor of every 5 minutes.
   const minima = windowMinima(floors, 0.5)
-  const lags = settled.map((s) => s.eventLoopP99Ms).filter((x) => x !== null)
-  const rssSlope = slope(settled.map((s) => ({ x: s.t / 600, y: s.rssMiB })))
+  const lags = settled.map(s => s.eventLoopP99Ms).filter(x => x !== null)
+  const rssSlope = slope(settled.map(s => ({ x: s.t / 600, y: s.rssMiB })))
   return {
     settledSamples: settled.length,
     fromSeconds: settled[0].t,
     toSeconds: settled[settled.length - 1].t,
-    rss: { meanMiB: round(mean, 1), minMiB: min, maxMiB: max, bandPercent: round(band, 2), slopeMiBPer10Min: round(rssSlope, 3) },
+    rss: {
+      meanMiB: round(mean, 1),
+      minMiB: min,
+      maxMiB: max,
+      bandPercent: round(band, 2),
+      slopeMiBPer10Min: round(rssSlope, 3),
+    },
     heapFloor: {
       firstMiB: floors[0]?.y ?? null,
       lastMiB: floors[floors.length - 1]?.y ?? null,
-      minMiB: Math.min(...floors.map((p) => p.y)),
-      maxMiB: Math.max(...floors.map((p) => p.y)),
+      minMiB: Math.min(...floors.map(p => p.y)),
+      maxMiB: Math.max(...floors.map(p => p.y)),
       slopeMiBPer10Min: round(heapSlope, 3),
       slopeStandardErrorMiBPer10Min: round(heapFit?.standardError ?? null, 3),
       // Whether the slope is within two standard errors of zero: the noise of this method, apart from the target.
       slopeWithinNoise: heapFit?.standardError == null ? null : Math.abs(heapFit.slope) <= 2 * heapFit.standardError,
-      fiveMinuteMinima: minima.map((p) => ({ t: round(p.x * 600, 1), floorMiB: p.y })),
+      fiveMinuteMinima: minima.map(p => ({ t: round(p.x * 600, 1), floorMiB: p.y })),
       fiveMinuteMinimaSlopeMiBPer10Min: round(slope(minima), 3),
     },
-    eventLoop: { p99MedianMs: lags.length === 0 ? null : round([...lags].sort((a, b) => a - b)[Math.floor(lags.length / 2)], 1), p99MaxMs: lags.length === 0 ? null : Math.max(...lags) },
+    eventLoop: {
+      p99MedianMs: lags.length === 0 ? null : round([...lags].sort((a, b) => a - b)[Math.floor(lags.length / 2)], 1),
+      p99MaxMs: lags.length === 0 ? null : Math.max(...lags),
+    },
     met: {
       rss: band <= targets.rssBandPercent,
       heapFloor: heapSlope === null ? null : heapSlope < targets.heapFloorSlopeMiBPer10Min,
@@ -337,7 +422,7 @@ if (args.resummarize !== undefined) {
   process.exit(0)
 }
 
-await runBounded('soak', DEADLINE_MS, async (dist) => {
+await runBounded('soak', DEADLINE_MS, async dist => {
   const machine = machineInfo()
   const work = mkdtempSync(join(tmpdir(), 'rollguard-bench-soak-'))
   const removeWork = dist.onExitSync(() => rmSync(work, { recursive: true, force: true }))
@@ -345,9 +430,16 @@ await runBounded('soak', DEADLINE_MS, async (dist) => {
   mkdirSync(logs, { recursive: true })
   // Half as many slots as rules: two rules per slot, so alerts of one series come from different rules.
   const slots = Math.max(1, Math.ceil(RULES / 2))
-  log(`soak: ${RULES} rules in ${GROUPS} groups every ${INTERVAL_S} s over ${slots} flapping series (period ${FLAP_PERIOD_S} s), reload every ${RELOAD_S} s, webhook ${WEBHOOK_RATE}/s, ${round(DURATION_S / 60, 2)} minutes; samples every ${SAMPLE_S} s; work dir ${work}`)
+  log(
+    `soak: ${RULES} rules in ${GROUPS} groups every ${INTERVAL_S} s over ${slots} flapping series (period ${FLAP_PERIOD_S} s), reload every ${RELOAD_S} s, webhook ${WEBHOOK_RATE}/s, ${round(DURATION_S / 60, 2)} minutes; samples every ${SAMPLE_S} s; work dir ${work}`,
+  )
 
-  const target = await startNodeScript(dist, 'synthetic-target.mjs', ['--deployments', '1', '--flap-slots', String(slots), '--flap-period', String(FLAP_PERIOD_S)], join(logs, 'target.log'))
+  const target = await startNodeScript(
+    dist,
+    'synthetic-target.mjs',
+    ['--deployments', '1', '--flap-slots', String(slots), '--flap-period', String(FLAP_PERIOD_S)],
+    join(logs, 'target.log'),
+  )
   const prom = await dist.startPrometheus({
     scrapeTargets: [{ job: 'soak', target: new URL(target.url).host, honorLabels: true }],
     scrapeInterval: `${INTERVAL_S}s`,
@@ -361,19 +453,26 @@ await runBounded('soak', DEADLINE_MS, async (dist) => {
   // Actions in dry-run against a cluster that is not there (as bench/webhook.mjs): triggers are decided and
   // recorded, the workload read fails at once, nothing else talks to Kubernetes.
   const closedPort = await dist.freePort()
-  writeFileSync(join(work, 'kubeconfig.yml'), stringify({
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name: 'none', cluster: { server: `http://127.0.0.1:${closedPort}` } }],
-    users: [{ name: 'none', user: { token: 'none' } }],
-    contexts: [{ name: 'none', context: { cluster: 'none', user: 'none', namespace: 'shop' } }],
-    'current-context': 'none',
-  }))
+  writeFileSync(
+    join(work, 'kubeconfig.yml'),
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'none', cluster: { server: `http://127.0.0.1:${closedPort}` } }],
+      users: [{ name: 'none', user: { token: 'none' } }],
+      contexts: [{ name: 'none', context: { cluster: 'none', user: 'none', namespace: 'shop' } }],
+      'current-context': 'none',
+    }),
+  )
   writeFileSync(join(work, 'token'), `${TOKEN}\n`)
-  writeFileSync(join(work, 'rollguard.yml'), stringify({
-    actions: { mode: 'dry-run', allow: [{ namespace: 'shop' }] },
-    kubernetes: { kubeconfig: 'kubeconfig.yml', lease: { enabled: false } },
-    webhook: { auth: { bearer_token_file: 'token' } },
-  }))
+  writeFileSync(
+    join(work, 'rollguard.yml'),
+    stringify({
+      actions: { mode: 'dry-run', allow: [{ namespace: 'shop' }] },
+      kubernetes: { kubeconfig: 'kubeconfig.yml', lease: { enabled: false } },
+      webhook: { auth: { bearer_token_file: 'token' } },
+    }),
+  )
   const rulesFile = join(work, 'rules.yml')
   writeAtomically(rulesFile, ruleSet('a', slots))
 
@@ -383,18 +482,36 @@ await runBounded('soak', DEADLINE_MS, async (dist) => {
   const snapshotDir = args['heap-snapshots']
   if (snapshotDir !== undefined) mkdirSync(snapshotDir, { recursive: true })
   const nodeArgs = snapshotDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`]
-  const proc = await dist.startProcess(process.execPath, [
-    ...nodeArgs,
-    DIST_MAIN, 'run',
-    '--config', join(work, 'rollguard.yml'),
-    '--prometheus-url', prom.url,
-    '--alertmanager-url', am.url,
-    '--rules', rulesFile,
-    '--eval-interval', `${INTERVAL_S}s`,
-    '--listen', `127.0.0.1:${port}`,
-    '--external-url', url,
-    '--log-level', 'warn',
-  ], { name: 'rollguard', logFile: join(logs, 'rollguard.log'), cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } })
+  const proc = await dist.startProcess(
+    process.execPath,
+    [
+      ...nodeArgs,
+      DIST_MAIN,
+      'run',
+      '--config',
+      join(work, 'rollguard.yml'),
+      '--prometheus-url',
+      prom.url,
+      '--alertmanager-url',
+      am.url,
+      '--rules',
+      rulesFile,
+      '--eval-interval',
+      `${INTERVAL_S}s`,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--external-url',
+      url,
+      '--log-level',
+      'warn',
+    ],
+    {
+      name: 'rollguard',
+      logFile: join(logs, 'rollguard.log'),
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production' },
+    },
+  )
   await dist.waitForHttp(`${url}/-/healthy`, { timeoutMs: 60_000, process: proc })
   log(`rollguard ${url} (pid ${proc.pid})`)
 
@@ -409,7 +526,7 @@ await runBounded('soak', DEADLINE_MS, async (dist) => {
   const endAt = startedAt + DURATION_S * 1000
   let nextReload = startedAt + RELOAD_S * 1000
   let nextView = startedAt + 60_000
-  const snapshots = SNAPSHOT_AT_S.map((s) => startedAt + s * 1000).filter((t) => t < endAt)
+  const snapshots = SNAPSHOT_AT_S.map(s => startedAt + s * 1000).filter(t => t < endAt)
   while (Date.now() < endAt) {
     await sleep(Math.max(0, Math.min(endAt, nextReload, nextView, ...snapshots) - Date.now()))
     if (snapshots.length > 0 && Date.now() >= snapshots[0]) {
@@ -425,15 +542,28 @@ await runBounded('soak', DEADLINE_MS, async (dist) => {
       nextReload += RELOAD_S * 1000
     }
     if (Date.now() >= nextView) {
-      await fetchText(`${url}/`, 30_000).then(() => pageViews.ok++, () => pageViews.failed++)
+      await fetchText(`${url}/`, 30_000).then(
+        () => pageViews.ok++,
+        () => pageViews.failed++,
+      )
       nextView += 60_000
     }
   }
   const webhookRequests = await hooks.stop()
   await sampling.stop()
   const metrics = await fetchText(`${url}/metrics`, 20_000)
-  const reloadFailures = metricSum(metrics.split('\n').filter((l) => l.includes('result="failure"')).join('\n'), 'rollguard_config_reloads_total') || 0
-  const amAlerts = await dist.amAlerts(am.url).then((a) => a.length, () => null)
+  const reloadFailures =
+    metricSum(
+      metrics
+        .split('\n')
+        .filter(l => l.includes('result="failure"'))
+        .join('\n'),
+      'rollguard_config_reloads_total',
+    ) || 0
+  const amAlerts = await dist.amAlerts(am.url).then(
+    a => a.length,
+    () => null,
+  )
   const peak = memoryKiB(proc.pid)
   await proc.stop(20_000)
   await am.stop()

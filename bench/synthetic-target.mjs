@@ -33,17 +33,28 @@ const EPOCH_MS = Date.UTC(2025, 0, 1)
 
 function hashChars(seed, n) {
   const bytes = createHash('sha256').update(seed).digest()
-  return Array.from(bytes.subarray(0, n), (b) => ALPHABET[b % ALPHABET.length]).join('')
+  return Array.from(bytes.subarray(0, n), b => ALPHABET[b % ALPHABET.length]).join('')
 }
 
 /** deploymentsFor names N deployments; N=1 is shop/checkout, larger sets spread 50 per namespace. */
 export function deploymentsFor(n) {
-  if (n === 1) return [{ namespace: 'shop', deployment: 'checkout', pod: `checkout-${hashChars('checkout', 10)}-${hashChars('checkout/pod', 5)}` }]
+  if (n === 1)
+    return [
+      {
+        namespace: 'shop',
+        deployment: 'checkout',
+        pod: `checkout-${hashChars('checkout', 10)}-${hashChars('checkout/pod', 5)}`,
+      },
+    ]
   const out = []
   for (let i = 0; i < n; i++) {
     const namespace = `team-${String(Math.floor(i / 50)).padStart(2, '0')}`
     const deployment = `app-${String(i).padStart(4, '0')}`
-    out.push({ namespace, deployment, pod: `${deployment}-${hashChars(deployment, 10)}-${hashChars(`${deployment}/pod`, 5)}` })
+    out.push({
+      namespace,
+      deployment,
+      pod: `${deployment}-${hashChars(deployment, 10)}-${hashChars(`${deployment}/pod`, 5)}`,
+    })
   }
   return out
 }
@@ -72,7 +83,8 @@ function validateFault(body) {
     if (k === 'errorRatio' || k === 'memoryRatio') {
       if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${k} must be a number in [0, 1]`)
     } else if (k === 'latencySeconds') {
-      if (typeof v !== 'number' || !(v >= 0 && v <= 3600)) throw new Error('latencySeconds must be a number in [0, 3600]')
+      if (typeof v !== 'number' || !(v >= 0 && v <= 3600))
+        throw new Error('latencySeconds must be a number in [0, 3600]')
     } else if (k === 'probeFailing') {
       if (typeof v !== 'boolean') throw new Error('probeFailing must be a boolean')
     } else {
@@ -86,7 +98,7 @@ function validateFault(body) {
 /** createTarget builds the target's state; rps is per deployment. */
 export function createTarget({ deployments = 1, rps = 10, flapSlots = 0, flapPeriodMs = 60_000 } = {}) {
   const start = Date.now()
-  const deps = deploymentsFor(deployments).map((d) => {
+  const deps = deploymentsFor(deployments).map(d => {
     const sel = `namespace="${d.namespace}",pod="${d.pod}"`
     return {
       ...d,
@@ -101,7 +113,7 @@ export function createTarget({ deployments = 1, rps = 10, flapSlots = 0, flapPer
         ok: `{${sel},code="200"}`,
         err: `{${sel},code="500"}`,
         nf: `{${sel},code="404"}`,
-        bucket: BUCKETS.map((le) => `{${sel},le="${le}"}`),
+        bucket: BUCKETS.map(le => `{${sel},le="${le}"}`),
         inf: `{${sel},le="+Inf"}`,
         plain: `{${sel}}`,
         ws: `{${sel},container="${d.deployment}"}`,
@@ -112,7 +124,7 @@ export function createTarget({ deployments = 1, rps = 10, flapSlots = 0, flapPer
       },
     }
   })
-  const byName = new Map(deps.map((d) => [d.deployment, d]))
+  const byName = new Map(deps.map(d => [d.deployment, d]))
 
   const applyRates = (d, now) => {
     const errorRatio = d.fault.errorRatio ?? 0
@@ -130,7 +142,7 @@ export function createTarget({ deployments = 1, rps = 10, flapSlots = 0, flapPer
     d.sum.setRate(rps * (HEALTHY_MEAN_SECONDS + latency), now)
   }
 
-  const select = (name) => {
+  const select = name => {
     if (name === undefined || name === null || name === '' || name === '*') return deps
     const d = byName.get(name)
     if (d === undefined) throw new Error(`unknown deployment ${name}`)
@@ -160,7 +172,7 @@ export function createTarget({ deployments = 1, rps = 10, flapSlots = 0, flapPer
       return at
     },
     faults() {
-      return Object.fromEntries(deps.filter((d) => Object.keys(d.fault).length > 0).map((d) => [d.deployment, d.fault]))
+      return Object.fromEntries(deps.filter(d => Object.keys(d.fault).length > 0).map(d => [d.deployment, d.fault]))
     },
     /** render returns the exposition at instant now. */
     render(now = Date.now()) {
@@ -173,9 +185,19 @@ export function createTarget({ deployments = 1, rps = 10, flapSlots = 0, flapPer
         const err = Math.floor(d.errors.value(now))
         const nf = Math.floor(d.notFound.value(now))
         const count = ok + err + nf
-        req.push(`http_requests_total${l.ok} ${ok}`, `http_requests_total${l.err} ${err}`, `http_requests_total${l.nf} ${nf}`)
-        d.buckets.forEach((b, i) => hist.push(`http_request_duration_seconds_bucket${l.bucket[i]} ${Math.min(count, Math.floor(b.value(now)))}`))
-        hist.push(`http_request_duration_seconds_bucket${l.inf} ${count}`, `http_request_duration_seconds_sum${l.plain} ${d.sum.value(now).toFixed(3)}`, `http_request_duration_seconds_count${l.plain} ${count}`)
+        req.push(
+          `http_requests_total${l.ok} ${ok}`,
+          `http_requests_total${l.err} ${err}`,
+          `http_requests_total${l.nf} ${nf}`,
+        )
+        d.buckets.forEach((b, i) =>
+          hist.push(`http_request_duration_seconds_bucket${l.bucket[i]} ${Math.min(count, Math.floor(b.value(now)))}`),
+        )
+        hist.push(
+          `http_request_duration_seconds_bucket${l.inf} ${count}`,
+          `http_request_duration_seconds_sum${l.plain} ${d.sum.value(now).toFixed(3)}`,
+          `http_request_duration_seconds_count${l.plain} ${count}`,
+        )
         gauges.push(
           `container_memory_working_set_bytes${l.ws} ${Math.round(MEMORY_LIMIT * (d.fault.memoryRatio ?? HEALTHY_MEMORY_RATIO))}`,
           `kube_pod_container_resource_limits${l.limMem} ${MEMORY_LIMIT}`,
@@ -190,13 +212,13 @@ export function createTarget({ deployments = 1, rps = 10, flapSlots = 0, flapPer
         '# TYPE http_request_duration_seconds histogram',
         ...hist,
         '# TYPE container_memory_working_set_bytes gauge',
-        ...gauges.filter((g) => g.startsWith('container_')),
+        ...gauges.filter(g => g.startsWith('container_')),
         '# TYPE kube_pod_container_resource_limits gauge',
-        ...gauges.filter((g) => g.startsWith('kube_')),
+        ...gauges.filter(g => g.startsWith('kube_')),
         '# TYPE probe_success gauge',
-        ...gauges.filter((g) => g.startsWith('probe_')),
+        ...gauges.filter(g => g.startsWith('probe_')),
         '# TYPE app_build_info gauge',
-        ...gauges.filter((g) => g.startsWith('app_')),
+        ...gauges.filter(g => g.startsWith('app_')),
         ...renderFlap(flapSlots, flapPeriodMs, now),
         '',
       ].join('\n')
@@ -224,7 +246,7 @@ function readBody(req, max = 64 * 1024) {
   return new Promise((resolve, reject) => {
     const chunks = []
     let size = 0
-    req.on('data', (c) => {
+    req.on('data', c => {
       size += c.length
       if (size > max) req.destroy(new Error('body too large'))
       else chunks.push(c)
@@ -254,7 +276,8 @@ export async function startTarget({ port = 0, deployments = 1, rps = 10, flapSlo
         let body
         try {
           body = JSON.parse(await readBody(req))
-          if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('fault must be a JSON object')
+          if (typeof body !== 'object' || body === null || Array.isArray(body))
+            throw new Error('fault must be a JSON object')
           const at = target.setFault(body)
           sendJson(res, 200, { at, faults: target.faults() })
         } catch (err) {
@@ -277,7 +300,7 @@ export async function startTarget({ port = 0, deployments = 1, rps = 10, flapSlo
         sendJson(res, 404, { error: 'not found' })
       }
     }
-    handle().catch((err) => sendJson(res, 500, { error: String(err) }))
+    handle().catch(err => sendJson(res, 500, { error: String(err) }))
   })
   await new Promise((resolve, reject) => {
     server.once('error', reject)
@@ -289,7 +312,7 @@ export async function startTarget({ port = 0, deployments = 1, rps = 10, flapSlo
     port: actual,
     target,
     stop: () =>
-      new Promise((resolve) => {
+      new Promise(resolve => {
         server.close(() => resolve())
         server.closeAllConnections()
       }),
@@ -313,12 +336,14 @@ async function main() {
     flapSlots: Number(values['flap-slots']),
     flapPeriodMs: Number(values['flap-period']) * 1000,
   })
-  process.stdout.write(`${JSON.stringify({ url: srv.url, port: srv.port, deployments: srv.target.deployments.length })}\n`)
+  process.stdout.write(
+    `${JSON.stringify({ url: srv.url, port: srv.port, deployments: srv.target.deployments.length })}\n`,
+  )
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void srv.stop().then(() => process.exit(0)))
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => {
+  main().catch(err => {
     process.stderr.write(`${err.stack ?? err}\n`)
     process.exit(1)
   })

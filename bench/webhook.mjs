@@ -18,7 +18,21 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { stringify } from 'yaml'
-import { DIST_MAIN, RESULTS, ROOT, cpuSeconds, fetchText, log, machineInfo, memoryKiB, metricSum, round, runBounded, sleep, writeJson } from './lib/common.mjs'
+import {
+  DIST_MAIN,
+  RESULTS,
+  ROOT,
+  cpuSeconds,
+  fetchText,
+  log,
+  machineInfo,
+  memoryKiB,
+  metricSum,
+  round,
+  runBounded,
+  sleep,
+  writeJson,
+} from './lib/common.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -42,7 +56,11 @@ const TOKEN = 'bench-webhook-token'
 const PATH = '/api/v1/webhook/alertmanager'
 const DEADLINE_MS = (DURATION_S + WARMUP_S + 90) * 1000
 
-for (const [name, v] of [['duration', DURATION_S], ['warmup', WARMUP_S], ['connections', CONNECTIONS]]) {
+for (const [name, v] of [
+  ['duration', DURATION_S],
+  ['warmup', WARMUP_S],
+  ['connections', CONNECTIONS],
+]) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`)
 }
 
@@ -51,11 +69,23 @@ function notification() {
   const startsAt = new Date(Date.now() - 120_000).toISOString()
   const alerts = ['cart', 'checkout', 'payment', 'search', 'shipping'].map((deployment, i) => ({
     status: 'firing',
-    labels: { alertname: 'HighErrorRate', deployment, namespace: 'shop', rollguard_trigger: 'rollback', severity: 'critical', job: 'kubernetes-pods', pod: `${deployment}-7d9f8c6b5-x2k4${i}` },
-    annotations: { summary: `5xx ratio of shop/${deployment} above 10 %`, description: `More than 10 % of the requests to shop/${deployment} failed in the last 5 minutes.` },
+    labels: {
+      alertname: 'HighErrorRate',
+      deployment,
+      namespace: 'shop',
+      rollguard_trigger: 'rollback',
+      severity: 'critical',
+      job: 'kubernetes-pods',
+      pod: `${deployment}-7d9f8c6b5-x2k4${i}`,
+    },
+    annotations: {
+      summary: `5xx ratio of shop/${deployment} above 10 %`,
+      description: `More than 10 % of the requests to shop/${deployment} failed in the last 5 minutes.`,
+    },
     startsAt,
     endsAt: '0001-01-01T00:00:00Z',
-    generatorURL: 'http://prometheus.monitoring:9090/graph?g0.expr=sum+by+%28namespace%2C+deployment%29+%28rate%28http_requests_total%7Bcode%3D~%225..%22%7D%5B5m%5D%29%29&g0.tab=1',
+    generatorURL:
+      'http://prometheus.monitoring:9090/graph?g0.expr=sum+by+%28namespace%2C+deployment%29+%28rate%28http_requests_total%7Bcode%3D~%225..%22%7D%5B5m%5D%29%29&g0.tab=1',
     fingerprint: (0x1f3a5c7e9b2d4f60n + BigInt(i)).toString(16).padStart(16, '0'),
   }))
   return JSON.stringify({
@@ -63,7 +93,13 @@ function notification() {
     status: 'firing',
     alerts,
     groupLabels: { alertname: 'HighErrorRate', namespace: 'shop' },
-    commonLabels: { alertname: 'HighErrorRate', namespace: 'shop', rollguard_trigger: 'rollback', severity: 'critical', job: 'kubernetes-pods' },
+    commonLabels: {
+      alertname: 'HighErrorRate',
+      namespace: 'shop',
+      rollguard_trigger: 'rollback',
+      severity: 'critical',
+      job: 'kubernetes-pods',
+    },
     commonAnnotations: {},
     externalURL: 'http://alertmanager.monitoring:9093',
     version: '4',
@@ -79,7 +115,11 @@ function cannon(url, body, seconds) {
       {
         url: `${url}${PATH}`,
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, 'user-agent': 'Alertmanager/0.25.0' },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${TOKEN}`,
+          'user-agent': 'Alertmanager/0.25.0',
+        },
         body,
         connections: CONNECTIONS,
         pipelining: 1,
@@ -90,7 +130,7 @@ function cannon(url, body, seconds) {
   })
 }
 
-await runBounded('webhook', DEADLINE_MS, async (dist) => {
+await runBounded('webhook', DEADLINE_MS, async dist => {
   const machine = machineInfo()
   const work = mkdtempSync(join(tmpdir(), 'rollguard-bench-webhook-'))
   const removeWork = dist.onExitSync(() => rmSync(work, { recursive: true, force: true }))
@@ -99,53 +139,103 @@ await runBounded('webhook', DEADLINE_MS, async (dist) => {
 
   // A kubeconfig for a cluster that is not there: the dry-run jobs fail their read at once (connection refused).
   const closedPort = await dist.freePort()
-  writeFileSync(join(work, 'kubeconfig.yml'), stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'none', cluster: { server: `http://127.0.0.1:${closedPort}` } }],
-    users: [{ name: 'none', user: { token: 'none' } }],
-    contexts: [{ name: 'none', context: { cluster: 'none', user: 'none', namespace: 'shop' } }],
-    'current-context': 'none',
-  }))
+  writeFileSync(
+    join(work, 'kubeconfig.yml'),
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'none', cluster: { server: `http://127.0.0.1:${closedPort}` } }],
+      users: [{ name: 'none', user: { token: 'none' } }],
+      contexts: [{ name: 'none', context: { cluster: 'none', user: 'none', namespace: 'shop' } }],
+      'current-context': 'none',
+    }),
+  )
   writeFileSync(join(work, 'token'), `${TOKEN}\n`)
-  writeFileSync(join(work, 'rollguard.yml'), stringify({
-    actions: { mode: 'dry-run', allow: [{ namespace: 'shop' }] },
-    kubernetes: { kubeconfig: 'kubeconfig.yml', lease: { enabled: false } },
-    webhook: { auth: { bearer_token_file: 'token' }, rate_limit: { per_second: 1e9, burst: 1e9 } },
-  }))
+  writeFileSync(
+    join(work, 'rollguard.yml'),
+    stringify({
+      actions: { mode: 'dry-run', allow: [{ namespace: 'shop' }] },
+      kubernetes: { kubeconfig: 'kubeconfig.yml', lease: { enabled: false } },
+      webhook: { auth: { bearer_token_file: 'token' }, rate_limit: { per_second: 1e9, burst: 1e9 } },
+    }),
+  )
 
   const port = await dist.freePort()
   const url = `http://127.0.0.1:${port}`
   const nodeArgs = args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.profile}`]
   const proc = await dist.startProcess(
     process.execPath,
-    [...nodeArgs, DIST_MAIN, 'run', '--config', join(work, 'rollguard.yml'), '--prometheus-url', 'http://127.0.0.1:9', '--listen', `127.0.0.1:${port}`, '--log-level', args['log-level']],
-    { name: 'rollguard', logFile: join(logs, 'rollguard.log'), cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } },
+    [
+      ...nodeArgs,
+      DIST_MAIN,
+      'run',
+      '--config',
+      join(work, 'rollguard.yml'),
+      '--prometheus-url',
+      'http://127.0.0.1:9',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--log-level',
+      args['log-level'],
+    ],
+    {
+      name: 'rollguard',
+      logFile: join(logs, 'rollguard.log'),
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production' },
+    },
   )
   await dist.waitForHttp(`${url}/-/healthy`, { timeoutMs: 30_000, process: proc })
-  log(`webhook: rollguard ${url} (pid ${proc.pid}); ${CONNECTIONS} connections, warm-up ${WARMUP_S} s, measured ${DURATION_S} s; work dir ${work}`)
+  log(
+    `webhook: rollguard ${url} (pid ${proc.pid}); ${CONNECTIONS} connections, warm-up ${WARMUP_S} s, measured ${DURATION_S} s; work dir ${work}`,
+  )
 
   const body = notification()
-  const first = await fetch(`${url}${PATH}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body })
+  const first = await fetch(`${url}${PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    body,
+  })
   const firstBody = await first.json()
-  if (first.status !== 200 || firstBody.data?.alerts?.accepted !== 5) throw new Error(`the first notification was not accepted: ${first.status} ${JSON.stringify(firstBody)}`)
+  if (first.status !== 200 || firstBody.data?.alerts?.accepted !== 5)
+    throw new Error(`the first notification was not accepted: ${first.status} ${JSON.stringify(firstBody)}`)
   await sleep(500)
 
   await cannon(url, body, WARMUP_S)
   const cpuBefore = cpuSeconds(proc.pid)
-  const before = metricSum((await fetchText(`${url}/metrics`)).split('\n').filter((l) => l.includes('status="200"')).join('\n'), 'rollguard_webhook_requests_total')
+  const before = metricSum(
+    (await fetchText(`${url}/metrics`))
+      .split('\n')
+      .filter(l => l.includes('status="200"'))
+      .join('\n'),
+    'rollguard_webhook_requests_total',
+  )
   const r = await cannon(url, body, DURATION_S)
   const cpu = cpuSeconds(proc.pid) - cpuBefore
   const metrics = await fetchText(`${url}/metrics`)
-  const after = metricSum(metrics.split('\n').filter((l) => l.includes('status="200"')).join('\n'), 'rollguard_webhook_requests_total')
+  const after = metricSum(
+    metrics
+      .split('\n')
+      .filter(l => l.includes('status="200"'))
+      .join('\n'),
+    'rollguard_webhook_requests_total',
+  )
   const memory = memoryKiB(proc.pid)
   await proc.stop(10_000)
-  const logLines = readFileSync(join(logs, 'rollguard.log'), 'utf8').split('\n').filter((l) => l.includes('"alertmanager webhook: 200')).length
+  const logLines = readFileSync(join(logs, 'rollguard.log'), 'utf8')
+    .split('\n')
+    .filter(l => l.includes('"alertmanager webhook: 200')).length
 
   const summary = {
     requestsPerSecond: round(r.requests.average, 0),
     requestsTotal: r.requests.total,
-    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: round(r.latency.average, 3) },
+    latencyMs: {
+      p50: r.latency.p50,
+      p90: r.latency.p90,
+      p99: r.latency.p99,
+      max: r.latency.max,
+      mean: round(r.latency.average, 3),
+    },
     non2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
@@ -154,7 +244,10 @@ await runBounded('webhook', DEADLINE_MS, async (dist) => {
     rollguardPeakRssMiB: round(memory.hwm / 1024, 1),
     logLines200: logLines,
   }
-  const met = { requestsPerSecond: summary.requestsPerSecond >= TARGETS.requestsPerSecond, p99Ms: summary.latencyMs.p99 <= TARGETS.p99Ms }
+  const met = {
+    requestsPerSecond: summary.requestsPerSecond >= TARGETS.requestsPerSecond,
+    p99Ms: summary.latencyMs.p99 <= TARGETS.p99Ms,
+  }
   const result = {
     benchmark: 'webhook',
     generatedAt: new Date().toISOString(),

@@ -4,13 +4,16 @@
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 
-const CORE = [/^src\/engine\//, /^src\/actions\/(policy|selector|cron|policy-config|trigger|facts|matchers|record|correlation|backoff|workload-ref)\.ts$/]
+const CORE = [
+  /^src\/engine\//,
+  /^src\/actions\/(policy|selector|cron|policy-config|trigger|facts|matchers|record|correlation|backoff|workload-ref)\.ts$/,
+]
 const summary = JSON.parse(readFileSync('.tap/report/coverage-summary.json', 'utf8'))
 const gaps = []
 for (const [file, metrics] of Object.entries(summary)) {
   if (file === 'total') continue
   const rel = relative(process.cwd(), file)
-  if (!CORE.some((re) => re.test(rel))) continue
+  if (!CORE.some(re => re.test(rel))) continue
   for (const kind of ['lines', 'branches', 'functions', 'statements']) {
     const pct = metrics[kind].pct
     if (pct !== 100 && metrics[kind].total > 0) gaps.push(`${rel}: ${kind} ${pct}%`)

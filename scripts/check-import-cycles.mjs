@@ -13,13 +13,14 @@ const ROOT = rootArg >= 0 ? resolve(args[rootArg + 1] ?? '.') : join(dirname(fil
 const SRC = join(ROOT, 'src')
 
 function files(dir) {
-  return readdirSync(dir).flatMap((name) => {
+  return readdirSync(dir).flatMap(name => {
     const path = join(dir, name)
     return statSync(path).isDirectory() ? files(path) : path.endsWith('.ts') ? [path] : []
   })
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g
 
 /** edges maps each module to the modules it imports. */
 export function graph(root = SRC) {
@@ -31,7 +32,10 @@ export function graph(root = SRC) {
       const spec = m[1] ?? m[2]
       targets.add(resolve(dirname(file), spec.replace(/\.js$/, '.ts')))
     }
-    edges.set(file, [...targets].filter((t) => t.startsWith(root)))
+    edges.set(
+      file,
+      [...targets].filter(t => t.startsWith(root)),
+    )
   }
   return edges
 }
@@ -42,7 +46,7 @@ export function cycles(edges) {
   const stack = []
   const info = new Map()
   const out = []
-  const visit = (v) => {
+  const visit = v => {
     info.set(v, { index, low: index, onStack: true })
     index++
     stack.push(v)
@@ -74,7 +78,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (found.length === 0) {
     console.log('import graph of src/: no cycles')
   } else {
-    for (const c of found) console.error(`import cycle: ${c.map((f) => relative(ROOT, f)).sort().join(' ↔ ')}`)
+    for (const c of found)
+      console.error(
+        `import cycle: ${c
+          .map(f => relative(ROOT, f))
+          .sort()
+          .join(' ↔ ')}`,
+      )
     process.exit(1)
   }
 }

@@ -18,7 +18,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 /** MIRRORS: source directory and file suffix → target directory, and the generator in the kustomization that reads it. */
 export const MIRRORS = [
-  { source: 'rules', suffix: '.yml', target: 'deploy/base/rules', kustomization: 'deploy/base/kustomization.yaml', generator: 'rollguard-rules' },
+  {
+    source: 'rules',
+    suffix: '.yml',
+    target: 'deploy/base/rules',
+    kustomization: 'deploy/base/kustomization.yaml',
+    generator: 'rollguard-rules',
+  },
   {
     source: 'dashboards',
     suffix: '.json',
@@ -28,7 +34,12 @@ export const MIRRORS = [
   },
 ]
 
-const list = (dir, suffix) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(suffix)).sort() : [])
+const list = (dir, suffix) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter(f => f.endsWith(suffix))
+        .sort()
+    : []
 
 /**
  * plan compares the tree under root with what it should be. It returns the writes and deletions that would
@@ -41,11 +52,17 @@ export function plan(root = ROOT) {
     for (const f of wanted) {
       const content = readFileSync(join(root, m.source, f), 'utf8')
       const target = join(root, m.target, f)
-      if (!existsSync(target) || readFileSync(target, 'utf8') !== content) changes.push({ path: join(m.target, f), content })
+      if (!existsSync(target) || readFileSync(target, 'utf8') !== content)
+        changes.push({ path: join(m.target, f), content })
     }
-    for (const f of list(join(root, m.target), m.suffix)) if (!wanted.includes(f)) changes.push({ path: join(m.target, f), content: undefined })
+    for (const f of list(join(root, m.target), m.suffix))
+      if (!wanted.includes(f)) changes.push({ path: join(m.target, f), content: undefined })
     const kustomization = readFileSync(join(root, m.kustomization), 'utf8')
-    const updated = withGeneratorFiles(kustomization, m.generator, wanted.map((f) => relative(dirname(m.kustomization), join(m.target, f))))
+    const updated = withGeneratorFiles(
+      kustomization,
+      m.generator,
+      wanted.map(f => relative(dirname(m.kustomization), join(m.target, f))),
+    )
     if (updated !== kustomization) changes.push({ path: m.kustomization, content: updated })
   }
   return changes
@@ -55,7 +72,7 @@ export function plan(root = ROOT) {
 export function withGeneratorFiles(text, generator, files) {
   const doc = parseDocument(text)
   const generators = doc.get('configMapGenerator')
-  const index = generators?.items?.findIndex((g) => g.get?.('name') === generator) ?? -1
+  const index = generators?.items?.findIndex(g => g.get?.('name') === generator) ?? -1
   if (index < 0) throw new Error(`no configMapGenerator named ${generator}`)
   const current = doc.getIn(['configMapGenerator', index, 'files'])?.toJSON() ?? []
   if (JSON.stringify(current) === JSON.stringify(files)) return text
@@ -94,4 +111,5 @@ function main(args) {
   return 0
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = main(process.argv.slice(2))
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1])
+  process.exitCode = main(process.argv.slice(2))

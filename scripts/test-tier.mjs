@@ -12,10 +12,11 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-const PROCESS = /startPrometheus|startAlertmanager|\bprometheus\(t|\balertmanager\(t|startRollguardProcess|fixtures\/build|dist\/main|\bspawn\(|\bexecFile|promtool|amtool|kubectl\.js|actingRollguard|playwright|startStack|\bstack\(t\)|bench\//
+const PROCESS =
+  /startPrometheus|startAlertmanager|\bprometheus\(t|\balertmanager\(t|startRollguardProcess|fixtures\/build|dist\/main|\bspawn\(|\bexecFile|promtool|amtool|kubectl\.js|actingRollguard|playwright|startStack|\bstack\(t\)|bench\//
 
 function testFiles(dir) {
-  return readdirSync(dir).flatMap((name) => {
+  return readdirSync(dir).flatMap(name => {
     const path = join(dir, name)
     return statSync(path).isDirectory() ? testFiles(path) : path.endsWith('.test.ts') ? [path] : []
   })
@@ -32,7 +33,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error('usage: node scripts/test-tier.mjs unit|e2e [--list] [tap flags...]')
     process.exit(2)
   }
-  const files = testFiles(join(ROOT, 'test')).filter((f) => tierOf(f) === tier).map((f) => relative(ROOT, f)).sort()
+  const files = testFiles(join(ROOT, 'test'))
+    .filter(f => tierOf(f) === tier)
+    .map(f => relative(ROOT, f))
+    .sort()
   if (rest.includes('--list')) {
     console.log(files.join('\n'))
     process.exit(0)

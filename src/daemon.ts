@@ -82,8 +82,9 @@ export class Daemon {
         },
         restore: (group, firstLiveSlot) => this.#restore(group, firstLiveSlot),
         // A removed group's restore counters go with its other series (the manager drops those).
-        onRemoved: (group) => {
-          for (const result of ['restored', 'skipped', 'failed']) this.#restoreMetrics.restores.remove({ rule_group: groupKey(group.spec), result })
+        onRemoved: group => {
+          for (const result of ['restored', 'skipped', 'failed'])
+            this.#restoreMetrics.restores.remove({ rule_group: groupKey(group.spec), result })
         },
       },
       this.#settings(config, this.#query),
@@ -98,8 +99,12 @@ export class Daemon {
     const daemon = new Daemon(input, config, logger, createRegistry(opts.version), opts.version)
     // Before the first evaluation, so no trigger transition is missed.
     daemon.#actions = await daemon.#startActions(config, opts)
-    daemon.#webhook = AlertmanagerWebhook.create(config, { logger, registry: daemon.registry, actions: () => daemon.#actions })
-    daemon.#actions?.onDecision((rec) => daemon.#webhook?.decisionRecorded(rec))
+    daemon.#webhook = AlertmanagerWebhook.create(config, {
+      logger,
+      registry: daemon.registry,
+      actions: () => daemon.#actions,
+    })
+    daemon.#actions?.onDecision(rec => daemon.#webhook?.decisionRecorded(rec))
     try {
       await daemon.#apply(config, groups)
       daemon.#metrics.reloadSuccessful.set(1)
@@ -149,7 +154,8 @@ export class Daemon {
       await this.#apply(config, groups)
       this.#reloadActions(previous, config)
       if (this.#webhook !== undefined) this.#webhook.reload(config, previous)
-      else if (config.doc.webhook !== undefined) this.logger.warn('the webhook section was added by the reload; the webhook starts on the next restart')
+      else if (config.doc.webhook !== undefined)
+        this.logger.warn('the webhook section was added by the reload; the webhook starts on the next restart')
       this.#metrics.reloads.inc({ result: 'success' })
       this.#metrics.reloadSuccessful.set(1)
       this.#metrics.reloadSuccessTimestamp.set(Date.now() / 1000)
@@ -184,19 +190,28 @@ export class Daemon {
       return ActionsService.create(config.doc, {
         logger: this.logger,
         registry: this.registry,
-        sendAlerts: (alerts) => this.#notifier?.send(alerts),
+        sendAlerts: alerts => this.#notifier?.send(alerts),
         generatorURL: () => externalURL(this.#config),
         groups: () => this.#manager.groups(),
         alertmanager: () => {
           const { doc, alertmanagerAuth, alertmanagerTls } = this.#config
-          return { urls: doc.alertmanager.urls, timeoutMs: doc.alertmanager.timeout, maxResponseBytes: doc.alertmanager.max_response_bytes, auth: alertmanagerAuth, headers: doc.alertmanager.headers, tls: alertmanagerTls }
+          return {
+            urls: doc.alertmanager.urls,
+            timeoutMs: doc.alertmanager.timeout,
+            maxResponseBytes: doc.alertmanager.max_response_bytes,
+            auth: alertmanagerAuth,
+            headers: doc.alertmanager.headers,
+            tls: alertmanagerTls,
+          }
         },
         externalLabels: () => this.#config.doc.global.external_labels,
         env: this.input.env,
         ...opts.actions,
       })
     } catch (err) {
-      throw new ConfigError([`kubernetes: cannot load the Kubernetes configuration for actions: ${(err as Error).message}`])
+      throw new ConfigError([
+        `kubernetes: cannot load the Kubernetes configuration for actions: ${(err as Error).message}`,
+      ])
     }
   }
 
@@ -209,7 +224,10 @@ export class Daemon {
     if (JSON.stringify(previous.doc.kubernetes) !== JSON.stringify(config.doc.kubernetes)) {
       this.logger.warn('kubernetes settings change only on restart')
     }
-    if (actions === undefined) this.logger.warn('actions were removed by the reload: rollback triggers are ignored until they are configured again')
+    if (actions === undefined)
+      this.logger.warn(
+        'actions were removed by the reload: rollback triggers are ignored until they are configured again',
+      )
     this.#actions.reload(actions)
   }
 
@@ -247,7 +265,8 @@ export class Daemon {
       tls: config.alertmanagerTls,
     })
     if (old !== undefined) void old.drain(5_000).then(() => old.stop())
-    if (config.doc.alertmanager.urls.length === 0) this.logger.warn('no Alertmanager configured: alerts are evaluated but not sent')
+    if (config.doc.alertmanager.urls.length === 0)
+      this.logger.warn('no Alertmanager configured: alerts are evaluated but not sent')
   }
 
   // Registered once: a replaced notifier (reload) keeps counting into the same series.
@@ -259,7 +278,7 @@ export class Daemon {
 
   async #restartProber(config: Config): Promise<void> {
     await this.#prober?.stop()
-    const probes = config.doc.probes.map((p) => ({
+    const probes = config.doc.probes.map(p => ({
       name: p.name,
       url: p.url,
       intervalMs: p.interval,
@@ -267,9 +286,9 @@ export class Daemon {
       method: p.method,
       headers: p.headers,
       labels: p.labels,
-      expectedStatus: p.expected_status.map((s) => parseStatusPattern(String(s))),
+      expectedStatus: p.expected_status.map(s => parseStatusPattern(String(s))),
     }))
-    registerProbeMetrics(this.registry, this.#store, [...new Set(probes.flatMap((p) => Object.keys(p.labels)))])
+    registerProbeMetrics(this.registry, this.#store, [...new Set(probes.flatMap(p => Object.keys(p.labels)))])
     this.#prober = createHealthProber({ probes, store: this.#store, logger: this.logger })
     this.#prober.start()
   }
@@ -290,10 +309,16 @@ export class Daemon {
     })
     this.#restoreMetrics.restores.inc({ rule_group: key, result: outcome.kind })
     if (outcome.kind === 'failed') {
-      this.logger.warn({ group: key, error: outcome.error }, 'alert state not restored: the group starts fresh (for windows start over)')
+      this.logger.warn(
+        { group: key, error: outcome.error },
+        'alert state not restored: the group starts fresh (for windows start over)',
+      )
     } else if (outcome.kind === 'restored') {
       const { pending, firing, fromMs } = outcome
-      this.logger.info({ group: key, pending, firing, from: new Date(fromMs).toISOString() }, 'alert state restored from history')
+      this.logger.info(
+        { group: key, pending, firing, from: new Date(fromMs).toISOString() },
+        'alert state restored from history',
+      )
       // Restored firing triggers never went firing in this process: decided as a new leader decides them.
       if (firing > 0) this.#actions?.decideFiring([group])
     }
@@ -350,11 +375,16 @@ export class Daemon {
 
 function noDataSettings(config: Config): WatchSettings {
   const { rules, probes } = config.doc
-  return { checkIntervalMs: rules.no_data_check_interval, noDataForMs: rules.no_data_for, probesConfigured: probes.length > 0 }
+  return {
+    checkIntervalMs: rules.no_data_check_interval,
+    noDataForMs: rules.no_data_for,
+    probesConfigured: probes.length > 0,
+  }
 }
 
 function notifierChanged(a: Config, b: Config): boolean {
-  const view = (c: Config) => JSON.stringify([c.doc.alertmanager, c.doc.global.external_labels, c.alertmanagerAuth, c.alertmanagerTls])
+  const view = (c: Config) =>
+    JSON.stringify([c.doc.alertmanager, c.doc.global.external_labels, c.alertmanagerAuth, c.alertmanagerTls])
   return view(a) !== view(b)
 }
 

@@ -30,11 +30,23 @@ Exit status: 0 success; 1 invalid input (a rule file, the configuration) or a fa
 problems with --lint-fatal, as promtool. Each command's --help says more.
 `
 
-const COMMANDS = ['run', 'check', 'doctor', 'rollback', 'history', 'backtest', 'gitops', 'version', 'help', '--help', '--version']
+const COMMANDS = [
+  'run',
+  'check',
+  'doctor',
+  'rollback',
+  'history',
+  'backtest',
+  'gitops',
+  'version',
+  'help',
+  '--help',
+  '--version',
+]
 
 const io: CliIO = {
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
+  stdout: text => void process.stdout.write(text),
+  stderr: text => void process.stderr.write(text),
 }
 
 /** main dispatches to a command and returns its exit code. */
@@ -73,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
+  code => {
     // The daemon has stopped everything it owns; exit without waiting for idle keep-alive sockets.
     if (process.argv[2] === 'run') process.exit(code)
     process.exitCode = code

@@ -17,10 +17,14 @@ const PROBE_RULES = 'groups: [{name: probe, rules: [{alert: ProbeDown, expr: "ro
 async function emptyPrometheus(t: Test): Promise<string> {
   const server = createServer((req, res) => {
     req.resume()
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"vector","result":[]}}'))
+    req.on('end', () =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end('{"status":"success","data":{"resultType":"vector","result":[]}}'),
+    )
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
@@ -30,14 +34,25 @@ async function startDaemon(t: Test): Promise<{ daemon: Daemon; dir: string; conf
   // Restore replays each new group's rules over their `for` right after a reload, on the main thread; this test
   // is about loading and checking the files, so it is off (see docs/limits.md).
   const prometheus = await emptyPrometheus(t)
-  writeFileSync(config, `prometheus:\n  url: ${prometheus}\nrules:\n  files: [probe.yml, more/*.yml]\n  restore_window: 0s\n`)
-  const flags = new Map([['config', [config]], ['listen', ['127.0.0.1:0']], ['eval-interval', ['100ms']]])
-  const daemon = await Daemon.start({ flags, env: {}, cwd: dir }, { version: 'test', logger: pino({ level: 'silent' }) })
+  writeFileSync(
+    config,
+    `prometheus:\n  url: ${prometheus}\nrules:\n  files: [probe.yml, more/*.yml]\n  restore_window: 0s\n`,
+  )
+  const flags = new Map([
+    ['config', [config]],
+    ['listen', ['127.0.0.1:0']],
+    ['eval-interval', ['100ms']],
+  ])
+  const daemon = await Daemon.start(
+    { flags, env: {}, cwd: dir },
+    { version: 'test', logger: pino({ level: 'silent' }) },
+  )
   t.teardown(() => daemon.stop())
   return { daemon, dir, config }
 }
 
-const probeEvaluation = (daemon: Daemon) => daemon.manager.groups().find((g) => g.spec.name === 'probe')?.lastEvaluation ?? 0
+const probeEvaluation = (daemon: Daemon) =>
+  daemon.manager.groups().find(g => g.spec.name === 'probe')?.lastEvaluation ?? 0
 
 /** duringReload reloads while polling /-/healthy and watching the probe group's evaluations. */
 async function duringReload(daemon: Daemon) {
@@ -51,7 +66,7 @@ async function duringReload(daemon: Daemon) {
       await res.arrayBuffer()
       healthy.push(res.status === 200 ? performance.now() - started : -1)
       evaluations.add(probeEvaluation(daemon))
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await new Promise(resolve => setTimeout(resolve, 20))
     }
   })()
   const before = probeEvaluation(daemon)
@@ -64,38 +79,58 @@ async function duringReload(daemon: Daemon) {
   return { result, stall, ms, healthy, evaluations: evaluations.size }
 }
 
-t.test('a reload of megabytes of rules leaves evaluations, /-/healthy and the event loop running', async (t) => {
+t.test('a reload of megabytes of rules leaves evaluations, /-/healthy and the event loop running', async t => {
   const { daemon, dir } = await startDaemon(t)
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await new Promise(resolve => setTimeout(resolve, 300))
   t.ok(probeEvaluation(daemon) > 0, 'evaluating')
   writeFileSync(join(dir, 'more', 'kube.yml'), realisticRules(1024 * 1024))
   const r = await duringReload(daemon)
   t.same(r.result, { ok: true })
   t.ok(daemon.manager.groups().length > 60, `${daemon.manager.groups().length} groups loaded`)
-  t.comment(`reload took ${r.ms.toFixed(0)} ms; ${describeStall(r.stall)}; /-/healthy answered ${r.healthy.length} times, slowest ${Math.max(...r.healthy).toFixed(0)} ms; ${r.evaluations} probe evaluations meanwhile`)
-  t.ok(r.healthy.length > 0 && r.healthy.every((ms) => ms >= 0), '/-/healthy answered 200 throughout')
+  t.comment(
+    `reload took ${r.ms.toFixed(0)} ms; ${describeStall(r.stall)}; /-/healthy answered ${r.healthy.length} times, slowest ${Math.max(...r.healthy).toFixed(0)} ms; ${r.evaluations} probe evaluations meanwhile`,
+  )
+  t.ok(r.healthy.length > 0 && r.healthy.every(ms => ms >= 0), '/-/healthy answered 200 throughout')
   t.ok(r.evaluations > 0, 'the running group kept evaluating')
   t.ok(heldMs(r.stall) < 100, describeStall(r.stall))
 })
 
-t.test('a 40 000-annotation rule file and a 10 MB config fail the reload fast, naming file and position', async (t) => {
+t.test('a 40 000-annotation rule file and a 10 MB config fail the reload fast, naming file and position', async t => {
   const { daemon, dir, config } = await startDaemon(t)
-  const before = daemon.manager.groups().map((g) => groupKey(g.spec))
+  const before = daemon.manager.groups().map(g => groupKey(g.spec))
   writeFileSync(join(dir, 'more', 'big.yml'), manyAnnotations(40_000))
   const big = await duringReload(daemon)
-  t.match(big.result, { ok: false, error: /more\/big\.yml:1007:11: group "big", rule 1, "Big": field 'annotations\.a1000': too many annotations: 40000, at most 1000 \(rules\.max_annotations_per_rule\)$/ })
+  t.match(big.result, {
+    ok: false,
+    error:
+      /more\/big\.yml:1007:11: group "big", rule 1, "Big": field 'annotations\.a1000': too many annotations: 40000, at most 1000 \(rules\.max_annotations_per_rule\)$/,
+  })
   t.comment(`reload took ${big.ms.toFixed(0)} ms; ${describeStall(big.stall)}`)
   t.ok(heldMs(big.stall) < 100, describeStall(big.stall))
-  t.ok(big.healthy.every((ms) => ms >= 0), '/-/healthy answered 200 throughout')
-  t.same(daemon.manager.groups().map((g) => groupKey(g.spec)), before, 'the running rules stay')
+  t.ok(
+    big.healthy.every(ms => ms >= 0),
+    '/-/healthy answered 200 throughout',
+  )
+  t.same(
+    daemon.manager.groups().map(g => groupKey(g.spec)),
+    before,
+    'the running rules stay',
+  )
 
   writeFileSync(join(dir, 'more', 'big.yml'), manyAnnotations(40_000, 39_000))
   t.match(await daemon.reload(), { ok: false, error: /more\/big\.yml:39007:11: mapping key "a7" already defined/ })
 
   const good = `prometheus:\n  url: http://127.0.0.1:1\n`
   writeFileSync(config, good + 'x'.repeat(10 * 1024 * 1024))
-  t.same(await daemon.reload(), { ok: false, error: `${config}: the file is 10 MiB, larger than the limit of 1 MiB for a config file` })
+  t.same(await daemon.reload(), {
+    ok: false,
+    error: `${config}: the file is 10 MiB, larger than the limit of 1 MiB for a config file`,
+  })
   writeFileSync(config, aliasBomb('probes'))
   t.match(await daemon.reload(), { ok: false, error: new RegExp(`^${config}:5:\\d+: too many alias references \\(`) })
-  t.same(daemon.manager.groups().map((g) => groupKey(g.spec)), before, 'the running rules stay')
+  t.same(
+    daemon.manager.groups().map(g => groupKey(g.spec)),
+    before,
+    'the running rules stay',
+  )
 })

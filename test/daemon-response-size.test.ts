@@ -11,7 +11,8 @@ import { gzipBomb, MiB, serve, stream, type Streamed } from './fixtures/big-answ
 import { startRollguardProcess } from './fixtures/rollguard-process.js'
 
 const LIMIT = 32 * MiB
-const TOO_LARGE = 'query failed: too_large: response exceeds 33554432 bytes (32 MiB); raise prometheus.max_response_bytes to accept larger answers'
+const TOO_LARGE =
+  'query failed: too_large: response exceeds 33554432 bytes (32 MiB); raise prometheus.max_response_bytes to accept larger answers'
 const EMPTY = Buffer.from('{"status":"success","data":{"resultType":"vector","result":[]}}')
 
 type Mode = 'small' | 'length' | 'chunked' | 'gzip'
@@ -27,7 +28,10 @@ function rssBytes(pid: number): number {
 }
 
 /** HealthWatch polls url every 50 ms, each request bounded by timeoutMs, until stopped. */
-function watchHealth(url: string, timeoutMs: number): { stop(): Promise<{ requests: number; failures: string[]; slowestMs: number }> } {
+function watchHealth(
+  url: string,
+  timeoutMs: number,
+): { stop(): Promise<{ requests: number; failures: string[]; slowestMs: number }> } {
   let running = true
   const failures: string[] = []
   let requests = 0
@@ -56,24 +60,43 @@ function watchHealth(url: string, timeoutMs: number): { stop(): Promise<{ reques
   }
 }
 
-t.test('50 MB answers: the rule is err with the limit, /-/healthy answers throughout, memory comes back', async (t) => {
+t.test('50 MB answers: the rule is err with the limit, /-/healthy answers throughout, memory comes back', async t => {
   let mode: Mode = 'small'
   const sent: Array<Promise<Streamed>> = []
   const bomb = gzipBomb(50 * MiB)
   const prometheus = await serve(t, (req, res) => {
     req.resume()
     req.on('end', () => {
-      if (mode === 'small' || req.url !== '/api/v1/query') res.writeHead(200, { 'Content-Type': 'application/json' }).end(EMPTY)
-      else if (mode === 'gzip') res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }).end(bomb)
-      else if (mode === 'length') sent.push(stream(res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 50 * MiB }), 50 * MiB))
+      if (mode === 'small' || req.url !== '/api/v1/query')
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(EMPTY)
+      else if (mode === 'gzip')
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }).end(bomb)
+      else if (mode === 'length')
+        sent.push(
+          stream(res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 50 * MiB }), 50 * MiB),
+        )
       else sent.push(stream(res.writeHead(200, { 'Content-Type': 'application/json' }), 50 * MiB))
     })
   })
   const dir = tempDir(t)
   const rules = join(dir, 'rules.yml')
-  writeFileSync(rules, stringify({ groups: [{ name: 'careless', rules: [{ alert: 'Everything', expr: '{__name__=~".+"}' }] }] }))
+  writeFileSync(
+    rules,
+    stringify({ groups: [{ name: 'careless', rules: [{ alert: 'Everything', expr: '{__name__=~".+"}' }] }] }),
+  )
   const rollguard = await startRollguardProcess(t, {
-    args: ['--rules', rules, '--prometheus-url', prometheus.url, '--eval-interval', '1s', '--restore-window', '0s', '--no-data-check-interval', '0s'],
+    args: [
+      '--rules',
+      rules,
+      '--prometheus-url',
+      prometheus.url,
+      '--eval-interval',
+      '1s',
+      '--restore-window',
+      '0s',
+      '--no-data-check-interval',
+      '0s',
+    ],
   })
   const rule = async () => (await getJson<RulesAnswer>(`${rollguard.url}/api/v1/rules`)).data.groups[0]?.rules[0]
 
@@ -84,11 +107,16 @@ t.test('50 MB answers: the rule is err with the limit, /-/healthy answers throug
   const health = watchHealth(`${rollguard.url}/-/healthy`, 2_000)
   for (const next of ['length', 'chunked', 'gzip'] as const) {
     mode = next
-    const failed = await eventually(`the rule failing on a 50 MB answer (${next})`, async () => {
-      peak = Math.max(peak, rssBytes(rollguard.pid))
-      const r = await rule()
-      return r?.health === 'err' && r.lastError === TOO_LARGE ? r : undefined
-    }, 30_000, 100)
+    const failed = await eventually(
+      `the rule failing on a 50 MB answer (${next})`,
+      async () => {
+        peak = Math.max(peak, rssBytes(rollguard.pid))
+        const r = await rule()
+        return r?.health === 'err' && r.lastError === TOO_LARGE ? r : undefined
+      },
+      30_000,
+      100,
+    )
     t.equal(failed.lastError, TOO_LARGE, `${next}: lastError names the limit and the setting`)
     // A few more evaluations of the same answer: memory must not pile up.
     for (let i = 0; i < 20; i++) {
@@ -99,16 +127,31 @@ t.test('50 MB answers: the rule is err with the limit, /-/healthy answers throug
   mode = 'small'
   await eventually('the rule healthy again', async () => (await rule())?.health === 'ok', 20_000)
   const { requests, failures, slowestMs } = await health.stop()
-  t.same(failures, [], `/-/healthy answered all ${requests} requests while the big answers streamed (slowest ${slowestMs.toFixed(0)} ms)`)
+  t.same(
+    failures,
+    [],
+    `/-/healthy answered all ${requests} requests while the big answers streamed (slowest ${slowestMs.toFixed(0)} ms)`,
+  )
 
   let rss = rssBytes(rollguard.pid)
-  const settled = await eventually('memory back within 50 MB of the baseline', async () => {
-    rss = rssBytes(rollguard.pid)
-    return rss < baseline + 50 * MiB ? rss : undefined
-  }, 10_000, 250).catch(() => undefined)
-  t.ok(settled !== undefined, `RSS ${(rss / MiB).toFixed(0)} MiB after, baseline ${(baseline / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB`)
+  const settled = await eventually(
+    'memory back within 50 MB of the baseline',
+    async () => {
+      rss = rssBytes(rollguard.pid)
+      return rss < baseline + 50 * MiB ? rss : undefined
+    },
+    10_000,
+    250,
+  ).catch(() => undefined)
+  t.ok(
+    settled !== undefined,
+    `RSS ${(rss / MiB).toFixed(0)} MiB after, baseline ${(baseline / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB`,
+  )
 
   for (const streamed of await Promise.all(sent)) {
-    t.ok(streamed.closedEarly && streamed.written < LIMIT + 16 * MiB, `the stand-in stopped after ${(streamed.written / MiB).toFixed(1)} MiB of 50`)
+    t.ok(
+      streamed.closedEarly && streamed.written < LIMIT + 16 * MiB,
+      `the stand-in stopped after ${(streamed.written / MiB).toFixed(1)} MiB of 50`,
+    )
   }
 })

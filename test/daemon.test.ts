@@ -8,7 +8,7 @@ import { stringify } from 'yaml'
 import { eventually, rollguard, tempDir } from './fixtures/e2e.js'
 import { freePort } from '../src/demo/processes.js'
 
-t.test('alerts are sent with alertmanager.headers (e.g. a tenant header for Mimir/Cortex Alertmanager)', async (t) => {
+t.test('alerts are sent with alertmanager.headers (e.g. a tenant header for Mimir/Cortex Alertmanager)', async t => {
   const received: IncomingHttpHeaders[] = []
   const am = createServer((req, res) => {
     req.resume()
@@ -17,19 +17,36 @@ t.test('alerts are sent with alertmanager.headers (e.g. a tenant header for Mimi
       res.writeHead(200).end()
     })
   })
-  await new Promise<void>((resolve) => am.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => am.close(() => resolve())))
+  await new Promise<void>(resolve => am.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>(resolve => am.close(() => resolve())))
   const dir = tempDir(t)
   const closed = await freePort()
   const rules = join(dir, 'probe.rules.yml')
-  writeFileSync(rules, stringify({ groups: [{ name: 'g', rules: [{ alert: 'ProbeFailing', expr: 'rollguard_probe_success == 0', for: '0s' }] }] }))
+  writeFileSync(
+    rules,
+    stringify({
+      groups: [{ name: 'g', rules: [{ alert: 'ProbeFailing', expr: 'rollguard_probe_success == 0', for: '0s' }] }],
+    }),
+  )
   const config = join(dir, 'rollguard.yml')
-  writeFileSync(config, stringify({
-    alertmanager: { urls: [`http://127.0.0.1:${(am.address() as AddressInfo).port}`], headers: { 'X-Scope-OrgID': 'tenant-1' } },
-    probes: [{ name: 'down', url: `http://127.0.0.1:${closed}/healthz`, interval: '200ms', timeout: '100ms' }],
-  }))
+  writeFileSync(
+    config,
+    stringify({
+      alertmanager: {
+        urls: [`http://127.0.0.1:${(am.address() as AddressInfo).port}`],
+        headers: { 'X-Scope-OrgID': 'tenant-1' },
+      },
+      probes: [{ name: 'down', url: `http://127.0.0.1:${closed}/healthz`, interval: '200ms', timeout: '100ms' }],
+    }),
+  )
   // Every rule here is answered from rollguard's own probes: Prometheus is never asked.
-  await rollguard(t, { config, rules, 'prometheus-url': `http://127.0.0.1:${closed}`, 'eval-interval': '200ms', listen: '127.0.0.1:0' })
+  await rollguard(t, {
+    config,
+    rules,
+    'prometheus-url': `http://127.0.0.1:${closed}`,
+    'eval-interval': '200ms',
+    listen: '127.0.0.1:0',
+  })
   const headers = await eventually('an alert at the Alertmanager', async () => received[0], 15_000)
   t.equal(headers['x-scope-orgid'], 'tenant-1')
   t.equal(headers['content-type'], 'application/json')

@@ -31,17 +31,28 @@ const BUCKETS = ['0.1', '0.5', '1', '2.5', '5', '10', '+Inf']
 // Cumulative share of requests at or below each bucket bound: healthy p95 ≈ 0.86 s; slow p95 ≈ 9.9 s.
 const HEALTHY_CDF = [0.55, 0.9, 0.97, 0.99, 0.998, 1, 1]
 const SLOW_CDF = [0.01, 0.02, 0.03, 0.04, 0.05, 0.97, 1]
-const LIMITS = [256, 512, 1024].map((mi) => mi * 1024 * 1024)
+const LIMITS = [256, 512, 1024].map(mi => mi * 1024 * 1024)
 const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789' // Kubernetes' SafeEncodeString alphabet
 
 /** The alert each incident kind must raise (quiet: none). */
-export const EXPECTED_ALERT = { errors: 'HighErrorRate', latency: 'HighLatency', memory: 'HighMemory', probe: 'HealthCheckFailing', quiet: null }
+export const EXPECTED_ALERT = {
+  errors: 'HighErrorRate',
+  latency: 'HighLatency',
+  memory: 'HighMemory',
+  probe: 'HealthCheckFailing',
+  quiet: null,
+}
 /** The `for` of each rule in rules/rollback-triggers.yml. */
-export const RULE_FOR_MS = { HighErrorRate: 2 * MINUTE, HighLatency: 2 * MINUTE, HighMemory: 5 * MINUTE, HealthCheckFailing: 5 * MINUTE }
+export const RULE_FOR_MS = {
+  HighErrorRate: 2 * MINUTE,
+  HighLatency: 2 * MINUTE,
+  HighMemory: 5 * MINUTE,
+  HealthCheckFailing: 5 * MINUTE,
+}
 
 function hashChars(seed, n) {
   const bytes = createHash('sha256').update(seed).digest()
-  return Array.from(bytes.subarray(0, n), (b) => ALPHABET[b % ALPHABET.length]).join('')
+  return Array.from(bytes.subarray(0, n), b => ALPHABET[b % ALPHABET.length]).join('')
 }
 
 /** A seeded PRNG (mulberry32): uniform [0, 1). */
@@ -56,7 +67,8 @@ function rng(seed) {
   }
 }
 
-const podName = (deployment, template, n) => `${deployment}-${hashChars(`${deployment}/${template}`, 10)}-${hashChars(`${deployment}/${template}/${n}`, 5)}`
+const podName = (deployment, template, n) =>
+  `${deployment}-${hashChars(`${deployment}/${template}`, 10)}-${hashChars(`${deployment}/${template}/${n}`, 5)}`
 
 /**
  * planHistory lays out the Deployments and their incidents over [fromMs, toMs] (data starts 10 minutes earlier, so
@@ -66,16 +78,28 @@ const podName = (deployment, template, n) => `${deployment}-${hashChars(`${deplo
 export function planHistory({ deployments: n, fromMs, toMs, scrapeMs = 30_000 }) {
   const windowMs = toMs - fromMs
   const long = windowMs >= 6 * 3600_000 && n >= 40
-  const kinds = long ? ['errors', 'latency', 'memory', 'probe', 'errors', 'latency', 'memory', 'probe', 'quiet'] : ['errors', 'latency', 'memory', 'probe', 'quiet']
+  const kinds = long
+    ? ['errors', 'latency', 'memory', 'probe', 'errors', 'latency', 'memory', 'probe', 'quiet']
+    : ['errors', 'latency', 'memory', 'probe', 'quiet']
   if (n < kinds.length) throw new Error(`at least ${kinds.length} Deployments are needed`)
   const incidents = kinds.map((kind, i) => {
     const durationMs = long ? (30 + 5 * (i % 4)) * MINUTE : 12 * MINUTE
     const lead = 5 * MINUTE
     // Spread over the window, ending at least 5 minutes before its end; a few seconds off the minute grid.
-    const startMs = fromMs + lead + Math.floor(((windowMs - durationMs - 2 * lead) * (i + 1)) / (kinds.length + 1) / MINUTE) * MINUTE + 17_000
-    return { kind, index: Math.floor(((i + 0.5) * n) / kinds.length), startMs, endMs: startMs + durationMs, alert: EXPECTED_ALERT[kind] }
+    const startMs =
+      fromMs +
+      lead +
+      Math.floor(((windowMs - durationMs - 2 * lead) * (i + 1)) / (kinds.length + 1) / MINUTE) * MINUTE +
+      17_000
+    return {
+      kind,
+      index: Math.floor(((i + 0.5) * n) / kinds.length),
+      startMs,
+      endMs: startMs + durationMs,
+      alert: EXPECTED_ALERT[kind],
+    }
   })
-  const byIndex = new Map(incidents.map((x) => [x.index, x]))
+  const byIndex = new Map(incidents.map(x => [x.index, x]))
   const deps = []
   for (let i = 0; i < n; i++) {
     const r = rng(0x9e3779b9 ^ (i * 2654435761))
@@ -106,13 +130,22 @@ export function planHistory({ deployments: n, fromMs, toMs, scrapeMs = 30_000 })
       pods,
     })
   }
-  return { fromMs, toMs, dataFromMs: fromMs - 10 * MINUTE, dataToMs: toMs + MINUTE, scrapeMs, deployments: deps, incidents: incidents.map(({ index, ...x }) => x) }
+  return {
+    fromMs,
+    toMs,
+    dataFromMs: fromMs - 10 * MINUTE,
+    dataToMs: toMs + MINUTE,
+    scrapeMs,
+    deployments: deps,
+    incidents: incidents.map(({ index, ...x }) => x),
+  }
 }
 
 /** blocksOf lists the aligned 2-hour blocks [startMs, endMs) that hold the plan's samples. */
 export function blocksOf(plan) {
   const out = []
-  for (let s = Math.floor(plan.dataFromMs / BLOCK_MS) * BLOCK_MS; s < plan.dataToMs; s += BLOCK_MS) out.push({ startMs: s, endMs: s + BLOCK_MS })
+  for (let s = Math.floor(plan.dataFromMs / BLOCK_MS) * BLOCK_MS; s < plan.dataToMs; s += BLOCK_MS)
+    out.push({ startMs: s, endMs: s + BLOCK_MS })
   return out
 }
 
@@ -122,8 +155,16 @@ export function blocksOf(plan) {
  */
 export function createWriter(plan) {
   const noise = rng(12345)
-  const jitter = (spread) => 1 + spread * (noise() - 0.5) * 2
-  const state = plan.deployments.map((d) => ({ d, podIndex: -1, prefix: undefined, ok: 0, err: 0, buckets: new Float64Array(BUCKETS.length), total: 0 }))
+  const jitter = spread => 1 + spread * (noise() - 0.5) * 2
+  const state = plan.deployments.map(d => ({
+    d,
+    podIndex: -1,
+    prefix: undefined,
+    ok: 0,
+    err: 0,
+    buckets: new Float64Array(BUCKETS.length),
+    total: 0,
+  }))
   const scrapeS = plan.scrapeMs / 1000
   let samples = 0
 
@@ -138,7 +179,7 @@ export function createWriter(plan) {
       s.prefix = {
         ok: `http_requests_total{${sel},code="200"} `,
         err: `http_requests_total{${sel},code="500"} `,
-        buckets: BUCKETS.map((le) => `http_request_duration_seconds_bucket{${sel},le="${le}"} `),
+        buckets: BUCKETS.map(le => `http_request_duration_seconds_bucket{${sel},le="${le}"} `),
         count: `http_request_duration_seconds_count{${sel}} `,
         ws: `container_memory_working_set_bytes{${sel},container="${d.deployment}"} `,
         limit: `kube_pod_container_resource_limits{${sel},container="${d.deployment}",resource="memory",unit="byte"} `,
@@ -156,7 +197,10 @@ export function createWriter(plan) {
     s.total += requests
     const cdf = fault === 'latency' ? SLOW_CDF : HEALTHY_CDF
     for (let i = 0; i < cdf.length; i++) s.buckets[i] += requests * cdf[i]
-    const memRatio = fault === 'memory' ? 0.96 * jitter(0.01) : d.memRatio + 0.05 * Math.sin((2 * Math.PI * (t + d.phase)) / (6 * 3600_000)) + 0.01 * (noise() - 0.5)
+    const memRatio =
+      fault === 'memory'
+        ? 0.96 * jitter(0.01)
+        : d.memRatio + 0.05 * Math.sin((2 * Math.PI * (t + d.phase)) / (6 * 3600_000)) + 0.01 * (noise() - 0.5)
     const ts = ` ${t / 1000}\n`
     const p = s.prefix
     lines.push(p.ok, String(Math.floor(s.ok)), ts, p.err, String(Math.floor(s.err)), ts)
@@ -184,7 +228,7 @@ export function createWriter(plan) {
       for (let round = first; round < block.endMs && round < plan.dataToMs; round += plan.scrapeMs) {
         const lines = []
         for (const s of state) scrape(s, round + s.d.offsetMs, lines)
-        if (!out.write(lines.join(''))) await new Promise((resolve) => out.once('drain', resolve))
+        if (!out.write(lines.join(''))) await new Promise(resolve => out.once('drain', resolve))
       }
       out.end('# EOF\n')
       await done
@@ -198,7 +242,7 @@ export function createWriter(plan) {
  * alerts with a different number of intervals (one engine split or missed an alert) are listed with both.
  */
 export function compareFiring(first, second) {
-  const group = (list) => {
+  const group = list => {
     const m = new Map()
     for (const f of list) {
       const k = `${f.alert} ${f.namespace}/${f.deployment}`
@@ -217,9 +261,19 @@ export function compareFiring(first, second) {
       const d = (p, q) => (p === null || q === null ? null : Math.round((Date.parse(p) - Date.parse(q)) / 100) / 10)
       alerts.push({ alert: k, startSeconds: d(x[0].start, y[0].start), endSeconds: d(x[0].end, y[0].end) })
     } else {
-      differ.push({ alert: k, first: x.map((f) => `${f.start} – ${f.end ?? 'end'}`), second: y.map((f) => `${f.start} – ${f.end ?? 'end'}`) })
+      differ.push({
+        alert: k,
+        first: x.map(f => `${f.start} – ${f.end ?? 'end'}`),
+        second: y.map(f => `${f.start} – ${f.end ?? 'end'}`),
+      })
     }
   }
-  const maxAbs = (key) => Math.max(0, ...alerts.map((x) => Math.abs(x[key] ?? 0)))
-  return { matched: alerts.length, maxStartDiffSeconds: maxAbs('startSeconds'), maxEndDiffSeconds: maxAbs('endSeconds'), differ, alerts }
+  const maxAbs = key => Math.max(0, ...alerts.map(x => Math.abs(x[key] ?? 0)))
+  return {
+    matched: alerts.length,
+    maxStartDiffSeconds: maxAbs('startSeconds'),
+    maxEndDiffSeconds: maxAbs('endSeconds'),
+    differ,
+    alerts,
+  }
 }

@@ -14,14 +14,18 @@ export const DIST_MAIN = join(ROOT, 'dist', 'main.js')
 /** loadDist imports the project's compiled helpers; fails with the fix when dist/ is missing. */
 export async function loadDist() {
   const need = ['dist/main.js', 'dist/demo/processes.js', 'dist/demo/stack.js', 'dist/demo/fast-rules.js']
-  const missing = need.filter((f) => !existsSync(join(ROOT, f)))
+  const missing = need.filter(f => !existsSync(join(ROOT, f)))
   if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run \`npm run build\` first`)
-  const imp = (f) => import(pathToFileURL(join(ROOT, f)).href)
-  const [processes, stack, fast] = await Promise.all([imp('dist/demo/processes.js'), imp('dist/demo/stack.js'), imp('dist/demo/fast-rules.js')])
+  const imp = f => import(pathToFileURL(join(ROOT, f)).href)
+  const [processes, stack, fast] = await Promise.all([
+    imp('dist/demo/processes.js'),
+    imp('dist/demo/stack.js'),
+    imp('dist/demo/fast-rules.js'),
+  ])
   return { ...processes, ...stack, ...fast }
 }
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+export const sleep = ms => new Promise(r => setTimeout(r, ms))
 
 /** log writes a progress line to stderr (stdout carries the JSON result). */
 export function log(...parts) {
@@ -52,7 +56,7 @@ export function cpuSeconds(pid) {
 /** memoryKiB reads VmHWM (peak RSS) and VmRSS from /proc/<pid>/status, in KiB. */
 export function memoryKiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const get = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN)
+  const get = k => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN)
   return { hwm: get('VmHWM'), rss: get('VmRSS') }
 }
 
@@ -100,7 +104,7 @@ export function metricSum(text, name) {
 // ---- statistics --------------------------------------------------------------------------------------------
 
 export function median(xs) {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  const v = xs.filter(x => Number.isFinite(x)).sort((a, b) => a - b)
   if (v.length === 0) return null
   const mid = Math.floor(v.length / 2)
   return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2
@@ -134,7 +138,8 @@ export function machineInfo() {
   let revision = null
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== ''
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== ''
     revision = dirty ? `${head} + uncommitted changes in src/` : head
   } catch {
     // not a git checkout
@@ -153,7 +158,7 @@ export function machineInfo() {
       'prometheus-alertmanager': debVersion('prometheus-alertmanager'),
     },
     vmalertVersion,
-    loadAverageAtStart: loadavg().map((x) => round(x, 2)),
+    loadAverageAtStart: loadavg().map(x => round(x, 2)),
   }
 }
 
@@ -181,24 +186,40 @@ export function benchRuleText(dist, { forDuration, rangeWindow, groupName = 'rol
 /** startRollguard runs `node dist/main.js run` on a free loopback port and waits until it is ready. */
 export async function startRollguard(dist, o) {
   const port = await dist.freePort()
-  const nodeArgs = [...(o.nodeArgs ?? []), ...(o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [])]
+  const nodeArgs = [
+    ...(o.nodeArgs ?? []),
+    ...(o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
+  ]
   const args = [
     ...nodeArgs,
     DIST_MAIN,
     'run',
-    '--prometheus-url', o.prometheusUrl,
-    '--alertmanager-url', o.alertmanagerUrl,
-    '--rules', o.rules,
-    '--eval-interval', o.interval,
-    '--resend-delay', o.resendDelay ?? '1m',
-    '--listen', `127.0.0.1:${port}`,
-    '--external-url', `http://127.0.0.1:${port}`,
+    '--prometheus-url',
+    o.prometheusUrl,
+    '--alertmanager-url',
+    o.alertmanagerUrl,
+    '--rules',
+    o.rules,
+    '--eval-interval',
+    o.interval,
+    '--resend-delay',
+    o.resendDelay ?? '1m',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--external-url',
+    `http://127.0.0.1:${port}`,
     // bench/detection.mjs reloads every engine over HTTP between trials.
     '--web.enable-lifecycle',
-    '--log-level', o.logLevel ?? 'info',
+    '--log-level',
+    o.logLevel ?? 'info',
     ...(o.config !== undefined ? ['--config', o.config] : []),
   ]
-  const proc = await dist.startProcess(process.execPath, args, { name: 'rollguard', logFile: o.logFile, cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } })
+  const proc = await dist.startProcess(process.execPath, args, {
+    name: 'rollguard',
+    logFile: o.logFile,
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'production' },
+  })
   const url = `http://127.0.0.1:${port}`
   await dist.waitForHttp(`${url}/-/healthy`, { timeoutMs: o.startTimeoutMs ?? 30_000, process: proc })
   return { name: 'rollguard', url, pid: proc.pid, process: proc, stop: (ms = 10_000) => proc.stop(ms) }
@@ -235,7 +256,11 @@ export async function startVmalert(dist, o) {
 /** startNodeScript runs one of the bench/*.mjs servers as its own process on a free port and waits for it. */
 export async function startNodeScript(dist, script, args, logFile) {
   const port = await dist.freePort()
-  const proc = await dist.startProcess(process.execPath, [join(BENCH, script), '--port', String(port), ...args], { name: script, logFile, cwd: ROOT })
+  const proc = await dist.startProcess(process.execPath, [join(BENCH, script), '--port', String(port), ...args], {
+    name: script,
+    logFile,
+    cwd: ROOT,
+  })
   const url = `http://127.0.0.1:${port}`
   await dist.waitForHttp(`${url}/-/ready`, { timeoutMs: 20_000, process: proc })
   return { url, pid: proc.pid, process: proc, stop: (ms = 5000) => proc.stop(ms) }

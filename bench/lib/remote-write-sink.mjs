@@ -157,7 +157,7 @@ export async function startRemoteWriteSink() {
   const pending = new Map()
   const server = createServer((req, res) => {
     const chunks = []
-    req.on('data', (c) => chunks.push(c))
+    req.on('data', c => chunks.push(c))
     req.on('end', () => {
       try {
         if (req.method !== 'POST' || !req.url.startsWith('/api/v1/write')) {
@@ -170,7 +170,14 @@ export async function startRemoteWriteSink() {
         decodeWriteRequest(snappyDecode(body), (labels, samples) => {
           stats.series++
           stats.samples += samples.length
-          const byState = labels.__name__ !== 'ALERTS' ? undefined : labels.alertstate === 'firing' ? firing : labels.alertstate === 'pending' ? pending : undefined
+          const byState =
+            labels.__name__ !== 'ALERTS'
+              ? undefined
+              : labels.alertstate === 'firing'
+                ? firing
+                : labels.alertstate === 'pending'
+                  ? pending
+                  : undefined
           if (byState !== undefined) {
             const key = `${labels.alertname}\t${labels.namespace ?? ''}\t${labels.deployment ?? ''}`
             let list = byState.get(key)
@@ -201,7 +208,7 @@ export async function startRemoteWriteSink() {
       pending.clear()
     },
     stop: () =>
-      new Promise((resolve) => {
+      new Promise(resolve => {
         server.close(() => resolve())
         server.closeAllConnections()
       }),

@@ -5,8 +5,14 @@ import type { AlertInfo } from './trigger.js'
 
 /** ActionAlertName names the alerts rollguard sends about its own actions. */
 export type ActionAlertName =
-  | 'RollbackExecuted' | 'RollbackFailed' | 'RollbackBrakeEngaged' | 'RollbackHeldCorrelated' | 'RollbackIneffective'
-  | 'RollbackRefusedGitOps' | 'RollbackGitOpsSuspended' | 'RollbackReverted'
+  | 'RollbackExecuted'
+  | 'RollbackFailed'
+  | 'RollbackBrakeEngaged'
+  | 'RollbackHeldCorrelated'
+  | 'RollbackIneffective'
+  | 'RollbackRefusedGitOps'
+  | 'RollbackGitOpsSuspended'
+  | 'RollbackReverted'
 
 /**
  * ACTION_ALERT_TTL_MS is how long an action alert stays active in Alertmanager: it is sent once with
@@ -27,8 +33,14 @@ export interface ActionAlertInput {
 }
 
 /** actionAlert builds the alert for Alertmanager; labels identify the workload and the trigger, annotations tell the story. */
-export function actionAlert(name: ActionAlertName, input: ActionAlertInput, now: number, generatorURL: string): OutgoingAlert {
-  if (name === 'RollbackHeldCorrelated' && input.correlated !== undefined) return heldAlert(input, input.correlated, now, generatorURL)
+export function actionAlert(
+  name: ActionAlertName,
+  input: ActionAlertInput,
+  now: number,
+  generatorURL: string,
+): OutgoingAlert {
+  if (name === 'RollbackHeldCorrelated' && input.correlated !== undefined)
+    return heldAlert(input, input.correlated, now, generatorURL)
   const { workload: w, trigger } = input
   const annotations: Record<string, string> = {
     summary: `${w.kind} ${w.namespace}/${w.name}: ${SUMMARY[name]}`,
@@ -59,9 +71,14 @@ export function actionAlert(name: ActionAlertName, input: ActionAlertInput, now:
  * heldAlert is one alert per scope, not per workload: its labels name the scope only, so every held workload of
  * one outage updates the same alert in Alertmanager, and its annotations list them all.
  */
-function heldAlert(input: ActionAlertInput, correlated: CorrelatedTriggers, now: number, generatorURL: string): OutgoingAlert {
+function heldAlert(
+  input: ActionAlertInput,
+  correlated: CorrelatedTriggers,
+  now: number,
+  generatorURL: string,
+): OutgoingAlert {
   const names = correlated.workloads.map(describeWorkload)
-  const namespaces = [...new Set(correlated.workloads.map((w) => w.namespace))]
+  const namespaces = [...new Set(correlated.workloads.map(w => w.namespace))]
   return {
     labels: {
       alertname: 'RollbackHeldCorrelated',

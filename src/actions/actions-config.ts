@@ -7,7 +7,7 @@ import { ActionsPolicy } from './policy-config.js'
 const JITTER_FACTOR = 1.2
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
-const Positive = (defaultMs: number) => Duration.refine((ms) => ms > 0, 'must be greater than 0').default(defaultMs)
+const Positive = (defaultMs: number) => Duration.refine(ms => ms > 0, 'must be greater than 0').default(defaultMs)
 
 /** TriggerSelector says which alerts are rollback triggers: those whose label `label` equals `value`. */
 export const TriggerSelector = z
@@ -36,7 +36,10 @@ export const RetrySettings = z
     initial_backoff: Positive(1_000),
     max_backoff: Positive(30_000),
   })
-  .refine((r) => r.max_backoff >= r.initial_backoff, { message: 'max_backoff must not be less than initial_backoff', path: ['max_backoff'] })
+  .refine(r => r.max_backoff >= r.initial_backoff, {
+    message: 'max_backoff must not be less than initial_backoff',
+    path: ['max_backoff'],
+  })
   .prefault({})
 export type RetrySettings = z.infer<typeof RetrySettings>
 
@@ -50,7 +53,7 @@ export const ActionsConfig = ActionsPolicy.extend({
    * How long the trigger is watched after a verified rollback before the rollback is called ineffective. Absent:
    * the rule's `for` plus its longest range window (own rules), webhook_effectiveness_window for webhook alerts.
    */
-  effectiveness_window: Duration.refine((ms) => ms > 0, 'must be greater than 0').optional(),
+  effectiveness_window: Duration.refine(ms => ms > 0, 'must be greater than 0').optional(),
   webhook_effectiveness_window: Positive(600_000),
 })
 export type ActionsConfig = z.infer<typeof ActionsConfig>
@@ -59,7 +62,11 @@ const Lease = z
   .strictObject({
     enabled: z.boolean().default(true),
     namespace: z.string().regex(DNS_LABEL, 'must be a namespace name').optional(),
-    name: z.string().max(253).regex(DNS_SUBDOMAIN, 'must be a DNS subdomain (lower-case letters, digits, "-" and ".")').default('rollguard'),
+    name: z
+      .string()
+      .max(253)
+      .regex(DNS_SUBDOMAIN, 'must be a DNS subdomain (lower-case letters, digits, "-" and ".")')
+      .default('rollguard'),
     lease_duration: Duration.default(15_000),
     renew_deadline: Duration.default(10_000),
     retry_period: Positive(2_000),
@@ -67,10 +74,20 @@ const Lease = z
   })
   .superRefine((l, ctx) => {
     // client-go's checks (LeaseElector validates the same): a renewal must fit into the lease, and retries into a renewal.
-    if (l.lease_duration < 1000) ctx.addIssue({ code: 'custom', path: ['lease_duration'], message: 'must be at least 1s (the Lease stores whole seconds)' })
-    if (l.lease_duration <= l.renew_deadline) ctx.addIssue({ code: 'custom', path: ['renew_deadline'], message: 'must be less than lease_duration' })
+    if (l.lease_duration < 1000)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lease_duration'],
+        message: 'must be at least 1s (the Lease stores whole seconds)',
+      })
+    if (l.lease_duration <= l.renew_deadline)
+      ctx.addIssue({ code: 'custom', path: ['renew_deadline'], message: 'must be less than lease_duration' })
     if (l.renew_deadline <= JITTER_FACTOR * l.retry_period) {
-      ctx.addIssue({ code: 'custom', path: ['renew_deadline'], message: `must be greater than ${JITTER_FACTOR} × retry_period` })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['renew_deadline'],
+        message: `must be greater than ${JITTER_FACTOR} × retry_period`,
+      })
     }
   })
   .prefault({})
@@ -85,7 +102,7 @@ export const KubernetesConfig = z
     max_response_bytes: ResponseBytes(DEFAULT_LIMITS.kubernetes),
     lease: Lease,
   })
-  .refine((k) => !(k.in_cluster === true && k.kubeconfig !== undefined), {
+  .refine(k => !(k.in_cluster === true && k.kubeconfig !== undefined), {
     message: 'in_cluster: true and kubeconfig are mutually exclusive',
     path: ['in_cluster'],
   })

@@ -30,7 +30,15 @@ import { isTransient, planUndo, sendUndo, writeAnnotation } from './kube/operati
 import { sleepFor, waitForRollout } from './kube/rollout-status.js'
 import type { UndoPlan } from './kube/undo-result.js'
 import type { RollbackLedger } from './ledger.js'
-import { decide, nextRollbackRecord, redeployedSince, type Decision, type PolicyInput, type RollbackTarget, type SilenceState } from './policy.js'
+import {
+  decide,
+  nextRollbackRecord,
+  redeployedSince,
+  type Decision,
+  type PolicyInput,
+  type RollbackTarget,
+  type SilenceState,
+} from './policy.js'
 import type { Job } from './queue.js'
 import { decodeRollbackRecord, encodeRollbackRecord, ROLLBACK_ANNOTATION, type RollbackRecord } from './record.js'
 import type { AlertInfo } from './trigger.js'
@@ -131,22 +139,35 @@ export async function runAttempt(job: Job, env: AttemptEnv): Promise<AttemptResu
     const wait = retryDelay(n + 1, env.config.retry, env.random())
     const stop = whyNotRetry(job, env)
     if (stop !== undefined) {
-      record(job, env, { kind: 'cancelled', reason: stop.reason, message: `${step.entry.message}; not retried: ${stop.message}` })
+      record(job, env, {
+        kind: 'cancelled',
+        reason: stop.reason,
+        message: `${step.entry.message}; not retried: ${stop.message}`,
+      })
       return { heldBySilence: false }
     }
     if (wait === undefined) {
-      record(job, env, { ...step.entry, message: `${step.entry.message}; gave up after ${n} attempts (actions.retry.max_attempts)` })
+      record(job, env, {
+        ...step.entry,
+        message: `${step.entry.message}; gave up after ${n} attempts (actions.retry.max_attempts)`,
+      })
       return { heldBySilence: false }
     }
-    record(job, env, { ...step.entry, kind: 'retrying', message: `${step.entry.message}; attempt ${n + 1} of ${env.config.retry.max_attempts} in ${formatDuration(wait)}` })
+    record(job, env, {
+      ...step.entry,
+      kind: 'retrying',
+      message: `${step.entry.message}; attempt ${n + 1} of ${env.config.retry.max_attempts} in ${formatDuration(wait)}`,
+    })
     await sleepFor(wait, env.signal)
   }
 }
 
 function whyNotRetry(job: Job, env: AttemptEnv): { reason: string; message: string } | undefined {
-  if (job.cancelled || env.stillFiring(job.request.alert) === false) return { reason: 'resolved', message: 'the trigger alert resolved' }
+  if (job.cancelled || env.stillFiring(job.request.alert) === false)
+    return { reason: 'resolved', message: 'the trigger alert resolved' }
   if (env.signal.aborted) return { reason: 'aborted', message: abortText(env.signal) }
-  if (!env.isLeader()) return { reason: 'not_leader', message: 'this replica is no longer the leader; the leader decides' }
+  if (!env.isLeader())
+    return { reason: 'not_leader', message: 'this replica is no longer the leader; the leader decides' }
   return undefined
 }
 
@@ -163,38 +184,60 @@ function done(job: Job, env: AttemptEnv, entry: Entry): Step {
 async function decideAndSend(job: Job, env: AttemptEnv): Promise<Step> {
   const early = precheck(job, env)
   if (early !== undefined) return done(job, env, early)
-  const [workload, silence] = await Promise.all([readWorkload(env.apps, job.request.ref, env.signal), checkSilence(job, env, false)])
+  const [workload, silence] = await Promise.all([
+    readWorkload(env.apps, job.request.ref, env.signal),
+    checkSilence(job, env, false),
+  ])
   if (workload.kind === 'error') return readFailed(job, env, workload)
   const { read, owner } = await withGitOps(env, workload)
   const found = storedAttempt(job, env, read)
   if (found !== undefined) return found
   const st = evaluate(job, env, read, silence, owner)
   if (!approved(st.decision)) return vetoed(job, env, st)
-  const planned = planUndo(job.request.ref, read.state, { record: { annotationKey: ROLLBACK_ANNOTATION, value: (ctx) => recordValue(job, env, st, ctx.generation) } })
-  if (planned.kind === 'skipped') return done(job, env, { ...about(st), kind: 'skipped', reason: planned.reason, message: planned.message })
+  const planned = planUndo(job.request.ref, read.state, {
+    record: { annotationKey: ROLLBACK_ANNOTATION, value: ctx => recordValue(job, env, st, ctx.generation) },
+  })
+  if (planned.kind === 'skipped')
+    return done(job, env, { ...about(st), kind: 'skipped', reason: planned.reason, message: planned.message })
   // The policy already refuses what kubectl would (paused, no history); anything left is final, not transient.
-  if (planned.kind === 'error') return done(job, env, { ...about(st), kind: 'skipped', reason: planned.reason, message: planned.message })
+  if (planned.kind === 'error')
+    return done(job, env, { ...about(st), kind: 'skipped', reason: planned.reason, message: planned.message })
   const gate = await gateBeforePatch(job, env, st, planned.plan)
   if (gate !== undefined) return gate
   return send(job, env, st, planned.plan)
 }
 
 // The owner is read with the workload, so the policy decides on both as they are now; unreadable is the policy's call.
-async function withGitOps(env: AttemptEnv, read: WorkloadRead): Promise<{ read: WorkloadRead; owner?: RawOwner | undefined }> {
+async function withGitOps(
+  env: AttemptEnv,
+  read: WorkloadRead,
+): Promise<{ read: WorkloadRead; owner?: RawOwner | undefined }> {
   if (env.custom === undefined) return { read }
   const g = await readGitOpsFacts(env.custom, read.facts, env.config.gitops, env.signal)
   return { read: { ...read, facts: { ...read.facts, gitops: g.facts } }, owner: g.raw }
 }
 
 function precheck(job: Job, env: AttemptEnv): Entry | undefined {
-  if (job.cancelled) return { kind: 'cancelled', reason: 'resolved', message: 'the trigger alert resolved before the rollback was decided' }
-  if (!env.isLeader()) return { kind: 'not_leader', reason: 'not_leader', message: 'this replica is not the leader; the leader decides' }
-  if (env.signal.aborted) return { kind: 'cancelled', reason: 'aborted', message: `not decided: ${abortText(env.signal)}` }
+  if (job.cancelled)
+    return {
+      kind: 'cancelled',
+      reason: 'resolved',
+      message: 'the trigger alert resolved before the rollback was decided',
+    }
+  if (!env.isLeader())
+    return { kind: 'not_leader', reason: 'not_leader', message: 'this replica is not the leader; the leader decides' }
+  if (env.signal.aborted)
+    return { kind: 'cancelled', reason: 'aborted', message: `not decided: ${abortText(env.signal)}` }
   return undefined
 }
 
 function readFailed(job: Job, env: AttemptEnv, f: KubeFailure): Step {
-  if (env.signal.aborted) return done(job, env, { kind: 'cancelled', reason: 'aborted', message: `not decided (${abortText(env.signal)}): ${f.message}` })
+  if (env.signal.aborted)
+    return done(job, env, {
+      kind: 'cancelled',
+      reason: 'aborted',
+      message: `not decided (${abortText(env.signal)}): ${f.message}`,
+    })
   const entry: Entry = { kind: 'read_failed', reason: f.reason, message: f.message }
   if (isTransient(f)) return { kind: 'transient', entry }
   // A workload that does not exist is a mapping problem (alert labels naming no workload), not a failed rollback.
@@ -208,17 +251,42 @@ function readFailed(job: Job, env: AttemptEnv, f: KubeFailure): Step {
 function storedAttempt(job: Job, env: AttemptEnv, read: WorkloadRead): Step | undefined {
   const rec = decodeRollbackRecord(read.facts.annotations[ROLLBACK_ANNOTATION])
   env.ledger.observe(workloadKey(read.facts.ref), rec)
-  if (rec?.attempt === undefined || rec.verified !== undefined || env.config.mode !== 'execute' || redeployedSince(read.facts, rec)) return undefined
+  if (
+    rec?.attempt === undefined ||
+    rec.verified !== undefined ||
+    env.config.mode !== 'execute' ||
+    redeployedSince(read.facts, rec)
+  )
+    return undefined
   const what = `revision ${rec.fromRevision} → ${rec.toRevision} at ${new Date(rec.at).toISOString()}`
-  const message = rec.attempt === job.attempt
-    ? `the rollback patch of this attempt (${rec.attempt}, ${what}) is stored although its answer was lost; verifying it`
-    : `the rollback ${rec.attempt} by ${rec.by ?? 'another replica'} (${what}) is stored but was never verified (that replica stopped or lost its answer); verifying it`
-  const stored = { generation: rec.generation, fromRevision: rec.fromRevision, toRevision: rec.toRevision, regarding: read.regarding }
-  record(job, env, { regarding: read.regarding, fromRevision: rec.fromRevision, toRevision: rec.toRevision, kind: 'rolled_back', reason: 'rollback', message })
+  const message =
+    rec.attempt === job.attempt
+      ? `the rollback patch of this attempt (${rec.attempt}, ${what}) is stored although its answer was lost; verifying it`
+      : `the rollback ${rec.attempt} by ${rec.by ?? 'another replica'} (${what}) is stored but was never verified (that replica stopped or lost its answer); verifying it`
+  const stored = {
+    generation: rec.generation,
+    fromRevision: rec.fromRevision,
+    toRevision: rec.toRevision,
+    regarding: read.regarding,
+  }
+  record(job, env, {
+    regarding: read.regarding,
+    fromRevision: rec.fromRevision,
+    toRevision: rec.toRevision,
+    kind: 'rolled_back',
+    reason: 'rollback',
+    message,
+  })
   return { kind: 'stored', stored }
 }
 
-function evaluate(job: Job, env: AttemptEnv, read: WorkloadRead, silence: SilenceState | undefined, owner: RawOwner | undefined): State {
+function evaluate(
+  job: Job,
+  env: AttemptEnv,
+  read: WorkloadRead,
+  silence: SilenceState | undefined,
+  owner: RawOwner | undefined,
+): State {
   const { alert, ref } = job.request
   const { correlation } = env.config
   const input: PolicyInput = {
@@ -243,15 +311,28 @@ function about(st: State): Pick<Entry, 'regarding' | 'fromRevision' | 'toRevisio
   return { regarding: st.read.regarding, fromRevision: target?.fromRevision, toRevision: target?.toRevision }
 }
 
-const VETO_KINDS: Partial<Record<Decision['reason'], AuditKind>> = { global_brake: 'brake', not_leader: 'not_leader', correlated_failure: 'held', gitops_managed: 'gitops_refused' }
+const VETO_KINDS: Partial<Record<Decision['reason'], AuditKind>> = {
+  global_brake: 'brake',
+  not_leader: 'not_leader',
+  correlated_failure: 'held',
+  gitops_managed: 'gitops_refused',
+}
 
 function vetoed(job: Job, env: AttemptEnv, st: State): Step {
   const d = st.decision
   const kind: AuditKind = VETO_KINDS[d.reason] ?? 'skipped'
   const silence = st.input.silence?.state === 'silenced' ? st.input.silence : undefined
   const correlated = d.reason === 'correlated_failure' ? st.input.correlated : undefined
-  record(job, env, { ...about(st), kind, reason: d.reason, message: d.message, blockers: d.blockers, silence, correlated })
-  return { kind: 'final', heldBySilence: d.blockers.some((b) => b === 'silenced' || b === 'silence_check_failed') }
+  record(job, env, {
+    ...about(st),
+    kind,
+    reason: d.reason,
+    message: d.message,
+    blockers: d.blockers,
+    silence,
+    correlated,
+  })
+  return { kind: 'final', heldBySilence: d.blockers.some(b => b === 'silenced' || b === 'silence_check_failed') }
 }
 
 function recordValue(job: Job, env: AttemptEnv, st: State, generation: number): string {
@@ -277,8 +358,14 @@ async function gateBeforePatch(job: Job, env: AttemptEnv, st: State, plan: UndoP
 }
 
 function lateCheck(job: Job, env: AttemptEnv): Entry | undefined {
-  if (job.cancelled) return { kind: 'cancelled', reason: 'resolved', message: 'the trigger alert resolved before the rollback was sent' }
-  if (!env.isLeader()) return { kind: 'not_leader', reason: 'not_leader', message: 'this replica lost leadership before the rollback was sent' }
+  if (job.cancelled)
+    return { kind: 'cancelled', reason: 'resolved', message: 'the trigger alert resolved before the rollback was sent' }
+  if (!env.isLeader())
+    return {
+      kind: 'not_leader',
+      reason: 'not_leader',
+      message: 'this replica lost leadership before the rollback was sent',
+    }
   if (env.signal.aborted) return { kind: 'cancelled', reason: 'aborted', message: `not sent: ${abortText(env.signal)}` }
   return undefined
 }
@@ -291,7 +378,12 @@ function checkSilence(job: Job, env: AttemptEnv, fresh: boolean): Promise<Silenc
 
 async function send(job: Job, env: AttemptEnv, st: State, plan: UndoPlan): Promise<Step> {
   const dryRun = st.decision.dryRun
-  const patch = { contentType: plan.patch.contentType, body: plan.patch.body, fromImages: plan.fromImages, toImages: plan.toImages }
+  const patch = {
+    contentType: plan.patch.contentType,
+    body: plan.patch.body,
+    fromImages: plan.fromImages,
+    toImages: plan.toImages,
+  }
   const what = ` (images ${plan.fromImages.join(',')} → ${plan.toImages.join(',')}); trigger ${job.request.alert.name}`
   const suspension = await suspendOwner(job, env, st)
   if (suspension.kind !== 'done') return suspension.step
@@ -300,17 +392,36 @@ async function send(job: Job, env: AttemptEnv, st: State, plan: UndoPlan): Promi
   const r = await sendUndo(env.apps, plan, { dryRun, signal: env.signal })
   const entry = { ...about(st), patch }
   if (r.kind === 'stored' && dryRun) {
-    record(job, env, { ...entry, kind: 'dry_run', reason: 'dry_run', message: `${st.decision.message}${what}; the API server accepted the ${suspension.note}patch (dryRun=All, nothing stored)` })
+    record(job, env, {
+      ...entry,
+      kind: 'dry_run',
+      reason: 'dry_run',
+      message: `${st.decision.message}${what}; the API server accepted the ${suspension.note}patch (dryRun=All, nothing stored)`,
+    })
     return FINAL
   }
-  if (r.kind === 'stored') return stored(job, env, st, { ...entry, kind: 'rolled_back', reason: 'rollback', message: `${st.decision.message}${what}: patch stored` }, r.generation, plan)
+  if (r.kind === 'stored')
+    return stored(
+      job,
+      env,
+      st,
+      { ...entry, kind: 'rolled_back', reason: 'rollback', message: `${st.decision.message}${what}: patch stored` },
+      r.generation,
+      plan,
+    )
   if (r.applied === 'unknown' && !dryRun) {
     const confirmed = await confirm(job, env, st, plan, r)
     if (confirmed !== undefined) return confirmed
   }
   job.sent = false
-  const failure: Entry = { ...entry, kind: dryRun ? 'dry_run_failed' : 'patch_failed', reason: r.reason, message: r.message }
-  if (env.signal.aborted && r.applied === 'no') return done(job, env, { ...failure, kind: 'cancelled', reason: 'aborted' })
+  const failure: Entry = {
+    ...entry,
+    kind: dryRun ? 'dry_run_failed' : 'patch_failed',
+    reason: r.reason,
+    message: r.message,
+  }
+  if (env.signal.aborted && r.applied === 'no')
+    return done(job, env, { ...failure, kind: 'cancelled', reason: 'aborted' })
   if (isTransient(r)) return { kind: 'transient', entry: failure }
   return done(job, env, failure)
 }
@@ -319,15 +430,25 @@ function stored(job: Job, env: AttemptEnv, st: State, entry: Entry, generation: 
   // The record's time, so reading the workload later does not count this rollback twice.
   env.ledger.add(job.key, st.input.now)
   env.metrics.duration.observe(Math.max(0, env.now() - job.request.alert.startsAt) / 1000)
-  const warnings = plan.warnings.map((w) => `; warning: ${w}`).join('')
+  const warnings = plan.warnings.map(w => `; warning: ${w}`).join('')
   record(job, env, { ...entry, message: `${entry.message}${warnings}` })
-  return { kind: 'stored', stored: { generation, fromRevision: plan.fromRevision, toRevision: plan.toRevision, regarding: st.read.regarding, revertable: revertable(st) } }
+  return {
+    kind: 'stored',
+    stored: {
+      generation,
+      fromRevision: plan.fromRevision,
+      toRevision: plan.toRevision,
+      regarding: st.read.regarding,
+      revertable: revertable(st),
+    },
+  }
 }
 
 // actions.gitops.mode ignore on an owner that corrects drift: the rollback is watched for a revert before it counts.
 function revertable(st: State): string | undefined {
   const g = st.read.facts.gitops
-  if (g?.state !== 'managed' || !g.reverts || g.suspendedByRollguard || st.decision.suspend !== undefined) return undefined
+  if (g?.state !== 'managed' || !g.reverts || g.suspendedByRollguard || st.decision.suspend !== undefined)
+    return undefined
   return describeOwner(g.owner)
 }
 
@@ -341,23 +462,45 @@ async function suspendOwner(job: Job, env: AttemptEnv, st: State): Promise<Suspe
   const owner = st.decision.suspend
   if (owner === undefined) return { kind: 'done', note: '' }
   const dryRun = st.decision.dryRun
-  const body = suspendPatch(owner, st.owner ?? {}, { at: new Date(env.now()).toISOString(), workload: workloadKey(job.request.ref) })
+  const body = suspendPatch(owner, st.owner ?? {}, {
+    at: new Date(env.now()).toISOString(),
+    workload: workloadKey(job.request.ref),
+  })
   const who = describeOwner(owner)
   // A suspend decision needs gitops facts, which only a custom-resources client reads.
-  const r = env.custom === undefined ? failure('forbidden', `${who}: no Kubernetes client for custom resources`) : await patchOwner(env.custom, owner, body, { dryRun, signal: env.signal, step: 'suspending its reconciliation' })
+  const r =
+    env.custom === undefined
+      ? failure('forbidden', `${who}: no Kubernetes client for custom resources`)
+      : await patchOwner(env.custom, owner, body, { dryRun, signal: env.signal, step: 'suspending its reconciliation' })
   if (r === true) {
     if (dryRun) return { kind: 'done', note: `suspension of ${who} and the rollback ` }
     const resume = `rollguard gitops resume ${owner.kind}/${owner.name} -n ${owner.namespace}`
-    record(job, env, { ...about(st), kind: 'gitops_suspended', reason: 'suspended', message: `suspended ${who} (${owner.kind === 'Application' ? 'automated sync removed' : 'spec.suspend: true'}; the previous setting is kept in its rollguard.io/suspended annotation) so that the rollback of ${describeWorkload(job.request.ref)} sticks: put the fix in Git, then run '${resume}'` })
+    record(job, env, {
+      ...about(st),
+      kind: 'gitops_suspended',
+      reason: 'suspended',
+      message: `suspended ${who} (${owner.kind === 'Application' ? 'automated sync removed' : 'spec.suspend: true'}; the previous setting is kept in its rollguard.io/suspended annotation) so that the rollback of ${describeWorkload(job.request.ref)} sticks: put the fix in Git, then run '${resume}'`,
+    })
     return { kind: 'done', note: '' }
   }
-  const entry: Entry = { ...about(st), kind: dryRun ? 'dry_run_failed' : 'patch_failed', reason: r.reason, message: `not rolled back: ${r.message}` }
+  const entry: Entry = {
+    ...about(st),
+    kind: dryRun ? 'dry_run_failed' : 'patch_failed',
+    reason: r.reason,
+    message: `not rolled back: ${r.message}`,
+  }
   if (isTransient(r)) return { kind: 'stopped', step: { kind: 'transient', entry } }
   return { kind: 'stopped', step: done(job, env, entry) }
 }
 
 // The answer was lost: read the workload back; this attempt's identity in the record says the patch is in.
-async function confirm(job: Job, env: AttemptEnv, st: State, plan: UndoPlan, lost: KubeFailure): Promise<Step | undefined> {
+async function confirm(
+  job: Job,
+  env: AttemptEnv,
+  st: State,
+  plan: UndoPlan,
+  lost: KubeFailure,
+): Promise<Step | undefined> {
   const back = await readWorkload(env.apps, job.request.ref, env.signal)
   if (back.kind === 'error') return undefined
   const rec = decodeRollbackRecord(back.facts.annotations[ROLLBACK_ANNOTATION])
@@ -376,16 +519,35 @@ async function verify(job: Job, env: AttemptEnv, s: Stored): Promise<VerifiedRol
     ignoreDeadlineBefore: since,
   })
   const entry = { regarding: s.regarding, fromRevision: s.fromRevision, toRevision: s.toRevision }
-  if (w.aborted === true) return void record(job, env, { ...entry, kind: 'verify_aborted', reason: 'aborted', message: `verification stopped (${abortText(env.signal)}): ${w.message}` })
+  if (w.aborted === true)
+    return void record(job, env, {
+      ...entry,
+      kind: 'verify_aborted',
+      reason: 'aborted',
+      message: `verification stopped (${abortText(env.signal)}): ${w.message}`,
+    })
   if (w.outcome !== 'complete') {
     const reason = w.outcome === 'failed' ? 'rollout_failed' : 'verify_timeout'
-    return void record(job, env, { ...entry, kind: 'verify_failed', reason, message: `rollback did not complete: ${w.message}` })
+    return void record(job, env, {
+      ...entry,
+      kind: 'verify_failed',
+      reason,
+      message: `rollback did not complete: ${w.message}`,
+    })
   }
   const reverted = await watchForRevert(job, env, s)
-  if (reverted !== undefined) return void record(job, env, { ...entry, kind: 'reverted', reason: 'reverted', message: reverted })
+  if (reverted !== undefined)
+    return void record(job, env, { ...entry, kind: 'reverted', reason: 'reverted', message: reverted })
   record(job, env, { ...entry, kind: 'verified', reason: 'complete', message: `rollback verified: ${w.message}` })
   await markVerified(job, env, env.now())
-  return { alert: job.request.alert, ref: job.request.ref, regarding: s.regarding, fromRevision: s.fromRevision, toRevision: s.toRevision, at: env.now() }
+  return {
+    alert: job.request.alert,
+    ref: job.request.ref,
+    regarding: s.regarding,
+    fromRevision: s.fromRevision,
+    toRevision: s.toRevision,
+    at: env.now(),
+  }
 }
 
 /**
@@ -420,11 +582,21 @@ async function markVerified(job: Job, env: AttemptEnv, at: number): Promise<void
     const rec: RollbackRecord | undefined = decodeRollbackRecord(read.facts.annotations[ROLLBACK_ANNOTATION])
     if (rec === undefined || rec.verified !== undefined) return
     const value = encodeRollbackRecord({ ...rec, verified: at })
-    const r = await writeAnnotation(env.apps, job.request.ref, { key: ROLLBACK_ANNOTATION, value, resourceVersion: read.resourceVersion }, env.signal)
+    const r = await writeAnnotation(
+      env.apps,
+      job.request.ref,
+      { key: ROLLBACK_ANNOTATION, value, resourceVersion: read.resourceVersion },
+      env.signal,
+    )
     if (r === true) return
     last = r.message
   }
-  if (last !== '') record(job, env, { kind: 'verify_aborted', reason: 'record_not_updated', message: `the rollback is verified, but the record annotation could not be updated: ${last}` })
+  if (last !== '')
+    record(job, env, {
+      kind: 'verify_aborted',
+      reason: 'record_not_updated',
+      message: `the rollback is verified, but the record annotation could not be updated: ${last}`,
+    })
 }
 
 function abortText(signal: AbortSignal): string {

@@ -17,9 +17,25 @@ import type { AlertInfo } from './trigger.js'
 
 /** AuditKind is what happened; it fixes the decision, metric result, event and alert of an entry (KINDS). */
 export type AuditKind =
-  | 'ignored' | 'not_leader' | 'cancelled' | 'read_failed' | 'skipped' | 'brake'
-  | 'dry_run' | 'dry_run_failed' | 'rolled_back' | 'patch_failed' | 'verified' | 'verify_failed' | 'verify_aborted'
-  | 'held' | 'retrying' | 'ineffective' | 'gitops_refused' | 'gitops_suspended' | 'reverted'
+  | 'ignored'
+  | 'not_leader'
+  | 'cancelled'
+  | 'read_failed'
+  | 'skipped'
+  | 'brake'
+  | 'dry_run'
+  | 'dry_run_failed'
+  | 'rolled_back'
+  | 'patch_failed'
+  | 'verified'
+  | 'verify_failed'
+  | 'verify_aborted'
+  | 'held'
+  | 'retrying'
+  | 'ineffective'
+  | 'gitops_refused'
+  | 'gitops_suspended'
+  | 'reverted'
 
 /** PatchSummary is the exact patch sent (or validated by a dry run) and the images it swaps. */
 export interface PatchSummary {
@@ -72,18 +88,53 @@ const KINDS: Record<AuditKind, KindSpec> = {
   cancelled: { decision: 'skip', result: 'skipped', level: 'info' },
   read_failed: { decision: 'error', result: 'failed', alert: 'RollbackFailed', level: 'error' },
   skipped: { decision: 'skip', result: 'skipped', event: ['Normal', 'RollbackSkipped'], level: 'info' },
-  brake: { decision: 'skip', result: 'skipped', event: ['Warning', 'RollbackBrake'], alert: 'RollbackBrakeEngaged', level: 'warn' },
+  brake: {
+    decision: 'skip',
+    result: 'skipped',
+    event: ['Warning', 'RollbackBrake'],
+    alert: 'RollbackBrakeEngaged',
+    level: 'warn',
+  },
   dry_run: { decision: 'dry_run', result: 'dry_run', event: ['Normal', 'RollbackDryRun'], level: 'info' },
   dry_run_failed: { decision: 'dry_run', result: 'failed', event: ['Warning', 'RollbackFailed'], level: 'error' },
-  rolled_back: { decision: 'rollback', result: 'attempted', event: ['Normal', 'RolledBack'], alert: 'RollbackExecuted', level: 'info' },
-  patch_failed: { decision: 'rollback', result: 'failed', event: ['Warning', 'RollbackFailed'], alert: 'RollbackFailed', level: 'error' },
+  rolled_back: {
+    decision: 'rollback',
+    result: 'attempted',
+    event: ['Normal', 'RolledBack'],
+    alert: 'RollbackExecuted',
+    level: 'info',
+  },
+  patch_failed: {
+    decision: 'rollback',
+    result: 'failed',
+    event: ['Warning', 'RollbackFailed'],
+    alert: 'RollbackFailed',
+    level: 'error',
+  },
   verified: { result: 'succeeded', event: ['Normal', 'RollbackVerified'], level: 'info' },
   verify_failed: { result: 'failed', event: ['Warning', 'RollbackFailed'], alert: 'RollbackFailed', level: 'error' },
   verify_aborted: { level: 'warn' },
-  held: { decision: 'skip', result: 'skipped', event: ['Warning', 'RollbackHeldCorrelated'], alert: 'RollbackHeldCorrelated', level: 'warn' },
+  held: {
+    decision: 'skip',
+    result: 'skipped',
+    event: ['Warning', 'RollbackHeldCorrelated'],
+    alert: 'RollbackHeldCorrelated',
+    level: 'warn',
+  },
   retrying: { level: 'warn' },
-  ineffective: { result: 'ineffective', event: ['Warning', 'RollbackIneffective'], alert: 'RollbackIneffective', level: 'error' },
-  gitops_refused: { decision: 'skip', result: 'skipped', event: ['Warning', 'RollbackRefusedGitOps'], alert: 'RollbackRefusedGitOps', level: 'warn' },
+  ineffective: {
+    result: 'ineffective',
+    event: ['Warning', 'RollbackIneffective'],
+    alert: 'RollbackIneffective',
+    level: 'error',
+  },
+  gitops_refused: {
+    decision: 'skip',
+    result: 'skipped',
+    event: ['Warning', 'RollbackRefusedGitOps'],
+    alert: 'RollbackRefusedGitOps',
+    level: 'warn',
+  },
   gitops_suspended: { event: ['Warning', 'GitOpsSuspended'], alert: 'RollbackGitOpsSuspended', level: 'warn' },
   reverted: { result: 'reverted', event: ['Warning', 'RollbackReverted'], alert: 'RollbackReverted', level: 'error' },
 }
@@ -95,7 +146,8 @@ const KINDS: Record<AuditKind, KindSpec> = {
  */
 function workloadLabels(entry: AuditEntry): { workload_namespace: string; kind: string; workload: string } {
   const w = entry.workload
-  if (w === undefined || entry.regarding === undefined || entry.blockers?.includes('not_allowed') === true) return { workload_namespace: '', kind: '', workload: '' }
+  if (w === undefined || entry.regarding === undefined || entry.blockers?.includes('not_allowed') === true)
+    return { workload_namespace: '', kind: '', workload: '' }
   return { workload_namespace: w.namespace, kind: w.kind, workload: w.name }
 }
 
@@ -126,11 +178,13 @@ export class Audit {
     const rec: DecisionRecord = { ...entry, at, decision: spec.decision, result: spec.result }
     this.#log(rec, spec)
     if (spec.decision !== undefined) this.deps.metrics.decisions.inc({ decision: spec.decision, reason: entry.reason })
-    if (spec.result !== undefined) this.deps.metrics.rollbacks.inc({ result: spec.result, reason: entry.reason, ...workloadLabels(entry) })
+    if (spec.result !== undefined)
+      this.deps.metrics.rollbacks.inc({ result: spec.result, reason: entry.reason, ...workloadLabels(entry) })
     this.#ring.push(rec)
     if (this.#ring.length > (this.deps.ringSize ?? 200)) this.#ring.shift()
     for (const listener of this.#listeners) listener(rec)
-    if (spec.event !== undefined && entry.regarding !== undefined) this.#event(entry.regarding, spec.event, entry.message)
+    if (spec.event !== undefined && entry.regarding !== undefined)
+      this.#event(entry.regarding, spec.event, entry.message)
     if (spec.alert !== undefined && entry.mode === 'execute' && entry.workload !== undefined) {
       const { workload, alert: trigger, reason, message, fromRevision, toRevision, correlated, value } = entry
       const input = { workload, trigger, reason, message, fromRevision, toRevision, correlated, value }
@@ -153,7 +207,7 @@ export class Audit {
   /** flush waits for events still being created, at most timeoutMs. */
   async flush(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))
+    const timeout = new Promise<void>(resolve => (timer = setTimeout(resolve, timeoutMs)))
     await Promise.race([Promise.all([...this.#pending]), timeout])
     clearTimeout(timer)
   }
@@ -172,16 +226,31 @@ export class Audit {
       toRevision: rec.toRevision,
       blockers: rec.blockers,
       patch: rec.patch,
-      correlated: rec.correlated && { scope: rec.correlated.scope, workloads: rec.correlated.workloads.map(describeWorkload) },
+      correlated: rec.correlated && {
+        scope: rec.correlated.scope,
+        workloads: rec.correlated.workloads.map(describeWorkload),
+      },
       value: rec.value,
-      silence: rec.silence && { id: rec.silence.id, createdBy: rec.silence.createdBy, comment: rec.silence.comment, endsAt: new Date(rec.silence.endsAt).toISOString(), alertmanager: rec.silence.alertmanager },
+      silence: rec.silence && {
+        id: rec.silence.id,
+        createdBy: rec.silence.createdBy,
+        comment: rec.silence.comment,
+        endsAt: new Date(rec.silence.endsAt).toISOString(),
+        alertmanager: rec.silence.alertmanager,
+      },
     }
     this.deps.logger[spec.level](fields, `rollback ${rec.kind.replace(/_/g, ' ')}: ${rec.message}`)
   }
 
   #event(regarding: RegardingRef, [type, reason]: readonly ['Normal' | 'Warning', string], note: string): void {
-    const done = recordEvent(this.deps.events, regarding, { type, reason, action: 'Rollback', note }, this.deps.reporter).then((r) => {
-      if (r.kind === 'error') this.deps.logger.warn({ reason: r.reason, status: r.status }, `rollback audit event not recorded: ${r.message}`)
+    const done = recordEvent(
+      this.deps.events,
+      regarding,
+      { type, reason, action: 'Rollback', note },
+      this.deps.reporter,
+    ).then(r => {
+      if (r.kind === 'error')
+        this.deps.logger.warn({ reason: r.reason, status: r.status }, `rollback audit event not recorded: ${r.message}`)
     })
     this.#pending.add(done)
     void done.finally(() => this.#pending.delete(done))

@@ -25,7 +25,8 @@ export class TriggerLog {
   /** note remembers that a trigger for ref went firing at firedAt, and forgets firings older than `keep` before now. */
   note(ref: WorkloadRef, firedAt: number, now: number, keep: number): void {
     this.#firings.set(`${workloadKey(ref)}@${firedAt}`, { ref, firedAt })
-    for (const [key, f] of this.#firings) if (now - f.firedAt > keep || this.#firings.size > MAX_FIRINGS) this.#firings.delete(key)
+    for (const [key, f] of this.#firings)
+      if (now - f.firedAt > keep || this.#firings.size > MAX_FIRINGS) this.#firings.delete(key)
   }
 
   /** correlated lists the workloads in ref's scope (itself included) with a trigger firing within the window of firedAt. */

@@ -48,31 +48,67 @@ interface FieldSpec {
 }
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec']
-const FULL_MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december']
+const FULL_MONTHS = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+]
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']
 const FULL_WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday']
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
-const field = (name: string, min: number, max: number, hint: string, extra: Partial<FieldSpec> = {}): FieldSpec => ({ name, min, max, cycleMax: max, hint, ...extra })
+const field = (name: string, min: number, max: number, hint: string, extra: Partial<FieldSpec> = {}): FieldSpec => ({
+  name,
+  min,
+  max,
+  cycleMax: max,
+  hint,
+  ...extra,
+})
 const SECOND = field('second', 0, 59, '0-59')
 const MINUTE = field('minute', 0, 59, '0-59')
 const HOUR = field('hour', 0, 23, '0-23')
 const DAY_OF_MONTH = field('day-of-month', 1, 31, '1-31; L and W are not supported', { question: true })
 const MONTH = field('month', 1, 12, '1-12 or JAN-DEC', { names: MONTHS })
-const DAY_OF_WEEK = field('day-of-week', 0, 7, '0-7 or SUN-SAT; L and # are not supported', { cycleMax: 6, names: WEEKDAYS, question: true })
+const DAY_OF_WEEK = field('day-of-week', 0, 7, '0-7 or SUN-SAT; L and # are not supported', {
+  cycleMax: 6,
+  names: WEEKDAYS,
+  question: true,
+})
 
 /** parseCron parses a 5- or 6-field node-cron expression; throws CronError naming the field at fault. */
 export function parseCron(source: string): CronSchedule {
-  const fail = (detail: string): CronError => new CronError(`invalid cron expression ${JSON.stringify(source)}: ${detail}`)
+  const fail = (detail: string): CronError =>
+    new CronError(`invalid cron expression ${JSON.stringify(source)}: ${detail}`)
   const text = source.trim()
   if (text.startsWith('@')) {
-    throw fail('nicknames like @daily are not supported: a window is every minute the expression matches, so write the fields (e.g. "* 0-6 * * *")')
+    throw fail(
+      'nicknames like @daily are not supported: a window is every minute the expression matches, so write the fields (e.g. "* 0-6 * * *")',
+    )
   }
   const parts = text === '' ? [] : text.split(/\s+/)
   if (parts.length !== 5 && parts.length !== 6) {
-    throw fail(`expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), got ${parts.length}`)
+    throw fail(
+      `expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), got ${parts.length}`,
+    )
   }
-  const [second, minute, hour, dayOfMonth, month, dayOfWeek] = (parts.length === 6 ? parts : [undefined, ...parts]) as [string | undefined, string, string, string, string, string]
+  const [second, minute, hour, dayOfMonth, month, dayOfWeek] = (parts.length === 6 ? parts : [undefined, ...parts]) as [
+    string | undefined,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ]
   const parse = (value: string, spec: FieldSpec): Set<number> => {
     try {
       return parseField(value, spec)
@@ -87,9 +123,9 @@ export function parseCron(source: string): CronSchedule {
     hour: parse(hour, HOUR),
     dayOfMonth: parse(dayOfMonth, DAY_OF_MONTH),
     month: parse(month, MONTH),
-    dayOfWeek: new Set([...parse(dayOfWeek, DAY_OF_WEEK)].map((d) => d % 7)),
+    dayOfWeek: new Set([...parse(dayOfWeek, DAY_OF_WEEK)].map(d => d % 7)),
   }
-  if (![...schedule.month].some((m) => [...schedule.dayOfMonth].some((d) => d <= (DAYS_IN_MONTH[m - 1] as number)))) {
+  if (![...schedule.month].some(m => [...schedule.dayOfMonth].some(d => d <= (DAYS_IN_MONTH[m - 1] as number)))) {
     throw fail(`day-of-month ${JSON.stringify(dayOfMonth)} never occurs in month ${JSON.stringify(month)}`)
   }
   return schedule
@@ -151,7 +187,8 @@ function parseItem(item: string, spec: FieldSpec): number[] {
   if (range === '*') return expand(spec.min, spec.cycleMax, step, spec)
   const dash = range.indexOf('-')
   if (dash < 0) {
-    if (slash >= 0) throw new Error(`a step needs a range or "*" (write "${range}-${spec.cycleMax}/${step}" or "*/${step}")`)
+    if (slash >= 0)
+      throw new Error(`a step needs a range or "*" (write "${range}-${spec.cycleMax}/${step}" or "*/${step}")`)
     return [parseValue(range, spec)]
   }
   return expand(parseValue(range.slice(0, dash), spec), parseValue(range.slice(dash + 1), spec), step, spec)

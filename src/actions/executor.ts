@@ -71,9 +71,12 @@ export class RollbackExecutor {
   #config: ActionsConfig | undefined
   #lock: Promise<unknown> = Promise.resolve()
 
-  constructor(private readonly deps: ExecutorDeps, config: ActionsConfig) {
+  constructor(
+    private readonly deps: ExecutorDeps,
+    config: ActionsConfig,
+  ) {
     this.#config = config
-    this.#queue = new WorkloadQueue((job) => this.#run(job))
+    this.#queue = new WorkloadQueue(job => this.#run(job))
   }
 
   /** update applies a reloaded `actions` section; undefined disables actions until the next reload. */
@@ -105,12 +108,22 @@ export class RollbackExecutor {
 
   #apply(event: TriggerEvent, config: ActionsConfig): void {
     if (event.kind === 'ignored') {
-      this.deps.audit.record({ kind: 'ignored', reason: event.reason, message: event.message, alert: event.alert, mode: config.mode })
+      this.deps.audit.record({
+        kind: 'ignored',
+        reason: event.reason,
+        message: event.message,
+        alert: event.alert,
+        mode: config.mode,
+      })
     } else if (event.kind === 'fire') {
       this.#noteFiring(event.request, config)
       this.#held.release(event.request)
       const result = this.#queue.submit(event.request)
-      if (result !== 'started') this.deps.logger.debug({ alert: event.request.alert.name, result }, 'rollback request merged with one in progress')
+      if (result !== 'started')
+        this.deps.logger.debug(
+          { alert: event.request.alert.name, result },
+          'rollback request merged with one in progress',
+        )
     } else {
       this.#webhookFiring.delete(event.request.alert.fingerprint)
       this.#held.release(event.request)
@@ -127,7 +140,7 @@ export class RollbackExecutor {
     for (const timer of this.#watches) clearTimeout(timer)
     this.#watches.clear()
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([this.#queue.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
+    await Promise.race([this.#queue.idle(), new Promise<void>(resolve => (timer = setTimeout(resolve, timeoutMs)))])
     clearTimeout(timer)
     await this.deps.audit.flush(Math.min(timeoutMs, 5_000))
   }
@@ -141,7 +154,14 @@ export class RollbackExecutor {
   #cancelled(job: Job, config: ActionsConfig): void {
     const { request } = job
     const message = 'the trigger alert resolved before the rollback was decided; dropped'
-    this.deps.audit.record({ kind: 'cancelled', reason: 'resolved', message, alert: request.alert, workload: request.ref, mode: config.mode })
+    this.deps.audit.record({
+      kind: 'cancelled',
+      reason: 'resolved',
+      message,
+      alert: request.alert,
+      workload: request.ref,
+      mode: config.mode,
+    })
   }
 
   async #run(job: Job): Promise<void> {
@@ -161,15 +181,20 @@ export class RollbackExecutor {
         now: this.deps.now ?? Date.now,
         isLeader: () => leadership.isLeader(),
         signal: linked.signal,
-        exclusive: (fn) => this.#exclusive(fn),
+        exclusive: fn => this.#exclusive(fn),
         verifyPollMs: this.deps.verifyPollMs ?? 1_000,
         silences: this.deps.silences,
         identity: this.deps.identity ?? 'rollguard',
         triggers: this.#triggers,
-        stillFiring: (alert) => this.#state(alert)?.firing,
+        stillFiring: alert => this.#state(alert)?.firing,
         random: this.deps.random ?? Math.random,
       })
-      if (result.heldBySilence && !job.cancelled && this.#state(job.request.alert)?.firing === true && job.request.alert.origin === 'rules') {
+      if (
+        result.heldBySilence &&
+        !job.cancelled &&
+        this.#state(job.request.alert)?.firing === true &&
+        job.request.alert.origin === 'rules'
+      ) {
         this.#held.hold(job.request, this.#now(), config.silences.recheck_interval)
       }
       if (result.verified !== undefined) this.#watchEffectiveness(result.verified, config)
@@ -186,7 +211,8 @@ export class RollbackExecutor {
     this.#triggers.note(ref, alert.startsAt, this.#now(), 2 * config.correlation.window)
     if (alert.origin === 'rules') return
     this.#webhookFiring.set(alert.fingerprint, true)
-    if (this.#webhookFiring.size > MAX_WEBHOOK_FIRING) this.#webhookFiring.delete(this.#webhookFiring.keys().next().value as string)
+    if (this.#webhookFiring.size > MAX_WEBHOOK_FIRING)
+      this.#webhookFiring.delete(this.#webhookFiring.keys().next().value as string)
   }
 
   #state(alert: AlertInfo): TriggerState | undefined {
@@ -200,15 +226,25 @@ export class RollbackExecutor {
    * automatically: the record annotation keeps the workload from being rolled back again until a new deploy.
    */
   #watchEffectiveness(v: VerifiedRollback, config: ActionsConfig): void {
-    const window = config.effectiveness_window ?? (v.alert.origin === 'rules' ? this.deps.effectivenessWindow?.(v.alert) : undefined) ?? config.webhook_effectiveness_window
+    const window =
+      config.effectiveness_window ??
+      (v.alert.origin === 'rules' ? this.deps.effectivenessWindow?.(v.alert) : undefined) ??
+      config.webhook_effectiveness_window
     const timer = setTimeout(() => {
       this.#watches.delete(timer)
       const state = this.#state(v.alert)
       if (state?.firing !== true || !this.deps.leadership.isLeader()) return
       const value = state.value === undefined ? '' : ` (value ${state.value})`
       this.deps.audit.record({
-        kind: 'ineffective', reason: 'still_firing', alert: v.alert, workload: v.ref, mode: config.mode, regarding: v.regarding,
-        fromRevision: v.fromRevision, toRevision: v.toRevision, value: state.value,
+        kind: 'ineffective',
+        reason: 'still_firing',
+        alert: v.alert,
+        workload: v.ref,
+        mode: config.mode,
+        regarding: v.regarding,
+        fromRevision: v.fromRevision,
+        toRevision: v.toRevision,
+        value: state.value,
         message: `rolled back from revision ${v.fromRevision} to ${v.toRevision} at ${new Date(v.at).toISOString()}, but ${v.alert.name} still fires${value} ${Math.round(window / 1000)}s later: the restored revision is not healthy either (or the cause is elsewhere); no further automatic rollback until a new deploy`,
       })
     }, window)
@@ -232,11 +268,17 @@ export class RollbackExecutor {
   async #recheck(request: RollbackRequest, config: ActionsConfig): Promise<void> {
     if (this.#state(request.alert)?.firing !== true) return void this.#held.release(request)
     const { enabled } = config.silences
-    const silence = this.deps.silences === undefined || enabled === false ? undefined : await this.deps.silences.check(request.alert, { fresh: false, required: enabled === true })
+    const silence =
+      this.deps.silences === undefined || enabled === false
+        ? undefined
+        : await this.deps.silences.check(request.alert, { fresh: false, required: enabled === true })
     if (silenceBlocker(silence, config.silences) !== undefined) return
     // Released meanwhile: the trigger resolved or fired anew (and was submitted then).
     if (!this.#held.release(request) || this.#stop.signal.aborted) return
-    this.deps.logger.info({ alert: request.alert.name, workload: request.ref }, 'no silence holds the rollback trigger any more: deciding again')
+    this.deps.logger.info(
+      { alert: request.alert.name, workload: request.ref },
+      'no silence holds the rollback trigger any more: deciding again',
+    )
     this.#queue.submit(request)
   }
 

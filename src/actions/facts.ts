@@ -13,7 +13,14 @@
 
 import type { DeploymentState } from './kube/deployment-undo.js'
 import type { WorkloadState } from './kube/operations.js'
-import { isControlledBy, REVISION_HISTORY_ANNOTATION, revisionOf, type RawManagedField, type RawMeta, type RawWorkload } from './kube/model.js'
+import {
+  isControlledBy,
+  REVISION_HISTORY_ANNOTATION,
+  revisionOf,
+  type RawManagedField,
+  type RawMeta,
+  type RawWorkload,
+} from './kube/model.js'
 import type { RevisionState } from './kube/revision-undo.js'
 import type { UndoEvidence, WorkloadFacts } from './policy.js'
 import type { WorkloadRef } from './workload-ref.js'
@@ -32,7 +39,7 @@ export function workloadFacts(ref: WorkloadRef, s: WorkloadState): WorkloadFacts
 export function deploymentFacts(ref: WorkloadRef, state: DeploymentState): WorkloadFacts {
   const d = state.deployment
   const revisions = state.replicaSets
-    .filter((rs) => isControlledBy(rs.metadata, d.metadata?.uid))
+    .filter(rs => isControlledBy(rs.metadata, d.metadata?.uid))
     .flatMap((rs): Revision[] => {
       const revision = revisionOf(rs.metadata)
       return revision === undefined ? [] : [{ revision, meta: rs.metadata }]
@@ -44,12 +51,18 @@ export function deploymentFacts(ref: WorkloadRef, state: DeploymentState): Workl
 export function revisionFacts(ref: WorkloadRef, state: RevisionState): WorkloadFacts {
   const w = state.workload
   const revisions = state.revisions
-    .filter((cr) => isControlledBy(cr.metadata, w.metadata?.uid))
+    .filter(cr => isControlledBy(cr.metadata, w.metadata?.uid))
     .map((cr): Revision => ({ revision: cr.revision ?? 0, meta: cr.metadata }))
   return build(ref, w, revisions, false, 'ControllerRevision')
 }
 
-function build(ref: WorkloadRef, w: RawWorkload, revisions: readonly Revision[], paused: boolean, holder: string): WorkloadFacts {
+function build(
+  ref: WorkloadRef,
+  w: RawWorkload,
+  revisions: readonly Revision[],
+  paused: boolean,
+  holder: string,
+): WorkloadFacts {
   const sorted = [...revisions].sort((a, b) => b.revision - a.revision)
   const [current, previous] = sorted
   const meta = w.metadata
@@ -67,7 +80,14 @@ function build(ref: WorkloadRef, w: RawWorkload, revisions: readonly Revision[],
     currentRevision: current?.revision ?? revisionOf(meta) ?? 0,
     previousRevision: previous?.revision,
     currentRevisionSince: since,
-    ...(undo === undefined ? {} : { currentIsUndo: { ...undo, ...(templateWrite?.manager === undefined ? {} : { manager: templateWrite.manager }) } }),
+    ...(undo === undefined
+      ? {}
+      : {
+          currentIsUndo: {
+            ...undo,
+            ...(templateWrite?.manager === undefined ? {} : { manager: templateWrite.manager }),
+          },
+        }),
   }
 }
 
@@ -79,13 +99,17 @@ function undoEvidence(current: Revision, older: readonly Revision[], holder: str
     return { evidence: `${holder} ${name} (revision ${current.revision}) was revision ${history} before` }
   }
   const created = createdAt(current.meta)
-  const newer = older.find((r) => created !== undefined && (createdAt(r.meta) ?? -Infinity) > created)
+  const newer = older.find(r => created !== undefined && (createdAt(r.meta) ?? -Infinity) > created)
   if (newer === undefined) return undefined
-  return { evidence: `${holder} ${name} (revision ${current.revision}) is older than ${newer.meta?.name ?? '?'} (revision ${newer.revision})` }
+  return {
+    evidence: `${holder} ${name} (revision ${current.revision}) is older than ${newer.meta?.name ?? '?'} (revision ${newer.revision})`,
+  }
 }
 
 /** lastTemplateWrite is the newest managedFields entry owning the pod template (spec.template): when and by whom. */
-export function lastTemplateWrite(entries: readonly RawManagedField[] | undefined): { at: number; manager: string | undefined } | undefined {
+export function lastTemplateWrite(
+  entries: readonly RawManagedField[] | undefined,
+): { at: number; manager: string | undefined } | undefined {
   let best: { at: number; manager: string | undefined } | undefined
   for (const e of entries ?? []) {
     if (e.subresource !== undefined && e.subresource !== '') continue

@@ -45,10 +45,15 @@ const MATCHER = /^[\t\n\f\r ]*([a-zA-Z_:][a-zA-Z0-9_:]*)[\t\n\f\r ]*(=~|=|!=|!~)
 export function parseMatcher(text: string): Matcher {
   const m = MATCHER.exec(text)
   if (m === null) {
-    throw new Error(`invalid matcher ${JSON.stringify(text)}: expected a label name, an operator (=, !=, =~, !~) and a value, e.g. severity="critical" or deployment=~"check.*"`)
+    throw new Error(
+      `invalid matcher ${JSON.stringify(text)}: expected a label name, an operator (=, !=, =~, !~) and a value, e.g. severity="critical" or deployment=~"check.*"`,
+    )
   }
   const [, name, type, raw] = m as unknown as [string, string, MatchType, string]
-  if (raw === '') throw new Error(`invalid matcher ${JSON.stringify(text)}: the value is missing (write ${name}${type}"" to match an empty or absent label)`)
+  if (raw === '')
+    throw new Error(
+      `invalid matcher ${JSON.stringify(text)}: the value is missing (write ${name}${type}"" to match an empty or absent label)`,
+    )
   try {
     return newMatcher(name, type, unquote(raw))
   } catch (err) {
@@ -74,7 +79,9 @@ export function matcherFromSilence(m: SilenceMatcher): Matcher {
   try {
     return newMatcher(m.name, type, m.value)
   } catch (err) {
-    throw new Error(`silence matcher ${formatMatcher({ name: m.name, type, value: m.value })}: ${(err as Error).message}`)
+    throw new Error(
+      `silence matcher ${formatMatcher({ name: m.name, type, value: m.value })}: ${(err as Error).message}`,
+    )
   }
 }
 
@@ -95,12 +102,12 @@ export function matches(m: Matcher, labels: Readonly<Record<string, string>>): b
 
 /** matchesAll reports whether every matcher matches (an empty list matches everything). */
 export function matchesAll(ms: readonly Matcher[], labels: Readonly<Record<string, string>>): boolean {
-  return ms.every((m) => matches(m, labels))
+  return ms.every(m => matches(m, labels))
 }
 
 /** formatMatcher renders a matcher in the syntax parseMatcher reads back: name="value" with \\, \" and \n escaped. */
 export function formatMatcher(m: Matcher): string {
-  const value = m.value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))
+  const value = m.value.replace(/[\\"\n]/g, c => (c === '\n' ? '\\n' : `\\${c}`))
   return `${m.name}${m.type}"${value}"`
 }
 
@@ -134,7 +141,9 @@ function regexOf(m: Matcher): RegExp {
 function unquote(raw: string): string {
   const quoted = raw.startsWith('"')
   const body = quoted ? raw.slice(1) : raw
-  const unquotedError = new Error(`the value ${raw} contains an unescaped double quote (write \\" inside a quoted value)`)
+  const unquotedError = new Error(
+    `the value ${raw} contains an unescaped double quote (write \\" inside a quoted value)`,
+  )
   let out = ''
   let closed = !quoted
   for (let i = 0; i < body.length; i++) {
@@ -169,7 +178,9 @@ function compileAnchored(pattern: string): RegExp {
   try {
     return new RegExp(`^(?:${source})$`, `u${[...flags].join('')}`)
   } catch (err) {
-    throw new Error(`invalid regular expression ${JSON.stringify(pattern)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`)
+    throw new Error(
+      `invalid regular expression ${JSON.stringify(pattern)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`,
+    )
   }
 }
 
@@ -216,7 +227,7 @@ function translate(src: string, dotAll: boolean): string {
     } else if (c === '{') {
       // RE2 reads `{` as a repetition only in the forms {n}, {n,} and {n,m}; anywhere else it is literal.
       const rep = /^\{(\d+)(?:,(\d*))?\}/.exec(rest)
-      if (rep !== null && [rep[1], rep[2]].every((n) => n === undefined || n === '' || Number(n) <= MAX_REPEAT)) {
+      if (rep !== null && [rep[1], rep[2]].every(n => n === undefined || n === '' || Number(n) <= MAX_REPEAT)) {
         out += rep[0]
         i += rep[0].length
       } else if (rep !== null) {
@@ -265,7 +276,8 @@ function charClass(src: string, start: number): Piece {
     if (posix !== null) {
       const expansion = POSIX[posix[2] as string]
       if (expansion === undefined) throw new Error(`unknown POSIX class ${posix[0]}`)
-      if (posix[1] === '^') throw new Error(`negated POSIX class ${posix[0]} is not supported; negate the whole class instead`)
+      if (posix[1] === '^')
+        throw new Error(`negated POSIX class ${posix[0]} is not supported; negate the whole class instead`)
       js += expansion
       i += posix[0].length
     } else if (src[i] === '\\') {
@@ -297,7 +309,17 @@ function escape(src: string, start: number, inClass: boolean): Piece {
   switch (c) {
     case 'a':
       return { js: '\\x07', next }
-    case 'f': case 'n': case 'r': case 't': case 'v': case 'd': case 'D': case 'w': case 'W': case 'b': case 'B':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+    case 'v':
+    case 'd':
+    case 'D':
+    case 'w':
+    case 'W':
+    case 'b':
+    case 'B':
       return { js: `\\${c}`, next }
     case 's':
       return { js: inClass ? SPACE : `[${SPACE}]`, next }
@@ -322,14 +344,15 @@ function escape(src: string, start: number, inClass: boolean): Piece {
 function octal(src: string, start: number): Piece {
   const digits = /^[0-7]{1,3}/.exec(src.slice(start + 1))?.[0] as string
   // RE2: \0 and multi-digit octal are characters; a single \1..\7 would be a backreference, which RE2 rejects.
-  if (digits.length === 1 && digits !== '0') throw new Error(`backreference \\${digits} is not supported (RE2 has no backreferences)`)
+  if (digits.length === 1 && digits !== '0')
+    throw new Error(`backreference \\${digits} is not supported (RE2 has no backreferences)`)
   return { js: `\\u{${parseInt(digits, 8).toString(16)}}`, next: start + 1 + digits.length }
 }
 
 function quoteLiteral(src: string, from: number): Piece {
   const end = src.indexOf('\\E', from)
   const text = end === -1 ? src.slice(from) : src.slice(from, end)
-  const js = [...text].map((ch) => (JS_SYNTAX.has(ch) ? `\\${ch}` : ch)).join('')
+  const js = [...text].map(ch => (JS_SYNTAX.has(ch) ? `\\${ch}` : ch)).join('')
   return { js, next: end === -1 ? src.length : end + 2 }
 }
 

@@ -12,19 +12,22 @@ const fromParser = (parse: (s: string) => unknown) => (s: string, ctx: z.Refinem
   }
 }
 
-const Window = (defaultMs: number) => Duration.refine((ms) => ms > 0, 'must be greater than 0').default(defaultMs)
+const Window = (defaultMs: number) => Duration.refine(ms => ms > 0, 'must be greater than 0').default(defaultMs)
 
 const RateLimit = (count: number, windowMs: number) =>
   z.strictObject({ count: z.number().int().min(1).default(count), window: Window(windowMs) }).prefault({})
 
 const AllowEntry = z
   .strictObject({
-    namespace: z.string().regex(/^[a-z0-9*-]+$/, 'must be a namespace name or a glob using "*" (e.g. "shop", "team-*", "*")').optional(),
+    namespace: z
+      .string()
+      .regex(/^[a-z0-9*-]+$/, 'must be a namespace name or a glob using "*" (e.g. "shop", "team-*", "*")')
+      .optional(),
     selector: z.string().min(1, 'must not be empty').superRefine(fromParser(parseSelector)).optional(),
     /** actions.gitops.mode for the workloads this entry allows. */
     gitops_mode: z.enum(['refuse', 'suspend', 'ignore']).optional(),
   })
-  .refine((e) => e.namespace !== undefined || e.selector !== undefined, {
+  .refine(e => e.namespace !== undefined || e.selector !== undefined, {
     message: 'needs a namespace or a selector (write namespace: "*" to allow every namespace)',
   })
 
@@ -76,7 +79,10 @@ export const GitOpsPolicy = z
     mode: z.enum(['refuse', 'suspend', 'ignore']).default('refuse'),
     argocd: z
       .strictObject({
-        namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name').default('argocd'),
+        namespace: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name')
+          .default('argocd'),
         instance_label_key: z.string().min(1).default('app.kubernetes.io/instance'),
       })
       .prefault({}),

@@ -12,7 +12,14 @@ import { describeOwner, effectiveMode, type GitOpsFacts, type GitOpsMode, type G
 import type { ActionsPolicy } from './policy-config.js'
 import { namespaceMatches, parseSelector, selectorMatches } from './selector.js'
 import {
-  decodeRollbackRecord, HISTORY_CAP, recordNames, ROLLBACK_ANNOTATION, triggerKey, TRIGGERS_CAP, type RollbackRecord, type TriggerIdentity,
+  decodeRollbackRecord,
+  HISTORY_CAP,
+  recordNames,
+  ROLLBACK_ANNOTATION,
+  triggerKey,
+  TRIGGERS_CAP,
+  type RollbackRecord,
+  type TriggerIdentity,
 } from './record.js'
 import { describeWorkload, type WorkloadRef } from './workload-ref.js'
 
@@ -86,17 +93,36 @@ export interface PolicyInput {
   readonly isLeader: boolean
   readonly silence?: SilenceState | undefined
   /** The alert asking for the rollback; a firing the record names as an earlier trigger never acts again. */
-  readonly alert?: TriggerIdentity & { readonly onset?: number | undefined } | undefined
+  readonly alert?: (TriggerIdentity & { readonly onset?: number | undefined }) | undefined
   /** Triggers of other workloads that went firing close to this one (actions.correlation); undefined: not counted. */
   readonly correlated?: CorrelatedTriggers | undefined
 }
 
 /** REASON_CODES lists every ReasonCode (for metric labels); `resolved` is reserved for the caller, decide never returns it. */
 export const REASON_CODES = [
-  'rollback', 'dry_run', 'not_leader', 'not_allowed', 'frozen_config', 'frozen_annotation', 'gitops_managed', 'silenced', 'silence_check_failed',
-  'already_rolled_back', 'current_is_rollback', 'paused', 'rollout_in_progress', 'no_history', 'fault_predates_rollout',
-  'outside_post_deploy_window', 'deny_window', 'outside_allow_window', 'max_per_workload', 'cooldown', 'correlated_failure',
-  'global_brake', 'resolved',
+  'rollback',
+  'dry_run',
+  'not_leader',
+  'not_allowed',
+  'frozen_config',
+  'frozen_annotation',
+  'gitops_managed',
+  'silenced',
+  'silence_check_failed',
+  'already_rolled_back',
+  'current_is_rollback',
+  'paused',
+  'rollout_in_progress',
+  'no_history',
+  'fault_predates_rollout',
+  'outside_post_deploy_window',
+  'deny_window',
+  'outside_allow_window',
+  'max_per_workload',
+  'cooldown',
+  'correlated_failure',
+  'global_brake',
+  'resolved',
 ] as const
 
 /** ReasonCode explains a decision: `rollback` (act), `dry_run` (would act), or what blocks. */
@@ -136,18 +162,33 @@ type Check = (c: Context) => string | undefined
 // before the revision checks, whose facts are stale mid-rollout), the deploy's age, schedules, rate limits;
 // the global brake last, so it is reported exactly when it is what stops a rollback.
 const CHECKS: ReadonlyArray<readonly [ReasonCode, Check]> = [
-  ['not_leader', (c) => (c.isLeader ? undefined : `this instance is not the leader; the leader decides for ${c.who}`)],
+  ['not_leader', c => (c.isLeader ? undefined : `this instance is not the leader; the leader decides for ${c.who}`)],
   ['not_allowed', notAllowed],
-  ['frozen_config', (c) => (c.policy.freeze ? 'automatic rollbacks are frozen by configuration (actions.freeze: true)' : undefined)],
+  [
+    'frozen_config',
+    c => (c.policy.freeze ? 'automatic rollbacks are frozen by configuration (actions.freeze: true)' : undefined),
+  ],
   ['frozen_annotation', frozenAnnotation],
   ['gitops_managed', gitopsManaged],
   ['silenced', silenced],
   ['silence_check_failed', silenceCheckFailed],
   ['already_rolled_back', alreadyRolledBack],
   ['current_is_rollback', currentIsRollback],
-  ['paused', (c) => (c.facts.paused ? `${c.who} is paused and kubectl refuses to roll back a paused workload; resume it first` : undefined)],
+  [
+    'paused',
+    c =>
+      c.facts.paused
+        ? `${c.who} is paused and kubectl refuses to roll back a paused workload; resume it first`
+        : undefined,
+  ],
   ['rollout_in_progress', rolloutInProgress],
-  ['no_history', (c) => (c.facts.previousRevision === undefined ? `${c.who} has no previous revision to roll back to (current revision ${c.facts.currentRevision})` : undefined)],
+  [
+    'no_history',
+    c =>
+      c.facts.previousRevision === undefined
+        ? `${c.who} has no previous revision to roll back to (current revision ${c.facts.currentRevision})`
+        : undefined,
+  ],
   ['fault_predates_rollout', faultPredatesRollout],
   ['outside_post_deploy_window', outsidePostDeployWindow],
   ['deny_window', denyWindow],
@@ -167,13 +208,31 @@ export function decide(input: PolicyInput): Decision {
   })
   const dryRun = input.policy.mode === 'dry-run'
   const { currentRevision, previousRevision } = input.facts
-  const target = previousRevision === undefined ? undefined : { fromRevision: currentRevision, toRevision: previousRevision }
+  const target =
+    previousRevision === undefined ? undefined : { fromRevision: currentRevision, toRevision: previousRevision }
   const first = failed[0]
-  if (first !== undefined) return { act: false, dryRun, reason: first.reason, message: first.message, target, blockers: failed.map((f) => f.reason) }
+  if (first !== undefined)
+    return {
+      act: false,
+      dryRun,
+      reason: first.reason,
+      message: first.message,
+      target,
+      blockers: failed.map(f => f.reason),
+    }
   const gitops = gitopsPlan(c)
   const what = `${c.who} from revision ${currentRevision} to ${previousRevision}${gitops.note}`
   const suspend = gitops.suspend
-  if (dryRun) return { act: false, dryRun, reason: 'dry_run', message: `dry-run: would roll back ${what} (set actions.mode: execute to act)`, target, blockers: [], suspend }
+  if (dryRun)
+    return {
+      act: false,
+      dryRun,
+      reason: 'dry_run',
+      message: `dry-run: would roll back ${what} (set actions.mode: execute to act)`,
+      target,
+      blockers: [],
+      suspend,
+    }
   return { act: true, dryRun, reason: 'rollback', message: `rolling back ${what}`, target, blockers: [], suspend }
 }
 
@@ -193,13 +252,28 @@ export interface AttemptIdentity {
 }
 
 /** nextRollbackRecord builds the record to write with a rollback, carrying the history still inside the per-workload window. */
-export function nextRollbackRecord(input: PolicyInput, target: RollbackTarget, alert: string, who?: AttemptIdentity): RollbackRecord {
+export function nextRollbackRecord(
+  input: PolicyInput,
+  target: RollbackTarget,
+  alert: string,
+  who?: AttemptIdentity,
+): RollbackRecord {
   const { now, policy, facts } = input
   const record = decodeRollbackRecord(annotation(facts.annotations, ROLLBACK_ANNOTATION))
-  const history = [...within(record?.history ?? [], now, policy.max_rollbacks_per_workload.window), now].slice(-HISTORY_CAP)
+  const history = [...within(record?.history ?? [], now, policy.max_rollbacks_per_workload.window), now].slice(
+    -HISTORY_CAP,
+  )
   const earlier = record?.triggers ?? []
   const triggers = (input.alert === undefined ? earlier : [...earlier, triggerKey(input.alert)]).slice(-TRIGGERS_CAP)
-  return { at: now, ...target, generation: facts.generation + 1, alert, history, ...(triggers.length === 0 ? {} : { triggers }), ...who }
+  return {
+    at: now,
+    ...target,
+    generation: facts.generation + 1,
+    alert,
+    history,
+    ...(triggers.length === 0 ? {} : { triggers }),
+    ...who,
+  }
 }
 
 function context(input: PolicyInput): Context {
@@ -209,17 +283,23 @@ function context(input: PolicyInput): Context {
 }
 
 function allowEntryMatches(e: ActionsPolicy['allow'][number], c: Context): boolean {
-  return (e.namespace === undefined || namespaceMatches(e.namespace, c.facts.ref.namespace)) && (e.selector === undefined || selectorMatches(parseSelector(e.selector), c.facts.labels))
+  return (
+    (e.namespace === undefined || namespaceMatches(e.namespace, c.facts.ref.namespace)) &&
+    (e.selector === undefined || selectorMatches(parseSelector(e.selector), c.facts.labels))
+  )
 }
 
 function notAllowed(c: Context): string | undefined {
-  if (c.policy.allow.length === 0) return `actions.allow is empty, so no workload may be rolled back (${c.who} included)`
-  const allowed = c.policy.allow.some((e) => allowEntryMatches(e, c))
-  return allowed ? undefined : `${c.who} matches no actions.allow entry (namespace or label selector on the workload's labels)`
+  if (c.policy.allow.length === 0)
+    return `actions.allow is empty, so no workload may be rolled back (${c.who} included)`
+  const allowed = c.policy.allow.some(e => allowEntryMatches(e, c))
+  return allowed
+    ? undefined
+    : `${c.who} matches no actions.allow entry (namespace or label selector on the workload's labels)`
 }
 
 function gitopsMode(c: Context): GitOpsMode {
-  const entry = c.policy.allow.find((e) => allowEntryMatches(e, c))
+  const entry = c.policy.allow.find(e => allowEntryMatches(e, c))
   return effectiveMode(entry?.gitops_mode, c.policy.gitops)
 }
 
@@ -243,10 +323,15 @@ function gitopsManaged(c: Context): string | undefined {
 function gitopsPlan(c: Context): { note: string; suspend?: GitOpsOwner } {
   const g = c.facts.gitops
   if (g === undefined || g.state === 'unmanaged') return { note: g?.note === undefined ? '' : ` (${g.note})` }
-  if (g.state === 'unreadable') return { note: ` (${describeOwner(g.owner)} could not be read: actions.gitops.mode ignore)` }
+  if (g.state === 'unreadable')
+    return { note: ` (${describeOwner(g.owner)} could not be read: actions.gitops.mode ignore)` }
   if (!g.reverts) return { note: ` (applied by ${describeOwner(g.owner)}; ${g.detail})` }
   if (g.suspendedByRollguard) return { note: ` (${describeOwner(g.owner)} is already suspended by rollguard)` }
-  if (gitopsMode(c) === 'suspend') return { note: ` after suspending ${describeOwner(g.owner)} (${g.detail}); the fix must go to Git`, suspend: g.owner }
+  if (gitopsMode(c) === 'suspend')
+    return {
+      note: ` after suspending ${describeOwner(g.owner)} (${g.detail}); the fix must go to Git`,
+      suspend: g.owner,
+    }
   return { note: ` although ${describeOwner(g.owner)} would revert it (${g.detail}; actions.gitops.mode ignore)` }
 }
 
@@ -261,7 +346,10 @@ function frozenAnnotation(c: Context): string | undefined {
  * silenceBlocker says whether a silence answer vetoes acting: an active matching silence always does; an
  * unanswered check does unless actions.silences.on_error is `act`. Shared by decide and the re-check of held triggers.
  */
-export function silenceBlocker(silence: SilenceState | undefined, settings: ActionsPolicy['silences']): 'silenced' | 'silence_check_failed' | undefined {
+export function silenceBlocker(
+  silence: SilenceState | undefined,
+  settings: ActionsPolicy['silences'],
+): 'silenced' | 'silence_check_failed' | undefined {
   if (silence?.state === 'silenced') return 'silenced'
   if (silence?.state === 'unknown' && settings.on_error === 'skip') return 'silence_check_failed'
   return undefined
@@ -288,7 +376,8 @@ function silenceCheckFailed(c: Context): string | undefined {
 function alreadyRolledBack(c: Context): string | undefined {
   const r = c.record
   if (c.rawRecord === undefined) return undefined
-  if (r === undefined) return `${c.who} has an unreadable ${ROLLBACK_ANNOTATION} annotation; not acting until it is fixed or removed`
+  if (r === undefined)
+    return `${c.who} has an unreadable ${ROLLBACK_ANNOTATION} annotation; not acting until it is fixed or removed`
   // Alertmanager repeats a firing alert for as long as it fires, across rollguard restarts: one firing, one rollback.
   if (c.alert !== undefined && recordNames(r, c.alert)) {
     return `${c.who} was rolled back by rollguard for this very alert before (firing since ${time(c.alert.startsAt)}); one firing never causes a second rollback`
@@ -341,7 +430,8 @@ function rolloutInProgress(c: Context): string | undefined {
 function outsidePostDeployWindow(c: Context): string | undefined {
   const { currentRevision: rev, currentRevisionSince: since } = c.facts
   const window = formatDuration(c.policy.post_deploy_window)
-  if (since === undefined) return `the rollout time of revision ${rev} of ${c.who} is unknown, so it cannot be inside the ${window} post-deploy window; alerting only`
+  if (since === undefined)
+    return `the rollout time of revision ${rev} of ${c.who} is unknown, so it cannot be inside the ${window} post-deploy window; alerting only`
   if (c.now - since < c.policy.post_deploy_window) return undefined
   return `revision ${rev} of ${c.who} rolled out at ${time(since)} (${ago(c.now, since)}), outside the ${window} post-deploy window; alerting only`
 }
@@ -349,8 +439,8 @@ function outsidePostDeployWindow(c: Context): string | undefined {
 type CronWindow = ActionsPolicy['windows'][number]
 
 function activeWindows(c: Context, action: CronWindow['action']): { all: CronWindow[]; active: CronWindow[] } {
-  const all = c.policy.windows.filter((w) => w.action === action)
-  return { all, active: all.filter((w) => cronMatches(w.cron, new Date(c.now), w.time_zone)) }
+  const all = c.policy.windows.filter(w => w.action === action)
+  return { all, active: all.filter(w => cronMatches(w.cron, new Date(c.now), w.time_zone)) }
 }
 
 function denyWindow(c: Context): string | undefined {
@@ -394,7 +484,7 @@ function globalBrake(c: Context): string | undefined {
 }
 
 function within(times: readonly number[], now: number, window: number): number[] {
-  return times.filter((t) => now - t < window).sort((a, b) => a - b)
+  return times.filter(t => now - t < window).sort((a, b) => a - b)
 }
 
 function annotation(labels: Labels, key: string): string | undefined {

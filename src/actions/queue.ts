@@ -43,7 +43,8 @@ export class WorkloadQueue {
       this.#start(running)
       return 'started'
     }
-    if ((slot.running.alerts.has(fp) && !slot.running.cancelled) || slot.queued?.alerts.has(fp) === true) return 'duplicate'
+    if ((slot.running.alerts.has(fp) && !slot.running.cancelled) || slot.queued?.alerts.has(fp) === true)
+      return 'duplicate'
     if (slot.queued !== undefined) {
       slot.queued.alerts.add(fp)
       return 'coalesced'
@@ -111,5 +112,12 @@ export class WorkloadQueue {
 }
 
 function newJob(key: string, request: RollbackRequest): Job {
-  return { key, request, attempt: randomBytes(6).toString('hex'), alerts: new Set([request.alert.fingerprint]), sent: false, cancelled: false }
+  return {
+    key,
+    request,
+    attempt: randomBytes(6).toString('hex'),
+    alerts: new Set([request.alert.fingerprint]),
+    sent: false,
+    cancelled: false,
+  }
 }

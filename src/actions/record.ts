@@ -49,14 +49,15 @@ export const TRIGGERS_CAP = 20
  * when it went firing. Alertmanager repeats a notification with the same key; a new firing has a new startsAt.
  */
 export function triggerKey(alert: TriggerIdentity): string {
-  const fp = alert.origin === 'rules' && alert.labels !== undefined ? labelsFingerprint(alert.labels) : alert.fingerprint
+  const fp =
+    alert.origin === 'rules' && alert.labels !== undefined ? labelsFingerprint(alert.labels) : alert.fingerprint
   return `${fp}@${new Date(alert.startsAt).toISOString()}`
 }
 
 /** recordNames reports whether the record lists this firing, in today's form or the raw form written before 0.2. */
 export function recordNames(record: RollbackRecord, alert: TriggerIdentity): boolean {
   const legacy = `${alert.fingerprint}@${new Date(alert.startsAt).toISOString()}`
-  return record.triggers?.some((k) => k === triggerKey(alert) || k === legacy) === true
+  return record.triggers?.some(k => k === triggerKey(alert) || k === legacy) === true
 }
 
 const FNV_OFFSET = 0xcbf29ce484222325n
@@ -95,7 +96,10 @@ export function encodeRollbackRecord(r: RollbackRecord): string {
   })
 }
 
-const Time = z.string().transform((s) => Date.parse(s)).pipe(z.number())
+const Time = z
+  .string()
+  .transform(s => Date.parse(s))
+  .pipe(z.number())
 const Revision = z.number().int().min(0)
 const StoredRecord = z.object({
   at: Time,
@@ -125,7 +129,12 @@ export function decodeRollbackRecord(value: string | undefined): RollbackRecord 
   const { at, from, to, generation, alert, history = [], triggers, attempt, by, verified } = parsed.data
   const times = [...new Set([...history, at])].sort((a, b) => a - b)
   return {
-    at, fromRevision: from, toRevision: to, generation, alert, history: times,
+    at,
+    fromRevision: from,
+    toRevision: to,
+    generation,
+    alert,
+    history: times,
     ...(triggers === undefined || triggers.length === 0 ? {} : { triggers }),
     ...(attempt === undefined ? {} : { attempt }),
     ...(by === undefined ? {} : { by }),

@@ -38,12 +38,15 @@ export function parseSelector(source: string): Selector {
 
 /** selectorMatches reports whether labels satisfy every requirement (Kubernetes semantics: `!=`/notin match a missing label). */
 export function selectorMatches(selector: Selector, labels: Labels): boolean {
-  return selector.every((r) => requirementMatches(r, Object.hasOwn(labels, r.key) ? labels[r.key] : undefined))
+  return selector.every(r => requirementMatches(r, Object.hasOwn(labels, r.key) ? labels[r.key] : undefined))
 }
 
 /** namespaceMatches matches a namespace against an exact name or a glob where `*` stands for any run of characters. */
 export function namespaceMatches(pattern: string, namespace: string): boolean {
-  const body = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')
+  const body = pattern
+    .split('*')
+    .map(part => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*')
   return new RegExp(`^${body}$`).test(namespace)
 }
 
@@ -100,7 +103,10 @@ class Parser {
         this.next()
         return { key, op: op.kind, values: this.valueSet(op.kind) }
       default:
-        throw this.error(op, `expected an operator (=, ==, !=, in, notin), "," or the end after key "${key}", found ${describe(op)}`)
+        throw this.error(
+          op,
+          `expected an operator (=, ==, !=, in, notin), "," or the end after key "${key}", found ${describe(op)}`,
+        )
     }
   }
 
@@ -111,7 +117,10 @@ class Parser {
     const [prefix, name] = slash < 0 ? [undefined, tok.text] : [tok.text.slice(0, slash), tok.text.slice(slash + 1)]
     const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix))
     if (!prefixOk || name.length > 63 || !QUALIFIED_NAME.test(name)) {
-      throw this.error(tok, `invalid label key "${tok.text}" (want [prefix/]name: name up to 63 alphanumerics, "-", "_", "." starting and ending alphanumeric; prefix a DNS subdomain)`)
+      throw this.error(
+        tok,
+        `invalid label key "${tok.text}" (want [prefix/]name: name up to 63 alphanumerics, "-", "_", "." starting and ending alphanumeric; prefix a DNS subdomain)`,
+      )
     }
     return tok.text
   }
@@ -139,7 +148,10 @@ class Parser {
     const tok = this.next()
     if (tok.kind !== 'id') throw this.error(tok, `expected a label value, found ${describe(tok)}`)
     if (tok.text.length > 63 || !QUALIFIED_NAME.test(tok.text)) {
-      throw this.error(tok, `invalid label value "${tok.text}" (up to 63 alphanumerics, "-", "_", "." starting and ending alphanumeric)`)
+      throw this.error(
+        tok,
+        `invalid label value "${tok.text}" (up to 63 alphanumerics, "-", "_", "." starting and ending alphanumeric)`,
+      )
     }
     return tok.text
   }
@@ -161,7 +173,11 @@ class Parser {
     while ((m = re.exec(this.source)) !== null) {
       const text = m[1] ?? (m[2] as string)
       const pos = re.lastIndex - text.length
-      if (text === '<' || text === '>') throw this.error({ kind: 'id', text, pos }, `operator "${text}" is not supported (use =, !=, in, notin, exists or !exists)`)
+      if (text === '<' || text === '>')
+        throw this.error(
+          { kind: 'id', text, pos },
+          `operator "${text}" is not supported (use =, !=, in, notin, exists or !exists)`,
+        )
       tokens.push({ kind: tokenKind(m[1], text), text, pos })
     }
     tokens.push({ kind: 'end', text: '', pos: this.source.length })
@@ -169,7 +185,9 @@ class Parser {
   }
 
   private error(tok: Token, message: string): SelectorError {
-    return new SelectorError(`invalid label selector ${JSON.stringify(this.source)}: ${message} at column ${tok.pos + 1}`)
+    return new SelectorError(
+      `invalid label selector ${JSON.stringify(this.source)}: ${message} at column ${tok.pos + 1}`,
+    )
   }
 }
 

@@ -52,7 +52,11 @@ export class ActionsService {
   #leadership: AbortSignal = AbortSignal.abort(new Error('not the leader'))
   #term = 0
 
-  private constructor(doc: ConfigDocument & { actions: ActionsConfig }, clients: KubeClients, private readonly deps: ActionsServiceDeps) {
+  private constructor(
+    doc: ConfigDocument & { actions: ActionsConfig },
+    clients: KubeClients,
+    private readonly deps: ActionsServiceDeps,
+  ) {
     const metrics = createActionMetrics(deps.registry)
     const logger = deps.logger.child({ component: 'actions' })
     const lease = doc.kubernetes.lease
@@ -82,19 +86,29 @@ export class ActionsService {
         externalLabels: deps.externalLabels ?? (() => ({})),
         now: deps.now,
         logger,
-        onCheck: (result) => metrics.silenceChecks.inc({ result }),
+        onCheck: result => metrics.silenceChecks.inc({ result }),
       })
     this.#executor = new RollbackExecutor(
       {
-        apps: clients.apps, custom: clients.custom, audit: this.#audit, metrics, logger, leadership, now: deps.now, verifyPollMs: deps.verifyPollMs,
+        apps: clients.apps,
+        custom: clients.custom,
+        audit: this.#audit,
+        metrics,
+        logger,
+        leadership,
+        now: deps.now,
+        verifyPollMs: deps.verifyPollMs,
         silences: this.#silences,
         identity,
-        triggerState: (alert) => triggerState(deps.groups(), alert.fingerprint),
-        effectivenessWindow: (alert) => effectivenessWindow(deps.groups(), alert.fingerprint),
+        triggerState: alert => triggerState(deps.groups(), alert.fingerprint),
+        effectivenessWindow: alert => effectivenessWindow(deps.groups(), alert.fingerprint),
       },
       doc.actions,
     )
-    logger.info({ mode: doc.actions.mode, identity, leaderElection: lease.enabled }, `automatic rollbacks enabled in ${doc.actions.mode} mode`)
+    logger.info(
+      { mode: doc.actions.mode, identity, leaderElection: lease.enabled },
+      `automatic rollbacks enabled in ${doc.actions.mode} mode`,
+    )
   }
 
   /** create connects to Kubernetes as configured and starts leader election; throws when no kubeconfig can be loaded. */
@@ -166,7 +180,13 @@ export class ActionsService {
     if (this.#elector) this.#running = this.#elector.run(this.#electing.signal)
   }
 
-  #makeElector(k: KubernetesConfig, clients: KubeClients, identity: string, metrics: ActionMetrics, logger: Logger): LeaseElector {
+  #makeElector(
+    k: KubernetesConfig,
+    clients: KubeClients,
+    identity: string,
+    metrics: ActionMetrics,
+    logger: Logger,
+  ): LeaseElector {
     const lease = k.lease
     const namespace = lease.namespace ?? clients.namespace
     metrics.leader.set(0)
@@ -179,7 +199,7 @@ export class ActionsService {
       renewDeadlineMs: lease.renew_deadline,
       retryPeriodMs: lease.retry_period,
       releaseOnCancel: true,
-      onStartedLeading: (signal) => {
+      onStartedLeading: signal => {
         this.#leadership = signal
         this.#term++
         metrics.leader.set(1)
@@ -189,10 +209,13 @@ export class ActionsService {
       },
       onStoppedLeading: () => {
         metrics.leader.set(0)
-        logger.info({ lease: `${namespace}/${lease.name}`, identity }, 'not the leader: rollback triggers are recorded, not acted on')
+        logger.info(
+          { lease: `${namespace}/${lease.name}`, identity },
+          'not the leader: rollback triggers are recorded, not acted on',
+        )
       },
-      onNewLeader: (holder) => logger.info({ leader: holder || '(none)' }, 'observed a new leader'),
-      onError: (message) => logger.warn(message),
+      onNewLeader: holder => logger.info({ leader: holder || '(none)' }, 'observed a new leader'),
+      onError: message => logger.warn(message),
     })
   }
 }
@@ -209,14 +232,20 @@ export function kubeSource(k: KubernetesConfig, env: Readonly<Record<string, str
  * loadActionsKubeConfig loads the credentials actions use (kubeSource, then the file, the pod's or kubectl's lookup);
  * throws with one line when kubectl's lookup finds nothing, where client-node would silently use localhost:8080.
  */
-export function loadActionsKubeConfig(k: KubernetesConfig, env: Readonly<Record<string, string | undefined>>): KubeConfig {
+export function loadActionsKubeConfig(
+  k: KubernetesConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): KubeConfig {
   const source = kubeSource(k, env)
   if (source.mode === 'default' && !defaultKubeconfigExists(env)) throw new Error(NO_CLUSTER_CONFIGURATION)
   return loadKubeConfig({ source, context: k.context })
 }
 
 /** triggerState is the firing state and value of the rule alert with this fingerprint; undefined when no rule has it. */
-export function triggerState(groups: readonly GroupState[], fingerprint: string): { firing: boolean; value: number } | undefined {
+export function triggerState(
+  groups: readonly GroupState[],
+  fingerprint: string,
+): { firing: boolean; value: number } | undefined {
   for (const g of groups) {
     for (const r of g.rules) {
       const a = r.state.active.get(fingerprint)
@@ -243,11 +272,21 @@ export function effectivenessWindow(groups: readonly GroupState[], fingerprint: 
 
 /** firingTriggers lists every firing alert of the rule groups as a transition to firing (at the time it fired). */
 export function firingTriggers(groups: readonly GroupState[]): Transition[] {
-  return groups.flatMap((g) =>
-    g.rules.flatMap((r) =>
+  return groups.flatMap(g =>
+    g.rules.flatMap(r =>
       [...r.state.active.values()]
-        .filter((a) => a.state === 'firing')
-        .map((a): Transition => ({ rule: r.spec.name, fingerprint: a.fingerprint, labels: a.labels, annotations: a.annotations, value: a.value, from: 'firing', to: 'firing', at: a.firedAt, activeAt: a.activeAt })),
+        .filter(a => a.state === 'firing')
+        .map((a): Transition => ({
+          rule: r.spec.name,
+          fingerprint: a.fingerprint,
+          labels: a.labels,
+          annotations: a.annotations,
+          value: a.value,
+          from: 'firing',
+          to: 'firing',
+          at: a.firedAt,
+          activeAt: a.activeAt,
+        })),
     ),
   )
 }

@@ -25,7 +25,12 @@ import type { AlertInfo } from './trigger.js'
 export interface Silence {
   readonly id: string
   readonly state: string
-  readonly matchers: ReadonlyArray<{ readonly name: string; readonly value: string; readonly isRegex: boolean; readonly isEqual?: boolean | undefined }>
+  readonly matchers: ReadonlyArray<{
+    readonly name: string
+    readonly value: string
+    readonly isRegex: boolean
+    readonly isEqual?: boolean | undefined
+  }>
   readonly startsAt: number
   readonly endsAt: number
   readonly createdBy: string
@@ -33,7 +38,10 @@ export interface Silence {
 }
 
 /** SilenceMatch is one Alertmanager's answer for one alert. */
-export type SilenceMatch = { readonly kind: 'silenced'; readonly silence: Silence } | { readonly kind: 'none' } | { readonly kind: 'error'; readonly error: string }
+export type SilenceMatch =
+  | { readonly kind: 'silenced'; readonly silence: Silence }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'error'; readonly error: string }
 
 const Time = z.string().transform((s, ctx) => {
   const ms = Date.parse(s)
@@ -45,7 +53,9 @@ const Time = z.string().transform((s, ctx) => {
 const GettableSilence = z.object({
   id: z.string(),
   status: z.object({ state: z.string() }),
-  matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean().optional() })),
+  matchers: z.array(
+    z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean().optional() }),
+  ),
   startsAt: Time,
   endsAt: Time,
   createdBy: z.string(),
@@ -105,15 +115,31 @@ export function matchSilences(silences: readonly Silence[], labels: Labels, now:
 }
 
 /** combineAnswers merges the Alertmanagers' answers (in config order): any silence vetoes; no answer at all is unknown. */
-export function combineAnswers(answers: ReadonlyArray<{ readonly alertmanager: string; readonly match: SilenceMatch }>): SilenceState {
+export function combineAnswers(
+  answers: ReadonlyArray<{ readonly alertmanager: string; readonly match: SilenceMatch }>,
+): SilenceState {
   for (const { alertmanager, match } of answers) {
     if (match.kind !== 'silenced') continue
     const s = match.silence
-    const matchers = s.matchers.map((m) => formatMatcher({ name: m.name, value: m.value, type: m.isRegex ? (m.isEqual === false ? '!~' : '=~') : m.isEqual === false ? '!=' : '=' }))
-    return { state: 'silenced', id: s.id, createdBy: s.createdBy, comment: s.comment, endsAt: s.endsAt, matchers, alertmanager }
+    const matchers = s.matchers.map(m =>
+      formatMatcher({
+        name: m.name,
+        value: m.value,
+        type: m.isRegex ? (m.isEqual === false ? '!~' : '=~') : m.isEqual === false ? '!=' : '=',
+      }),
+    )
+    return {
+      state: 'silenced',
+      id: s.id,
+      createdBy: s.createdBy,
+      comment: s.comment,
+      endsAt: s.endsAt,
+      matchers,
+      alertmanager,
+    }
   }
-  if (answers.some((a) => a.match.kind === 'none')) return { state: 'none' }
-  const errors = answers.map((a) => `${a.alertmanager}: ${(a.match as { error: string }).error}`)
+  if (answers.some(a => a.match.kind === 'none')) return { state: 'none' }
+  const errors = answers.map(a => `${a.alertmanager}: ${(a.match as { error: string }).error}`)
   return { state: 'unknown', error: errors.length === 0 ? 'no Alertmanager to ask' : errors.join('; ') }
 }
 
@@ -193,10 +219,14 @@ export class AlertmanagerSilences implements SilenceChecker {
     const labels = alertmanagerLabels(alert, this.opts.externalLabels())
     const state: SilenceState =
       access.urls.length === 0
-        ? { state: 'unknown', error: 'actions.silences.enabled is true but no Alertmanager is configured (alertmanager.urls)' }
+        ? {
+            state: 'unknown',
+            error: 'actions.silences.enabled is true but no Alertmanager is configured (alertmanager.urls)',
+          }
         : await this.#ask(access, labels, opts)
     this.opts.onCheck?.(state.state === 'unknown' ? 'error' : state.state)
-    if (state.state === 'unknown') this.opts.logger?.warn({ alert: alert.name, err: state.error }, 'Alertmanager silences could not be checked')
+    if (state.state === 'unknown')
+      this.opts.logger?.warn({ alert: alert.name, err: state.error }, 'Alertmanager silences could not be checked')
     return state
   }
 
@@ -223,7 +253,7 @@ export class AlertmanagerSilences implements SilenceChecker {
 
   async #ask(access: AlertmanagerAccess, labels: Labels, opts: SilenceCheck): Promise<SilenceState> {
     const answers = Promise.all(
-      access.urls.map(async (url) => {
+      access.urls.map(async url => {
         const alertmanager = redactUrl(url)
         try {
           const silences = await this.#silences(url, access, opts.fresh)
@@ -254,14 +284,25 @@ export class AlertmanagerSilences implements SilenceChecker {
   // Not aborted by one caller's signal: other checks may share the answer; the timeout bounds it.
   async #fetch(url: string, access: AlertmanagerAccess): Promise<Silence[]> {
     const deadline = AbortSignal.timeout(access.timeoutMs)
-    const headers = { ...requestHeaders(access.headers, access.auth), Accept: 'application/json', 'User-Agent': this.opts.userAgent ?? 'rollguard' }
+    const headers = {
+      ...requestHeaders(access.headers, access.auth),
+      Accept: 'application/json',
+      'User-Agent': this.opts.userAgent ?? 'rollguard',
+    }
     const maxBytes = access.maxResponseBytes ?? DEFAULT_LIMITS.alertmanager
     try {
       // axios counts the body as it streams in, after decompression, and destroys the response past the bound.
-      const res = await this.#client.get<Buffer>(joinUrlPath(url, '/api/v2/silences'), { headers, signal: deadline, maxContentLength: maxBytes, httpsAgent: this.#httpsAgent(access.tls) })
+      const res = await this.#client.get<Buffer>(joinUrlPath(url, '/api/v2/silences'), {
+        headers,
+        signal: deadline,
+        maxContentLength: maxBytes,
+        httpsAgent: this.#httpsAgent(access.tls),
+      })
       const body = Buffer.isBuffer(res.data) ? res.data : Buffer.alloc(0)
       if (res.status < 200 || res.status >= 300) {
-        throw new Error(`HTTP ${`${res.status} ${res.statusText}`.trimEnd()}: ${bodySnippet(body.toString('utf8', 0, 4096))}`)
+        throw new Error(
+          `HTTP ${`${res.status} ${res.statusText}`.trimEnd()}: ${bodySnippet(body.toString('utf8', 0, 4096))}`,
+        )
       }
       return await parseSilences(body)
     } catch (err) {
@@ -277,8 +318,12 @@ export class AlertmanagerSilences implements SilenceChecker {
 /** unlessAborted settles with the answer, or with "unknown" as soon as the signal aborts (the requests run on, bounded by the timeout). */
 async function unlessAborted(answer: Promise<SilenceState>, signal: AbortSignal): Promise<SilenceState> {
   let release = () => {}
-  const aborted = new Promise<SilenceState>((resolve) => {
-    const onAbort = () => resolve({ state: 'unknown', error: `not checked: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}` })
+  const aborted = new Promise<SilenceState>(resolve => {
+    const onAbort = () =>
+      resolve({
+        state: 'unknown',
+        error: `not checked: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}`,
+      })
     if (signal.aborted) return onAbort()
     // The signal outlives this check (it is the leadership's): the listener must not.
     signal.addEventListener('abort', onAbort, { once: true })

@@ -72,14 +72,24 @@ export function triggerEvent(t: Transition, settings: TriggerSettings): TriggerE
   if (!isTrigger(t.labels, settings.trigger)) return undefined
   const firing = t.to === 'firing'
   if (!firing && !(t.from === 'firing' && t.to === 'inactive')) return undefined
-  const alert: AlertInfo = { name: t.labels['alertname'] ?? t.rule, labels: t.labels, fingerprint: t.fingerprint, startsAt: t.at, origin: 'rules', onset: t.activeAt }
+  const alert: AlertInfo = {
+    name: t.labels['alertname'] ?? t.rule,
+    labels: t.labels,
+    fingerprint: t.fingerprint,
+    startsAt: t.at,
+    origin: 'rules',
+    onset: t.activeAt,
+  }
   const target = targetOf(t.labels, settings.targets)
   if ('reason' in target) return firing ? { kind: 'ignored', ...target, alert } : undefined
   return { kind: firing ? 'fire' : 'resolve', request: { ref: target, alert } }
 }
 
 /** targetOf reads the workload an alert names, or why it names none. */
-export function targetOf(labels: Labels, targets: TargetLabels): WorkloadRef | { readonly reason: IgnoreReason; readonly message: string } {
+export function targetOf(
+  labels: Labels,
+  targets: TargetLabels,
+): WorkloadRef | { readonly reason: IgnoreReason; readonly message: string } {
   const value = (label: string) => (Object.hasOwn(labels, label) ? labels[label] : undefined)
   const named = KINDS.flatMap(([key, kind]) => {
     const name = value(targets[key])
@@ -92,7 +102,10 @@ export function targetOf(labels: Labels, targets: TargetLabels): WorkloadRef | {
     return { reason: 'no_target', message: `the alert names no workload: it needs ${wanted}` }
   }
   if (second !== undefined) {
-    return { reason: 'ambiguous_target', message: `the alert names more than one workload (${named.map((n) => `${n.label}="${n.name}"`).join(', ')}); it needs exactly one` }
+    return {
+      reason: 'ambiguous_target',
+      message: `the alert names more than one workload (${named.map(n => `${n.label}="${n.name}"`).join(', ')}); it needs exactly one`,
+    }
   }
   if (!DNS_LABEL.test(namespace) || namespace.length > 63) {
     return { reason: 'invalid_target', message: `${targets.namespace}="${namespace}" is not a valid namespace name` }

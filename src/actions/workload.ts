@@ -16,12 +16,22 @@ export interface WorkloadRead {
 }
 
 /** readWorkload reads a workload with the same requests the rollback makes (GET, LIST by selector); never throws. */
-export async function readWorkload(apps: AppsV1Api, ref: WorkloadRef, signal?: AbortSignal): Promise<WorkloadRead | KubeFailure> {
+export async function readWorkload(
+  apps: AppsV1Api,
+  ref: WorkloadRef,
+  signal?: AbortSignal,
+): Promise<WorkloadRead | KubeFailure> {
   try {
     const state = await fetchWorkloadState(apps, ref, signal)
     const meta = workloadObject(state).metadata
     const resourceVersion = meta?.resourceVersion
-    return { kind: 'read', facts: workloadFacts(ref, state), state, regarding: { ...ref, uid: meta?.uid, resourceVersion }, resourceVersion }
+    return {
+      kind: 'read',
+      facts: workloadFacts(ref, state),
+      state,
+      regarding: { ...ref, uid: meta?.uid, resourceVersion },
+      resourceVersion,
+    }
   } catch (err) {
     return classifyError(err, `${refString(ref)}: reading the workload`)
   }

@@ -44,12 +44,20 @@ const MAX_POINTS = 10_000
  */
 export async function readKsmHistory(ref: WorkloadRef, opts: KsmHistoryOptions): Promise<RolloutHistory | undefined> {
   if (ref.kind !== 'Deployment') return undefined
-  const stepMs = Math.max(opts.resolutionMs ?? DEFAULT_STEP_MS, Math.ceil((opts.toMs - opts.fromMs) / MAX_POINTS / 1000) * 1000)
+  const stepMs = Math.max(
+    opts.resolutionMs ?? DEFAULT_STEP_MS,
+    Math.ceil((opts.toMs - opts.fromMs) / MAX_POINTS / 1000) * 1000,
+  )
   const range = { startMs: opts.fromMs, endMs: opts.toMs, stepMs }
   const q = ksmQueries(ref)
   const series = async (expr: string) => (await opts.rangeQuery(expr, range)).series
   try {
-    const [created, replicas, labels, generationLag] = await Promise.all([series(q.created), series(q.replicas), series(q.labels), series(q.generationLag)])
+    const [created, replicas, labels, generationLag] = await Promise.all([
+      series(q.created),
+      series(q.replicas),
+      series(q.labels),
+      series(q.generationLag),
+    ])
     return created.length === 0 ? undefined : ksmHistory({ created, replicas, labels, generationLag, stepMs })
   } catch (err) {
     return { error: `reading the rollout history from kube-state-metrics: ${(err as Error).message}` }
@@ -57,7 +65,12 @@ export async function readKsmHistory(ref: WorkloadRef, opts: KsmHistoryOptions):
 }
 
 /** ksmQueries are the PromQL expressions that read one Deployment's history. */
-export function ksmQueries(ref: WorkloadRef): { created: string; replicas: string; labels: string; generationLag: string } {
+export function ksmQueries(ref: WorkloadRef): {
+  created: string
+  replicas: string
+  labels: string
+  generationLag: string
+} {
   const ns = promString(ref.namespace)
   const name = promString(ref.name)
   const owned = `on (namespace, replicaset) kube_replicaset_owner{namespace=${ns},owner_kind="Deployment",owner_name=${name}}`
@@ -87,7 +100,13 @@ export function ksmHistory(a: KsmAnswers): RolloutHistory {
     const created = name === undefined ? undefined : createdAt.get(name)
     if (name === undefined || created === undefined) continue
     for (const at of scaledUpFromZero(s.points)) {
-      if (at - created > 2 * a.stepMs) rollouts.push({ revision: 0, at, name, reapplied: `ReplicaSet ${name}, created ${new Date(created).toISOString()}, scaled up from 0 again (kube-state-metrics)` })
+      if (at - created > 2 * a.stepMs)
+        rollouts.push({
+          revision: 0,
+          at,
+          name,
+          reapplied: `ReplicaSet ${name}, created ${new Date(created).toISOString()}, scaled up from 0 again (kube-state-metrics)`,
+        })
     }
   }
   rollouts.sort((x, y) => x.at - y.at || x.name.localeCompare(y.name))
@@ -114,7 +133,8 @@ function scaledUpFromZero(points: ReadonlyArray<readonly [number, number]>): num
 function deploymentLabels(series: readonly Series[]): Labels {
   const newest = [...series].sort((x, y) => (x.points.at(-1)?.[0] ?? 0) - (y.points.at(-1)?.[0] ?? 0)).at(-1)
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(newest?.labels ?? {})) if (k.startsWith('label_')) out[k.slice('label_'.length)] = v
+  for (const [k, v] of Object.entries(newest?.labels ?? {}))
+    if (k.startsWith('label_')) out[k.slice('label_'.length)] = v
   return out
 }
 

@@ -15,7 +15,10 @@ import type { Labels, Sample, Transition } from '../engine/types.js'
 export type RangeQueryFn = (
   expr: string,
   range: { readonly startMs: number; readonly endMs: number; readonly stepMs: number },
-) => Promise<{ readonly series: ReadonlyArray<{ readonly labels: Labels; readonly points: ReadonlyArray<readonly [number, number]> }>; readonly warnings: readonly string[] }>
+) => Promise<{
+  readonly series: ReadonlyArray<{ readonly labels: Labels; readonly points: ReadonlyArray<readonly [number, number]> }>
+  readonly warnings: readonly string[]
+}>
 
 /** ReplayOptions are the settings a replay needs besides the group. */
 export interface ReplayOptions {
@@ -47,7 +50,12 @@ export interface Replay {
 const PROMETHEUS_MAX_POINTS = 11_000
 
 /** slotsBetween lists the group's evaluation slots in [fromMs, toMs], on the grid the live scheduler uses. */
-export function slotsBetween(spec: Pick<RuleGroupSpec, 'file' | 'name'>, intervalMs: number, fromMs: number, toMs: number): number[] {
+export function slotsBetween(
+  spec: Pick<RuleGroupSpec, 'file' | 'name'>,
+  intervalMs: number,
+  fromMs: number,
+  toMs: number,
+): number[] {
   const offset = groupOffset(spec.file, spec.name, intervalMs)
   let first = evalTimestamp(fromMs, intervalMs, offset)
   if (first < fromMs) first += intervalMs
@@ -69,13 +77,19 @@ const WINDOWS_AHEAD = 2
  * window: every rule's range query for the window, then the window's slots in order. Range queries of the next
  * window (WINDOWS_AHEAD) are already running meanwhile; at most maxConcurrentQueries run at once, asked in order.
  */
-export async function replayGroup(spec: RuleGroupSpec, intervalMs: number, fromMs: number, toMs: number, opts: ReplayOptions): Promise<Replay> {
+export async function replayGroup(
+  spec: RuleGroupSpec,
+  intervalMs: number,
+  fromMs: number,
+  toMs: number,
+  opts: ReplayOptions,
+): Promise<Replay> {
   const slots = slotsBetween(spec, intervalMs, fromMs, toMs)
   const state = newGroupState(spec, intervalMs, opts.externalURL)
   const transitions: Transition[] = []
   const errors = new Map<string, string>()
   const windows = chunkSlots(slots, Math.min(PROMETHEUS_MAX_POINTS, opts.pointsPerQuery ?? DEFAULT_POINTS))
-  const exprs = [...new Set(spec.rules.map((r) => r.expr))]
+  const exprs = [...new Set(spec.rules.map(r => r.expr))]
   const limit = limiter(opts.maxConcurrentQueries)
   let done = 0
   const onDone = (): void => opts.onChunk?.(++done, windows.length * exprs.length)
@@ -83,7 +97,9 @@ export async function replayGroup(spec: RuleGroupSpec, intervalMs: number, fromM
   const asked: Array<Promise<Answers> | undefined> = []
   for (let w = 0; w < windows.length; w++) {
     for (let next = asked.length; next < Math.min(windows.length, w + WINDOWS_AHEAD); next++) {
-      asked.push(fetchAnswers(exprs, windows[next] as number[], intervalMs, spec.queryOffsetMs, opts.rangeQuery, limit, onDone))
+      asked.push(
+        fetchAnswers(exprs, windows[next] as number[], intervalMs, spec.queryOffsetMs, opts.rangeQuery, limit, onDone),
+      )
     }
     const answers = await (asked[w] as Promise<Answers>)
     asked[w] = undefined // dropped once evaluated
@@ -107,7 +123,10 @@ export async function replayGroup(spec: RuleGroupSpec, intervalMs: number, fromM
 const DEFAULT_POINTS = 240
 
 /** Answers holds, per expression, the samples at each query time, or the error its range query failed with. */
-type Answers = Map<string, { readonly byTime: Map<number, Sample[]>; readonly warnings: readonly string[] } | { readonly error: string }>
+type Answers = Map<
+  string,
+  { readonly byTime: Map<number, Sample[]>; readonly warnings: readonly string[] } | { readonly error: string }
+>
 
 function answerAt(answers: Answers, expr: string, at: number): { samples: Sample[]; warnings: readonly string[] } {
   const a = answers.get(expr)
@@ -126,18 +145,26 @@ async function fetchAnswers(
   onDone: () => void,
 ): Promise<Answers> {
   const answers: Answers = new Map()
-  const range = { startMs: (window[0] as number) - queryOffsetMs, endMs: (window[window.length - 1] as number) - queryOffsetMs, stepMs }
-  await Promise.all(exprs.map((expr) => limit(async () => {
-    try {
-      const r = await rangeQuery(expr, range)
-      const byTime = new Map<number, Sample[]>()
-      for (const s of r.series) for (const [t, value] of s.points) pushAt(byTime, t, { labels: s.labels, value })
-      answers.set(expr, { byTime, warnings: [...new Set(r.warnings)] })
-    } catch (err) {
-      answers.set(expr, { error: err instanceof Error ? err.message : String(err) })
-    }
-    onDone()
-  })))
+  const range = {
+    startMs: (window[0] as number) - queryOffsetMs,
+    endMs: (window[window.length - 1] as number) - queryOffsetMs,
+    stepMs,
+  }
+  await Promise.all(
+    exprs.map(expr =>
+      limit(async () => {
+        try {
+          const r = await rangeQuery(expr, range)
+          const byTime = new Map<number, Sample[]>()
+          for (const s of r.series) for (const [t, value] of s.points) pushAt(byTime, t, { labels: s.labels, value })
+          answers.set(expr, { byTime, warnings: [...new Set(r.warnings)] })
+        } catch (err) {
+          answers.set(expr, { error: err instanceof Error ? err.message : String(err) })
+        }
+        onDone()
+      }),
+    ),
+  )
   return answers
 }
 
@@ -147,9 +174,9 @@ type Limiter = <T>(fn: () => Promise<T>) => Promise<T>
 function limiter(n: number): Limiter {
   let active = 0
   const waiting: Array<() => void> = []
-  return async (fn) => {
+  return async fn => {
     if (active < Math.max(1, n)) active++
-    else await new Promise<void>((resolve) => waiting.push(resolve)) // the finishing function hands over its place
+    else await new Promise<void>(resolve => waiting.push(resolve)) // the finishing function hands over its place
     try {
       return await fn()
     } finally {

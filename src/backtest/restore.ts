@@ -26,29 +26,45 @@ export interface RestoreOptions {
 
 /** RestoreOutcome says what a group's restore did. */
 export type RestoreOutcome =
-  | { readonly kind: 'restored'; readonly fromMs: number; readonly rules: number; readonly pending: number; readonly firing: number }
+  | {
+      readonly kind: 'restored'
+      readonly fromMs: number
+      readonly rules: number
+      readonly pending: number
+      readonly firing: number
+    }
   | { readonly kind: 'skipped'; readonly reason: string }
   | { readonly kind: 'failed'; readonly error: string }
 
 function activeFromStart(replay: { readonly slots: readonly number[]; readonly state: GroupState }): boolean {
   const first = replay.slots[0]
-  return first !== undefined && replay.state.rules.some((r) => [...r.state.active.values()].some((a) => a.resolvedAt === 0 && a.activeAt === first))
+  return (
+    first !== undefined &&
+    replay.state.rules.some(r => [...r.state.active.values()].some(a => a.resolvedAt === 0 && a.activeAt === first))
+  )
 }
 
 /**
  * restoreGroup rebuilds the state of the group's rules whose state is still empty, replaying the slots before
  * firstLiveSlot. It never throws; on a datasource error the group starts fresh and the outcome says why.
  */
-export async function restoreGroup(state: GroupState, firstLiveSlot: number, opts: RestoreOptions): Promise<RestoreOutcome> {
+export async function restoreGroup(
+  state: GroupState,
+  firstLiveSlot: number,
+  opts: RestoreOptions,
+): Promise<RestoreOutcome> {
   // Rules over rollguard's own probe series have no history to replay (the series live only in this process).
-  const eligible = state.rules.filter((r) => r.state.active.size === 0 && r.state.health === 'unknown' && !readsProbeSeries(r.spec.expr))
-  const needed = Math.max(0, ...eligible.map((r) => r.spec.forMs + r.spec.keepFiringForMs))
+  const eligible = state.rules.filter(
+    r => r.state.active.size === 0 && r.state.health === 'unknown' && !readsProbeSeries(r.spec.expr),
+  )
+  const needed = Math.max(0, ...eligible.map(r => r.spec.forMs + r.spec.keepFiringForMs))
   if (opts.windowMs <= 0) return { kind: 'skipped', reason: 'rules.restore_window is 0' }
-  if (eligible.length === 0 || needed === 0) return { kind: 'skipped', reason: 'no rule with for or keep_firing_for to restore' }
+  if (eligible.length === 0 || needed === 0)
+    return { kind: 'skipped', reason: 'no rule with for or keep_firing_for to restore' }
   // One interval more than needed: the slot at exactly activeAt + for must be replayed as pending first. An alert
   // active from the first replayed slot on began earlier: look further back (its onset decides fault_predates_rollout).
   let windowMs = Math.min(opts.windowMs, needed + state.intervalMs)
-  const spec = { ...state.spec, rules: eligible.map((r) => r.spec) }
+  const spec = { ...state.spec, rules: eligible.map(r => r.spec) }
   let replay
   for (;;) {
     try {
@@ -65,7 +81,8 @@ export async function restoreGroup(state: GroupState, firstLiveSlot: number, opt
     windowMs = Math.min(opts.windowMs, windowMs * 4)
   }
   const fromMs = firstLiveSlot - windowMs
-  if (opts.signal?.aborted === true) return { kind: 'failed', error: `did not finish in time (${String(opts.signal.reason ?? 'aborted')})` }
+  if (opts.signal?.aborted === true)
+    return { kind: 'failed', error: `did not finish in time (${String(opts.signal.reason ?? 'aborted')})` }
   const failed = [...replay.errors.entries()]
   if (failed.length > 0) return { kind: 'failed', error: failed.map(([rule, error]) => `${rule}: ${error}`).join('; ') }
   let pending = 0

@@ -10,19 +10,25 @@ import type { Rollout, RolloutHistory } from './would-be.js'
  * in creation order. A template re-applied later (an undo) shows at its first rollout; revisions deleted by
  * revisionHistoryLimit are gone. Never throws.
  */
-export async function readRolloutHistory(apps: AppsV1Api, ref: WorkloadRef, signal?: AbortSignal): Promise<RolloutHistory> {
+export async function readRolloutHistory(
+  apps: AppsV1Api,
+  ref: WorkloadRef,
+  signal?: AbortSignal,
+): Promise<RolloutHistory> {
   try {
     const state = await fetchWorkloadState(apps, ref, signal)
     const owner = workloadObject(state).metadata
     const holders: Array<{ meta: RawMeta | undefined; revision: number | undefined }> =
       state.kind === 'Deployment'
-        ? state.state.replicaSets.map((rs) => ({ meta: rs.metadata, revision: revisionOf(rs.metadata) }))
-        : state.state.revisions.map((cr) => ({ meta: cr.metadata, revision: cr.revision }))
+        ? state.state.replicaSets.map(rs => ({ meta: rs.metadata, revision: revisionOf(rs.metadata) }))
+        : state.state.revisions.map(cr => ({ meta: cr.metadata, revision: cr.revision }))
     const rollouts = holders
-      .filter((h) => isControlledBy(h.meta, owner?.uid))
+      .filter(h => isControlledBy(h.meta, owner?.uid))
       .flatMap((h): Rollout[] => {
         const at = Date.parse(h.meta?.creationTimestamp ?? '')
-        return Number.isFinite(at) && h.revision !== undefined ? [{ revision: h.revision, at, name: h.meta?.name ?? '' }] : []
+        return Number.isFinite(at) && h.revision !== undefined
+          ? [{ revision: h.revision, at, name: h.meta?.name ?? '' }]
+          : []
       })
       .sort((a, b) => a.at - b.at || a.revision - b.revision)
     return { labels: owner?.labels ?? {}, rollouts, source: 'kubernetes' }

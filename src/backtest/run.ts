@@ -73,7 +73,7 @@ export async function runBacktest(groups: readonly RuleGroupSpec[], opts: Backte
       intervalMs,
       slots: replay.slots.length,
       errors: Object.fromEntries(replay.errors),
-      probeRules: spec.rules.filter((r) => readsProbeSeries(r.expr)).map((r) => r.name),
+      probeRules: spec.rules.filter(r => readsProbeSeries(r.expr)).map(r => r.name),
     })
     alerts.push(...timelines(key, replay.transitions))
   }

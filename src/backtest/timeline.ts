@@ -38,9 +38,12 @@ export function timelines(group: string, transitions: readonly Transition[]): Al
       open.end = t.at
       open.endValue = t.value
     }
-    if (t.to === 'pending' || t.to === 'firing') line.intervals.push({ state: t.to, start: t.at, end: undefined, startValue: t.value, endValue: undefined })
+    if (t.to === 'pending' || t.to === 'firing')
+      line.intervals.push({ state: t.to, start: t.at, end: undefined, startValue: t.value, endValue: undefined })
   }
-  return [...byAlert.values()].sort((a, b) => compare(a.rule, b.rule) || compare(labelsToString(a.labels), labelsToString(b.labels)))
+  return [...byAlert.values()].sort(
+    (a, b) => compare(a.rule, b.rule) || compare(labelsToString(a.labels), labelsToString(b.labels)),
+  )
 }
 
 function compare(a: string, b: string): number {

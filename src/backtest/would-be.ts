@@ -9,7 +9,15 @@
 
 import type { ActionsConfig } from '../actions/actions-config.js'
 import { TriggerLog } from '../actions/correlation.js'
-import { decide, encodeRollbackRecord, nextRollbackRecord, ROLLBACK_ANNOTATION, type Decision, type PolicyInput, type WorkloadFacts } from '../actions/policy.js'
+import {
+  decide,
+  encodeRollbackRecord,
+  nextRollbackRecord,
+  ROLLBACK_ANNOTATION,
+  type Decision,
+  type PolicyInput,
+  type WorkloadFacts,
+} from '../actions/policy.js'
 import { isTrigger, targetOf } from '../actions/trigger.js'
 import { workloadKey, type WorkloadRef } from '../actions/workload-ref.js'
 import type { Labels } from '../engine/types.js'
@@ -51,11 +59,21 @@ export interface WouldBe {
   readonly alertname: string
   /** Where the workload's rollout history came from; undefined when it could not be read. */
   readonly history?: 'kubernetes' | 'kube-state-metrics' | undefined
-  readonly decision: Decision | { readonly act: false; readonly reason: 'unreadable'; readonly message: string; readonly blockers: readonly string[] }
+  readonly decision:
+    | Decision
+    | {
+        readonly act: false
+        readonly reason: 'unreadable'
+        readonly message: string
+        readonly blockers: readonly string[]
+      }
 }
 
 /** triggerFirings lists the firings of the alerts that are rollback triggers and name a workload, in time order. */
-export function triggerFirings(alerts: readonly AlertTimeline[], config: Pick<ActionsConfig, 'trigger' | 'targets'>): TriggerFiring[] {
+export function triggerFirings(
+  alerts: readonly AlertTimeline[],
+  config: Pick<ActionsConfig, 'trigger' | 'targets'>,
+): TriggerFiring[] {
   const out: TriggerFiring[] = []
   for (const alert of alerts) {
     if (!isTrigger(alert.labels, config.trigger)) continue
@@ -72,18 +90,28 @@ export function triggerFirings(alerts: readonly AlertTimeline[], config: Pick<Ac
 }
 
 /** wouldBeRollbacks decides every firing in order, carrying the would-be rollbacks forward. */
-export function wouldBeRollbacks(firings: readonly TriggerFiring[], histories: ReadonlyMap<string, RolloutHistory>, config: ActionsConfig): WouldBe[] {
+export function wouldBeRollbacks(
+  firings: readonly TriggerFiring[],
+  histories: ReadonlyMap<string, RolloutHistory>,
+  config: ActionsConfig,
+): WouldBe[] {
   const policy: ActionsConfig = { ...config, mode: 'execute' }
   const log = new TriggerLog()
   for (const f of firings) log.note(f.ref, f.at, f.at, Number.POSITIVE_INFINITY)
   const records = new Map<string, string>()
   const undone = new Map<string, number>()
   const rollbacks: number[] = []
-  return firings.map((f) => {
+  return firings.map(f => {
     const key = workloadKey(f.ref)
     const history = histories.get(key) ?? { error: 'not read' }
     const alertname = f.alert.labels['alertname'] ?? f.alert.rule
-    if ('error' in history) return { at: f.at, ref: f.ref, alertname, decision: { act: false, reason: 'unreadable', message: history.error, blockers: ['unreadable'] } }
+    if ('error' in history)
+      return {
+        at: f.at,
+        ref: f.ref,
+        alertname,
+        decision: { act: false, reason: 'unreadable', message: history.error, blockers: ['unreadable'] },
+      }
     const facts = factsAt(f.ref, history, f.at, records.get(key), undone.get(key) ?? 0)
     const input: PolicyInput = {
       now: f.at,
@@ -97,7 +125,13 @@ export function wouldBeRollbacks(firings: readonly TriggerFiring[], histories: R
     const decision = decide(input)
     if (decision.act && decision.target !== undefined) {
       rollbacks.push(f.at)
-      records.set(key, encodeRollbackRecord({ ...nextRollbackRecord(input, decision.target, alertname), generation: facts.generation + 1 }))
+      records.set(
+        key,
+        encodeRollbackRecord({
+          ...nextRollbackRecord(input, decision.target, alertname),
+          generation: facts.generation + 1,
+        }),
+      )
       undone.set(key, (undone.get(key) ?? 0) + 1)
     }
     return { at: f.at, ref: f.ref, alertname, history: history.source ?? 'kubernetes', decision }
@@ -109,8 +143,14 @@ export function wouldBeRollbacks(firings: readonly TriggerFiring[], histories: R
  * a rollout in progress where kube-state-metrics showed the generation ahead of the observed one. Revisions are numbered as the controller would have: one per rollout, plus one per earlier would-be
  * rollback (an undo is a revision too); generations advance by two per revision, one for a rollback's own patch.
  */
-export function factsAt(ref: WorkloadRef, history: Extract<RolloutHistory, { labels: Labels }>, at: number, record: string | undefined, undone = 0): WorkloadFacts {
-  const done = history.rollouts.filter((r) => r.at <= at)
+export function factsAt(
+  ref: WorkloadRef,
+  history: Extract<RolloutHistory, { labels: Labels }>,
+  at: number,
+  record: string | undefined,
+  undone = 0,
+): WorkloadFacts {
+  const done = history.rollouts.filter(r => r.at <= at)
   const current = done.at(-1)
   const revision = done.length + undone
   const generation = 2 * revision

@@ -27,12 +27,17 @@ export function parseFlags<O extends FlagOptions>(args: readonly string[], optio
 }
 
 function unknownFlag(message: string, args: readonly string[], options: FlagOptions): string {
-  const known = Object.entries(options).flatMap(([name, o]) => [`--${name}`, ...(o.short === undefined ? [] : [`-${o.short}`])])
+  const known = Object.entries(options).flatMap(([name, o]) => [
+    `--${name}`,
+    ...(o.short === undefined ? [] : [`-${o.short}`]),
+  ])
   const flag = /Unknown option '([^']*)'/.exec(message)?.[1] ?? message
   if (/^-[^-]$/.test(flag)) {
     // `-prometheus-url` reaches parseArgs as -p -r -o …: name the word as typed and match it as a long flag.
     const end = args.indexOf('--')
-    const word = (end < 0 ? args : args.slice(0, end)).map((a) => a.split('=', 1)[0] as string).find((a) => /^-[^-]{2,}/.test(a) && a.includes(flag.slice(1)))
+    const word = (end < 0 ? args : args.slice(0, end))
+      .map(a => a.split('=', 1)[0] as string)
+      .find(a => /^-[^-]{2,}/.test(a) && a.includes(flag.slice(1)))
     const hint = word === undefined ? '' : didYouMean(`-${word}`, known)
     if (hint !== '') return `unknown flag ${word}${hint}`
   }
@@ -57,9 +62,11 @@ export function parseRunArgs(argv: readonly string[], extra: ExtraFlags = {}): P
     config: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   }
-  for (const [flag, { short }] of Object.entries(extra)) options[flag] = { type: 'string', multiple: true, ...(short === undefined ? {} : { short }) }
+  for (const [flag, { short }] of Object.entries(extra))
+    options[flag] = { type: 'string', multiple: true, ...(short === undefined ? {} : { short }) }
   // A boolean option is a bare flag (--web.enable-lifecycle), as in Prometheus; its value in `flags` is "true".
-  for (const spec of RUN_OPTIONS) options[spec.flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string', multiple: true }
+  for (const spec of RUN_OPTIONS)
+    options[spec.flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string', multiple: true }
   const parsed = parseFlags(argv, options)
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument: ${parsed.positionals[0]}`)
   const flags = new Map<string, string[]>()
@@ -99,7 +106,14 @@ export function runUsage(): string {
 }
 
 function describe(spec: OptionSpec): string {
-  const value = spec.kind === 'boolean' ? '' : spec.kind === 'label-list' ? ' NAME=VALUE' : spec.kind === 'duration' ? ' DURATION' : ' VALUE'
+  const value =
+    spec.kind === 'boolean'
+      ? ''
+      : spec.kind === 'label-list'
+        ? ' NAME=VALUE'
+        : spec.kind === 'duration'
+          ? ' DURATION'
+          : ' VALUE'
   const def = spec.default === undefined ? '' : ` Default: ${spec.default}.`
   return `  --${spec.flag}${value}  (${spec.env}; config: ${spec.path.join('.')})\n      ${spec.help}${def}`
 }

@@ -65,7 +65,12 @@ const HISTORY_SOURCES = ['auto', 'kubernetes', 'kube-state-metrics'] as const
 type HistorySource = (typeof HISTORY_SOURCES)[number]
 
 /** runBacktestCommand is `rollguard backtest`; exit 0 done, 1 failed (configuration, rules, datasource), 2 usage. */
-export async function runBacktestCommand(argv: readonly string[], io: CliIO, env: NodeJS.ProcessEnv = process.env, now = Date.now()): Promise<number> {
+export async function runBacktestCommand(
+  argv: readonly string[],
+  io: CliIO,
+  env: NodeJS.ProcessEnv = process.env,
+  now = Date.now(),
+): Promise<number> {
   let args: BacktestArgs | 'help'
   try {
     args = parseBacktestArgs(argv, now)
@@ -82,13 +87,15 @@ export async function runBacktestCommand(argv: readonly string[], io: CliIO, env
     config = await loadConfig({ flags: args.flags, env, cwd: process.cwd() })
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    io.stderr(`rollguard backtest: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`)
+    io.stderr(`rollguard backtest: invalid configuration:\n${err.problems.map(p => `  ${p}`).join('\n')}\n`)
     return 1
   }
   const { doc } = config
   const loaded = await loadRuleFiles([...doc.rules.files])
   if (loaded.errors.length > 0) {
-    io.stderr(`rollguard backtest: invalid rule files:\n${loaded.errors.map((e) => `  ${formatRuleFileError(e)}`).join('\n')}\n`)
+    io.stderr(
+      `rollguard backtest: invalid rule files:\n${loaded.errors.map(e => `  ${formatRuleFileError(e)}`).join('\n')}\n`,
+    )
     return 1
   }
   const source = createPrometheusSource({
@@ -105,26 +112,33 @@ export async function runBacktestCommand(argv: readonly string[], io: CliIO, env
   try {
     actions = doc.actions === undefined ? undefined : await rolloutHistory(doc, env, { ...args, rangeQuery }, io)
   } catch (err) {
-    io.stderr(`rollguard backtest: actions are configured, but the Kubernetes configuration cannot be loaded: ${(err as Error).message}\n`)
+    io.stderr(
+      `rollguard backtest: actions are configured, but the Kubernetes configuration cannot be loaded: ${(err as Error).message}\n`,
+    )
     source.close()
     return 1
   }
   try {
-    const result = await runBacktest(loaded.files.flatMap((f) => f.groups), {
-      fromMs: args.fromMs,
-      toMs: args.toMs,
-      stepMs: args.stepMs,
-      defaultIntervalMs: doc.rules.evaluation_interval,
-      rangeQuery,
-      externalLabels: doc.global.external_labels,
-      externalURL: doc.web.external_url ?? `http://${hostname()}:9099`,
-      maxConcurrentQueries: doc.rules.max_concurrent_queries,
-      onProgress: tty ? (group, done, total) => io.stderr(`\r${group}: ${done}/${total} range queries`) : undefined,
-      actions,
-    })
+    const result = await runBacktest(
+      loaded.files.flatMap(f => f.groups),
+      {
+        fromMs: args.fromMs,
+        toMs: args.toMs,
+        stepMs: args.stepMs,
+        defaultIntervalMs: doc.rules.evaluation_interval,
+        rangeQuery,
+        externalLabels: doc.global.external_labels,
+        externalURL: doc.web.external_url ?? `http://${hostname()}:9099`,
+        maxConcurrentQueries: doc.rules.max_concurrent_queries,
+        onProgress: tty ? (group, done, total) => io.stderr(`\r${group}: ${done}/${total} range queries`) : undefined,
+        actions,
+      },
+    )
     if (tty) io.stderr('\n')
-    io.stdout(args.output === 'json' ? jsonReport(result) : args.output === 'html' ? htmlReport(result) : tableReport(result))
-    const failed = result.groups.some((g) => Object.keys(g.errors).length > 0)
+    io.stdout(
+      args.output === 'json' ? jsonReport(result) : args.output === 'html' ? htmlReport(result) : tableReport(result),
+    )
+    const failed = result.groups.some(g => Object.keys(g.errors).length > 0)
     if (failed) io.stderr('rollguard backtest: some rules could not be replayed (see the notes)\n')
     return failed ? 1 : 0
   } finally {
@@ -145,53 +159,82 @@ async function rolloutHistory(
   io: CliIO,
 ): Promise<NonNullable<BacktestOptions['actions']>> {
   const config = doc.actions as ActionsConfig
-  const fromKsm = (ref: WorkloadRef) => readKsmHistory(ref, { ...opts, resolutionMs: opts.stepMs ?? doc.rules.evaluation_interval })
+  const fromKsm = (ref: WorkloadRef) =>
+    readKsmHistory(ref, { ...opts, resolutionMs: opts.stepMs ?? doc.rules.evaluation_interval })
   if (opts.historySource === 'kube-state-metrics') {
-    return { config, history: async (ref) => (await fromKsm(ref)) ?? { error: `kube-state-metrics recorded no ReplicaSet of ${refString(ref)} in the window (${ref.kind === 'Deployment' ? 'is it scraped?' : 'it has Deployments only'})` } }
+    return {
+      config,
+      history: async ref =>
+        (await fromKsm(ref)) ?? {
+          error: `kube-state-metrics recorded no ReplicaSet of ${refString(ref)} in the window (${ref.kind === 'Deployment' ? 'is it scraped?' : 'it has Deployments only'})`,
+        },
+    }
   }
   let fromApi: ((ref: WorkloadRef) => Promise<RolloutHistory>) | undefined
   try {
     fromApi = await historyFromCluster(doc, env)
   } catch (err) {
     if (opts.historySource === 'kubernetes') throw err
-    io.stderr(`rollguard backtest: the Kubernetes configuration cannot be loaded (${(err as Error).message}): rollout history from kube-state-metrics only\n`)
+    io.stderr(
+      `rollguard backtest: the Kubernetes configuration cannot be loaded (${(err as Error).message}): rollout history from kube-state-metrics only\n`,
+    )
   }
-  if (opts.historySource === 'kubernetes') return { config, history: fromApi as (ref: WorkloadRef) => Promise<RolloutHistory> }
-  return { config, history: (ref) => mergedHistory(ref, fromKsm, fromApi) }
+  if (opts.historySource === 'kubernetes')
+    return { config, history: fromApi as (ref: WorkloadRef) => Promise<RolloutHistory> }
+  return { config, history: ref => mergedHistory(ref, fromKsm, fromApi) }
 }
 
-async function mergedHistory(ref: WorkloadRef, fromKsm: (ref: WorkloadRef) => Promise<RolloutHistory | undefined>, fromApi: ((ref: WorkloadRef) => Promise<RolloutHistory>) | undefined): Promise<RolloutHistory> {
+async function mergedHistory(
+  ref: WorkloadRef,
+  fromKsm: (ref: WorkloadRef) => Promise<RolloutHistory | undefined>,
+  fromApi: ((ref: WorkloadRef) => Promise<RolloutHistory>) | undefined,
+): Promise<RolloutHistory> {
   const [ksm, api] = await Promise.all([fromKsm(ref), fromApi?.(ref)])
-  if (ksm === undefined || 'error' in ksm) return api ?? ksm ?? { error: `no rollout history for ${refString(ref)}: kube-state-metrics recorded none in the window and no Kubernetes configuration could be loaded` }
+  if (ksm === undefined || 'error' in ksm)
+    return (
+      api ??
+      ksm ?? {
+        error: `no rollout history for ${refString(ref)}: kube-state-metrics recorded none in the window and no Kubernetes configuration could be loaded`,
+      }
+    )
   // kube-state-metrics exports only allowlisted labels, under sanitized names: the live ones are better when known.
   return api !== undefined && !('error' in api) ? { ...ksm, labels: api.labels } : ksm
 }
 
-async function historyFromCluster(doc: ConfigDocument, env: NodeJS.ProcessEnv): Promise<(ref: WorkloadRef) => Promise<RolloutHistory>> {
+async function historyFromCluster(
+  doc: ConfigDocument,
+  env: NodeJS.ProcessEnv,
+): Promise<(ref: WorkloadRef) => Promise<RolloutHistory>> {
   const [{ kubeSource }, { loadKubeConfig, makeClients }, { readRolloutHistory }] = await Promise.all([
     import('../actions/service.js'),
     import('../actions/kube/client.js'),
     import('../backtest/rollout-history.js'),
   ])
   const kc = loadKubeConfig({ source: kubeSource(doc.kubernetes, env), context: doc.kubernetes.context })
-  const { apps } = makeClients(kc, { requestTimeoutMs: doc.kubernetes.request_timeout, maxResponseBytes: doc.kubernetes.max_response_bytes })
-  return (ref) => readRolloutHistory(apps, ref)
+  const { apps } = makeClients(kc, {
+    requestTimeoutMs: doc.kubernetes.request_timeout,
+    maxResponseBytes: doc.kubernetes.max_response_bytes,
+  })
+  return ref => readRolloutHistory(apps, ref)
 }
 
 /** parseBacktestArgs parses the command line; run's flags pass through to the configuration. */
 export function parseBacktestArgs(argv: readonly string[], now: number): BacktestArgs | 'help' {
   const { flags, help } = parseRunArgs(argv, { from: {}, to: {}, step: {}, output: {}, 'rollout-history': {} })
   if (help) return 'help'
-  const v = Object.fromEntries(['from', 'to', 'step', 'output', 'rollout-history'].map((k) => [k, flags.get(k)?.at(-1)]))
+  const v = Object.fromEntries(['from', 'to', 'step', 'output', 'rollout-history'].map(k => [k, flags.get(k)?.at(-1)]))
   if (typeof v.from !== 'string') throw new Error('--from is required')
   const fromMs = parseTime(v.from, now, '--from')
   const toMs = typeof v.to === 'string' ? parseTime(v.to, now, '--to') : now
-  if (toMs <= fromMs) throw new Error(`--to (${new Date(toMs).toISOString()}) must be after --from (${new Date(fromMs).toISOString()})`)
+  if (toMs <= fromMs)
+    throw new Error(`--to (${new Date(toMs).toISOString()}) must be after --from (${new Date(fromMs).toISOString()})`)
   const output = typeof v.output === 'string' ? v.output : 'table'
-  if (output !== 'table' && output !== 'json' && output !== 'html') throw new Error(`--output must be table, json or html, not ${JSON.stringify(output)}`)
+  if (output !== 'table' && output !== 'json' && output !== 'html')
+    throw new Error(`--output must be table, json or html, not ${JSON.stringify(output)}`)
   const stepMs = typeof v.step === 'string' ? positiveDuration(v.step, '--step') : undefined
   const historySource = v['rollout-history'] ?? 'auto'
-  if (!(HISTORY_SOURCES as readonly string[]).includes(historySource)) throw new Error(`--rollout-history must be ${HISTORY_SOURCES.join(', ')}, not ${JSON.stringify(historySource)}`)
+  if (!(HISTORY_SOURCES as readonly string[]).includes(historySource))
+    throw new Error(`--rollout-history must be ${HISTORY_SOURCES.join(', ')}, not ${JSON.stringify(historySource)}`)
   return { flags, fromMs, toMs, stepMs, output, historySource: historySource as HistorySource }
 }
 
@@ -203,7 +246,8 @@ export function parseTime(text: string, now: number, flag: string): number {
   if (relative !== null) return now - positiveDuration(relative[1] as string, flag)
   if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000)
   const ms = Date.parse(t)
-  if (!Number.isFinite(ms) || !/^\d{4}-\d\d-\d\dT/.test(t)) throw new Error(`${flag}: ${JSON.stringify(text)} is not a time (RFC 3339, Unix seconds, now, now-24h)`)
+  if (!Number.isFinite(ms) || !/^\d{4}-\d\d-\d\dT/.test(t))
+    throw new Error(`${flag}: ${JSON.stringify(text)} is not a time (RFC 3339, Unix seconds, now, now-24h)`)
   return ms
 }
 

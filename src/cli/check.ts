@@ -143,12 +143,22 @@ async function checkConfig(file: string, io: CheckIO, hooks: CheckHooks): Promis
   io.stdout(`Checking ${file}\n`)
   try {
     // The environment counts, as it will for `rollguard run` (e.g. ROLLGUARD_PROMETHEUS_URL).
-    const config = await loadConfig({ flags: new Map([['config', [file]]]), env: hooks.env ?? process.env, cwd: process.cwd() })
+    const config = await loadConfig({
+      flags: new Map([['config', [file]]]),
+      env: hooks.env ?? process.env,
+      cwd: process.cwd(),
+    })
     io.stdout(`  SUCCESS: ${file} is valid rollguard config file syntax\n`)
     const rules = config.doc.rules.files
     io.stdout(rules.length === 0 ? '\n' : `  found ${rules.length} rule file pattern(s) to check\n\n`)
     const outcome: Outcome = { failed: false, hasErrors: false }
-    const opts: CheckOptions = { lintDuplicates: true, lintFatal: false, config: undefined, files: [...rules], limits: ruleLimitsOf(config.doc.rules) }
+    const opts: CheckOptions = {
+      lintDuplicates: true,
+      lintFatal: false,
+      config: undefined,
+      files: [...rules],
+      limits: ruleLimitsOf(config.doc.rules),
+    }
     for (const pattern of rules) await checkPattern(pattern, opts, io, outcome)
     return outcome.hasErrors ? EXIT_ERRORS : EXIT_OK
   } catch (err) {
@@ -161,8 +171,8 @@ async function checkConfig(file: string, io: CheckIO, hooks: CheckHooks): Promis
 
 async function checkPattern(pattern: string, opts: CheckOptions, io: CheckIO, outcome: Outcome): Promise<void> {
   const loaded = await loadRuleFiles([pattern], opts.limits === undefined ? {} : { limits: opts.limits })
-  const inFiles = new Set(loaded.files.flatMap((f) => f.errors))
-  for (const e of loaded.errors.filter((err) => !inFiles.has(err))) {
+  const inFiles = new Set(loaded.files.flatMap(f => f.errors))
+  for (const e of loaded.errors.filter(err => !inFiles.has(err))) {
     io.stdout(`Checking ${pattern}\n`)
     fail([e], io, outcome, true)
     io.stdout('\n')
@@ -174,7 +184,7 @@ async function checkPattern(pattern: string, opts: CheckOptions, io: CheckIO, ou
 }
 
 function report(file: ParsedRuleFile, opts: CheckOptions, io: CheckIO, outcome: Outcome): void {
-  const lints = file.warnings.filter((w) => w.lint !== undefined)
+  const lints = file.warnings.filter(w => w.lint !== undefined)
   for (const w of file.warnings) if (w.lint === undefined) io.stderr(`  WARNING: ${formatRuleFileError(w)}\n`)
   if (file.errors.length > 0) fail(file.errors, io, outcome, true)
   else if (opts.lintDuplicates && lints.length > 0) fail(lints, io, outcome, false)

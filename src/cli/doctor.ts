@@ -66,9 +66,22 @@ export async function runDoctor(argv: readonly string[], io: CliIO, hooks: Docto
   }
   const loaded = await loadEverything(args.flags, env, cwd)
   emit(loaded.checks)
-  const checks = loaded.config === undefined
-    ? loaded.checks
-    : [...loaded.checks, ...(await runChecks({ config: loaded.config, groups: loaded.groups, env, cwd, ...(hooks.now === undefined ? {} : { now: hooks.now }) }, emit))]
+  const checks =
+    loaded.config === undefined
+      ? loaded.checks
+      : [
+          ...loaded.checks,
+          ...(await runChecks(
+            {
+              config: loaded.config,
+              groups: loaded.groups,
+              env,
+              cwd,
+              ...(hooks.now === undefined ? {} : { now: hooks.now }),
+            },
+            emit,
+          )),
+        ]
   io.stdout(output === 'json' ? formatJson(checks) : formatSummary(checks))
   return exitCode(checks)
 }
@@ -86,21 +99,50 @@ interface Loaded {
 }
 
 /** loadEverything loads config and rules as the daemon does; every problem is a failed check instead of an exit. */
-async function loadEverything(flags: ReadonlyMap<string, readonly string[]>, env: Readonly<Record<string, string | undefined>>, cwd: string): Promise<Loaded> {
+async function loadEverything(
+  flags: ReadonlyMap<string, readonly string[]>,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): Promise<Loaded> {
   let config: Config
   try {
     config = await loadConfig({ flags, env, cwd })
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    const checks = err.problems.map((p) => fail('config', p, 'rollguard run refuses to start with this configuration; fix it (rollguard check --config FILE validates a config file)'))
+    const checks = err.problems.map(p =>
+      fail(
+        'config',
+        p,
+        'rollguard run refuses to start with this configuration; fix it (rollguard check --config FILE validates a config file)',
+      ),
+    )
     return { checks, groups: [] }
   }
   const from = config.configFile === undefined ? 'flags and environment' : `${config.configFile}, flags and environment`
   const loaded = await loadRuleFiles([...config.doc.rules.files], { cwd })
-  const groups = loaded.files.flatMap((f) => f.groups)
+  const groups = loaded.files.flatMap(f => f.groups)
   const rules = groups.reduce((n, g) => n + g.rules.length, 0)
-  const checks: Check[] = [ok('config', `configuration from ${from}: ${loaded.files.length} rule file(s), ${rules} rule(s), ${config.doc.probes.length} probe(s), actions ${config.doc.actions === undefined ? 'off' : `in ${config.doc.actions.mode} mode`}`)]
-  for (const e of loaded.errors) checks.push(fail('rule-files', formatRuleFileError(e), 'rollguard run refuses to start with it: fix it (rollguard check FILE shows every problem)'))
-  if (config.doc.rules.files.length === 0) checks.push(warn('rule-files', 'no rule files configured: nothing will be evaluated', 'set rules.files (--rules, ROLLGUARD_RULES)'))
+  const checks: Check[] = [
+    ok(
+      'config',
+      `configuration from ${from}: ${loaded.files.length} rule file(s), ${rules} rule(s), ${config.doc.probes.length} probe(s), actions ${config.doc.actions === undefined ? 'off' : `in ${config.doc.actions.mode} mode`}`,
+    ),
+  ]
+  for (const e of loaded.errors)
+    checks.push(
+      fail(
+        'rule-files',
+        formatRuleFileError(e),
+        'rollguard run refuses to start with it: fix it (rollguard check FILE shows every problem)',
+      ),
+    )
+  if (config.doc.rules.files.length === 0)
+    checks.push(
+      warn(
+        'rule-files',
+        'no rule files configured: nothing will be evaluated',
+        'set rules.files (--rules, ROLLGUARD_RULES)',
+      ),
+    )
   return { checks, config, groups }
 }

@@ -5,7 +5,17 @@ import { patchOwner, readOwner } from '../actions/kube/gitops-owner.js'
 import { parseFlags, UsageError } from './args.js'
 import type { CliIO } from './run.js'
 import { didYouMean } from './suggest.js'
-import { connect, errorText, KUBE_FLAGS_HELP, KUBE_OPTIONS, printError, usageError, wantsHelp, type Env, type KubeFlags } from './workload-args.js'
+import {
+  connect,
+  errorText,
+  KUBE_FLAGS_HELP,
+  KUBE_OPTIONS,
+  printError,
+  usageError,
+  wantsHelp,
+  type Env,
+  type KubeFlags,
+} from './workload-args.js'
 
 /** GITOPS_USAGE is the help text of `rollguard gitops`. */
 export const GITOPS_USAGE = `Usage: rollguard gitops resume KIND/NAME [-n NAMESPACE] [--dry-run] [--kubeconfig FILE] [--context NAME]
@@ -29,9 +39,16 @@ Examples:
 `
 
 const KINDS: ReadonlyMap<string, OwnerKind> = new Map([
-  ['application', 'Application'], ['applications', 'Application'], ['app', 'Application'], ['apps', 'Application'],
-  ['kustomization', 'Kustomization'], ['kustomizations', 'Kustomization'], ['ks', 'Kustomization'],
-  ['helmrelease', 'HelmRelease'], ['helmreleases', 'HelmRelease'], ['hr', 'HelmRelease'],
+  ['application', 'Application'],
+  ['applications', 'Application'],
+  ['app', 'Application'],
+  ['apps', 'Application'],
+  ['kustomization', 'Kustomization'],
+  ['kustomizations', 'Kustomization'],
+  ['ks', 'Kustomization'],
+  ['helmrelease', 'HelmRelease'],
+  ['helmreleases', 'HelmRelease'],
+  ['hr', 'HelmRelease'],
 ])
 
 interface ResumeOptions {
@@ -45,18 +62,37 @@ interface ResumeOptions {
 export function parseGitOpsArgs(argv: readonly string[]): ResumeOptions {
   const { values, positionals } = parseFlags(argv, { ...KUBE_OPTIONS, 'dry-run': { type: 'boolean' } })
   const [sub, target, extra] = positionals
-  if (sub !== 'resume') throw new UsageError(sub === undefined ? 'a subcommand is required: resume' : `unknown subcommand ${JSON.stringify(sub)}${didYouMean(sub, ['resume']) || ': the subcommand is resume'}`)
+  if (sub !== 'resume')
+    throw new UsageError(
+      sub === undefined
+        ? 'a subcommand is required: resume'
+        : `unknown subcommand ${JSON.stringify(sub)}${didYouMean(sub, ['resume']) || ': the subcommand is resume'}`,
+    )
   if (target === undefined) throw new UsageError('an owner is required: KIND/NAME, e.g. application/shop')
   if (extra !== undefined) throw new UsageError(`unexpected argument: ${extra}`)
   const [kindText = '', name = ''] = target.split('/', 2)
-  const kind = KINDS.get(kindText.toLowerCase().replace(/\.(argoproj\.io|kustomize\.toolkit\.fluxcd\.io|helm\.toolkit\.fluxcd\.io)$/, ''))
-  if (kind === undefined) throw new UsageError(`unsupported kind ${JSON.stringify(kindText)}: use application (app), kustomization (ks) or helmrelease (hr)`)
+  const kind = KINDS.get(
+    kindText.toLowerCase().replace(/\.(argoproj\.io|kustomize\.toolkit\.fluxcd\.io|helm\.toolkit\.fluxcd\.io)$/, ''),
+  )
+  if (kind === undefined)
+    throw new UsageError(
+      `unsupported kind ${JSON.stringify(kindText)}: use application (app), kustomization (ks) or helmrelease (hr)`,
+    )
   if (name === '') throw new UsageError(`${kindText}: a name is required, e.g. ${kindText}/shop`)
-  return { kind, name, dryRun: values['dry-run'] === true, flags: { namespace: values.namespace, kubeconfig: values.kubeconfig, context: values.context } }
+  return {
+    kind,
+    name,
+    dryRun: values['dry-run'] === true,
+    flags: { namespace: values.namespace, kubeconfig: values.kubeconfig, context: values.context },
+  }
 }
 
 /** runGitOps implements `rollguard gitops` and returns the exit code. */
-export async function runGitOps(argv: readonly string[], io: CliIO, hooks: { env?: Env; requestTimeoutMs?: number } = {}): Promise<number> {
+export async function runGitOps(
+  argv: readonly string[],
+  io: CliIO,
+  hooks: { env?: Env; requestTimeoutMs?: number } = {},
+): Promise<number> {
   if (wantsHelp(argv)) {
     io.stdout(GITOPS_USAGE)
     return 0
@@ -78,9 +114,14 @@ export async function runGitOps(argv: readonly string[], io: CliIO, hooks: { env
   if (read.kind === 'error') return printError(io, read.message)
   const resume = resumePatch(owner, read.obj)
   if ('error' in resume) return printError(io, resume.error)
-  const r = await patchOwner(conn.clients.custom, owner, resume.patch, { dryRun: opts.dryRun, step: 'resuming its reconciliation' })
+  const r = await patchOwner(conn.clients.custom, owner, resume.patch, {
+    dryRun: opts.dryRun,
+    step: 'resuming its reconciliation',
+  })
   if (r !== true) return printError(io, r.message)
   const { group } = OWNER_KINDS[opts.kind]
-  io.stdout(`${opts.kind.toLowerCase()}.${group}/${opts.name} resumed${opts.dryRun ? ' (dry run)' : ''}: ${resume.restored} (${describeOwner(owner)})\n`)
+  io.stdout(
+    `${opts.kind.toLowerCase()}.${group}/${opts.name} resumed${opts.dryRun ? ' (dry run)' : ''}: ${resume.restored} (${describeOwner(owner)})\n`,
+  )
   return 0
 }

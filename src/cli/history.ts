@@ -67,13 +67,18 @@ export interface WorkloadHistory {
 /** parseHistoryArgs parses the command line (without --help); throws UsageError. */
 export function parseHistoryArgs(argv: readonly string[]): HistoryOptions {
   const { values, positionals } = parseFlags(argv, KUBE_OPTIONS)
-  return { target: parseTarget(positionals), flags: { namespace: values.namespace, kubeconfig: values.kubeconfig, context: values.context } }
+  return {
+    target: parseTarget(positionals),
+    flags: { namespace: values.namespace, kubeconfig: values.kubeconfig, context: values.context },
+  }
 }
 
 /** runHistory implements `rollguard history` and returns the exit code; it prints errors instead of throwing them. */
 export async function runHistory(argv: readonly string[], io: CliIO, hooks: HistoryHooks = {}): Promise<number> {
   const prepared = prepareWorkloadCommand(argv, io, {
-    command: 'history', usage: HISTORY_USAGE, parse: parseHistoryArgs,
+    command: 'history',
+    usage: HISTORY_USAGE,
+    parse: parseHistoryArgs,
     ...(hooks.env === undefined ? {} : { env: hooks.env }),
     ...(hooks.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: hooks.requestTimeoutMs }),
   })
@@ -94,8 +99,13 @@ async function gitopsLine(custom: CustomObjectsApi, ref: WorkloadRef, meta: RawM
   const facts = { ref, labels: meta?.labels ?? {}, annotations: meta?.annotations ?? {} }
   const { facts: g } = await readGitOpsFacts(custom, facts, GitOpsPolicy.parse({}))
   if (g.state === 'unmanaged') return g.note === undefined ? '' : `\nGitOps: ${g.note}\n`
-  if (g.state === 'unreadable') return `\nGitOps: applied by ${describeOwner(g.owner)} (${g.owner.via}), which could not be read: ${g.error}\n`
-  const verdict = g.suspendedByRollguard ? 'suspended by rollguard (rollguard gitops resume restores it)' : g.reverts ? 'would revert a rollback' : 'would not revert a rollback'
+  if (g.state === 'unreadable')
+    return `\nGitOps: applied by ${describeOwner(g.owner)} (${g.owner.via}), which could not be read: ${g.error}\n`
+  const verdict = g.suspendedByRollguard
+    ? 'suspended by rollguard (rollguard gitops resume restores it)'
+    : g.reverts
+      ? 'would revert a rollback'
+      : 'would not revert a rollback'
   return `\nGitOps: applied by ${describeOwner(g.owner)} (${g.owner.via}): ${g.detail}; ${verdict}\n`
 }
 
@@ -103,13 +113,17 @@ async function gitopsLine(custom: CustomObjectsApi, ref: WorkloadRef, meta: RawM
 export async function workloadHistory(apps: AppsV1Api, ref: WorkloadRef): Promise<WorkloadHistory> {
   if (ref.kind === 'Deployment') {
     const state = await fetchDeploymentState(apps, ref)
-    const owned = state.replicaSets.filter((rs) => isControlledBy(rs.metadata, state.deployment.metadata?.uid))
-    const records = recordsOf([state.deployment.metadata, ...owned.map((rs) => rs.metadata)])
-    return { history: { kind: 'history', ref, entries: deploymentHistory(state) }, records, meta: state.deployment.metadata }
+    const owned = state.replicaSets.filter(rs => isControlledBy(rs.metadata, state.deployment.metadata?.uid))
+    const records = recordsOf([state.deployment.metadata, ...owned.map(rs => rs.metadata)])
+    return {
+      history: { kind: 'history', ref, entries: deploymentHistory(state) },
+      records,
+      meta: state.deployment.metadata,
+    }
   }
   const state = await fetchRevisionState(apps, ref)
-  const owned = state.revisions.filter((cr) => isControlledBy(cr.metadata, state.workload.metadata?.uid))
-  const records = recordsOf([state.workload.metadata, ...owned.map((cr) => cr.metadata)])
+  const owned = state.revisions.filter(cr => isControlledBy(cr.metadata, state.workload.metadata?.uid))
+  const records = recordsOf([state.workload.metadata, ...owned.map(cr => cr.metadata)])
   return { history: { kind: 'history', ref, entries: revisionHistory(state) }, records, meta: state.workload.metadata }
 }
 
@@ -126,28 +140,31 @@ function recordsOf(metas: readonly (RawMeta | undefined)[]): RollbackRecord[] {
 /** formatWorkloadHistory renders formatHistory's table, marks the revisions rollguard's rollbacks created, and lists the records. */
 export function formatWorkloadHistory(found: WorkloadHistory): string {
   const { history, records } = found
-  if (history.entries.length === 0) return `${refString(history.ref).replace(/ -n .*$/, '')}\nNo rollout history found.\n`
+  if (history.entries.length === 0)
+    return `${refString(history.ref).replace(/ -n .*$/, '')}\nNo rollout history found.\n`
   const lines = formatHistory(history).trimEnd().split('\n')
   // formatHistory prints the object, the header, then one line per entry in order.
-  const width = Math.max(...lines.slice(1).map((l) => l.length))
+  const width = Math.max(...lines.slice(1).map(l => l.length))
   history.entries.forEach((entry, i) => {
     // An undo gives the restored template the next revision number: the rollback's fromRevision + 1.
-    const record = records.findLast((r) => r.fromRevision + 1 === entry.revision)
+    const record = records.findLast(r => r.fromRevision + 1 === entry.revision)
     const line = lines[i + 2]
-    if (record && line !== undefined) lines[i + 2] = `${line.padEnd(width)}  <- rollguard rollback ${record.fromRevision} → ${record.toRevision}`
+    if (record && line !== undefined)
+      lines[i + 2] = `${line.padEnd(width)}  <- rollguard rollback ${record.fromRevision} → ${record.toRevision}`
   })
   return `${lines.join('\n')}\n${recordsText(records)}`
 }
 
 function recordsText(records: readonly RollbackRecord[]): string {
   if (records.length === 0) return ''
-  const rows = records.map((r) => {
+  const rows = records.map(r => {
     const by = r.by === undefined ? '' : `  by ${r.by}`
-    const verified = r.attempt === undefined ? '' : r.verified === undefined ? '  not verified' : `  verified ${time(r.verified)}`
+    const verified =
+      r.attempt === undefined ? '' : r.verified === undefined ? '  not verified' : `  verified ${time(r.verified)}`
     return `  ${time(r.at)}  revision ${r.fromRevision} → ${r.toRevision}  generation ${r.generation}  ${r.alert}${by}${verified}`
   })
-  const known = new Set(records.map((r) => r.at))
-  const earlier = (records[records.length - 1]?.history ?? []).filter((t) => !known.has(t))
+  const known = new Set(records.map(r => r.at))
+  const earlier = (records[records.length - 1]?.history ?? []).filter(t => !known.has(t))
   if (earlier.length > 0) rows.push(`  earlier rollbacks (details overwritten): ${earlier.map(time).join(', ')}`)
   return `\nRollbacks recorded by rollguard (annotation ${ROLLBACK_ANNOTATION}):\n${rows.join('\n')}\n`
 }

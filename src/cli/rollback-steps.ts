@@ -49,7 +49,10 @@ export const MANUAL_ACTION = 'ManualRollback'
 const DEFAULT_DEADLINE_SECONDS = 600
 const WAIT_MARGIN_MS = 60_000
 // The CLI does not know the daemon's per-workload window, so it carries every earlier time forward (capped by the policy module).
-const KEEP_HISTORY: ActionsPolicy = { ...ActionsPolicy.parse({}), max_rollbacks_per_workload: { count: 1, window: Number.MAX_SAFE_INTEGER } }
+const KEEP_HISTORY: ActionsPolicy = {
+  ...ActionsPolicy.parse({}),
+  max_rollbacks_per_workload: { count: 1, window: Number.MAX_SAFE_INTEGER },
+}
 
 interface Run {
   readonly clients: KubeClients
@@ -62,7 +65,13 @@ interface Run {
 }
 
 /** rollBack runs one manual rollback and returns the exit code; it never throws for API errors. */
-export async function rollBack(clients: KubeClients, ref: WorkloadRef, opts: RollbackOptions, io: CliIO, pollMs: number): Promise<number> {
+export async function rollBack(
+  clients: KubeClients,
+  ref: WorkloadRef,
+  opts: RollbackOptions,
+  io: CliIO,
+  pollMs: number,
+): Promise<number> {
   let live: RawWorkload
   try {
     live = await readWorkload(clients.apps, ref)
@@ -73,7 +82,12 @@ export async function rollBack(clients: KubeClients, ref: WorkloadRef, opts: Rol
   warnBefore(run)
   const recorder = auditRecorder(run)
   const notBefore = Date.now()
-  const result = await undoWorkload(clients.apps, ref, { toRevision: opts.toRevision, dryRun: opts.dryRun, record: recorder.annotation, resendOnConflict: true })
+  const result = await undoWorkload(clients.apps, ref, {
+    toRevision: opts.toRevision,
+    dryRun: opts.dryRun,
+    record: recorder.annotation,
+    resendOnConflict: true,
+  })
   return report(run, result, recorder.last(), notBefore)
 }
 
@@ -116,7 +130,7 @@ function auditRecorder(run: Run): Recorder {
   const alert = run.opts.reason === undefined ? 'manual' : `manual: ${run.opts.reason}`
   const annotation: RecordAnnotation = {
     annotationKey: ROLLBACK_ANNOTATION,
-    value: (ctx) => {
+    value: ctx => {
       plans.push(ctx)
       const input = { now: Date.now(), policy: KEEP_HISTORY, facts, recentRollbacks: [], isLeader: true }
       const record = nextRollbackRecord(input, { fromRevision: ctx.fromRevision, toRevision: ctx.toRevision }, alert)
@@ -126,7 +140,12 @@ function auditRecorder(run: Run): Recorder {
   return { annotation, last: () => plans[plans.length - 1] }
 }
 
-async function report(run: Run, result: UndoResult, plan: RecordContext | undefined, notBefore: number): Promise<number> {
+async function report(
+  run: Run,
+  result: UndoResult,
+  plan: RecordContext | undefined,
+  notBefore: number,
+): Promise<number> {
   const { io, opts, name } = run
   switch (result.kind) {
     case 'error':
@@ -181,7 +200,7 @@ async function verify(run: Run, r: RolledBack, plan: RecordContext | undefined, 
     deadlineMs: run.opts.timeoutMs ?? defaultDeadlineMs(run),
     pollMs: run.pollMs,
     notBefore,
-    progress: (line) => run.io.stdout(`${line}\n`),
+    progress: line => run.io.stdout(`${line}\n`),
   })
   if (outcome.outcome === 'complete') {
     run.io.stdout(`${outcome.message}\n`)
@@ -211,7 +230,15 @@ function defaultDeadlineMs(run: Run): number {
 // Events are an audit trail, not a precondition: a failure to record one is reported and does not change the exit code.
 async function event(run: Run, type: EventSpec['type'], reason: string, note: string): Promise<void> {
   const regarding = { ...run.ref, uid: run.live.metadata?.uid }
-  const reporter = { reportingController: DEFAULT_REPORTER_CONTROLLER, reportingInstance: `rollguard-cli@${hostname()}` }
-  const r = await recordEvent(run.clients.events, regarding, { type, reason, action: MANUAL_ACTION, note: oneLine(note) }, reporter)
+  const reporter = {
+    reportingController: DEFAULT_REPORTER_CONTROLLER,
+    reportingInstance: `rollguard-cli@${hostname()}`,
+  }
+  const r = await recordEvent(
+    run.clients.events,
+    regarding,
+    { type, reason, action: MANUAL_ACTION, note: oneLine(note) },
+    reporter,
+  )
   if (r.kind === 'error') run.io.stderr(`Warning: event ${reason} not recorded: ${oneLine(r.message)}\n`)
 }

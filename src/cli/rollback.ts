@@ -2,13 +2,7 @@ import { DurationError, parseDuration } from '../rules/duration.js'
 import { parseFlags, UsageError } from './args.js'
 import { rollBack, type RollbackOptions } from './rollback-steps.js'
 import type { CliIO } from './run.js'
-import {
-  KUBE_FLAGS_HELP,
-  KUBE_OPTIONS,
-  parseTarget,
-  prepareWorkloadCommand,
-  type Env,
-} from './workload-args.js'
+import { KUBE_FLAGS_HELP, KUBE_OPTIONS, parseTarget, prepareWorkloadCommand, type Env } from './workload-args.js'
 
 /** ROLLBACK_USAGE is the help text of `rollguard rollback`. */
 export const ROLLBACK_USAGE = `Usage: rollguard rollback KIND/NAME [-n NAMESPACE] [--to-revision N] [--dry-run] [--no-wait]
@@ -101,8 +95,10 @@ function normalizeDryRun(argv: readonly string[]): string[] {
     }
     const value = arg.slice('--dry-run='.length)
     if (value === 'server') out.push('--dry-run')
-    else if (value === 'client') throw new UsageError('--dry-run=client is not supported: rollguard only does server-side dry runs (--dry-run)')
-    else if (value !== 'none') throw new UsageError(`invalid --dry-run value ${JSON.stringify(value)}: use --dry-run (server) or --dry-run=none`)
+    else if (value === 'client')
+      throw new UsageError('--dry-run=client is not supported: rollguard only does server-side dry runs (--dry-run)')
+    else if (value !== 'none')
+      throw new UsageError(`invalid --dry-run value ${JSON.stringify(value)}: use --dry-run (server) or --dry-run=none`)
   }
   return end < 0 ? out : [...out, ...argv.slice(end)]
 }
@@ -110,7 +106,8 @@ function normalizeDryRun(argv: readonly string[]): string[] {
 function parseRevision(text: string | undefined): number {
   if (text === undefined) return 0
   // Negative numbers pass: kubectl answers them with "unable to find specified revision".
-  if (!/^-?\d{1,15}$/.test(text)) throw new UsageError(`--to-revision: invalid revision ${JSON.stringify(text)}, want an integer`)
+  if (!/^-?\d{1,15}$/.test(text))
+    throw new UsageError(`--to-revision: invalid revision ${JSON.stringify(text)}, want an integer`)
   return Number(text)
 }
 
@@ -130,7 +127,9 @@ function parseTimeout(text: string | undefined): number | undefined {
 /** runRollback implements `rollguard rollback` and returns the exit code; it prints errors instead of throwing them. */
 export async function runRollback(argv: readonly string[], io: CliIO, hooks: RollbackHooks = {}): Promise<number> {
   const prepared = prepareWorkloadCommand(argv, io, {
-    command: 'rollback', usage: ROLLBACK_USAGE, parse: parseRollbackArgs,
+    command: 'rollback',
+    usage: ROLLBACK_USAGE,
+    parse: parseRollbackArgs,
     ...(hooks.env === undefined ? {} : { env: hooks.env }),
     ...(hooks.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: hooks.requestTimeoutMs }),
   })

@@ -36,7 +36,10 @@ export async function followRollout(apps: AppsV1Api, ref: WorkloadRef, opts: Fol
     last = step.message
     const left = end - performance.now()
     if (left <= 0) {
-      return { outcome: 'timeout', message: `${refString(ref)}: timed out waiting for the rollout after ${formatDuration(opts.deadlineMs)}; last status: ${last}` }
+      return {
+        outcome: 'timeout',
+        message: `${refString(ref)}: timed out waiting for the rollout after ${formatDuration(opts.deadlineMs)}; last status: ${last}`,
+      }
     }
     await sleepFor(Math.min(opts.pollMs, left))
   }
@@ -57,7 +60,10 @@ async function observe(apps: AppsV1Api, ref: WorkloadRef, opts: FollowOptions): 
     if (isNotFound(err)) return { outcome: 'failed', message: `${refString(ref)}: object has been deleted` }
     return { message: classifyError(err, `${refString(ref)}: reading rollout status`).message, transient: true }
   }
-  const v = rolloutStatus(atLeastGeneration(obj, opts.generation), { kind: ref.kind, ignoreDeadlineBefore: opts.notBefore })
+  const v = rolloutStatus(atLeastGeneration(obj, opts.generation), {
+    kind: ref.kind,
+    ignoreDeadlineBefore: opts.notBefore,
+  })
   if (v.failed) return { outcome: 'failed', message: v.message }
   return v.done ? { outcome: 'complete', message: v.message } : { message: v.message }
 }

@@ -13,7 +13,11 @@ export interface CliIO {
  * runDaemon implements `rollguard run`: starts the daemon and resolves with the exit code once it stops
  * (SIGTERM/SIGINT stop cleanly after in-flight sends; SIGHUP reloads).
  */
-export async function runDaemon(argv: readonly string[], io: CliIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runDaemon(
+  argv: readonly string[],
+  io: CliIO,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   let args
   try {
     args = parseRunArgs(argv)
@@ -51,11 +55,18 @@ export function startupFailure(err: unknown): string | undefined {
   if (err instanceof ConfigError || err instanceof RulesError) {
     const what = err instanceof ConfigError ? 'configuration' : 'rules'
     const [only, ...more] = err.problems
-    return more.length === 0 ? `invalid ${what}: ${only}` : `invalid ${what}:\n${err.problems.map((p) => `  ${p}`).join('\n')}`
+    return more.length === 0
+      ? `invalid ${what}: ${only}`
+      : `invalid ${what}:\n${err.problems.map(p => `  ${p}`).join('\n')}`
   }
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string }
   if (e?.syscall === 'listen' || e?.syscall === 'bind' || (e?.syscall === 'getaddrinfo' && e.code === 'ENOTFOUND')) {
-    const where = e.syscall === 'getaddrinfo' ? (e.hostname ?? '') : e.port === undefined ? String(e.address) : `${e.address?.includes(':') ? `[${e.address}]` : e.address}:${e.port}`
+    const where =
+      e.syscall === 'getaddrinfo'
+        ? (e.hostname ?? '')
+        : e.port === undefined
+          ? String(e.address)
+          : `${e.address?.includes(':') ? `[${e.address}]` : e.address}:${e.port}`
     return `cannot listen on ${where}: ${LISTEN_ERRORS[e.code ?? ''] ?? e.message}`
   }
   // Any other system error (a file that cannot be read, ...) names its path.
@@ -71,7 +82,7 @@ const LISTEN_ERRORS: Readonly<Record<string, string>> = {
 }
 
 function waitForSignals(daemon: Daemon): Promise<number> {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const onHup = (): void => void daemon.reload()
     const onStop = (signal: NodeJS.Signals): void => {
       daemon.logger.info({ signal }, 'stopping')

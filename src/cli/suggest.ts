@@ -14,7 +14,8 @@ export function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1
       let d = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (before[j - 2] as number) + 1)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d = Math.min(d, (before[j - 2] as number) + 1)
       row.push(d)
     }
     before = prev
@@ -38,8 +39,11 @@ export function closest(typed: string, known: readonly string[]): string | undef
   }
   if (best !== undefined) return best.name
   if (core.length < 2) return undefined
-  const prefixed = known.filter((name) => name.startsWith(typed) && name !== typed)
-  return prefixed.reduce<string | undefined>((shortest, name) => (shortest === undefined || name.length < shortest.length ? name : shortest), undefined)
+  const prefixed = known.filter(name => name.startsWith(typed) && name !== typed)
+  return prefixed.reduce<string | undefined>(
+    (shortest, name) => (shortest === undefined || name.length < shortest.length ? name : shortest),
+    undefined,
+  )
 }
 
 /** didYouMean is ` (did you mean X?)` for the closest known name, or ''. */

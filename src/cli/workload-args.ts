@@ -2,7 +2,13 @@
 // namespace defaulting, and one-line error texts.
 import { existsSync } from 'node:fs'
 import { delimiter } from 'node:path'
-import { loadKubeConfig, makeClients, type KubeClients, type KubeConfigSource, type WorkloadKind } from '../actions/kube/index.js'
+import {
+  loadKubeConfig,
+  makeClients,
+  type KubeClients,
+  type KubeConfigSource,
+  type WorkloadKind,
+} from '../actions/kube/index.js'
 import { homeKubeconfig, NO_CLUSTER_CONFIGURATION } from '../config/kubeconfig-lookup.js'
 import { UsageError } from './args.js'
 import { didYouMean } from './suggest.js'
@@ -55,10 +61,14 @@ export function parseTarget(positionals: readonly string[]): Target {
   const [first, second, extra] = positionals
   if (first === undefined) throw new UsageError('a workload is required: KIND/NAME, e.g. deployment/web')
   const slash = first.indexOf('/')
-  const [kindText, name, rest] = slash >= 0 ? [first.slice(0, slash), first.slice(slash + 1), second] : [first, second, extra]
+  const [kindText, name, rest] =
+    slash >= 0 ? [first.slice(0, slash), first.slice(slash + 1), second] : [first, second, extra]
   if (rest !== undefined) throw new UsageError(`unexpected argument: ${rest}`)
   const kind = parseKind(kindText)
-  if (kind === undefined) throw new UsageError(`unsupported kind ${JSON.stringify(kindText)}${didYouMean(kindText.toLowerCase(), [...KIND_NAMES.keys()])}: rollguard works on ${SUPPORTED}`)
+  if (kind === undefined)
+    throw new UsageError(
+      `unsupported kind ${JSON.stringify(kindText)}${didYouMean(kindText.toLowerCase(), [...KIND_NAMES.keys()])}: rollguard works on ${SUPPORTED}`,
+    )
   if (name === undefined || name === '') throw new UsageError(`${kindText}: a name is required, e.g. ${kindText}/web`)
   if (name.includes('/')) throw new UsageError(`invalid name ${JSON.stringify(name)}: use KIND/NAME`)
   return { kind, name }
@@ -81,7 +91,7 @@ export const KUBE_FLAGS_HELP = `  -n, --namespace NAMESPACE  namespace of the wo
 /** kubeConfigSource is kubectl's lookup order: --kubeconfig, $KUBECONFIG, ~/.kube/config, in-cluster; throws when none applies. */
 export function kubeConfigSource(flag: string | undefined, env: Env): KubeConfigSource {
   if (flag !== undefined) return { mode: 'file', path: flag }
-  const paths = (env['KUBECONFIG'] ?? '').split(delimiter).filter((p) => p !== '')
+  const paths = (env['KUBECONFIG'] ?? '').split(delimiter).filter(p => p !== '')
   // Several files are merged by client-node from process.env, the way kubectl merges them.
   if (paths.length > 1) return { mode: 'default' }
   if (paths[0] !== undefined) return { mode: 'file', path: paths[0] }
@@ -101,7 +111,7 @@ export function connect(flags: KubeFlags, env: Env, requestTimeoutMs?: number): 
 /** wantsHelp reports whether -h/--help appears before a "--". */
 export function wantsHelp(argv: readonly string[]): boolean {
   const end = argv.indexOf('--')
-  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help')
+  return (end < 0 ? argv : argv.slice(0, end)).some(a => a === '-h' || a === '--help')
 }
 
 /** usageError prints a usage error the project's way and returns exit code 2. */

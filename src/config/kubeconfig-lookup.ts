@@ -5,7 +5,8 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 
 /** NO_CLUSTER_CONFIGURATION is the one-line error when no kubeconfig, no KUBECONFIG and no service account exist. */
-export const NO_CLUSTER_CONFIGURATION = 'no cluster configuration: pass --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run inside a pod'
+export const NO_CLUSTER_CONFIGURATION =
+  'no cluster configuration: pass --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run inside a pod'
 
 /** SERVICE_ACCOUNT_TOKEN is where a pod's token is mounted; @kubernetes/client-node's default lookup falls back to it. */
 export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
@@ -20,7 +21,10 @@ export function homeKubeconfig(env: Readonly<Record<string, string | undefined>>
  * the service account token) finds anything. When it finds nothing, client-node silently uses
  * http://localhost:8080, which only fails later, on every request.
  */
-export function defaultKubeconfigExists(env: Readonly<Record<string, string | undefined>>, tokenPath = SERVICE_ACCOUNT_TOKEN): boolean {
+export function defaultKubeconfigExists(
+  env: Readonly<Record<string, string | undefined>>,
+  tokenPath = SERVICE_ACCOUNT_TOKEN,
+): boolean {
   if ((env['KUBECONFIG'] ?? '') !== '') return true
   return existsSync(homeKubeconfig(env)) || existsSync(tokenPath)
 }

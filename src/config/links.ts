@@ -9,7 +9,10 @@ export { trimExternalURL } from './schema.js'
 
 /** rollguardURL is web.external_url, else http://<hostname>:<port> as in Prometheus. */
 export function rollguardURL(doc: ConfigDocument): string {
-  return doc.web.external_url ?? `http://${hostname()}:${doc.web.listen_address.slice(doc.web.listen_address.lastIndexOf(':') + 1)}`
+  return (
+    doc.web.external_url ??
+    `http://${hostname()}:${doc.web.listen_address.slice(doc.web.listen_address.lastIndexOf(':') + 1)}`
+  )
 }
 
 /** prometheusLinkURL is the Prometheus URL people's browsers reach: prometheus.external_url, else prometheus.url. */
@@ -22,5 +25,13 @@ export function alertSourceOf(doc: ConfigDocument): AlertSourceFn {
   const template = compileAlertSource(doc.web.alert_source_url ?? DEFAULT_ALERT_SOURCE)
   const externalURL = rollguardURL(doc)
   const prometheusURL = prometheusLinkURL(doc)
-  return (rule, group, labels) => template.render({ expr: rule.expr, alertName: rule.name, groupName: group.name, labels, externalURL, prometheusURL })
+  return (rule, group, labels) =>
+    template.render({
+      expr: rule.expr,
+      alertName: rule.name,
+      groupName: group.name,
+      labels,
+      externalURL,
+      prometheusURL,
+    })
 }

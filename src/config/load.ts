@@ -45,8 +45,13 @@ type Source =
   | { kind: 'file'; file: string; position: (path: readonly PropertyKey[], atKey: boolean) => string }
 
 // Paths in the config file are relative to the file, as in Prometheus.
-const PATH_KEYS = ['rules.files', ...['prometheus', 'alertmanager'].flatMap((s) => HTTP_CLIENT_PATH_KEYS.map((k) => `${s}.${k}`)),
-  'kubernetes.kubeconfig', 'webhook.auth.bearer_token_file', 'webhook.auth.basic_auth.password_file']
+const PATH_KEYS = [
+  'rules.files',
+  ...['prometheus', 'alertmanager'].flatMap(s => HTTP_CLIENT_PATH_KEYS.map(k => `${s}.${k}`)),
+  'kubernetes.kubeconfig',
+  'webhook.auth.bearer_token_file',
+  'webhook.auth.basic_auth.password_file',
+]
 
 /** loadConfig merges defaults < file < env < flags, validates once and reads credential files. */
 export async function loadConfig(input: ConfigInput): Promise<Config> {
@@ -58,11 +63,13 @@ export async function loadConfig(input: ConfigInput): Promise<Config> {
   if (problems.length > 0) throw new ConfigError(problems)
   const parsed = ConfigDocument.safeParse(raw)
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => {
-      // Point at the offending key itself, not at the mapping that contains it.
-      const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] as string] : issue.path
-      return describeIssue(path, issue.message, sources, issue.code === 'unrecognized_keys')
-    }))
+    throw new ConfigError(
+      parsed.error.issues.map(issue => {
+        // Point at the offending key itself, not at the mapping that contains it.
+        const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] as string] : issue.path
+        return describeIssue(path, issue.message, sources, issue.code === 'unrecognized_keys')
+      }),
+    )
   }
   const doc = parsed.data
   const [prometheus, alertmanager, webhookCredentials] = await Promise.all([
@@ -95,13 +102,18 @@ export const MAX_CONFIG_BYTES = 1024 * 1024
 /** MAX_CONFIG_NODES bounds its YAML nodes: one per 8 bytes (a long list of short labels has one per 15). */
 export const MAX_CONFIG_NODES = MAX_CONFIG_BYTES / 8
 
-async function readConfigFile(file: string, sources: Map<string, Source>, problems: string[]): Promise<Record<string, unknown>> {
+async function readConfigFile(
+  file: string,
+  sources: Map<string, Source>,
+  problems: string[],
+): Promise<Record<string, unknown>> {
   let text: string
   try {
     text = await readTextFile(file, MAX_CONFIG_BYTES)
   } catch (err) {
     if (err instanceof FileTooLargeError) problems.push(`${file}: ${err.message} for a config file`)
-    else problems.push(`--config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    else
+      problems.push(`--config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
     return {}
   }
   let tree: YamlTree
@@ -114,10 +126,15 @@ async function readConfigFile(file: string, sources: Map<string, Source>, proble
   }
   for (const e of tree.errors) problems.push(`${file}:${e.line}:${e.col}: ${e.message}`)
   const position = (path: readonly PropertyKey[], atKey: boolean): string => {
-    const { line, col } = locate(tree, path.map((p) => (typeof p === 'number' ? p : String(p))), atKey ? { at: 'key' } : {})
+    const { line, col } = locate(
+      tree,
+      path.map(p => (typeof p === 'number' ? p : String(p))),
+      atKey ? { at: 'key' } : {},
+    )
     return line > 0 ? `${file}:${line}:${col}` : file
   }
-  for (const key of ['', ...RUN_OPTIONS.map((o) => o.path[0] as string)]) sources.set(key, { kind: 'file', file, position })
+  for (const key of ['', ...RUN_OPTIONS.map(o => o.path[0] as string)])
+    sources.set(key, { kind: 'file', file, position })
   const value = tree.errors.length > 0 ? null : tree.value
   if (value === null || value === undefined) return {}
   if (typeof value !== 'object' || Array.isArray(value)) {
@@ -136,10 +153,16 @@ function resolvePaths(obj: Record<string, unknown>, path: string[], base: string
   const record = parent as Record<string, unknown>
   const value = record[key]
   if (typeof value === 'string') record[key] = resolve(base, value)
-  else if (Array.isArray(value)) record[key] = value.map((v) => (typeof v === 'string' ? resolve(base, v) : v))
+  else if (Array.isArray(value)) record[key] = value.map(v => (typeof v === 'string' ? resolve(base, v) : v))
 }
 
-function overlay(raw: Record<string, unknown>, spec: OptionSpec, input: ConfigInput, sources: Map<string, Source>, problems: string[]): void {
+function overlay(
+  raw: Record<string, unknown>,
+  spec: OptionSpec,
+  input: ConfigInput,
+  sources: Map<string, Source>,
+  problems: string[],
+): void {
   const fromFlag = input.flags.get(spec.flag)
   const fromEnv = input.env[spec.env]
   let values: readonly string[]
@@ -148,7 +171,12 @@ function overlay(raw: Record<string, unknown>, spec: OptionSpec, input: ConfigIn
     values = fromFlag
     source = { kind: 'flag', name: `--${spec.flag}` }
   } else if (fromEnv !== undefined && fromEnv !== '') {
-    values = isList(spec) ? fromEnv.split(',').map((s) => s.trim()).filter((s) => s !== '') : [fromEnv]
+    values = isList(spec)
+      ? fromEnv
+          .split(',')
+          .map(s => s.trim())
+          .filter(s => s !== '')
+      : [fromEnv]
     source = { kind: 'env', name: spec.env }
   } else {
     return
@@ -171,7 +199,7 @@ function convert(spec: OptionSpec, values: readonly string[], cwd: string, name:
     case 'boolean':
       return last === 'true' ? true : last === 'false' ? false : last
     case 'list':
-      return values.map((v) => resolve(cwd, v))
+      return values.map(v => resolve(cwd, v))
     case 'url-list':
       return [...values]
     case 'label-list':
@@ -183,7 +211,11 @@ function convert(spec: OptionSpec, values: readonly string[], cwd: string, name:
   }
 }
 
-function parseLabelList(values: readonly string[], name: string, problems: string[]): Record<string, string> | undefined {
+function parseLabelList(
+  values: readonly string[],
+  name: string,
+  problems: string[],
+): Record<string, string> | undefined {
   const out: Record<string, string> = {}
   for (const item of values) {
     const eq = item.indexOf('=')
@@ -196,7 +228,12 @@ function parseLabelList(values: readonly string[], name: string, problems: strin
   return out
 }
 
-function describeIssue(path: readonly PropertyKey[], message: string, sources: Map<string, Source>, atKey: boolean): string {
+function describeIssue(
+  path: readonly PropertyKey[],
+  message: string,
+  sources: Map<string, Source>,
+  atKey: boolean,
+): string {
   const key = path.map(String).join('.')
   for (let n = path.length; n >= 0; n--) {
     const source = sources.get(path.slice(0, n).map(String).join('.'))
@@ -204,21 +241,32 @@ function describeIssue(path: readonly PropertyKey[], message: string, sources: M
     if (source.kind === 'file') return `${source.position(path, atKey)}: ${key}: ${message}`
     return `${source.name}: ${message}`
   }
-  const spec = RUN_OPTIONS.find((o) => o.path.join('.') === key)
+  const spec = RUN_OPTIONS.find(o => o.path.join('.') === key)
   const text = message.endsWith('received undefined') ? 'is required' : message
   return spec === undefined ? `${key || 'config'}: ${text}` : `${key} (--${spec.flag}, ${spec.env}): ${text}`
 }
 
-async function readWebhookCredentials(auth: NonNullable<ConfigDocument['webhook']>['auth'], problems: string[]): Promise<WebhookCredentials | undefined> {
+async function readWebhookCredentials(
+  auth: NonNullable<ConfigDocument['webhook']>['auth'],
+  problems: string[],
+): Promise<WebhookCredentials | undefined> {
   if (auth === undefined) return undefined
   const [bearerToken, password] = await Promise.all([
-    auth.bearer_token_file === undefined ? undefined : readSecret('webhook.auth.bearer_token_file', auth.bearer_token_file, problems),
-    auth.basic_auth === undefined ? undefined : readSecret('webhook.auth.basic_auth.password_file', auth.basic_auth.password_file, problems),
+    auth.bearer_token_file === undefined
+      ? undefined
+      : readSecret('webhook.auth.bearer_token_file', auth.bearer_token_file, problems),
+    auth.basic_auth === undefined
+      ? undefined
+      : readSecret('webhook.auth.basic_auth.password_file', auth.basic_auth.password_file, problems),
   ])
   // An empty secret would let an empty credential in.
   if (bearerToken === '') problems.push(`webhook.auth.bearer_token_file: ${auth.bearer_token_file} is empty`)
-  if (password === '') problems.push(`webhook.auth.basic_auth.password_file: ${auth.basic_auth?.password_file} is empty`)
-  const basic = auth.basic_auth === undefined || password === undefined ? undefined : { username: auth.basic_auth.username, password }
+  if (password === '')
+    problems.push(`webhook.auth.basic_auth.password_file: ${auth.basic_auth?.password_file} is empty`)
+  const basic =
+    auth.basic_auth === undefined || password === undefined
+      ? undefined
+      : { username: auth.basic_auth.username, password }
   return { bearerToken, basic }
 }
 

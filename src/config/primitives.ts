@@ -18,4 +18,5 @@ export const Duration = z.string().transform((s, ctx) => {
 export const LabelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a valid label name')
 
 /** ResponseBytes is a response-size limit in bytes (docs/limits.md): at least 1 KiB, at most 512 MiB (V8's longest string). */
-export const ResponseBytes = (defaultBytes: number) => z.number().int().min(1024).max(MAX_LIMIT_BYTES).default(defaultBytes)
+export const ResponseBytes = (defaultBytes: number) =>
+  z.number().int().min(1024).max(MAX_LIMIT_BYTES).default(defaultBytes)

@@ -9,7 +9,7 @@ import { AlertSourceError, compileAlertSource } from '../engine/alert-source.js'
 
 export { Duration } from './primitives.js'
 
-const HttpUrl = z.string().refine((s) => /^https?:\/\/[^/]/.test(s) && URL.canParse(s), {
+const HttpUrl = z.string().refine(s => /^https?:\/\/[^/]/.test(s) && URL.canParse(s), {
   message: 'must be an http:// or https:// URL',
 })
 
@@ -25,19 +25,32 @@ export function trimExternalURL(url: string): string {
 }
 
 /** ExternalURL is an http(s) URL people's browsers reach; as in Prometheus, quotes are refused and trailing slashes dropped. */
-const ExternalURL = HttpUrl.refine((s) => !/^["']|["']$/.test(s), { message: 'must not begin or end with quotes' }).transform(trimExternalURL)
+const ExternalURL = HttpUrl.refine(s => !/^["']|["']$/.test(s), {
+  message: 'must not begin or end with quotes',
+}).transform(trimExternalURL)
 
 /** AlertSourceURL is the alert-source template (src/engine/alert-source.ts): it compiles and renders an http(s) URL. */
 const AlertSourceURL = z.string().superRefine((s, ctx) => {
   let url
   try {
-    url = compileAlertSource(s).render({ expr: 'up', alertName: 'A', groupName: 'g', labels: {}, externalURL: 'http://rollguard.invalid', prometheusURL: 'http://prometheus.invalid' })
+    url = compileAlertSource(s).render({
+      expr: 'up',
+      alertName: 'A',
+      groupName: 'g',
+      labels: {},
+      externalURL: 'http://rollguard.invalid',
+      prometheusURL: 'http://prometheus.invalid',
+    })
   } catch (err) {
     if (!(err instanceof AlertSourceError)) throw err
     ctx.addIssue({ code: 'custom', message: err.message })
     return
   }
-  if (!HttpUrl.safeParse(url).success) ctx.addIssue({ code: 'custom', message: `must render an http:// or https:// URL (it renders ${JSON.stringify(url)}; start it with {{ .PrometheusURL }}, {{ .ExternalURL }} or a URL)` })
+  if (!HttpUrl.safeParse(url).success)
+    ctx.addIssue({
+      code: 'custom',
+      message: `must render an http:// or https:// URL (it renders ${JSON.stringify(url)}; start it with {{ .PrometheusURL }}, {{ .ExternalURL }} or a URL)`,
+    })
 })
 
 const Labels = z.record(LabelName, z.string())
@@ -95,7 +108,7 @@ export const ConfigDocument = z.strictObject({
   rules: z
     .strictObject({
       files: z.array(z.string().min(1)).default([]),
-      evaluation_interval: Duration.default(60_000).refine((ms) => ms > 0, 'must be greater than 0'),
+      evaluation_interval: Duration.default(60_000).refine(ms => ms > 0, 'must be greater than 0'),
       resend_delay: Duration.default(60_000),
       max_concurrent_queries: z.number().int().min(1).max(1024).default(16),
       // How far back alert state is reconstructed at start (0: never): the longest for + keep_firing_for it covers.
@@ -114,7 +127,10 @@ export const ConfigDocument = z.strictObject({
     .prefault({}),
   web: z
     .strictObject({
-      listen_address: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must be HOST:PORT').default('0.0.0.0:9099'),
+      listen_address: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must be HOST:PORT')
+        .default('0.0.0.0:9099'),
       external_url: ExternalURL.optional(),
       // The generatorURL ("Source" link) of alerts sent (docs/links.md); default: the expression in Prometheus's graph page.
       alert_source_url: AlertSourceURL.optional(),
@@ -123,16 +139,18 @@ export const ConfigDocument = z.strictObject({
       // The status page links each workload of a decision here, e.g. Headlamp or the Kubernetes Dashboard.
       workload_link: z
         .string()
-        .refine((s) => HttpUrl.safeParse(s.replace(/\{(namespace|name|kind|resource)\}/g, 'x')).success, {
+        .refine(s => HttpUrl.safeParse(s.replace(/\{(namespace|name|kind|resource)\}/g, 'x')).success, {
           message: 'must be an http:// or https:// URL template using {namespace}, {name}, {kind}, {resource}',
         })
         .optional(),
     })
     .prefault({}),
-  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
+  log: z
+    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
+    .prefault({}),
   probes: z.array(ProbeConfig).default([]),
   // Absent: no actions at all (no Kubernetes access). `actions: {}` (or a bare `actions:`) enables them in dry-run.
-  actions: z.preprocess((v) => (v === null ? {} : v), ActionsConfig).optional(),
+  actions: z.preprocess(v => (v === null ? {} : v), ActionsConfig).optional(),
   kubernetes: KubernetesConfig,
   // Absent: no Alertmanager webhook route.
   webhook: WebhookConfig.optional(),

@@ -11,9 +11,22 @@ import { freePort, startProcess, waitForHttp, type ProcessHandle } from './proce
 
 /** Deployment is the part of an apps/v1 Deployment the demo reads. */
 export interface Deployment {
-  readonly metadata: { readonly name: string; readonly generation?: number; readonly annotations?: Readonly<Record<string, string>> }
-  readonly spec: { readonly template: { readonly spec: { readonly containers: readonly { readonly name: string; readonly image: string }[] } } }
-  readonly status?: { readonly observedGeneration?: number; readonly updatedReplicas?: number; readonly availableReplicas?: number; readonly replicas?: number }
+  readonly metadata: {
+    readonly name: string
+    readonly generation?: number
+    readonly annotations?: Readonly<Record<string, string>>
+  }
+  readonly spec: {
+    readonly template: {
+      readonly spec: { readonly containers: readonly { readonly name: string; readonly image: string }[] }
+    }
+  }
+  readonly status?: {
+    readonly observedGeneration?: number
+    readonly updatedReplicas?: number
+    readonly availableReplicas?: number
+    readonly replicas?: number
+  }
 }
 
 /** KubeEvent is an events.k8s.io/v1 Event as the demo shows it. */
@@ -40,12 +53,22 @@ export interface SimulatedCluster {
 }
 
 /** startSimulatedCluster starts the fake API server built at `buildDir` and writes a kubeconfig into `workDir`. */
-export async function startSimulatedCluster(buildDir: string, workDir: string, logFile: string): Promise<SimulatedCluster> {
+export async function startSimulatedCluster(
+  buildDir: string,
+  workDir: string,
+  logFile: string,
+): Promise<SimulatedCluster> {
   const entry = join(buildDir, 'serve.js')
-  if (!existsSync(entry)) throw new Error(`${entry} not found: build it with npx tsc -p test/fixtures/kube/tsconfig.build.json (scripts/demo.sh does)`)
+  if (!existsSync(entry))
+    throw new Error(
+      `${entry} not found: build it with npx tsc -p test/fixtures/kube/tsconfig.build.json (scripts/demo.sh does)`,
+    )
   const port = await freePort()
   const kubeconfig = join(workDir, 'kubeconfig.json')
-  const proc = await startProcess(process.execPath, [entry, '--port', String(port), '--kubeconfig', kubeconfig], { logFile, name: 'simulated kube-apiserver' })
+  const proc = await startProcess(process.execPath, [entry, '--port', String(port), '--kubeconfig', kubeconfig], {
+    logFile,
+    name: 'simulated kube-apiserver',
+  })
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/version`, { timeoutMs: 15_000, process: proc })
   return clusterClient(url, kubeconfig, proc)
@@ -59,10 +82,21 @@ function clusterClient(url: string, kubeconfig: string, proc: ProcessHandle): Si
     createDeployment: (ns, manifest) => call<Deployment>('POST', deployments(ns), 'application/json', manifest),
     getDeployment: (ns, name) => call<Deployment>('GET', `${deployments(ns)}/${encodeURIComponent(name)}`),
     setImage: (ns, name, container, image) =>
-      call<Deployment>('PATCH', `${deployments(ns)}/${encodeURIComponent(name)}`, 'application/strategic-merge-patch+json', {
-        spec: { template: { spec: { containers: [{ name: container, image }] } } },
-      }),
-    events: async (ns) => (await call<{ items: KubeEvent[] }>('GET', `${url}/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/events`)).items,
+      call<Deployment>(
+        'PATCH',
+        `${deployments(ns)}/${encodeURIComponent(name)}`,
+        'application/strategic-merge-patch+json',
+        {
+          spec: { template: { spec: { containers: [{ name: container, image }] } } },
+        },
+      ),
+    events: async ns =>
+      (
+        await call<{ items: KubeEvent[] }>(
+          'GET',
+          `${url}/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/events`,
+        )
+      ).items,
     rolledOut,
     stop: () => proc.stop(5_000),
   }
@@ -73,13 +107,21 @@ function rolledOut(d: Deployment): boolean {
   const s = d.status ?? {}
   const generation = d.metadata.generation ?? 0
   const replicas = s.replicas ?? 0
-  return (s.observedGeneration ?? 0) >= generation && (s.updatedReplicas ?? 0) === replicas && (s.availableReplicas ?? 0) >= replicas && replicas > 0
+  return (
+    (s.observedGeneration ?? 0) >= generation &&
+    (s.updatedReplicas ?? 0) === replicas &&
+    (s.availableReplicas ?? 0) >= replicas &&
+    replicas > 0
+  )
 }
 
 async function call<T>(method: string, url: string, contentType?: string, body?: unknown): Promise<T> {
   const res = await fetch(url, {
     method,
-    headers: contentType === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': contentType },
+    headers:
+      contentType === undefined
+        ? { accept: 'application/json' }
+        : { accept: 'application/json', 'content-type': contentType },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(5_000),
   })
@@ -98,8 +140,12 @@ export class Kubelet {
   #timer: NodeJS.Timeout | undefined
   #last = ''
 
-  constructor(private readonly cluster: SimulatedCluster, private readonly namespace: string, private readonly name: string,
-    private readonly onImage: (image: string) => void) {}
+  constructor(
+    private readonly cluster: SimulatedCluster,
+    private readonly namespace: string,
+    private readonly name: string,
+    private readonly onImage: (image: string) => void,
+  ) {}
 
   /** start polls every intervalMs; an image change is reported once the rollout has finished, as pods would switch. */
   start(intervalMs = 200): void {

@@ -1,7 +1,11 @@
 /** Narrator prints the demo's story to a terminal: steps, details, and alert states as they change. */
 const color = (code: number, text: string, on: boolean): string => (on ? `\x1b[${code}m${text}\x1b[0m` : text)
 
-interface RuleAlert { labels: Record<string, string>; state: string; value: string }
+interface RuleAlert {
+  labels: Record<string, string>
+  state: string
+  value: string
+}
 
 /** Narrator writes readable progress lines with elapsed time. */
 export class Narrator {
@@ -48,7 +52,7 @@ export class Narrator {
     while (Date.now() < deadline) {
       const value = await fn().catch(() => undefined)
       if (value !== undefined) return value
-      await new Promise((r) => setTimeout(r, 500))
+      await new Promise(r => setTimeout(r, 500))
     }
     throw new Error(`timed out waiting for ${what}`)
   }
@@ -58,10 +62,15 @@ export class Narrator {
     const alert = await this.until(`${rule} ${state}`, timeoutMs, async () => {
       const alerts = await rollguardAlerts(rollguardUrl, rule)
       if (state === 'inactive') return alerts.length === 0 ? ({ labels: {}, state, value: '' } as RuleAlert) : undefined
-      return alerts.find((a) => a.state === state)
+      return alerts.find(a => a.state === state)
     })
     const value = alert.value === '' ? '' : ` (value ${Number(alert.value).toFixed(3)})`
-    const mark = state === 'firing' ? color(31, '●', this.#tty) : state === 'pending' ? color(33, '●', this.#tty) : color(32, '●', this.#tty)
+    const mark =
+      state === 'firing'
+        ? color(31, '●', this.#tty)
+        : state === 'pending'
+          ? color(33, '●', this.#tty)
+          : color(32, '●', this.#tty)
     const shown = state === 'inactive' ? 'RESOLVED' : state.toUpperCase()
     this.#line(mark, `rollguard: ${rule} is ${color(1, shown, this.#tty)}${value}`)
   }
@@ -69,7 +78,7 @@ export class Narrator {
   /** watch shows the baseline for a while: no alerts expected. */
   async watch(text: string, ms: number, rollguardUrl: string): Promise<void> {
     this.step(text)
-    await new Promise((r) => setTimeout(r, ms))
+    await new Promise(r => setTimeout(r, ms))
     const alerts = await rollguardAlerts(rollguardUrl)
     this.ok(alerts.length === 0 ? 'no alerts while healthy' : `${alerts.length} alert(s) active at baseline`)
   }
@@ -78,5 +87,5 @@ export class Narrator {
 async function rollguardAlerts(url: string, rule?: string): Promise<RuleAlert[]> {
   const res = await fetch(`${url}/api/v1/alerts`, { signal: AbortSignal.timeout(3_000) })
   const body = (await res.json()) as { data: { alerts: RuleAlert[] } }
-  return body.data.alerts.filter((a) => rule === undefined || a.labels.alertname === rule)
+  return body.data.alerts.filter(a => rule === undefined || a.labels.alertname === rule)
 }

@@ -50,13 +50,17 @@ export function freePort(): Promise<number> {
     srv.listen({ host: '127.0.0.1', port: 0 }, () => {
       const addr = srv.address()
       const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close((err) => (err !== undefined || port === 0 ? reject(err ?? new Error('no port')) : resolve(port)))
+      srv.close(err => (err !== undefined || port === 0 ? reject(err ?? new Error('no port')) : resolve(port)))
     })
   })
 }
 
 /** startProcess spawns cmd (no shell) and resolves once it is running; rejects if it cannot be spawned. */
-export async function startProcess(cmd: string, args: readonly string[], opts: StartOptions = {}): Promise<ProcessHandle> {
+export async function startProcess(
+  cmd: string,
+  args: readonly string[],
+  opts: StartOptions = {},
+): Promise<ProcessHandle> {
   installExitHooks()
   const name = opts.name ?? cmd
   const fd = opts.logFile !== undefined ? openSync(opts.logFile, 'a') : undefined
@@ -72,12 +76,12 @@ export async function startProcess(cmd: string, args: readonly string[], opts: S
   }
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve)
-    child.once('error', (err) => reject(new Error(`cannot start ${name} (${cmd}): ${err.message}`)))
+    child.once('error', err => reject(new Error(`cannot start ${name} (${cmd}): ${err.message}`)))
   })
   const pid = child.pid
   if (pid === undefined) throw new Error(`cannot start ${name}: no pid`)
   let info: ExitInfo | undefined
-  const exited = new Promise<ExitInfo>((resolve) => {
+  const exited = new Promise<ExitInfo>(resolve => {
     child.once('exit', (code, signal) => {
       info = { code, signal }
       registry.delete(handle)
@@ -98,7 +102,12 @@ export async function startProcess(cmd: string, args: readonly string[], opts: S
   return handle
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<ExitInfo>, done: () => boolean, timeoutMs: number): Promise<void> {
+async function stopChild(
+  child: ChildProcess,
+  exited: Promise<ExitInfo>,
+  done: () => boolean,
+  timeoutMs: number,
+): Promise<void> {
   if (done()) return
   child.kill('SIGTERM')
   if (await within(exited, timeoutMs)) return
@@ -109,7 +118,7 @@ async function stopChild(child: ChildProcess, exited: Promise<ExitInfo>, done: (
 /** within resolves true if p settles within ms, false otherwise. */
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<boolean>((resolve) => {
+  const timeout = new Promise<boolean>(resolve => {
     timer = setTimeout(() => resolve(false), ms)
   })
   try {
@@ -126,7 +135,7 @@ export function runningProcesses(): ProcessHandle[] {
 
 /** stopAll stops every registered process (in parallel, each bounded by timeoutMs). */
 export async function stopAll(timeoutMs = 5000): Promise<void> {
-  await Promise.allSettled([...registry].map((h) => h.stop(timeoutMs)))
+  await Promise.allSettled([...registry].map(h => h.stop(timeoutMs)))
 }
 
 /** onExitSync registers a synchronous cleanup (e.g. removing a temp dir) run when this process exits; returns an unregister function. */
@@ -204,10 +213,14 @@ export async function waitForHttp(url: string, opts: WaitHttpOptions = {}): Prom
   for (;;) {
     const info = opts.process?.exitInfo()
     if (opts.process !== undefined && info !== undefined) {
-      throw new Error(`${opts.process.name} exited (code ${info.code}, signal ${info.signal}) before ${url} was ready${logTail(opts.process.logFile)}`)
+      throw new Error(
+        `${opts.process.name} exited (code ${info.code}, signal ${info.signal}) before ${url} was ready${logTail(opts.process.logFile)}`,
+      )
     }
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(Math.max(200, Math.min(2000, deadline - Date.now()))) })
+      const res = await fetch(url, {
+        signal: AbortSignal.timeout(Math.max(200, Math.min(2000, deadline - Date.now()))),
+      })
       await res.arrayBuffer()
       if (res.status === expect) return
       last = `status ${res.status}`
@@ -217,7 +230,7 @@ export async function waitForHttp(url: string, opts: WaitHttpOptions = {}): Prom
     if (Date.now() + intervalMs > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${url} (${last})${logTail(opts.process?.logFile)}`)
     }
-    await new Promise((r) => setTimeout(r, intervalMs))
+    await new Promise(r => setTimeout(r, intervalMs))
   }
 }
 

@@ -69,7 +69,7 @@ const JITTER = [0.6, 0.8, 1.0, 1.2, 1.4] as const
 /** podTemplateHash derives a stable ReplicaSet-style hash (10 chars) from the deployment and version. */
 export function podTemplateHash(deployment: string, version: string): string {
   const bytes = createHash('sha256').update(`${deployment}@${version}`).digest()
-  return Array.from(bytes.subarray(0, 10), (b) => ALPHABET[b % ALPHABET.length]).join('')
+  return Array.from(bytes.subarray(0, 10), b => ALPHABET[b % ALPHABET.length]).join('')
 }
 
 function randomSuffix(): string {
@@ -82,19 +82,22 @@ function isLoopback(host: string): boolean {
 
 /** validateFault checks a fault object (null clears a field) and returns the normalized fault; throws on bad input. */
 export function validateFault(input: unknown): Fault & Record<string, unknown> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new Error('fault must be a JSON object')
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new Error('fault must be a JSON object')
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(input)) {
     if (v === null) {
       out[k] = undefined
-      if (!['errorRatio', 'latencySeconds', 'memoryRatio', 'health'].includes(k)) throw new Error(`unknown fault field ${k}`)
+      if (!['errorRatio', 'latencySeconds', 'memoryRatio', 'health'].includes(k))
+        throw new Error(`unknown fault field ${k}`)
       continue
     }
     const ratio = typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1
     if (k === 'errorRatio' || k === 'memoryRatio') {
       if (!ratio) throw new Error(`${k} must be a number in [0, 1]`)
     } else if (k === 'latencySeconds') {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 3600) throw new Error('latencySeconds must be a number in [0, 3600]')
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 3600)
+        throw new Error('latencySeconds must be a number in [0, 3600]')
     } else if (k === 'health') {
       if (v !== 'ok' && v !== 'fail' && v !== 'hang') throw new Error('health must be "ok", "fail" or "hang"')
     } else {
@@ -121,11 +124,36 @@ export async function startSampleService(opts: SampleServiceOptions = {}): Promi
   const baseMemory = opts.baseMemoryRatio ?? 0.4
 
   const registry = new Registry()
-  const requests = new Counter({ name: 'http_requests_total', help: 'Total HTTP requests.', labelNames: ['method', 'route', 'code'], registers: [registry] })
-  const duration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration in seconds.', labelNames: ['method', 'route', 'code'], registers: [registry] })
-  const workingSet = new Gauge({ name: 'container_memory_working_set_bytes', help: 'Current working set of the container in bytes.', labelNames: ['namespace', 'pod', 'container'], registers: [registry] })
-  const limits = new Gauge({ name: 'kube_pod_container_resource_limits', help: 'The number of requested limit resource by a container.', labelNames: ['namespace', 'pod', 'container', 'resource', 'unit'], registers: [registry] })
-  const info = new Gauge({ name: 'app_build_info', help: 'Build information of the sample service.', labelNames: ['version'], registers: [registry] })
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'Total HTTP requests.',
+    labelNames: ['method', 'route', 'code'],
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration in seconds.',
+    labelNames: ['method', 'route', 'code'],
+    registers: [registry],
+  })
+  const workingSet = new Gauge({
+    name: 'container_memory_working_set_bytes',
+    help: 'Current working set of the container in bytes.',
+    labelNames: ['namespace', 'pod', 'container'],
+    registers: [registry],
+  })
+  const limits = new Gauge({
+    name: 'kube_pod_container_resource_limits',
+    help: 'The number of requested limit resource by a container.',
+    labelNames: ['namespace', 'pod', 'container', 'resource', 'unit'],
+    registers: [registry],
+  })
+  const info = new Gauge({
+    name: 'app_build_info',
+    help: 'Build information of the sample service.',
+    labelNames: ['version'],
+    registers: [registry],
+  })
   const podLabels = { namespace, pod, container }
   limits.set({ ...podLabels, resource: 'memory', unit: 'byte' }, limitBytes)
   limits.set({ ...podLabels, resource: 'cpu', unit: 'core' }, 0.5)
@@ -231,11 +259,12 @@ export async function startSampleService(opts: SampleServiceOptions = {}): Promi
     pod,
     container,
     registry,
-    setFault: (f) => applyFault(validateFault(f)),
-    clearFault: () => applyFault({ errorRatio: undefined, latencySeconds: undefined, memoryRatio: undefined, health: undefined }),
+    setFault: f => applyFault(validateFault(f)),
+    clearFault: () =>
+      applyFault({ errorRatio: undefined, latencySeconds: undefined, memoryRatio: undefined, health: undefined }),
     fault: () => ({ ...fault }),
     stop() {
-      stopping ??= new Promise<void>((resolve) => {
+      stopping ??= new Promise<void>(resolve => {
         clearInterval(timer)
         server.close(() => resolve())
         server.closeAllConnections()
@@ -286,7 +315,9 @@ async function main(): Promise<void> {
     ...(values.version !== undefined && { version: values.version }),
     ...(values.rps !== undefined && { requestsPerSecond: Number(values.rps) }),
   })
-  console.log(JSON.stringify({ url: svc.url, port: svc.port, namespace: svc.namespace, pod: svc.pod, container: svc.container }))
+  console.log(
+    JSON.stringify({ url: svc.url, port: svc.port, namespace: svc.namespace, pod: svc.pod, container: svc.container }),
+  )
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void svc.stop().then(() => process.exit(0)))
 }
 

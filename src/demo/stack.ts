@@ -43,7 +43,10 @@ export interface PrometheusOptions {
 }
 
 /** PrometheusConfigOptions is the part of PrometheusOptions that goes into prometheus.yml. */
-export type PrometheusConfigOptions = Omit<PrometheusOptions, 'dataDir' | 'logFile' | 'startTimeoutMs' | 'waitForTargets'>
+export type PrometheusConfigOptions = Omit<
+  PrometheusOptions,
+  'dataDir' | 'logFile' | 'startTimeoutMs' | 'waitForTargets'
+>
 
 /** Daemon is a running Prometheus or Alertmanager. */
 export interface Daemon {
@@ -90,7 +93,7 @@ const SEARCH_DIRS = ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/bin', '/sbin']
 export function findBinary(names: readonly string[], envVar?: string): string {
   const override = envVar !== undefined ? process.env[envVar] : undefined
   const candidates = override !== undefined && override !== '' ? [override] : []
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== ''), ...SEARCH_DIRS]
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter).filter(d => d !== ''), ...SEARCH_DIRS]
   for (const name of names) for (const dir of dirs) candidates.push(join(dir, name))
   for (const c of candidates) {
     try {
@@ -100,7 +103,9 @@ export function findBinary(names: readonly string[], envVar?: string): string {
       // try the next one
     }
   }
-  throw new Error(`cannot find ${names.join(' or ')} (searched PATH, ${SEARCH_DIRS.join(', ')}${envVar !== undefined ? `, $${envVar}` : ''}); run \`npm run deps:system\` to install the Debian packages`)
+  throw new Error(
+    `cannot find ${names.join(' or ')} (searched PATH, ${SEARCH_DIRS.join(', ')}${envVar !== undefined ? `, $${envVar}` : ''}); run \`npm run deps:system\` to install the Debian packages`,
+  )
 }
 
 /** prometheusConfig renders prometheus.yml for the options (one scrape job per distinct job name). */
@@ -110,19 +115,27 @@ export function prometheusConfig(opts: PrometheusConfigOptions): string {
   const scrapeConfigs = [...jobs].map(([job, targets]) => ({
     job_name: job,
     metrics_path: targets[0]?.metricsPath ?? '/metrics',
-    honor_labels: targets.some((t) => t.honorLabels === true),
-    static_configs: targets.map((t) => ({ targets: [t.target], labels: { ...(t.labels ?? {}) } })),
+    honor_labels: targets.some(t => t.honorLabels === true),
+    static_configs: targets.map(t => ({ targets: [t.target], labels: { ...(t.labels ?? {}) } })),
   }))
   const config: Record<string, unknown> = {
-    global: { scrape_interval: opts.scrapeInterval, evaluation_interval: opts.evaluationInterval ?? opts.scrapeInterval },
+    global: {
+      scrape_interval: opts.scrapeInterval,
+      evaluation_interval: opts.evaluationInterval ?? opts.scrapeInterval,
+    },
     scrape_configs: scrapeConfigs,
   }
   if (opts.ruleFiles !== undefined && opts.ruleFiles.length > 0) config['rule_files'] = [...opts.ruleFiles]
   if (opts.alertmanagerUrls !== undefined && opts.alertmanagerUrls.length > 0) {
     config['alerting'] = {
-      alertmanagers: opts.alertmanagerUrls.map((u) => {
+      alertmanagers: opts.alertmanagerUrls.map(u => {
         const url = new URL(u)
-        return { scheme: url.protocol.replace(':', ''), path_prefix: url.pathname, api_version: 'v2', static_configs: [{ targets: [url.host] }] }
+        return {
+          scheme: url.protocol.replace(':', ''),
+          path_prefix: url.pathname,
+          api_version: 'v2',
+          static_configs: [{ targets: [url.host] }],
+        }
       }),
     }
   }
@@ -151,20 +164,26 @@ async function waitForTls(url: string, timeoutMs: number, proc: ProcessHandle): 
   let last = 'no attempt'
   for (;;) {
     const info = proc.exitInfo()
-    if (info !== undefined) throw new Error(`${proc.name} exited (code ${info.code}, signal ${info.signal}) before ${url} was ready${logTail(proc.logFile)}`)
-    const status = await new Promise<number | string>((resolve) => {
-      const req = https.get(url, { rejectUnauthorized: false, timeout: 2000 }, (res) => {
+    if (info !== undefined)
+      throw new Error(
+        `${proc.name} exited (code ${info.code}, signal ${info.signal}) before ${url} was ready${logTail(proc.logFile)}`,
+      )
+    const status = await new Promise<number | string>(resolve => {
+      const req = https.get(url, { rejectUnauthorized: false, timeout: 2000 }, res => {
         res.resume()
         resolve(res.statusCode ?? 0)
       })
       req.on('timeout', () => req.destroy(new Error('timeout')))
       // A TLS alert (a client certificate required) is an answer too: the server is up.
-      req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code?.startsWith('ERR_SSL_') === true ? 'tls-alert' : err.message))
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        resolve(err.code?.startsWith('ERR_SSL_') === true ? 'tls-alert' : err.message),
+      )
     })
     if (status === 200 || status === 401 || status === 'tls-alert') return
     last = String(status)
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${url} (${last})${logTail(proc.logFile)}`)
-    await new Promise((r) => setTimeout(r, 100))
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${url} (${last})${logTail(proc.logFile)}`)
+    await new Promise(r => setTimeout(r, 100))
   }
 }
 
@@ -173,7 +192,11 @@ async function launch(spec: LaunchSpec): Promise<{ handle: ProcessHandle; port: 
   for (let attempt = 1; ; attempt++) {
     const port = spec.port ?? (await freePort())
     const webConfig = spec.webConfigFile === undefined ? [] : [`--web.config.file=${spec.webConfigFile}`]
-    const handle = await startProcess(spec.bin, [...spec.args(port), ...webConfig], { cwd: spec.dir, logFile: spec.logFile, name: spec.name })
+    const handle = await startProcess(spec.bin, [...spec.args(port), ...webConfig], {
+      cwd: spec.dir,
+      logFile: spec.logFile,
+      name: spec.name,
+    })
     try {
       if (usesTls(spec.webConfigFile)) await waitForTls(`https://127.0.0.1:${port}/-/ready`, spec.timeoutMs, handle)
       else await waitForHttp(`http://127.0.0.1:${port}/-/ready`, { timeoutMs: spec.timeoutMs, process: handle })
@@ -187,7 +210,14 @@ async function launch(spec: LaunchSpec): Promise<{ handle: ProcessHandle; port: 
 }
 
 /** makeDaemon wires stop() (idempotent, removes the temp dir) around a launched process. */
-function makeDaemon(handle: ProcessHandle, port: number, dir: string, configFile: string, logFile: string, scheme = 'http'): Daemon {
+function makeDaemon(
+  handle: ProcessHandle,
+  port: number,
+  dir: string,
+  configFile: string,
+  logFile: string,
+  scheme = 'http',
+): Daemon {
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true })
   const unregister = onExitSync(removeDir)
   let stopping: Promise<void> | undefined
@@ -221,10 +251,11 @@ async function waitForTargets(url: string, count: number, timeoutMs: number): Pr
   for (;;) {
     const res = await fetch(`${url}/api/v1/targets?state=active`, { signal: AbortSignal.timeout(5000) })
     const body = (await res.json()) as { data?: { activeTargets?: { health: string }[] } }
-    const scraped = (body.data?.activeTargets ?? []).filter((t) => t.health !== 'unknown').length
+    const scraped = (body.data?.activeTargets ?? []).filter(t => t.health !== 'unknown').length
     if (scraped >= count) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${scraped}/${count} targets of ${url} scraped`)
-    await new Promise((r) => setTimeout(r, 200))
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms: ${scraped}/${count} targets of ${url} scraped`)
+    await new Promise(r => setTimeout(r, 200))
   }
 }
 
@@ -247,7 +278,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
       timeoutMs: opts.startTimeoutMs ?? 30_000,
       ...(opts.port === undefined ? {} : { port: opts.port }),
       ...(opts.webConfigFile === undefined ? {} : { webConfigFile: opts.webConfigFile }),
-      args: (p) => [
+      args: p => [
         `--config.file=${configFile}`,
         `--web.listen-address=127.0.0.1:${p}`,
         `--web.external-url=${scheme}://127.0.0.1:${p}/`,
@@ -257,10 +288,12 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     })
     const daemon = makeDaemon(handle, port, dir, configFile, logFile, scheme)
     if (opts.waitForTargets === true) {
-      await waitForTargets(daemon.url, opts.scrapeTargets.length, opts.startTimeoutMs ?? 30_000).catch(async (err: unknown) => {
-        await daemon.stop()
-        throw err
-      })
+      await waitForTargets(daemon.url, opts.scrapeTargets.length, opts.startTimeoutMs ?? 30_000).catch(
+        async (err: unknown) => {
+          await daemon.stop()
+          throw err
+        },
+      )
     }
     return {
       ...daemon,
@@ -293,7 +326,7 @@ export async function startAlertmanager(opts: AlertmanagerOptions = {}): Promise
       timeoutMs: opts.startTimeoutMs ?? 30_000,
       ...(opts.port === undefined ? {} : { port: opts.port }),
       ...(opts.webConfigFile === undefined ? {} : { webConfigFile: opts.webConfigFile }),
-      args: (p) => [
+      args: p => [
         `--config.file=${configFile}`,
         `--storage.path=${join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${p}`,
@@ -319,17 +352,26 @@ export async function startAlertmanager(opts: AlertmanagerOptions = {}): Promise
 export interface AmAlert {
   readonly labels: Record<string, string>
   readonly annotations: Record<string, string>
-  readonly startsAt: string; readonly endsAt: string; readonly updatedAt: string
+  readonly startsAt: string
+  readonly endsAt: string
+  readonly updatedAt: string
   readonly fingerprint: string
   readonly generatorURL?: string
   readonly receivers: { readonly name: string }[]
-  readonly status: { readonly state: 'active' | 'suppressed' | 'unprocessed'; readonly silencedBy: string[]; readonly inhibitedBy: string[] }
+  readonly status: {
+    readonly state: 'active' | 'suppressed' | 'unprocessed'
+    readonly silencedBy: string[]
+    readonly inhibitedBy: string[]
+  }
 }
 
 /** AmAlertFilter narrows amAlerts: matchers as {name: value} (equality) or raw matcher strings. */
 export interface AmAlertFilter {
   readonly matchers?: Readonly<Record<string, string>> | readonly string[]
-  readonly active?: boolean; readonly silenced?: boolean; readonly inhibited?: boolean; readonly unprocessed?: boolean
+  readonly active?: boolean
+  readonly silenced?: boolean
+  readonly inhibited?: boolean
+  readonly unprocessed?: boolean
   readonly receiver?: string
 }
 
@@ -337,9 +379,16 @@ export interface AmAlertFilter {
 export interface AmSilence {
   readonly id: string
   readonly status: { readonly state: 'active' | 'pending' | 'expired' }
-  readonly matchers: { readonly name: string; readonly value: string; readonly isRegex: boolean; readonly isEqual?: boolean }[]
-  readonly startsAt: string; readonly endsAt: string
-  readonly createdBy: string; readonly comment: string
+  readonly matchers: {
+    readonly name: string
+    readonly value: string
+    readonly isRegex: boolean
+    readonly isEqual?: boolean
+  }[]
+  readonly startsAt: string
+  readonly endsAt: string
+  readonly createdBy: string
+  readonly comment: string
 }
 
 /** PromSample is one element of an instant-query result (a scalar has no labels). */
@@ -377,7 +426,11 @@ export function amAlerts(url: string, filter: AmAlertFilter = {}): Promise<AmAle
 
 /** amPostAlerts POSTs alerts ({labels, annotations?, startsAt?, endsAt?, generatorURL?}) to /api/v2/alerts. */
 export async function amPostAlerts(url: string, alerts: readonly Record<string, unknown>[]): Promise<void> {
-  await getJson<unknown>(`${url}/api/v2/alerts`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(alerts) })
+  await getJson<unknown>(`${url}/api/v2/alerts`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: JSON.stringify(alerts),
+  })
 }
 
 /** amSilences GETs /api/v2/silences (all states), optionally filtered by matcher strings. */
@@ -388,7 +441,13 @@ export function amSilences(url: string, matchers: readonly string[] = []): Promi
 }
 
 /** amCreateSilence creates a silence for equality matchers lasting durationMs; returns its id. */
-export async function amCreateSilence(url: string, matchers: Readonly<Record<string, string>>, durationMs: number, comment = 'rollguard', createdBy = 'rollguard'): Promise<string> {
+export async function amCreateSilence(
+  url: string,
+  matchers: Readonly<Record<string, string>>,
+  durationMs: number,
+  comment = 'rollguard',
+  createdBy = 'rollguard',
+): Promise<string> {
   const now = Date.now()
   const body = {
     matchers: Object.entries(matchers).map(([name, value]) => ({ name, value, isRegex: false, isEqual: true })),
@@ -397,7 +456,11 @@ export async function amCreateSilence(url: string, matchers: Readonly<Record<str
     createdBy,
     comment,
   }
-  const res = await getJson<{ silenceID: string }>(`${url}/api/v2/silences`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) })
+  const res = await getJson<{ silenceID: string }>(`${url}/api/v2/silences`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: JSON.stringify(body),
+  })
   return res.silenceID
 }
 
@@ -416,5 +479,8 @@ export async function promQuery(url: string, expr: string, timeSec?: number): Pr
   const { resultType, result } = res.data
   if (resultType === 'scalar') return [{ labels: {}, value: Number((result as [number, string])[1]) }]
   if (resultType !== 'vector') throw new Error(`query ${expr}: unsupported result type ${resultType}`)
-  return (result as { metric: Record<string, string>; value: [number, string] }[]).map((r) => ({ labels: r.metric, value: Number(r.value[1]) }))
+  return (result as { metric: Record<string, string>; value: [number, string] }[]).map(r => ({
+    labels: r.metric,
+    value: Number(r.value[1]),
+  }))
 }

@@ -36,5 +36,5 @@ export const EXIT_USAGE = 2
 
 /** exitCode is 1 when any check failed, else 0. */
 export function exitCode(checks: readonly Check[]): number {
-  return checks.some((c) => c.status === 'fail') ? EXIT_PROBLEMS : EXIT_HEALTHY
+  return checks.some(c => c.status === 'fail') ? EXIT_PROBLEMS : EXIT_HEALTHY
 }

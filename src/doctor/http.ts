@@ -30,7 +30,11 @@ export async function get(url: string, access: HttpAccess): Promise<HttpAnswer> 
   const deadline = AbortSignal.timeout(access.timeoutMs)
   try {
     const res = await axios.get<string>(url, {
-      headers: { ...requestHeaders(access.headers, access.auth), Accept: 'application/json', 'User-Agent': `rollguard/${VERSION}` },
+      headers: {
+        ...requestHeaders(access.headers, access.auth),
+        Accept: 'application/json',
+        'User-Agent': `rollguard/${VERSION}`,
+      },
       responseType: 'text',
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
@@ -43,7 +47,10 @@ export async function get(url: string, access: HttpAccess): Promise<HttpAnswer> 
   } catch (err) {
     if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`)
     if (isMaxContentLength(err)) throw new ResponseTooLargeError(access.maxResponseBytes, access.limitKey)
-    const tlsText = access.tls === undefined ? undefined : describeTlsError(err, access.peer ?? 'server', redactUrl(url), access.tls.section)
+    const tlsText =
+      access.tls === undefined
+        ? undefined
+        : describeTlsError(err, access.peer ?? 'server', redactUrl(url), access.tls.section)
     if (tlsText !== undefined) throw new Error(tlsText)
     const code = (err as { code?: unknown }).code
     const text = err instanceof Error ? err.message : String(err)

@@ -1,4 +1,10 @@
-import { AuthorizationV1Api, createConfiguration, ServerConfiguration, VersionApi, type KubeConfig } from '@kubernetes/client-node'
+import {
+  AuthorizationV1Api,
+  createConfiguration,
+  ServerConfiguration,
+  VersionApi,
+  type KubeConfig,
+} from '@kubernetes/client-node'
 import type { ActionsConfig, KubernetesConfig } from '../actions/actions-config.js'
 import { contextNamespace } from '../actions/kube/client.js'
 import { classifyError } from '../actions/kube/errors.js'
@@ -6,7 +12,16 @@ import { BoundedHttpLibrary } from '../actions/kube/http-library.js'
 import { timeoutMiddleware } from '../actions/kube/raw.js'
 import { kubeSource, loadActionsKubeConfig } from '../actions/service.js'
 import { fail, ok, warn, type Check } from './check.js'
-import { gitopsPermissions, leaseNamespace, leasePermissions, permissionText, scopesOf, WORKLOAD_PERMISSIONS, type Permission, type Scope } from './permissions.js'
+import {
+  gitopsPermissions,
+  leaseNamespace,
+  leasePermissions,
+  permissionText,
+  scopesOf,
+  WORKLOAD_PERMISSIONS,
+  type Permission,
+  type Scope,
+} from './permissions.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -22,11 +37,19 @@ export async function checkKubernetes(actions: ActionsConfig, k: KubernetesConfi
   try {
     kc = loadActionsKubeConfig(k, env)
   } catch (err) {
-    return [fail('kubeconfig', `cannot load the Kubernetes credentials for actions: ${(err as Error).message}`,
-      'set kubernetes.kubeconfig (--kubeconfig) or KUBECONFIG, or run rollguard in a pod with a service account; rollguard run fails the same way')]
+    return [
+      fail(
+        'kubeconfig',
+        `cannot load the Kubernetes credentials for actions: ${(err as Error).message}`,
+        'set kubernetes.kubeconfig (--kubeconfig) or KUBECONFIG, or run rollguard in a pod with a service account; rollguard run fails the same way',
+      ),
+    ]
   }
   const server = kc.getCurrentCluster()?.server ?? ''
-  const loaded = ok('kubeconfig', `credentials from ${describeSource(k, env)}: context "${kc.getCurrentContext()}", API server ${server}`)
+  const loaded = ok(
+    'kubeconfig',
+    `credentials from ${describeSource(k, env)}: context "${kc.getCurrentContext()}", API server ${server}`,
+  )
   const config = createConfiguration({
     baseServer: new ServerConfiguration(server, {}),
     authMethods: { default: kc },
@@ -37,40 +60,66 @@ export async function checkKubernetes(actions: ActionsConfig, k: KubernetesConfi
   try {
     version = (await new VersionApi(config).getCode()).gitVersion
   } catch (err) {
-    return [loaded, fail('kubernetes-api', `the Kubernetes API at ${server} does not answer: ${classifyError(err, 'GET /version').message}`,
-      'check the cluster server and credentials of the kubeconfig context, and that the API server can be reached from here')]
+    return [
+      loaded,
+      fail(
+        'kubernetes-api',
+        `the Kubernetes API at ${server} does not answer: ${classifyError(err, 'GET /version').message}`,
+        'check the cluster server and credentials of the kubeconfig context, and that the API server can be reached from here',
+      ),
+    ]
   }
   const api = ok('kubernetes-api', `the Kubernetes API at ${server} answers (${version})`)
   const authz = new AuthorizationV1Api(config)
   const scopes = scopesOf(actions)
-  const none = scopes.length === 0
-    ? [warn('kubernetes-permissions', 'actions.allow is empty: no workload may be rolled back, so no namespace is checked', 'list the namespaces rollguard may roll back in under actions.allow')]
-    : []
+  const none =
+    scopes.length === 0
+      ? [
+          warn(
+            'kubernetes-permissions',
+            'actions.allow is empty: no workload may be rolled back, so no namespace is checked',
+            'list the namespaces rollguard may roll back in under actions.allow',
+          ),
+        ]
+      : []
   const [permissions, lease, gitops] = await Promise.all([
-    Promise.all(scopes.map((scope) => checkScope(authz, scope))),
-    k.lease.enabled ? checkLease(authz, k, contextNamespace(kc)).then((c) => [c]) : [],
+    Promise.all(scopes.map(scope => checkScope(authz, scope))),
+    k.lease.enabled ? checkLease(authz, k, contextNamespace(kc)).then(c => [c]) : [],
     checkGitOps(authz, actions),
   ])
   return [loaded, api, ...none, ...permissions, ...lease, gitops]
 }
 
 async function checkScope(authz: AuthorizationV1Api, scope: Scope): Promise<Check> {
-  const where = scope.namespace === '' ? `all namespaces (checked cluster-wide for ${scope.because?.join(', ')} in actions.allow)` : `namespace "${scope.namespace}"`
+  const where =
+    scope.namespace === ''
+      ? `all namespaces (checked cluster-wide for ${scope.because?.join(', ')} in actions.allow)`
+      : `namespace "${scope.namespace}"`
   let missing: Permission[]
   try {
     missing = await denied(authz, scope.namespace, WORKLOAD_PERMISSIONS)
   } catch (err) {
     return cannotAsk(where, err)
   }
-  if (missing.length === 0) return ok('kubernetes-permissions', `${where}: all ${WORKLOAD_PERMISSIONS.length} permissions rollbacks need are granted`)
+  if (missing.length === 0)
+    return ok(
+      'kubernetes-permissions',
+      `${where}: all ${WORKLOAD_PERMISSIONS.length} permissions rollbacks need are granted`,
+    )
   const list = missing.map(permissionText).join(', ')
   if (scope.namespace === '') {
     // A cluster-wide "no" proves nothing: per-namespace Roles may grant them where the glob or selector matches.
-    return warn('kubernetes-permissions', `${where}: not granted cluster-wide: ${list}`,
-      `rollbacks in each namespace that entry matches need them: bind the ClusterRole of ${RBAC_DOC} there (or cluster-wide); rollguard doctor cannot list which namespaces match`)
+    return warn(
+      'kubernetes-permissions',
+      `${where}: not granted cluster-wide: ${list}`,
+      `rollbacks in each namespace that entry matches need them: bind the ClusterRole of ${RBAC_DOC} there (or cluster-wide); rollguard doctor cannot list which namespaces match`,
+    )
   }
-  return fail('kubernetes-permissions', `${where}: missing ${list}`,
-    `grant them with the per-namespace Role of ${RBAC_DOC} (a dry-run rollback needs patch too); check with kubectl auth can-i ${permissionText(missing[0] as Permission)} -n ${scope.namespace} --as <rollguard's user>`)
+  return fail(
+    'kubernetes-permissions',
+    `${where}: missing ${list}`,
+    `grant them with the per-namespace Role of ${RBAC_DOC} (a dry-run rollback needs patch too); check with kubectl auth can-i ${permissionText(missing[0] as Permission)} -n ${scope.namespace} --as <rollguard's user>`,
+  )
 }
 
 async function checkLease(authz: AuthorizationV1Api, k: KubernetesConfig, contextNs: string): Promise<Check> {
@@ -84,8 +133,11 @@ async function checkLease(authz: AuthorizationV1Api, k: KubernetesConfig, contex
     return cannotAsk(where, err)
   }
   if (missing.length === 0) return ok('kubernetes-permissions', `${where}: get, create and update are granted`)
-  return fail('kubernetes-permissions', `${where}: missing ${missing.map(permissionText).join(', ')} in namespace "${namespace}"`,
-    `grant them with the leader-election Role of ${RBAC_DOC}, or set kubernetes.lease.enabled: false when exactly one replica runs`)
+  return fail(
+    'kubernetes-permissions',
+    `${where}: missing ${missing.map(permissionText).join(', ')} in namespace "${namespace}"`,
+    `grant them with the leader-election Role of ${RBAC_DOC}, or set kubernetes.lease.enabled: false when exactly one replica runs`,
+  )
 }
 
 // GitOps owners are read before every decision on a workload that has one; without access, such workloads are
@@ -94,39 +146,68 @@ async function checkGitOps(authz: AuthorizationV1Api, actions: ActionsConfig): P
   const needed = gitopsPermissions(actions)
   let missing: Permission[]
   try {
-    missing = (await Promise.all(needed.map(async ({ namespace, permission }) => ((await denied(authz, namespace, [permission])).length > 0 ? [permission] : [])))).flat()
+    missing = (
+      await Promise.all(
+        needed.map(async ({ namespace, permission }) =>
+          (await denied(authz, namespace, [permission])).length > 0 ? [permission] : [],
+        ),
+      )
+    ).flat()
   } catch (err) {
     return cannotAsk('GitOps owners', err)
   }
   const what = `GitOps owners (Argo CD Applications in "${actions.gitops.argocd.namespace}", Flux Kustomizations and HelmReleases)`
-  if (missing.length === 0) return ok('gitops-permissions', `${what}: ${needed.map((n) => permissionText(n.permission)).join(', ')} granted`)
-  return warn('gitops-permissions', `${what}: missing ${missing.map(permissionText).join(', ')}: workloads they apply will be refused (gitops_managed: owner unreadable)`,
-    'only needed with Argo CD or Flux: include deploy/components/gitops (docs/gitops.md)')
+  if (missing.length === 0)
+    return ok('gitops-permissions', `${what}: ${needed.map(n => permissionText(n.permission)).join(', ')} granted`)
+  return warn(
+    'gitops-permissions',
+    `${what}: missing ${missing.map(permissionText).join(', ')}: workloads they apply will be refused (gitops_managed: owner unreadable)`,
+    'only needed with Argo CD or Flux: include deploy/components/gitops (docs/gitops.md)',
+  )
 }
 
 /** denied asks one SelfSubjectAccessReview per permission and returns those not allowed. */
-async function denied(authz: AuthorizationV1Api, namespace: string, permissions: readonly Permission[]): Promise<Permission[]> {
-  const answers = await Promise.all(permissions.map(async (p) => {
-    const review = await authz.createSelfSubjectAccessReview({
-      body: {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectAccessReview',
-        spec: { resourceAttributes: { namespace, verb: p.verb, group: p.group, resource: p.resource, ...(p.name === undefined ? {} : { name: p.name }) } },
-      },
-    })
-    return review.status?.allowed === true
-  }))
+async function denied(
+  authz: AuthorizationV1Api,
+  namespace: string,
+  permissions: readonly Permission[],
+): Promise<Permission[]> {
+  const answers = await Promise.all(
+    permissions.map(async p => {
+      const review = await authz.createSelfSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: {
+            resourceAttributes: {
+              namespace,
+              verb: p.verb,
+              group: p.group,
+              resource: p.resource,
+              ...(p.name === undefined ? {} : { name: p.name }),
+            },
+          },
+        },
+      })
+      return review.status?.allowed === true
+    }),
+  )
   return permissions.filter((_, i) => answers[i] !== true)
 }
 
 function cannotAsk(where: string, err: unknown): Check {
-  return fail('kubernetes-permissions', `${where}: cannot ask the API server what rollguard may do: ${classifyError(err, 'SelfSubjectAccessReview').message}`,
-    'creating selfsubjectaccessreviews (authorization.k8s.io) is allowed to every authenticated user by default; check the credentials')
+  return fail(
+    'kubernetes-permissions',
+    `${where}: cannot ask the API server what rollguard may do: ${classifyError(err, 'SelfSubjectAccessReview').message}`,
+    'creating selfsubjectaccessreviews (authorization.k8s.io) is allowed to every authenticated user by default; check the credentials',
+  )
 }
 
 function describeSource(k: KubernetesConfig, env: Env): string {
   const source = kubeSource(k, env)
   if (source.mode === 'file') return source.path
-  if (source.mode === 'in-cluster') return 'the pod\'s service account (in-cluster)'
-  return (env['KUBECONFIG'] ?? '') !== '' ? `$KUBECONFIG (${env['KUBECONFIG']})` : 'kubectl\'s default lookup (~/.kube/config)'
+  if (source.mode === 'in-cluster') return "the pod's service account (in-cluster)"
+  return (env['KUBECONFIG'] ?? '') !== ''
+    ? `$KUBECONFIG (${env['KUBECONFIG']})`
+    : "kubectl's default lookup (~/.kube/config)"
 }

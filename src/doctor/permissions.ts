@@ -13,7 +13,7 @@ export interface Permission {
 // too); their revisions are listed by selector; the audit Events go to the workload's namespace.
 /** WORKLOAD_PERMISSIONS are needed in every namespace rollguard may roll back in. */
 export const WORKLOAD_PERMISSIONS: readonly Permission[] = [
-  ...['deployments', 'statefulsets', 'daemonsets'].flatMap((resource) => [
+  ...['deployments', 'statefulsets', 'daemonsets'].flatMap(resource => [
     { verb: 'get', group: 'apps', resource },
     { verb: 'patch', group: 'apps', resource },
   ]),
@@ -27,14 +27,16 @@ export const WORKLOAD_PERMISSIONS: readonly Permission[] = [
  * anywhere), and patching them where an allow entry or the default mode is suspend.
  */
 export function gitopsPermissions(actions: ActionsConfig): Array<{ namespace: string; permission: Permission }> {
-  const suspends = actions.gitops.mode === 'suspend' || actions.allow.some((e) => e.gitops_mode === 'suspend')
+  const suspends = actions.gitops.mode === 'suspend' || actions.allow.some(e => e.gitops_mode === 'suspend')
   const verbs = suspends ? ['get', 'patch'] : ['get']
   const owners = [
     { namespace: actions.gitops.argocd.namespace, group: 'argoproj.io', resource: 'applications' },
     { namespace: '', group: 'kustomize.toolkit.fluxcd.io', resource: 'kustomizations' },
     { namespace: '', group: 'helm.toolkit.fluxcd.io', resource: 'helmreleases' },
   ]
-  return owners.flatMap(({ namespace, group, resource }) => verbs.map((verb) => ({ namespace, permission: { verb, group, resource } })))
+  return owners.flatMap(({ namespace, group, resource }) =>
+    verbs.map(verb => ({ namespace, permission: { verb, group, resource } })),
+  )
 }
 
 /** leasePermissions are what leader election needs on its Lease (create cannot be narrowed to a name). */
@@ -64,9 +66,10 @@ export function scopesOf(actions: ActionsConfig): Scope[] {
   const wide: string[] = []
   for (const entry of actions.allow) {
     if (entry.namespace !== undefined && !entry.namespace.includes('*')) exact.add(entry.namespace)
-    else wide.push(entry.namespace !== undefined ? `namespace "${entry.namespace}"` : `selector "${entry.selector ?? ''}"`)
+    else
+      wide.push(entry.namespace !== undefined ? `namespace "${entry.namespace}"` : `selector "${entry.selector ?? ''}"`)
   }
-  const scopes: Scope[] = [...exact].map((namespace) => ({ namespace }))
+  const scopes: Scope[] = [...exact].map(namespace => ({ namespace }))
   if (wide.length > 0) scopes.push({ namespace: '', because: wide })
   return scopes
 }

@@ -20,27 +20,40 @@ export interface ProbeRun {
 
 /** runProbesOnce runs each configured probe once (bounded by its timeout); a failing endpoint is a warning. */
 export async function runProbesOnce(doc: ConfigDocument): Promise<ProbeRun> {
-  const specs: ProbeSpec[] = doc.probes.map((p) => ({
-    name: p.name, url: p.url, intervalMs: p.interval, timeoutMs: p.timeout, method: p.method, headers: p.headers, labels: p.labels,
-    expectedStatus: p.expected_status.map((s) => parseStatusPattern(String(s))),
+  const specs: ProbeSpec[] = doc.probes.map(p => ({
+    name: p.name,
+    url: p.url,
+    intervalMs: p.interval,
+    timeoutMs: p.timeout,
+    method: p.method,
+    headers: p.headers,
+    labels: p.labels,
+    expectedStatus: p.expected_status.map(s => parseStatusPattern(String(s))),
   }))
   const store = new ProbeStore()
-  store.setTargets(specs.map((s) => ({ name: s.name, url: s.url, labels: s.labels, staleAfterMs: 3 * s.intervalMs })))
-  const results = await Promise.all(specs.map((spec) => runProbe(spec)))
+  store.setTargets(specs.map(s => ({ name: s.name, url: s.url, labels: s.labels, staleAfterMs: 3 * s.intervalMs })))
+  const results = await Promise.all(specs.map(spec => runProbe(spec)))
   for (const result of results) store.record(result)
   return { checks: results.map((r, i) => probeCheck(r, specs[i] as ProbeSpec)), store, configured: specs.length > 0 }
 }
 
 function probeCheck(result: ProbeResult, spec: ProbeSpec): Check {
   const url = redactUrl(spec.url)
-  if (result.success) return ok('probe', `probe "${spec.name}": ${url} answered ${result.statusCode} in ${Math.round(result.durationMs)} ms`)
-  return warn('probe', `probe "${spec.name}": ${url} fails: ${result.error ?? 'no answer'}: rules on rollguard_probe_success see it failing now`,
-    'check the probe\'s url, method and expected_status, and that the endpoint can be reached from where rollguard runs')
+  if (result.success)
+    return ok(
+      'probe',
+      `probe "${spec.name}": ${url} answered ${result.statusCode} in ${Math.round(result.durationMs)} ms`,
+    )
+  return warn(
+    'probe',
+    `probe "${spec.name}": ${url} fails: ${result.error ?? 'no answer'}: rules on rollguard_probe_success see it failing now`,
+    "check the probe's url, method and expected_status, and that the endpoint can be reached from where rollguard runs",
+  )
 }
 
 /** usesProbes reports whether an expression reads any of rollguard's rollguard_probe_* series. */
 export function usesProbes(expr: string): boolean {
-  return vectorSelectors(expr).some((u) => u.metric?.startsWith(PROBE_PREFIX) === true)
+  return vectorSelectors(expr).some(u => u.metric?.startsWith(PROBE_PREFIX) === true)
 }
 
 /**
@@ -48,26 +61,50 @@ export function usesProbes(expr: string): boolean {
  * be configured, the in-process evaluator must support the expression, each selector must match a probe, and a
  * rollback trigger's alerts must name a workload (through the probes' labels).
  */
-export function checkProbeRule(ref: RuleRef, probes: ProbeRun, actions: ActionsConfig | undefined, cwd: string, now: number): Check[] {
+export function checkProbeRule(
+  ref: RuleRef,
+  probes: ProbeRun,
+  actions: ActionsConfig | undefined,
+  cwd: string,
+  now: number,
+): Check[] {
   const described = describeRule(ref, cwd)
   const expr = ref.rule.expr
   if (!probes.configured) {
-    const metrics = [...new Set(vectorSelectors(expr).flatMap((u) => (u.metric?.startsWith(PROBE_PREFIX) === true ? [u.metric] : [])))].join(', ')
-    return [fail('probe-rules', `${described} watches rollguard's own health probes (${metrics}) but none are configured in \`probes:\``,
-      'add the health endpoints to probes: in the config file (README, Configuration), or remove the rule')]
+    const metrics = [
+      ...new Set(vectorSelectors(expr).flatMap(u => (u.metric?.startsWith(PROBE_PREFIX) === true ? [u.metric] : []))),
+    ].join(', ')
+    return [
+      fail(
+        'probe-rules',
+        `${described} watches rollguard's own health probes (${metrics}) but none are configured in \`probes:\``,
+        'add the health endpoints to probes: in the config file (README, Configuration), or remove the rule',
+      ),
+    ]
   }
   try {
     if (!isLocalExpression(expr)) throw new Error('not a probe expression')
     compileLocalQuery(expr)
   } catch (err) {
-    return [fail('rule-query', `${described}: rollguard cannot evaluate it in-process: ${(err as Error).message}`,
-      'a rule on rollguard_probe_* series may use only those series, with comparisons, arithmetic with numbers, and/or/unless and sum/min/max/avg/count; move other logic to a separate rule')]
+    return [
+      fail(
+        'rule-query',
+        `${described}: rollguard cannot evaluate it in-process: ${(err as Error).message}`,
+        'a rule on rollguard_probe_* series may use only those series, with comparisons, arithmetic with numbers, and/or/unless and sum/min/max/avg/count; move other logic to a separate rule',
+      ),
+    ]
   }
   const checks = vectorSelectors(expr)
-    .filter((u) => u.role === 'required' && compileLocalQuery(selectorQuery(u)).evaluate(probes.store, now).length === 0)
-    .map((u) => fail('rule-series', `${described}: no configured probe matches ${u.selector}: the rule can never fire`,
-      'the matchers must fit the labels of a probe in probes: (its labels, probe="<name>", instance="<url>")'))
-  if (checks.length === 0) checks.push(ok('rule-series', `${described}: evaluated in-process; its selectors match configured probes`))
+    .filter(u => u.role === 'required' && compileLocalQuery(selectorQuery(u)).evaluate(probes.store, now).length === 0)
+    .map(u =>
+      fail(
+        'rule-series',
+        `${described}: no configured probe matches ${u.selector}: the rule can never fire`,
+        'the matchers must fit the labels of a probe in probes: (its labels, probe="<name>", instance="<url>")',
+      ),
+    )
+  if (checks.length === 0)
+    checks.push(ok('rule-series', `${described}: evaluated in-process; its selectors match configured probes`))
   if (actions !== undefined && isTriggerRule(ref, actions, now)) {
     const samples = compileLocalQuery(withoutThreshold(expr)).evaluate(probes.store, now)
     checks.push(checkTargets(ref, described, samples, actions, now))

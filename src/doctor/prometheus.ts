@@ -21,10 +21,22 @@ export async function checkPrometheus(config: Config, source: PrometheusSource, 
   const shown = redactUrl(url)
   let version: string | undefined
   try {
-    const answer = await get(joinUrlPath(url, '/api/v1/status/buildinfo'), { timeoutMs: timeout, maxResponseBytes, limitKey: 'prometheus.max_response_bytes', auth: config.prometheusAuth, headers, tls: config.prometheusTls, peer: 'Prometheus' })
+    const answer = await get(joinUrlPath(url, '/api/v1/status/buildinfo'), {
+      timeoutMs: timeout,
+      maxResponseBytes,
+      limitKey: 'prometheus.max_response_bytes',
+      auth: config.prometheusAuth,
+      headers,
+      tls: config.prometheusTls,
+      peer: 'Prometheus',
+    })
     if (answer.status === 401 || answer.status === 403) {
-      const hint = 'check prometheus.bearer_token_file or prometheus.basic_auth (and custom headers) against what Prometheus or its proxy expects'
-      return { check: fail(NAME, `Prometheus at ${shown} refused rollguard's credentials: ${httpStatus(answer)}`, hint), answering: false }
+      const hint =
+        'check prometheus.bearer_token_file or prometheus.basic_auth (and custom headers) against what Prometheus or its proxy expects'
+      return {
+        check: fail(NAME, `Prometheus at ${shown} refused rollguard's credentials: ${httpStatus(answer)}`, hint),
+        answering: false,
+      }
     }
     version = buildVersion(parseJson(answer.body))
   } catch (err) {
@@ -33,19 +45,24 @@ export async function checkPrometheus(config: Config, source: PrometheusSource, 
   try {
     await source.query('vector(1)', now)
   } catch (err) {
-    const hint = 'check that prometheus.url (--prometheus-url) is the base of a Prometheus-compatible query API (e.g. with the /prometheus prefix for Mimir)'
-    return { check: fail(NAME, `Prometheus at ${shown} does not answer the query vector(1): ${(err as Error).message}`, hint), answering: false }
+    const hint =
+      'check that prometheus.url (--prometheus-url) is the base of a Prometheus-compatible query API (e.g. with the /prometheus prefix for Mimir)'
+    return {
+      check: fail(NAME, `Prometheus at ${shown} does not answer the query vector(1): ${(err as Error).message}`, hint),
+      answering: false,
+    }
   }
   const known = version === undefined ? 'version unknown: it serves no /api/v1/status/buildinfo' : `version ${version}`
   return { check: ok(NAME, `Prometheus at ${shown} answers queries (${known})`), answering: true }
 }
 
 function unreachable(url: string, reason: string): Check {
-  const hint = 'check prometheus.url (--prometheus-url, ROLLGUARD_PROMETHEUS_URL) and that Prometheus runs and can be reached from here; the rule checks need it'
+  const hint =
+    'check prometheus.url (--prometheus-url, ROLLGUARD_PROMETHEUS_URL) and that Prometheus runs and can be reached from here; the rule checks need it'
   return fail(NAME, `Prometheus at ${url} is unreachable: ${reason}`, hint)
 }
 
 function buildVersion(json: unknown): string | undefined {
-  const data = (json as { status?: unknown; data?: { version?: unknown } } | undefined)
+  const data = json as { status?: unknown; data?: { version?: unknown } } | undefined
   return data?.status === 'success' && typeof data.data?.version === 'string' ? data.data.version : undefined
 }

@@ -9,7 +9,7 @@ export interface RuleRef {
 
 /** ruleRefs flattens rule groups into their rules, in file and group order. */
 export function ruleRefs(groups: readonly RuleGroupSpec[]): RuleRef[] {
-  return groups.flatMap((group) => group.rules.map((rule) => ({ rule, group })))
+  return groups.flatMap(group => group.rules.map(rule => ({ rule, group })))
 }
 
 /** describeRule names a rule for a message: `rule "HighErrorRate" (rules/triggers.yml)`, the file relative to cwd when inside it. */

@@ -26,12 +26,17 @@ const RULES_IN_FLIGHT = 4
  * runChecks checks everything the daemon will depend on. The independent parts run concurrently; `emit` gets
  * each part's checks in report order (Prometheus, probes, rules, Alertmanager, Kubernetes) as soon as they are in.
  */
-export async function runChecks(input: DoctorInput, emit: (checks: readonly Check[]) => void = () => {}): Promise<Check[]> {
+export async function runChecks(
+  input: DoctorInput,
+  emit: (checks: readonly Check[]) => void = () => {},
+): Promise<Check[]> {
   const { config, env } = input
   const now = input.now ?? Date.now
   const { prometheus: p, actions, kubernetes } = config.doc
   const source = createPrometheusSource({
-    url: p.url, timeoutMs: p.timeout, maxResponseBytes: p.max_response_bytes,
+    url: p.url,
+    timeoutMs: p.timeout,
+    maxResponseBytes: p.max_response_bytes,
     ...(config.prometheusAuth === undefined ? {} : { auth: config.prometheusAuth }),
     ...(p.headers === undefined ? {} : { headers: p.headers }),
     tls: config.prometheusTls,
@@ -42,10 +47,13 @@ export async function runChecks(input: DoctorInput, emit: (checks: readonly Chec
     const rules = Promise.all([prometheus, probes]).then(([prom, run]) => checkRules(input, prom, run, source, now()))
     const alertmanagers = checkAlertmanagers(config)
     // The Kubernetes client is loaded only when actions are configured, as in the daemon.
-    const cluster = actions === undefined ? Promise.resolve([]) : import('./kubernetes.js').then((m) => m.checkKubernetes(actions, kubernetes, env))
+    const cluster =
+      actions === undefined
+        ? Promise.resolve([])
+        : import('./kubernetes.js').then(m => m.checkKubernetes(actions, kubernetes, env))
     const sections: Array<Promise<readonly Check[]>> = [
-      prometheus.then((r) => [r.check]),
-      probes.then((r) => r.checks),
+      prometheus.then(r => [r.check]),
+      probes.then(r => r.checks),
       rules,
       alertmanagers,
       cluster,
@@ -62,10 +70,16 @@ export async function runChecks(input: DoctorInput, emit: (checks: readonly Chec
   }
 }
 
-async function checkRules(input: DoctorInput, prometheus: PrometheusCheck, probes: ProbeRun, source: ReturnType<typeof createPrometheusSource>, now: number): Promise<Check[]> {
+async function checkRules(
+  input: DoctorInput,
+  prometheus: PrometheusCheck,
+  probes: ProbeRun,
+  source: ReturnType<typeof createPrometheusSource>,
+  now: number,
+): Promise<Check[]> {
   const { actions } = input.config.doc
   const refs = ruleRefs(input.groups)
-  const results = await mapBounded(refs, RULES_IN_FLIGHT, async (ref) => {
+  const results = await mapBounded(refs, RULES_IN_FLIGHT, async ref => {
     if (usesProbes(ref.rule.expr)) return checkProbeRule(ref, probes, actions, input.cwd, now)
     // Without Prometheus there is nothing to ask; its own check already says so.
     if (!prometheus.answering) return []
@@ -73,4 +87,3 @@ async function checkRules(input: DoctorInput, prometheus: PrometheusCheck, probe
   })
   return results.flat()
 }
-

@@ -1,7 +1,13 @@
 import type { ActionsConfig } from '../actions/actions-config.js'
 import { formatDuration } from '../rules/duration.js'
 import { applyLabelSource, labelSources } from '../rules/threshold.js'
-import { labelName, metricSelector, selectorQuery, vectorSelectors, type SelectorUse } from '../rules/vector-selectors.js'
+import {
+  labelName,
+  metricSelector,
+  selectorQuery,
+  vectorSelectors,
+  type SelectorUse,
+} from '../rules/vector-selectors.js'
 // rollguard's in-process probe series, which Prometheus does not have (probes.ts checks them).
 import { PROBE_METRIC_PREFIX as PROBE_PREFIX } from '../sources/local-query.js'
 import type { PrometheusSource } from '../sources/prometheus.js'
@@ -27,27 +33,48 @@ export async function checkRemoteRule(ref: RuleRef, ctx: RemoteRuleContext): Pro
   try {
     await ctx.source.query(ref.rule.expr, ctx.now)
   } catch (err) {
-    return [fail('rule-query', `${described}: Prometheus rejects its expression: ${(err as Error).message}`,
-      'fix the expression (rollguard check validates it offline); a newer PromQL feature may need a newer Prometheus')]
+    return [
+      fail(
+        'rule-query',
+        `${described}: Prometheus rejects its expression: ${(err as Error).message}`,
+        'fix the expression (rollguard check validates it offline); a newer PromQL feature may need a newer Prometheus',
+      ),
+    ]
   }
   const checks = await checkSelectors(ref, described, ctx)
-  if (ctx.actions !== undefined && isTriggerRule(ref, ctx.actions, ctx.now)) checks.push(await checkRemoteTargets(ref, described, ctx, ctx.actions))
+  if (ctx.actions !== undefined && isTriggerRule(ref, ctx.actions, ctx.now))
+    checks.push(await checkRemoteTargets(ref, described, ctx, ctx.actions))
   return checks
 }
 
 async function checkSelectors(ref: RuleRef, described: string, ctx: RemoteRuleContext): Promise<Check[]> {
-  const uses = distinct(vectorSelectors(ref.rule.expr).filter((u) => u.role !== 'absence' && !u.metric?.startsWith(PROBE_PREFIX)))
+  const uses = distinct(
+    vectorSelectors(ref.rule.expr).filter(u => u.role !== 'absence' && !u.metric?.startsWith(PROBE_PREFIX)),
+  )
   const problems: Check[] = []
   for (const use of uses) {
     try {
       const problem = await diagnose(use, described, ctx)
       if (problem !== undefined) problems.push(problem)
     } catch (err) {
-      problems.push(fail('rule-series', `${described}: cannot count the series of ${use.selector}: ${(err as Error).message}`, 'check that Prometheus answers queries'))
+      problems.push(
+        fail(
+          'rule-series',
+          `${described}: cannot count the series of ${use.selector}: ${(err as Error).message}`,
+          'check that Prometheus answers queries',
+        ),
+      )
     }
   }
   if (problems.length > 0) return problems
-  return [ok('rule-series', uses.length === 0 ? `${described}: reads no series` : `${described}: ${uses.length === 1 ? 'its selector returns' : `all ${uses.length} selectors return`} series`)]
+  return [
+    ok(
+      'rule-series',
+      uses.length === 0
+        ? `${described}: reads no series`
+        : `${described}: ${uses.length === 1 ? 'its selector returns' : `all ${uses.length} selectors return`} series`,
+    ),
+  ]
 }
 
 /**
@@ -58,28 +85,43 @@ async function checkSelectors(ref: RuleRef, described: string, ctx: RemoteRuleCo
 async function diagnose(use: SelectorUse, described: string, ctx: RemoteRuleContext): Promise<Check | undefined> {
   if (await hasSeries(use.selector, use, ctx)) return undefined
   const when = use.lookbackMs > 0 ? `, neither now nor in the last ${formatDuration(use.lookbackMs)}` : ''
-  const never = (why: string, hint: string): Check => use.role === 'optional'
-    ? warn('rule-series', `${described}: no series for ${use.selector}${when}: ${why}; that branch of the expression (or / unless) matches nothing`, hint)
-    : fail('rule-series', `${described}: no series for ${use.selector}${when}: ${why}; the rule can never fire`, hint)
+  const never = (why: string, hint: string): Check =>
+    use.role === 'optional'
+      ? warn(
+          'rule-series',
+          `${described}: no series for ${use.selector}${when}: ${why}; that branch of the expression (or / unless) matches nothing`,
+          hint,
+        )
+      : fail('rule-series', `${described}: no series for ${use.selector}${when}: ${why}; the rule can never fire`, hint)
   const metric = use.metric
-  if (metric === undefined) return never('no metric matches', 'check the metric name pattern and that Prometheus scrapes those metrics')
+  if (metric === undefined)
+    return never('no metric matches', 'check the metric name pattern and that Prometheus scrapes those metrics')
   if (!(await hasSeries(metricSelector(metric), use, ctx))) {
-    return never(`Prometheus has no metric ${metric}`, `check that Prometheus scrapes ${metric} (its /targets page), or correct the metric name`)
+    return never(
+      `Prometheus has no metric ${metric}`,
+      `check that Prometheus scrapes ${metric} (its /targets page), or correct the metric name`,
+    )
   }
-  for (const m of use.matchers.filter((x) => x.label !== '__name__')) {
+  for (const m of use.matchers.filter(x => x.label !== '__name__')) {
     if (await hasSeries(selectorWith(metric, [m.text]), use, ctx)) continue
     if (await hasSeries(selectorWith(metric, [`${labelName(m.label)}!=""`]), use, ctx)) continue
-    return never(`no series of ${metric} has the label ${m.label}, so ${m.text} never matches`, `correct the label name, or add the label to ${metric} (relabelling)`)
+    return never(
+      `no series of ${metric} has the label ${m.label}, so ${m.text} never matches`,
+      `correct the label name, or add the label to ${metric} (relabelling)`,
+    )
   }
-  return warn('rule-series', `${described}: no series for ${use.selector}${when === '' ? ' now' : when}: ${metric} has series, but none match`,
-    'nothing to do if they appear only when something goes wrong (e.g. a 5xx response); otherwise check the matchers')
+  return warn(
+    'rule-series',
+    `${described}: no series for ${use.selector}${when === '' ? ' now' : when}: ${metric} has series, but none match`,
+    'nothing to do if they appear only when something goes wrong (e.g. a 5xx response); otherwise check the matchers',
+  )
 }
 
 /** hasSeries: count(selector) now (Prometheus's 5 minute lookback); for a selector read over a range, also anywhere in it. */
 async function hasSeries(selector: string, use: SelectorUse, ctx: RemoteRuleContext): Promise<boolean> {
   const at = { ...use, selector }
-  if (await count(`count(${selectorQuery(at)})`, ctx) > 0) return true
-  return use.lookbackMs > 0 && await count(`count(last_over_time(${selectorQuery(at, use.lookbackMs)}))`, ctx) > 0
+  if ((await count(`count(${selectorQuery(at)})`, ctx)) > 0) return true
+  return use.lookbackMs > 0 && (await count(`count(last_over_time(${selectorQuery(at, use.lookbackMs)}))`, ctx)) > 0
 }
 
 async function count(query: string, ctx: RemoteRuleContext): Promise<number> {
@@ -105,16 +147,25 @@ function distinct(uses: readonly SelectorUse[]): SelectorUse[] {
 }
 
 /** checkRemoteTargets tries the label sources of the expression in turn; the first that has series shows the labels. */
-async function checkRemoteTargets(ref: RuleRef, described: string, ctx: RemoteRuleContext, actions: ActionsConfig): Promise<Check> {
+async function checkRemoteTargets(
+  ref: RuleRef,
+  described: string,
+  ctx: RemoteRuleContext,
+  actions: ActionsConfig,
+): Promise<Check> {
   const sources = labelSources(ref.rule.expr)
   for (const source of sources) {
     try {
       const { samples } = await ctx.source.query(source.expr, ctx.now)
       if (samples.length === 0) continue
-      const reduced = samples.map((s) => ({ labels: applyLabelSource(s.labels, source), value: s.value }))
+      const reduced = samples.map(s => ({ labels: applyLabelSource(s.labels, source), value: s.value }))
       return checkTargets(ref, described, reduced, actions, ctx.now)
     } catch (err) {
-      return fail('rule-targets', `${described}: cannot evaluate ${oneLine(source.expr)}: ${(err as Error).message}`, 'check that Prometheus answers queries')
+      return fail(
+        'rule-targets',
+        `${described}: cannot evaluate ${oneLine(source.expr)}: ${(err as Error).message}`,
+        'check that Prometheus answers queries',
+      )
     }
   }
   return checkTargets(ref, described, [], actions, ctx.now)

@@ -9,7 +9,10 @@ const NAME = 'rule-targets'
 /** isTriggerRule reports whether the rule's own labels mark its alerts as rollback triggers (actions.trigger). */
 export function isTriggerRule(ref: RuleRef, actions: ActionsConfig, now: number): boolean {
   const template = ref.rule.labels[actions.trigger.label]
-  return template !== undefined && template.expand({ labels: {}, externalLabels: {}, externalURL: '', value: 0 }, now) === actions.trigger.value
+  return (
+    template !== undefined &&
+    template.expand({ labels: {}, externalLabels: {}, externalURL: '', value: 0 }, now) === actions.trigger.value
+  )
 }
 
 /**
@@ -17,13 +20,22 @@ export function isTriggerRule(ref: RuleRef, actions: ActionsConfig, now: number)
  * alerts would be (series labels, then the rule's templated labels), and asks the executor's own targetOf whether
  * each names exactly one workload: an alert that names none is recorded as ignored and never rolled back.
  */
-export function checkTargets(ref: RuleRef, described: string, samples: readonly Sample[], actions: ActionsConfig, now: number): Check {
+export function checkTargets(
+  ref: RuleRef,
+  described: string,
+  samples: readonly Sample[],
+  actions: ActionsConfig,
+  now: number,
+): Check {
   if (samples.length === 0) {
-    return warn(NAME, `${described}: a rollback trigger, but its expression without the threshold returns no series now, so the workload its alerts would name cannot be checked`,
-      'run rollguard doctor again while the metrics the rule reads have data (e.g. while the service gets traffic)')
+    return warn(
+      NAME,
+      `${described}: a rollback trigger, but its expression without the threshold returns no series now, so the workload its alerts would name cannot be checked`,
+      'run rollguard doctor again while the metrics the rule reads have data (e.g. while the service gets traffic)',
+    )
   }
-  const alerts = samples.map((s) => alertLabels(ref, s, now))
-  const broken = alerts.flatMap((labels) => {
+  const alerts = samples.map(s => alertLabels(ref, s, now))
+  const broken = alerts.flatMap(labels => {
     const target = targetOf(labels, actions.targets)
     return 'reason' in target ? [{ labels, message: target.message }] : []
   })
@@ -34,8 +46,11 @@ export function checkTargets(ref: RuleRef, described: string, samples: readonly 
     return ok(NAME, `${described}: its alerts name the workload to roll back (${alerts.length} series${named})`)
   }
   const share = broken.length === alerts.length ? `its alerts` : `${broken.length} of its ${alerts.length} alerts`
-  return fail(NAME, `${described}: a rollback trigger, but ${share} would name no workload to roll back: ${first.message} (e.g. ${formatLabels(first.labels)})`,
-    `give the expression's result those labels (e.g. sum by (namespace, deployment), or label_replace from pod) or set them as rule labels; actions.targets says which labels name the workload`)
+  return fail(
+    NAME,
+    `${described}: a rollback trigger, but ${share} would name no workload to roll back: ${first.message} (e.g. ${formatLabels(first.labels)})`,
+    `give the expression's result those labels (e.g. sum by (namespace, deployment), or label_replace from pod) or set them as rule labels; actions.targets says which labels name the workload`,
+  )
 }
 
 /** alertLabels are the labels an alert for this series gets, as the rule engine builds them (alertname aside). */
@@ -53,5 +68,7 @@ function alertLabels(ref: RuleRef, sample: Sample, now: number): Labels {
 
 /** formatLabels prints a label set like Prometheus: {a="b", c="d"}. */
 export function formatLabels(labels: Labels): string {
-  return `{${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}}`
+  return `{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(', ')}}`
 }

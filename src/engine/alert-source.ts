@@ -44,17 +44,17 @@ type Field = (data: AlertSourceData) => string
 type Part = string | Field
 
 const FIELDS: Readonly<Record<string, Field>> = {
-  '.Expr': (d) => d.expr,
-  '.AlertName': (d) => d.alertName,
-  '.GroupName': (d) => d.groupName,
-  '.ExternalURL': (d) => d.externalURL,
-  '.PrometheusURL': (d) => d.prometheusURL,
+  '.Expr': d => d.expr,
+  '.AlertName': d => d.alertName,
+  '.GroupName': d => d.groupName,
+  '.ExternalURL': d => d.externalURL,
+  '.PrometheusURL': d => d.prometheusURL,
 }
 
 const FUNCTIONS: Readonly<Record<string, (s: string) => string>> = {
   queryEscape,
   pathEscape,
-  jsonEscape: (s) => JSON.stringify(s),
+  jsonEscape: s => JSON.stringify(s),
 }
 
 const FIELD_NAMES = `${Object.keys(FIELDS).join(', ')}, .Labels.NAME`
@@ -76,33 +76,40 @@ export function compileAlertSource(source: string): AlertSource {
   if (rest !== '') parts.push(rest)
   return {
     source,
-    render: (data) => parts.map((p) => (typeof p === 'string' ? p : p(data))).join(''),
+    render: data => parts.map(p => (typeof p === 'string' ? p : p(data))).join(''),
   }
 }
 
 function compileAction(text: string): Field {
-  const commands = text.split('|').map((c) => c.trim().split(/\s+/).filter((w) => w !== ''))
+  const commands = text.split('|').map(c =>
+    c
+      .trim()
+      .split(/\s+/)
+      .filter(w => w !== ''),
+  )
   const [first = [], ...pipes] = commands
   // `fn .Field` is `.Field | fn`.
   const field = first.length === 2 ? first[1] : first[0]
   const fns: string[] = first.length === 2 ? [first[0] as string] : []
-  if (field === undefined || first.length > 2) throw new AlertSourceError(`{{${text}}}: want a field, e.g. {{ .Expr | queryEscape }}`)
+  if (field === undefined || first.length > 2)
+    throw new AlertSourceError(`{{${text}}}: want a field, e.g. {{ .Expr | queryEscape }}`)
   for (const pipe of pipes) {
     if (pipe.length !== 1) throw new AlertSourceError(`{{${text}}}: each | takes one function (${FUNCTION_NAMES})`)
     fns.push(pipe[0] as string)
   }
   const get = lookupField(field, text)
-  const apply = fns.map((name) => {
+  const apply = fns.map(name => {
     const fn = FUNCTIONS[name]
-    if (fn === undefined) throw new AlertSourceError(`{{${text}}}: unknown function ${name} (functions: ${FUNCTION_NAMES})`)
+    if (fn === undefined)
+      throw new AlertSourceError(`{{${text}}}: unknown function ${name} (functions: ${FUNCTION_NAMES})`)
     return fn
   })
-  return (data) => apply.reduce((value, fn) => fn(value), get(data))
+  return data => apply.reduce((value, fn) => fn(value), get(data))
 }
 
 function lookupField(name: string, text: string): Field {
   const label = /^\.Labels\.([a-zA-Z_][a-zA-Z0-9_]*)$/.exec(name)?.[1]
-  if (label !== undefined) return (d) => d.labels[label] ?? ''
+  if (label !== undefined) return d => d.labels[label] ?? ''
   const field = FIELDS[name]
   if (field === undefined) throw new AlertSourceError(`{{${text}}}: unknown field ${name} (fields: ${FIELD_NAMES})`)
   return field
@@ -111,6 +118,6 @@ function lookupField(name: string, text: string): Field {
 /** pathEscape is Go's url.PathEscape: a path segment, so '/' is escaped too. */
 export function pathEscape(s: string): string {
   return encodeURIComponent(s)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/[!'()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%(24|26|2B|3A|3D|40)/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
 }

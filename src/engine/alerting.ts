@@ -1,6 +1,15 @@
 import { fingerprint, withoutName } from './labels.js'
 import type { AlertingRuleSpec } from './spec.js'
-import type { Alert, Labels, RuleHealth, RuleState, Sample, TemplateData, TemplateQueries, Transition } from './types.js'
+import type {
+  Alert,
+  Labels,
+  RuleHealth,
+  RuleState,
+  Sample,
+  TemplateData,
+  TemplateQueries,
+  Transition,
+} from './types.js'
 
 /** RESOLVED_RETENTION_MS keeps resolved alerts so their resolution is re-sent, surviving Alertmanager restarts and lost requests. */
 export const RESOLVED_RETENTION_MS = 15 * 60 * 1000
@@ -56,7 +65,11 @@ export function evaluateAlertingRule(
 }
 
 /** buildAlerts turns samples into candidate alerts keyed by fingerprint, or returns an error text. */
-function buildAlerts(rule: AlertingRuleSpec, samples: readonly Sample[], ctx: EvalContext): Map<string, Alert> | string {
+function buildAlerts(
+  rule: AlertingRuleSpec,
+  samples: readonly Sample[],
+  ctx: EvalContext,
+): Map<string, Alert> | string {
   const alerts = new Map<string, Alert>()
   for (const sample of samples) {
     const data: TemplateData = {
@@ -193,7 +206,17 @@ function transition(
   to: Transition['to'],
   at: number,
 ): Transition {
-  return { rule: rule.name, fingerprint: alert.fingerprint, labels: alert.labels, annotations: alert.annotations, value: alert.value, from, to, at, activeAt: alert.activeAt }
+  return {
+    rule: rule.name,
+    fingerprint: alert.fingerprint,
+    labels: alert.labels,
+    annotations: alert.annotations,
+    value: alert.value,
+    from,
+    to,
+    at,
+    activeAt: alert.activeAt,
+  }
 }
 
 /** ruleState is the highest state among the rule's alerts, as /api/v1/rules shows it. */
@@ -209,5 +232,5 @@ export function ruleState(state: AlertingRuleState): RuleState {
 
 /** activeAlerts lists pending and firing alerts (resolved ones are kept only for resending). */
 export function activeAlerts(state: AlertingRuleState): Alert[] {
-  return [...state.active.values()].filter((a) => a.resolvedAt === 0)
+  return [...state.active.values()].filter(a => a.resolvedAt === 0)
 }

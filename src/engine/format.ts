@@ -216,7 +216,9 @@ export function humanizePercentage(v: number): string {
 export function unixSecondsToMillis(v: number): number {
   const ns = v * 1e9
   if (ns > TWO_63 || ns < -TWO_63) {
-    throw new RangeError(`${formatGoFloat(v)} cannot be represented as a nanoseconds timestamp since it overflows int64`)
+    throw new RangeError(
+      `${formatGoFloat(v)} cannot be represented as a nanoseconds timestamp since it overflows int64`,
+    )
   }
   return Number(BigInt(Math.trunc(ns)) / 1000000n)
 }
@@ -230,7 +232,9 @@ export function humanizeTimestamp(v: number): string {
 /** formatGoTime is Go's time.Time.String() in UTC for a Unix time in milliseconds. */
 export function formatGoTime(ms: number): string {
   const d = new Date(ms)
-  const frac = String(((ms % 1000) + 1000) % 1000).padStart(3, '0').replace(/0+$/, '')
+  const frac = String(((ms % 1000) + 1000) % 1000)
+    .padStart(3, '0')
+    .replace(/0+$/, '')
   const date = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`
   const time = `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`
   return `${date} ${time}${frac === '' ? '' : '.' + frac} +0000 UTC`

@@ -62,7 +62,7 @@ export function newGroupState(spec: RuleGroupSpec, intervalMs: number, externalU
   return {
     spec,
     intervalMs,
-    rules: spec.rules.map((rule) => ({
+    rules: spec.rules.map(rule => ({
       spec: rule,
       state: newAlertingRuleState(),
       generatorURL: generatorURLFor(externalURL, rule.expr),
@@ -83,7 +83,9 @@ export async function evaluateGroup(group: GroupState, ts: number, opts: GroupOp
   const queryAt = ts - group.spec.queryOffsetMs
   const query = limited(opts.query, opts.maxConcurrentQueries)
   const ctx: EvalContext = { evalTime: ts, externalLabels: opts.externalLabels, externalURL: opts.externalURL }
-  const fetched = await mapBounded(group.rules, opts.maxConcurrentQueries, (rule) => fetch(rule, queryAt, ctx, query, opts.clock))
+  const fetched = await mapBounded(group.rules, opts.maxConcurrentQueries, rule =>
+    fetch(rule, queryAt, ctx, query, opts.clock),
+  )
   const result: GroupEvaluation = { transitions: [], toSend: [], outcomes: [] }
   group.rules.forEach((rule, i) => applyResult(group, rule, fetched[i] as Fetched, ts, opts, result))
   group.lastEvaluation = ts
@@ -110,7 +112,7 @@ function limited(query: QueryFn, limit: number): QueryFn {
   const waiting: Array<() => void> = []
   return async (expr, at) => {
     if (running < limit) running++
-    else await new Promise<void>((resolve) => waiting.push(resolve)) // handed a slot by a call that finished
+    else await new Promise<void>(resolve => waiting.push(resolve)) // handed a slot by a call that finished
     try {
       return await query(expr, at)
     } finally {
@@ -134,13 +136,29 @@ function applyResult(
   state.evaluationDurationMs = fetched.durationMs
   if ('error' in fetched) {
     fail(state, fetched.error)
-    out.outcomes.push({ rule: rule.spec.name, error: fetched.error, warnings: [], durationMs: fetched.durationMs, samples: 0 })
+    out.outcomes.push({
+      rule: rule.spec.name,
+      error: fetched.error,
+      warnings: [],
+      durationMs: fetched.durationMs,
+      samples: 0,
+    })
     return
   }
-  const ctx = { evalTime: ts, externalLabels: opts.externalLabels, externalURL: opts.externalURL, queries: fetched.queries }
+  const ctx = {
+    evalTime: ts,
+    externalLabels: opts.externalLabels,
+    externalURL: opts.externalURL,
+    queries: fetched.queries,
+  }
   const outcome = evaluateAlertingRule(rule.spec, state, fetched.result.samples, ctx, group.spec.limit)
   rule.warnings = fetched.result.warnings
-  const base = { rule: rule.spec.name, warnings: fetched.result.warnings, durationMs: fetched.durationMs, samples: fetched.result.samples.length }
+  const base = {
+    rule: rule.spec.name,
+    warnings: fetched.result.warnings,
+    durationMs: fetched.durationMs,
+    samples: fetched.result.samples.length,
+  }
   if (!outcome.ok) {
     fail(state, outcome.error)
     out.outcomes.push({ ...base, error: outcome.error })
@@ -151,8 +169,14 @@ function applyResult(
   // Appended one by one: spreading an array into push() throws RangeError beyond ~120,000 elements (one rule's alerts).
   for (const transition of outcome.transitions) out.transitions.push(transition)
   const source = opts.alertSource
-  const link: AlertLink = source === undefined ? rule.generatorURL : (labels) => source(rule.spec, group.spec, labels)
-  for (const alert of alertsToSend(state, ts, { resendDelayMs: opts.resendDelayMs, intervalMs: group.intervalMs }, link)) out.toSend.push(alert)
+  const link: AlertLink = source === undefined ? rule.generatorURL : labels => source(rule.spec, group.spec, labels)
+  for (const alert of alertsToSend(
+    state,
+    ts,
+    { resendDelayMs: opts.resendDelayMs, intervalMs: group.intervalMs },
+    link,
+  ))
+    out.toSend.push(alert)
   out.outcomes.push({ ...base, error: '' })
 }
 

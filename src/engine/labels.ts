@@ -29,6 +29,8 @@ export function withoutName(labels: Labels): Record<string, string> {
 
 /** labelsToString renders a label set the way Prometheus prints it: {a="1", b="2"}. */
 export function labelsToString(labels: Labels): string {
-  const parts = Object.keys(labels).sort().map((name) => `${name}=${JSON.stringify(labels[name])}`)
+  const parts = Object.keys(labels)
+    .sort()
+    .map(name => `${name}=${JSON.stringify(labels[name])}`)
   return `{${parts.join(', ')}}`
 }

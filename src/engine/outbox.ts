@@ -57,5 +57,5 @@ export function generatorURLFor(externalURL: string, expr: string): string {
 export function queryEscape(s: string): string {
   return encodeURIComponent(s)
     .replace(/%20/g, '+')
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/[!'()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 }

@@ -46,7 +46,11 @@ export function observe(state: SelectorState | undefined, obs: SelectorObservati
  * (the earliest of their last counts), so the whole period is covered by evidence. A rule reading no selector
  * (`vector(1)`, only absent()) always has data.
  */
-export function noDataOf(selectors: readonly string[], states: ReadonlyMap<string, SelectorState>, noDataForMs: number): NoData | undefined {
+export function noDataOf(
+  selectors: readonly string[],
+  states: ReadonlyMap<string, SelectorState>,
+  noDataForMs: number,
+): NoData | undefined {
   if (selectors.length === 0) return undefined
   let since = -Infinity
   let evidenceUntil = Infinity
@@ -60,13 +64,17 @@ export function noDataOf(selectors: readonly string[], states: ReadonlyMap<strin
 }
 
 /** Change is a rule entering or leaving "no data". */
-export type Change<K> = { readonly key: K; readonly to: 'no_data'; readonly verdict: NoData } | { readonly key: K; readonly to: 'data' }
+export type Change<K> =
+  { readonly key: K; readonly to: 'no_data'; readonly verdict: NoData } | { readonly key: K; readonly to: 'data' }
 
 /**
  * changes lists the rules whose verdict switched from before to after. A rule new in after counts as having had data
  * (a reload that adds a rule reading known-empty selectors reports it at once); a rule gone from after is forgotten.
  */
-export function changes<K>(before: ReadonlyMap<K, NoData | undefined>, after: ReadonlyMap<K, NoData | undefined>): Change<K>[] {
+export function changes<K>(
+  before: ReadonlyMap<K, NoData | undefined>,
+  after: ReadonlyMap<K, NoData | undefined>,
+): Change<K>[] {
   const out: Change<K>[] = []
   for (const [key, verdict] of after) {
     if (!before.has(key)) {

@@ -17,7 +17,9 @@ export class RuleSamples {
   record(group: GroupState, result: GroupEvaluation): void {
     const ruleGroup = groupKey(group.spec)
     const byName = new Map<string, number>()
-    group.rules.forEach((rule, i) => byName.set(rule.spec.name, (byName.get(rule.spec.name) ?? 0) + (result.outcomes[i]?.samples ?? 0)))
+    group.rules.forEach((rule, i) =>
+      byName.set(rule.spec.name, (byName.get(rule.spec.name) ?? 0) + (result.outcomes[i]?.samples ?? 0)),
+    )
     for (const [alertname, samples] of byName) {
       const labels = { rule_group: ruleGroup, alertname }
       const id = ruleId(ruleGroup, alertname)

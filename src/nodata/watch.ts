@@ -85,11 +85,16 @@ export class NoDataWatch {
       for (const rule of group.rules) {
         const own = selectorChecks(rule.expr)
         for (const check of own) checks.set(check.key, check)
-        const uses = own.map((c) => c.key)
-        rules.set(ruleKey(groupKey(group), rule.name, rule.expr), { ruleGroup: groupKey(group), name: rule.name, uses, readsProbes: own.some((c) => c.probe) })
+        const uses = own.map(c => c.key)
+        rules.set(ruleKey(groupKey(group), rule.name, rule.expr), {
+          ruleGroup: groupKey(group),
+          name: rule.name,
+          uses,
+          readsProbes: own.some(c => c.probe),
+        })
       }
     }
-    const after = new Set([...rules.values()].map((r) => ruleId(r.ruleGroup, r.name)))
+    const after = new Set([...rules.values()].map(r => ruleId(r.ruleGroup, r.name)))
     for (const r of this.#rules.values()) {
       if (after.has(ruleId(r.ruleGroup, r.name))) continue
       this.#samples.forget(r.ruleGroup, r.name)
@@ -153,7 +158,8 @@ export class NoDataWatch {
   /** judge recomputes every rule's verdict, logs the rules that enter or leave "no data" and sets the gauges. */
   #judge(): void {
     const verdicts = new Map<string, NoData | undefined>()
-    for (const [key, rule] of this.#rules) verdicts.set(key, noDataOf(rule.uses, this.#states, this.#settings.noDataForMs))
+    for (const [key, rule] of this.#rules)
+      verdicts.set(key, noDataOf(rule.uses, this.#states, this.#settings.noDataForMs))
     for (const change of changes(this.#verdicts, verdicts)) {
       const rule = this.#rules.get(change.key) as WatchedRule
       const fields = { group: rule.ruleGroup, rule: rule.name, selectors: rule.uses }
@@ -175,14 +181,18 @@ export class NoDataWatch {
       const noData = (flagged.get(id)?.noData ?? false) || verdicts.get(key) !== undefined
       flagged.set(id, { ruleGroup: rule.ruleGroup, name: rule.name, noData })
     }
-    for (const f of flagged.values()) this.deps.metrics.noData.set({ rule_group: f.ruleGroup, alertname: f.name }, f.noData ? 1 : 0)
+    for (const f of flagged.values())
+      this.deps.metrics.noData.set({ rule_group: f.ruleGroup, alertname: f.name }, f.noData ? 1 : 0)
   }
 
   #warnAboutProbes(): void {
     if (this.#settings.probesConfigured) return
-    const rules = [...this.#rules.values()].filter((r) => r.readsProbes).map((r) => `${r.ruleGroup} ${r.name}`)
+    const rules = [...this.#rules.values()].filter(r => r.readsProbes).map(r => `${r.ruleGroup} ${r.name}`)
     if (rules.length === 0) return
-    this.deps.logger.warn({ rules }, 'rules read rollguard_probe_* series but no health probes are configured (probes:): they will never fire')
+    this.deps.logger.warn(
+      { rules },
+      'rules read rollguard_probe_* series but no health probes are configured (probes:): they will never fire',
+    )
   }
 
   #kick(delayMs: number): void {

@@ -79,13 +79,13 @@ const DEFAULTS = { timeoutMs: 10_000, queueCapacity: 10_000, batchSize: 256 }
 const GO_ZERO_TIME = '0001-01-01T00:00:00.000Z'
 
 /** formatTime renders Unix ms as RFC3339 with exactly 3 fractional digits in UTC; 0 is Go's zero time. */
-export function formatTime (ms: number): string {
+export function formatTime(ms: number): string {
   if (ms === 0 || !Number.isFinite(ms)) return GO_ZERO_TIME
   return new Date(ms).toISOString()
 }
 
 /** toPostableAlert adds external labels the alert lacks and omits empty annotations and generatorURL. */
-export function toPostableAlert (alert: OutgoingAlert, externalLabels: Labels): PostableAlert {
+export function toPostableAlert(alert: OutgoingAlert, externalLabels: Labels): PostableAlert {
   const labels: Record<string, string> = { ...alert.labels }
   for (const [name, value] of Object.entries(externalLabels)) {
     if (value !== '' && (!Object.hasOwn(labels, name) || labels[name] === '')) labels[name] = value
@@ -97,53 +97,62 @@ export function toPostableAlert (alert: OutgoingAlert, externalLabels: Labels): 
 }
 
 /** createAlertmanagerNotifier returns a notifier with one queue and send loop per Alertmanager (Prometheus ≥ 3.10). */
-export function createAlertmanagerNotifier (opts: AlertmanagerNotifierOptions): AlertmanagerNotifier {
+export function createAlertmanagerNotifier(opts: AlertmanagerNotifierOptions): AlertmanagerNotifier {
   const capacity = opts.queueCapacity ?? DEFAULTS.queueCapacity
   const batchSize = opts.batchSize ?? DEFAULTS.batchSize
   if (!(capacity >= 1) || !(batchSize >= 1)) throw new Error('queueCapacity and batchSize must be at least 1')
   // node:http rather than axios: one POST every few seconds needs no more, and axios's dependencies cost an
   // always-on daemon ~10 MiB of resident memory (measured). Like Prometheus, no proxy from the environment.
-  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true, ...tlsAgentOptions(opts.tls) }) }
+  const agents = {
+    http: new http.Agent({ keepAlive: true }),
+    https: new https.Agent({ keepAlive: true, ...tlsAgentOptions(opts.tls) }),
+  }
   const headers = {
     ...requestHeaders(opts.headers, opts.auth),
     'Content-Type': 'application/json',
-    'User-Agent': opts.userAgent ?? `rollguard/${packageVersion()}`
+    'User-Agent': opts.userAgent ?? `rollguard/${packageVersion()}`,
   }
   const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs
   opts.metrics?.queueCapacity(capacity)
   const externalLabels = opts.externalLabels ?? {}
-  const loops = opts.urls.map((url) => new SendLoop({
-    name: redactUrl(url),
-    capacity,
-    batchSize,
-    // Converted and serialised one batch at a time, when it is sent: handing over tens of thousands of alerts
-    // must not hold the event loop (converting them all up front cost ~50 ms per 20,000, per evaluation).
-    post: (batch, signal) => postAlerts(
-      { endpoint: new URL(joinUrlPath(url, '/api/v2/alerts')), agents, headers },
-      batch.map((a) => toPostableAlert(a, externalLabels)),
-      timeoutMs,
-      signal
-    ),
-    ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
-    ...(opts.logger === undefined ? {} : { logger: opts.logger.child({ component: 'notifier' }) })
-  }))
+  const loops = opts.urls.map(
+    url =>
+      new SendLoop({
+        name: redactUrl(url),
+        capacity,
+        batchSize,
+        // Converted and serialised one batch at a time, when it is sent: handing over tens of thousands of alerts
+        // must not hold the event loop (converting them all up front cost ~50 ms per 20,000, per evaluation).
+        post: (batch, signal) =>
+          postAlerts(
+            { endpoint: new URL(joinUrlPath(url, '/api/v2/alerts')), agents, headers },
+            batch.map(a => toPostableAlert(a, externalLabels)),
+            timeoutMs,
+            signal,
+          ),
+        ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
+        ...(opts.logger === undefined ? {} : { logger: opts.logger.child({ component: 'notifier' }) }),
+      }),
+  )
   return {
-    send (alerts) {
+    send(alerts) {
       if (alerts.length === 0) return
       for (const loop of loops) loop.push(alerts)
     },
-    async drain (drainTimeoutMs) {
+    async drain(drainTimeoutMs) {
       let timer: NodeJS.Timeout | undefined
-      const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, drainTimeoutMs) })
-      await Promise.race([Promise.all(loops.map((l) => l.idle())), deadline])
+      const deadline = new Promise<void>(resolve => {
+        timer = setTimeout(resolve, drainTimeoutMs)
+      })
+      await Promise.race([Promise.all(loops.map(l => l.idle())), deadline])
       clearTimeout(timer)
     },
-    stop () {
+    stop() {
       for (const loop of loops) loop.stop()
       agents.http.destroy()
       agents.https.destroy()
     },
-    status: () => loops.map((l) => l.status())
+    status: () => loops.map(l => l.status()),
   }
 }
 
@@ -153,7 +162,12 @@ interface Target {
   readonly headers: Readonly<Record<string, string>>
 }
 
-async function postAlerts (target: Target, batch: readonly PostableAlert[], timeoutMs: number, stop: AbortSignal): Promise<void> {
+async function postAlerts(
+  target: Target,
+  batch: readonly PostableAlert[],
+  timeoutMs: number,
+  stop: AbortSignal,
+): Promise<void> {
   const deadline = new AbortController()
   const timer = setTimeout(() => deadline.abort(), timeoutMs)
   // Not AbortSignal.any: on Node 20 each request would leave an entry on the long-lived stop signal (see linkSignals).
@@ -161,7 +175,9 @@ async function postAlerts (target: Target, batch: readonly PostableAlert[], time
   try {
     const res = await postJson(target, JSON.stringify(batch), signal.signal)
     if (res.status < 200 || res.status >= 300) {
-      throw new Error(`server returned HTTP status ${`${res.status} ${res.statusText}`.trimEnd()}: ${bodySnippet(res.body)}`)
+      throw new Error(
+        `server returned HTTP status ${`${res.status} ${res.statusText}`.trimEnd()}: ${bodySnippet(res.body)}`,
+      )
     }
   } catch (err) {
     if (deadline.signal.aborted) throw new Error(`no response within ${timeoutMs}ms`)
@@ -181,29 +197,38 @@ async function postAlerts (target: Target, batch: readonly PostableAlert[], time
 const MAX_BODY = 64 * KiB
 
 /** postJson POSTs body and resolves with the response's status and (bounded) text; rejects on transport errors. */
-function postJson (target: Target, body: string, signal: AbortSignal): Promise<{ status: number; statusText: string; body: string }> {
+function postJson(
+  target: Target,
+  body: string,
+  signal: AbortSignal,
+): Promise<{ status: number; statusText: string; body: string }> {
   const { endpoint } = target
   const secure = endpoint.protocol === 'https:'
   const send = secure ? https.request : http.request
   return new Promise((resolve, reject) => {
-    const req = send(endpoint, {
-      method: 'POST',
-      agent: secure ? target.agents.https : target.agents.http,
-      headers: { ...target.headers, 'Content-Length': String(Buffer.byteLength(body)) },
-      signal
-    }, (res) => {
-      readBody(res, { maxBytes: MAX_BODY, truncate: true }).then(
-        (text) => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: text.toString('utf8') }),
-        reject
-      )
-    })
+    const req = send(
+      endpoint,
+      {
+        method: 'POST',
+        agent: secure ? target.agents.https : target.agents.http,
+        headers: { ...target.headers, 'Content-Length': String(Buffer.byteLength(body)) },
+        signal,
+      },
+      res => {
+        readBody(res, { maxBytes: MAX_BODY, truncate: true }).then(
+          text =>
+            resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: text.toString('utf8') }),
+          reject,
+        )
+      },
+    )
     req.on('error', reject)
     req.end(body)
   })
 }
 
 /** errorText names a transport error's code (ECONNREFUSED, ECONNRESET, …) with its message. */
-function errorText (err: Error): string {
+function errorText(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code
   return code !== undefined && !err.message.includes(code) ? `${code}: ${err.message}` : err.message
 }
@@ -231,13 +256,13 @@ class SendLoop {
   #lastError: { message: string; at: number } | undefined
   #lastSuccess: number | undefined
 
-  constructor (opts: SendLoopOptions) {
+  constructor(opts: SendLoopOptions) {
     this.#opts = opts
-    this.#queue = new AlertQueue(opts.capacity, (alert) => alert.labels)
+    this.#queue = new AlertQueue(opts.capacity, alert => alert.labels)
     opts.metrics?.init(opts.name)
   }
 
-  push (alerts: readonly OutgoingAlert[]): void {
+  push(alerts: readonly OutgoingAlert[]): void {
     const { name, metrics, logger } = this.#opts
     if (this.#stop.signal.aborted) {
       metrics?.dropped(name, alerts.length)
@@ -246,34 +271,37 @@ class SendLoop {
     const dropped = this.#queue.push(alerts)
     if (dropped > 0) {
       metrics?.dropped(name, dropped)
-      logger?.warn({ alertmanager: name, dropped, queued: this.#queue.length }, 'alert notification queue full, dropping the alerts delivered most recently')
+      logger?.warn(
+        { alertmanager: name, dropped, queued: this.#queue.length },
+        'alert notification queue full, dropping the alerts delivered most recently',
+      )
     }
     metrics?.queueLength(name, this.#queue.length)
     this.#kick()
   }
 
   /** idle resolves once the queue is empty and no request is in flight. */
-  async idle (): Promise<void> {
+  async idle(): Promise<void> {
     while (this.#running !== undefined) await this.#running
   }
 
-  stop (): void {
+  stop(): void {
     this.#stop.abort()
     const dropped = this.#queue.clear()
     if (dropped > 0) this.#opts.metrics?.dropped(this.#opts.name, dropped)
     this.#opts.metrics?.queueLength(this.#opts.name, 0)
   }
 
-  status (): AlertmanagerStatus {
+  status(): AlertmanagerStatus {
     return {
       url: this.#opts.name,
       queueLength: this.#queue.length,
       ...(this.#lastError === undefined ? {} : { lastError: this.#lastError.message, lastErrorAt: this.#lastError.at }),
-      ...(this.#lastSuccess === undefined ? {} : { lastSuccess: this.#lastSuccess })
+      ...(this.#lastSuccess === undefined ? {} : { lastSuccess: this.#lastSuccess }),
     }
   }
 
-  #kick (): void {
+  #kick(): void {
     if (this.#running !== undefined) return
     this.#running = this.#loop().finally(() => {
       this.#running = undefined
@@ -281,7 +309,7 @@ class SendLoop {
     })
   }
 
-  async #loop (): Promise<void> {
+  async #loop(): Promise<void> {
     while (this.#queue.length > 0 && !this.#stop.signal.aborted) {
       const batch = this.#queue.take(this.#opts.batchSize)
       this.#opts.metrics?.queueLength(this.#opts.name, this.#queue.length)
@@ -289,7 +317,7 @@ class SendLoop {
     }
   }
 
-  async #send (batch: readonly OutgoingAlert[]): Promise<void> {
+  async #send(batch: readonly OutgoingAlert[]): Promise<void> {
     const { name, metrics, logger } = this.#opts
     const started = performance.now()
     try {
@@ -302,7 +330,8 @@ class SendLoop {
       this.#lastError = { message, at: Date.now() }
       metrics?.errors(name, batch.length)
       metrics?.dropped(name, batch.length)
-      if (!this.#stop.signal.aborted) logger?.warn({ alertmanager: name, count: batch.length, err: message }, 'error sending alerts')
+      if (!this.#stop.signal.aborted)
+        logger?.warn({ alertmanager: name, count: batch.length, err: message }, 'error sending alerts')
     } finally {
       metrics?.latency(name, (performance.now() - started) / 1000)
       metrics?.sent(name, batch.length)
@@ -312,7 +341,7 @@ class SendLoop {
 
 let cachedVersion: string | undefined
 
-function packageVersion (): string {
+function packageVersion(): string {
   if (cachedVersion !== undefined) return cachedVersion
   try {
     const pkg = createRequire(import.meta.url)('../../package.json') as { version?: unknown }

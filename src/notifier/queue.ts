@@ -33,7 +33,8 @@ export class AlertQueue<T> {
 
   /** keyOf gives an alert's identity: the same object every time the same alert is handed over. */
   constructor(capacity: number, keyOf: (item: T) => object) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`queue capacity must be a positive integer, got ${capacity}`)
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new Error(`queue capacity must be a positive integer, got ${capacity}`)
     this.#capacity = capacity
     this.#keyOf = keyOf
   }
@@ -84,7 +85,8 @@ export class AlertQueue<T> {
     const all = this.#items.slice(this.#head)
     for (const item of incoming) all.push(item)
     const unique = newestCopies(all, this.#keyOf)
-    const kept = unique.items.length <= this.#capacity ? unique.items : this.#leastRecentlyDelivered(unique.items, unique.keys)
+    const kept =
+      unique.items.length <= this.#capacity ? unique.items : this.#leastRecentlyDelivered(unique.items, unique.keys)
     this.#items = kept
     this.#head = 0
     return all.length - kept.length

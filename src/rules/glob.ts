@@ -15,7 +15,7 @@ export function hasMagic(pattern: string): boolean {
 /** expandGlob returns the files matching pattern (relative patterns resolve against cwd but are returned relative), sorted. */
 export async function expandGlob(pattern: string, cwd: string): Promise<string[]> {
   const segments = pattern.split('/')
-  const firstMagic = segments.findIndex((s) => hasMagic(s))
+  const firstMagic = segments.findIndex(s => hasMagic(s))
   // A path named as such need not be a regular file: /dev/null and <(…) (a pipe) are read as promtool reads them.
   if (firstMagic < 0) return (await isNotDirectory(resolve(cwd, pattern))) ? [pattern] : []
   const base = segments.slice(0, firstMagic).join('/') || (isAbsolute(pattern) ? '/' : '')
@@ -45,7 +45,8 @@ async function walk(cwd: string, dir: string, rest: readonly string[], found: Se
   }
   const re = segmentRegExp(segment)
   for (const entry of await list(resolve(cwd, dir))) {
-    if (re.test(entry) && (segment.startsWith('.') || !entry.startsWith('.'))) await walk(cwd, join(dir, entry), tail, found)
+    if (re.test(entry) && (segment.startsWith('.') || !entry.startsWith('.')))
+      await walk(cwd, join(dir, entry), tail, found)
   }
 }
 
@@ -62,7 +63,10 @@ export function segmentRegExp(segment: string): RegExp {
         re += '\\['
         continue
       }
-      const body = segment.slice(i + 1, close).replace(/^[!^]/, '^').replace(/\\/g, '\\\\')
+      const body = segment
+        .slice(i + 1, close)
+        .replace(/^[!^]/, '^')
+        .replace(/\\/g, '\\\\')
       re += `[${body}]`
       i = close
     } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&')
@@ -86,7 +90,7 @@ async function list(dir: string): Promise<string[]> {
 async function listDirs(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true })
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name)
+    return entries.filter(e => e.isDirectory() && !e.name.startsWith('.')).map(e => e.name)
   } catch {
     return []
   }

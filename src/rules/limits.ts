@@ -73,7 +73,10 @@ export class FileTooLargeError extends Error {
     readonly limit: number,
   ) {
     // In bytes when the rounded sizes would read the same ("8 MiB, larger than the limit of 8 MiB").
-    const [a, b] = formatSize(size) === formatSize(limit) ? [`${size} bytes`, `${limit} bytes`] : [formatSize(size), formatSize(limit)]
+    const [a, b] =
+      formatSize(size) === formatSize(limit)
+        ? [`${size} bytes`, `${limit} bytes`]
+        : [formatSize(size), formatSize(limit)]
     super(`the file is ${a}, larger than the limit of ${b}`)
   }
 }
@@ -95,7 +98,11 @@ export async function readTextFile(path: string, maxBytes: number): Promise<stri
 
 /** formatSize renders a byte count as people write limits: 8 MiB, 512 KiB, 1.5 MiB, 700 B. */
 export function formatSize(bytes: number): string {
-  const units = [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const
+  const units = [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const
   for (const [unit, size] of units) if (bytes >= size) return `${+(bytes / size).toFixed(1)} ${unit}`
   return `${bytes} B`
 }
@@ -117,7 +124,14 @@ export interface LimitReporter {
 export function checkRuleLimits(raw: unknown, limits: RuleLimits, rep: LimitReporter): boolean {
   const groups = field(raw, 'groups')
   if (!Array.isArray(groups)) return true
-  let ok = overflow(groups.length, 'maxGroupsPerFile', 'groups in the file', ['groups', limits.maxGroupsPerFile], limits, rep)
+  let ok = overflow(
+    groups.length,
+    'maxGroupsPerFile',
+    'groups in the file',
+    ['groups', limits.maxGroupsPerFile],
+    limits,
+    rep,
+  )
   let rules = 0
   let reportedRules = false
   groups.forEach((group, gi) => {
@@ -138,23 +152,41 @@ export function checkRuleLimits(raw: unknown, limits: RuleLimits, rep: LimitRepo
   return ok
 }
 
-function overflow(count: number, limit: keyof RuleLimits, what: string, at: Path, limits: RuleLimits, rep: LimitReporter): boolean {
+function overflow(
+  count: number,
+  limit: keyof RuleLimits,
+  what: string,
+  at: Path,
+  limits: RuleLimits,
+  rep: LimitReporter,
+): boolean {
   if (count <= limits[limit]) return true
   rep.error(at, `too many ${what}: ${count}, at most ${limits[limit]} (${KEYS[limit]})`)
   return false
 }
 
 /** mapWithin checks the size of the mapping at base.key; a problem points at the first key over the limit. */
-function mapWithin(owner: unknown, base: Path, key: 'labels' | 'annotations', limit: 'maxLabelsPerRule' | 'maxAnnotationsPerRule', limits: RuleLimits, rep: LimitReporter): boolean {
+function mapWithin(
+  owner: unknown,
+  base: Path,
+  key: 'labels' | 'annotations',
+  limit: 'maxLabelsPerRule' | 'maxAnnotationsPerRule',
+  limits: RuleLimits,
+  rep: LimitReporter,
+): boolean {
   const map = field(owner, key)
   if (map === null || typeof map !== 'object' || Array.isArray(map)) return true
   const names = Object.keys(map)
   if (names.length <= limits[limit]) return true
   const first = names[limits[limit]] as string
-  rep.error([...base, key, first], `too many ${key}: ${names.length}, at most ${limits[limit]} (${KEYS[limit]})`, { at: 'key' })
+  rep.error([...base, key, first], `too many ${key}: ${names.length}, at most ${limits[limit]} (${KEYS[limit]})`, {
+    at: 'key',
+  })
   return false
 }
 
 function field(v: unknown, key: string): unknown {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.hasOwn(v, key) ? (v as Record<string, unknown>)[key] : undefined
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.hasOwn(v, key)
+    ? (v as Record<string, unknown>)[key]
+    : undefined
 }

@@ -2,7 +2,14 @@ import { normalize, resolve } from 'node:path'
 import type { z } from 'zod'
 import type { RuleGroupSpec } from '../engine/spec.js'
 import { expandGlob } from './glob.js'
-import { checkRuleLimits, DEFAULT_RULE_LIMITS, fileSizeMessage, FileTooLargeError, maxYamlNodes, readTextFile } from './limits.js'
+import {
+  checkRuleLimits,
+  DEFAULT_RULE_LIMITS,
+  fileSizeMessage,
+  FileTooLargeError,
+  maxYamlNodes,
+  readTextFile,
+} from './limits.js'
 import type { RuleLimits } from './limits.js'
 import { goTypeAt, groupSchema, ruleFileSchema, ruleSchema } from './schema.js'
 import { validateGroups } from './validate.js'
@@ -56,7 +63,13 @@ export function parseRuleFile(file: string, text: string, limits: RuleLimits = D
   const groups = validateGroups(file, decoded, collector)
   const ruleCount = decoded.reduce((n, g) => n + g.rules.length, 0)
   const ok = collector.errors.length === 0
-  return { file, groups: ok ? groups : [], ruleCount, errors: byPosition(collector.errors), warnings: byPosition(collector.warnings) }
+  return {
+    file,
+    groups: ok ? groups : [],
+    ruleCount,
+    errors: byPosition(collector.errors),
+    warnings: byPosition(collector.warnings),
+  }
 }
 
 function byPosition(list: RuleFileError[]): RuleFileError[] {
@@ -64,7 +77,10 @@ function byPosition(list: RuleFileError[]): RuleFileError[] {
 }
 
 /** loadRuleFiles expands glob patterns (see glob.ts), then reads and parses every file once, in sorted order. */
-export async function loadRuleFiles(patterns: readonly string[], opts: { cwd?: string; limits?: RuleLimits } = {}): Promise<LoadedRuleFiles> {
+export async function loadRuleFiles(
+  patterns: readonly string[],
+  opts: { cwd?: string; limits?: RuleLimits } = {},
+): Promise<LoadedRuleFiles> {
   const cwd = opts.cwd ?? process.cwd()
   const limits = opts.limits ?? DEFAULT_RULE_LIMITS
   const errors: RuleFileError[] = []
@@ -79,7 +95,7 @@ export async function loadRuleFiles(patterns: readonly string[], opts: { cwd?: s
   }
   const entries = [...byPath].sort(([, a], [, b]) => (a < b ? -1 : a > b ? 1 : 0))
   const files = await Promise.all(entries.map(([abs, name]) => readRuleFile(abs, name, limits)))
-  return { files, errors: [...errors, ...files.flatMap((f) => f.errors)] }
+  return { files, errors: [...errors, ...files.flatMap(f => f.errors)] }
 }
 
 async function readRuleFile(abs: string, name: string, limits: RuleLimits): Promise<ParsedRuleFile> {
@@ -87,7 +103,8 @@ async function readRuleFile(abs: string, name: string, limits: RuleLimits): Prom
     return parseRuleFile(name, await readTextFile(abs, limits.maxFileBytes), limits)
   } catch (err) {
     // Never a stack trace for a bad file: whatever went wrong is reported against it.
-    const message = err instanceof FileTooLargeError ? fileSizeMessage(err) : err instanceof Error ? err.message : String(err)
+    const message =
+      err instanceof FileTooLargeError ? fileSizeMessage(err) : err instanceof Error ? err.message : String(err)
     return { file: name, groups: [], ruleCount: 0, errors: [fileError(name, message)], warnings: [] }
   }
 }
@@ -121,13 +138,26 @@ function decodeFile(raw: unknown, rep: Collector): DecodedGroup[] {
     const base: Path = ['groups', index]
     const group = decode(groupSchema, rawGroup, base, rep)
     const rawRules = group?.rules ?? (isRecord(rawGroup) && Array.isArray(rawGroup['rules']) ? rawGroup['rules'] : [])
-    const rules = rawRules.map((r, i): DecodedRule => ({ index: i, rule: decode(ruleSchema, r, [...base, 'rules', i], rep) }))
+    const rules = rawRules.map((r, i): DecodedRule => ({
+      index: i,
+      rule: decode(ruleSchema, r, [...base, 'rules', i], rep),
+    }))
     return { index, group, rules }
   })
 }
 
 // Fields whose absence causes no error of its own, so an entry can still be checked without them.
-const DROPPABLE = new Set(['for', 'keep_firing_for', 'labels', 'annotations', 'interval', 'query_offset', 'limit', 'rules', 'groups'])
+const DROPPABLE = new Set([
+  'for',
+  'keep_firing_for',
+  'labels',
+  'annotations',
+  'interval',
+  'query_offset',
+  'limit',
+  'rules',
+  'groups',
+])
 
 /** decode runs a schema and reports its issues; an entry whose only problems are unknown or droppable fields is still returned without them. */
 function decode<T>(schema: z.ZodType<T>, raw: unknown, base: Path, rep: Collector): T | undefined {
@@ -136,9 +166,10 @@ function decode<T>(schema: z.ZodType<T>, raw: unknown, base: Path, rep: Collecto
   const dropped = new Set<string>()
   let salvageable = isRecord(raw)
   for (const issue of first.error.issues) {
-    const path: Path = [...base, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))]
+    const path: Path = [...base, ...issue.path.map(p => (typeof p === 'number' ? p : String(p)))]
     if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
-      for (const key of issue.keys) rep.error([...path, key], `field ${key} not found in type ${goTypeAt(path.length)}`, { at: 'key' })
+      for (const key of issue.keys)
+        rep.error([...path, key], `field ${key} not found in type ${goTypeAt(path.length)}`, { at: 'key' })
       for (const key of issue.keys) dropped.add(key)
       continue
     }

@@ -25,25 +25,98 @@ const LETTER: Readonly<Record<string, ValueType>> = { s: 'scalar', v: 'vector', 
 // Prometheus's function table (promql/parser/functions.go): argument types, then "?" = last one
 // optional (Variadic 1) or "*" = last one optional and repeatable (Variadic -1).
 const FUNCTIONS: Readonly<Record<string, string>> = {
-  abs: 'v', absent: 'v', absent_over_time: 'm', acos: 'v', acosh: 'v', asin: 'v', asinh: 'v',
-  atan: 'v', atanh: 'v', avg_over_time: 'm', ceil: 'v', changes: 'm', clamp: 'vss', clamp_max: 'vs',
-  clamp_min: 'vs', cos: 'v', cosh: 'v', count_over_time: 'm', days_in_month: 'v?', day_of_month: 'v?',
-  day_of_week: 'v?', day_of_year: 'v?', deg: 'v', delta: 'm', deriv: 'm', exp: 'v', first_over_time: 'm',
-  floor: 'v', histogram_avg: 'v', histogram_count: 'v', histogram_fraction: 'ssv', histogram_quantile: 'sv',
-  histogram_stddev: 'v', histogram_stdvar: 'v', histogram_sum: 'v', double_exponential_smoothing: 'mss',
-  hour: 'v?', idelta: 'm', increase: 'm', info: 'vv?', irate: 'm', label_join: 'vSSS*', label_replace: 'vSSSS',
-  last_over_time: 'm', ln: 'v', log10: 'v', log2: 'v', mad_over_time: 'm', max_over_time: 'm',
-  min_over_time: 'm', minute: 'v?', month: 'v?', pi: '', predict_linear: 'ms', present_over_time: 'm',
-  quantile_over_time: 'sm', rad: 'v', rate: 'm', resets: 'm', round: 'vs?', scalar: 'v', sgn: 'v', sin: 'v',
-  sinh: 'v', sort: 'v', sort_by_label: 'vS*', sort_by_label_desc: 'vS*', sort_desc: 'v', sqrt: 'v',
-  stddev_over_time: 'm', stdvar_over_time: 'm', sum_over_time: 'm', tan: 'v', tanh: 'v', time: '',
-  timestamp: 'v', ts_of_first_over_time: 'm', ts_of_last_over_time: 'm', ts_of_max_over_time: 'm',
-  ts_of_min_over_time: 'm', vector: 's', year: 'v?',
+  abs: 'v',
+  absent: 'v',
+  absent_over_time: 'm',
+  acos: 'v',
+  acosh: 'v',
+  asin: 'v',
+  asinh: 'v',
+  atan: 'v',
+  atanh: 'v',
+  avg_over_time: 'm',
+  ceil: 'v',
+  changes: 'm',
+  clamp: 'vss',
+  clamp_max: 'vs',
+  clamp_min: 'vs',
+  cos: 'v',
+  cosh: 'v',
+  count_over_time: 'm',
+  days_in_month: 'v?',
+  day_of_month: 'v?',
+  day_of_week: 'v?',
+  day_of_year: 'v?',
+  deg: 'v',
+  delta: 'm',
+  deriv: 'm',
+  exp: 'v',
+  first_over_time: 'm',
+  floor: 'v',
+  histogram_avg: 'v',
+  histogram_count: 'v',
+  histogram_fraction: 'ssv',
+  histogram_quantile: 'sv',
+  histogram_stddev: 'v',
+  histogram_stdvar: 'v',
+  histogram_sum: 'v',
+  double_exponential_smoothing: 'mss',
+  hour: 'v?',
+  idelta: 'm',
+  increase: 'm',
+  info: 'vv?',
+  irate: 'm',
+  label_join: 'vSSS*',
+  label_replace: 'vSSSS',
+  last_over_time: 'm',
+  ln: 'v',
+  log10: 'v',
+  log2: 'v',
+  mad_over_time: 'm',
+  max_over_time: 'm',
+  min_over_time: 'm',
+  minute: 'v?',
+  month: 'v?',
+  pi: '',
+  predict_linear: 'ms',
+  present_over_time: 'm',
+  quantile_over_time: 'sm',
+  rad: 'v',
+  rate: 'm',
+  resets: 'm',
+  round: 'vs?',
+  scalar: 'v',
+  sgn: 'v',
+  sin: 'v',
+  sinh: 'v',
+  sort: 'v',
+  sort_by_label: 'vS*',
+  sort_by_label_desc: 'vS*',
+  sort_desc: 'v',
+  sqrt: 'v',
+  stddev_over_time: 'm',
+  stdvar_over_time: 'm',
+  sum_over_time: 'm',
+  tan: 'v',
+  tanh: 'v',
+  time: '',
+  timestamp: 'v',
+  ts_of_first_over_time: 'm',
+  ts_of_last_over_time: 'm',
+  ts_of_max_over_time: 'm',
+  ts_of_min_over_time: 'm',
+  vector: 's',
+  year: 'v?',
 }
 
 const SCALAR_FUNCTIONS = new Set(['pi', 'scalar', 'time'])
 const PARAM_AGGREGATIONS: Readonly<Record<string, ValueType>> = {
-  topk: 'scalar', bottomk: 'scalar', quantile: 'scalar', limitk: 'scalar', limit_ratio: 'scalar', count_values: 'string',
+  topk: 'scalar',
+  bottomk: 'scalar',
+  quantile: 'scalar',
+  limitk: 'scalar',
+  limit_ratio: 'scalar',
+  count_values: 'string',
 }
 const COMPARISONS = new Set(['Eql', 'Neq', 'Gtr', 'Lss', 'Gte', 'Lte'])
 const SET_OPERATORS = new Set(['And', 'Or', 'Unless'])
@@ -96,12 +169,14 @@ function exprChildren(n: SyntaxNode): SyntaxNode[] {
 
 function expectType(n: SyntaxNode, want: ValueType, context: string, expr: string): void {
   const got = typeOf(n, expr)
-  if (got !== want) throw new PromQLError(`expected type ${DOCUMENTED[want]} in ${context}, got ${DOCUMENTED[got]}`, n.from)
+  if (got !== want)
+    throw new PromQLError(`expected type ${DOCUMENTED[want]} in ${context}, got ${DOCUMENTED[got]}`, n.from)
 }
 
 function subqueryType(n: SyntaxNode, inner: SyntaxNode[], expr: string): ValueType {
   const t = inner[0] === undefined ? 'vector' : typeOf(inner[0], expr)
-  if (t !== 'vector') throw new PromQLError(`subquery is only allowed on instant vector, got ${DOCUMENTED[t]} instead`, n.from)
+  if (t !== 'vector')
+    throw new PromQLError(`subquery is only allowed on instant vector, got ${DOCUMENTED[t]} instead`, n.from)
   return 'matrix'
 }
 
@@ -121,7 +196,10 @@ function modifiedType(n: SyntaxNode, inner: SyntaxNode[], expr: string): ValueTy
 function unaryType(n: SyntaxNode, inner: SyntaxNode[], expr: string): ValueType {
   const t = inner[0] === undefined ? 'vector' : typeOf(inner[0], expr)
   if (t !== 'scalar' && t !== 'vector') {
-    throw new PromQLError(`unary expression only allowed on expressions of type scalar or instant vector, got "${DOCUMENTED[t]}"`, n.from)
+    throw new PromQLError(
+      `unary expression only allowed on expressions of type scalar or instant vector, got "${DOCUMENTED[t]}"`,
+      n.from,
+    )
   }
   return t
 }
@@ -135,7 +213,8 @@ function binaryType(n: SyntaxNode, inner: SyntaxNode[], expr: string): ValueType
   }
   const op = operatorOf(n)
   const returnBool = n.getChild('BoolModifier') !== null
-  if (returnBool && !COMPARISONS.has(op)) throw new PromQLError('bool modifier can only be used on comparison operators', n.from)
+  if (returnBool && !COMPARISONS.has(op))
+    throw new PromQLError('bool modifier can only be used on comparison operators', n.from)
   if (COMPARISONS.has(op) && !returnBool && lt === 'scalar' && rt === 'scalar') {
     throw new PromQLError('comparisons between scalars must use BOOL modifier', n.from)
   }
@@ -158,7 +237,10 @@ function aggregateType(n: SyntaxNode, expr: string): ValueType {
   const want = param === undefined ? 1 : 2
   if (args.length === 0) throw new PromQLError('no arguments for aggregate expression provided', n.from)
   if (args.length !== want) {
-    throw new PromQLError(`wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`, n.from)
+    throw new PromQLError(
+      `wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`,
+      n.from,
+    )
   }
   if (param !== undefined) expectType(args[0] as SyntaxNode, param, 'aggregation parameter', expr)
   expectType(args[want - 1] as SyntaxNode, 'vector', 'aggregation expression', expr)
@@ -172,7 +254,7 @@ function callType(n: SyntaxNode, expr: string): ValueType {
   const spec = FUNCTIONS[name]
   // Experimental functions outside the table are left to Prometheus.
   if (spec === undefined) return 'vector'
-  const types = [...spec.replace(/[?*]$/, '')].map((c) => LETTER[c] as ValueType)
+  const types = [...spec.replace(/[?*]$/, '')].map(c => LETTER[c] as ValueType)
   checkArity(name, spec, types.length, args.length, n.from)
   args.forEach((arg, i) => {
     expectType(arg, types[Math.min(i, types.length - 1)] as ValueType, `call to function "${name}"`, expr)
@@ -186,17 +268,22 @@ function checkArity(name: string, spec: string, nargs: number, got: number, offs
     if (got !== nargs) throw new PromQLError(`expected ${nargs} argument(s) in call to ${quoted}, got ${got}`, offset)
     return
   }
-  if (got < nargs - 1) throw new PromQLError(`expected at least ${nargs - 1} argument(s) in call to ${quoted}, got ${got}`, offset)
-  if (spec.endsWith('?') && got > nargs) throw new PromQLError(`expected at most ${nargs} argument(s) in call to ${quoted}, got ${got}`, offset)
+  if (got < nargs - 1)
+    throw new PromQLError(`expected at least ${nargs - 1} argument(s) in call to ${quoted}, got ${got}`, offset)
+  if (spec.endsWith('?') && got > nargs)
+    throw new PromQLError(`expected at most ${nargs} argument(s) in call to ${quoted}, got ${got}`, offset)
 }
 
 function checkSelector(n: SyntaxNode, expr: string): void {
   const ident = n.getChild('Identifier')
   const matchers = matchersOf(n, expr)
-  const nameMatch = matchers.find((m) => m.name === '__name__')
+  const nameMatch = matchers.find(m => m.name === '__name__')
   if (ident !== null && nameMatch !== undefined) {
     const name = expr.slice(ident.from, ident.to)
-    throw new PromQLError(`metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(nameMatch.value)}`, n.from)
+    throw new PromQLError(
+      `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(nameMatch.value)}`,
+      n.from,
+    )
   }
   if (ident === null && matchers.every(matchesEmpty)) {
     throw new PromQLError('vector selector must contain at least one non-empty matcher', n.from)

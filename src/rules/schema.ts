@@ -29,7 +29,7 @@ const asText = (v: unknown): unknown => (v === null || v === undefined ? '' : v 
 const yamlString = z.preprocess(asText, z.string({ error: unmarshalError('string') }))
 
 const duration = z.preprocess(
-  (v) => (v === null || v === undefined ? undefined : asText(v)),
+  v => (v === null || v === undefined ? undefined : asText(v)),
   z
     .string({ error: unmarshalError('model.Duration') })
     .transform((s, ctx) => {
@@ -45,7 +45,7 @@ const duration = z.preprocess(
 )
 
 const limit = z.preprocess(
-  (v) => (v === null || v === undefined ? 0 : v instanceof YamlScalar && typeof v.value === 'number' ? v.value : v),
+  v => (v === null || v === undefined ? 0 : v instanceof YamlScalar && typeof v.value === 'number' ? v.value : v),
   z
     .number({ error: unmarshalError('int') })
     .int({ error: unmarshalError('int') })
@@ -55,17 +55,17 @@ const limit = z.preprocess(
 // Decoded through a Map so that a key named "__proto__" stays an own property (z.record assigns keys).
 const stringMap = z
   .preprocess(
-    (v) => (v === null || v === undefined ? new Map() : isPlainMap(v) ? new Map(Object.entries(v)) : v),
+    v => (v === null || v === undefined ? new Map() : isPlainMap(v) ? new Map(Object.entries(v)) : v),
     z.map(z.string(), yamlString, { error: unmarshalError('map[string]string') }),
   )
-  .transform((m) => Object.fromEntries(m))
+  .transform(m => Object.fromEntries(m))
 
 function isPlainMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof YamlScalar)
 }
 
 function zeroIfNull<T extends z.ZodType>(schema: T, zero: unknown) {
-  return z.preprocess((v) => (v === null || v === undefined ? zero : v), schema)
+  return z.preprocess(v => (v === null || v === undefined ? zero : v), schema)
 }
 
 /** ruleSchema is one rulefmt.Rule: alerting or recording (the latter is rejected later, after validation). */

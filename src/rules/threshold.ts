@@ -43,10 +43,11 @@ export function labelSources(expr: string): LabelSource[] {
     if (node.name !== 'BinaryExpr') return
     const op = node.firstChild?.nextSibling?.name ?? ''
     const clause = node.getChild('MatchingModifierClause')
-    if (!(ARITHMETIC.has(op) || COMPARISONS.has(op)) || clause?.getChild('GroupLeft') || clause?.getChild('GroupRight')) return
+    if (!(ARITHMETIC.has(op) || COMPARISONS.has(op)) || clause?.getChild('GroupLeft') || clause?.getChild('GroupRight'))
+      return
     const labels = groupingLabels(clause?.getChild('GroupingLabels') ?? null, expr)
     const on = (clause?.getChild('On') ?? null) !== null
-    const nextKeep = on ? (keep === undefined ? labels : keep.filter((l) => labels.includes(l))) : keep
+    const nextKeep = on ? (keep === undefined ? labels : keep.filter(l => labels.includes(l))) : keep
     const nextDrop = clause !== null && !on ? [...drop, ...labels] : drop
     visit(node.firstChild, nextKeep, nextDrop)
     visit(node.lastChild, nextKeep, nextDrop)
@@ -56,7 +57,10 @@ export function labelSources(expr: string): LabelSource[] {
 }
 
 /** applyLabelSource reduces a series' labels as the source says. */
-export function applyLabelSource(labels: Readonly<Record<string, string>>, source: LabelSource): Record<string, string> {
+export function applyLabelSource(
+  labels: Readonly<Record<string, string>>,
+  source: LabelSource,
+): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(labels)) {
     if (source.drop.includes(name) || (source.keep !== undefined && !source.keep.includes(name))) continue

@@ -39,7 +39,9 @@ export function validateGroups(file: string, groups: readonly DecodedGroup[], re
     const base: Path = ['groups', index]
     if (group !== undefined) checkGroup(group, base, seen, rep)
     const labels = group?.labels ?? {}
-    const compiled = rules.map((r) => (r.rule === undefined ? undefined : checkRule(r.rule, [...base, 'rules', r.index], labels, rep)))
+    const compiled = rules.map(r =>
+      r.rule === undefined ? undefined : checkRule(r.rule, [...base, 'rules', r.index], labels, rep),
+    )
     if (group !== undefined) specs.push(groupSpec(file, group, compiled))
   }
   lintDuplicates(groups, rep)
@@ -52,7 +54,7 @@ function checkGroup(group: GroupInput, base: Path, seen: Set<string>, rep: Repor
   seen.add(group.name)
   checkLabels(group.labels, [...base, 'labels'], rep)
   // Group labels become templated rule labels; check them once here rather than once per rule.
-  compileAll('label', `__group_${group.name}`, group.labels, (k) => [...base, 'labels', k], rep)
+  compileAll('label', `__group_${group.name}`, group.labels, k => [...base, 'labels', k], rep)
 }
 
 function groupSpec(file: string, group: GroupInput, rules: readonly (AlertingRuleSpec | undefined)[]): RuleGroupSpec {
@@ -66,8 +68,14 @@ function groupSpec(file: string, group: GroupInput, rules: readonly (AlertingRul
   }
 }
 
-function checkRule(rule: RuleInput, base: Path, groupLabels: Record<string, string>, rep: Reporter): AlertingRuleSpec | undefined {
-  if (rule.record !== '' && rule.alert !== '') rep.error([...base, 'record'], "only one of 'record' and 'alert' must be set", { at: 'key' })
+function checkRule(
+  rule: RuleInput,
+  base: Path,
+  groupLabels: Record<string, string>,
+  rep: Reporter,
+): AlertingRuleSpec | undefined {
+  if (rule.record !== '' && rule.alert !== '')
+    rep.error([...base, 'record'], "only one of 'record' and 'alert' must be set", { at: 'key' })
   if (rule.record === '' && rule.alert === '') rep.error(base, "one of 'record' or 'alert' must be set")
   checkExpr(rule.expr, [...base, 'expr'], rep)
   if (rule.record !== '') checkRecordingRule(rule, base, rep)
@@ -78,8 +86,14 @@ function checkRule(rule: RuleInput, base: Path, groupLabels: Record<string, stri
   if (rule.alert === '' || rule.record !== '') return undefined
   const template = `__alert_${rule.alert}`
   // Group labels are merged first so that rule labels win, as in Prometheus's FromMaps(group, rule).
-  const labels = compileAll('label', template, { ...groupLabels, ...rule.labels }, (k) => ruleLabelPath(base, k, rule), rep)
-  const annotations = compileAll('annotation', template, rule.annotations, (k) => [...base, 'annotations', k], rep)
+  const labels = compileAll(
+    'label',
+    template,
+    { ...groupLabels, ...rule.labels },
+    k => ruleLabelPath(base, k, rule),
+    rep,
+  )
+  const annotations = compileAll('annotation', template, rule.annotations, k => [...base, 'annotations', k], rep)
   return {
     name: rule.alert,
     expr: rule.expr.trim(),
@@ -107,18 +121,21 @@ function checkExpr(expr: string, path: Path, rep: Reporter): void {
 function checkRecordingRule(rule: RuleInput, base: Path, rep: Reporter): void {
   const record: Path = [...base, 'record']
   rep.error(record, RECORDING_UNSUPPORTED, { at: 'key' })
-  if (Object.keys(rule.annotations).length > 0) rep.error([...base, 'annotations'], "invalid field 'annotations' in recording rule", { at: 'key' })
+  if (Object.keys(rule.annotations).length > 0)
+    rep.error([...base, 'annotations'], "invalid field 'annotations' in recording rule", { at: 'key' })
   if ((rule.for ?? 0) !== 0) rep.error([...base, 'for'], "invalid field 'for' in recording rule", { at: 'key' })
   if ((rule.keep_firing_for ?? 0) !== 0) {
     rep.error([...base, 'keep_firing_for'], "invalid field 'keep_firing_for' in recording rule", { at: 'key' })
   }
   if (!isValidName(rule.record)) rep.error(record, `invalid recording rule name: ${rule.record}`)
-  if (/[{}]/.test(rule.record)) rep.error(record, `braces present in the recording rule name; should it be in expr?: ${rule.record}`)
+  if (/[{}]/.test(rule.record))
+    rep.error(record, `braces present in the recording rule name; should it be in expr?: ${rule.record}`)
 }
 
 function checkLabels(labels: Record<string, string>, base: Path, rep: Reporter): void {
   for (const [name, value] of Object.entries(labels)) {
-    if (!isValidName(name) || name === '__name__') rep.error([...base, name], `invalid label name: ${name}`, { at: 'key' })
+    if (!isValidName(name) || name === '__name__')
+      rep.error([...base, name], `invalid label name: ${name}`, { at: 'key' })
     if (LONE_SURROGATE.test(value)) rep.error([...base, name], `invalid label value: ${value}`)
   }
 }
@@ -142,7 +159,8 @@ function compileAll(
     } catch (err) {
       const path = pathOf(key)
       const message = err instanceof Error ? err.message : String(err)
-      if (path !== undefined) rep.error(path, `${kind} ${JSON.stringify(key)}: ${message}`, { offset: lineOffset(source, errorLine(err)) })
+      if (path !== undefined)
+        rep.error(path, `${kind} ${JSON.stringify(key)}: ${message}`, { offset: lineOffset(source, errorLine(err)) })
     }
   }
   // fromEntries, not assignment, so that a "__proto__" label stays an own property.
@@ -173,16 +191,27 @@ function lintDuplicates(groups: readonly DecodedGroup[], rep: Reporter): void {
       if (group === undefined || rule === undefined) continue
       const name = rule.alert !== '' ? rule.alert : rule.record
       const labels = { ...group.labels, ...rule.labels }
-      const key = JSON.stringify([name, Object.keys(labels).sort().map((k) => [k, labels[k]])])
+      const key = JSON.stringify([
+        name,
+        Object.keys(labels)
+          .sort()
+          .map(k => [k, labels[k]]),
+      ])
       const where = `group ${JSON.stringify(group.name)}, rule ${ri + 1}`
       const earlier = first.get(key)
       if (earlier === undefined) first.set(key, where)
-      else rep.lint(['groups', gi, 'rules', ri], `duplicate rule: same name and labels as ${earlier}: ${formatLabels(name, labels)}`)
+      else
+        rep.lint(
+          ['groups', gi, 'rules', ri],
+          `duplicate rule: same name and labels as ${earlier}: ${formatLabels(name, labels)}`,
+        )
     }
   }
 }
 
 function formatLabels(name: string, labels: Record<string, string>): string {
-  const parts = Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`)
+  const parts = Object.keys(labels)
+    .sort()
+    .map(k => `${k}=${JSON.stringify(labels[k])}`)
   return `${name}{${parts.join(', ')}}`
 }

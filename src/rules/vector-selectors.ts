@@ -74,7 +74,8 @@ export function selectorQuery(use: SelectorUse, rangeMs = 0): string {
 function describeSelector(node: SyntaxNode, expr: string): SelectorUse {
   const matchers = node.getChild('LabelMatchers')
   const list: Matcher[] = []
-  for (let m = matchers?.firstChild ?? null; m !== null; m = m.nextSibling) list.push({ text: collapse(text(m, expr)), label: labelOf(m, expr) })
+  for (let m = matchers?.firstChild ?? null; m !== null; m = m.nextSibling)
+    list.push({ text: collapse(text(m, expr)), label: labelOf(m, expr) })
   return {
     selector: collapse(text(node, expr)),
     metric: metricOf(node, expr),
@@ -163,5 +164,9 @@ function text(node: SyntaxNode, expr: string): string {
 }
 
 function collapse(s: string): string {
-  return s.replace(/\s+/g, ' ').replace(/([{,]) /g, '$1').replace(/ ([},])/g, '$1').trim()
+  return s
+    .replace(/\s+/g, ' ')
+    .replace(/([{,]) /g, '$1')
+    .replace(/ ([},])/g, '$1')
+    .trim()
 }

@@ -63,7 +63,16 @@ export const MAX_DEPTH = 100
 export const ALIAS_NODES_FLOOR = 100_000
 
 // Lexer tokens that start a YAML node: plain-scalar marker, quoted and block scalars, aliases, flow collections, sequence items.
-const NODE_TOKENS = new Set(['scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar-header', 'alias', 'flow-map-start', 'flow-seq-start', 'seq-item-ind'])
+const NODE_TOKENS = new Set([
+  'scalar',
+  'single-quoted-scalar',
+  'double-quoted-scalar',
+  'block-scalar-header',
+  'alias',
+  'flow-map-start',
+  'flow-seq-start',
+  'seq-item-ind',
+])
 // Lexer markers that stand for no source text.
 const ZERO_WIDTH = new Set([CST.DOCUMENT, CST.FLOW_END, CST.SCALAR])
 
@@ -85,7 +94,15 @@ export function pathKey(path: Path): string {
  */
 export function parseYaml(text: string, opts: ParseOptions = {}): YamlTree {
   const lineCounter = new LineCounter()
-  const tree: YamlTree = { value: null, keys: new Map(), values: new Map(), errors: [], warnings: [], lineCounter, text }
+  const tree: YamlTree = {
+    value: null,
+    keys: new Map(),
+    values: new Map(),
+    errors: [],
+    warnings: [],
+    lineCounter,
+    text,
+  }
   const docs = composeDocuments(text, lineCounter, opts.maxNodes ?? Infinity)
   if (!Array.isArray(docs)) {
     tree.errors.push({ ...at(tree, docs.offset), path: '', message: docs.message })
@@ -137,7 +154,8 @@ export function locate(tree: YamlTree, path: Path, where: Where = {}): Position 
   const key = tree.keys.get(exact)
   const value = tree.values.get(exact)
   if (where.at === 'key' && key !== undefined) return key
-  if (value !== undefined) return where.offset ? inScalar(tree, value, where.offset) : { line: value.line, col: value.col }
+  if (value !== undefined)
+    return where.offset ? inScalar(tree, value, where.offset) : { line: value.line, col: value.col }
   if (key !== undefined) return key
   return path.length === 0 ? { line: 0, col: 0 } : locate(tree, path.slice(0, -1))
 }
@@ -233,7 +251,8 @@ class Walker {
     if (node === null || node === undefined || this.aborted) return null
     const n = node as Node
     this.record(path, n)
-    if (depth > MAX_DEPTH) return this.abort(path, n, `YAML nesting is deeper than ${MAX_DEPTH} levels (recursive alias?)`)
+    if (depth > MAX_DEPTH)
+      return this.abort(path, n, `YAML nesting is deeper than ${MAX_DEPTH} levels (recursive alias?)`)
     if (!this.count(path, n)) return null
     if (isAlias(n)) return this.viaAliasOf(n, () => this.walk(this.targets.get(n), path, depth + 1), path)
     if (isScalar(n)) return this.scalars === 'value' ? n.value : scalarValue(n.value, n.source)
@@ -251,7 +270,11 @@ class Walker {
     else if (++this.viaAlias > Math.max(ALIAS_NODES_FLOOR, this.direct)) {
       const max = Math.max(ALIAS_NODES_FLOOR, this.direct)
       const at = this.outerAlias ?? { alias: n, path }
-      this.abort(at.path, at.alias, `too many alias references (aliases expand to more than ${max} nodes; document contains excessive aliasing)`)
+      this.abort(
+        at.path,
+        at.alias,
+        `too many alias references (aliases expand to more than ${max} nodes; document contains excessive aliasing)`,
+      )
       return false
     }
     return true
@@ -282,7 +305,8 @@ class Walker {
       const key = this.keyText(pair.key, path)
       if (key === undefined) continue
       // Keys compare by their text, as yaml.v3 compares them: 1 and "1" are the same key.
-      if (seen.has(key) && firstVisit) this.fail([...path, key], pair.key as Node, `mapping key ${JSON.stringify(key)} already defined`)
+      if (seen.has(key) && firstVisit)
+        this.fail([...path, key], pair.key as Node, `mapping key ${JSON.stringify(key)} already defined`)
       seen.add(key)
       this.recordKey([...path, key], pair.key)
       define(out, key, this.walk(pair.value, [...path, key], depth + 1))
@@ -296,7 +320,8 @@ class Walker {
     if (this.aborted) return
     const n = source as Node
     // Merges nest and expand aliases too: bounded like any other walk.
-    if (depth > MAX_DEPTH) return void this.abort(path, n, `YAML nesting is deeper than ${MAX_DEPTH} levels (recursive alias?)`)
+    if (depth > MAX_DEPTH)
+      return void this.abort(path, n, `YAML nesting is deeper than ${MAX_DEPTH} levels (recursive alias?)`)
     if (!this.count(path, n)) return
     if (isAlias(source)) {
       this.viaAliasOf(source, () => this.merge(out, this.targets.get(source), path, depth + 1), path)

@@ -20,7 +20,11 @@ import { Slices } from '../sources/sliced-json.js'
 export type WorkerMessage =
   | { readonly kind: 'loaded'; readonly config: Config; readonly chunks: number }
   | { readonly kind: 'chunk'; readonly chunk: WireChunk; readonly last: boolean }
-  | { readonly kind: 'failed'; readonly what: 'configuration' | 'rules' | 'loader'; readonly problems: readonly string[] }
+  | {
+      readonly kind: 'failed'
+      readonly what: 'configuration' | 'rules' | 'loader'
+      readonly problems: readonly string[]
+    }
 
 /** LOAD_TIMEOUT_MS bounds one load: rule files within their limits take seconds; a load still running is stopped. */
 export const LOAD_TIMEOUT_MS = 120_000
@@ -46,7 +50,9 @@ export async function loadOffThread(input: ConfigInput, opts: OffThreadOptions =
   const entry = opts.entry ?? WORKER_ENTRY
   if (!existsSync(fileURLToPath(entry))) return loadAll(input)
   // Plain data only: process.env is cloned into an ordinary object.
-  const worker = new Worker(entry, { workerData: { input: { flags: new Map(input.flags), env: { ...input.env }, cwd: input.cwd } } })
+  const worker = new Worker(entry, {
+    workerData: { input: { flags: new Map(input.flags), env: { ...input.env }, cwd: input.cwd } },
+  })
   try {
     return await receive(worker, opts)
   } finally {
@@ -68,7 +74,15 @@ function receive(worker: Worker, opts: OffThreadOptions): Promise<Loaded> {
       worker.on('error', () => undefined)
       fn()
     }
-    const timer = setTimeout(() => settle(() => reject(new ProblemsError([`loading the configuration and rules took longer than ${timeoutMs / 1000}s; stopped`]))), timeoutMs)
+    const timer = setTimeout(
+      () =>
+        settle(() =>
+          reject(
+            new ProblemsError([`loading the configuration and rules took longer than ${timeoutMs / 1000}s; stopped`]),
+          ),
+        ),
+      timeoutMs,
+    )
     const onMessage = async (message: WorkerMessage): Promise<void> => {
       if (message.kind === 'failed') throw failure(message.what, message.problems)
       if (message.kind === 'loaded') config = freezeConfig(message.config)
@@ -79,9 +93,20 @@ function receive(worker: Worker, opts: OffThreadOptions): Promise<Loaded> {
         worker.postMessage('next')
       }
     }
-    worker.on('message', (message: WorkerMessage) => void onMessage(message).catch((err: unknown) => settle(() => reject(err))))
-    worker.on('error', (err) => settle(() => reject(loaderError(err))))
-    worker.on('exit', (code) => settle(() => reject(new ProblemsError([`the loader stopped (exit code ${code}) before it had loaded the configuration and rules`]))))
+    worker.on(
+      'message',
+      (message: WorkerMessage) => void onMessage(message).catch((err: unknown) => settle(() => reject(err))),
+    )
+    worker.on('error', err => settle(() => reject(loaderError(err))))
+    worker.on('exit', code =>
+      settle(() =>
+        reject(
+          new ProblemsError([
+            `the loader stopped (exit code ${code}) before it had loaded the configuration and rules`,
+          ]),
+        ),
+      ),
+    )
   })
 }
 
@@ -97,12 +122,16 @@ function warmCaches(rule: AlertingRuleSpec): void {
 function failure(what: 'configuration' | 'rules' | 'loader', problems: readonly string[]): Error {
   if (what === 'configuration') return new ConfigError(problems)
   if (what === 'rules') return new RulesError(problems)
-  return new ProblemsError(problems.map((p) => `loading the configuration and rules failed: ${p}`))
+  return new ProblemsError(problems.map(p => `loading the configuration and rules failed: ${p}`))
 }
 
 function loaderError(err: unknown): ProblemsError {
   if ((err as NodeJS.ErrnoException | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    return new ProblemsError(['loading the configuration and rules ran out of memory: a rule file is too large (see rules.max_file_bytes)'])
+    return new ProblemsError([
+      'loading the configuration and rules ran out of memory: a rule file is too large (see rules.max_file_bytes)',
+    ])
   }
-  return new ProblemsError([`loading the configuration and rules failed: ${err instanceof Error ? err.message : String(err)}`])
+  return new ProblemsError([
+    `loading the configuration and rules failed: ${err instanceof Error ? err.message : String(err)}`,
+  ])
 }

@@ -46,7 +46,13 @@ export function wireChunks(groups: readonly RuleGroupSpec[], maxChars = CHUNK_CH
   let current: { groups: WireGroup[]; rules: WireRule[] } = { groups: [], rules: [] }
   let chars = 0
   groups.forEach((g, index) => {
-    current.groups.push({ file: g.file, name: g.name, intervalMs: g.intervalMs, queryOffsetMs: g.queryOffsetMs, limit: g.limit })
+    current.groups.push({
+      file: g.file,
+      name: g.name,
+      intervalMs: g.intervalMs,
+      queryOffsetMs: g.queryOffsetMs,
+      limit: g.limit,
+    })
     for (const rule of g.rules) {
       const wire = toWire(index, rule)
       current.rules.push(wire)
@@ -62,8 +68,17 @@ export function wireChunks(groups: readonly RuleGroupSpec[], maxChars = CHUNK_CH
 }
 
 function toWire(group: number, rule: AlertingRuleSpec): WireRule {
-  const flat = (templates: Readonly<Record<string, Template>>) => Object.entries(templates).flatMap(([k, t]) => [k, t.source])
-  return { group, name: rule.name, expr: rule.expr, forMs: rule.forMs, keepFiringForMs: rule.keepFiringForMs, labels: flat(rule.labels), annotations: flat(rule.annotations) }
+  const flat = (templates: Readonly<Record<string, Template>>) =>
+    Object.entries(templates).flatMap(([k, t]) => [k, t.source])
+  return {
+    group,
+    name: rule.name,
+    expr: rule.expr,
+    forMs: rule.forMs,
+    keepFiringForMs: rule.keepFiringForMs,
+    labels: flat(rule.labels),
+    annotations: flat(rule.annotations),
+  }
 }
 
 function size(rule: WireRule): number {
@@ -104,7 +119,14 @@ function fromWire(wire: WireRule): AlertingRuleSpec {
     // fromEntries, not assignment, so that a "__proto__" label stays an own property.
     return Object.fromEntries(out)
   }
-  return { name: wire.name, expr: wire.expr, forMs: wire.forMs, keepFiringForMs: wire.keepFiringForMs, labels: templates(wire.labels), annotations: templates(wire.annotations) }
+  return {
+    name: wire.name,
+    expr: wire.expr,
+    forMs: wire.forMs,
+    keepFiringForMs: wire.keepFiringForMs,
+    labels: templates(wire.labels),
+    annotations: templates(wire.annotations),
+  }
 }
 
 /** lazyTemplate compiles source on its first expansion; like every Template, it never throws. */

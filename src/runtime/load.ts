@@ -18,7 +18,7 @@ export interface Loaded {
 export async function loadRules(config: Config): Promise<RuleGroupSpec[]> {
   const loaded = await loadRuleFiles([...config.doc.rules.files], { limits: ruleLimitsOf(config.doc.rules) })
   if (loaded.errors.length > 0) throw new RulesError(loaded.errors.map(formatRuleFileError))
-  return loaded.files.flatMap((f) => f.groups)
+  return loaded.files.flatMap(f => f.groups)
 }
 
 /** loadAll loads the configuration, then its rules, in this thread; throws ConfigError or RulesError. */

@@ -1,5 +1,12 @@
 import type { Logger } from 'pino'
-import { evaluateGroup, newGroupState, type GroupEvaluation, type GroupOptions, type GroupState, type RuleRuntime } from '../engine/group.js'
+import {
+  evaluateGroup,
+  newGroupState,
+  type GroupEvaluation,
+  type GroupOptions,
+  type GroupState,
+  type RuleRuntime,
+} from '../engine/group.js'
 import { labelsToString } from '../engine/labels.js'
 import type { AlertingRuleSpec, RuleGroupSpec } from '../engine/spec.js'
 import type { OutgoingAlert, Transition } from '../engine/types.js'
@@ -51,13 +58,16 @@ export class RuleManager {
   #evaluatedOnce = false
   #stopped = false
 
-  constructor(private readonly deps: ManagerDeps, settings: ManagerSettings) {
+  constructor(
+    private readonly deps: ManagerDeps,
+    settings: ManagerSettings,
+  ) {
     this.#settings = settings
   }
 
   /** groups lists the live group states in load order. */
   groups(): GroupState[] {
-    return [...this.#groups.values()].map((g) => g.state)
+    return [...this.#groups.values()].map(g => g.state)
   }
 
   /** hasEvaluated is true once any group completed an iteration (readiness). */
@@ -72,7 +82,7 @@ export class RuleManager {
   async update(specs: readonly RuleGroupSpec[], settings: ManagerSettings): Promise<void> {
     const settingsChanged = JSON.stringify(settings) !== JSON.stringify(this.#settings)
     this.#settings = settings
-    const next = new Map<string, RuleGroupSpec>(specs.map((s) => [groupKey(s), s]))
+    const next = new Map<string, RuleGroupSpec>(specs.map(s => [groupKey(s), s]))
     const stopping: Promise<void>[] = []
     // A group at a time, giving the event loop a turn whenever a slice has run long: thousands of rules take a while.
     const slices = new Slices()
@@ -106,14 +116,18 @@ export class RuleManager {
   /** stop halts every group, waiting for running iterations. */
   async stop(): Promise<void> {
     this.#stopped = true
-    await Promise.all([...this.#groups.values()].map((g) => g.scheduler.stop()))
+    await Promise.all([...this.#groups.values()].map(g => g.scheduler.stop()))
   }
 
   #start(spec: RuleGroupSpec, previous: GroupState | undefined): void {
     const interval = spec.intervalMs > 0 ? spec.intervalMs : this.#settings.defaultIntervalMs
     const state = newGroupState(spec, interval, this.#settings.externalURL)
     if (previous !== undefined) copyState(previous, state)
-    const running: RunningGroup = { state, scheduler: new Scheduler(spec, interval, (slot, missed) => this.#iterate(running, slot, missed), this.deps.now), restored: Promise.resolve() }
+    const running: RunningGroup = {
+      state,
+      scheduler: new Scheduler(spec, interval, (slot, missed) => this.#iterate(running, slot, missed), this.deps.now),
+      restored: Promise.resolve(),
+    }
     this.#groups.set(groupKey(spec), running)
     const first = running.scheduler.start()
     if (this.deps.restore !== undefined) running.restored = this.deps.restore(state, first)
@@ -130,7 +144,7 @@ export class RuleManager {
       this.deps.logger.warn({ group, missed }, 'group iterations missed: the previous iteration ran too long')
     }
     try {
-      const health = state.rules.map((r) => r.state.health)
+      const health = state.rules.map(r => r.state.health)
       const result = await evaluateGroup(state, slot, { ...this.#settings, clock: this.deps.clock ?? performanceNow })
       this.#record(state, group, result, health)
       this.deps.sink().send(result.toSend)
@@ -163,7 +177,13 @@ export class RuleManager {
     this.#setAlertGauges(state)
   }
 
-  #logHealth(group: string, rule: string, before: string | undefined, error: string, warnings: readonly string[]): void {
+  #logHealth(
+    group: string,
+    rule: string,
+    before: string | undefined,
+    error: string,
+    warnings: readonly string[],
+  ): void {
     if (error !== '' && before !== 'err') this.deps.logger.warn({ group, rule, error }, 'rule evaluation failed')
     else if (error === '' && before === 'err') this.deps.logger.info({ group, rule }, 'rule evaluation recovered')
     if (warnings.length > 0) this.deps.logger.debug({ group, rule, warnings }, 'query returned warnings')
@@ -171,7 +191,15 @@ export class RuleManager {
 
   #logTransition(group: string, t: Transition): void {
     this.deps.logger.info(
-      { group, rule: t.rule, labels: t.labels, value: t.value, from: t.from, to: t.to, alert: labelsToString(t.labels) },
+      {
+        group,
+        rule: t.rule,
+        labels: t.labels,
+        value: t.value,
+        from: t.from,
+        to: t.to,
+        alert: labelsToString(t.labels),
+      },
       `alert ${t.rule} ${t.to === 'deleted' ? 'cleared while pending' : t.to}`,
     )
   }
@@ -183,21 +211,38 @@ export class RuleManager {
   #dropGroup(state: GroupState): void {
     const group = groupKey(state.spec)
     const m = this.deps.metrics
-    for (const metric of [m.evaluations, m.evaluationFailures, m.groupLastDuration, m.groupLastEvaluation, m.groupInterval, m.groupIterations, m.groupIterationsMissed, m.groupRules, m.groupLastSamples]) {
+    for (const metric of [
+      m.evaluations,
+      m.evaluationFailures,
+      m.groupLastDuration,
+      m.groupLastEvaluation,
+      m.groupInterval,
+      m.groupIterations,
+      m.groupIterationsMissed,
+      m.groupRules,
+      m.groupLastSamples,
+    ]) {
       metric.remove({ rule_group: group })
     }
-    this.#dropAlertGauges(group, state.rules.map((r) => r.spec.name))
+    this.#dropAlertGauges(
+      group,
+      state.rules.map(r => r.spec.name),
+    )
     this.deps.onRemoved?.(state)
   }
 
   /** #dropRemovedRules removes the alert gauges of rules a changed group no longer has (by name). */
   #dropRemovedRules(old: GroupState, spec: RuleGroupSpec): void {
-    const kept = new Set(spec.rules.map((r) => r.name))
-    this.#dropAlertGauges(groupKey(spec), old.rules.map((r) => r.spec.name).filter((name) => !kept.has(name)))
+    const kept = new Set(spec.rules.map(r => r.name))
+    this.#dropAlertGauges(
+      groupKey(spec),
+      old.rules.map(r => r.spec.name).filter(name => !kept.has(name)),
+    )
   }
 
   #dropAlertGauges(group: string, names: readonly string[]): void {
-    for (const alertname of new Set(names)) for (const state of ALERT_STATES) this.deps.metrics.alerts.remove({ rule_group: group, alertname, state })
+    for (const alertname of new Set(names))
+      for (const state of ALERT_STATES) this.deps.metrics.alerts.remove({ rule_group: group, alertname, state })
   }
 
   #setGroupGauges(state: GroupState): void {
@@ -205,7 +250,12 @@ export class RuleManager {
     this.deps.metrics.groupInterval.set({ rule_group: group }, state.intervalMs / 1000)
     this.deps.metrics.groupRules.set({ rule_group: group }, state.rules.length)
     // Counters exist at zero from the start, as in Prometheus, so rate() and alerts on them see the group at once.
-    for (const counter of [this.deps.metrics.evaluationFailures, this.deps.metrics.groupIterationsMissed, this.deps.metrics.evaluations, this.deps.metrics.groupIterations]) {
+    for (const counter of [
+      this.deps.metrics.evaluationFailures,
+      this.deps.metrics.groupIterationsMissed,
+      this.deps.metrics.evaluations,
+      this.deps.metrics.groupIterations,
+    ]) {
       counter.inc({ rule_group: group }, 0)
     }
   }
@@ -227,7 +277,8 @@ export class RuleManager {
       const counts = [pending, firing, inactive] as const
       ALERT_STATES.forEach((s, i) => {
         const n = counts[i] as number
-        if (last === undefined || last[i] !== n) this.deps.metrics.alerts.set({ rule_group: group, alertname: rule.spec.name, state: s }, n)
+        if (last === undefined || last[i] !== n)
+          this.deps.metrics.alerts.set({ rule_group: group, alertname: rule.spec.name, state: s }, n)
       })
       this.#alertCounts.set(rule, counts)
     }
@@ -241,17 +292,35 @@ export function groupKey(spec: Pick<RuleGroupSpec, 'file' | 'name'>): string {
 
 function ruleSignature(rule: AlertingRuleSpec): string {
   const sources = (t: AlertingRuleSpec['labels']) => Object.entries(t).map(([k, v]) => [k, v.source])
-  return JSON.stringify([rule.name, rule.expr, rule.forMs, rule.keepFiringForMs, sources(rule.labels), sources(rule.annotations)])
+  return JSON.stringify([
+    rule.name,
+    rule.expr,
+    rule.forMs,
+    rule.keepFiringForMs,
+    sources(rule.labels),
+    sources(rule.annotations),
+  ])
 }
 
 function sameGroup(a: RuleGroupSpec, b: RuleGroupSpec): boolean {
-  return a.intervalMs === b.intervalMs && a.limit === b.limit && a.queryOffsetMs === b.queryOffsetMs &&
-    a.rules.length === b.rules.length && a.rules.every((r, i) => ruleSignature(r) === ruleSignature(b.rules[i] as AlertingRuleSpec))
+  return (
+    a.intervalMs === b.intervalMs &&
+    a.limit === b.limit &&
+    a.queryOffsetMs === b.queryOffsetMs &&
+    a.rules.length === b.rules.length &&
+    a.rules.every((r, i) => ruleSignature(r) === ruleSignature(b.rules[i] as AlertingRuleSpec))
+  )
 }
 
 /** copyState carries alert state over to rules with the same name and labels, matching duplicates in order. */
 function copyState(from: GroupState, to: GroupState): void {
-  const key = (r: AlertingRuleSpec) => JSON.stringify([r.name, Object.entries(r.labels).map(([k, v]) => [k, v.source]).sort()])
+  const key = (r: AlertingRuleSpec) =>
+    JSON.stringify([
+      r.name,
+      Object.entries(r.labels)
+        .map(([k, v]) => [k, v.source])
+        .sort(),
+    ])
   const pool = new Map<string, GroupState['rules']>()
   for (const rule of from.rules) pool.set(key(rule.spec), [...(pool.get(key(rule.spec)) ?? []), rule])
   for (const rule of to.rules) {

@@ -13,7 +13,7 @@ export interface LinkedSignal {
  */
 export function linkSignals(sources: readonly AbortSignal[]): LinkedSignal {
   const controller = new AbortController()
-  const aborted = sources.find((s) => s.aborted)
+  const aborted = sources.find(s => s.aborted)
   if (aborted !== undefined) {
     controller.abort(aborted.reason)
     return { signal: controller.signal, dispose: () => {} }

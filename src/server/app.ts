@@ -90,11 +90,10 @@ function statusOf(error: unknown): number {
 /** handleNotFound answers 405 with Allow when the path exists for other methods, else 404. */
 function handleNotFound(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const url = request.url.split('?', 1)[0] as string
-  const allowed = METHODS.filter((method) => app.hasRoute({ url, method }))
+  const allowed = METHODS.filter(method => app.hasRoute({ url, method }))
   if (allowed.length > 0) {
     reply.header('allow', allowed.join(', '))
     return sendError(request, reply, 405, 'Method Not Allowed')
   }
   return sendError(request, reply, 404, isApiPath(url) ? 'not found' : '404 page not found')
 }
-

@@ -126,5 +126,5 @@ function compare(a: string, b: string): number {
 
 /** allActiveAlerts lists every active alert of every group, in group order then rule order (/api/v1/alerts). */
 export function allActiveAlerts(groups: readonly GroupState[]): ApiAlert[] {
-  return sortGroups(groups).flatMap((group) => group.rules.flatMap(ruleAlerts))
+  return sortGroups(groups).flatMap(group => group.rules.flatMap(ruleAlerts))
 }

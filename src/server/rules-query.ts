@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto'
 import type { GroupState, RuleRuntime } from '../engine/group.js'
 import type { RuleDataStatus } from '../nodata/watch.js'
 import { badData, invalidParam } from './errors.js'
-import { formatTime, sortGroups, templateSources, toApiGroup, toApiRule, type ApiAlertingRule, type ApiRuleGroup } from './prom-json.js'
+import {
+  formatTime,
+  sortGroups,
+  templateSources,
+  toApiGroup,
+  toApiRule,
+  type ApiAlertingRule,
+  type ApiRuleGroup,
+} from './prom-json.js'
 import { matchesAll, parseSelector, type Matcher, type SelectorError } from './selector.js'
 
 /** QueryParams is a parsed query string: a repeated key gives an array. */
@@ -70,7 +78,7 @@ export function parseRulesQuery(params: QueryParams): RulesQuery {
 
 /** parseMatchers is Prometheus's parseMatchersParam: each match[] must have a matcher that rejects the empty string. */
 function parseMatchers(selectors: readonly string[]): Matcher[][] {
-  const sets = selectors.map((s) => {
+  const sets = selectors.map(s => {
     try {
       return parseSelector(s)
     } catch (err) {
@@ -78,7 +86,7 @@ function parseMatchers(selectors: readonly string[]): Matcher[][] {
       throw badData((err as SelectorError).message)
     }
   })
-  if (sets.some((set) => set.every((m) => m.matches('')))) {
+  if (sets.some(set => set.every(m => m.matches('')))) {
     throw badData('match[] must contain at least one non-empty matcher')
   }
   return sets
@@ -89,7 +97,10 @@ function parseExcludeAlerts(raw: string): boolean {
   if (v === '') return false
   if (v === '1' || v === 't' || v === 'true') return true
   if (v === '0' || v === 'f' || v === 'false') return false
-  throw invalidParam('exclude_alerts', `error converting exclude_alerts: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`)
+  throw invalidParam(
+    'exclude_alerts',
+    `error converting exclude_alerts: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`,
+  )
 }
 
 function parsePagination(limit: string, nextToken: string): { groupLimit: number; nextToken: string } {
@@ -128,7 +139,9 @@ export function selectRules(groups: readonly GroupState[], q: RulesQuery, ruleDa
     }
     if (q.ruleGroups.size > 0 && !q.ruleGroups.has(group.spec.name)) continue
     if (q.files.size > 0 && !q.files.has(group.spec.file)) continue
-    const rules = group.rules.filter((rule) => keepRule(rule, q)).map((rule) => withNoData(toApiRule(rule, q.excludeAlerts), ruleData?.(group, rule)))
+    const rules = group.rules
+      .filter(rule => keepRule(rule, q))
+      .map(rule => withNoData(toApiRule(rule, q.excludeAlerts), ruleData?.(group, rule)))
     if (rules.length === 0) continue
     if (q.groupLimit > 0 && out.groups.length === q.groupLimit) {
       // A full page plus one more group: there is certainly a next page, starting at this group.
@@ -145,7 +158,9 @@ export function selectRules(groups: readonly GroupState[], q: RulesQuery, ruleDa
 
 function withNoData(rule: ApiAlertingRule, status: RuleDataStatus | undefined): ApiRule {
   const noData = status?.noData
-  return noData === undefined ? rule : { ...rule, noData: { since: formatTime(noData.since), selectors: noData.selectors } }
+  return noData === undefined
+    ? rule
+    : { ...rule, noData: { since: formatTime(noData.since), selectors: noData.selectors } }
 }
 
 function keepRule(rule: RuleRuntime, q: RulesQuery): boolean {
@@ -153,5 +168,5 @@ function keepRule(rule: RuleRuntime, q: RulesQuery): boolean {
   if (q.ruleNames.size > 0 && !q.ruleNames.has(rule.spec.name)) return false
   if (q.matcherSets.length === 0) return true
   const labels = templateSources(rule.spec.labels)
-  return q.matcherSets.some((set) => matchesAll(labels, set))
+  return q.matcherSets.some(set => matchesAll(labels, set))
 }

@@ -23,7 +23,16 @@ const SPACE = /\s*/y
 const HEX = /^[0-9a-fA-F]+$/
 const ESCAPE_WIDTH: Readonly<Record<string, number>> = { x: 2, u: 4, U: 8 }
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"', "'": "'",
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
 }
 
 /**
@@ -36,16 +45,16 @@ export function parseSelector(input: string): Matcher[] {
 
 /** matchesAll reports whether labels satisfy every matcher (a missing label reads as ""). */
 export function matchesAll(labels: Labels, matchers: readonly Matcher[]): boolean {
-  return matchers.every((m) => m.matches(labels[m.name] ?? ''))
+  return matchers.every(m => m.matches(labels[m.name] ?? ''))
 }
 
 /** newMatcher builds a matcher, compiling regexes as Prometheus does: anchored, "." matching newlines. */
 export function newMatcher(name: string, type: MatchType, value: string): Matcher {
-  if (type === '=') return { name, type, value, matches: (v) => v === value }
-  if (type === '!=') return { name, type, value, matches: (v) => v !== value }
+  if (type === '=') return { name, type, value, matches: v => v === value }
+  if (type === '!=') return { name, type, value, matches: v => v !== value }
   const re = compileRegex(value)
   const negate = type === '!~'
-  return { name, type, value, matches: (v) => re.test(v) !== negate }
+  return { name, type, value, matches: v => re.test(v) !== negate }
 }
 
 function compileRegex(source: string): RegExp {
@@ -81,7 +90,12 @@ class SelectorParser {
       if (matcher !== undefined) matchers.push(matcher)
       const next = this.space()
       if (next === ',') this.pos++
-      else if (next !== '}') this.fail(next === undefined ? 'unexpected end of input inside braces' : `unexpected character inside braces: ${JSON.stringify(next)}`)
+      else if (next !== '}')
+        this.fail(
+          next === undefined
+            ? 'unexpected end of input inside braces'
+            : `unexpected character inside braces: ${JSON.stringify(next)}`,
+        )
     }
     this.pos++
     return matchers
@@ -134,7 +148,9 @@ class SelectorParser {
     const octal = width === undefined && /[0-7]/.test(c)
     const text = octal ? this.src.slice(this.pos - 1, this.pos + 2) : this.src.slice(this.pos, this.pos + (width ?? 0))
     const code = Number.parseInt(text, octal ? 8 : 16)
-    const valid = octal ? /^[0-7]{3}$/.test(text) && code <= 0xff : width !== undefined && HEX.test(text) && text.length === width
+    const valid = octal
+      ? /^[0-7]{3}$/.test(text) && code <= 0xff
+      : width !== undefined && HEX.test(text) && text.length === width
     if (!valid || code > 0x10ffff) this.fail(`unknown escape sequence ${JSON.stringify('\\' + c)}`)
     this.pos += octal ? 2 : text.length
     return String.fromCodePoint(code)

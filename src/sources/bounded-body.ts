@@ -45,7 +45,9 @@ export class ResponseTooLargeError extends Error {
     readonly limitBytes: number,
     readonly key: string | undefined,
   ) {
-    super(`response exceeds ${formatBytes(limitBytes)}${key === undefined ? '' : `; raise ${key} to accept larger answers`}`)
+    super(
+      `response exceeds ${formatBytes(limitBytes)}${key === undefined ? '' : `; raise ${key} to accept larger answers`}`,
+    )
   }
 }
 

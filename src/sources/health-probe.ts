@@ -45,7 +45,7 @@ export interface HealthProber {
 }
 
 /** parseStatusPattern parses "200", "2xx" or "200-299" into a StatusRange; throws on anything else. */
-export function parseStatusPattern (pattern: string): StatusRange {
+export function parseStatusPattern(pattern: string): StatusRange {
   const text = pattern.trim().toLowerCase()
   let range: StatusRange | undefined
   if (/^[1-5]xx$/.test(text)) range = { min: Number(text[0]) * 100, max: Number(text[0]) * 100 + 99 }
@@ -55,26 +55,44 @@ export function parseStatusPattern (pattern: string): StatusRange {
     if (m !== null) range = { min: Number(m[1]), max: Number(m[2]) }
   }
   if (range === undefined || range.min < 100 || range.max > 599 || range.min > range.max) {
-    throw new Error(`invalid expected status ${JSON.stringify(pattern)}: use a code (200), a class (2xx) or a range (200-399)`)
+    throw new Error(
+      `invalid expected status ${JSON.stringify(pattern)}: use a code (200), a class (2xx) or a range (200-399)`,
+    )
   }
   return range
 }
 
 /** runProbe performs one probe request; it never throws: timeouts and connection errors are failures. */
-export async function runProbe (spec: ProbeSpec, fetchImpl: typeof fetch = fetch, signal?: AbortSignal): Promise<ProbeResult> {
+export async function runProbe(
+  spec: ProbeSpec,
+  fetchImpl: typeof fetch = fetch,
+  signal?: AbortSignal,
+): Promise<ProbeResult> {
   const at = Date.now()
   const started = performance.now()
   const timeout = new AbortController()
   const timer = setTimeout(() => timeout.abort(), spec.timeoutMs)
   // Not AbortSignal.any: on Node 20 each call leaves an entry on the prober's long-lived signal (see linkSignals).
   const combined = linkSignals(signal === undefined ? [timeout.signal] : [timeout.signal, signal])
-  const result = (fields: Omit<ProbeResult, 'probe' | 'durationMs' | 'at'>): ProbeResult =>
-    ({ probe: spec.name, durationMs: performance.now() - started, at, ...fields })
+  const result = (fields: Omit<ProbeResult, 'probe' | 'durationMs' | 'at'>): ProbeResult => ({
+    probe: spec.name,
+    durationMs: performance.now() - started,
+    at,
+    ...fields,
+  })
   try {
-    const res = await fetchImpl(spec.url, { method: spec.method ?? 'GET', headers: { ...spec.headers }, signal: combined.signal })
+    const res = await fetchImpl(spec.url, {
+      method: spec.method ?? 'GET',
+      headers: { ...spec.headers },
+      signal: combined.signal,
+    })
     await res.body?.cancel().catch(() => undefined)
-    const ok = (spec.expectedStatus ?? DEFAULT_EXPECTED_STATUS).some((r) => res.status >= r.min && res.status <= r.max)
-    return result(ok ? { success: true, statusCode: res.status } : { success: false, statusCode: res.status, error: `unexpected status code ${res.status}` })
+    const ok = (spec.expectedStatus ?? DEFAULT_EXPECTED_STATUS).some(r => res.status >= r.min && res.status <= r.max)
+    return result(
+      ok
+        ? { success: true, statusCode: res.status }
+        : { success: false, statusCode: res.status, error: `unexpected status code ${res.status}` },
+    )
   } catch (err) {
     const error = timeout.signal.aborted ? `timeout after ${spec.timeoutMs}ms` : describeError(err)
     return result({ success: false, error })
@@ -85,16 +103,15 @@ export async function runProbe (spec: ProbeSpec, fetchImpl: typeof fetch = fetch
 }
 
 // The message of fetch's errors can quote the URL, credentials included: strip them.
-function describeError (err: unknown): string {
+function describeError(err: unknown): string {
   const cause: unknown = err instanceof Error ? err.cause : undefined
-  const message = cause instanceof Error && cause.message !== ''
-    ? cause.message
-    : err instanceof Error ? err.message : String(err)
+  const message =
+    cause instanceof Error && cause.message !== '' ? cause.message : err instanceof Error ? err.message : String(err)
   return message.replace(/\/\/[^/\s@]*@/g, '//')
 }
 
 /** createHealthProber returns a prober that runs each probe every intervalMs, starting immediately. */
-export function createHealthProber (opts: HealthProberOptions): HealthProber {
+export function createHealthProber(opts: HealthProberOptions): HealthProber {
   const fetchImpl = opts.fetchImpl ?? fetch
   const timers = new Map<string, NodeJS.Timeout>()
   const inFlight = new Set<Promise<void>>()
@@ -114,42 +131,62 @@ export function createHealthProber (opts: HealthProberOptions): HealthProber {
   }
 
   const schedule = (spec: ProbeSpec, delayMs: number): void => {
-    timers.set(spec.name, setTimeout(() => {
-      const startedAt = Date.now()
-      const signal = abort.signal
-      const run = runProbe(spec, fetchImpl, signal).then((result) => {
-        if (!running || signal.aborted) return
-        publish(spec, result)
-        schedule(spec, Math.max(0, startedAt + spec.intervalMs - Date.now()))
-      }).catch((err: unknown) => opts.logger?.error({ err, probe: spec.name }, 'probe loop failed'))
-      inFlight.add(run)
-      void run.finally(() => inFlight.delete(run))
-    }, delayMs))
+    timers.set(
+      spec.name,
+      setTimeout(() => {
+        const startedAt = Date.now()
+        const signal = abort.signal
+        const run = runProbe(spec, fetchImpl, signal)
+          .then(result => {
+            if (!running || signal.aborted) return
+            publish(spec, result)
+            schedule(spec, Math.max(0, startedAt + spec.intervalMs - Date.now()))
+          })
+          .catch((err: unknown) => opts.logger?.error({ err, probe: spec.name }, 'probe loop failed'))
+        inFlight.add(run)
+        void run.finally(() => inFlight.delete(run))
+      }, delayMs),
+    )
   }
 
   return {
-    start () {
+    start() {
       if (running) return
       running = true
       abort = new AbortController()
-      opts.store?.setTargets(opts.probes.map((p) => ({
-        name: p.name, url: p.url, labels: p.labels, staleAfterMs: p.staleAfterMs ?? 3 * p.intervalMs
-      })))
+      opts.store?.setTargets(
+        opts.probes.map(p => ({
+          name: p.name,
+          url: p.url,
+          labels: p.labels,
+          staleAfterMs: p.staleAfterMs ?? 3 * p.intervalMs,
+        })),
+      )
       for (const spec of opts.probes) schedule(spec, 0)
     },
-    async stop () {
+    async stop() {
       running = false
       for (const timer of timers.values()) clearTimeout(timer)
       timers.clear()
       abort.abort()
       await Promise.allSettled([...inFlight])
-    }
+    },
   }
 }
 
-function logTransition (logger: Logger | undefined, spec: ProbeSpec, result: ProbeResult, previous: boolean | undefined): void {
+function logTransition(
+  logger: Logger | undefined,
+  spec: ProbeSpec,
+  result: ProbeResult,
+  previous: boolean | undefined,
+): void {
   if (logger === undefined || previous === result.success) return
-  const fields = { probe: spec.name, url: redactUrl(spec.url), statusCode: result.statusCode, durationMs: Math.round(result.durationMs) }
+  const fields = {
+    probe: spec.name,
+    url: redactUrl(spec.url),
+    statusCode: result.statusCode,
+    durationMs: Math.round(result.durationMs),
+  }
   if (result.success) logger.info(fields, 'probe succeeded')
   else logger.warn({ ...fields, error: result.error }, 'probe failed')
 }

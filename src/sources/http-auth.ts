@@ -6,7 +6,7 @@ export type HttpAuth =
   | { readonly type: 'authorization'; readonly scheme: string; readonly credentials: string }
 
 /** authorizationHeader returns the Authorization header value for auth, or undefined without auth. */
-export function authorizationHeader (auth: HttpAuth | undefined): string | undefined {
+export function authorizationHeader(auth: HttpAuth | undefined): string | undefined {
   if (auth === undefined) return undefined
   if (auth.type === 'bearer') return `Bearer ${auth.token}`
   if (auth.type === 'authorization') return `${auth.scheme} ${auth.credentials}`
@@ -14,9 +14,9 @@ export function authorizationHeader (auth: HttpAuth | undefined): string | undef
 }
 
 /** requestHeaders merges custom headers with the Authorization header (auth wins over a custom one). */
-export function requestHeaders (
+export function requestHeaders(
   headers: Readonly<Record<string, string>> | undefined,
-  auth: HttpAuth | undefined
+  auth: HttpAuth | undefined,
 ): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers ?? {})) {
@@ -29,7 +29,7 @@ export function requestHeaders (
 }
 
 /** redactUrl removes user information (user:password@) from a URL so it can be logged or used as a label. */
-export function redactUrl (url: string): string {
+export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url)
     if (parsed.username === '' && parsed.password === '') return url
@@ -42,7 +42,7 @@ export function redactUrl (url: string): string {
 }
 
 /** joinUrlPath appends path to the URL's own path prefix, like Go's path.Join("/", prefix, path). */
-export function joinUrlPath (base: string, path: string): string {
+export function joinUrlPath(base: string, path: string): string {
   const url = new URL(base)
   const prefix = url.pathname.replace(/\/+$/, '')
   url.pathname = `${prefix}/${path.replace(/^\/+/, '')}`.replace(/\/{2,}/g, '/')
@@ -52,7 +52,7 @@ export function joinUrlPath (base: string, path: string): string {
 }
 
 /** bodySnippet returns the start of a response body, whitespace collapsed, for error messages. */
-export function bodySnippet (body: string, max = 256): string {
+export function bodySnippet(body: string, max = 256): string {
   const text = body.replace(/\s+/g, ' ').trim()
   return text.length > max ? `${text.slice(0, max)}...` : text
 }

@@ -16,28 +16,45 @@ const File = z.string().min(1)
 /** TLS_VERSIONS are Prometheus's min_version names (Go's crypto/tls) mapped to Node's. */
 const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const
 
-const TlsConfig = z.strictObject({
-  ca_file: File.optional(),
-  cert_file: File.optional(),
-  key_file: File.optional(),
-  server_name: z.string().min(1).optional(),
-  insecure_skip_verify: z.boolean().default(false),
-  min_version: z.enum(['TLS10', 'TLS11', 'TLS12', 'TLS13']).optional(),
-}).refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), 'cert_file and key_file must be set together')
+const TlsConfig = z
+  .strictObject({
+    ca_file: File.optional(),
+    cert_file: File.optional(),
+    key_file: File.optional(),
+    server_name: z.string().min(1).optional(),
+    insecure_skip_verify: z.boolean().default(false),
+    min_version: z.enum(['TLS10', 'TLS11', 'TLS12', 'TLS13']).optional(),
+  })
+  .refine(
+    t => (t.cert_file === undefined) === (t.key_file === undefined),
+    'cert_file and key_file must be set together',
+  )
 
-const Authorization = z.strictObject({
-  type: z.string().min(1).default('Bearer'),
-  credentials: z.string().min(1).optional(),
-  credentials_file: File.optional(),
-})
-  .refine((a) => a.type.toLowerCase() !== 'basic', 'authorization type cannot be set to "basic", use "basic_auth" instead')
-  .refine((a) => a.credentials === undefined || a.credentials_file === undefined, 'at most one of authorization credentials & credentials_file must be configured')
+const Authorization = z
+  .strictObject({
+    type: z.string().min(1).default('Bearer'),
+    credentials: z.string().min(1).optional(),
+    credentials_file: File.optional(),
+  })
+  .refine(
+    a => a.type.toLowerCase() !== 'basic',
+    'authorization type cannot be set to "basic", use "basic_auth" instead',
+  )
+  .refine(
+    a => a.credentials === undefined || a.credentials_file === undefined,
+    'at most one of authorization credentials & credentials_file must be configured',
+  )
 
-const BasicAuth = z.strictObject({
-  username: z.string().min(1).optional(),
-  password: z.string().optional(),
-  password_file: File.optional(),
-}).refine((b) => b.password === undefined || b.password_file === undefined, 'at most one of basic_auth password & password_file must be configured')
+const BasicAuth = z
+  .strictObject({
+    username: z.string().min(1).optional(),
+    password: z.string().optional(),
+    password_file: File.optional(),
+  })
+  .refine(
+    b => b.password === undefined || b.password_file === undefined,
+    'at most one of basic_auth password & password_file must be configured',
+  )
 
 /** HTTP_CLIENT_KEYS are the client keys of prometheus.* and alertmanager.* (spread into their schemas). */
 export const HTTP_CLIENT_KEYS = {
@@ -57,7 +74,14 @@ export interface HttpClientKeys {
 }
 
 /** HTTP_CLIENT_PATH_KEYS are the file keys under a client, resolved against the config file's directory. */
-export const HTTP_CLIENT_PATH_KEYS = ['bearer_token_file', 'authorization.credentials_file', 'basic_auth.password_file', 'tls_config.ca_file', 'tls_config.cert_file', 'tls_config.key_file']
+export const HTTP_CLIENT_PATH_KEYS = [
+  'bearer_token_file',
+  'authorization.credentials_file',
+  'basic_auth.password_file',
+  'tls_config.ca_file',
+  'tls_config.cert_file',
+  'tls_config.key_file',
+]
 
 /**
  * TlsSettings are the TLS options of one client, files already read (plain data: the config crosses threads).
@@ -83,13 +107,21 @@ export interface ClientSettings {
  * readClientSettings checks the keys' combinations as Prometheus's HTTPClientConfig.Validate does and reads
  * every file they name; problems are pushed, one line each, naming the key.
  */
-export async function readClientSettings(section: string, keys: HttpClientKeys, problems: string[]): Promise<ClientSettings> {
+export async function readClientSettings(
+  section: string,
+  keys: HttpClientKeys,
+  problems: string[],
+): Promise<ClientSettings> {
   return { auth: await readAuth(section, keys, problems), tls: await readTls(section, keys.tls_config, problems) }
 }
 
 async function readAuth(section: string, keys: HttpClientKeys, problems: string[]): Promise<HttpAuth | undefined> {
   const { bearer_token_file: tokenFile, authorization, basic_auth: basic } = keys
-  const set = [tokenFile === undefined ? undefined : 'bearer_token_file', authorization === undefined ? undefined : 'authorization', basic === undefined ? undefined : 'basic_auth'].filter((k) => k !== undefined)
+  const set = [
+    tokenFile === undefined ? undefined : 'bearer_token_file',
+    authorization === undefined ? undefined : 'authorization',
+    basic === undefined ? undefined : 'basic_auth',
+  ].filter(k => k !== undefined)
   if (set.length > 1) {
     problems.push(`${section}: ${set.slice(0, -1).join(', ')} and ${set.at(-1)} are mutually exclusive`)
     return undefined
@@ -99,9 +131,10 @@ async function readAuth(section: string, keys: HttpClientKeys, problems: string[
     return token === undefined ? undefined : { type: 'bearer', token }
   }
   if (authorization !== undefined) {
-    const credentials = authorization.credentials_file === undefined
-      ? authorization.credentials
-      : await readSecret(`${section}.authorization.credentials_file`, authorization.credentials_file, problems)
+    const credentials =
+      authorization.credentials_file === undefined
+        ? authorization.credentials
+        : await readSecret(`${section}.authorization.credentials_file`, authorization.credentials_file, problems)
     if (credentials === undefined && authorization.credentials_file !== undefined) return undefined
     return { type: 'authorization', scheme: authorization.type, credentials: credentials ?? '' }
   }
@@ -117,18 +150,28 @@ async function readAuth(section: string, keys: HttpClientKeys, problems: string[
   return { type: 'basic', username: basic.username, password: basic.password ?? '' }
 }
 
-async function readTls(section: string, tls: HttpClientKeys['tls_config'], problems: string[]): Promise<TlsSettings | undefined> {
+async function readTls(
+  section: string,
+  tls: HttpClientKeys['tls_config'],
+  problems: string[],
+): Promise<TlsSettings | undefined> {
   if (tls === undefined) return undefined
   const read = async (key: string, file: string | undefined): Promise<string | undefined> => {
     if (file === undefined) return undefined
     try {
       return await readFile(file, 'utf8')
     } catch (err) {
-      problems.push(`${section}.tls_config.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+      problems.push(
+        `${section}.tls_config.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      )
       return undefined
     }
   }
-  const [ca, cert, key] = await Promise.all([read('ca_file', tls.ca_file), read('cert_file', tls.cert_file), read('key_file', tls.key_file)])
+  const [ca, cert, key] = await Promise.all([
+    read('ca_file', tls.ca_file),
+    read('cert_file', tls.cert_file),
+    read('key_file', tls.key_file),
+  ])
   return {
     section,
     insecureSkipVerify: tls.insecure_skip_verify,
@@ -165,9 +208,15 @@ export function tlsAgentOptions(tls: TlsSettings | undefined): https.AgentOption
 }
 
 /** createAgent returns a keep-alive agent for url's scheme with the client's TLS settings. */
-export function createAgent(url: string | URL, tls: TlsSettings | undefined, options: http.AgentOptions = {}): http.Agent {
+export function createAgent(
+  url: string | URL,
+  tls: TlsSettings | undefined,
+  options: http.AgentOptions = {},
+): http.Agent {
   const secure = new URL(url).protocol === 'https:'
-  return secure ? new https.Agent({ keepAlive: true, ...options, ...tlsAgentOptions(tls) }) : new http.Agent({ keepAlive: true, ...options })
+  return secure
+    ? new https.Agent({ keepAlive: true, ...options, ...tlsAgentOptions(tls) })
+    : new http.Agent({ keepAlive: true, ...options })
 }
 
 /** TLS_HINTS word Node's certificate errors as Go's (what Prometheus users search for) and name the key that fixes them. */
@@ -176,7 +225,10 @@ const TLS_HINTS: Record<string, { text: string; key: string }> = {
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: { text: 'certificate signed by unknown authority', key: 'tls_config.ca_file' },
   UNABLE_TO_GET_ISSUER_CERT: { text: 'certificate signed by unknown authority', key: 'tls_config.ca_file' },
   SELF_SIGNED_CERT_IN_CHAIN: { text: 'certificate signed by unknown authority', key: 'tls_config.ca_file' },
-  DEPTH_ZERO_SELF_SIGNED_CERT: { text: 'certificate signed by unknown authority (self-signed)', key: 'tls_config.ca_file' },
+  DEPTH_ZERO_SELF_SIGNED_CERT: {
+    text: 'certificate signed by unknown authority (self-signed)',
+    key: 'tls_config.ca_file',
+  },
   CERT_SIGNATURE_FAILURE: { text: 'certificate signed by unknown authority', key: 'tls_config.ca_file' },
   ERR_TLS_CERT_ALTNAME_INVALID: { text: 'certificate is not valid for this host', key: 'tls_config.server_name' },
   CERT_HAS_EXPIRED: { text: 'certificate has expired or is not yet valid', key: 'tls_config' },

@@ -29,64 +29,85 @@ export interface Grouping {
 const COMPARISONS: ReadonlySet<string> = new Set(['Eql', 'Neq', 'Gtr', 'Lss', 'Gte', 'Lte'])
 
 /** isComparison reports whether op is a comparison operator. */
-export function isComparison (op: BinaryOp): boolean {
+export function isComparison(op: BinaryOp): boolean {
   return COMPARISONS.has(op)
 }
 
 /** binaryOp applies op like PromQL's vectorElemBinop; with returnBool a comparison yields 1/0 and always keeps. */
-export function binaryOp (op: BinaryOp, l: number, r: number, returnBool: boolean): { value: number; keep: boolean } {
+export function binaryOp(op: BinaryOp, l: number, r: number, returnBool: boolean): { value: number; keep: boolean } {
   if (!isComparison(op)) return { value: arithmetic(op, l, r), keep: true }
   const holds = compare(op, l, r)
   return returnBool ? { value: holds ? 1 : 0, keep: true } : { value: l, keep: holds }
 }
 
-function arithmetic (op: BinaryOp, l: number, r: number): number {
+function arithmetic(op: BinaryOp, l: number, r: number): number {
   switch (op) {
-    case 'Add': return l + r
-    case 'Sub': return l - r
-    case 'Mul': return l * r
-    case 'Div': return l / r
-    case 'Mod': return l % r
-    default: return goPow(l, r)
+    case 'Add':
+      return l + r
+    case 'Sub':
+      return l - r
+    case 'Mul':
+      return l * r
+    case 'Div':
+      return l / r
+    case 'Mod':
+      return l % r
+    default:
+      return goPow(l, r)
   }
 }
 
-function compare (op: BinaryOp, l: number, r: number): boolean {
+function compare(op: BinaryOp, l: number, r: number): boolean {
   switch (op) {
-    case 'Eql': return l === r
-    case 'Neq': return l !== r
-    case 'Gtr': return l > r
-    case 'Lss': return l < r
-    case 'Gte': return l >= r
-    default: return l <= r
+    case 'Eql':
+      return l === r
+    case 'Neq':
+      return l !== r
+    case 'Gtr':
+      return l > r
+    case 'Lss':
+      return l < r
+    case 'Gte':
+      return l >= r
+    default:
+      return l <= r
   }
 }
 
 // Go's math.Pow differs from Math.pow for a base of ±1 with an infinite or NaN exponent.
-function goPow (base: number, exp: number): number {
+function goPow(base: number, exp: number): number {
   if (base === 1) return 1
   if (base === -1 && (exp === Infinity || exp === -Infinity)) return 1
   return Math.pow(base, exp)
 }
 
 /** setOp evaluates and/or/unless, matching on all labels except __name__ unless on/ignoring says otherwise. */
-export function setOp (op: SetOp, lhs: readonly Sample[], rhs: readonly Sample[], matching: Matching | undefined): Sample[] {
-  const rightSigs = new Set(rhs.map((s) => signature(s.labels, matching)))
+export function setOp(
+  op: SetOp,
+  lhs: readonly Sample[],
+  rhs: readonly Sample[],
+  matching: Matching | undefined,
+): Sample[] {
+  const rightSigs = new Set(rhs.map(s => signature(s.labels, matching)))
   switch (op) {
-    case 'And': return lhs.filter((s) => rightSigs.has(signature(s.labels, matching)))
-    case 'Unless': return lhs.filter((s) => !rightSigs.has(signature(s.labels, matching)))
+    case 'And':
+      return lhs.filter(s => rightSigs.has(signature(s.labels, matching)))
+    case 'Unless':
+      return lhs.filter(s => !rightSigs.has(signature(s.labels, matching)))
     case 'Or': {
-      const leftSigs = new Set(lhs.map((s) => signature(s.labels, matching)))
-      return [...lhs, ...rhs.filter((s) => !leftSigs.has(signature(s.labels, matching)))]
+      const leftSigs = new Set(lhs.map(s => signature(s.labels, matching)))
+      return [...lhs, ...rhs.filter(s => !leftSigs.has(signature(s.labels, matching)))]
     }
   }
 }
 
-function signature (labels: Labels, matching: Matching | undefined): string {
+function signature(labels: Labels, matching: Matching | undefined): string {
   const names = Object.keys(labels)
-    .filter((n) => matching?.on === true ? matching.labels.includes(n) : n !== '__name__' && matching?.labels.includes(n) !== true)
+    .filter(n =>
+      matching?.on === true ? matching.labels.includes(n) : n !== '__name__' && matching?.labels.includes(n) !== true,
+    )
     .sort()
-  return JSON.stringify(names.map((n) => [n, labels[n]]))
+  return JSON.stringify(names.map(n => [n, labels[n]]))
 }
 
 interface Group {
@@ -98,7 +119,7 @@ interface Group {
 }
 
 /** aggregate evaluates sum/min/max/count/avg by/without labels as PromQL does (Kahan sums, NaN-skipping min/max). */
-export function aggregate (op: AggregateOp, samples: readonly Sample[], grouping: Grouping): Sample[] {
+export function aggregate(op: AggregateOp, samples: readonly Sample[], grouping: Grouping): Sample[] {
   const groups = new Map<string, Group>()
   for (const s of samples) {
     const labels = groupLabels(s.labels, grouping)
@@ -113,28 +134,32 @@ export function aggregate (op: AggregateOp, samples: readonly Sample[], grouping
     if (op === 'min' && (group.extreme > s.value || Number.isNaN(group.extreme))) group.extreme = s.value
     if (op === 'max' && (group.extreme < s.value || Number.isNaN(group.extreme))) group.extreme = s.value
   }
-  return [...groups.values()].map((g) => ({ labels: g.labels, value: groupValue(op, g) }))
+  return [...groups.values()].map(g => ({ labels: g.labels, value: groupValue(op, g) }))
 }
 
-function groupValue (op: AggregateOp, g: Group): number {
+function groupValue(op: AggregateOp, g: Group): number {
   switch (op) {
-    case 'sum': return g.sum + g.compensation
-    case 'avg': return (g.sum + g.compensation) / g.count
-    case 'count': return g.count
-    default: return g.extreme
+    case 'sum':
+      return g.sum + g.compensation
+    case 'avg':
+      return (g.sum + g.compensation) / g.count
+    case 'count':
+      return g.count
+    default:
+      return g.extreme
   }
 }
 
 // Kahan–Neumaier summation, as Prometheus's kahanSumInc.
-function addKahan (g: Group, inc: number): void {
+function addKahan(g: Group, inc: number): void {
   const t = g.sum + inc
   if (!Number.isFinite(t)) g.compensation = 0
-  else if (Math.abs(g.sum) >= Math.abs(inc)) g.compensation += (g.sum - t) + inc
-  else g.compensation += (inc - t) + g.sum
+  else if (Math.abs(g.sum) >= Math.abs(inc)) g.compensation += g.sum - t + inc
+  else g.compensation += inc - t + g.sum
   g.sum = t
 }
 
-function groupLabels (labels: Labels, grouping: Grouping): Labels {
+function groupLabels(labels: Labels, grouping: Grouping): Labels {
   const out: Record<string, string> = {}
   for (const name of Object.keys(labels).sort()) {
     const listed = grouping.labels.includes(name)
@@ -145,10 +170,18 @@ function groupLabels (labels: Labels, grouping: Grouping): Labels {
   return out
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { y: 31536000, w: 604800, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 }
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  y: 31536000,
+  w: 604800,
+  d: 86400,
+  h: 3600,
+  m: 60,
+  s: 1,
+  ms: 0.001,
+}
 
 /** parseNumber parses a PromQL number literal: decimal, hex, octal, Inf, NaN, or a duration in seconds. */
-export function parseNumber (text: string): number {
+export function parseNumber(text: string): number {
   const sign = text.startsWith('-') ? -1 : 1
   const body = text.replace(/^[+-]/, '')
   if (/^inf$/i.test(body)) return sign * Infinity
@@ -164,16 +197,29 @@ export function parseNumber (text: string): number {
   throw new LocalQueryError(`invalid number literal ${JSON.stringify(text)}`)
 }
 
-const ESCAPES: Readonly<Record<string, string>> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', "'": "'", '"': '"' }
+const ESCAPES: Readonly<Record<string, string>> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+}
 
 /** unquote decodes a PromQL string literal ("...", '...' with Go escapes, or `raw`). */
-export function unquote (literal: string): string {
+export function unquote(literal: string): string {
   const body = literal.slice(1, -1)
   if (literal.startsWith('`')) return body
-  return body.replace(/\\(?:([abfnrtv\\'"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3}))/g,
+  return body.replace(
+    /\\(?:([abfnrtv\\'"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3}))/g,
     (_, simple?: string, x?: string, u?: string, bigU?: string, octal?: string) => {
       if (simple !== undefined) return ESCAPES[simple] ?? simple
       const code = x ?? u ?? bigU
       return String.fromCodePoint(code !== undefined ? Number.parseInt(code, 16) : Number.parseInt(octal ?? '0', 8))
-    })
+    },
+  )
 }

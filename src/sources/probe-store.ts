@@ -3,15 +3,13 @@ import { redactUrl } from './http-auth.js'
 
 /** ProbeMetric names the synthetic series a ProbeStore serves. */
 export type ProbeMetric =
-  | 'rollguard_probe_success'
-  | 'rollguard_probe_duration_seconds'
-  | 'rollguard_probe_http_status_code'
+  'rollguard_probe_success' | 'rollguard_probe_duration_seconds' | 'rollguard_probe_http_status_code'
 
 /** PROBE_METRICS lists every ProbeMetric. */
 export const PROBE_METRICS: readonly ProbeMetric[] = [
   'rollguard_probe_success',
   'rollguard_probe_duration_seconds',
-  'rollguard_probe_http_status_code'
+  'rollguard_probe_http_status_code',
 ]
 
 /** ProbeResult is the outcome of one probe run; at is the Unix ms time the probe started. */
@@ -33,7 +31,7 @@ export interface ProbeTarget {
 }
 
 /** isProbeMetric reports whether name is one of the ProbeStore's metrics. */
-export function isProbeMetric (name: string): name is ProbeMetric {
+export function isProbeMetric(name: string): name is ProbeMetric {
   return (PROBE_METRICS as readonly string[]).includes(name)
 }
 
@@ -46,14 +44,14 @@ export class ProbeStore {
   readonly #results = new Map<string, ProbeResult>()
 
   /** setTargets replaces the probe set; results of probes that remain are kept. */
-  setTargets (targets: readonly ProbeTarget[]): void {
+  setTargets(targets: readonly ProbeTarget[]): void {
     this.#targets.clear()
     for (const target of targets) this.#targets.set(target.name, target)
     for (const name of [...this.#results.keys()]) if (!this.#targets.has(name)) this.#results.delete(name)
   }
 
   /** record stores a result of a known probe, unless a newer one is already stored. */
-  record (result: ProbeResult): void {
+  record(result: ProbeResult): void {
     if (!this.#targets.has(result.probe)) return
     const previous = this.#results.get(result.probe)
     if (previous !== undefined && previous.at > result.at) return
@@ -61,12 +59,12 @@ export class ProbeStore {
   }
 
   /** latest returns the stored result of a probe, stale or not. */
-  latest (probe: string): ProbeResult | undefined {
+  latest(probe: string): ProbeResult | undefined {
     return this.#results.get(probe)
   }
 
   /** samples returns the current series of metric at atMs, labelled like `metric{<labels>, probe, instance}`. */
-  samples (metric: ProbeMetric, atMs: number): Sample[] {
+  samples(metric: ProbeMetric, atMs: number): Sample[] {
     const out: Sample[] = []
     for (const [name, result] of this.#results) {
       const target = this.#targets.get(name)
@@ -77,7 +75,7 @@ export class ProbeStore {
   }
 }
 
-function seriesLabels (metric: ProbeMetric, target: ProbeTarget): Labels {
+function seriesLabels(metric: ProbeMetric, target: ProbeTarget): Labels {
   const labels: Record<string, string> = { __name__: metric }
   for (const [name, value] of Object.entries(target.labels)) if (value !== '') labels[name] = value
   labels['probe'] = target.name
@@ -86,10 +84,13 @@ function seriesLabels (metric: ProbeMetric, target: ProbeTarget): Labels {
 }
 
 // Like the blackbox exporter, a probe without an HTTP response reports status code 0.
-function metricValue (metric: ProbeMetric, result: ProbeResult): number {
+function metricValue(metric: ProbeMetric, result: ProbeResult): number {
   switch (metric) {
-    case 'rollguard_probe_success': return result.success ? 1 : 0
-    case 'rollguard_probe_duration_seconds': return result.durationMs / 1000
-    case 'rollguard_probe_http_status_code': return result.statusCode ?? 0
+    case 'rollguard_probe_success':
+      return result.success ? 1 : 0
+    case 'rollguard_probe_duration_seconds':
+      return result.durationMs / 1000
+    case 'rollguard_probe_http_status_code':
+      return result.statusCode ?? 0
   }
 }

@@ -67,10 +67,10 @@ export interface PrometheusSource {
 /** QueryError is a failed query: errorType is Prometheus's, or timeout, canceled, connection, bad_response, too_large, unsupported. */
 export class QueryError extends Error {
   override readonly name = 'QueryError'
-  constructor (
+  constructor(
     readonly errorType: string,
     readonly statusCode: number | undefined,
-    message: string
+    message: string,
   ) {
     super(message)
   }
@@ -80,19 +80,19 @@ const SamplePair = z.tuple([z.number(), z.string()])
 const VectorElement = z.looseObject({
   metric: z.record(z.string(), z.string()),
   value: SamplePair.optional(),
-  histogram: z.unknown().optional()
+  histogram: z.unknown().optional(),
 })
 const QueryData = z.discriminatedUnion('resultType', [
   z.looseObject({ resultType: z.literal('vector'), result: z.array(VectorElement) }),
   z.looseObject({ resultType: z.literal('scalar'), result: SamplePair }),
-  z.looseObject({ resultType: z.literal(['matrix', 'string']), result: z.unknown() })
+  z.looseObject({ resultType: z.literal(['matrix', 'string']), result: z.unknown() }),
 ])
 const Envelope = z.looseObject({
   status: z.enum(['success', 'error']),
   data: z.unknown().optional(),
   errorType: z.string().optional(),
   error: z.string().optional(),
-  warnings: z.array(z.string()).optional()
+  warnings: z.array(z.string()).optional(),
 })
 
 /**
@@ -132,11 +132,11 @@ class Gate {
   #queue: Waiter[] = []
   #head = 0
 
-  constructor (limit: number) {
+  constructor(limit: number) {
     this.#free = limit
   }
 
-  enter (inFlight: InFlight): Promise<void> | undefined {
+  enter(inFlight: InFlight): Promise<void> | undefined {
     if (inFlight.reason !== undefined) return Promise.reject(new Error('aborted'))
     if (this.#free > 0) {
       this.#free--
@@ -152,7 +152,7 @@ class Gate {
     })
   }
 
-  leave (): void {
+  leave(): void {
     while (this.#head < this.#queue.length) {
       const next = this.#queue[this.#head++] as Waiter
       this.#compact()
@@ -164,7 +164,7 @@ class Gate {
   }
 
   /** #compact drops served waiters: all of them once the queue is empty, else in halves (amortized O(1)). */
-  #compact (): void {
+  #compact(): void {
     if (this.#head === this.#queue.length) {
       this.#queue = []
       this.#head = 0
@@ -182,18 +182,25 @@ type Post = (form: string, inFlight: InFlight) => Promise<RawResponse>
  * node:http keep-alive connections. It asks for uncompressed responses: rule results are small, and gzip costs
  * both sides more CPU (and latency) than the bytes it saves on the links rule engines use.
  */
-export function createPrometheusSource (opts: PrometheusSourceOptions): PrometheusSource {
+export function createPrometheusSource(opts: PrometheusSourceOptions): PrometheusSource {
   const endpoint = new URL(joinUrlPath(opts.url, '/api/v1/query'))
   const rangeEndpoint = new URL(joinUrlPath(opts.url, '/api/v1/query_range'))
   const secure = endpoint.protocol === 'https:'
-  const agentOptions = { keepAlive: true, maxSockets: MAX_CONNECTIONS, maxFreeSockets: MAX_CONNECTIONS, scheduling: 'lifo' as const }
-  const agent = secure ? new https.Agent({ ...agentOptions, ...tlsAgentOptions(opts.tls) }) : new http.Agent(agentOptions)
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: MAX_CONNECTIONS,
+    maxFreeSockets: MAX_CONNECTIONS,
+    scheduling: 'lifo' as const,
+  }
+  const agent = secure
+    ? new https.Agent({ ...agentOptions, ...tlsAgentOptions(opts.tls) })
+    : new http.Agent(agentOptions)
   const headers: Record<string, string> = {
     'User-Agent': `rollguard/${VERSION}`,
     Accept: 'application/json',
     'Accept-Encoding': 'identity',
     ...requestHeaders(opts.headers, opts.auth),
-    'Content-Type': 'application/x-www-form-urlencoded'
+    'Content-Type': 'application/x-www-form-urlencoded',
   }
   // Request options are built once: per query only the body and its length change.
   const send = secure ? https.request : http.request
@@ -209,7 +216,9 @@ export function createPrometheusSource (opts: PrometheusSourceOptions): Promethe
       } catch (err) {
         // A certificate problem names the server and the key that fixes it.
         const tlsText = describeTlsError(err, 'Prometheus', redactUrl(opts.url), 'prometheus')
-        throw tlsText === undefined ? err : new QueryError('connection', undefined, `query failed: connection: ${tlsText}`)
+        throw tlsText === undefined
+          ? err
+          : new QueryError('connection', undefined, `query failed: connection: ${tlsText}`)
       } finally {
         gate.leave()
       }
@@ -230,20 +239,21 @@ export function createPrometheusSource (opts: PrometheusSourceOptions): Promethe
   }
   const log = opts.logger?.child({ component: 'prometheus', url: redactUrl(opts.url) })
   return {
-    async query (expr, atMs, signal) {
+    async query(expr, atMs, signal) {
       const form = `query=${encode(expr)}&time=${formatUnixSeconds(atMs)}&timeout=${opts.timeoutMs / 1000}`
       const result = await runQuery(post, opts.timeoutMs, form, signal, parseResponse)
       if (result.warnings.length > 0) log?.debug({ expr, warnings: result.warnings }, 'query returned warnings')
       return result
     },
-    async queryRange (expr, range, signal) {
-      const form = `query=${formEscape(expr)}&start=${formatUnixSeconds(range.startMs)}&end=${formatUnixSeconds(range.endMs)}` +
+    async queryRange(expr, range, signal) {
+      const form =
+        `query=${formEscape(expr)}&start=${formatUnixSeconds(range.startMs)}&end=${formatUnixSeconds(range.endMs)}` +
         `&step=${range.stepMs / 1000}&timeout=${opts.timeoutMs / 1000}`
       return runQuery(postRange, opts.timeoutMs, form, signal, parseRangeResponse)
     },
-    close () {
+    close() {
       closeGracefully(agent)
-    }
+    },
   }
 }
 
@@ -253,7 +263,7 @@ export function createPrometheusSource (opts: PrometheusSourceOptions): Promethe
  * that (retries of those queries) stayed open: under load (bench/soak.mjs) a reload could leave MAX_CONNECTIONS
  * more descriptors open.
  */
-function closeGracefully (agent: http.Agent): void {
+function closeGracefully(agent: http.Agent): void {
   agent.keepSocketAlive = () => false
   for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy()
 }
@@ -262,7 +272,13 @@ function closeGracefully (agent: http.Agent): void {
 const TIMED_OUT = Symbol('timeout')
 const CANCELED = Symbol('canceled')
 
-async function runQuery<R> (post: Post, timeoutMs: number, form: string, signal: AbortSignal | undefined, parse: (status: number, statusText: string, body: Buffer) => Promise<R>): Promise<R> {
+async function runQuery<R>(
+  post: Post,
+  timeoutMs: number,
+  form: string,
+  signal: AbortSignal | undefined,
+  parse: (status: number, statusText: string, body: Buffer) => Promise<R>,
+): Promise<R> {
   const inFlight: InFlight = { reason: undefined, request: undefined, onAbort: undefined }
   const abort = (reason: symbol): void => {
     if (inFlight.reason !== undefined) return
@@ -279,10 +295,14 @@ async function runQuery<R> (post: Post, timeoutMs: number, form: string, signal:
     return await parse(res.status, res.statusText, res.body)
   } catch (err) {
     if (err instanceof QueryError) throw err
-    if (err instanceof ResponseTooLargeError) throw new QueryError('too_large', undefined, `query failed: too_large: ${err.message}`)
-    if (err instanceof UnsupportedEncodingError) throw new QueryError('bad_response', undefined, `query failed: bad_response: ${err.message}`)
-    if (inFlight.reason === TIMED_OUT) throw new QueryError('timeout', undefined, `query failed: timeout: no response within ${timeoutMs}ms`)
-    if (inFlight.reason === CANCELED) throw new QueryError('canceled', undefined, 'query failed: canceled: query was canceled')
+    if (err instanceof ResponseTooLargeError)
+      throw new QueryError('too_large', undefined, `query failed: too_large: ${err.message}`)
+    if (err instanceof UnsupportedEncodingError)
+      throw new QueryError('bad_response', undefined, `query failed: bad_response: ${err.message}`)
+    if (inFlight.reason === TIMED_OUT)
+      throw new QueryError('timeout', undefined, `query failed: timeout: no response within ${timeoutMs}ms`)
+    if (inFlight.reason === CANCELED)
+      throw new QueryError('canceled', undefined, 'query failed: canceled: query was canceled')
     throw transportError(err)
   } finally {
     clearTimeout(timer)
@@ -291,8 +311,10 @@ async function runQuery<R> (post: Post, timeoutMs: number, form: string, signal:
 }
 
 /** formEscape is application/x-www-form-urlencoded encoding of one value (URLSearchParams's, without the object). */
-function formEscape (s: string): string {
-  return encodeURIComponent(s).replace(/%20/g, '+').replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+function formEscape(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/%20/g, '+')
+    .replace(/[!'()~]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 }
 
 const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
@@ -303,7 +325,14 @@ type Send = typeof http.request
  * postForm sends one POST; a request that failed on a reused keep-alive connection before any response (the
  * server closed it while idle) is retried once on a fresh connection, as Go's client and vmalert do.
  */
-async function postForm (send: Send, base: http.RequestOptions, headers: Record<string, string>, form: string, inFlight: InFlight, maxBytes: number): Promise<RawResponse> {
+async function postForm(
+  send: Send,
+  base: http.RequestOptions,
+  headers: Record<string, string>,
+  form: string,
+  inFlight: InFlight,
+  maxBytes: number,
+): Promise<RawResponse> {
   try {
     return await postOnce(send, base, headers, form, inFlight, maxBytes)
   } catch (err) {
@@ -313,15 +342,22 @@ async function postForm (send: Send, base: http.RequestOptions, headers: Record<
   }
 }
 
-function postOnce (send: Send, base: http.RequestOptions, headers: Record<string, string>, form: string, inFlight: InFlight, maxBytes: number): Promise<RawResponse> {
+function postOnce(
+  send: Send,
+  base: http.RequestOptions,
+  headers: Record<string, string>,
+  form: string,
+  inFlight: InFlight,
+  maxBytes: number,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     if (inFlight.reason !== undefined) {
       reject(new Error('aborted'))
       return
     }
-    const req = send({ ...base, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(form)) } }, (res) => {
+    const req = send({ ...base, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(form)) } }, res => {
       readBody(res, { maxBytes, key: MAX_RESPONSE_KEY }).then(
-        (body) => {
+        body => {
           inFlight.request = undefined
           resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body })
         },
@@ -329,7 +365,7 @@ function postOnce (send: Send, base: http.RequestOptions, headers: Record<string
           // readBody destroyed the response and its socket; the request goes too, so nothing more is read.
           req.destroy()
           reject(err)
-        }
+        },
       )
     })
     inFlight.request = req
@@ -342,14 +378,14 @@ function postOnce (send: Send, base: http.RequestOptions, headers: Record<string
 }
 
 /** formatUnixSeconds renders Unix milliseconds as seconds with a millisecond fraction ("1767261900.123"). */
-export function formatUnixSeconds (ms: number): string {
+export function formatUnixSeconds(ms: number): string {
   const whole = Math.round(ms)
   const sign = whole < 0 ? '-' : ''
   const abs = Math.abs(whole)
   return `${sign}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, '0')}`
 }
 
-function transportError (err: unknown): QueryError {
+function transportError(err: unknown): QueryError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   const text = err instanceof Error ? err.message : String(err)
   const detail = code !== undefined && !text.includes(code) ? `${code}: ${text}` : text
@@ -360,7 +396,7 @@ function transportError (err: unknown): QueryError {
  * parseResponse reads an instant-query answer. A big answer is parsed and converted in slices (sliced-json.ts),
  * so the daemon keeps answering while it does.
  */
-async function parseResponse (status: number, statusText: string, body: Buffer): Promise<QueryResult> {
+async function parseResponse(status: number, statusText: string, body: Buffer): Promise<QueryResult> {
   const slices = new Slices()
   const json = await parseBody(body, slices)
   if (status >= 200 && status < 300) {
@@ -375,7 +411,7 @@ const MatrixHead = z.looseObject({ resultType: z.literal('matrix'), result: z.ar
 const MatrixSeries = z.looseObject({ metric: z.record(z.string(), z.string()), values: z.array(SamplePair).optional() })
 
 /** parseRangeResponse reads a matrix answer; points are converted to Unix ms (rounded: the server's step grid). */
-async function parseRangeResponse (status: number, statusText: string, body: Buffer): Promise<RangeResult> {
+async function parseRangeResponse(status: number, statusText: string, body: Buffer): Promise<RangeResult> {
   const slices = new Slices()
   const env = successEnvelope(await parseBody(body, slices), status, statusText, body)
   const head = MatrixHead.safeParse(env.data)
@@ -393,24 +429,39 @@ async function parseRangeResponse (status: number, statusText: string, body: Buf
   for (let i = 0; i < checked.length; i++) {
     await slices.tick()
     const s = checked[i] as z.infer<typeof MatrixSeries>
-    series[i] = { labels: dropEmpty(s.metric), points: (s.values ?? []).map(([t, v]) => [Math.round(t * 1000), parseSampleValue(v, status)] as const) }
+    series[i] = {
+      labels: dropEmpty(s.metric),
+      points: (s.values ?? []).map(([t, v]) => [Math.round(t * 1000), parseSampleValue(v, status)] as const),
+    }
   }
   return { series, warnings: env.warnings ?? [] }
 }
 
 /** invalidData words a schema issue as "invalid <what> data: data.<path>: <message>". */
-function invalidData (status: number, what: string, issue: z.core.$ZodIssue | undefined, prefix: ReadonlyArray<PropertyKey>): QueryError {
+function invalidData(
+  status: number,
+  what: string,
+  issue: z.core.$ZodIssue | undefined,
+  prefix: ReadonlyArray<PropertyKey>,
+): QueryError {
   const where = issue === undefined ? '' : `data.${[...prefix, ...issue.path].map(String).join('.')}: ${issue.message}`
   return new QueryError('bad_response', status, `query failed: bad_response: invalid ${what} data: ${where}`)
 }
 
 /** successEnvelope checks the API envelope and status code; errors become QueryErrors worded as Prometheus's rule manager words them. */
-function successEnvelope (json: unknown, status: number, statusText: string, body: Buffer): z.infer<typeof Envelope> {
+function successEnvelope(json: unknown, status: number, statusText: string, body: Buffer): z.infer<typeof Envelope> {
   const envelope = Envelope.safeParse(json)
   if (!envelope.success) {
-    const what = status >= 200 && status < 300 ? 'invalid response' : `server returned HTTP status ${status} ${statusText}`.trimEnd()
+    const what =
+      status >= 200 && status < 300
+        ? 'invalid response'
+        : `server returned HTTP status ${status} ${statusText}`.trimEnd()
     // Only the start of the body is quoted: no need to turn all of a big one into a string.
-    throw new QueryError('bad_response', status, `query failed: bad_response: ${what}: ${bodySnippet(body.toString('utf8', 0, 4096))}`)
+    throw new QueryError(
+      'bad_response',
+      status,
+      `query failed: bad_response: ${what}: ${bodySnippet(body.toString('utf8', 0, 4096))}`,
+    )
   }
   const env = envelope.data
   if (env.status === 'error') {
@@ -418,13 +469,18 @@ function successEnvelope (json: unknown, status: number, statusText: string, bod
     throw new QueryError(errorType, status, `query failed: ${errorType}: ${env.error ?? `HTTP status ${status}`}`)
   }
   if (status < 200 || status >= 300) {
-    throw new QueryError('bad_response', status, `query failed: bad_response: server returned HTTP status ${status} with status "success"`)
+    throw new QueryError(
+      'bad_response',
+      status,
+      `query failed: bad_response: server returned HTTP status ${status} with status "success"`,
+    )
   }
   return env
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const isPair = (v: unknown): v is [number, string] => Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'string'
+const isPair = (v: unknown): v is [number, string] =>
+  Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'string'
 
 /** YIELD_EVERY is how many result elements are converted between checks of the slice's time budget. */
 const YIELD_EVERY = 256
@@ -433,11 +489,16 @@ const YIELD_EVERY = 256
  * fastResult reads a well-formed success response (vector or scalar) without copying it through the schemas;
  * anything else returns undefined and goes the schema way, which also words the errors.
  */
-async function fastResult (json: unknown, status: number, slices: Slices): Promise<QueryResult | undefined> {
+async function fastResult(json: unknown, status: number, slices: Slices): Promise<QueryResult | undefined> {
   if (!isRecord(json) || json['status'] !== 'success' || !isRecord(json['data'])) return undefined
   const warnings = json['warnings']
-  if (warnings !== undefined && !(Array.isArray(warnings) && warnings.every((w) => typeof w === 'string'))) return undefined
-  if ((json['errorType'] !== undefined && typeof json['errorType'] !== 'string') || (json['error'] !== undefined && typeof json['error'] !== 'string')) return undefined
+  if (warnings !== undefined && !(Array.isArray(warnings) && warnings.every(w => typeof w === 'string')))
+    return undefined
+  if (
+    (json['errorType'] !== undefined && typeof json['errorType'] !== 'string') ||
+    (json['error'] !== undefined && typeof json['error'] !== 'string')
+  )
+    return undefined
   const data = json['data']
   const result = data['result']
   let samples: Sample[]
@@ -454,7 +515,10 @@ async function fastResult (json: unknown, status: number, slices: Slices): Promi
         if (typeof v !== 'string') return undefined
         if (v === '') empty = true
       }
-      samples[i] = { labels: empty ? dropEmpty(metric as Record<string, string>) : (metric as Labels), value: parseSampleValue(el['value'][1], status) }
+      samples[i] = {
+        labels: empty ? dropEmpty(metric as Record<string, string>) : (metric as Labels),
+        value: parseSampleValue(el['value'][1], status),
+      }
     }
   } else if (data['resultType'] === 'scalar' && isPair(result)) {
     samples = [{ labels: {}, value: parseSampleValue(result[1], status) }]
@@ -465,7 +529,7 @@ async function fastResult (json: unknown, status: number, slices: Slices): Promi
 }
 
 /** parseBody is the body as JSON, undefined when it is not JSON. */
-async function parseBody (body: Buffer, slices: Slices): Promise<unknown> {
+async function parseBody(body: Buffer, slices: Slices): Promise<unknown> {
   try {
     return await parseJsonSliced(body, slices)
   } catch {
@@ -473,8 +537,9 @@ async function parseBody (body: Buffer, slices: Slices): Promise<unknown> {
   }
 }
 
-async function toSamples (data: unknown, status: number, slices: Slices): Promise<Sample[]> {
-  if (isRecord(data) && data['resultType'] === 'vector' && Array.isArray(data['result'])) return vectorSamples(data['result'], status, slices)
+async function toSamples(data: unknown, status: number, slices: Slices): Promise<Sample[]> {
+  if (isRecord(data) && data['resultType'] === 'vector' && Array.isArray(data['result']))
+    return vectorSamples(data['result'], status, slices)
   const parsed = QueryData.safeParse(data)
   if (!parsed.success) throw invalidData(status, 'query', parsed.error.issues[0], [])
   const result = parsed.data
@@ -483,7 +548,7 @@ async function toSamples (data: unknown, status: number, slices: Slices): Promis
 }
 
 /** vectorSamples checks every element of a vector (in slices), then converts them. */
-async function vectorSamples (result: readonly unknown[], status: number, slices: Slices): Promise<Sample[]> {
+async function vectorSamples(result: readonly unknown[], status: number, slices: Slices): Promise<Sample[]> {
   const checked = new Array<z.infer<typeof VectorElement>>(result.length)
   for (let i = 0; i < result.length; i++) {
     if (i % YIELD_EVERY === 0) await slices.tick()
@@ -496,7 +561,8 @@ async function vectorSamples (result: readonly unknown[], status: number, slices
     if (i % YIELD_EVERY === 0) await slices.tick()
     const el = checked[i] as z.infer<typeof VectorElement>
     if (el.value === undefined) {
-      const message = el.histogram !== undefined ? 'native histograms are not supported' : 'vector sample without a value'
+      const message =
+        el.histogram !== undefined ? 'native histograms are not supported' : 'vector sample without a value'
       throw new QueryError('unsupported', status, message)
     }
     samples[i] = { labels: dropEmpty(el.metric), value: parseSampleValue(el.value[1], status) }
@@ -504,14 +570,14 @@ async function vectorSamples (result: readonly unknown[], status: number, slices
   return samples
 }
 
-function dropEmpty (metric: Record<string, string>): Labels {
+function dropEmpty(metric: Record<string, string>): Labels {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(metric)) if (value !== '') out[name] = value
   return out
 }
 
 /** parseSampleValue parses a Prometheus sample value string, including "NaN", "+Inf" and "-Inf". */
-export function parseSampleValue (text: string, status?: number): number {
+export function parseSampleValue(text: string, status?: number): number {
   const special = /^([+-]?)(inf|infinity|nan)$/i.exec(text)
   if (special !== null) {
     if (special[2]?.toLowerCase() === 'nan') return Number.NaN
@@ -519,7 +585,11 @@ export function parseSampleValue (text: string, status?: number): number {
   }
   const value = text.trim() === text && text !== '' ? Number(text) : Number.NaN
   if (Number.isNaN(value)) {
-    throw new QueryError('bad_response', status, `query failed: bad_response: invalid sample value ${JSON.stringify(bodySnippet(text, 40))}`)
+    throw new QueryError(
+      'bad_response',
+      status,
+      `query failed: bad_response: invalid sample value ${JSON.stringify(bodySnippet(text, 40))}`,
+    )
   }
   return value
 }

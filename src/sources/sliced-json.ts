@@ -42,7 +42,11 @@ export const PIECE_BYTES = 256 * 1024
  * parseJsonSliced parses buf (UTF-8 JSON) like JSON.parse, yielding to the event loop between slices.
  * pieceBytes is for tests: tiny pieces walk every path on small documents.
  */
-export async function parseJsonSliced(buf: Buffer, slices: Slices = new Slices(), pieceBytes = PIECE_BYTES): Promise<unknown> {
+export async function parseJsonSliced(
+  buf: Buffer,
+  slices: Slices = new Slices(),
+  pieceBytes = PIECE_BYTES,
+): Promise<unknown> {
   if (buf.length <= pieceBytes) return JSON.parse(buf.toString('utf8'))
   const parser = new SlicedParser(buf, slices, pieceBytes)
   const start = parser.skipSpace(0)
@@ -138,7 +142,8 @@ class SlicedParser {
       if (this.slices.due()) await this.slices.yield()
       const [item, end] = this.#small(j) ?? (await this.value(j))
       // As JSON.parse: "__proto__" is an own property, never the prototype.
-      if (key === '__proto__') Object.defineProperty(out, key, { value: item, writable: true, enumerable: true, configurable: true })
+      if (key === '__proto__')
+        Object.defineProperty(out, key, { value: item, writable: true, enumerable: true, configurable: true })
       else out[key] = item
       j = this.skipSpace(end)
       const c = this.buf[j]
@@ -165,7 +170,8 @@ class SlicedParser {
   #smallEnd(i: number): number {
     const c = this.buf[i]
     if (c === QUOTE) return this.#stringEnd(i)
-    if (c === OPEN_ARRAY || c === OPEN_OBJECT) return this.#containerEnd(i, Math.min(this.buf.length, i + this.pieceBytes))
+    if (c === OPEN_ARRAY || c === OPEN_OBJECT)
+      return this.#containerEnd(i, Math.min(this.buf.length, i + this.pieceBytes))
     if (c === undefined) throw this.syntaxError(i)
     return this.#scalarEnd(i)
   }
@@ -219,6 +225,8 @@ class SlicedParser {
   }
 
   syntaxError(i: number): SyntaxError {
-    return i >= this.buf.length ? new SyntaxError('Unexpected end of JSON input') : new SyntaxError(`Unexpected token in JSON at position ${i}`)
+    return i >= this.buf.length
+      ? new SyntaxError('Unexpected end of JSON input')
+      : new SyntaxError(`Unexpected token in JSON at position ${i}`)
   }
 }

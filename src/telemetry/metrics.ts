@@ -40,20 +40,93 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
   const g = ['rule_group'] as const
   const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
   return {
-    evaluations: new Counter({ name: 'rollguard_rule_evaluations_total', help: 'Rule evaluations.', labelNames: g, registers: r }),
-    evaluationFailures: new Counter({ name: 'rollguard_rule_evaluation_failures_total', help: 'Rule evaluations that failed (query error, duplicate labels, limit).', labelNames: g, registers: r }),
-    evaluationDuration: new Histogram({ name: 'rollguard_rule_evaluation_duration_seconds', help: 'Duration of one rule evaluation, query included.', buckets, registers: r }),
-    groupDuration: new Histogram({ name: 'rollguard_rule_group_duration_seconds', help: 'Duration of one group iteration.', buckets, registers: r }),
-    groupLastDuration: new Gauge({ name: 'rollguard_rule_group_last_duration_seconds', help: 'Duration of the last group iteration.', labelNames: g, registers: r }),
-    groupLastEvaluation: new Gauge({ name: 'rollguard_rule_group_last_evaluation_timestamp_seconds', help: 'Slot timestamp of the last group iteration.', labelNames: g, registers: r }),
-    groupInterval: new Gauge({ name: 'rollguard_rule_group_interval_seconds', help: 'Evaluation interval of the group.', labelNames: g, registers: r }),
-    groupIterations: new Counter({ name: 'rollguard_rule_group_iterations_total', help: 'Scheduled group iterations, run or missed.', labelNames: g, registers: r }),
-    groupIterationsMissed: new Counter({ name: 'rollguard_rule_group_iterations_missed_total', help: 'Group iterations skipped because the previous one ran too long.', labelNames: g, registers: r }),
-    groupRules: new Gauge({ name: 'rollguard_rule_group_rules', help: 'Rules in the group.', labelNames: g, registers: r }),
-    groupLastSamples: new Gauge({ name: 'rollguard_rule_group_last_evaluation_samples', help: 'Samples returned by the last iteration.', labelNames: g, registers: r }),
-    alerts: new Gauge({ name: 'rollguard_alerts', help: 'Alerts by state (pending, firing, inactive = resolved and retained).', labelNames: ['rule_group', 'alertname', 'state'], registers: r }),
-    reloadSuccessful: new Gauge({ name: 'rollguard_config_last_reload_successful', help: 'Whether the last configuration and rules reload succeeded.', registers: r }),
-    reloadSuccessTimestamp: new Gauge({ name: 'rollguard_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful reload.', registers: r }),
-    reloads: new Counter({ name: 'rollguard_config_reloads_total', help: 'Reloads by result (success, failure).', labelNames: ['result'], registers: r }),
+    evaluations: new Counter({
+      name: 'rollguard_rule_evaluations_total',
+      help: 'Rule evaluations.',
+      labelNames: g,
+      registers: r,
+    }),
+    evaluationFailures: new Counter({
+      name: 'rollguard_rule_evaluation_failures_total',
+      help: 'Rule evaluations that failed (query error, duplicate labels, limit).',
+      labelNames: g,
+      registers: r,
+    }),
+    evaluationDuration: new Histogram({
+      name: 'rollguard_rule_evaluation_duration_seconds',
+      help: 'Duration of one rule evaluation, query included.',
+      buckets,
+      registers: r,
+    }),
+    groupDuration: new Histogram({
+      name: 'rollguard_rule_group_duration_seconds',
+      help: 'Duration of one group iteration.',
+      buckets,
+      registers: r,
+    }),
+    groupLastDuration: new Gauge({
+      name: 'rollguard_rule_group_last_duration_seconds',
+      help: 'Duration of the last group iteration.',
+      labelNames: g,
+      registers: r,
+    }),
+    groupLastEvaluation: new Gauge({
+      name: 'rollguard_rule_group_last_evaluation_timestamp_seconds',
+      help: 'Slot timestamp of the last group iteration.',
+      labelNames: g,
+      registers: r,
+    }),
+    groupInterval: new Gauge({
+      name: 'rollguard_rule_group_interval_seconds',
+      help: 'Evaluation interval of the group.',
+      labelNames: g,
+      registers: r,
+    }),
+    groupIterations: new Counter({
+      name: 'rollguard_rule_group_iterations_total',
+      help: 'Scheduled group iterations, run or missed.',
+      labelNames: g,
+      registers: r,
+    }),
+    groupIterationsMissed: new Counter({
+      name: 'rollguard_rule_group_iterations_missed_total',
+      help: 'Group iterations skipped because the previous one ran too long.',
+      labelNames: g,
+      registers: r,
+    }),
+    groupRules: new Gauge({
+      name: 'rollguard_rule_group_rules',
+      help: 'Rules in the group.',
+      labelNames: g,
+      registers: r,
+    }),
+    groupLastSamples: new Gauge({
+      name: 'rollguard_rule_group_last_evaluation_samples',
+      help: 'Samples returned by the last iteration.',
+      labelNames: g,
+      registers: r,
+    }),
+    alerts: new Gauge({
+      name: 'rollguard_alerts',
+      help: 'Alerts by state (pending, firing, inactive = resolved and retained).',
+      labelNames: ['rule_group', 'alertname', 'state'],
+      registers: r,
+    }),
+    reloadSuccessful: new Gauge({
+      name: 'rollguard_config_last_reload_successful',
+      help: 'Whether the last configuration and rules reload succeeded.',
+      registers: r,
+    }),
+    reloadSuccessTimestamp: new Gauge({
+      name: 'rollguard_config_last_reload_success_timestamp_seconds',
+      help: 'Time of the last successful reload.',
+      registers: r,
+    }),
+    reloads: new Counter({
+      name: 'rollguard_config_reloads_total',
+      help: 'Reloads by result (success, failure).',
+      labelNames: ['result'],
+      registers: r,
+    }),
   }
 }

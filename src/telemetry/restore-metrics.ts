@@ -10,7 +10,7 @@ export function createRestoreMetrics(registry: Registry): RestoreMetrics {
   return {
     restores: new Counter({
       name: 'rollguard_rule_group_restores_total',
-      help: 'Alert-state restores of rule groups from the rules\' own history at start and reload, by result (failed: the group started fresh).',
+      help: "Alert-state restores of rule groups from the rules' own history at start and reload, by result (failed: the group started fresh).",
       labelNames: ['rule_group', 'result'],
       registers: [registry],
     }),

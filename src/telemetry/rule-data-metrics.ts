@@ -24,7 +24,12 @@ export function createRuleDataMetrics(registry: Registry): RuleDataMetrics {
   // At zero from the start, so rate() sees failures from the first one on.
   for (const result of ['success', 'failure']) checks.inc({ result }, 0)
   return {
-    lastSamples: new Gauge({ name: 'rollguard_rule_last_evaluation_samples', help: 'Series the rule\'s last evaluation returned (0 when it failed).', labelNames, registers: r }),
+    lastSamples: new Gauge({
+      name: 'rollguard_rule_last_evaluation_samples',
+      help: "Series the rule's last evaluation returned (0 when it failed).",
+      labelNames,
+      registers: r,
+    }),
     lastSamplesTimestamp: new Gauge({
       name: 'rollguard_rule_last_samples_timestamp_seconds',
       help: 'Slot time of the last evaluation that returned any series (0: none since rollguard started).',
@@ -33,7 +38,7 @@ export function createRuleDataMetrics(registry: Registry): RuleDataMetrics {
     }),
     noData: new Gauge({
       name: 'rollguard_rule_no_data',
-      help: 'Whether none of the rule\'s selectors matched a series for rules.no_data_for (1): the rule cannot fire.',
+      help: "Whether none of the rule's selectors matched a series for rules.no_data_for (1): the rule cannot fire.",
       labelNames,
       registers: r,
     }),

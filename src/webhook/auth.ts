@@ -17,7 +17,9 @@ export interface WebhookCredentials {
 export type AuthFailure = 'missing' | 'unsupported_scheme' | 'malformed' | 'invalid'
 
 /** AuthResult is the outcome of checking one request's Authorization header. */
-export type AuthResult = { readonly ok: true; readonly method: 'bearer' | 'basic' | 'none' } | { readonly ok: false; readonly reason: AuthFailure }
+export type AuthResult =
+  | { readonly ok: true; readonly method: 'bearer' | 'basic' | 'none' }
+  | { readonly ok: false; readonly reason: AuthFailure }
 
 /** Authenticator checks Authorization headers; `challenges` are the WWW-Authenticate values of a 401. */
 export interface Authenticator {
@@ -35,8 +37,12 @@ export function noAuthentication(): Authenticator {
 /** authenticator checks requests against the credentials; at least one kind must be configured. */
 export function authenticator(credentials: WebhookCredentials): Authenticator {
   const bearer = credentials.bearerToken === undefined ? undefined : digest(credentials.bearerToken)
-  const basic = credentials.basic === undefined ? undefined : { user: digest(credentials.basic.username), password: digest(credentials.basic.password) }
-  if (bearer === undefined && basic === undefined) throw new Error('webhook authentication needs a bearer token or basic auth credentials')
+  const basic =
+    credentials.basic === undefined
+      ? undefined
+      : { user: digest(credentials.basic.username), password: digest(credentials.basic.password) }
+  if (bearer === undefined && basic === undefined)
+    throw new Error('webhook authentication needs a bearer token or basic auth credentials')
   const challenges = [
     ...(bearer === undefined ? [] : [`Bearer realm="${REALM}"`]),
     ...(basic === undefined ? [] : [`Basic realm="${REALM}", charset="UTF-8"`]),
@@ -60,7 +66,9 @@ export function authenticator(credentials: WebhookCredentials): Authenticator {
   }
 }
 
-type Presented = { readonly scheme: 'bearer'; readonly token: string } | { readonly scheme: 'basic'; readonly username: string; readonly password: string }
+type Presented =
+  | { readonly scheme: 'bearer'; readonly token: string }
+  | { readonly scheme: 'basic'; readonly username: string; readonly password: string }
 
 /** parseAuthorization reads `Bearer <token>` or `Basic <base64(user:password)>` (schemes case-insensitive, RFC 9110). */
 export function parseAuthorization(header: string): Presented | undefined {

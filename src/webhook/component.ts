@@ -34,7 +34,14 @@ export class AlertmanagerWebhook {
     this.#logger = deps.logger.child({ component: 'webhook' })
     const metrics = createWebhookMetrics(deps.registry)
     this.#receiver = new AlertmanagerReceiver({ actions: deps.actions, metrics }, this.#settings(config))
-    this.routes = webhookRoutes({ receiver: this.#receiver, path, maxBodyBytes, metrics, logger: this.#logger, ...(deps.now ? { now: deps.now } : {}) })
+    this.routes = webhookRoutes({
+      receiver: this.#receiver,
+      path,
+      maxBodyBytes,
+      metrics,
+      logger: this.#logger,
+      ...(deps.now ? { now: deps.now } : {}),
+    })
     this.#logger.info({ path, enabled: this.#receiver.enabled }, `Alertmanager webhook at POST ${path}`)
   }
 
@@ -47,13 +54,21 @@ export class AlertmanagerWebhook {
 
   /** reload applies new credentials, matchers, targets and rate limit; a removed or disabled section answers 404. */
   /** decisionRecorded lets a webhook trigger held back by a silence act on Alertmanager's next notification. */
-  decisionRecorded(rec: { readonly reason: string; readonly alert?: { readonly fingerprint: string; readonly startsAt: number } | undefined }): void {
-    if (rec.alert !== undefined && RECONSIDERED.has(rec.reason)) this.#receiver.reconsider(rec.alert.fingerprint, rec.alert.startsAt)
+  decisionRecorded(rec: {
+    readonly reason: string
+    readonly alert?: { readonly fingerprint: string; readonly startsAt: number } | undefined
+  }): void {
+    if (rec.alert !== undefined && RECONSIDERED.has(rec.reason))
+      this.#receiver.reconsider(rec.alert.fingerprint, rec.alert.startsAt)
   }
 
   reload(config: Config, previous: Config): void {
     const [now, before] = [config.doc.webhook, previous.doc.webhook]
-    if (now !== undefined && before !== undefined && (now.path !== before.path || now.max_body_bytes !== before.max_body_bytes)) {
+    if (
+      now !== undefined &&
+      before !== undefined &&
+      (now.path !== before.path || now.max_body_bytes !== before.max_body_bytes)
+    ) {
       this.#logger.warn('webhook.path and webhook.max_body_bytes change only on restart')
     }
     this.#receiver.update(this.#settings(config))
@@ -64,11 +79,15 @@ export class AlertmanagerWebhook {
     if (webhook === undefined || !webhook.enabled) return undefined
     const settings = receiverSettings(webhook, config.doc.actions, config.webhookCredentials)
     if (settings.insecure && !this.#insecure) {
-      this.#logger.warn('the Alertmanager webhook accepts unauthenticated requests (webhook.insecure_no_auth: true): anyone who can reach it can trigger rollbacks')
+      this.#logger.warn(
+        'the Alertmanager webhook accepts unauthenticated requests (webhook.insecure_no_auth: true): anyone who can reach it can trigger rollbacks',
+      )
     }
     this.#insecure = settings.insecure
     if (config.doc.actions === undefined) {
-      this.#logger.warn('the Alertmanager webhook is enabled but actions are not configured: notifications with rollback triggers are answered 503')
+      this.#logger.warn(
+        'the Alertmanager webhook is enabled but actions are not configured: notifications with rollback triggers are answered 503',
+      )
     }
     return settings
   }

@@ -19,7 +19,10 @@ const BasicAuth = z.strictObject({ username: z.string().min(1), password_file: z
 
 const WebhookAuth = z
   .strictObject({ bearer_token_file: z.string().min(1).optional(), basic_auth: BasicAuth.optional() })
-  .refine((a) => a.bearer_token_file !== undefined || a.basic_auth !== undefined, 'needs bearer_token_file, basic_auth or both')
+  .refine(
+    a => a.bearer_token_file !== undefined || a.basic_auth !== undefined,
+    'needs bearer_token_file, basic_auth or both',
+  )
 
 /**
  * WebhookConfig is the `webhook` section: the Alertmanager webhook receiver. Authentication is required unless
@@ -34,16 +37,29 @@ export const WebhookConfig = z
       .default(DEFAULT_WEBHOOK_PATH),
     auth: WebhookAuth.optional(),
     insecure_no_auth: z.boolean().default(false),
-    matchers: z.array(MatcherString).min(1, 'must list at least one matcher (alertname=~".+" matches every alert)').optional(),
+    matchers: z
+      .array(MatcherString)
+      .min(1, 'must list at least one matcher (alertname=~".+" matches every alert)')
+      .optional(),
     targets: TargetOverrides.optional(),
-    max_body_bytes: z.number().int().min(1024).max(64 * MiB).default(MiB),
+    max_body_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * MiB)
+      .default(MiB),
     rate_limit: z
       .strictObject({ per_second: z.number().positive().default(50), burst: z.number().int().min(1).default(200) })
       .prefault({}),
   })
   .superRefine((w, ctx) => {
     if (w.auth === undefined && !w.insecure_no_auth) {
-      ctx.addIssue({ code: 'custom', path: ['auth'], message: 'is required: set auth.bearer_token_file and/or auth.basic_auth, or insecure_no_auth: true to accept unauthenticated requests' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message:
+          'is required: set auth.bearer_token_file and/or auth.basic_auth, or insecure_no_auth: true to accept unauthenticated requests',
+      })
     }
     if (w.auth !== undefined && w.insecure_no_auth) {
       ctx.addIssue({ code: 'custom', path: ['insecure_no_auth'], message: 'cannot be true while auth is configured' })

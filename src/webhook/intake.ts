@@ -40,9 +40,14 @@ export function alertInfo(a: WebhookAlert): AlertInfo {
  * handed on, per `seen` or earlier in the same notification), `no_target` (matched but names no usable workload;
  * a firing one is recorded once as an ignored trigger), else `accepted` (firing) or `resolved`.
  */
-export function classify(alerts: readonly WebhookAlert[], rules: IntakeRules, seen: (key: string) => SeenEntry | undefined, term: number): Classified[] {
+export function classify(
+  alerts: readonly WebhookAlert[],
+  rules: IntakeRules,
+  seen: (key: string) => SeenEntry | undefined,
+  term: number,
+): Classified[] {
   const local = new Map<string, SeenEntry>()
-  return alerts.map((a) => {
+  return alerts.map(a => {
     // The same identity as triggerKey (fingerprint + startsAt), without formatting a date for every alert of every repeat.
     const key = `${a.fingerprint}@${a.startsAt}`
     if (!matchesAll(rules.matchers, a.labels)) return { key, result: 'ignored' }
@@ -52,11 +57,17 @@ export function classify(alerts: readonly WebhookAlert[], rules: IntakeRules, se
     const alert = alertInfo(a)
     const target = targetOf(a.labels, rules.targets)
     if ('reason' in target) {
-      const event: TriggerEvent | undefined = a.status === 'firing' ? { kind: 'ignored', reason: target.reason, message: target.message, alert } : undefined
+      const event: TriggerEvent | undefined =
+        a.status === 'firing' ? { kind: 'ignored', reason: target.reason, message: target.message, alert } : undefined
       return { key, result: 'no_target', event, remember: a.status }
     }
     const kind = a.status === 'firing' ? 'fire' : 'resolve'
-    return { key, result: kind === 'fire' ? 'accepted' : 'resolved', event: { kind, request: { ref: target, alert } }, remember: a.status }
+    return {
+      key,
+      result: kind === 'fire' ? 'accepted' : 'resolved',
+      event: { kind, request: { ref: target, alert } },
+      remember: a.status,
+    }
   })
 }
 

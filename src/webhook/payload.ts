@@ -30,7 +30,8 @@ export interface WebhookPayload {
 }
 
 /** ParseResult is the payload, or the first problem found, naming the field. */
-export type ParseResult = { readonly ok: true; readonly payload: WebhookPayload } | { readonly ok: false; readonly error: string }
+export type ParseResult =
+  { readonly ok: true; readonly payload: WebhookPayload } | { readonly ok: false; readonly error: string }
 
 // RFC 3339 as Go's time.Time marshals it (RFC3339Nano: optional fraction, Z or an offset).
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/
@@ -52,7 +53,9 @@ export function parsePayload(body: unknown): ParseResult {
 function readPayload(body: unknown): WebhookPayload {
   const o = object(body, 'the payload')
   if (o['version'] !== '4') {
-    throw new PayloadError(`version: must be "4" (Alertmanager's webhook payload version), got ${describe(o['version'])}`)
+    throw new PayloadError(
+      `version: must be "4" (Alertmanager's webhook payload version), got ${describe(o['version'])}`,
+    )
   }
   const alerts = o['alerts']
   if (!Array.isArray(alerts)) throw new PayloadError(`alerts: must be an array, got ${describe(alerts)}`)
@@ -62,7 +65,7 @@ function readPayload(body: unknown): WebhookPayload {
   }
   const read = alerts.map((a: unknown, i) => readAlert(a, `alerts[${i}]`))
   // The group's status only summarizes the alerts' (firing if any fires); derived when absent.
-  const derived = read.some((a) => a.status === 'firing') ? 'firing' : 'resolved'
+  const derived = read.some(a => a.status === 'firing') ? 'firing' : 'resolved'
   return {
     receiver: optionalString(o, 'receiver', 'receiver'),
     status: o['status'] === undefined || o['status'] === null ? derived : status(o['status'], 'status'),
@@ -76,13 +79,18 @@ function readAlert(value: unknown, at: string): WebhookAlert {
   const a = object(value, at)
   const fingerprint = a['fingerprint']
   if (typeof fingerprint !== 'string' || !FINGERPRINT.test(fingerprint)) {
-    throw new PayloadError(`${at}.fingerprint: must be Alertmanager's alert fingerprint (hex digits), got ${describe(fingerprint)}`)
+    throw new PayloadError(
+      `${at}.fingerprint: must be Alertmanager's alert fingerprint (hex digits), got ${describe(fingerprint)}`,
+    )
   }
   const endsAt = a['endsAt']
   return {
     status: status(a['status'], `${at}.status`),
     labels: labels(a['labels'], `${at}.labels`, true),
-    annotations: a['annotations'] === undefined || a['annotations'] === null ? {} : labels(a['annotations'], `${at}.annotations`, false),
+    annotations:
+      a['annotations'] === undefined || a['annotations'] === null
+        ? {}
+        : labels(a['annotations'], `${at}.annotations`, false),
     startsAt: time(a['startsAt'], `${at}.startsAt`),
     endsAt: endsAt === undefined || endsAt === null ? undefined : time(endsAt, `${at}.endsAt`),
     fingerprint,
@@ -90,7 +98,8 @@ function readAlert(value: unknown, at: string): WebhookAlert {
 }
 
 function object(value: unknown, at: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new PayloadError(`${at}: must be a JSON object, got ${describe(value)}`)
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new PayloadError(`${at}: must be a JSON object, got ${describe(value)}`)
   return value as Record<string, unknown>
 }
 
@@ -117,7 +126,8 @@ function labels(value: unknown, at: string, isLabelSet: boolean): Labels {
     if (v === '' && isLabelSet) continue
     // defineProperty for "__proto__" only: it keeps the key an ordinary own property instead of setting the prototype
     // (assignment is much faster for every other key).
-    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true })
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true })
     else out[key] = v
     count++
   }

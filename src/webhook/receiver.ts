@@ -6,7 +6,13 @@
 import { TargetLabels, TriggerSelector, type ActionsConfig } from '../actions/actions-config.js'
 import type { TriggerEvent } from '../actions/trigger.js'
 import { WEBHOOK_ALERT_RESULTS, type WebhookAlertResult, type WebhookMetrics } from '../telemetry/webhook-metrics.js'
-import { authenticator, noAuthentication, type Authenticator, type AuthResult, type WebhookCredentials } from './auth.js'
+import {
+  authenticator,
+  noAuthentication,
+  type Authenticator,
+  type AuthResult,
+  type WebhookCredentials,
+} from './auth.js'
 import type { WebhookConfig } from './config.js'
 import { classify, isActionable, triggerMatchers, type IntakeRules } from './intake.js'
 import type { WebhookPayload } from './payload.js'
@@ -31,7 +37,11 @@ export interface ReceiverSettings {
 }
 
 /** receiverSettings compiles the `webhook` section; matchers and targets default to the `actions` section's. */
-export function receiverSettings(webhook: WebhookConfig, actions: ActionsConfig | undefined, credentials: WebhookCredentials | undefined): ReceiverSettings {
+export function receiverSettings(
+  webhook: WebhookConfig,
+  actions: ActionsConfig | undefined,
+  credentials: WebhookCredentials | undefined,
+): ReceiverSettings {
   const trigger = actions?.trigger ?? TriggerSelector.parse(undefined)
   const targets = { ...(actions?.targets ?? TargetLabels.parse(undefined)), ...webhook.targets }
   return {
@@ -59,7 +69,8 @@ export interface ReceiverDeps {
   readonly seen?: SeenAlerts
 }
 
-const NOT_CONFIGURED = 'rollback actions are not configured (no actions section), so the alerts cannot be acted on; retry later'
+const NOT_CONFIGURED =
+  'rollback actions are not configured (no actions section), so the alerts cannot be acted on; retry later'
 const NOT_LEADER = 'this replica is not the leader and cannot act; retry (a new connection may reach the leader)'
 const ACTIONS_OFF = 'rollback actions are switched off (removed by a reload or shutting down); retry later'
 
@@ -68,7 +79,10 @@ export class AlertmanagerReceiver {
   readonly #seen: SeenAlerts
   #settings: ReceiverSettings | undefined
 
-  constructor(private readonly deps: ReceiverDeps, settings: ReceiverSettings | undefined) {
+  constructor(
+    private readonly deps: ReceiverDeps,
+    settings: ReceiverSettings | undefined,
+  ) {
     this.#seen = deps.seen ?? new SeenAlerts()
     this.#settings = settings
   }
@@ -116,13 +130,13 @@ export class AlertmanagerReceiver {
     if (settings === undefined) throw new Error('the webhook receiver is disabled')
     const port = this.deps.actions()
     const term = port?.leadershipTerm() ?? 0
-    const items = classify(payload.alerts, settings.rules, (key) => this.#seen.get(key), term)
+    const items = classify(payload.alerts, settings.rules, key => this.#seen.get(key), term)
     const actionable = items.some(isActionable)
     let deferred: string | undefined
     if (actionable && port === undefined) deferred = NOT_CONFIGURED
     else if (actionable && port?.isLeader() !== true) deferred = NOT_LEADER
     else {
-      const events = items.flatMap((i) => (i.event === undefined ? [] : [i.event]))
+      const events = items.flatMap(i => (i.event === undefined ? [] : [i.event]))
       if (events.length > 0 && port !== undefined && !port.handleEvents(events) && actionable) deferred = ACTIONS_OFF
     }
     if (deferred === undefined) {
@@ -136,7 +150,8 @@ export class AlertmanagerReceiver {
   }
 
   #count(counts: AlertCounts, truncated: number): void {
-    for (const result of WEBHOOK_ALERT_RESULTS) if (counts[result] > 0) this.deps.metrics.alerts.inc({ result }, counts[result])
+    for (const result of WEBHOOK_ALERT_RESULTS)
+      if (counts[result] > 0) this.deps.metrics.alerts.inc({ result }, counts[result])
     if (truncated > 0) this.deps.metrics.truncated.inc(truncated)
   }
 }
@@ -146,7 +161,7 @@ function newCounts(): AlertCounts {
 }
 
 function summary(counts: AlertCounts, truncated: number): string {
-  const parts = WEBHOOK_ALERT_RESULTS.filter((r) => counts[r] > 0).map((r) => `${counts[r]} ${r}`)
+  const parts = WEBHOOK_ALERT_RESULTS.filter(r => counts[r] > 0).map(r => `${counts[r]} ${r}`)
   const text = parts.length === 0 ? 'no alerts' : parts.join(', ')
   return truncated > 0 ? `${text}; ${truncated} alerts were left out by Alertmanager (max_alerts) and not seen` : text
 }

@@ -27,7 +27,10 @@ export interface WebhookRouteOptions {
 interface Note {
   reason?: string
   auth?: string
-  payload?: Pick<WebhookPayload, 'receiver' | 'groupKey' | 'truncatedAlerts'> & { groupStatus: WebhookPayload['status']; alerts: number }
+  payload?: Pick<WebhookPayload, 'receiver' | 'groupKey' | 'truncatedAlerts'> & {
+    groupStatus: WebhookPayload['status']
+    alerts: number
+  }
   counts?: AlertCounts
   summary?: string
 }
@@ -61,19 +64,34 @@ export function webhookRoutes(opts: WebhookRouteOptions): FastifyPluginAsync {
     const admission = receiver.admit(request.ip, now())
     if (!admission.ok) {
       reply.header('retry-after', String(admission.retryAfterSeconds))
-      return reject(request, reply, 429, `too many requests from ${request.ip}; retry after ${admission.retryAfterSeconds}s`)
+      return reject(
+        request,
+        reply,
+        429,
+        `too many requests from ${request.ip}; retry after ${admission.retryAfterSeconds}s`,
+      )
     }
     const auth = receiver.authenticate(request.headers.authorization)
     if (!auth.ok) {
       note(request).auth = auth.reason
       reply.header('www-authenticate', [...receiver.challenges])
-      return reject(request, reply, 401, 'unauthorized: valid credentials are required (see http_config in the webhook_configs of alertmanager.yml)')
+      return reject(
+        request,
+        reply,
+        401,
+        'unauthorized: valid credentials are required (see http_config in the webhook_configs of alertmanager.yml)',
+      )
     }
     note(request).auth = auth.method
     const type = request.headers['content-type']
     if (type === undefined || !JSON_TYPE.test(type)) {
       const shown = JSON.stringify((type ?? '').slice(0, 100))
-      return reject(request, reply, 415, `unsupported content type ${shown}: Alertmanager's webhook payload is application/json`)
+      return reject(
+        request,
+        reply,
+        415,
+        `unsupported content type ${shown}: Alertmanager's webhook payload is application/json`,
+      )
     }
     return undefined
   }
@@ -85,7 +103,13 @@ export function webhookRoutes(opts: WebhookRouteOptions): FastifyPluginAsync {
     // A reload may have disabled the receiver while the body was read.
     if (!receiver.enabled) return reject(request, reply, 404, DISABLED)
     const n = note(request)
-    n.payload = { receiver: payload.receiver, groupKey: payload.groupKey, groupStatus: payload.status, truncatedAlerts: payload.truncatedAlerts, alerts: payload.alerts.length }
+    n.payload = {
+      receiver: payload.receiver,
+      groupKey: payload.groupKey,
+      groupStatus: payload.status,
+      truncatedAlerts: payload.truncatedAlerts,
+      alerts: payload.alerts.length,
+    }
     const receipt = receiver.receive(payload)
     n.counts = receipt.counts
     n.summary = receipt.message
@@ -98,12 +122,20 @@ export function webhookRoutes(opts: WebhookRouteOptions): FastifyPluginAsync {
   }
 
   const onError = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
+    const status =
+      typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
     if (status === 500) {
       logger.error({ err: error }, 'alertmanager webhook: request failed')
       return reject(request, reply, 500, 'internal error; Alertmanager will retry')
     }
-    return reject(request, reply, status, status === 413 ? `request body is larger than webhook.max_body_bytes (${opts.maxBodyBytes} bytes)` : error.message)
+    return reject(
+      request,
+      reply,
+      status,
+      status === 413
+        ? `request body is larger than webhook.max_body_bytes (${opts.maxBodyBytes} bytes)`
+        : error.message,
+    )
   }
 
   const onResponse = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
@@ -121,17 +153,23 @@ export function webhookRoutes(opts: WebhookRouteOptions): FastifyPluginAsync {
     const nothingNew = n.counts !== undefined && n.counts.duplicate + n.counts.ignored === n.payload?.alerts
     const level = status === 429 || (status < 400 && nothingNew) ? 'debug' : status >= 400 ? 'warn' : 'info'
     if (!logger.isLevelEnabled(level)) return
-    const fields = { webhook: { status, ip: request.ip, auth: n.auth, ...n.payload, result: n.counts, reason: n.reason }, durationMs: Math.round(reply.elapsedTime * 100) / 100 }
+    const fields = {
+      webhook: { status, ip: request.ip, auth: n.auth, ...n.payload, result: n.counts, reason: n.reason },
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+    }
     logger[level](fields, `alertmanager webhook: ${status} ${n.reason ?? n.summary ?? ''}`.trimEnd())
   }
 
-  return async (app) => {
+  return async app => {
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
       try {
         done(null, JSON.parse(body as string))
       } catch (err) {
-        done(Object.assign(new Error(`the body is not valid JSON: ${(err as Error).message}`), { statusCode: 400 }), undefined)
+        done(
+          Object.assign(new Error(`the body is not valid JSON: ${(err as Error).message}`), { statusCode: 400 }),
+          undefined,
+        )
       }
     })
     app.post(opts.path, { bodyLimit: opts.maxBodyBytes, onRequest: gate, errorHandler: onError, onResponse }, handler)

@@ -21,7 +21,8 @@ export class SeenAlerts {
   readonly #entries = new Map<string, SeenEntry>()
 
   constructor(private readonly capacity = DEFAULT_SEEN_CAPACITY) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`seen-alerts capacity must be a positive integer, got ${capacity}`)
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new Error(`seen-alerts capacity must be a positive integer, got ${capacity}`)
   }
 
   /** get returns the entry for key and marks it as just seen. */

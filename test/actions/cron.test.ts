@@ -7,8 +7,14 @@ const sorted = (s: ReadonlySet<number> | undefined) => (s === undefined ? undefi
 const at = (iso: string) => new Date(iso)
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
-t.test('parseCron expands items, ranges, steps, names and wrapping ranges', async (t) => {
-  const cases: Array<[expr: string, field: 'second' | 'minute' | 'hour' | 'dayOfMonth' | 'month' | 'dayOfWeek', want: number[] | undefined]> = [
+t.test('parseCron expands items, ranges, steps, names and wrapping ranges', async t => {
+  const cases: Array<
+    [
+      expr: string,
+      field: 'second' | 'minute' | 'hour' | 'dayOfMonth' | 'month' | 'dayOfWeek',
+      want: number[] | undefined,
+    ]
+  > = [
     ['* * * * *', 'second', undefined],
     ['* * * * *', 'minute', range(0, 59)],
     ['*/15 * * * * *', 'second', [0, 15, 30, 45]],
@@ -35,7 +41,7 @@ t.test('parseCron expands items, ranges, steps, names and wrapping ranges', asyn
   t.equal(parseCron('* * * * *').source, '* * * * *')
 })
 
-t.test('parseCron rejects bad expressions with a message naming the field', async (t) => {
+t.test('parseCron rejects bad expressions with a message naming the field', async t => {
   const cases: Array<[string, RegExp]> = [
     ['', /expected 5 fields .* got 0$/],
     ['* * * *', /got 4$/],
@@ -68,11 +74,13 @@ t.test('parseCron rejects bad expressions with a message naming the field', asyn
     t.throws(() => parseCron(expr), re, expr)
     t.throws(() => parseCron(expr), CronError, expr)
   }
-  t.throws(() => parseCron('61 * * * *'), { message: 'invalid cron expression "61 * * * *": minute "61": 61 is out of range (0-59)' })
+  t.throws(() => parseCron('61 * * * *'), {
+    message: 'invalid cron expression "61 * * * *": minute "61": 61 is out of range (0-59)',
+  })
   t.doesNotThrow(() => parseCron('* * 29 2 *'), 'February 29 exists in leap years')
 })
 
-t.test('cronMatches compares wall-clock time in the given zone', async (t) => {
+t.test('cronMatches compares wall-clock time in the given zone', async t => {
   const cases: Array<[expr: string, iso: string, zone: string, want: boolean]> = [
     ['* 9-17 * * 1-5', '2026-03-30T07:00:00Z', 'Europe/Berlin', true], // Monday 09:00 CEST
     ['* 9-17 * * 1-5', '2026-03-30T06:59:59Z', 'Europe/Berlin', false], // 08:59:59
@@ -103,16 +111,17 @@ t.test('cronMatches compares wall-clock time in the given zone', async (t) => {
     ['* * 13 * FRI', '2026-02-20T12:00:00Z', 'UTC', false], // a Friday, not the 13th
     ['* 0 * * *', '2026-06-01T00:00:00Z', 'UTC', true], // midnight is hour 0, not 24
   ]
-  for (const [expr, iso, zone, want] of cases) t.equal(cronMatches(expr, at(iso), zone), want, `${expr} @ ${iso} ${zone}`)
+  for (const [expr, iso, zone, want] of cases)
+    t.equal(cronMatches(expr, at(iso), zone), want, `${expr} @ ${iso} ${zone}`)
   const parsed = parseCron('* 9-17 * * 1-5')
   t.equal(cronMatches(parsed, at('2026-03-30T07:00:00Z'), 'Europe/Berlin'), true, 'accepts a parsed schedule')
   t.throws(() => cronMatches('* * * * *', at('2026-03-30T07:00:00Z'), 'Mars/Olympus'), RangeError)
 })
 
-t.test('DST in Europe/Berlin: a skipped hour never matches, a repeated hour matches twice', async (t) => {
+t.test('DST in Europe/Berlin: a skipped hour never matches, a repeated hour matches twice', async t => {
   const minutesMatching = (expr: string, dayUtc: string, zone: string) => {
     const start = Date.parse(`${dayUtc}T00:00:00Z`)
-    return range(0, 24 * 60 - 1).filter((m) => cronMatches(expr, new Date(start + m * 60_000), zone)).length
+    return range(0, 24 * 60 - 1).filter(m => cronMatches(expr, new Date(start + m * 60_000), zone)).length
   }
   // 2026-03-29: 02:00 CET jumps to 03:00 CEST, so 02:xx does not exist.
   t.equal(minutesMatching('* 2 * * *', '2026-03-29', 'Europe/Berlin'), 0)
@@ -126,9 +135,25 @@ t.test('DST in Europe/Berlin: a skipped hour never matches, a repeated hour matc
   t.equal(cronMatches('* 2 * * *', at('2026-10-25T02:30:00Z'), 'Europe/Berlin'), false, '03:30 CET')
 })
 
-t.test('wallClock and isTimeZone', async (t) => {
-  t.same(wallClock(at('2026-03-29T01:30:05Z'), 'Europe/Berlin'), { year: 2026, month: 3, day: 29, hour: 3, minute: 30, second: 5, weekday: 0 })
-  t.same(wallClock(at('2026-01-01T00:00:00Z'), 'America/Los_Angeles'), { year: 2025, month: 12, day: 31, hour: 16, minute: 0, second: 0, weekday: 3 })
+t.test('wallClock and isTimeZone', async t => {
+  t.same(wallClock(at('2026-03-29T01:30:05Z'), 'Europe/Berlin'), {
+    year: 2026,
+    month: 3,
+    day: 29,
+    hour: 3,
+    minute: 30,
+    second: 5,
+    weekday: 0,
+  })
+  t.same(wallClock(at('2026-01-01T00:00:00Z'), 'America/Los_Angeles'), {
+    year: 2025,
+    month: 12,
+    day: 31,
+    hour: 16,
+    minute: 0,
+    second: 0,
+    weekday: 3,
+  })
   t.equal(isTimeZone('UTC'), true)
   t.equal(isTimeZone('Europe/Berlin'), true)
   t.equal(isTimeZone('Mars/Olympus'), false)
@@ -150,13 +175,13 @@ function fieldArb(min: number, max: number, names: readonly string[] = []): fc.A
     { weight: 2, arbitrary: value },
     { weight: 1, arbitrary: outOfRange },
     { weight: 2, arbitrary: fc.tuple(value, value).map(([a, b]) => `${a}-${b}`) },
-    { weight: 2, arbitrary: step.map((s) => `*/${s}`) },
+    { weight: 2, arbitrary: step.map(s => `*/${s}`) },
     { weight: 2, arbitrary: fc.tuple(value, value, step).map(([a, b, s]) => `${a}-${b}/${s}`) },
   )
-  return fc.array(item, { minLength: 1, maxLength: 3 }).map((items) => items.join(','))
+  return fc.array(item, { minLength: 1, maxLength: 3 }).map(items => items.join(','))
 }
 
-t.test('agrees with node-cron on validity and on matching (oracle)', async (t) => {
+t.test('agrees with node-cron on validity and on matching (oracle)', async t => {
   const expression = fc
     .tuple(
       fc.option(fieldArb(0, 59), { nil: undefined }),
@@ -166,7 +191,7 @@ t.test('agrees with node-cron on validity and on matching (oracle)', async (t) =
       fieldArb(1, 12, ['JAN', 'feb', 'Mar', 'dec', 'june']),
       fc.oneof(fieldArb(0, 7, ['SUN', 'mon', 'Fri', 'sat', 'tuesday']), fc.constant('?')),
     )
-    .map((fields) => fields.filter((f) => f !== undefined).join(' '))
+    .map(fields => fields.filter(f => f !== undefined).join(' '))
   const instant = fc.integer({ min: Date.parse('2024-01-01T00:00:00Z'), max: Date.parse('2028-12-31T23:59:59Z') })
   let valid = 0
   let matched = 0

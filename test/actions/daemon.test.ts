@@ -14,10 +14,13 @@ import { harness } from './kube/fixtures/harness.js'
 const base = { prometheus: { url: 'http://127.0.0.1:9' }, web: { listen_address: '127.0.0.1:0' } }
 
 async function start(config: string, log = logSink()): Promise<Daemon> {
-  return Daemon.start({ flags: new Map([['config', [config]]]), env: {}, cwd: process.cwd() }, { version: 'test', logger: log.logger })
+  return Daemon.start(
+    { flags: new Map([['config', [config]]]), env: {}, cwd: process.cwd() },
+    { version: 'test', logger: log.logger },
+  )
 }
 
-t.test('without actions: no actions component, no action metrics; adding actions needs a restart', async (t) => {
+t.test('without actions: no actions component, no action metrics; adding actions needs a restart', async t => {
   const dir = tempDir(t)
   const config = join(dir, 'rollguard.yml')
   writeFileSync(config, stringify(base))
@@ -29,18 +32,23 @@ t.test('without actions: no actions component, no action metrics; adding actions
   writeFileSync(config, stringify({ ...base, actions: {} }))
   t.same(await daemon.reload(), { ok: true })
   t.equal(daemon.actions, undefined)
-  t.ok(log.lines().some((l) => l.msg === 'actions were added by the reload; they start on the next restart'))
+  t.ok(log.lines().some(l => l.msg === 'actions were added by the reload; they start on the next restart'))
 })
 
-t.test('actions without a usable kubeconfig: the daemon refuses to start, naming the problem', async (t) => {
+t.test('actions without a usable kubeconfig: the daemon refuses to start, naming the problem', async t => {
   const config = join(tempDir(t), 'rollguard.yml')
   writeFileSync(config, stringify({ ...base, actions: {}, kubernetes: { kubeconfig: '/nonexistent/kubeconfig' } }))
-  const err = await start(config).then(() => undefined, (e: unknown) => e)
+  const err = await start(config).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   t.ok(err instanceof ConfigError)
-  t.match((err as ConfigError).problems, [/^kubernetes: cannot load the Kubernetes configuration for actions: .*nonexistent/])
+  t.match((err as ConfigError).problems, [
+    /^kubernetes: cannot load the Kubernetes configuration for actions: .*nonexistent/,
+  ])
 })
 
-t.test('reload: actions settings apply, removing them stops acting, kubernetes changes wait for a restart', async (t) => {
+t.test('reload: actions settings apply, removing them stops acting, kubernetes changes wait for a restart', async t => {
   const h = await harness('shop')
   t.teardown(h.close)
   const dir = tempDir(t)
@@ -56,10 +64,14 @@ t.test('reload: actions settings apply, removing them stops acting, kubernetes c
 
   writeFileSync(config, stringify({ ...base, kubernetes: { ...kubernetes, request_timeout: '5s' } }))
   t.same(await daemon.reload(), { ok: true })
-  t.ok(log.lines().some((l) => l.msg === 'kubernetes settings change only on restart'))
-  t.ok(log.lines().some((l) => String(l.msg).startsWith('actions were removed by the reload')))
+  t.ok(log.lines().some(l => l.msg === 'kubernetes settings change only on restart'))
+  t.ok(log.lines().some(l => String(l.msg).startsWith('actions were removed by the reload')))
   daemon.actions?.handle([firing('checkout')])
   await daemon.actions?.idle()
   t.same(daemon.actions?.recentDecisions(), [], 'triggers are ignored')
-  t.same(h.fake.log.filter((e) => e.resource === 'deployments'), [], 'and Kubernetes is not asked')
+  t.same(
+    h.fake.log.filter(e => e.resource === 'deployments'),
+    [],
+    'and Kubernetes is not asked',
+  )
 })

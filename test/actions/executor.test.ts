@@ -1,10 +1,22 @@
 import t from 'tap'
 import { decodeRollbackRecord, ROLLBACK_ANNOTATION } from '../../src/actions/policy.js'
-import { deploy, markers, eventReasons, firing, image, metric, patches, resolved, rig, until } from './fixtures/executor.js'
+import {
+  deploy,
+  markers,
+  eventReasons,
+  firing,
+  image,
+  metric,
+  patches,
+  resolved,
+  rig,
+  until,
+} from './fixtures/executor.js'
 
-const annotationsOf = (o: unknown) => (o as { metadata?: { annotations?: Record<string, string> } } | undefined)?.metadata?.annotations ?? {}
+const annotationsOf = (o: unknown) =>
+  (o as { metadata?: { annotations?: Record<string, string> } } | undefined)?.metadata?.annotations ?? {}
 
-t.test('execute: one patch restores revision 1 with the record in the same patch, verified, audited', async (t) => {
+t.test('execute: one patch restores revision 1 with the record in the same patch, verified, audited', async t => {
   const r = await rig(t)
   r.fake.log.length = 0
   const fired = firing('checkout')
@@ -16,33 +28,64 @@ t.test('execute: one patch restores revision 1 with the record in the same patch
   t.equal(sent[0]?.query['dryRun'], undefined, 'a real patch')
   t.equal(sent[0]?.status, 200)
   const ops = sent[0]?.body as { op: string; path: string; value: Record<string, string> }[]
-  t.ok(ops.find((o) => o.path === '/metadata/annotations')?.value[ROLLBACK_ANNOTATION], 'record annotation inside the rollback patch')
+  t.ok(
+    ops.find(o => o.path === '/metadata/annotations')?.value[ROLLBACK_ANNOTATION],
+    'record annotation inside the rollback patch',
+  )
 
   const d = r.fake.get('deployments', 'shop', 'checkout')
   t.equal(image(d), 'nginx:1', 'template back to revision 1')
   const record = decodeRollbackRecord(annotationsOf(d)[ROLLBACK_ANNOTATION])
   // The rollback patch produced generation N; writing the verification into the record (an annotation) made it N + 1.
-  t.match(record, { fromRevision: 2, toRevision: 1, alert: 'HighErrorRate', generation: (d?.metadata.generation ?? 0) - 1, by: 'test-1', attempt: /^[0-9a-f]{12}$/ })
+  t.match(record, {
+    fromRevision: 2,
+    toRevision: 1,
+    alert: 'HighErrorRate',
+    generation: (d?.metadata.generation ?? 0) - 1,
+    by: 'test-1',
+    attempt: /^[0-9a-f]{12}$/,
+  })
   t.type(record?.verified, 'number', 'the verification is in the record')
   t.equal(markers(r.fake.log).length, 1, 'one annotation-only patch for the verification')
   t.equal(record?.history.length, 1)
 
-  const kinds = r.audit.recentDecisions().map((e) => e.kind)
+  const kinds = r.audit.recentDecisions().map(e => e.kind)
   t.same(kinds, ['rolled_back', 'verified'])
   const rolled = r.audit.recentDecisions()[0]
-  t.match(rolled, { decision: 'rollback', result: 'attempted', reason: 'rollback', fromRevision: 2, toRevision: 1, workload: { name: 'checkout' } })
-  t.match(rolled?.message, /rolling back Deployment shop\/checkout from revision 2 to 1 \(images nginx:2 → nginx:1\); trigger HighErrorRate: patch stored/)
+  t.match(rolled, {
+    decision: 'rollback',
+    result: 'attempted',
+    reason: 'rollback',
+    fromRevision: 2,
+    toRevision: 1,
+    workload: { name: 'checkout' },
+  })
+  t.match(
+    rolled?.message,
+    /rolling back Deployment shop\/checkout from revision 2 to 1 \(images nginx:2 → nginx:1\); trigger HighErrorRate: patch stored/,
+  )
   t.match(rolled?.patch, { contentType: 'application/json-patch+json', fromImages: ['nginx:2'], toImages: ['nginx:1'] })
 
   await r.audit.flush(5_000)
   t.same(eventReasons(r.fake, 'checkout'), ['RolledBack', 'RollbackVerified'], 'events on the workload')
-  const ev = r.fake.list('events', 'shop')[0] as { type?: string; reportingComponent?: string; involvedObject?: { uid?: string } }
+  const ev = r.fake.list('events', 'shop')[0] as {
+    type?: string
+    reportingComponent?: string
+    involvedObject?: { uid?: string }
+  }
   t.match(ev, { type: 'Normal', reportingComponent: 'rollguard.io/rollguard' })
   t.equal(ev.involvedObject?.uid, d?.metadata.uid, 'the event names the exact object')
 
   t.equal(r.alerts.length, 1)
   t.match(r.alerts[0], {
-    labels: { alertname: 'RollbackExecuted', severity: 'info', namespace: 'shop', kind: 'Deployment', workload: 'checkout', trigger_alertname: 'HighErrorRate' },
+    labels: {
+      alertname: 'RollbackExecuted',
+      severity: 'info',
+      namespace: 'shop',
+      kind: 'Deployment',
+      workload: 'checkout',
+      trigger_alertname: 'HighErrorRate',
+    },
     annotations: { from_revision: '2', to_revision: '1' },
     generatorURL: 'http://rollguard.test',
   })
@@ -51,35 +94,62 @@ t.test('execute: one patch restores revision 1 with the record in the same patch
 
   t.equal(await metric(r.registry, 'rollguard_rollbacks_total', { result: 'attempted', reason: 'rollback' }), 1)
   t.equal(await metric(r.registry, 'rollguard_rollbacks_total', { result: 'succeeded', reason: 'complete' }), 1)
-  t.equal(await metric(r.registry, 'rollguard_rollback_decisions_total', { decision: 'rollback', reason: 'rollback' }), 1)
+  t.equal(
+    await metric(r.registry, 'rollguard_rollback_decisions_total', { decision: 'rollback', reason: 'rollback' }),
+    1,
+  )
   const hist = await r.registry.getSingleMetric('rollguard_rollback_duration_seconds')?.get()
-  t.equal(hist?.values.find((v) => (v as { metricName?: string }).metricName === 'rollguard_rollback_duration_seconds_count')?.value, 1, 'firing → patch observed')
-  t.ok(r.log.lines().some((l) => l.msg === `rollback rolled back: ${rolled?.message}` && l.decision === 'rollback' && l.workload === 'Deployment shop/checkout'), 'structured log line')
+  t.equal(
+    hist?.values.find(v => (v as { metricName?: string }).metricName === 'rollguard_rollback_duration_seconds_count')
+      ?.value,
+    1,
+    'firing → patch observed',
+  )
+  t.ok(
+    r.log
+      .lines()
+      .some(
+        l =>
+          l.msg === `rollback rolled back: ${rolled?.message}` &&
+          l.decision === 'rollback' &&
+          l.workload === 'Deployment shop/checkout',
+      ),
+    'structured log line',
+  )
 
   // The same workload again (another trigger): rollguard never undoes its own rollback.
   r.fake.log.length = 0
   r.executor.handle([firing('checkout', 'HighLatency')])
   await r.executor.idle()
   t.equal(patches(r.fake.log).length, 0, 'no second patch')
-  t.match(r.audit.recentDecisions().at(-1), { kind: 'skipped', reason: 'already_rolled_back', decision: 'skip', result: 'skipped', blockers: ['already_rolled_back', 'cooldown'] })
+  t.match(r.audit.recentDecisions().at(-1), {
+    kind: 'skipped',
+    reason: 'already_rolled_back',
+    decision: 'skip',
+    result: 'skipped',
+    blockers: ['already_rolled_back', 'cooldown'],
+  })
   await r.audit.flush(5_000)
   t.same(eventReasons(r.fake, 'checkout'), ['RolledBack', 'RollbackVerified', 'RollbackSkipped'])
 })
 
-t.test('a restarted executor (fresh memory) reads the record from the workload and does not roll back again', async (t) => {
-  const first = await rig(t)
-  first.executor.handle([firing('checkout')])
-  await first.executor.idle()
-  await first.executor.stop()
-  const second = await rig(t, { harness: first.h, seed: false })
-  first.fake.log.length = 0
-  second.executor.handle([firing('checkout')])
-  await second.executor.idle()
-  t.equal(patches(first.fake.log).length, 0)
-  t.match(second.audit.recentDecisions(), [{ kind: 'skipped', reason: 'already_rolled_back' }])
-})
+t.test(
+  'a restarted executor (fresh memory) reads the record from the workload and does not roll back again',
+  async t => {
+    const first = await rig(t)
+    first.executor.handle([firing('checkout')])
+    await first.executor.idle()
+    await first.executor.stop()
+    const second = await rig(t, { harness: first.h, seed: false })
+    first.fake.log.length = 0
+    second.executor.handle([firing('checkout')])
+    await second.executor.idle()
+    t.equal(patches(first.fake.log).length, 0)
+    t.match(second.audit.recentDecisions(), [{ kind: 'skipped', reason: 'already_rolled_back' }])
+  },
+)
 
-t.test('dry-run (the default mode): only a dryRun=All patch, nothing changes, the exact patch is reported', async (t) => {
+t.test('dry-run (the default mode): only a dryRun=All patch, nothing changes, the exact patch is reported', async t => {
   const r = await rig(t, { actions: { mode: 'dry-run' } })
   const before = r.fake.get('deployments', 'shop', 'checkout')
   r.fake.log.length = 0
@@ -93,7 +163,9 @@ t.test('dry-run (the default mode): only a dryRun=All patch, nothing changes, th
   t.equal(after?.metadata.resourceVersion, before?.metadata.resourceVersion, 'nothing stored')
   t.notOk(annotationsOf(after)[ROLLBACK_ANNOTATION], 'no record')
   const rec = r.audit.recentDecisions()
-  t.match(rec, [{ kind: 'dry_run', decision: 'dry_run', result: 'dry_run', mode: 'dry-run', fromRevision: 2, toRevision: 1 }])
+  t.match(rec, [
+    { kind: 'dry_run', decision: 'dry_run', result: 'dry_run', mode: 'dry-run', fromRevision: 2, toRevision: 1 },
+  ])
   t.same(rec[0]?.patch?.body, sent[0]?.body, 'reports exactly the patch the API server validated')
   t.match(rec[0]?.message, /^dry-run: would roll back Deployment shop\/checkout from revision 2 to 1/)
   t.same(r.alerts, [], 'no Alertmanager alerts in dry-run')
@@ -102,7 +174,7 @@ t.test('dry-run (the default mode): only a dryRun=All patch, nothing changes, th
   t.equal(await metric(r.registry, 'rollguard_rollbacks_total', { result: 'dry_run' }), 1)
 })
 
-t.test('a follower records not_leader and sends nothing to Kubernetes', async (t) => {
+t.test('a follower records not_leader and sends nothing to Kubernetes', async t => {
   const r = await rig(t)
   r.leader.value = false
   r.fake.log.length = 0
@@ -113,7 +185,7 @@ t.test('a follower records not_leader and sends nothing to Kubernetes', async (t
   t.equal(await metric(r.registry, 'rollguard_rollback_decisions_total', { decision: 'skip', reason: 'not_leader' }), 1)
 })
 
-t.test('policy blocks are recorded with every blocker, with an event on the workload', async (t) => {
+t.test('policy blocks are recorded with every blocker, with an event on the workload', async t => {
   const r = await rig(t, { actions: { allow: [{ namespace: 'payments' }] } })
   r.executor.handle([firing('checkout')])
   await r.executor.idle()
@@ -123,7 +195,7 @@ t.test('policy blocks are recorded with every blocker, with an event on the work
   t.same(eventReasons(r.fake, 'checkout'), ['RollbackSkipped'])
 })
 
-t.test('a trigger naming no workload is ignored; a missing workload is skipped without an event', async (t) => {
+t.test('a trigger naming no workload is ignored; a missing workload is skipped without an event', async t => {
   const r = await rig(t)
   r.fake.log.length = 0
   const noTarget = firing('checkout')
@@ -139,15 +211,24 @@ t.test('a trigger naming no workload is ignored; a missing workload is skipped w
   t.same(r.alerts, [])
 })
 
-t.test('repeats are de-duplicated; a second trigger waits for the first and then sees its rollback', async (t) => {
+t.test('repeats are de-duplicated; a second trigger waits for the first and then sees its rollback', async t => {
   const r = await rig(t)
-  r.executor.handle([firing('checkout'), firing('checkout'), firing('checkout', 'HighLatency'), firing('checkout', 'HighMemory')])
+  r.executor.handle([
+    firing('checkout'),
+    firing('checkout'),
+    firing('checkout', 'HighLatency'),
+    firing('checkout', 'HighMemory'),
+  ])
   await r.executor.idle()
-  t.equal(patches(r.fake.log).filter((p) => p.status === 200).length, 1)
-  t.same(r.audit.recentDecisions().map((e) => `${e.kind}:${e.reason}`), ['rolled_back:rollback', 'verified:complete', 'skipped:already_rolled_back'], 'HighMemory joined the queued HighLatency job')
+  t.equal(patches(r.fake.log).filter(p => p.status === 200).length, 1)
+  t.same(
+    r.audit.recentDecisions().map(e => `${e.kind}:${e.reason}`),
+    ['rolled_back:rollback', 'verified:complete', 'skipped:already_rolled_back'],
+    'HighMemory joined the queued HighLatency job',
+  )
 })
 
-t.test('the global brake stops a rollback storm and alerts', async (t) => {
+t.test('the global brake stops a rollback storm and alerts', async t => {
   const r = await rig(t, { actions: { global_brake: { count: 1, window: '1h' } } })
   await deploy(r.fake, 'cart')
   r.executor.handle([firing('checkout')])
@@ -159,54 +240,93 @@ t.test('the global brake stops a rollback storm and alerts', async (t) => {
   t.match(r.audit.recentDecisions().at(-1), { kind: 'brake', reason: 'global_brake', workload: { name: 'cart' } })
   t.match(r.alerts.at(-1), { labels: { alertname: 'RollbackBrakeEngaged', severity: 'critical', workload: 'cart' } })
   await r.audit.flush(5_000)
-  const brake = r.fake.list('events', 'shop').find((e) => (e as { reason?: string }).reason === 'RollbackBrake') as { type?: string } | undefined
+  const brake = r.fake.list('events', 'shop').find(e => (e as { reason?: string }).reason === 'RollbackBrake') as
+    { type?: string } | undefined
   t.equal(brake?.type, 'Warning')
 })
 
-t.test('verification: a rollout that stalls escalates (RollbackFailed); a deadline is a failure, a slow one a timeout', async (t) => {
-  const stalled = await rig(t, { seed: false, actions: { verify_timeout: '300ms' } })
-  await deploy(stalled.fake, 'checkout', ['nginx:bad', 'nginx:2'])
-  stalled.executor.handle([firing('checkout')])
-  await stalled.executor.idle()
-  t.match(stalled.audit.recentDecisions().map((e) => `${e.kind}:${e.reason}`), ['rolled_back:rollback', 'verify_failed:verify_timeout'])
-  t.match(stalled.alerts.map((a) => a.labels['alertname']), ['RollbackExecuted', 'RollbackFailed'])
-  t.equal(await metric(stalled.registry, 'rollguard_rollbacks_total', { result: 'failed', reason: 'verify_timeout' }), 1)
+t.test(
+  'verification: a rollout that stalls escalates (RollbackFailed); a deadline is a failure, a slow one a timeout',
+  async t => {
+    const stalled = await rig(t, { seed: false, actions: { verify_timeout: '300ms' } })
+    await deploy(stalled.fake, 'checkout', ['nginx:bad', 'nginx:2'])
+    stalled.executor.handle([firing('checkout')])
+    await stalled.executor.idle()
+    t.match(
+      stalled.audit.recentDecisions().map(e => `${e.kind}:${e.reason}`),
+      ['rolled_back:rollback', 'verify_failed:verify_timeout'],
+    )
+    t.match(
+      stalled.alerts.map(a => a.labels['alertname']),
+      ['RollbackExecuted', 'RollbackFailed'],
+    )
+    t.equal(
+      await metric(stalled.registry, 'rollguard_rollbacks_total', { result: 'failed', reason: 'verify_timeout' }),
+      1,
+    )
 
-  const deadline = await rig(t, { seed: false })
-  await deploy(deadline.fake, 'checkout', ['nginx:bad', 'nginx:2'])
-  await deadline.fake.update('deployments', 'shop', 'checkout', (o) => void ((o.spec as Record<string, unknown>)['progressDeadlineSeconds'] = 1))
-  deadline.executor.handle([firing('checkout')])
-  await deadline.executor.idle()
-  t.match(deadline.audit.recentDecisions().at(-1), { kind: 'verify_failed', reason: 'rollout_failed', message: /exceeded its progress deadline/ })
-  await deadline.audit.flush(5_000)
-  t.ok(eventReasons(deadline.fake, 'checkout').includes('RollbackFailed'))
-})
+    const deadline = await rig(t, { seed: false })
+    await deploy(deadline.fake, 'checkout', ['nginx:bad', 'nginx:2'])
+    await deadline.fake.update(
+      'deployments',
+      'shop',
+      'checkout',
+      o => void ((o.spec as Record<string, unknown>)['progressDeadlineSeconds'] = 1),
+    )
+    deadline.executor.handle([firing('checkout')])
+    await deadline.executor.idle()
+    t.match(deadline.audit.recentDecisions().at(-1), {
+      kind: 'verify_failed',
+      reason: 'rollout_failed',
+      message: /exceeded its progress deadline/,
+    })
+    await deadline.audit.flush(5_000)
+    t.ok(eventReasons(deadline.fake, 'checkout').includes('RollbackFailed'))
+  },
+)
 
-t.test('a resolved trigger cancels a queued job, and an in-flight one before its patch', async (t) => {
+t.test('a resolved trigger cancels a queued job, and an in-flight one before its patch', async t => {
   const r = await rig(t, { fake: { controllerDelayMs: 0 } })
   r.fake.inject({ kind: 'delay', ms: 300, match: { verb: 'get', resource: 'deployments' }, times: 1 })
   r.fake.log.length = 0
   r.executor.handle([firing('checkout'), firing('checkout', 'HighLatency')])
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await new Promise(resolve => setTimeout(resolve, 100))
   r.executor.handle([resolved('checkout', 'HighLatency'), resolved('checkout')])
   await r.executor.idle()
   t.equal(patches(r.fake.log).length, 0, 'nothing sent')
-  t.ok(r.fake.log.some((e) => e.verb === 'list' && e.resource === 'replicasets'), 'the first job was in flight when its alert resolved')
+  t.ok(
+    r.fake.log.some(e => e.verb === 'list' && e.resource === 'replicasets'),
+    'the first job was in flight when its alert resolved',
+  )
   t.match(r.audit.recentDecisions(), [
-    { kind: 'cancelled', reason: 'resolved', alert: { name: 'HighLatency' }, message: /resolved before the rollback was decided/ },
-    { kind: 'cancelled', reason: 'resolved', alert: { name: 'HighErrorRate' }, message: /resolved before the rollback was sent/ },
+    {
+      kind: 'cancelled',
+      reason: 'resolved',
+      alert: { name: 'HighLatency' },
+      message: /resolved before the rollback was decided/,
+    },
+    {
+      kind: 'cancelled',
+      reason: 'resolved',
+      alert: { name: 'HighErrorRate' },
+      message: /resolved before the rollback was sent/,
+    },
   ])
 
   r.executor.handle([firing('checkout')])
   r.executor.handle([resolved('checkout')])
   await r.executor.idle()
-  t.match(r.audit.recentDecisions().at(-1), { kind: 'cancelled', message: /resolved before the rollback was decided/ }, 'resolved before the job even started')
+  t.match(
+    r.audit.recentDecisions().at(-1),
+    { kind: 'cancelled', message: /resolved before the rollback was decided/ },
+    'resolved before the job even started',
+  )
   t.equal(image(r.fake.get('deployments', 'shop', 'checkout')), 'nginx:2')
   r.executor.handle([resolved('checkout')])
   t.equal(r.audit.recentDecisions().length, 3, 'resolving what is not queued does nothing')
 })
 
-t.test('reload: a removed actions section stops handling triggers; stop drops queued work', async (t) => {
+t.test('reload: a removed actions section stops handling triggers; stop drops queued work', async t => {
   const r = await rig(t)
   r.executor.update(undefined)
   r.executor.handle([firing('checkout')])
@@ -218,7 +338,7 @@ t.test('reload: a removed actions section stops handling triggers; stop drops qu
   t.same(r.audit.recentDecisions(), [], 'a stopped executor takes nothing')
 })
 
-t.test('the brake counts a rollback once, whether remembered or read back from the workload', async (t) => {
+t.test('the brake counts a rollback once, whether remembered or read back from the workload', async t => {
   const r = await rig(t, { actions: { global_brake: { count: 2, window: '1h' } } })
   await deploy(r.fake, 'cart')
   r.executor.handle([firing('checkout')])
@@ -227,53 +347,81 @@ t.test('the brake counts a rollback once, whether remembered or read back from t
   await r.executor.idle()
   r.executor.handle([firing('cart')])
   await r.executor.idle()
-  t.same(r.audit.recentDecisions().map((e) => `${e.kind}:${e.reason}`), [
-    'rolled_back:rollback', 'verified:complete', 'skipped:already_rolled_back', 'rolled_back:rollback', 'verified:complete',
-  ])
+  t.same(
+    r.audit.recentDecisions().map(e => `${e.kind}:${e.reason}`),
+    [
+      'rolled_back:rollback',
+      'verified:complete',
+      'skipped:already_rolled_back',
+      'rolled_back:rollback',
+      'verified:complete',
+    ],
+  )
 })
 
-t.test('effectiveness: a trigger still firing on the restored revision is reported once, as RollbackIneffective', async (t) => {
-  const r = await rig(t, { triggerState: () => ({ firing: true, value: 0.42 }), effectivenessWindow: () => 300 })
-  r.executor.handle([firing('checkout')])
-  await r.executor.idle()
-  const rec = await until(() => r.audit.recentDecisions().find((e) => e.kind === 'ineffective'), 3_000)
-  t.match(rec, { reason: 'still_firing', fromRevision: 2, toRevision: 1, value: 0.42, result: 'ineffective', message: /but HighErrorRate still fires \(value 0\.42\) 0s later/ })
-  t.match(r.alerts.at(-1), { labels: { alertname: 'RollbackIneffective', severity: 'critical', workload: 'checkout' }, annotations: { from_revision: '2', to_revision: '1', value: '0.42' } })
-  t.equal(await metric(r.registry, 'rollguard_rollbacks_total', { result: 'ineffective', reason: 'still_firing' }), 1)
-  await r.audit.flush(5_000)
-  t.ok(eventReasons(r.fake, 'checkout').includes('RollbackIneffective'))
+t.test(
+  'effectiveness: a trigger still firing on the restored revision is reported once, as RollbackIneffective',
+  async t => {
+    const r = await rig(t, { triggerState: () => ({ firing: true, value: 0.42 }), effectivenessWindow: () => 300 })
+    r.executor.handle([firing('checkout')])
+    await r.executor.idle()
+    const rec = await until(() => r.audit.recentDecisions().find(e => e.kind === 'ineffective'), 3_000)
+    t.match(rec, {
+      reason: 'still_firing',
+      fromRevision: 2,
+      toRevision: 1,
+      value: 0.42,
+      result: 'ineffective',
+      message: /but HighErrorRate still fires \(value 0\.42\) 0s later/,
+    })
+    t.match(r.alerts.at(-1), {
+      labels: { alertname: 'RollbackIneffective', severity: 'critical', workload: 'checkout' },
+      annotations: { from_revision: '2', to_revision: '1', value: '0.42' },
+    })
+    t.equal(await metric(r.registry, 'rollguard_rollbacks_total', { result: 'ineffective', reason: 'still_firing' }), 1)
+    await r.audit.flush(5_000)
+    t.ok(eventReasons(r.fake, 'checkout').includes('RollbackIneffective'))
 
-  // Resolved within the window: nothing to report. A follower reports nothing either.
-  const healed = await rig(t, { triggerState: () => ({ firing: false }), effectivenessWindow: () => 100 })
-  healed.executor.handle([firing('checkout')])
-  await healed.executor.idle()
-  await new Promise((resolve) => setTimeout(resolve, 400))
-  t.notOk(healed.audit.recentDecisions().some((e) => e.kind === 'ineffective'))
-  const follower = await rig(t, { triggerState: () => ({ firing: true }), effectivenessWindow: () => 100 })
-  follower.executor.handle([firing('checkout')])
-  await follower.executor.idle()
-  follower.leader.value = false
-  await new Promise((resolve) => setTimeout(resolve, 400))
-  t.notOk(follower.audit.recentDecisions().some((e) => e.kind === 'ineffective'))
-})
+    // Resolved within the window: nothing to report. A follower reports nothing either.
+    const healed = await rig(t, { triggerState: () => ({ firing: false }), effectivenessWindow: () => 100 })
+    healed.executor.handle([firing('checkout')])
+    await healed.executor.idle()
+    await new Promise(resolve => setTimeout(resolve, 400))
+    t.notOk(healed.audit.recentDecisions().some(e => e.kind === 'ineffective'))
+    const follower = await rig(t, { triggerState: () => ({ firing: true }), effectivenessWindow: () => 100 })
+    follower.executor.handle([firing('checkout')])
+    await follower.executor.idle()
+    follower.leader.value = false
+    await new Promise(resolve => setTimeout(resolve, 400))
+    t.notOk(follower.audit.recentDecisions().some(e => e.kind === 'ineffective'))
+  },
+)
 
-t.test('effectiveness of webhook triggers: no resolved notification within the window means still firing', async (t) => {
+t.test('effectiveness of webhook triggers: no resolved notification within the window means still firing', async t => {
   const ref = { kind: 'Deployment' as const, namespace: 'shop', name: 'checkout' }
-  const alert = { name: 'HighErrorRate', labels: { alertname: 'HighErrorRate' }, fingerprint: 'fbeaf81a8353a375', startsAt: Date.now() - 1_000 }
+  const alert = {
+    name: 'HighErrorRate',
+    labels: { alertname: 'HighErrorRate' },
+    fingerprint: 'fbeaf81a8353a375',
+    startsAt: Date.now() - 1_000,
+  }
   const r = await rig(t, { actions: { webhook_effectiveness_window: '300ms' } })
   r.executor.handleEvents([{ kind: 'fire', request: { ref, alert } }])
   await r.executor.idle()
-  await until(() => r.audit.recentDecisions().find((e) => e.kind === 'ineffective'), 3_000)
+  await until(() => r.audit.recentDecisions().find(e => e.kind === 'ineffective'), 3_000)
 
   const resolvedInTime = await rig(t, { actions: { effectiveness_window: '300ms' } })
   resolvedInTime.executor.handleEvents([{ kind: 'fire', request: { ref, alert } }])
   await resolvedInTime.executor.idle()
   resolvedInTime.executor.handleEvents([{ kind: 'resolve', request: { ref, alert } }])
-  await new Promise((resolve) => setTimeout(resolve, 600))
-  t.notOk(resolvedInTime.audit.recentDecisions().some((e) => e.kind === 'ineffective'), 'the resolved notification came')
+  await new Promise(resolve => setTimeout(resolve, 600))
+  t.notOk(
+    resolvedInTime.audit.recentDecisions().some(e => e.kind === 'ineffective'),
+    'the resolved notification came',
+  )
 })
 
-t.test('correlated triggers of three workloads: all held, one RollbackHeldCorrelated alert for the scope', async (t) => {
+t.test('correlated triggers of three workloads: all held, one RollbackHeldCorrelated alert for the scope', async t => {
   const r = await rig(t, { actions: { correlation: { settle: '300ms' } } })
   await deploy(r.fake, 'cart')
   await deploy(r.fake, 'search')
@@ -281,9 +429,12 @@ t.test('correlated triggers of three workloads: all held, one RollbackHeldCorrel
   r.executor.handle([firing('checkout'), firing('cart'), firing('search')])
   await r.executor.idle()
   t.same(patches(r.fake.log), [], 'no rollback')
-  const held = r.audit.recentDecisions().filter((e) => e.kind === 'held')
+  const held = r.audit.recentDecisions().filter(e => e.kind === 'held')
   t.equal(held.length, 3)
   t.match(held[0], { reason: 'correlated_failure', decision: 'skip', correlated: { scope: 'cluster' } })
-  t.same(new Set(r.alerts.map((a) => JSON.stringify(a.labels))).size, 1, 'the same alert identity every time')
-  t.match(r.alerts[0], { labels: { alertname: 'RollbackHeldCorrelated', scope: 'cluster', namespace: 'shop' }, annotations: { workloads: 'Deployment shop/cart, Deployment shop/checkout, Deployment shop/search' } })
+  t.same(new Set(r.alerts.map(a => JSON.stringify(a.labels))).size, 1, 'the same alert identity every time')
+  t.match(r.alerts[0], {
+    labels: { alertname: 'RollbackHeldCorrelated', scope: 'cluster', namespace: 'shop' },
+    annotations: { workloads: 'Deployment shop/cart, Deployment shop/checkout, Deployment shop/search' },
+  })
 })

@@ -14,9 +14,10 @@ import {
 
 const plain = (m: Matcher) => ({ name: m.name, type: m.type, value: m.value })
 // Test names stay on one TAP line: U+2028 and control characters would break it.
-const printable = (s: string) => [...s].map((c) => (/[ -~]/.test(c) ? c : `\\u{${(c.codePointAt(0) as number).toString(16)}}`)).join('')
+const printable = (s: string) =>
+  [...s].map(c => (/[ -~]/.test(c) ? c : `\\u{${(c.codePointAt(0) as number).toString(16)}}`)).join('')
 
-t.test('parseMatcher reads Alertmanager matcher syntax', async (t) => {
+t.test('parseMatcher reads Alertmanager matcher syntax', async t => {
   const cases: Array<[string, Matcher]> = [
     ['foo="bar"', { name: 'foo', type: '=', value: 'bar' }],
     ['foo!="bar"', { name: 'foo', type: '!=', value: 'bar' }],
@@ -41,7 +42,7 @@ t.test('parseMatcher reads Alertmanager matcher syntax', async (t) => {
   for (const [input, want] of cases) t.same(plain(parseMatcher(input)), want, input)
 })
 
-t.test('parseMatcher rejects malformed matchers with the input and the problem', async (t) => {
+t.test('parseMatcher rejects malformed matchers with the input and the problem', async t => {
   const cases: Array<[string, RegExp]> = [
     ['', /invalid matcher "": expected a label name, an operator/],
     ['foo', /expected a label name, an operator \(=, !=, =~, !~\) and a value/],
@@ -56,13 +57,16 @@ t.test('parseMatcher rejects malformed matchers with the input and the problem',
     ['job="', /unescaped double quote/],
     ['trickier==\\\\=\\=\\""', /unescaped double quote/],
     ['job="a\\"', /unescaped double quote/],
-    ['foo=~"invalid[regexp"', /invalid matcher "foo=~\\"invalid\[regexp\\"": invalid regular expression "invalid\[regexp": missing closing \]/],
+    [
+      'foo=~"invalid[regexp"',
+      /invalid matcher "foo=~\\"invalid\[regexp\\"": invalid regular expression "invalid\[regexp": missing closing \]/,
+    ],
     ['foo!~"(a"', /invalid regular expression "\(a": .*(Unterminated group|missing \))/],
   ]
   for (const [input, re] of cases) t.throws(() => parseMatcher(input), re, input)
 })
 
-t.test('parseMatchers parses a list and names the failing entry', async (t) => {
+t.test('parseMatchers parses a list and names the failing entry', async t => {
   t.same(parseMatchers([]), [])
   t.same(parseMatchers(['a="1"', 'b!~"x|y"']).map(plain), [
     { name: 'a', type: '=', value: '1' },
@@ -71,16 +75,31 @@ t.test('parseMatchers parses a list and names the failing entry', async (t) => {
   t.throws(() => parseMatchers(['a="1"', 'b=']), /^matcher 2 of 2: invalid matcher "b=": the value is missing/)
 })
 
-t.test('matcherFromSilence maps isRegex/isEqual (absent isEqual = true)', async (t) => {
+t.test('matcherFromSilence maps isRegex/isEqual (absent isEqual = true)', async t => {
   t.same(plain(matcherFromSilence({ name: 'a', value: 'x', isRegex: false })), { name: 'a', type: '=', value: 'x' })
-  t.same(plain(matcherFromSilence({ name: 'a', value: 'x', isRegex: false, isEqual: true })), { name: 'a', type: '=', value: 'x' })
-  t.same(plain(matcherFromSilence({ name: 'a', value: 'x', isRegex: false, isEqual: false })), { name: 'a', type: '!=', value: 'x' })
+  t.same(plain(matcherFromSilence({ name: 'a', value: 'x', isRegex: false, isEqual: true })), {
+    name: 'a',
+    type: '=',
+    value: 'x',
+  })
+  t.same(plain(matcherFromSilence({ name: 'a', value: 'x', isRegex: false, isEqual: false })), {
+    name: 'a',
+    type: '!=',
+    value: 'x',
+  })
   t.same(plain(matcherFromSilence({ name: 'a', value: 'x.*', isRegex: true })), { name: 'a', type: '=~', value: 'x.*' })
-  t.same(plain(matcherFromSilence({ name: 'a', value: 'x.*', isRegex: true, isEqual: false })), { name: 'a', type: '!~', value: 'x.*' })
-  t.throws(() => matcherFromSilence({ name: 'a', value: '(?=x)', isRegex: true }), /^silence matcher a=~"\(\?=x\)": invalid regular expression "\(\?=x\)": lookahead and lookbehind are not supported/)
+  t.same(plain(matcherFromSilence({ name: 'a', value: 'x.*', isRegex: true, isEqual: false })), {
+    name: 'a',
+    type: '!~',
+    value: 'x.*',
+  })
+  t.throws(
+    () => matcherFromSilence({ name: 'a', value: '(?=x)', isRegex: true }),
+    /^silence matcher a=~"\(\?=x\)": invalid regular expression "\(\?=x\)": lookahead and lookbehind are not supported/,
+  )
 })
 
-t.test('matching: operators, missing labels are "", full anchoring', async (t) => {
+t.test('matching: operators, missing labels are "", full anchoring', async t => {
   const labels = { severity: 'critical', deployment: 'checkout', empty: '' }
   const cases: Array<[string, boolean]> = [
     ['severity="critical"', true],
@@ -113,7 +132,7 @@ t.test('matching: operators, missing labels are "", full anchoring', async (t) =
   for (const [text, want] of cases) t.equal(matches(parseMatcher(text), labels), want, text)
 })
 
-t.test('matchesAll needs every matcher; an empty set matches everything', async (t) => {
+t.test('matchesAll needs every matcher; an empty set matches everything', async t => {
   const labels = { a: '1', b: '2' }
   t.equal(matchesAll([], labels), true)
   t.equal(matchesAll(parseMatchers(['a="1"', 'b=~"[0-9]"']), labels), true)
@@ -121,14 +140,14 @@ t.test('matchesAll needs every matcher; an empty set matches everything', async 
   t.equal(matchesAll(parseMatchers(['c=""', 'a!="2"']), labels), true)
 })
 
-t.test('a matcher built by hand compiles its regex on first use, once', async (t) => {
+t.test('a matcher built by hand compiles its regex on first use, once', async t => {
   const m: Matcher = { name: 'a', type: '=~', value: 'x+' }
   t.equal(matches(m, { a: 'xxx' }), true)
   t.equal(matches(m, { a: 'xy' }), false)
   t.throws(() => matches({ name: 'a', type: '!~', value: '(' }, { a: '' }), /invalid regular expression "\("/)
 })
 
-t.test('RE2 patterns mean what they mean in Go', async (t) => {
+t.test('RE2 patterns mean what they mean in Go', async t => {
   // [pattern, value, matches]: each row is what Go's regexp (and so Alertmanager) decides.
   const cases: Array<[string, string, boolean]> = [
     // `.` excludes only \n; (?s) includes it.
@@ -225,11 +244,15 @@ t.test('RE2 patterns mean what they mean in Go', async (t) => {
     ['a|b', 'ab', false],
   ]
   for (const [pattern, value, want] of cases) {
-    t.equal(matches(parseMatcher(`v=~"${pattern.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`), { v: value }), want, `${pattern} ~ ${printable(value)}`)
+    t.equal(
+      matches(parseMatcher(`v=~"${pattern.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`), { v: value }),
+      want,
+      `${pattern} ~ ${printable(value)}`,
+    )
   }
 })
 
-t.test('patterns RE2 rejects or JavaScript cannot express are refused, naming the construct', async (t) => {
+t.test('patterns RE2 rejects or JavaScript cannot express are refused, naming the construct', async t => {
   const cases: Array<[string, RegExp]> = [
     ['(?=a)', /lookahead and lookbehind are not supported/],
     ['(?!a)', /lookahead and lookbehind/],
@@ -265,10 +288,13 @@ t.test('patterns RE2 rejects or JavaScript cannot express are refused, naming th
   for (const [pattern, re] of cases) {
     t.throws(() => matcherFromSilence({ name: 'v', value: pattern, isRegex: true }), re, pattern)
   }
-  t.doesNotThrow(() => matcherFromSilence({ name: 'v', value: '(?=a)', isRegex: false }), 'equality matchers are never compiled')
+  t.doesNotThrow(
+    () => matcherFromSilence({ name: 'v', value: '(?=a)', isRegex: false }),
+    'equality matchers are never compiled',
+  )
 })
 
-t.test('formatMatcher renders what parseMatcher reads back', async (t) => {
+t.test('formatMatcher renders what parseMatcher reads back', async t => {
   t.equal(formatMatcher(parseMatcher('a=~"x.*"')), 'a=~"x.*"')
   t.equal(formatMatcher({ name: 'q', type: '!=', value: 'say "hi"\\\n' }), 'q!="say \\"hi\\"\\\\\\n"')
   const name = fc.stringMatching(/^[a-zA-Z_:][a-zA-Z0-9_:]{0,8}$/)
@@ -281,10 +307,12 @@ t.test('formatMatcher renders what parseMatcher reads back', async (t) => {
   )
 })
 
-t.test('MatcherString reports a bad matcher at the config field', async (t) => {
+t.test('MatcherString reports a bad matcher at the config field', async t => {
   const Schema = z.strictObject({ matchers: z.array(MatcherString) })
   t.same(Schema.parse({ matchers: ['a="1"'] }).matchers.map(plain), [{ name: 'a', type: '=', value: '1' }])
   const r = Schema.safeParse({ matchers: ['a="1"', 'b=~"("'] })
   t.equal(r.success, false)
-  t.match(r.error?.issues, [{ path: ['matchers', 1], message: /invalid matcher "b=~\\"\(\\"": invalid regular expression/ }])
+  t.match(r.error?.issues, [
+    { path: ['matchers', 1], message: /invalid matcher "b=~\\"\(\\"": invalid regular expression/ },
+  ])
 })

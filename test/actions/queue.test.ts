@@ -10,18 +10,18 @@ const request = (name: string, alert: string): RollbackRequest => ({
 function gatedQueue() {
   const started: Job[] = []
   const release = new Map<Job, () => void>()
-  const queue = new WorkloadQueue((job) => {
+  const queue = new WorkloadQueue(job => {
     started.push(job)
-    return new Promise<void>((resolve) => release.set(job, resolve))
+    return new Promise<void>(resolve => release.set(job, resolve))
   })
   const finish = async (job: Job | undefined) => {
     release.get(job as Job)?.()
-    await new Promise((r) => setImmediate(r))
+    await new Promise(r => setImmediate(r))
   }
   return { queue, started, finish }
 }
 
-t.test('one job per workload; later requests wait as one queued job; other workloads run at once', async (t) => {
+t.test('one job per workload; later requests wait as one queued job; other workloads run at once', async t => {
   const { queue, started, finish } = gatedQueue()
   t.equal(queue.submit(request('a', 'X')), 'started')
   t.equal(queue.submit(request('a', 'X')), 'duplicate', 'the same alert again')
@@ -39,7 +39,7 @@ t.test('one job per workload; later requests wait as one queued job; other workl
   t.equal(queue.submit(request('a', 'X')), 'started', 'the slot was freed')
 })
 
-t.test('resolve: drops a queued job nobody wants; cancels a running one that has not sent its patch', async (t) => {
+t.test('resolve: drops a queued job nobody wants; cancels a running one that has not sent its patch', async t => {
   const { queue, started, finish } = gatedQueue()
   queue.submit(request('a', 'X'))
   queue.submit(request('a', 'Y'))
@@ -62,7 +62,7 @@ t.test('resolve: drops a queued job nobody wants; cancels a running one that has
   await queue.idle()
 })
 
-t.test('a failing job frees its slot', async (t) => {
+t.test('a failing job frees its slot', async t => {
   const queue = new WorkloadQueue(async () => {
     throw new Error('bug')
   })

@@ -1,9 +1,9 @@
 import t from 'tap'
 import { namespaceMatches, parseSelector, SelectorError, selectorMatches } from '../../src/actions/selector.js'
 
-const show = (s: string) => parseSelector(s).map((r) => `${r.key} ${r.op} ${r.values.join('|')}`.trim())
+const show = (s: string) => parseSelector(s).map(r => `${r.key} ${r.op} ${r.values.join('|')}`.trim())
 
-t.test('parseSelector reads every Kubernetes form', async (t) => {
+t.test('parseSelector reads every Kubernetes form', async t => {
   const cases: Array<[string, string[]]> = [
     ['', []],
     ['   ', []],
@@ -25,7 +25,7 @@ t.test('parseSelector reads every Kubernetes form', async (t) => {
   for (const [input, want] of cases) t.same(show(input), want, JSON.stringify(input))
 })
 
-t.test('syntax errors name the column', async (t) => {
+t.test('syntax errors name the column', async t => {
   const cases: Array<[string, RegExp]> = [
     [',', /expected a label key, found "," at column 1$/],
     ['a=b,', /expected a label key, found the end at column 5$/],
@@ -57,11 +57,14 @@ t.test('syntax errors name the column', async (t) => {
     t.throws(() => parseSelector(input), re, input)
     t.throws(() => parseSelector(input), SelectorError, input)
   }
-  t.throws(() => parseSelector('a in x'), { name: 'SelectorError', message: 'invalid label selector "a in x": expected "(" after "in", found "x" at column 6' })
+  t.throws(() => parseSelector('a in x'), {
+    name: 'SelectorError',
+    message: 'invalid label selector "a in x": expected "(" after "in", found "x" at column 6',
+  })
   t.doesNotThrow(() => parseSelector(`${'p'.repeat(253)}/${'k'.repeat(63)}=${'v'.repeat(63)}`), 'maximum lengths')
 })
 
-t.test('selectorMatches follows Kubernetes semantics', async (t) => {
+t.test('selectorMatches follows Kubernetes semantics', async t => {
   const labels = { app: 'checkout', tier: 'be', 'rollguard.io/enabled': 'true', empty: '' }
   const cases: Array<[string, boolean]> = [
     ['', true],
@@ -91,7 +94,7 @@ t.test('selectorMatches follows Kubernetes semantics', async (t) => {
   for (const [sel, want] of cases) t.equal(selectorMatches(parseSelector(sel), labels), want, sel)
 })
 
-t.test('namespaceMatches: exact names and "*" globs', async (t) => {
+t.test('namespaceMatches: exact names and "*" globs', async t => {
   const cases: Array<[string, string, boolean]> = [
     ['shop', 'shop', true],
     ['shop', 'shop-2', false],

@@ -1,6 +1,12 @@
 import t, { type Test } from 'tap'
 import { Registry } from 'prom-client'
-import { ActionsService, effectivenessWindow, firingTriggers, kubeSource, triggerState } from '../../src/actions/service.js'
+import {
+  ActionsService,
+  effectivenessWindow,
+  firingTriggers,
+  kubeSource,
+  triggerState,
+} from '../../src/actions/service.js'
 import { KubernetesConfig } from '../../src/actions/actions-config.js'
 import { ConfigDocument } from '../../src/config/schema.js'
 import { newGroupState, type GroupState } from '../../src/engine/group.js'
@@ -37,7 +43,7 @@ function replica(t: Test, fake: FakeKube, identity: string, extra: Record<string
   const service = ActionsService.create(doc, {
     logger: log.logger,
     registry,
-    sendAlerts: (a) => void alerts.push(...a),
+    sendAlerts: a => void alerts.push(...a),
     generatorURL: () => 'http://rg',
     groups: () => groups,
     env: {},
@@ -47,14 +53,14 @@ function replica(t: Test, fake: FakeKube, identity: string, extra: Record<string
   return { service, log, registry, alerts, groups }
 }
 
-t.test('two replicas: one leads and rolls back once; the other takes over on stop and does not repeat it', async (t) => {
+t.test('two replicas: one leads and rolls back once; the other takes over on stop and does not repeat it', async t => {
   const h = await harness('shop')
   t.teardown(h.close)
   await deploy(h.fake, 'checkout')
   const a = replica(t, h.fake, 'a')
   await until(() => a.service.isLeader(), 5_000)
   const b = replica(t, h.fake, 'b')
-  await new Promise((r) => setTimeout(r, 300))
+  await new Promise(r => setTimeout(r, 300))
   t.notOk(b.service.isLeader(), 'b follows')
   t.equal(await metric(a.registry, 'rollguard_leader'), 1)
   t.equal(await metric(b.registry, 'rollguard_leader'), 0)
@@ -65,7 +71,10 @@ t.test('two replicas: one leads and rolls back once; the other takes over on sto
   t.equal(patches(h.fake.log).length, 1, 'exactly one rollback')
   t.equal(image(h.fake.get('deployments', 'shop', 'checkout')), 'nginx:1')
   t.match(b.service.recentDecisions(), [{ kind: 'not_leader' }])
-  t.match(a.service.recentDecisions().map((d) => d.kind), ['rolled_back', 'verified'])
+  t.match(
+    a.service.recentDecisions().map(d => d.kind),
+    ['rolled_back', 'verified'],
+  )
 
   // b sees the trigger still firing when it takes over.
   b.groups.push(firingGroup('checkout'))
@@ -75,12 +84,16 @@ t.test('two replicas: one leads and rolls back once; the other takes over on sto
   await until(() => b.service.isLeader(), 5_000)
   await until(() => b.service.recentDecisions().length >= 2, 5_000)
   await b.service.idle()
-  t.match(b.service.recentDecisions().at(-1), { kind: 'skipped', reason: 'already_rolled_back' }, 'the new leader decided on the firing trigger')
+  t.match(
+    b.service.recentDecisions().at(-1),
+    { kind: 'skipped', reason: 'already_rolled_back' },
+    'the new leader decided on the firing trigger',
+  )
   t.equal(patches(h.fake.log).length, 1, 'and did not repeat the rollback')
-  t.ok(b.log.lines().some((l) => l.msg === 'became the leader: acting on rollback triggers'))
+  t.ok(b.log.lines().some(l => l.msg === 'became the leader: acting on rollback triggers'))
 })
 
-t.test('without leader election this replica always acts; create fails clearly without a kubeconfig', async (t) => {
+t.test('without leader election this replica always acts; create fails clearly without a kubeconfig', async t => {
   const h = await harness('shop')
   t.teardown(h.close)
   const doc = ConfigDocument.parse({
@@ -90,68 +103,133 @@ t.test('without leader election this replica always acts; create fails clearly w
   })
   const log = logSink()
   const registry = new Registry()
-  const service = ActionsService.create(doc, { logger: log.logger, registry, sendAlerts: () => {}, generatorURL: () => '', groups: () => [], env: {} })
+  const service = ActionsService.create(doc, {
+    logger: log.logger,
+    registry,
+    sendAlerts: () => {},
+    generatorURL: () => '',
+    groups: () => [],
+    env: {},
+  })
   t.teardown(() => service.stop())
   t.ok(service.isLeader())
   t.equal(await metric(registry, 'rollguard_leader'), 1)
-  t.ok(log.lines().some((l) => String(l.msg).startsWith('leader election is disabled')))
+  t.ok(log.lines().some(l => String(l.msg).startsWith('leader election is disabled')))
   service.reload(undefined)
   service.handle([firing('checkout')])
   await service.idle()
   t.same(service.recentDecisions(), [], 'actions removed by reload')
 
-  const missing = ConfigDocument.parse({ prometheus: { url: 'http://127.0.0.1:9' }, actions: {}, kubernetes: { kubeconfig: '/nonexistent/kubeconfig' } })
-  t.throws(() => ActionsService.create(missing, { logger: log.logger, registry: new Registry(), sendAlerts: () => {}, generatorURL: () => '', groups: () => [] }), /nonexistent/)
+  const missing = ConfigDocument.parse({
+    prometheus: { url: 'http://127.0.0.1:9' },
+    actions: {},
+    kubernetes: { kubeconfig: '/nonexistent/kubeconfig' },
+  })
+  t.throws(
+    () =>
+      ActionsService.create(missing, {
+        logger: log.logger,
+        registry: new Registry(),
+        sendAlerts: () => {},
+        generatorURL: () => '',
+        groups: () => [],
+      }),
+    /nonexistent/,
+  )
   const none = ConfigDocument.parse({ prometheus: { url: 'http://127.0.0.1:9' } })
-  t.throws(() => ActionsService.create(none, { logger: log.logger, registry: new Registry(), sendAlerts: () => {}, generatorURL: () => '', groups: () => [] }), /not configured/)
+  t.throws(
+    () =>
+      ActionsService.create(none, {
+        logger: log.logger,
+        registry: new Registry(),
+        sendAlerts: () => {},
+        generatorURL: () => '',
+        groups: () => [],
+      }),
+    /not configured/,
+  )
 })
 
-t.test('kubeSource: explicit in-cluster, a kubeconfig file, in-cluster when running in a pod (auto), else kubectl lookup', async (t) => {
-  const k = (o: Record<string, unknown>) => KubernetesConfig.parse(o)
-  t.same(kubeSource(k({ in_cluster: true }), {}), { mode: 'in-cluster' })
-  t.same(kubeSource(k({ kubeconfig: '/k' }), { KUBERNETES_SERVICE_HOST: '10.0.0.1' }), { mode: 'file', path: '/k' })
-  t.same(kubeSource(k({}), { KUBERNETES_SERVICE_HOST: '10.0.0.1' }), { mode: 'in-cluster' })
-  t.same(kubeSource(k({ in_cluster: false }), { KUBERNETES_SERVICE_HOST: '10.0.0.1' }), { mode: 'default' })
-  t.same(kubeSource(k({}), {}), { mode: 'default' })
-})
+t.test(
+  'kubeSource: explicit in-cluster, a kubeconfig file, in-cluster when running in a pod (auto), else kubectl lookup',
+  async t => {
+    const k = (o: Record<string, unknown>) => KubernetesConfig.parse(o)
+    t.same(kubeSource(k({ in_cluster: true }), {}), { mode: 'in-cluster' })
+    t.same(kubeSource(k({ kubeconfig: '/k' }), { KUBERNETES_SERVICE_HOST: '10.0.0.1' }), { mode: 'file', path: '/k' })
+    t.same(kubeSource(k({}), { KUBERNETES_SERVICE_HOST: '10.0.0.1' }), { mode: 'in-cluster' })
+    t.same(kubeSource(k({ in_cluster: false }), { KUBERNETES_SERVICE_HOST: '10.0.0.1' }), { mode: 'default' })
+    t.same(kubeSource(k({}), {}), { mode: 'default' })
+  },
+)
 
-t.test('firingTriggers lists the firing alerts of every group as transitions to firing', async (t) => {
+t.test('firingTriggers lists the firing alerts of every group as transitions to firing', async t => {
   const g = firingGroup('checkout')
   const [tr] = firingTriggers([g])
   t.match(tr, { rule: 'HighErrorRate', from: 'firing', to: 'firing', at: 1_000, labels: { deployment: 'checkout' } })
   t.equal(firingTriggers([g]).length, 1, 'pending alerts are not included')
 })
 
-t.test('triggerState finds a firing alert of any rule by fingerprint (pending and unknown ones are not firing)', async (t) => {
-  const isFiring = (groups: readonly GroupState[], fp: string) => triggerState(groups, fp)?.firing === true
-  const groups = [newGroupState(group([rule({ name: 'Other' })]), 1_000, 'http://rg'), firingGroup('checkout')]
-  t.equal(isFiring(groups, 'fp'), true)
-  t.equal(isFiring(groups, 'fp2'), false, 'pending')
-  t.equal(isFiring(groups, 'gone'), false)
-  t.equal(isFiring([], 'fp'), false)
-})
+t.test(
+  'triggerState finds a firing alert of any rule by fingerprint (pending and unknown ones are not firing)',
+  async t => {
+    const isFiring = (groups: readonly GroupState[], fp: string) => triggerState(groups, fp)?.firing === true
+    const groups = [newGroupState(group([rule({ name: 'Other' })]), 1_000, 'http://rg'), firingGroup('checkout')]
+    t.equal(isFiring(groups, 'fp'), true)
+    t.equal(isFiring(groups, 'fp2'), false, 'pending')
+    t.equal(isFiring(groups, 'gone'), false)
+    t.equal(isFiring([], 'fp'), false)
+  },
+)
 
-t.test('triggerState and effectivenessWindow of a rule alert, by fingerprint', async (t) => {
+t.test('triggerState and effectivenessWindow of a rule alert, by fingerprint', async t => {
   const g = firingGroup('checkout')
   t.same(triggerState([g], 'fp'), { firing: true, value: 1 })
   t.same(triggerState([g], 'fp2'), { firing: false, value: 1 })
   t.equal(triggerState([g], 'gone'), undefined)
   const slow = newGroupState(
-    group([rule({ name: 'HighErrorRate', expr: 'sum(rate(x[5m])) / sum(rate(x[1m])) > 0.1', forMs: 120_000, keepFiringForMs: 30_000 })]),
+    group([
+      rule({
+        name: 'HighErrorRate',
+        expr: 'sum(rate(x[5m])) / sum(rate(x[1m])) > 0.1',
+        forMs: 120_000,
+        keepFiringForMs: 30_000,
+      }),
+    ]),
     15_000,
     'http://rg',
   )
   const alert = g.rules[0]?.state.active.get('fp')
   if (alert) slow.rules[0]?.state.active.set('fp', alert)
-  t.equal(effectivenessWindow([slow], 'fp'), 120_000 + 300_000 + 30_000 + 15_000, 'for + longest range + keep_firing_for + interval')
+  t.equal(
+    effectivenessWindow([slow], 'fp'),
+    120_000 + 300_000 + 30_000 + 15_000,
+    'for + longest range + keep_firing_for + interval',
+  )
   t.equal(effectivenessWindow([slow], 'gone'), undefined)
 })
 
 function firingGroup(deployment: string): GroupState {
   const state = newGroupState(group([rule({ name: 'HighErrorRate' })]), 1_000, 'http://rg')
   const labels = { alertname: 'HighErrorRate', namespace: 'shop', deployment, rollguard_trigger: 'rollback' }
-  const alert = { fingerprint: 'fp', labels, annotations: {}, state: 'firing' as const, value: 1, activeAt: 0, firedAt: 1_000, resolvedAt: 0, lastSentAt: 0, validUntil: 0, keepFiringSince: 0 }
+  const alert = {
+    fingerprint: 'fp',
+    labels,
+    annotations: {},
+    state: 'firing' as const,
+    value: 1,
+    activeAt: 0,
+    firedAt: 1_000,
+    resolvedAt: 0,
+    lastSentAt: 0,
+    validUntil: 0,
+    keepFiringSince: 0,
+  }
   state.rules[0]?.state.active.set('fp', alert)
-  state.rules[0]?.state.active.set('fp2', { ...alert, fingerprint: 'fp2', state: 'pending', labels: { ...labels, deployment: 'other' } })
+  state.rules[0]?.state.active.set('fp2', {
+    ...alert,
+    fingerprint: 'fp2',
+    state: 'pending',
+    labels: { ...labels, deployment: 'other' },
+  })
   return state
 }

@@ -18,12 +18,22 @@ interface Run {
 }
 
 function run(args: readonly string[], timeoutMs: number): Promise<Run> {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     // SIGTERM lets the script stop its own children (dist/demo/processes.js) before it dies.
-    execFile(process.execPath, [...args], { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGTERM', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null
-      resolve({ code, stdout, stderr })
-    })
+    execFile(
+      process.execPath,
+      [...args],
+      { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGTERM', maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code =
+          err === null
+            ? 0
+            : typeof (err as { code?: unknown }).code === 'number'
+              ? (err as { code: number }).code
+              : null
+        resolve({ code, stdout, stderr })
+      },
+    )
   })
 }
 
@@ -38,7 +48,7 @@ function hasBinary(name: string): boolean {
 
 const isNumberOrNull = (x: unknown): boolean => x === null || (typeof x === 'number' && Number.isFinite(x))
 
-t.test('benchmark smoke runs produce well-formed results and regenerate the docs tables', async (t) => {
+t.test('benchmark smoke runs produce well-formed results and regenerate the docs tables', async t => {
   if (!hasBinary('prometheus')) {
     t.plan(0, 'skipped: prometheus is not installed (npm run deps:system)')
     return
@@ -48,14 +58,35 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
   t.equal(failure, '', 'dist/ and the fake API server are built')
   if (failure !== '') return
   const withVmalert = hasBinary('vmalert')
-  if (!withVmalert) t.comment('vmalert is not installed (bash scripts/install-system-deps.sh --with-vmalert): smoke runs without it')
+  if (!withVmalert)
+    t.comment('vmalert is not installed (bash scripts/install-system-deps.sh --with-vmalert): smoke runs without it')
   const dir = t.testdir()
   const detectionOut = join(dir, 'detection.json')
   const scaleOut = join(dir, 'scale.json')
   const actionOut = join(dir, 'action.json')
   const [detection, scale] = await Promise.all([
-    run([join(ROOT, 'bench', 'detection.mjs'), '--smoke', '--out', detectionOut, '--engines', withVmalert ? 'prometheus,vmalert,rollguard' : 'prometheus,rollguard'], 200_000),
-    run([join(ROOT, 'bench', 'scale.mjs'), '--smoke', '--out', scaleOut, '--engines', withVmalert ? 'rollguard,vmalert' : 'rollguard'], 200_000),
+    run(
+      [
+        join(ROOT, 'bench', 'detection.mjs'),
+        '--smoke',
+        '--out',
+        detectionOut,
+        '--engines',
+        withVmalert ? 'prometheus,vmalert,rollguard' : 'prometheus,rollguard',
+      ],
+      200_000,
+    ),
+    run(
+      [
+        join(ROOT, 'bench', 'scale.mjs'),
+        '--smoke',
+        '--out',
+        scaleOut,
+        '--engines',
+        withVmalert ? 'rollguard,vmalert' : 'rollguard',
+      ],
+      200_000,
+    ),
   ])
   // After the others: three benchmarks at once on a small machine measure mostly each other.
   const action = await run([join(ROOT, 'bench', 'action.mjs'), '--smoke', '--out', actionOut], 200_000)
@@ -64,11 +95,19 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
   t.equal(scale.code, 0, `scale smoke run exits 0\n${scale.stderr.slice(-3000)}`)
   if (detection.code !== 0 || scale.code !== 0 || action.code !== 0) return
 
-  const a = JSON.parse(readFileSync(actionOut, 'utf8')) as { benchmark: string; smoke: boolean; summary: Record<string, unknown>; latenciesMs: unknown[] }
+  const a = JSON.parse(readFileSync(actionOut, 'utf8')) as {
+    benchmark: string
+    smoke: boolean
+    summary: Record<string, unknown>
+    latenciesMs: unknown[]
+  }
   t.equal(a.benchmark, 'action')
   t.equal(a.summary['trials'], a.latenciesMs.length)
   t.equal(a.summary['patches'], a.summary['trials'], 'exactly one rollback patch per trigger')
-  t.ok(a.latenciesMs.every((x) => typeof x === 'number' && x >= 0), 'latencies are measured, never negative')
+  t.ok(
+    a.latenciesMs.every(x => typeof x === 'number' && x >= 0),
+    'latencies are measured, never negative',
+  )
 
   const d = JSON.parse(readFileSync(detectionOut, 'utf8')) as {
     benchmark: string
@@ -87,8 +126,12 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
   for (const e of d.settings.engines) {
     const s = d.summary[e] ?? {}
     t.ok(Number.isInteger(s['fired']) && Number.isInteger(s['falseAlerts']), `${e}: counts`)
-    for (const k of ['fireE2eMs', 'fireEngineMs', 'resolveE2eMs', 'resolveEngineMs', 'evalToReceiveMs']) t.ok(isNumberOrNull(s[k]), `${e}: ${k} is a number or null`)
-    t.ok(d.trials.every((tr) => tr.engines[e] !== undefined), `${e}: a record per trial`)
+    for (const k of ['fireE2eMs', 'fireEngineMs', 'resolveE2eMs', 'resolveEngineMs', 'evalToReceiveMs'])
+      t.ok(isNumberOrNull(s[k]), `${e}: ${k} is a number or null`)
+    t.ok(
+      d.trials.every(tr => tr.engines[e] !== undefined),
+      `${e}: a record per trial`,
+    )
   }
 
   const s = JSON.parse(readFileSync(scaleOut, 'utf8')) as {
@@ -102,7 +145,14 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
   for (const layout of s.settings.layouts) {
     for (const e of s.settings.engines) {
       const x = s.summary[layout]?.[e] ?? {}
-      for (const k of ['cpuSecondsPerMinute', 'peakRssMiB', 'prometheusCpuSecondsPerMinute', 'evaluations', 'expectedEvaluations', 'missedIterations']) {
+      for (const k of [
+        'cpuSecondsPerMinute',
+        'peakRssMiB',
+        'prometheusCpuSecondsPerMinute',
+        'evaluations',
+        'expectedEvaluations',
+        'missedIterations',
+      ]) {
         t.ok(isNumberOrNull(x[k]), `${layout}/${e}: ${k} is a number`)
       }
       t.ok((x['peakRssMiB'] as number) > 0, `${layout}/${e}: RSS read from /proc`)
@@ -112,7 +162,23 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
   // The generator fills the marked sections of a copy of docs/benchmarks.md.
   const doc = join(dir, 'benchmarks.md')
   copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
-  const report = await run([join(ROOT, 'bench', 'report.mjs'), '--allow-smoke', '--detection', detectionOut, '--scale', scaleOut, '--action', actionOut, '--webhook', join(dir, 'none.json'), '--doc', doc], 30_000)
+  const report = await run(
+    [
+      join(ROOT, 'bench', 'report.mjs'),
+      '--allow-smoke',
+      '--detection',
+      detectionOut,
+      '--scale',
+      scaleOut,
+      '--action',
+      actionOut,
+      '--webhook',
+      join(dir, 'none.json'),
+      '--doc',
+      doc,
+    ],
+    30_000,
+  )
   t.equal(report.code, 0, report.stderr)
   const text = readFileSync(doc, 'utf8')
   t.match(text, /\| engine \| fired \|/, 'detection table')
@@ -120,11 +186,14 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
   t.match(text, /\| target \(issue 6\) \|/, 'targets table')
   t.match(text, /\| trials \| median \| p99 \|/, 'action-latency table')
   t.notMatch(text, /_No detection results yet/)
-  const refused = await run([join(ROOT, 'bench', 'report.mjs'), '--detection', detectionOut, '--scale', scaleOut, '--doc', doc], 30_000)
+  const refused = await run(
+    [join(ROOT, 'bench', 'report.mjs'), '--detection', detectionOut, '--scale', scaleOut, '--doc', doc],
+    30_000,
+  )
   t.not(refused.code, 0, 'smoke results are not written into the docs by accident')
 })
 
-t.test('the webhook benchmark smoke run writes a well-formed result', async (t) => {
+t.test('the webhook benchmark smoke run writes a well-formed result', async t => {
   // bench/webhook.mjs runs the built daemon (no Prometheus needed): build what is stale.
   const failure = await ensureBuilt()
   t.equal(failure, '', 'dist/ is built')
@@ -141,7 +210,14 @@ t.test('the webhook benchmark smoke run writes a well-formed result', async (t) 
     machine: { nproc: number; node: string }
     settings: { alertsPerNotification: number; mode: string; connections: number }
     targets: { requestsPerSecond: number; p99Ms: number; met: Record<string, unknown> }
-    summary: { requestsPerSecond: number; requestsTotal: number; latencyMs: Record<string, unknown>; non2xx: number; errors: number; served200: number }
+    summary: {
+      requestsPerSecond: number
+      requestsTotal: number
+      latencyMs: Record<string, unknown>
+      non2xx: number
+      errors: number
+      served200: number
+    }
   }
   t.equal(w.benchmark, 'webhook')
   t.equal(w.smoke, true)
@@ -157,14 +233,30 @@ t.test('the webhook benchmark smoke run writes a well-formed result', async (t) 
   const doc = join(dir, 'benchmarks.md')
   copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
   const none = join(dir, 'none.json')
-  const report = await run([join(ROOT, 'bench', 'report.mjs'), '--allow-smoke', '--detection', none, '--scale', none, '--action', none, '--webhook', out, '--doc', doc], 30_000)
+  const report = await run(
+    [
+      join(ROOT, 'bench', 'report.mjs'),
+      '--allow-smoke',
+      '--detection',
+      none,
+      '--scale',
+      none,
+      '--action',
+      none,
+      '--webhook',
+      out,
+      '--doc',
+      doc,
+    ],
+    30_000,
+  )
   t.equal(report.code, 0, report.stderr)
   const text = readFileSync(doc, 'utf8')
   t.match(text, /\| requests\/s \| p50 \| p99 \| max \|/, 'webhook table')
   t.match(text, /\| webhook ≥ 5,000 req\/s, p99 ≤ 20 ms \| \d+ req\/s, p99 \d+ ms \|/, 'webhook target row')
 })
 
-t.test('the memory soak smoke run writes a well-formed result and its docs section', async (t) => {
+t.test('the memory soak smoke run writes a well-formed result and its docs section', async t => {
   if (!hasBinary('prometheus') || !hasBinary('prometheus-alertmanager')) {
     t.plan(0, 'skipped: prometheus or prometheus-alertmanager is not installed (npm run deps:system)')
     return
@@ -181,8 +273,19 @@ t.test('the memory soak smoke run writes a well-formed result and its docs secti
     benchmark: string
     smoke: boolean
     settings: { rules: number; sampleEverySeconds: number; settledAfterSeconds: number }
-    summary: { settledSamples: number; rss: Record<string, unknown> | null; heapFloor: Record<string, unknown> | null; met: Record<string, unknown> }
-    totals: { reloads: number; reloadFailures: number; webhookRequests: number; webhookStatuses: Record<string, number>; evaluations: number }
+    summary: {
+      settledSamples: number
+      rss: Record<string, unknown> | null
+      heapFloor: Record<string, unknown> | null
+      met: Record<string, unknown>
+    }
+    totals: {
+      reloads: number
+      reloadFailures: number
+      webhookRequests: number
+      webhookStatuses: Record<string, number>
+      evaluations: number
+    }
     samples: Array<Record<string, unknown>>
   }
   t.equal(k.benchmark, 'soak')
@@ -197,17 +300,39 @@ t.test('the memory soak smoke run writes a well-formed result and its docs secti
   }
   t.ok(k.totals.reloads >= 1, 'reloaded at least once')
   t.equal(k.totals.reloadFailures, 0, 'every reload succeeded')
-  t.ok(k.totals.webhookRequests > 0 && (k.totals.webhookStatuses['200'] ?? 0) > 0, 'webhook notifications were answered')
+  t.ok(
+    k.totals.webhookRequests > 0 && (k.totals.webhookStatuses['200'] ?? 0) > 0,
+    'webhook notifications were answered',
+  )
   t.ok(k.totals.evaluations > 0, 'rules were evaluated')
   t.equal(k.summary.settledSamples, k.samples.length, 'a smoke run summarizes every sample (no windows to wait for)')
-  for (const key of ['meanMiB', 'bandPercent', 'slopeMiBPer10Min']) t.ok(isNumberOrNull(k.summary.rss?.[key]), `rss.${key}`)
+  for (const key of ['meanMiB', 'bandPercent', 'slopeMiBPer10Min'])
+    t.ok(isNumberOrNull(k.summary.rss?.[key]), `rss.${key}`)
   t.ok(isNumberOrNull(k.summary.heapFloor?.['slopeMiBPer10Min']), 'heap floor slope')
   t.same(Object.keys(k.summary.met).sort(), ['heapFloor', 'rss'])
 
   const doc = join(dir, 'benchmarks.md')
   copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
   const none = join(dir, 'none.json')
-  const report = await run([join(ROOT, 'bench', 'report.mjs'), '--allow-smoke', '--detection', none, '--scale', none, '--action', none, '--webhook', none, '--soak', out, '--doc', doc], 30_000)
+  const report = await run(
+    [
+      join(ROOT, 'bench', 'report.mjs'),
+      '--allow-smoke',
+      '--detection',
+      none,
+      '--scale',
+      none,
+      '--action',
+      none,
+      '--webhook',
+      none,
+      '--soak',
+      out,
+      '--doc',
+      doc,
+    ],
+    30_000,
+  )
   t.equal(report.code, 0, report.stderr)
   const text = readFileSync(doc, 'utf8')
   t.match(text, /\| target \(issue 12\) \| measured/, 'soak targets table')
@@ -215,58 +340,110 @@ t.test('the memory soak smoke run writes a well-formed result and its docs secti
   t.notMatch(text, /_No soak results yet/)
 })
 
-t.test('the backtest benchmark smoke run backfills, replays, finds the injected incidents and writes its docs section', async (t) => {
-  if (!hasBinary('prometheus') || !hasBinary('promtool')) {
-    t.plan(0, 'skipped: prometheus or promtool is not installed (npm run deps:system)')
-    return
-  }
-  const failure = await ensureBuilt()
-  t.equal(failure, '', 'dist/ is built')
-  if (failure !== '') return
-  const withVmalert = hasBinary('vmalert')
-  if (!withVmalert) t.comment('vmalert is not installed (bash scripts/install-system-deps.sh --with-vmalert): smoke run without it')
-  const dir = t.testdir()
-  const out = join(dir, 'backtest.json')
-  const bench = await run([join(ROOT, 'bench', 'backtest.mjs'), '--smoke', '--out', out, '--engines', withVmalert ? 'rollguard,vmalert' : 'rollguard'], 200_000)
-  t.equal(bench.code, 0, `backtest smoke run exits 0\n${bench.stderr.slice(-3000)}`)
-  if (bench.code !== 0) return
-  const b = JSON.parse(readFileSync(out, 'utf8')) as {
-    benchmark: string
-    smoke: boolean
-    machine: { nproc: number; node: string }
-    settings: { deployments: number; hours: number; slots: number; series: number; samples: number; engines: string[]; trials: number; incidents: Array<{ alert: string | null }> }
-    summary: Record<string, Record<string, unknown>>
-    targets: { wallSeconds: number; peakRssMiB: number; met: Record<string, unknown> }
-    runs: Array<{ engine: string; exit: unknown; firingIntervals: number | null; check: { ok: boolean; problems: string[] }; rangeQueries: number }>
-  }
-  t.equal(b.benchmark, 'backtest')
-  t.equal(b.smoke, true)
-  t.ok(b.machine.nproc >= 1 && b.machine.node.startsWith('v'))
-  t.match(b.settings, { deployments: 20, hours: 1, slots: 60 })
-  t.ok(b.settings.series >= 20 * 13 && b.settings.samples > 0, 'the TSDB holds the generated series')
-  const expected = b.settings.incidents.filter((i) => i.alert !== null).length
-  t.equal(expected, 4, 'one incident per rule, and one below the minimum evidence')
-  t.equal(b.runs.length, b.settings.engines.length * b.settings.trials)
-  for (const r of b.runs) {
-    t.equal(r.exit, 0, `${r.engine} exits 0`)
-    t.ok(r.rangeQueries > 0, `${r.engine}: Prometheus answered its range queries`)
-  }
-  const rollguard = b.runs.find((r) => r.engine === 'rollguard')
-  t.same(rollguard?.check, { ok: true, firingIntervals: expected, expected, problems: [] }, 'rollguard finds every injected incident and nothing else')
-  for (const e of b.settings.engines) {
-    const s = b.summary[e] ?? {}
-    for (const k of ['wallSeconds', 'peakRssMiB', 'prometheusCpuSeconds', 'rangeQueries']) t.ok(isNumberOrNull(s[k]) && s[k] !== null, `${e}: ${k} is a number`)
-    t.ok((s['peakRssMiB'] as number) > 0, `${e}: peak RSS measured`)
-  }
-  t.same(Object.keys(b.targets.met).sort(), ['peakRssMiB', 'wallSeconds'])
+t.test(
+  'the backtest benchmark smoke run backfills, replays, finds the injected incidents and writes its docs section',
+  async t => {
+    if (!hasBinary('prometheus') || !hasBinary('promtool')) {
+      t.plan(0, 'skipped: prometheus or promtool is not installed (npm run deps:system)')
+      return
+    }
+    const failure = await ensureBuilt()
+    t.equal(failure, '', 'dist/ is built')
+    if (failure !== '') return
+    const withVmalert = hasBinary('vmalert')
+    if (!withVmalert)
+      t.comment('vmalert is not installed (bash scripts/install-system-deps.sh --with-vmalert): smoke run without it')
+    const dir = t.testdir()
+    const out = join(dir, 'backtest.json')
+    const bench = await run(
+      [
+        join(ROOT, 'bench', 'backtest.mjs'),
+        '--smoke',
+        '--out',
+        out,
+        '--engines',
+        withVmalert ? 'rollguard,vmalert' : 'rollguard',
+      ],
+      200_000,
+    )
+    t.equal(bench.code, 0, `backtest smoke run exits 0\n${bench.stderr.slice(-3000)}`)
+    if (bench.code !== 0) return
+    const b = JSON.parse(readFileSync(out, 'utf8')) as {
+      benchmark: string
+      smoke: boolean
+      machine: { nproc: number; node: string }
+      settings: {
+        deployments: number
+        hours: number
+        slots: number
+        series: number
+        samples: number
+        engines: string[]
+        trials: number
+        incidents: Array<{ alert: string | null }>
+      }
+      summary: Record<string, Record<string, unknown>>
+      targets: { wallSeconds: number; peakRssMiB: number; met: Record<string, unknown> }
+      runs: Array<{
+        engine: string
+        exit: unknown
+        firingIntervals: number | null
+        check: { ok: boolean; problems: string[] }
+        rangeQueries: number
+      }>
+    }
+    t.equal(b.benchmark, 'backtest')
+    t.equal(b.smoke, true)
+    t.ok(b.machine.nproc >= 1 && b.machine.node.startsWith('v'))
+    t.match(b.settings, { deployments: 20, hours: 1, slots: 60 })
+    t.ok(b.settings.series >= 20 * 13 && b.settings.samples > 0, 'the TSDB holds the generated series')
+    const expected = b.settings.incidents.filter(i => i.alert !== null).length
+    t.equal(expected, 4, 'one incident per rule, and one below the minimum evidence')
+    t.equal(b.runs.length, b.settings.engines.length * b.settings.trials)
+    for (const r of b.runs) {
+      t.equal(r.exit, 0, `${r.engine} exits 0`)
+      t.ok(r.rangeQueries > 0, `${r.engine}: Prometheus answered its range queries`)
+    }
+    const rollguard = b.runs.find(r => r.engine === 'rollguard')
+    t.same(
+      rollguard?.check,
+      { ok: true, firingIntervals: expected, expected, problems: [] },
+      'rollguard finds every injected incident and nothing else',
+    )
+    for (const e of b.settings.engines) {
+      const s = b.summary[e] ?? {}
+      for (const k of ['wallSeconds', 'peakRssMiB', 'prometheusCpuSeconds', 'rangeQueries'])
+        t.ok(isNumberOrNull(s[k]) && s[k] !== null, `${e}: ${k} is a number`)
+      t.ok((s['peakRssMiB'] as number) > 0, `${e}: peak RSS measured`)
+    }
+    t.same(Object.keys(b.targets.met).sort(), ['peakRssMiB', 'wallSeconds'])
 
-  const doc = join(dir, 'benchmarks.md')
-  copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
-  const none = join(dir, 'none.json')
-  const report = await run([join(ROOT, 'bench', 'report.mjs'), '--allow-smoke', '--detection', none, '--scale', none, '--action', none, '--webhook', none, '--backtest', out, '--doc', doc], 30_000)
-  t.equal(report.code, 0, report.stderr)
-  const text = readFileSync(doc, 'utf8')
-  t.match(text, /\| engine \| wall s \(min–max\) \| peak RSS MiB \|/, 'backtest table')
-  t.match(text, /\| backtest wall ≤ 30 s \| [\d.]+ s \| (met|\*\*missed\*\*) \|/, 'backtest target row')
-  t.notMatch(text, /_No backtest results yet/)
-})
+    const doc = join(dir, 'benchmarks.md')
+    copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
+    const none = join(dir, 'none.json')
+    const report = await run(
+      [
+        join(ROOT, 'bench', 'report.mjs'),
+        '--allow-smoke',
+        '--detection',
+        none,
+        '--scale',
+        none,
+        '--action',
+        none,
+        '--webhook',
+        none,
+        '--backtest',
+        out,
+        '--doc',
+        doc,
+      ],
+      30_000,
+    )
+    t.equal(report.code, 0, report.stderr)
+    const text = readFileSync(doc, 'utf8')
+    t.match(text, /\| engine \| wall s \(min–max\) \| peak RSS MiB \|/, 'backtest table')
+    t.match(text, /\| backtest wall ≤ 30 s \| [\d.]+ s \| (met|\*\*missed\*\*) \|/, 'backtest target row')
+    t.notMatch(text, /_No backtest results yet/)
+  },
+)

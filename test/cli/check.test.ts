@@ -8,30 +8,33 @@ const dir = fileURLToPath(new URL('../fixtures/rules/', import.meta.url))
 async function check(args: string[], stdin?: string): Promise<{ code: number; out: string; err: string }> {
   let out = ''
   let err = ''
-  const io: CheckIO = { stdout: (s) => void (out += s), stderr: (s) => void (err += s) }
+  const io: CheckIO = { stdout: s => void (out += s), stderr: s => void (err += s) }
   if (stdin !== undefined) io.readStdin = async () => stdin
   const code = await runCheck(args, io)
   return { code, out, err }
 }
 
-t.test('a valid file prints SUCCESS with the rule count and exits 0', async (t) => {
+t.test('a valid file prints SUCCESS with the rule count and exits 0', async t => {
   const r = await check([`${dir}basic.good.yaml`])
   t.equal(r.code, 0)
   t.equal(r.out, `Checking ${dir}basic.good.yaml\n  SUCCESS: 3 rules found\n\n`)
   t.equal(r.err, '')
 })
 
-t.test('an invalid file prints FAILED and every error, exits 1', async (t) => {
+t.test('an invalid file prints FAILED and every error, exits 1', async t => {
   const r = await check([`${dir}many-errors.bad.yaml`, `${dir}basic.good.yaml`])
   t.equal(r.code, 1)
   t.match(r.out, `Checking ${dir}many-errors.bad.yaml\n\nChecking ${dir}basic.good.yaml\n  SUCCESS: 3 rules found\n`)
   const lines = r.err.trimEnd().split('\n')
   t.equal(lines[0], '  FAILED:')
   t.equal(lines.length, 6)
-  t.equal(lines[1], `${dir}many-errors.bad.yaml:5:20: group "g", rule 1, "A": field 'expr': could not parse expression: unexpected end of input at char 6`)
+  t.equal(
+    lines[1],
+    `${dir}many-errors.bad.yaml:5:20: group "g", rule 1, "A": field 'expr': could not parse expression: unexpected end of input at char 6`,
+  )
 })
 
-t.test('duplicate rules: lint FAILED but exit 0, or 3 with --lint-fatal, or silent with --lint=none', async (t) => {
+t.test('duplicate rules: lint FAILED but exit 0, or 3 with --lint-fatal, or silent with --lint=none', async t => {
   const file = `${dir}duplicate-rules.lint.yaml`
   const plain = await check([file])
   t.equal(plain.code, 0)
@@ -46,21 +49,21 @@ t.test('duplicate rules: lint FAILED but exit 0, or 3 with --lint-fatal, or sile
   t.equal(both.code, 1, 'real errors win over lint')
 })
 
-t.test('unknown lint options only warn, like promtool', async (t) => {
+t.test('unknown lint options only warn, like promtool', async t => {
   const r = await check(['--lint', 'bogus', `${dir}duplicate-rules.lint.yaml`])
   t.equal(r.code, 0)
   t.match(r.out, 'WARNING: unknown lint option bogus\n')
   t.match(r.out, 'SUCCESS', 'bogus alone disables duplicate-rules')
 })
 
-t.test('non-lint warnings are printed and do not fail the check', async (t) => {
+t.test('non-lint warnings are printed and do not fail the check', async t => {
   const r = await check([`${dir}multidoc.good.yaml`])
   t.equal(r.code, 0)
   t.match(r.err, /WARNING: .*multidoc\.good\.yaml:6:1: multiple YAML documents/)
   t.match(r.out, 'SUCCESS: 1 rules found')
 })
 
-t.test('globs are expanded; a pattern matching nothing is an error', async (t) => {
+t.test('globs are expanded; a pattern matching nothing is an error', async t => {
   const ok = await check([`${dir}*.good.yaml`])
   t.equal(ok.code, 0)
   t.equal(ok.out.match(/SUCCESS/g)?.length, 6)
@@ -70,7 +73,7 @@ t.test('globs are expanded; a pattern matching nothing is an error', async (t) =
   t.match(none.err, `FAILED:\n${dir}nothing-*.yaml: no rule files match ${dir}nothing-*.yaml\n`)
 })
 
-t.test('with no files, rules are read from standard input', async (t) => {
+t.test('with no files, rules are read from standard input', async t => {
   const r = await check([], 'groups: [{name: g, rules: [{alert: A, expr: up}]}]\n')
   t.equal(r.code, 0)
   t.equal(r.out, 'Checking standard input\n  SUCCESS: 1 rules found\n\n')
@@ -79,7 +82,7 @@ t.test('with no files, rules are read from standard input', async (t) => {
   t.match(bad.err, '<stdin>:1:51: group "g", rule 1, "A"')
 })
 
-t.test('no files and nothing on standard input is a usage error; an empty file is valid, as for promtool', async (t) => {
+t.test('no files and nothing on standard input is a usage error; an empty file is valid, as for promtool', async t => {
   for (const stdin of ['', ' \n\n']) {
     const r = await check([], stdin)
     t.equal(r.code, 2, JSON.stringify(stdin))
@@ -87,7 +90,12 @@ t.test('no files and nothing on standard input is a usage error; an empty file i
     t.equal(r.out, '')
   }
   let err = ''
-  const terminal = await runCheck([], { stdout: () => undefined, stderr: (s) => void (err += s), stdinIsTerminal: true, readStdin: () => Promise.reject(new Error('not read')) })
+  const terminal = await runCheck([], {
+    stdout: () => undefined,
+    stderr: s => void (err += s),
+    stdinIsTerminal: true,
+    readStdin: () => Promise.reject(new Error('not read')),
+  })
   t.equal(terminal, 2, 'a terminal on standard input is not waited on')
   t.match(err, 'no rule files given and stdin is empty')
   const comment = await check([], '# rules go here\n')
@@ -102,7 +110,7 @@ t.test('no files and nothing on standard input is a usage error; an empty file i
   t.equal(devNull.out, 'Checking /dev/null\n  SUCCESS: 0 rules found\n\n')
 })
 
-t.test('--help prints usage; bad flags are usage errors (exit 2)', async (t) => {
+t.test('--help prints usage; bad flags are usage errors (exit 2)', async t => {
   const help = await check(['--help'])
   t.equal(help.code, 0)
   t.equal(help.out, CHECK_USAGE)
@@ -111,17 +119,20 @@ t.test('--help prints usage; bad flags are usage errors (exit 2)', async (t) => 
   t.equal(bad.code, 2)
   t.equal(bad.err, "rollguard check: unknown flag --nope\nTry 'rollguard check --help'.\n")
   const typo = await check(['--lint-fata', 'x.yml'])
-  t.equal(typo.err, "rollguard check: unknown flag --lint-fata (did you mean --lint-fatal?)\nTry 'rollguard check --help'.\n")
+  t.equal(
+    typo.err,
+    "rollguard check: unknown flag --lint-fata (did you mean --lint-fatal?)\nTry 'rollguard check --help'.\n",
+  )
   t.equal((await check(['--lint'])).code, 2)
   t.equal((await check(['--config'])).code, 2)
 })
 
-t.test('"--" ends the flags', async (t) => {
+t.test('"--" ends the flags', async t => {
   const r = await check(['--', `${dir}basic.good.yaml`])
   t.equal(r.code, 0)
 })
 
-t.test('--config checks a rollguard config file and the rule files it names', async (t) => {
+t.test('--config checks a rollguard config file and the rule files it names', async t => {
   const cfgDir = t.testdir({
     'good.yml': 'prometheus: { url: "http://p:9090" }\nrules: { files: [rules/*.yaml] }\n',
     'bad.yml': 'prometheus: { url: "http://p:9090" }\nrules: { evaluation_interval: 5x }\n',
@@ -143,9 +154,9 @@ t.test('--config checks a rollguard config file and the rule files it names', as
   t.match(missing.err, 'cannot read')
   const seen: string[] = []
   let out = ''
-  const io: CheckIO = { stdout: (s) => void (out += s), stderr: () => undefined }
+  const io: CheckIO = { stdout: s => void (out += s), stderr: () => undefined }
   const code = await runCheck(['--config=rollguard.yml', `${dir}basic.good.yaml`], io, {
-    checkConfig: async (file) => {
+    checkConfig: async file => {
       seen.push(file)
       return 0
     },
@@ -160,6 +171,6 @@ t.test('--config checks a rollguard config file and the rule files it names', as
 async function runCapture(args: string[], hooks: CheckHooks): Promise<{ code: number; out: string; err: string }> {
   let out = ''
   let err = ''
-  const code = await runCheck(args, { stdout: (s) => void (out += s), stderr: (s) => void (err += s) }, hooks)
+  const code = await runCheck(args, { stdout: s => void (out += s), stderr: s => void (err += s) }, hooks)
   return { code, out, err }
 }

@@ -7,7 +7,9 @@ import { freePort } from '../../src/demo/processes.js'
 import { eventually, getJson, tempDir } from '../fixtures/e2e.js'
 import { startRollguardProcess } from '../fixtures/rollguard-process.js'
 
-interface RulesBody { data: { groups: Array<{ rules: Array<{ name: string }> }> } }
+interface RulesBody {
+  data: { groups: Array<{ rules: Array<{ name: string }> }> }
+}
 
 const rulesText = (alert: string) => `groups:
   - name: signals
@@ -16,14 +18,17 @@ const rulesText = (alert: string) => `groups:
         expr: vector(1) > 0
 `
 
-t.test('SIGHUP reloads the rules; POST /-/reload is 403 without --web.enable-lifecycle', async (t) => {
+t.test('SIGHUP reloads the rules; POST /-/reload is 403 without --web.enable-lifecycle', async t => {
   const dir = tempDir(t)
   const rules = join(dir, 'rules.yml')
   writeFileSync(rules, rulesText('BeforeReload'))
   // No Prometheus is needed: a failed evaluation still makes the daemon ready.
   const unreachable = `http://127.0.0.1:${await freePort()}`
-  const rg = await startRollguardProcess(t, { args: ['--prometheus-url', unreachable, '--rules', rules, '--eval-interval', '1s'] })
-  const names = async () => (await getJson<RulesBody>(`${rg.url}/api/v1/rules`)).data.groups.flatMap((g) => g.rules.map((r) => r.name))
+  const rg = await startRollguardProcess(t, {
+    args: ['--prometheus-url', unreachable, '--rules', rules, '--eval-interval', '1s'],
+  })
+  const names = async () =>
+    (await getJson<RulesBody>(`${rg.url}/api/v1/rules`)).data.groups.flatMap(g => g.rules.map(r => r.name))
   t.same(await names(), ['BeforeReload'])
 
   writeFileSync(rules, rulesText('AfterHttpReload'))
@@ -34,10 +39,15 @@ t.test('SIGHUP reloads the rules; POST /-/reload is 403 without --web.enable-lif
 
   writeFileSync(rules, rulesText('AfterSighup'))
   rg.kill('SIGHUP')
-  const reloaded = await eventually('the rules reloaded by SIGHUP', async () => {
-    const now = await names()
-    return now[0] === 'AfterSighup' ? now : undefined
-  }, 15_000, 100)
+  const reloaded = await eventually(
+    'the rules reloaded by SIGHUP',
+    async () => {
+      const now = await names()
+      return now[0] === 'AfterSighup' ? now : undefined
+    },
+    15_000,
+    100,
+  )
   t.same(reloaded, ['AfterSighup'])
   t.match(rg.log(), /configuration and rules reloaded/)
 })

@@ -13,11 +13,11 @@ import { closest, didYouMean, editDistance } from '../../src/cli/suggest.js'
 async function capture(run: (io: CliIO) => Promise<number>): Promise<{ code: number; out: string; err: string }> {
   let out = ''
   let err = ''
-  const code = await run({ stdout: (s) => void (out += s), stderr: (s) => void (err += s) })
+  const code = await run({ stdout: s => void (out += s), stderr: s => void (err += s) })
   return { code, out, err }
 }
 
-t.test('editDistance counts insertions, deletions, substitutions and adjacent transpositions', async (t) => {
+t.test('editDistance counts insertions, deletions, substitutions and adjacent transpositions', async t => {
   t.equal(editDistance('', ''), 0)
   t.equal(editDistance('abc', ''), 3)
   t.equal(editDistance('', 'abc'), 3)
@@ -28,7 +28,7 @@ t.test('editDistance counts insertions, deletions, substitutions and adjacent tr
   t.equal(editDistance('ca', 'abc'), 3, 'optimal string alignment: no edit of a transposed pair')
 })
 
-t.test('closest: the nearest within 2 (less for short words), else the shortest name it is a prefix of', async (t) => {
+t.test('closest: the nearest within 2 (less for short words), else the shortest name it is a prefix of', async t => {
   const flags = ['--prometheus-url', '--prometheus-timeout', '--rules', '--help', '-h', '--listen']
   t.equal(closest('--promethus-url', flags), '--prometheus-url')
   t.equal(closest('--prometheus-timout', flags), '--prometheus-timeout')
@@ -45,40 +45,90 @@ t.test('closest: the nearest within 2 (less for short words), else the shortest 
   t.equal(didYouMean('zzz', ['run', 'check']), '')
 })
 
-t.test('parseFlags: unknown flags name the closest known one; other errors lose Node\'s hint', async (t) => {
+t.test("parseFlags: unknown flags name the closest known one; other errors lose Node's hint", async t => {
   const options = { namespace: { type: 'string', short: 'n' }, 'dry-run': { type: 'boolean' } } as const
   t.same(parseFlags(['-n', 'shop', 'x'], options).values, { namespace: 'shop' })
-  t.throws(() => parseFlags(['--namspace', 'x'], options), new UsageError('unknown flag --namspace (did you mean --namespace?)'))
+  t.throws(
+    () => parseFlags(['--namspace', 'x'], options),
+    new UsageError('unknown flag --namspace (did you mean --namespace?)'),
+  )
   t.throws(() => parseFlags(['--dryrun=1'], options), new UsageError('unknown flag --dryrun (did you mean --dry-run?)'))
   t.throws(() => parseFlags(['--bogus'], options), new UsageError('unknown flag --bogus'))
   t.throws(() => parseFlags(['-x'], options), new UsageError('unknown flag -x'))
-  t.throws(() => parseFlags(['-dry-run'], options), new UsageError('unknown flag -dry-run (did you mean --dry-run?)'), "Go's single dash")
-  t.same(parseFlags(['-namespace'], options).values, { namespace: 'amespace' }, 'but -n takes the rest as its value, as kubectl does')
+  t.throws(
+    () => parseFlags(['-dry-run'], options),
+    new UsageError('unknown flag -dry-run (did you mean --dry-run?)'),
+    "Go's single dash",
+  )
+  t.same(
+    parseFlags(['-namespace'], options).values,
+    { namespace: 'amespace' },
+    'but -n takes the rest as its value, as kubectl does',
+  )
   t.throws(() => parseFlags(['-n'], options), new UsageError("Option '-n, --namespace <value>' argument missing"))
   t.same(parseFlags(['--', '--bogus'], options).positionals, ['--bogus'], 'after -- nothing is a flag')
-  t.throws(() => parseRunArgs(['--web.enable-lifecyle']), new UsageError('unknown flag --web.enable-lifecyle (did you mean --web.enable-lifecycle?)'))
-  t.throws(() => parseRunArgs(['-web.enable-lifecycle']), new UsageError('unknown flag -web.enable-lifecycle (did you mean --web.enable-lifecycle?)'))
+  t.throws(
+    () => parseRunArgs(['--web.enable-lifecyle']),
+    new UsageError('unknown flag --web.enable-lifecyle (did you mean --web.enable-lifecycle?)'),
+  )
+  t.throws(
+    () => parseRunArgs(['-web.enable-lifecycle']),
+    new UsageError('unknown flag -web.enable-lifecycle (did you mean --web.enable-lifecycle?)'),
+  )
 })
 
-t.test('every command suggests the closest flag and exits 2', async (t) => {
+t.test('every command suggests the closest flag and exits 2', async t => {
   const cases: Array<[string, (io: CliIO) => Promise<number>, string]> = [
-    ['run', (io) => runDaemon(['--promethus-url', 'http://x'], io, {}), 'unknown flag --promethus-url (did you mean --prometheus-url?)'],
-    ['doctor', (io) => runDoctor(['--outptu', 'json'], io, { env: {} }), 'unknown flag --outptu (did you mean --output?)'],
-    ['check', (io) => runCheck(['--lint-fatl', 'x.yml'], { ...io, readStdin: async () => '' }), 'unknown flag --lint-fatl (did you mean --lint-fatal?)'],
-    ['history', (io) => runHistory(['deploy/web', '--namepsace', 'shop'], io, { env: {} }), 'unknown flag --namepsace (did you mean --namespace?)'],
-    ['rollback', (io) => runRollback(['deploy/web', '--to-revison', '3'], io, { env: {} }), 'unknown flag --to-revison (did you mean --to-revision?)'],
-    ['gitops', (io) => runGitOps(['resume', 'app/shop', '--dryrun'], io, { env: {} }), 'unknown flag --dryrun (did you mean --dry-run?)'],
+    [
+      'run',
+      io => runDaemon(['--promethus-url', 'http://x'], io, {}),
+      'unknown flag --promethus-url (did you mean --prometheus-url?)',
+    ],
+    [
+      'doctor',
+      io => runDoctor(['--outptu', 'json'], io, { env: {} }),
+      'unknown flag --outptu (did you mean --output?)',
+    ],
+    [
+      'check',
+      io => runCheck(['--lint-fatl', 'x.yml'], { ...io, readStdin: async () => '' }),
+      'unknown flag --lint-fatl (did you mean --lint-fatal?)',
+    ],
+    [
+      'history',
+      io => runHistory(['deploy/web', '--namepsace', 'shop'], io, { env: {} }),
+      'unknown flag --namepsace (did you mean --namespace?)',
+    ],
+    [
+      'rollback',
+      io => runRollback(['deploy/web', '--to-revison', '3'], io, { env: {} }),
+      'unknown flag --to-revison (did you mean --to-revision?)',
+    ],
+    [
+      'gitops',
+      io => runGitOps(['resume', 'app/shop', '--dryrun'], io, { env: {} }),
+      'unknown flag --dryrun (did you mean --dry-run?)',
+    ],
   ]
   for (const [command, run, message] of cases) {
     const r = await capture(run)
     t.equal(r.code, 2, command)
     t.equal(r.err, `rollguard ${command}: ${message}\nTry 'rollguard ${command} --help'.\n`, command)
   }
-  const backtest = await capture((io) => runBacktestCommand(['--form', 'now-1h'], io, {}))
+  const backtest = await capture(io => runBacktestCommand(['--form', 'now-1h'], io, {}))
   t.equal(backtest.code, 2)
-  t.match(backtest.err, /^rollguard backtest: unknown flag --form \(did you mean --from\?\)\n\nUsage: rollguard backtest/)
-  const sub = await capture((io) => runGitOps(['resme', 'app/shop'], io, { env: {} }))
-  t.equal(sub.err, "rollguard gitops: unknown subcommand \"resme\" (did you mean resume?)\nTry 'rollguard gitops --help'.\n")
-  const kind = await capture((io) => runHistory(['deploymnet/web'], io, { env: {} }))
-  t.match(kind.err, /^rollguard history: unsupported kind "deploymnet" \(did you mean deployment\?\): rollguard works on/)
+  t.match(
+    backtest.err,
+    /^rollguard backtest: unknown flag --form \(did you mean --from\?\)\n\nUsage: rollguard backtest/,
+  )
+  const sub = await capture(io => runGitOps(['resme', 'app/shop'], io, { env: {} }))
+  t.equal(
+    sub.err,
+    'rollguard gitops: unknown subcommand "resme" (did you mean resume?)\nTry \'rollguard gitops --help\'.\n',
+  )
+  const kind = await capture(io => runHistory(['deploymnet/web'], io, { env: {} }))
+  t.match(
+    kind.err,
+    /^rollguard history: unsupported kind "deploymnet" \(did you mean deployment\?\): rollguard works on/,
+  )
 })

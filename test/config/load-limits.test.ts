@@ -25,7 +25,7 @@ async function problems(config: string): Promise<readonly string[]> {
   throw new Error('expected a ConfigError')
 }
 
-t.test('a 10 MB config is refused by its size, before it is read', async (t) => {
+t.test('a 10 MB config is refused by its size, before it is read', async t => {
   const file = write(t, bigConfig(10 * 1024 * 1024))
   const started = performance.now()
   t.same(await problems(file), [`${file}: the file is 10 MiB, larger than the limit of 1 MiB for a config file`])
@@ -33,7 +33,7 @@ t.test('a 10 MB config is refused by its size, before it is read', async (t) => 
   t.equal(MAX_CONFIG_BYTES, 1024 * 1024)
 })
 
-t.test('a config near its size limit with 30 000 keys in one mapping loads in linear time', async (t) => {
+t.test('a config near its size limit with 30 000 keys in one mapping loads in linear time', async t => {
   const file = write(t, bigConfig(MAX_CONFIG_BYTES - 1024))
   const started = performance.now()
   const config = await load(file)
@@ -43,8 +43,11 @@ t.test('a config near its size limit with 30 000 keys in one mapping loads in li
   t.ok(ms < 15_000, `loaded in ${ms.toFixed(0)} ms`)
 })
 
-t.test('duplicate keys, alias bombs and other YAML problems name the file, line and column', async (t) => {
-  const dup = write(t, 'prometheus:\n  url: http://127.0.0.1:9090\nrules:\n  evaluation_interval: 1m\n  evaluation_interval: 2m\n')
+t.test('duplicate keys, alias bombs and other YAML problems name the file, line and column', async t => {
+  const dup = write(
+    t,
+    'prometheus:\n  url: http://127.0.0.1:9090\nrules:\n  evaluation_interval: 1m\n  evaluation_interval: 2m\n',
+  )
   t.same(await problems(dup), [`${dup}:5:3: mapping key "evaluation_interval" already defined`])
   const bomb = write(t, aliasBomb('probes'))
   t.match(await problems(bomb), [new RegExp(`^${bomb}:5:\\d+: too many alias references \\(`)])
@@ -56,13 +59,30 @@ t.test('duplicate keys, alias bombs and other YAML problems name the file, line 
   t.match(await problems(syntax), [new RegExp(`^${syntax}:\\d+:\\d+: `)])
 })
 
-t.test('the rule-file limits are config keys under rules:', async (t) => {
+t.test('the rule-file limits are config keys under rules:', async t => {
   const defaults = await load(write(t, 'prometheus:\n  url: http://127.0.0.1:9090\n'))
   t.same(
-    [defaults.doc.rules.max_file_bytes, defaults.doc.rules.max_groups_per_file, defaults.doc.rules.max_rules_per_file, defaults.doc.rules.max_labels_per_rule, defaults.doc.rules.max_annotations_per_rule],
-    [DEFAULT_RULE_LIMITS.maxFileBytes, DEFAULT_RULE_LIMITS.maxGroupsPerFile, DEFAULT_RULE_LIMITS.maxRulesPerFile, DEFAULT_RULE_LIMITS.maxLabelsPerRule, DEFAULT_RULE_LIMITS.maxAnnotationsPerRule],
+    [
+      defaults.doc.rules.max_file_bytes,
+      defaults.doc.rules.max_groups_per_file,
+      defaults.doc.rules.max_rules_per_file,
+      defaults.doc.rules.max_labels_per_rule,
+      defaults.doc.rules.max_annotations_per_rule,
+    ],
+    [
+      DEFAULT_RULE_LIMITS.maxFileBytes,
+      DEFAULT_RULE_LIMITS.maxGroupsPerFile,
+      DEFAULT_RULE_LIMITS.maxRulesPerFile,
+      DEFAULT_RULE_LIMITS.maxLabelsPerRule,
+      DEFAULT_RULE_LIMITS.maxAnnotationsPerRule,
+    ],
   )
-  const set = await load(write(t, 'prometheus:\n  url: http://127.0.0.1:9090\nrules:\n  max_file_bytes: 16777216\n  max_rules_per_file: 50000\n'))
+  const set = await load(
+    write(
+      t,
+      'prometheus:\n  url: http://127.0.0.1:9090\nrules:\n  max_file_bytes: 16777216\n  max_rules_per_file: 50000\n',
+    ),
+  )
   t.equal(set.doc.rules.max_file_bytes, 16 * 1024 * 1024)
   t.equal(set.doc.rules.max_rules_per_file, 50_000)
   const bad = write(t, 'prometheus:\n  url: http://127.0.0.1:9090\nrules:\n  max_labels_per_rule: 0\n')

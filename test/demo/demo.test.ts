@@ -16,7 +16,7 @@ function hasBinaries(): boolean {
   }
 }
 
-t.test('npm run demo: bad deploy → firing → automatic rollback in the simulated cluster → resolved', async (t) => {
+t.test('npm run demo: bad deploy → firing → automatic rollback in the simulated cluster → resolved', async t => {
   if (!hasBinaries()) {
     t.plan(0, 'skipped: prometheus/alertmanager are not installed (npm run deps:system)')
     return
@@ -24,9 +24,14 @@ t.test('npm run demo: bad deploy → firing → automatic rollback in the simula
   const failure = await ensureBuilt()
   t.equal(failure, '', 'dist/ and the simulated cluster are built')
   if (failure !== '') return
-  const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    execFile(process.execPath, ['dist/demo/main.js'], { cwd: ROOT, timeout: 270_000, killSignal: 'SIGTERM', env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) =>
-      resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? null), out: `${stdout}${stderr}` }))
+  const run = await new Promise<{ code: number | null; out: string }>(resolve => {
+    execFile(
+      process.execPath,
+      ['dist/demo/main.js'],
+      { cwd: ROOT, timeout: 270_000, killSignal: 'SIGTERM', env: { ...process.env, NO_COLOR: '1' } },
+      (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? null), out: `${stdout}${stderr}` }),
+    )
   })
   t.equal(run.code, 0, 'the demo exits 0')
   if (run.code !== 0) t.comment(run.out.slice(-4000))

@@ -16,14 +16,18 @@ import { DEPLOY, KUSTOMIZATIONS } from './fixtures/manifests.js'
 const id = (o: K8sObject): string => `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`
 
 function kustomize(kubectl: string, dir: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(kubectl, ['kustomize', dir], { timeout: 60_000, env: { ...process.env, KUBECONFIG: '/dev/null' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+  return new Promise(resolve => {
+    execFile(
+      kubectl,
+      ['kustomize', dir],
+      { timeout: 60_000, env: { ...process.env, KUBECONFIG: '/dev/null' } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     )
   })
 }
 
-t.test('the ConfigMap name suffix is kustomize\'s (values printed by kubectl kustomize v5.0.1-v5.6.0)', async (t) => {
+t.test("the ConfigMap name suffix is kustomize's (values printed by kubectl kustomize v5.0.1-v5.6.0)", async t => {
   t.equal(configMapHash({ data: { 'a.txt': 'x\n' } }), 'bhbm77t98f')
   // Go's encoding/json escapes <, > and & (and U+2028); kustomize hashes that encoding.
   t.equal(configMapHash({ data: { 'b.txt': 'a > b & c < d\n', k2: 'x\n' } }), 'g4f8mg4ck8')
@@ -31,7 +35,7 @@ t.test('the ConfigMap name suffix is kustomize\'s (values printed by kubectl kus
   t.equal(configMapHash({ data: { k2: 'x\n', 'b.txt': 'a > b & c < d\n' } }), 'g4f8mg4ck8', 'key order does not matter')
 })
 
-t.test('resources, components, generators, images and references to generated ConfigMaps', async (t) => {
+t.test('resources, components, generators, images and references to generated ConfigMaps', async t => {
   const dir = t.testdir({
     base: {
       'kustomization.yaml': [
@@ -77,17 +81,30 @@ t.test('resources, components, generators, images and references to generated Co
   })
   const objs = build(join(dir, 'overlay'))
   const hashed = `cfg-${configMapHash({ data: { 'a.txt': 'x\n', 'renamed.txt': 'x\n' } })}`
-  t.same(objs.map(id), ['apps/v1/Deployment/ns/d', `v1/ConfigMap/ns/${hashed}`, 'v1/ConfigMap/ns/fixed', 'v1/ServiceAccount/ns/sa'])
-  const cm = objs.find((o) => o.metadata.name === hashed)
+  t.same(objs.map(id), [
+    'apps/v1/Deployment/ns/d',
+    `v1/ConfigMap/ns/${hashed}`,
+    'v1/ConfigMap/ns/fixed',
+    'v1/ServiceAccount/ns/sa',
+  ])
+  const cm = objs.find(o => o.metadata.name === hashed)
   t.same(cm?.data, { 'a.txt': 'x\n', 'renamed.txt': 'x\n' }, 'keys: the file name, or key=file')
   t.same(cm?.metadata.labels, { l: 'v' })
-  const pod = (objs.find((o) => o.kind === 'Deployment')?.spec as { template: { spec: any } }).template.spec
-  t.same(pod.volumes.map((v: any) => v.configMap.name), [cm?.metadata.name, 'fixed', 'unrelated'], 'references follow the hash suffix')
+  const pod = (objs.find(o => o.kind === 'Deployment')?.spec as { template: { spec: any } }).template.spec
+  t.same(
+    pod.volumes.map((v: any) => v.configMap.name),
+    [cm?.metadata.name, 'fixed', 'unrelated'],
+    'references follow the hash suffix',
+  )
   t.equal(pod.containers[0].envFrom[0].configMapRef.name, cm?.metadata.name)
-  t.same(pod.containers.map((c: any) => c.image), ['registry.example/app:1.2', 'other:3'], 'images: only the named image')
+  t.same(
+    pod.containers.map((c: any) => c.image),
+    ['registry.example/app:1.2', 'other:3'],
+    'images: only the named image',
+  )
 })
 
-t.test('what kustomize refuses, and what this loader does not implement, fails', async (t) => {
+t.test('what kustomize refuses, and what this loader does not implement, fails', async t => {
   const dir = t.testdir({
     outside: { 'x.yaml': 'apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: x }\n' },
     escapes: { 'kustomization.yaml': 'resources: [../outside/x.yaml]\n' },
@@ -95,7 +112,10 @@ t.test('what kustomize refuses, and what this loader does not implement, fails',
     namespaced: { 'kustomization.yaml': 'namespace: other\nresources: []\n' },
     patched: { 'kustomization.yaml': 'patches: [{ path: p.yaml }]\n' },
     merged: { 'kustomization.yaml': 'configMapGenerator: [{ name: c, behavior: merge, files: [] }]\n' },
-    duplicate: { 'kustomization.yaml': 'resources: [a.yaml, a.yaml]\n', 'a.yaml': 'apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: x }\n' },
+    duplicate: {
+      'kustomization.yaml': 'resources: [a.yaml, a.yaml]\n',
+      'a.yaml': 'apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: x }\n',
+    },
     notComponent: { 'kustomization.yaml': 'components: [../escapes]\n' },
   })
   t.throws(() => build(join(dir, 'escapes')), /security; file '.*x\.yaml' is not in or below/)
@@ -108,16 +128,24 @@ t.test('what kustomize refuses, and what this loader does not implement, fails',
 })
 
 const kubectl = await findKubectl()
-const noKubectl = kubectl === undefined && 'no kubectl on this machine: the cross-check needs kubectl (kustomize is built into it)'
+const noKubectl =
+  kubectl === undefined && 'no kubectl on this machine: the cross-check needs kubectl (kustomize is built into it)'
 
-t.test('every kustomization under deploy/ renders as kubectl kustomize renders it', { skip: noKubectl }, async (t) => {
+t.test('every kustomization under deploy/ renders as kubectl kustomize renders it', { skip: noKubectl }, async t => {
   if (kubectl === undefined) return
   for (const k of KUSTOMIZATIONS) {
     const r = await kustomize(kubectl, join(DEPLOY, k))
     t.equal(r.code, 0, `kubectl kustomize deploy/${k}: ${r.stderr}`)
-    const theirs = parseAllDocuments(r.stdout).map((d) => d.toJS() as K8sObject).filter((o) => o !== null)
+    const theirs = parseAllDocuments(r.stdout)
+      .map(d => d.toJS() as K8sObject)
+      .filter(o => o !== null)
     const ours = build(join(DEPLOY, k))
     t.same(ours.map(id).sort(), theirs.map(id).sort(), `deploy/${k}: the same objects`)
-    for (const o of theirs) t.strictSame(ours.find((x) => id(x) === id(o)), o, `deploy/${k}: ${id(o)}`)
+    for (const o of theirs)
+      t.strictSame(
+        ours.find(x => id(x) === id(o)),
+        o,
+        `deploy/${k}: ${id(o)}`,
+      )
   }
 })

@@ -16,9 +16,9 @@ const DOCS = [
   'README.md',
   'ARCHITECTURE.md',
   ...readdirSync(join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
+    .filter(f => f.endsWith('.md'))
     .sort()
-    .map((f) => `docs/${f}`),
+    .map(f => `docs/${f}`),
   'deploy/README.md',
   'dashboards/README.md',
   'bench/README.md',
@@ -47,7 +47,7 @@ function* proseLines(text: string): Generator<readonly [string, number, string]>
       continue
     }
     if (fence !== undefined) continue
-    yield [line.replace(/(`+)(?:(?!\1).)+?\1/g, (span) => ' '.repeat(span.length)), i + 1, line]
+    yield [line.replace(/(`+)(?:(?!\1).)+?\1/g, span => ' '.repeat(span.length)), i + 1, line]
   }
 }
 
@@ -123,29 +123,36 @@ function problems(doc: string): string[] {
     }
     if (fragment === '' || !file.endsWith('.md') || statSync(file).isDirectory()) continue
     const known = anchors(readFileSync(file, 'utf8'))
-    if (!known.has(decodeURIComponent(fragment))) out.push(`${where}: ${relative(ROOT, file)} has no heading #${fragment}`)
+    if (!known.has(decodeURIComponent(fragment)))
+      out.push(`${where}: ${relative(ROOT, file)} has no heading #${fragment}`)
   }
   return out
 }
 
-t.test('slugs follow GitHub', async (t) => {
+t.test('slugs follow GitHub', async t => {
   t.equal(slug('Alertmanager → rollguard'), 'alertmanager--rollguard')
-  t.equal(slug('Reloading: SIGHUP, or POST /-/reload with --web.enable-lifecycle'), 'reloading-sighup-or-post--reload-with---webenable-lifecycle')
+  t.equal(
+    slug('Reloading: SIGHUP, or POST /-/reload with --web.enable-lifecycle'),
+    'reloading-sighup-or-post--reload-with---webenable-lifecycle',
+  )
   t.equal(slug('The default rules: rules/rollback-triggers.yml'), 'the-default-rules-rulesrollback-triggersyml')
   t.equal(slug('**Bold** and [a link](x.md)'), 'bold-and-a-link')
   t.equal(slug('snake_case stays'), 'snake_case-stays')
-  t.same([...anchors('# A\n## A\n## `rollguard gitops resume`\n```\n# not a heading\n```\n')], ['a', 'a-1', 'rollguard-gitops-resume'])
+  t.same(
+    [...anchors('# A\n## A\n## `rollguard gitops resume`\n```\n# not a heading\n```\n')],
+    ['a', 'a-1', 'rollguard-gitops-resume'],
+  )
 })
 
-t.test('links are found outside code only', async (t) => {
+t.test('links are found outside code only', async t => {
   const found = links('see [a](a.md) and `[b](b.md)`\n```\n[c](c.md)\n```\n[d]: <d.md>\n![img](i.png "title")\n')
   t.same(
-    found.map((l) => l.target),
+    found.map(l => l.target),
     ['a.md', 'd.md', 'i.png'],
   )
 })
 
-t.test('every relative link resolves', async (t) => {
+t.test('every relative link resolves', async t => {
   for (const doc of DOCS) {
     t.ok(existsSync(join(ROOT, doc)), `${doc} exists`)
     if (!existsSync(join(ROOT, doc))) continue
@@ -153,12 +160,15 @@ t.test('every relative link resolves', async (t) => {
   }
 })
 
-t.test('the README stays at most 12 KB', async (t) => {
+t.test('the README stays at most 12 KB', async t => {
   const bytes = statSync(join(ROOT, 'README.md')).size
-  t.ok(bytes <= README_MAX_BYTES, `README.md is ${bytes} bytes; at most ${README_MAX_BYTES} (move reference material into docs/)`)
+  t.ok(
+    bytes <= README_MAX_BYTES,
+    `README.md is ${bytes} bytes; at most ${README_MAX_BYTES} (move reference material into docs/)`,
+  )
 })
 
-t.test('CI runs the README test command', async (t) => {
+t.test('CI runs the README test command', async t => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
   t.match(readme, /^npm ci && npm test\b/m, 'the README shows `npm ci && npm test`')
   t.match(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'), /^npm ci && npm test$/m, '.ci/run runs it')

@@ -12,9 +12,12 @@ import { defaultRulesFast, eventually, services, sleep, tempDir } from '../fixtu
 const INTERVAL = 1_000
 const STEP = 100
 
-interface Interval { start: number; end: number }
+interface Interval {
+  start: number
+  end: number
+}
 
-t.test('backtest firing intervals equal Prometheus\'s own ALERTS within one evaluation interval', async (t) => {
+t.test("backtest firing intervals equal Prometheus's own ALERTS within one evaluation interval", async t => {
   const dir = tempDir(t)
   const rules = defaultRulesFast(dir)
   const svcs = await services(t, ['cart', 'checkout', 'search'])
@@ -24,7 +27,12 @@ t.test('backtest firing intervals equal Prometheus\'s own ALERTS within one eval
     scrapeInterval: '1s',
     evaluationInterval: '1s',
     ruleFiles: [rules],
-    scrapeTargets: svcs.map((s) => ({ job: 'sample', target: new URL(s.url).host, labels: { namespace: s.namespace, pod: s.pod }, honorLabels: true })),
+    scrapeTargets: svcs.map(s => ({
+      job: 'sample',
+      target: new URL(s.url).host,
+      labels: { namespace: s.namespace, pod: s.pod },
+      honorLabels: true,
+    })),
     waitForTargets: true,
   })
   t.teardown(() => prom.stop())
@@ -48,15 +56,22 @@ t.test('backtest firing intervals equal Prometheus\'s own ALERTS within one eval
   await sleep(8_000)
   const to = Date.now() - 2_000
 
-  const groups = (await loadRuleFiles([rules])).files.flatMap((f) => f.groups)
+  const groups = (await loadRuleFiles([rules])).files.flatMap(f => f.groups)
   const result = await runBacktest(groups, {
-    fromMs: from, toMs: to, stepMs: undefined, defaultIntervalMs: INTERVAL,
+    fromMs: from,
+    toMs: to,
+    stepMs: undefined,
+    defaultIntervalMs: INTERVAL,
     rangeQuery: (expr, range) => source.queryRange(expr, range),
-    externalLabels: {}, externalURL: 'http://rollguard.test', maxConcurrentQueries: 4,
+    externalLabels: {},
+    externalURL: 'http://rollguard.test',
+    maxConcurrentQueries: 4,
   })
   const ours = new Map<string, Interval[]>()
   for (const a of result.alerts) {
-    const firing = a.intervals.filter((i) => i.state === 'firing').map((i) => ({ start: i.start, end: i.end ?? Number.POSITIVE_INFINITY }))
+    const firing = a.intervals
+      .filter(i => i.state === 'firing')
+      .map(i => ({ start: i.start, end: i.end ?? Number.POSITIVE_INFINITY }))
     if (firing.length > 0) ours.set(key(a.labels), firing)
   }
 
@@ -68,7 +83,13 @@ t.test('backtest firing intervals equal Prometheus\'s own ALERTS within one eval
   const theirs = new Map<string, Interval[]>()
   for (const s of alerts.series) {
     const { alertstate: _state, __name__: _name, ...labels } = s.labels
-    theirs.set(key(labels), intervalsOf(s.points.map(([at]) => at), to))
+    theirs.set(
+      key(labels),
+      intervalsOf(
+        s.points.map(([at]) => at),
+        to,
+      ),
+    )
   }
 
   t.same([...ours.keys()].sort(), [...theirs.keys()].sort(), 'the same alerts fired: none extra, none missing')
@@ -78,9 +99,15 @@ t.test('backtest firing intervals equal Prometheus\'s own ALERTS within one eval
     t.equal(got.length, want.length, `${k}: as many firing intervals`)
     want.forEach((w, i) => {
       const g = got[i]
-      t.ok(g !== undefined && Math.abs(g.start - w.start) <= INTERVAL + STEP, `${k} #${i}: starts ${g?.start} vs ${w.start}`)
+      t.ok(
+        g !== undefined && Math.abs(g.start - w.start) <= INTERVAL + STEP,
+        `${k} #${i}: starts ${g?.start} vs ${w.start}`,
+      )
       const end = (x: number) => (Number.isFinite(x) ? x : to)
-      t.ok(g !== undefined && Math.abs(end(g.end) - end(w.end)) <= INTERVAL + STEP, `${k} #${i}: ends ${g?.end} vs ${w.end}`)
+      t.ok(
+        g !== undefined && Math.abs(end(g.end) - end(w.end)) <= INTERVAL + STEP,
+        `${k} #${i}: ends ${g?.end} vs ${w.end}`,
+      )
     })
   }
   t.equal(result.groups[0]?.probeRules.join(','), 'HealthCheckFailing', 'the probe rule is reported as not replayable')
@@ -88,13 +115,27 @@ t.test('backtest firing intervals equal Prometheus\'s own ALERTS within one eval
   // The command: table, json and html from the same window.
   const out: string[] = []
   const io = { stdout: (s: string) => void out.push(s), stderr: () => undefined }
-  const argv = ['--rules', rules, '--prometheus-url', prom.url, '--eval-interval', '1s', '--from', String(from / 1000), '--to', String(to / 1000)]
+  const argv = [
+    '--rules',
+    rules,
+    '--prometheus-url',
+    prom.url,
+    '--eval-interval',
+    '1s',
+    '--from',
+    String(from / 1000),
+    '--to',
+    String(to / 1000),
+  ]
   t.equal(await runBacktestCommand(argv, io, {}), 0)
-  t.match(out.join(''), /HighErrorRate +\{deployment="checkout", namespace="shop", rollguard_trigger="rollback", severity="critical"\} +firing +\S+ +\S+ +\d+s/)
+  t.match(
+    out.join(''),
+    /HighErrorRate +\{deployment="checkout", namespace="shop", rollguard_trigger="rollback", severity="critical"\} +firing +\S+ +\S+ +\d+s/,
+  )
   out.length = 0
   t.equal(await runBacktestCommand([...argv, '--output', 'json'], io, {}), 0)
   const json = JSON.parse(out.join('')) as { alerts: Array<{ alertname: string; intervals: Array<{ state: string }> }> }
-  t.ok(json.alerts.some((a) => a.alertname === 'HighErrorRate' && a.intervals.some((i) => i.state === 'firing')))
+  t.ok(json.alerts.some(a => a.alertname === 'HighErrorRate' && a.intervals.some(i => i.state === 'firing')))
   out.length = 0
   t.equal(await runBacktestCommand([...argv, '--output', 'html'], io, {}), 0)
   t.match(out.join(''), /^<!doctype html>[\s\S]*<svg [\s\S]*class="firing"[\s\S]*<\/html>\n$/)
@@ -102,7 +143,10 @@ t.test('backtest firing intervals equal Prometheus\'s own ALERTS within one eval
 })
 
 function key(labels: Record<string, string>): string {
-  return Object.keys(labels).sort().map((k) => `${k}="${labels[k]}"`).join(',')
+  return Object.keys(labels)
+    .sort()
+    .map(k => `${k}="${labels[k]}"`)
+    .join(',')
 }
 
 /** intervalsOf groups sample times at STEP into contiguous intervals (a gap over two steps ends one). */

@@ -20,8 +20,16 @@ import { writeKubeconfig } from '../fixtures/kubeconfig.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 
-interface Panel { title?: string; type: string; targets?: { expr?: string; refId?: string }[]; panels?: Panel[] }
-interface Dashboard { panels: Panel[]; annotations?: { list: { name: string; expr?: string }[] } }
+interface Panel {
+  title?: string
+  type: string
+  targets?: { expr?: string; refId?: string }[]
+  panels?: Panel[]
+}
+interface Dashboard {
+  panels: Panel[]
+  annotations?: { list: { name: string; expr?: string }[] }
+}
 
 function read(file: string): Dashboard {
   return JSON.parse(readFileSync(join(ROOT, 'dashboards', file), 'utf8')) as Dashboard
@@ -33,7 +41,8 @@ function panelQueries(file: string): { where: string; expr: string }[] {
   const out: { where: string; expr: string }[] = []
   const walk = (panels: readonly Panel[]) => {
     for (const p of panels) {
-      for (const target of p.targets ?? []) if (target.expr) out.push({ where: `${file}: "${p.title}" ${target.refId ?? ''}`, expr: target.expr })
+      for (const target of p.targets ?? [])
+        if (target.expr) out.push({ where: `${file}: "${p.title}" ${target.refId ?? ''}`, expr: target.expr })
       walk(p.panels ?? [])
     }
   }
@@ -43,25 +52,42 @@ function panelQueries(file: string): { where: string; expr: string }[] {
 
 /** annotationQuery is the query of the named annotation of a dashboard file. */
 function annotationQuery(file: string, name: string): { where: string; expr: string } {
-  return { where: `${file}: annotation "${name}"`, expr: read(file).annotations?.list.find((a) => a.name === name)?.expr ?? '' }
+  return {
+    where: `${file}: annotation "${name}"`,
+    expr: read(file).annotations?.list.find(a => a.name === name)?.expr ?? '',
+  }
 }
 
 /** substitute fills Grafana's variables: the scenario's workload, every cluster/job/instance, a rate window for a 1s scrape. */
 function substitute(expr: string, over: Record<string, string> = {}): string {
-  const values: Record<string, string> = { cluster: '.*', namespace: 'shop', deployment: 'checkout', job: '.+', instance: '.+', __rate_interval: '5s', __interval: '1s', __range: '5m', ...over }
+  const values: Record<string, string> = {
+    cluster: '.*',
+    namespace: 'shop',
+    deployment: 'checkout',
+    job: '.+',
+    instance: '.+',
+    __rate_interval: '5s',
+    __interval: '1s',
+    __range: '5m',
+    ...over,
+  }
   return expr.replace(/\$\{?(\w+)\}?/g, (all, name: string) => values[name] ?? all)
 }
 
-interface RangeResult { status: string; data?: { result: unknown[] }; error?: string }
+interface RangeResult {
+  status: string
+  data?: { result: unknown[] }
+  error?: string
+}
 
-t.test('every dashboard panel returns data after a rollback scenario', async (t) => {
+t.test('every dashboard panel returns data after a rollback scenario', async t => {
   const dir = tempDir(t)
   // shop/checkout at revision 2 (2 replicas); the sample service is one of its pods, as kube-state-metrics reports them.
   const fake = await checkoutCluster(t)
   const ksm = await startKubeStateMetrics(fake, ['shop'])
   t.teardown(() => ksm.close())
   const pods = ksm.pods('shop')
-  t.equal(pods.length, 2, 'the current ReplicaSet\'s two pods')
+  t.equal(pods.length, 2, "the current ReplicaSet's two pods")
   const pod = pods[0]
   if (pod === undefined) throw new Error('no pod')
   t.match(pod.name, /^checkout-[a-z0-9]{5,10}-[a-z0-9]{5}$/, 'pod names as the rules and the dashboards parse them')
@@ -72,7 +98,12 @@ t.test('every dashboard panel returns data after a rollback scenario', async (t)
   const prom = await startPrometheus({
     scrapeInterval: '1s',
     scrapeTargets: [
-      { job: 'sample', target: new URL(checkout.url).host, labels: { namespace: checkout.namespace, pod: checkout.pod }, honorLabels: true },
+      {
+        job: 'sample',
+        target: new URL(checkout.url).host,
+        labels: { namespace: checkout.namespace, pod: checkout.pod },
+        honorLabels: true,
+      },
       { job: 'rollguard', target: `127.0.0.1:${port}`, honorLabels: true },
       { job: 'kube-state-metrics', target: ksm.target, honorLabels: true },
     ],
@@ -82,43 +113,104 @@ t.test('every dashboard panel returns data after a rollback scenario', async (t)
   const token = join(dir, 'webhook-token')
   writeFileSync(token, 'panel-test-token\n')
   const config = join(dir, 'rollguard.yml')
-  writeFileSync(config, stringify({
-    probes: [{ name: 'checkout-healthz', url: `${checkout.url}/healthz`, interval: '1s', timeout: '500ms', labels: { namespace: 'shop', deployment: 'checkout' } }],
-    actions: { mode: 'execute', allow: [{ namespace: 'shop' }], verify_timeout: '30s', correlation: { settle: '1s' } },
-    kubernetes: { kubeconfig: writeKubeconfig(dir, fake), lease: { namespace: 'rollguard-system', lease_duration: '3s', renew_deadline: '2s', retry_period: '500ms' } },
-    webhook: { auth: { bearer_token_file: token } },
-  }))
+  writeFileSync(
+    config,
+    stringify({
+      probes: [
+        {
+          name: 'checkout-healthz',
+          url: `${checkout.url}/healthz`,
+          interval: '1s',
+          timeout: '500ms',
+          labels: { namespace: 'shop', deployment: 'checkout' },
+        },
+      ],
+      actions: {
+        mode: 'execute',
+        allow: [{ namespace: 'shop' }],
+        verify_timeout: '30s',
+        correlation: { settle: '1s' },
+      },
+      kubernetes: {
+        kubeconfig: writeKubeconfig(dir, fake),
+        lease: { namespace: 'rollguard-system', lease_duration: '3s', renew_deadline: '2s', retry_period: '500ms' },
+      },
+      webhook: { auth: { bearer_token_file: token } },
+    }),
+  )
   const log = logSink()
-  const flags = new Map<string, string[]>(Object.entries({
-    config, listen: `127.0.0.1:${port}`, 'prometheus-url': prom.url, 'alertmanager-url': am.url, rules: defaultRulesFast(dir),
-    'eval-interval': '1s', 'resend-delay': '2s', 'web.enable-lifecycle': 'true',
-  }).map(([k, v]) => [k, [v]]))
+  const flags = new Map<string, string[]>(
+    Object.entries({
+      config,
+      listen: `127.0.0.1:${port}`,
+      'prometheus-url': prom.url,
+      'alertmanager-url': am.url,
+      rules: defaultRulesFast(dir),
+      'eval-interval': '1s',
+      'resend-delay': '2s',
+      'web.enable-lifecycle': 'true',
+    }).map(([k, v]) => [k, [v]]),
+  )
   const started = Date.now()
-  const daemon = await Daemon.start({ flags, env: {}, cwd: process.cwd() }, { version: 'test', logger: log.logger, actions: { verifyPollMs: 100 } })
+  const daemon = await Daemon.start(
+    { flags, env: {}, cwd: process.cwd() },
+    { version: 'test', logger: log.logger, actions: { verifyPollMs: 100 } },
+  )
   t.teardown(() => daemon.stop())
 
   // Scenario: the service degrades → HighErrorRate fires → rollback, verified; webhook requests; a reload.
-  await eventually('Prometheus scrapes rollguard', async () => {
-    const r = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('up{job="rollguard"} == 1')}`)
-    return ((await r.json()) as RangeResult).data?.result.length ? true : undefined
-  }, 30_000)
+  await eventually(
+    'Prometheus scrapes rollguard',
+    async () => {
+      const r = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('up{job="rollguard"} == 1')}`)
+      return ((await r.json()) as RangeResult).data?.result.length ? true : undefined
+    },
+    30_000,
+  )
   checkout.setFault({ errorRatio: 0.5 })
   // The new revision's container is OOM-killed and restarted once, as the kubelet would report it.
   ksm.setContainerState('shop', pod.name, checkout.container, { restarts: 1, lastTerminatedReason: 'OOMKilled' })
-  await eventually('the rollback to be verified', async () =>
-    daemon.actions?.recentDecisions().find((d) => d.kind === 'verified'), 60_000)
+  await eventually(
+    'the rollback to be verified',
+    async () => daemon.actions?.recentDecisions().find(d => d.kind === 'verified'),
+    60_000,
+  )
   const webhook = `http://127.0.0.1:${port}/api/v1/webhook/alertmanager`
-  const payload = { version: '4', status: 'firing', receiver: 'rollguard', groupKey: '{}:{}', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: am.url, truncatedAlerts: 0,
-    alerts: [{ status: 'firing', labels: { alertname: 'Unrelated' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: '0123456789abcdef' }] }
+  const payload = {
+    version: '4',
+    status: 'firing',
+    receiver: 'rollguard',
+    groupKey: '{}:{}',
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: am.url,
+    truncatedAlerts: 0,
+    alerts: [
+      {
+        status: 'firing',
+        labels: { alertname: 'Unrelated' },
+        annotations: {},
+        startsAt: new Date().toISOString(),
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: '',
+        fingerprint: '0123456789abcdef',
+      },
+    ],
+  }
   for (const auth of ['Bearer panel-test-token', 'Bearer wrong']) {
-    const res = await fetch(webhook, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(payload) })
+    const res = await fetch(webhook, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+    })
     await res.arrayBuffer()
   }
   const reload = await fetch(`http://127.0.0.1:${port}/-/reload`, { method: 'POST' })
   await reload.arrayBuffer()
   t.equal(reload.status, 200, 'reloaded over HTTP (--web.enable-lifecycle)')
   // Two more scrapes and a full rate window after the last event.
-  await new Promise((resolve) => setTimeout(resolve, 8_000))
+  await new Promise(resolve => setTimeout(resolve, 8_000))
 
   const end = Date.now() / 1000
   const start = started / 1000 - 5

@@ -2,62 +2,128 @@
 // revision that is bad too. Real Prometheus and Alertmanager, the shipped rules scaled down, the fake cluster.
 import t from 'tap'
 import { amAlerts } from '../../src/demo/stack.js'
-import { actingRollguard, alertmanager, defaultRulesFast, eventsOn, eventually, prometheus, rollbackPatches, services, shopCluster, sleep, tempDir } from '../fixtures/e2e.js'
+import {
+  actingRollguard,
+  alertmanager,
+  defaultRulesFast,
+  eventsOn,
+  eventually,
+  prometheus,
+  rollbackPatches,
+  services,
+  shopCluster,
+  sleep,
+  tempDir,
+} from '../fixtures/e2e.js'
 
 const metrics = async (url: string) => (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
 
-t.test('outages and bad history', async (t) => {
+t.test('outages and bad history', async t => {
   const am = await alertmanager(t)
 
-  await t.test('four workloads failing together: none rolled back (at most one), one RollbackHeldCorrelated alert', async (t) => {
-    const names = ['cart', 'checkout', 'payments', 'search']
-    const dir = tempDir(t)
-    const svcs = await services(t, names)
-    const prom = await prometheus(t, svcs)
-    const fake = await shopCluster(t, names)
-    const r = await actingRollguard(t, {
-      fake, prometheusUrl: prom.url, alertmanagerUrl: am.url, run: 'outage', rules: defaultRulesFast(dir),
-      // Scaled down like the rules: triggers of one outage fire within an evaluation or two of each other.
-      actions: { correlation: { settle: '4s', window: '1m' } },
-    })
-    // A shared dependency dies: every service fails at once.
-    for (const s of svcs) s.setFault({ errorRatio: 0.5 })
-    const alert = await eventually('RollbackHeldCorrelated in Alertmanager', async () => {
-      const alerts = await amAlerts(am.url, { matchers: { alertname: 'RollbackHeldCorrelated', run: 'outage' } })
-      return alerts.find((a) => (a.annotations['workloads'] ?? '').split(', ').length >= 3)
-    }, 45_000)
-    t.match(alert, { labels: { severity: 'critical', scope: 'cluster', namespace: 'shop' }, annotations: { workloads: /Deployment shop\/checkout/ } })
-    await eventually('every workload held', async () => new Set(r.decisions().filter((d) => d.kind === 'held').map((d) => d.workload?.name)).size >= 3)
-    await sleep(3_000)
-    const held = r.decisions().filter((d) => d.kind === 'held')
-    t.ok(held.every((d) => d.reason === 'correlated_failure' && /workloads .* have rollback triggers that went firing within 1m/.test(d.message)))
-    t.ok(rollbackPatches(fake).length <= 1, `at most one rollback slipped through (${rollbackPatches(fake).length})`)
-    t.equal(rollbackPatches(fake).length, 0, 'with the settle delay covering the spread, none did')
-    const firing = await amAlerts(am.url, { matchers: { alertname: 'RollbackHeldCorrelated', run: 'outage' } })
-    t.equal(firing.length, 1, 'one alert for the outage, not one per workload')
-    await eventually('Warning events on the held workloads', async () =>
-      held.every((d) => eventsOn(fake, d.workload?.name ?? '').some((e) => e.reason === 'RollbackHeldCorrelated' && e.type === 'Warning')))
-  })
+  await t.test(
+    'four workloads failing together: none rolled back (at most one), one RollbackHeldCorrelated alert',
+    async t => {
+      const names = ['cart', 'checkout', 'payments', 'search']
+      const dir = tempDir(t)
+      const svcs = await services(t, names)
+      const prom = await prometheus(t, svcs)
+      const fake = await shopCluster(t, names)
+      const r = await actingRollguard(t, {
+        fake,
+        prometheusUrl: prom.url,
+        alertmanagerUrl: am.url,
+        run: 'outage',
+        rules: defaultRulesFast(dir),
+        // Scaled down like the rules: triggers of one outage fire within an evaluation or two of each other.
+        actions: { correlation: { settle: '4s', window: '1m' } },
+      })
+      // A shared dependency dies: every service fails at once.
+      for (const s of svcs) s.setFault({ errorRatio: 0.5 })
+      const alert = await eventually(
+        'RollbackHeldCorrelated in Alertmanager',
+        async () => {
+          const alerts = await amAlerts(am.url, { matchers: { alertname: 'RollbackHeldCorrelated', run: 'outage' } })
+          return alerts.find(a => (a.annotations['workloads'] ?? '').split(', ').length >= 3)
+        },
+        45_000,
+      )
+      t.match(alert, {
+        labels: { severity: 'critical', scope: 'cluster', namespace: 'shop' },
+        annotations: { workloads: /Deployment shop\/checkout/ },
+      })
+      await eventually(
+        'every workload held',
+        async () =>
+          new Set(
+            r
+              .decisions()
+              .filter(d => d.kind === 'held')
+              .map(d => d.workload?.name),
+          ).size >= 3,
+      )
+      await sleep(3_000)
+      const held = r.decisions().filter(d => d.kind === 'held')
+      t.ok(
+        held.every(
+          d =>
+            d.reason === 'correlated_failure' &&
+            /workloads .* have rollback triggers that went firing within 1m/.test(d.message),
+        ),
+      )
+      t.ok(rollbackPatches(fake).length <= 1, `at most one rollback slipped through (${rollbackPatches(fake).length})`)
+      t.equal(rollbackPatches(fake).length, 0, 'with the settle delay covering the spread, none did')
+      const firing = await amAlerts(am.url, { matchers: { alertname: 'RollbackHeldCorrelated', run: 'outage' } })
+      t.equal(firing.length, 1, 'one alert for the outage, not one per workload')
+      await eventually('Warning events on the held workloads', async () =>
+        held.every(d =>
+          eventsOn(fake, d.workload?.name ?? '').some(
+            e => e.reason === 'RollbackHeldCorrelated' && e.type === 'Warning',
+          ),
+        ),
+      )
+    },
+  )
 
-  await t.test('the previous revision is bad too: one rollback, then RollbackIneffective, never a second', async (t) => {
+  await t.test('the previous revision is bad too: one rollback, then RollbackIneffective, never a second', async t => {
     const dir = tempDir(t)
     const [checkout] = await services(t, ['checkout'])
     if (!checkout) throw new Error('service did not start')
     const prom = await prometheus(t, [checkout])
     const fake = await shopCluster(t, ['checkout'])
-    const r = await actingRollguard(t, { fake, prometheusUrl: prom.url, alertmanagerUrl: am.url, run: 'ineffective', rules: defaultRulesFast(dir) })
+    const r = await actingRollguard(t, {
+      fake,
+      prometheusUrl: prom.url,
+      alertmanagerUrl: am.url,
+      run: 'ineffective',
+      rules: defaultRulesFast(dir),
+    })
     // The fault stays whatever the revision: rolling back does not help.
     checkout.setFault({ errorRatio: 0.5 })
     await r.decided('verified')
     const ineffective = await r.decided('ineffective', 'still_firing', 45_000)
-    t.match(ineffective, { fromRevision: 2, toRevision: 1, message: /rolled back from revision 2 to 1 .* but HighErrorRate still fires \(value 0\.\d+\)/ })
-    const alert = await eventually('RollbackIneffective in Alertmanager', async () =>
-      (await amAlerts(am.url, { matchers: { alertname: 'RollbackIneffective', run: 'ineffective' } }))[0])
-    t.match(alert, { labels: { severity: 'critical', workload: 'checkout' }, annotations: { from_revision: '2', to_revision: '1', value: /^0\.\d+/ } })
-    await eventually('a Warning event on the workload', async () => eventsOn(fake, 'checkout').some((e) => e.reason === 'RollbackIneffective' && e.type === 'Warning'))
-    t.match(await metrics(r.daemon.address), /rollguard_rollbacks_total\{result="ineffective",reason="still_firing",workload_namespace="shop",kind="Deployment",workload="checkout"\} 1/)
+    t.match(ineffective, {
+      fromRevision: 2,
+      toRevision: 1,
+      message: /rolled back from revision 2 to 1 .* but HighErrorRate still fires \(value 0\.\d+\)/,
+    })
+    const alert = await eventually(
+      'RollbackIneffective in Alertmanager',
+      async () => (await amAlerts(am.url, { matchers: { alertname: 'RollbackIneffective', run: 'ineffective' } }))[0],
+    )
+    t.match(alert, {
+      labels: { severity: 'critical', workload: 'checkout' },
+      annotations: { from_revision: '2', to_revision: '1', value: /^0\.\d+/ },
+    })
+    await eventually('a Warning event on the workload', async () =>
+      eventsOn(fake, 'checkout').some(e => e.reason === 'RollbackIneffective' && e.type === 'Warning'),
+    )
+    t.match(
+      await metrics(r.daemon.address),
+      /rollguard_rollbacks_total\{result="ineffective",reason="still_firing",workload_namespace="shop",kind="Deployment",workload="checkout"\} 1/,
+    )
     await sleep(4_000)
     t.equal(rollbackPatches(fake).length, 1, 'exactly one rollback: no second one onto an older revision')
-    t.equal(r.decisions().filter((d) => d.kind === 'rolled_back').length, 1)
+    t.equal(r.decisions().filter(d => d.kind === 'rolled_back').length, 1)
   })
 })

@@ -43,10 +43,14 @@ async function counter(registry: Registry, name: string): Promise<number> {
   return values.reduce((sum, v) => sum + v.value, 0)
 }
 
-t.test(`${ALERTS} firing alerts, a queue of ${CAPACITY}: all in Alertmanager within ${BOUND} hand-overs`, async (t) => {
+t.test(`${ALERTS} firing alerts, a queue of ${CAPACITY}: all in Alertmanager within ${BOUND} hand-overs`, async t => {
   const am = await alertmanager(t)
   const registry = new Registry()
-  const notifier = createAlertmanagerNotifier({ urls: [am.url], queueCapacity: CAPACITY, metrics: createNotifierMetrics(registry) })
+  const notifier = createAlertmanagerNotifier({
+    urls: [am.url],
+    queueCapacity: CAPACITY,
+    metrics: createNotifierMetrics(registry),
+  })
   t.teardown(() => notifier.stop())
 
   const spec = parseRuleFile('overflow.yml', RULES).groups[0]
@@ -83,7 +87,9 @@ t.test(`${ALERTS} firing alerts, a queue of ${CAPACITY}: all in Alertmanager wit
     const maxDelay = loop.max / 1e6
     delays.push(maxDelay)
     handOverCpu.push(handedOverCpu)
-    t.comment(`hand-over ${handOver}: send() returned in ${handedOver.toFixed(1)} ms (${handedOverCpu.toFixed(1)} ms CPU); queue sent in ${(performance.now() - started).toFixed(0)} ms; event-loop delay max ${maxDelay.toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms`)
+    t.comment(
+      `hand-over ${handOver}: send() returned in ${handedOver.toFixed(1)} ms (${handedOverCpu.toFixed(1)} ms CPU); queue sent in ${(performance.now() - started).toFixed(0)} ms; event-loop delay max ${maxDelay.toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms`,
+    )
     t.equal(notifier.status()[0]?.queueLength, 0, 'the queue was sent before the next hand-over')
 
     const received = await amAlerts(am.url, { matchers: { alertname: 'ManyInstancesDown' } })
@@ -92,16 +98,35 @@ t.test(`${ALERTS} firing alerts, a queue of ${CAPACITY}: all in Alertmanager wit
     if (handOver === 1) t.equal(seen.size, CAPACITY, 'the first hand-over fills the queue')
   }
   t.equal(seen.size, ALERTS, `every alert reached Alertmanager within ${BOUND} hand-overs`)
-  const active = await eventually('every alert active in Alertmanager', async () => {
-    const now = await amAlerts(am.url, { matchers: { alertname: 'ManyInstancesDown' }, active: true })
-    return now.length === ALERTS ? now : undefined
-  }, 15_000, 500)
+  const active = await eventually(
+    'every alert active in Alertmanager',
+    async () => {
+      const now = await amAlerts(am.url, { matchers: { alertname: 'ManyInstancesDown' }, active: true })
+      return now.length === ALERTS ? now : undefined
+    },
+    15_000,
+    500,
+  )
   t.equal(active.length, ALERTS)
 
   const handOvers = BOUND + 1
-  t.equal(await counter(registry, 'rollguard_notifications_sent_total'), handOvers * CAPACITY, 'a full queue sent per hand-over')
-  t.equal(await counter(registry, 'rollguard_notifications_dropped_total'), handOvers * (ALERTS - CAPACITY), 'the rest counted as dropped')
+  t.equal(
+    await counter(registry, 'rollguard_notifications_sent_total'),
+    handOvers * CAPACITY,
+    'a full queue sent per hand-over',
+  )
+  t.equal(
+    await counter(registry, 'rollguard_notifications_dropped_total'),
+    handOvers * (ALERTS - CAPACITY),
+    'the rest counted as dropped',
+  )
   t.equal(await counter(registry, 'rollguard_notifications_errors_total'), 0)
-  t.ok(Math.max(...handOverCpu) < BUDGET_MS, `send() of ${ALERTS} alerts: at most ${Math.max(...handOverCpu).toFixed(1)} ms of CPU (budget ${BUDGET_MS} ms)`)
-  t.ok(Math.max(...delays) < MAX_LOOP_DELAY_MS, `event-loop delay while sending: max ${Math.max(...delays).toFixed(1)} ms (budget ${BUDGET_MS} ms, asserted < ${MAX_LOOP_DELAY_MS} ms)`)
+  t.ok(
+    Math.max(...handOverCpu) < BUDGET_MS,
+    `send() of ${ALERTS} alerts: at most ${Math.max(...handOverCpu).toFixed(1)} ms of CPU (budget ${BUDGET_MS} ms)`,
+  )
+  t.ok(
+    Math.max(...delays) < MAX_LOOP_DELAY_MS,
+    `event-loop delay while sending: max ${Math.max(...delays).toFixed(1)} ms (budget ${BUDGET_MS} ms, asserted < ${MAX_LOOP_DELAY_MS} ms)`,
+  )
 })

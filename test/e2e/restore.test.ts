@@ -2,16 +2,30 @@
 // original time (activeAt + for), not `for` after the restart, and the actions decide once. Real Prometheus, the
 // fake cluster; every wait bounded.
 import t from 'tap'
-import { actingRollguard, alertmanager, defaultRulesFast, eventually, getJson, prometheus, rollbackPatches, services, shopCluster, sleep, tempDir } from '../fixtures/e2e.js'
+import {
+  actingRollguard,
+  alertmanager,
+  defaultRulesFast,
+  eventually,
+  getJson,
+  prometheus,
+  rollbackPatches,
+  services,
+  shopCluster,
+  sleep,
+  tempDir,
+} from '../fixtures/e2e.js'
 
-interface AlertsBody { data: { alerts: Array<{ labels: Record<string, string>; state: string; activeAt?: string }> } }
+interface AlertsBody {
+  data: { alerts: Array<{ labels: Record<string, string>; state: string; activeAt?: string }> }
+}
 
 const FOR_MS = 10_000
 
 const highErrorRate = async (url: string) =>
-  (await getJson<AlertsBody>(`${url}/api/v1/alerts`)).data.alerts.find((a) => a.labels['alertname'] === 'HighErrorRate')
+  (await getJson<AlertsBody>(`${url}/api/v1/alerts`)).data.alerts.find(a => a.labels['alertname'] === 'HighErrorRate')
 
-t.test('restart in the middle of for: fires at the original activeAt + for; one rollback', async (t) => {
+t.test('restart in the middle of for: fires at the original activeAt + for; one rollback', async t => {
   const dir = tempDir(t)
   const am = await alertmanager(t)
   const [checkout] = await services(t, ['checkout'])
@@ -37,14 +51,28 @@ t.test('restart in the middle of for: fires at the original activeAt + for; one 
     const a = await highErrorRate(second.daemon.address)
     return a !== undefined ? a : undefined
   })
-  t.ok(Math.abs(Date.parse(restored.activeAt ?? '') - activeAt) <= 1_000, `the original activeAt (${pending.activeAt} vs ${restored.activeAt})`)
-  const firing = await eventually('HighErrorRate firing', async () => {
-    const a = await highErrorRate(second.daemon.address)
-    return a?.state === 'firing' ? Date.now() : undefined
-  }, 30_000, 100)
-  t.ok(firing <= activeAt + FOR_MS + 2_000, `fired ${firing - activeAt} ms after activeAt (for ${FOR_MS} ms, interval 1s)`)
+  t.ok(
+    Math.abs(Date.parse(restored.activeAt ?? '') - activeAt) <= 1_000,
+    `the original activeAt (${pending.activeAt} vs ${restored.activeAt})`,
+  )
+  const firing = await eventually(
+    'HighErrorRate firing',
+    async () => {
+      const a = await highErrorRate(second.daemon.address)
+      return a?.state === 'firing' ? Date.now() : undefined
+    },
+    30_000,
+    100,
+  )
+  t.ok(
+    firing <= activeAt + FOR_MS + 2_000,
+    `fired ${firing - activeAt} ms after activeAt (for ${FOR_MS} ms, interval 1s)`,
+  )
   t.ok(firing < restartedAt + FOR_MS, 'not a whole `for` after the restart')
   await second.decided('verified')
   t.equal(rollbackPatches(fake).length, 1, 'the action layer decided once')
-  t.match(await (await fetch(`${second.daemon.address}/metrics`)).text(), /rollguard_rule_group_restores_total\{rule_group="[^"]+;rollback-triggers",result="restored"\} 1/)
+  t.match(
+    await (await fetch(`${second.daemon.address}/metrics`)).text(),
+    /rollguard_rule_group_restores_total\{rule_group="[^"]+;rollback-triggers",result="restored"\} 1/,
+  )
 })

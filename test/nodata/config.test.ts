@@ -7,13 +7,13 @@ import { ConfigError, loadConfig } from '../../src/config/load.js'
 const flags = (o: Record<string, string>) => new Map(Object.entries(o).map(([k, v]) => [k, [v]]))
 const base = { 'prometheus-url': 'http://127.0.0.1:9090' }
 
-t.test('defaults: counted every minute, flagged after 10 minutes', async (t) => {
+t.test('defaults: counted every minute, flagged after 10 minutes', async t => {
   const c = await loadConfig({ flags: flags(base), env: {}, cwd: '/w' })
   t.equal(c.doc.rules.no_data_check_interval, 60_000)
   t.equal(c.doc.rules.no_data_for, 600_000)
 })
 
-t.test('flag > environment > config file; 0 switches the check off', async (t) => {
+t.test('flag > environment > config file; 0 switches the check off', async t => {
   const dir = t.testdir({})
   const file = join(dir, 'rollguard.yml')
   writeFileSync(file, 'rules:\n  no_data_check_interval: 0s\n  no_data_for: 30m\n')
@@ -27,8 +27,12 @@ t.test('flag > environment > config file; 0 switches the check off', async (t) =
   t.equal(fromFlag.doc.rules.no_data_for, 60_000)
 })
 
-t.test('a bad duration names the option', async (t) => {
+t.test('a bad duration names the option', async t => {
   await t.rejects(loadConfig({ flags: flags({ ...base, 'no-data-for': '10x' }), env: {}, cwd: '/w' }), ConfigError)
-  const err = await loadConfig({ flags: flags({ ...base, 'no-data-check-interval': 'soon' }), env: {}, cwd: '/w' }).catch((e: unknown) => e)
+  const err = await loadConfig({
+    flags: flags({ ...base, 'no-data-check-interval': 'soon' }),
+    env: {},
+    cwd: '/w',
+  }).catch((e: unknown) => e)
   t.match((err as ConfigError).problems, [/--no-data-check-interval: not a valid duration string: "soon"/])
 })

@@ -24,14 +24,19 @@ function setup(series: (query: string) => number | Error, over: { now?: () => nu
   const registry = new Registry()
   const log = logSink()
   const queries: string[] = []
-  const query: QueryFn = async (expr) => {
+  const query: QueryFn = async expr => {
     queries.push(expr)
     const n = series(expr)
     if (n instanceof Error) throw n
     return { samples: n === 0 ? [] : [sample({}, n)], warnings: [] }
   }
   let now = T0
-  const watch = new NoDataWatch({ logger: log.logger, metrics: createRuleDataMetrics(registry), query, now: over.now ?? (() => now) })
+  const watch = new NoDataWatch({
+    logger: log.logger,
+    metrics: createRuleDataMetrics(registry),
+    query,
+    now: over.now ?? (() => now),
+  })
   const metric = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values ?? []
   const at = (ms: number) => (now = ms)
   return { watch, log, queries, metric, at }
@@ -39,100 +44,188 @@ function setup(series: (query: string) => number | Error, over: { now?: () => nu
 
 const status = (watch: NoDataWatch, spec: RuleGroupSpec, name: string) => {
   const state = newGroupState(spec, MIN, 'http://rg')
-  const r = state.rules.find((x) => x.spec.name === name)
+  const r = state.rules.find(x => x.spec.name === name)
   return r === undefined ? undefined : watch.status(state, r)
 }
 
-const messages = (log: ReturnType<typeof logSink>) => log.lines().map((l) => [l['level'], l['msg']])
+const messages = (log: ReturnType<typeof logSink>) => log.lines().map(l => [l['level'], l['msg']])
 
-t.test('a rule none of whose selectors matches for no_data_for is flagged once, and cleared once when data comes', async (t) => {
-  let renamed = 0
-  const { watch, log, queries, metric, at } = setup((q) => (q.includes('renamed_requests_total') ? renamed : q.includes('up{') ? 3 : 1))
-  watch.update([rules], SETTINGS)
-  t.same(await metric('rollguard_rule_no_data'), [
-    { value: 0, labels: { rule_group: 'r.yml;g', alertname: 'Missing' } },
-    { value: 0, labels: { rule_group: 'r.yml;g', alertname: 'Present' } },
-    { value: 0, labels: { rule_group: 'r.yml;g', alertname: 'Shared' } },
-    { value: 0, labels: { rule_group: 'r.yml;g', alertname: 'HealthCheckFailing' } },
-  ], 'every rule has the gauge at 0 from the start')
-  for (let i = 0; i <= 10; i++) {
-    at(T0 + i * MIN)
+t.test(
+  'a rule none of whose selectors matches for no_data_for is flagged once, and cleared once when data comes',
+  async t => {
+    let renamed = 0
+    const { watch, log, queries, metric, at } = setup(q =>
+      q.includes('renamed_requests_total') ? renamed : q.includes('up{') ? 3 : 1,
+    )
+    watch.update([rules], SETTINGS)
+    t.same(
+      await metric('rollguard_rule_no_data'),
+      [
+        { value: 0, labels: { rule_group: 'r.yml;g', alertname: 'Missing' } },
+        { value: 0, labels: { rule_group: 'r.yml;g', alertname: 'Present' } },
+        { value: 0, labels: { rule_group: 'r.yml;g', alertname: 'Shared' } },
+        { value: 0, labels: { rule_group: 'r.yml;g', alertname: 'HealthCheckFailing' } },
+      ],
+      'every rule has the gauge at 0 from the start',
+    )
+    for (let i = 0; i <= 10; i++) {
+      at(T0 + i * MIN)
+      await watch.check()
+    }
+    t.same(
+      new Set(queries),
+      new Set([
+        'count(last_over_time(renamed_requests_total[5m]))',
+        'count(up{job="api"})',
+        'count(rollguard_probe_success)',
+      ]),
+      'absent() selectors are not counted',
+    )
+    t.equal(queries.length, 33, 'a selector shared by two rules is counted once per round')
+    t.same(status(watch, rules, 'Missing'), {
+      noData: { since: T0, selectors: ['renamed_requests_total[5m]'] },
+      probesMissing: false,
+    })
+    t.same(status(watch, rules, 'Shared')?.noData?.since, T0)
+    t.same(status(watch, rules, 'Present'), { noData: undefined, probesMissing: false })
+    t.equal(status(watch, group([rule({ name: 'Unknown' })]), 'Unknown'), undefined, 'a rule the watch was not given')
+    t.same(
+      (await metric('rollguard_rule_no_data')).filter(v => v.value === 1).map(v => v.labels.alertname),
+      ['Missing', 'Shared'],
+    )
+    const started = log.lines().filter(l => String(l['msg']).includes('has no data'))
+    t.same(
+      started.map(l => [l['level'], l['rule'], l['group'], l['since']]),
+      [
+        [40, 'Missing', 'r.yml;g', new Date(T0).toISOString()],
+        [40, 'Shared', 'r.yml;g', new Date(T0).toISOString()],
+      ],
+    )
+    t.match(started[0]?.['msg'], /none of its selectors matched a series for 10m; it cannot fire/)
+    t.same(started[0]?.['selectors'], ['renamed_requests_total[5m]'])
+
+    at(T0 + 11 * MIN)
     await watch.check()
-  }
-  t.same(new Set(queries), new Set(['count(last_over_time(renamed_requests_total[5m]))', 'count(up{job="api"})', 'count(rollguard_probe_success)']), 'absent() selectors are not counted')
-  t.equal(queries.length, 33, 'a selector shared by two rules is counted once per round')
-  t.same(status(watch, rules, 'Missing'), { noData: { since: T0, selectors: ['renamed_requests_total[5m]'] }, probesMissing: false })
-  t.same(status(watch, rules, 'Shared')?.noData?.since, T0)
-  t.same(status(watch, rules, 'Present'), { noData: undefined, probesMissing: false })
-  t.equal(status(watch, group([rule({ name: 'Unknown' })]), 'Unknown'), undefined, 'a rule the watch was not given')
-  t.same((await metric('rollguard_rule_no_data')).filter((v) => v.value === 1).map((v) => v.labels.alertname), ['Missing', 'Shared'])
-  const started = log.lines().filter((l) => String(l['msg']).includes('has no data'))
-  t.same(started.map((l) => [l['level'], l['rule'], l['group'], l['since']]), [[40, 'Missing', 'r.yml;g', new Date(T0).toISOString()], [40, 'Shared', 'r.yml;g', new Date(T0).toISOString()]])
-  t.match(started[0]?.['msg'], /none of its selectors matched a series for 10m; it cannot fire/)
-  t.same(started[0]?.['selectors'], ['renamed_requests_total[5m]'])
-
-  at(T0 + 11 * MIN)
-  await watch.check()
-  t.equal(log.lines().filter((l) => String(l['msg']).includes('has no data')).length, 2, 'logged once, not at every check')
-  renamed = 7
-  at(T0 + 12 * MIN)
-  await watch.check()
-  t.equal(status(watch, rules, 'Missing')?.noData, undefined)
-  t.same(log.lines().filter((l) => String(l['msg']).includes('has data again')).map((l) => l['rule']), ['Missing', 'Shared'])
-  t.same((await metric('rollguard_rule_no_data')).filter((v) => v.value === 1), [])
-  t.same(await metric('rollguard_rule_selector_checks_total'), [{ value: 39, labels: { result: 'success' } }, { value: 0, labels: { result: 'failure' } }])
-})
-
-t.test('a failed count is no evidence: no flag while the source is down, and the time without counts does not count', async (t) => {
-  let down = false
-  const { watch, log, metric, at } = setup((q) => (down ? new Error('connection refused') : q.includes('renamed') ? 0 : 1))
-  watch.update([group([missing])], SETTINGS)
-  at(T0)
-  await watch.check()
-  down = true
-  for (let i = 1; i <= 12; i++) {
-    at(T0 + i * MIN)
+    t.equal(
+      log.lines().filter(l => String(l['msg']).includes('has no data')).length,
+      2,
+      'logged once, not at every check',
+    )
+    renamed = 7
+    at(T0 + 12 * MIN)
     await watch.check()
-  }
-  t.equal(status(watch, group([missing]), 'Missing')?.noData, undefined, 'not flagged on the strength of one count')
-  t.same((await metric('rollguard_rule_selector_checks_total')).map((v) => v.value), [1, 12])
-  t.match(messages(log), [[20, 'no-data check failed']], 'failures are logged at debug level')
-  down = false
-  at(T0 + 13 * MIN)
-  await watch.check()
-  t.same(status(watch, group([missing]), 'Missing')?.noData?.since, T0, 'the empty counts on either side of the outage prove the period')
-})
+    t.equal(status(watch, rules, 'Missing')?.noData, undefined)
+    t.same(
+      log
+        .lines()
+        .filter(l => String(l['msg']).includes('has data again'))
+        .map(l => l['rule']),
+      ['Missing', 'Shared'],
+    )
+    t.same(
+      (await metric('rollguard_rule_no_data')).filter(v => v.value === 1),
+      [],
+    )
+    t.same(await metric('rollguard_rule_selector_checks_total'), [
+      { value: 39, labels: { result: 'success' } },
+      { value: 0, labels: { result: 'failure' } },
+    ])
+  },
+)
 
-t.test('reload: new selectors are counted, removed rules and selectors are forgotten, metrics leave /metrics', async (t) => {
-  const { watch, metric, at, queries } = setup((q) => (q.includes('renamed') ? 0 : 1))
-  const evalOpts: GroupOptions = { query: scripted(() => [sample({ a: '1' }), sample({ a: '2' })]), clock: () => 0, externalLabels: {}, externalURL: 'http://rg', resendDelayMs: MIN, maxConcurrentQueries: 1 }
-  const state = newGroupState(rules, MIN, 'http://rg')
-  watch.update([rules], SETTINGS)
-  watch.recordEvaluation(state, await evaluateGroup(state, T0, evalOpts))
-  for (let i = 0; i <= 10; i++) {
-    at(T0 + i * MIN)
+t.test(
+  'a failed count is no evidence: no flag while the source is down, and the time without counts does not count',
+  async t => {
+    let down = false
+    const { watch, log, metric, at } = setup(q =>
+      down ? new Error('connection refused') : q.includes('renamed') ? 0 : 1,
+    )
+    watch.update([group([missing])], SETTINGS)
+    at(T0)
     await watch.check()
-  }
-  t.ok(status(watch, rules, 'Missing')?.noData)
-  t.equal((await metric('rollguard_rule_last_evaluation_samples')).length, 4)
+    down = true
+    for (let i = 1; i <= 12; i++) {
+      at(T0 + i * MIN)
+      await watch.check()
+    }
+    t.equal(status(watch, group([missing]), 'Missing')?.noData, undefined, 'not flagged on the strength of one count')
+    t.same(
+      (await metric('rollguard_rule_selector_checks_total')).map(v => v.value),
+      [1, 12],
+    )
+    t.match(messages(log), [[20, 'no-data check failed']], 'failures are logged at debug level')
+    down = false
+    at(T0 + 13 * MIN)
+    await watch.check()
+    t.same(
+      status(watch, group([missing]), 'Missing')?.noData?.since,
+      T0,
+      'the empty counts on either side of the outage prove the period',
+    )
+  },
+)
 
-  const edited = group([present, rule({ name: 'Missing', expr: 'rate(renamed_requests_total[10m]) > 1' })], { file: 'r.yml', name: 'g' })
-  queries.length = 0
-  watch.update([edited], SETTINGS)
-  t.same(status(watch, edited, 'Missing'), { noData: undefined, probesMissing: false }, 'a changed expression is a new rule; its selector was never counted')
-  t.equal(status(watch, rules, 'Shared'), undefined, 'removed')
-  t.same((await metric('rollguard_rule_no_data')).map((v) => [v.labels.alertname, v.value]), [['Missing', 0], ['Present', 0]], 'removed rules leave /metrics')
-  t.same((await metric('rollguard_rule_last_evaluation_samples')).map((v) => v.labels.alertname), ['Missing', 'Present'])
-  at(T0 + 11 * MIN)
-  await watch.check()
-  t.same(queries.sort(), ['count(last_over_time(renamed_requests_total[10m]))', 'count(up{job="api"})'], 'only the selectors of the loaded rules')
-  // Back to the first rule set: the selectors dropped by the edit start over (their counts were forgotten).
-  watch.update([rules], SETTINGS)
-  t.equal(status(watch, rules, 'Missing')?.noData, undefined)
-})
+t.test(
+  'reload: new selectors are counted, removed rules and selectors are forgotten, metrics leave /metrics',
+  async t => {
+    const { watch, metric, at, queries } = setup(q => (q.includes('renamed') ? 0 : 1))
+    const evalOpts: GroupOptions = {
+      query: scripted(() => [sample({ a: '1' }), sample({ a: '2' })]),
+      clock: () => 0,
+      externalLabels: {},
+      externalURL: 'http://rg',
+      resendDelayMs: MIN,
+      maxConcurrentQueries: 1,
+    }
+    const state = newGroupState(rules, MIN, 'http://rg')
+    watch.update([rules], SETTINGS)
+    watch.recordEvaluation(state, await evaluateGroup(state, T0, evalOpts))
+    for (let i = 0; i <= 10; i++) {
+      at(T0 + i * MIN)
+      await watch.check()
+    }
+    t.ok(status(watch, rules, 'Missing')?.noData)
+    t.equal((await metric('rollguard_rule_last_evaluation_samples')).length, 4)
 
-t.test('a reload that adds a rule reading selectors already known to be empty reports it at once', async (t) => {
-  const { watch, log, at } = setup((q) => (q.includes('renamed') ? 0 : 1))
+    const edited = group([present, rule({ name: 'Missing', expr: 'rate(renamed_requests_total[10m]) > 1' })], {
+      file: 'r.yml',
+      name: 'g',
+    })
+    queries.length = 0
+    watch.update([edited], SETTINGS)
+    t.same(
+      status(watch, edited, 'Missing'),
+      { noData: undefined, probesMissing: false },
+      'a changed expression is a new rule; its selector was never counted',
+    )
+    t.equal(status(watch, rules, 'Shared'), undefined, 'removed')
+    t.same(
+      (await metric('rollguard_rule_no_data')).map(v => [v.labels.alertname, v.value]),
+      [
+        ['Missing', 0],
+        ['Present', 0],
+      ],
+      'removed rules leave /metrics',
+    )
+    t.same(
+      (await metric('rollguard_rule_last_evaluation_samples')).map(v => v.labels.alertname),
+      ['Missing', 'Present'],
+    )
+    at(T0 + 11 * MIN)
+    await watch.check()
+    t.same(
+      queries.sort(),
+      ['count(last_over_time(renamed_requests_total[10m]))', 'count(up{job="api"})'],
+      'only the selectors of the loaded rules',
+    )
+    // Back to the first rule set: the selectors dropped by the edit start over (their counts were forgotten).
+    watch.update([rules], SETTINGS)
+    t.equal(status(watch, rules, 'Missing')?.noData, undefined)
+  },
+)
+
+t.test('a reload that adds a rule reading selectors already known to be empty reports it at once', async t => {
+  const { watch, log, at } = setup(q => (q.includes('renamed') ? 0 : 1))
   watch.update([group([missing])], SETTINGS)
   for (let i = 0; i <= 10; i++) {
     at(T0 + i * MIN)
@@ -141,39 +234,57 @@ t.test('a reload that adds a rule reading selectors already known to be empty re
   const twin = group([missing, rule({ name: 'Twin', expr: 'rate(renamed_requests_total[5m]) > 9' })])
   watch.update([twin], SETTINGS)
   t.ok(status(watch, twin, 'Twin')?.noData)
-  t.same(log.lines().filter((l) => String(l['msg']).includes('has no data')).map((l) => l['rule']), ['Missing', 'Twin'])
+  t.same(
+    log
+      .lines()
+      .filter(l => String(l['msg']).includes('has no data'))
+      .map(l => l['rule']),
+    ['Missing', 'Twin'],
+  )
 })
 
-t.test('probe rules without probes: a warning per rule set, and a flag on the rule', async (t) => {
+t.test('probe rules without probes: a warning per rule set, and a flag on the rule', async t => {
   const { watch, log } = setup(() => 0)
   watch.update([rules], { ...SETTINGS, probesConfigured: false })
   t.same(status(watch, rules, 'HealthCheckFailing'), { noData: undefined, probesMissing: true })
   t.same(status(watch, rules, 'Present')?.probesMissing, false)
-  const warning = log.lines().find((l) => String(l['msg']).includes('no health probes are configured'))
+  const warning = log.lines().find(l => String(l['msg']).includes('no health probes are configured'))
   t.same(warning?.['rules'], ['r.yml;g HealthCheckFailing'])
   t.equal(warning?.['level'], 40)
   watch.update([rules], SETTINGS)
   t.same(status(watch, rules, 'HealthCheckFailing')?.probesMissing, false, 'probes configured by a reload')
   watch.update([group([present])], { ...SETTINGS, probesConfigured: false })
-  t.equal(log.lines().filter((l) => String(l['msg']).includes('no health probes')).length, 1, 'no warning without probe rules')
+  t.equal(
+    log.lines().filter(l => String(l['msg']).includes('no health probes')).length,
+    1,
+    'no warning without probe rules',
+  )
 })
 
-t.test('per-rule samples: the last evaluation\'s count, and when a rule last returned any', async (t) => {
+t.test("per-rule samples: the last evaluation's count, and when a rule last returned any", async t => {
   const { watch, metric } = setup(() => 1)
-  const spec = group([rule({ name: 'A', expr: 'a > 1' }), rule({ name: 'A', expr: 'b > 1' }), rule({ name: 'B', expr: 'c > 1' })], { file: 'r.yml', name: 'g' })
+  const spec = group(
+    [rule({ name: 'A', expr: 'a > 1' }), rule({ name: 'A', expr: 'b > 1' }), rule({ name: 'B', expr: 'c > 1' })],
+    { file: 'r.yml', name: 'g' },
+  )
   watch.update([spec], SETTINGS)
   const state = newGroupState(spec, MIN, 'http://rg')
   let answer: Record<string, number | Error> = { 'a > 1': 2, 'b > 1': 1, 'c > 1': 0 }
   const opts = (): GroupOptions => ({
-    query: async (expr) => {
+    query: async expr => {
       const n = answer[expr] ?? 0
       if (n instanceof Error) throw n
       return { samples: Array.from({ length: n }, (_, i) => sample({ i: String(i) })), warnings: [] }
     },
-    clock: () => 0, externalLabels: {}, externalURL: 'http://rg', resendDelayMs: MIN, maxConcurrentQueries: 1,
+    clock: () => 0,
+    externalLabels: {},
+    externalURL: 'http://rg',
+    resendDelayMs: MIN,
+    maxConcurrentQueries: 1,
   })
   watch.recordEvaluation(state, await evaluateGroup(state, T0, opts()))
-  const values = async (name: string) => Object.fromEntries((await metric(name)).map((v) => [v.labels.alertname, v.value]))
+  const values = async (name: string) =>
+    Object.fromEntries((await metric(name)).map(v => [v.labels.alertname, v.value]))
   t.same(await values('rollguard_rule_last_evaluation_samples'), { A: 3, B: 0 }, 'rules sharing a name are summed')
   t.same(await values('rollguard_rule_last_samples_timestamp_seconds'), { A: T0 / 1000, B: 0 }, '0: never returned any')
   answer = { 'a > 1': new Error('timeout'), 'b > 1': 0, 'c > 1': 1 }
@@ -182,7 +293,7 @@ t.test('per-rule samples: the last evaluation\'s count, and when a rule last ret
   t.same(await values('rollguard_rule_last_samples_timestamp_seconds'), { A: T0 / 1000, B: (T0 + MIN) / 1000 })
 })
 
-t.test('the schedule: a round at once on update, then every interval; bounded concurrency; stop waits', async (t) => {
+t.test('the schedule: a round at once on update, then every interval; bounded concurrency; stop waits', async t => {
   let inFlight = 0
   let most = 0
   const { watch, queries } = setup(() => 0, { now: Date.now })
@@ -191,7 +302,7 @@ t.test('the schedule: a round at once on update, then every interval; bounded co
   const slow = new NoDataWatch({
     logger: logSink().logger,
     metrics: createRuleDataMetrics(new Registry()),
-    query: async (expr) => {
+    query: async expr => {
       queries.push(expr)
       most = Math.max(most, ++inFlight)
       await sleep(5)
@@ -204,7 +315,10 @@ t.test('the schedule: a round at once on update, then every interval; bounded co
   await sleep(15)
   slow.update([many], { ...SETTINGS, checkIntervalMs: 40 }) // while the first round runs: another round right after it
   await sleep(150)
-  t.ok(queries.length >= 36, `rounds at once, again after the update and then every interval (${queries.length} counts)`)
+  t.ok(
+    queries.length >= 36,
+    `rounds at once, again after the update and then every interval (${queries.length} counts)`,
+  )
   t.equal(most, CHECK_CONCURRENCY, 'never more counts in flight than the bound')
   await slow.stop()
   const after = queries.length

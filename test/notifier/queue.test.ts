@@ -71,8 +71,8 @@ function simulate(s: Scenario): Outcome {
     }
   }
   for (let round = 0; round < s.rounds; round++) {
-    const ids = s.order?.(round) ?? labels.map((l) => l.id)
-    const items = ids.map((id) => ({ labels: labels[id] as Item['labels'], round }))
+    const ids = s.order?.(round) ?? labels.map(l => l.id)
+    const items = ids.map(id => ({ labels: labels[id] as Item['labels'], round }))
     const pushes = s.pushes?.(round, items) ?? [items]
     pushes.forEach((part, i) => {
       if (i > 0) send(round, s.sendBetween?.() ?? 0)
@@ -100,7 +100,7 @@ function longestWait(outcome: Outcome, rounds: number): { rounds: number; alert:
 
 const bound = (alerts: number, capacity: number) => Math.ceil(alerts / capacity)
 
-t.test('every alert is delivered at least once in every ceil(N / C) consecutive hand-overs', async (t) => {
+t.test('every alert is delivered at least once in every ceil(N / C) consecutive hand-overs', async t => {
   const cases = [
     { alerts: 20_000, capacity: 10_000, batchSize: 256 },
     { alerts: 25_000, capacity: 10_000, batchSize: 256 },
@@ -115,20 +115,30 @@ t.test('every alert is delivered at least once in every ceil(N / C) consecutive 
     const outcome = simulate({ ...c, rounds })
     const wait = longestWait(outcome, rounds)
     // A wait of w rounds without delivery means a delivery in every w + 1 consecutive rounds.
-    t.ok(wait.rounds + 1 <= k, `N=${c.alerts} C=${c.capacity}: longest wait ${wait.rounds} round(s), bound ${k} hand-overs`)
-    t.equal(new Set(outcome.deliveredIn.flatMap((r, id) => (r.some((round) => round < k) ? [id] : []))).size, c.alerts,
-      `N=${c.alerts} C=${c.capacity}: every alert delivered within the first ${k} hand-overs`)
-    t.equal(outcome.pushed, outcome.delivered + outcome.dropped, 'every alert handed over is either sent or counted as dropped')
+    t.ok(
+      wait.rounds + 1 <= k,
+      `N=${c.alerts} C=${c.capacity}: longest wait ${wait.rounds} round(s), bound ${k} hand-overs`,
+    )
+    t.equal(
+      new Set(outcome.deliveredIn.flatMap((r, id) => (r.some(round => round < k) ? [id] : []))).size,
+      c.alerts,
+      `N=${c.alerts} C=${c.capacity}: every alert delivered within the first ${k} hand-overs`,
+    )
+    t.equal(
+      outcome.pushed,
+      outcome.delivered + outcome.dropped,
+      'every alert handed over is either sent or counted as dropped',
+    )
     t.equal(outcome.delivered, rounds * Math.min(c.alerts, c.capacity), 'the queue is used to its capacity')
   }
 })
 
-t.test('the bound is reached: N = 2C + 1 leaves some alert waiting two hand-overs', async (t) => {
+t.test('the bound is reached: N = 2C + 1 leaves some alert waiting two hand-overs', async t => {
   const outcome = simulate({ alerts: 21, capacity: 10, batchSize: 4, rounds: 12 })
   t.equal(longestWait(outcome, 12).rounds + 1, bound(21, 10))
 })
 
-t.test('the bound holds for any hand-over order, several pushes per round and sends in between', async (t) => {
+t.test('the bound holds for any hand-over order, several pushes per round and sends in between', async t => {
   const random = rng(20260817)
   for (let trial = 0; trial < 300; trial++) {
     const alerts = int(random, 1, 400)
@@ -156,7 +166,9 @@ t.test('the bound holds for any hand-over order, several pushes per round and se
     })
     const wait = longestWait(outcome, rounds)
     if (wait.rounds + 1 > k) {
-      t.fail(`trial ${trial}: N=${alerts} C=${capacity} batch=${batchSize}: alert ${wait.alert} waited ${wait.rounds} rounds, bound ${k}`)
+      t.fail(
+        `trial ${trial}: N=${alerts} C=${capacity} batch=${batchSize}: alert ${wait.alert} waited ${wait.rounds} rounds, bound ${k}`,
+      )
       return
     }
     if (outcome.pushed !== outcome.delivered + outcome.dropped) {
@@ -167,16 +179,16 @@ t.test('the bound holds for any hand-over order, several pushes per round and se
   t.pass('300 random scenarios within the bound')
 })
 
-t.test('without delivery records (drop the oldest, as Prometheus) the same alerts lose every time', async (t) => {
+t.test('without delivery records (drop the oldest, as Prometheus) the same alerts lose every time', async t => {
   const outcome = simulate({ alerts: 20, capacity: 10, batchSize: 4, rounds: 6, record: false })
   const never = outcome.deliveredIn.flatMap((r, id) => (r.length === 0 ? [id] : []))
   t.same(never, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'the first half of every hand-over is never sent')
 })
 
-t.test('overflow: ties drop the oldest, newer copies replace older ones, failed requests keep their place', async (t) => {
+t.test('overflow: ties drop the oldest, newer copies replace older ones, failed requests keep their place', async t => {
   const ids = Array.from({ length: 8 }, (_, id) => ({ id }))
   const item = (id: number, round = 0): Item => ({ labels: ids[id] as Item['labels'], round })
-  const names = (items: Item[]) => items.map((i) => `${i.labels.id}@${i.round}`)
+  const names = (items: Item[]) => items.map(i => `${i.labels.id}@${i.round}`)
 
   const q = new AlertQueue<Item>(3, keyOf)
   t.equal(q.push([item(0), item(1)]), 0)
@@ -185,7 +197,11 @@ t.test('overflow: ties drop the oldest, newer copies replace older ones, failed 
 
   q.delivered([item(1), item(2)])
   t.equal(q.push([item(1, 1), item(2, 1), item(3, 1), item(4, 1)]), 1)
-  t.same(names(q.take(10)), ['2@1', '3@1', '4@1'], 'of the two delivered alike, the older copy goes; never-delivered 3 and 4 stay')
+  t.same(
+    names(q.take(10)),
+    ['2@1', '3@1', '4@1'],
+    'of the two delivered alike, the older copy goes; never-delivered 3 and 4 stay',
+  )
 
   t.equal(q.push([item(5, 2), item(6, 2), item(5, 3), item(7, 3)]), 1)
   t.same(names(q.take(10)), ['6@2', '5@3', '7@3'], 'an alert queued twice keeps its newest copy')
@@ -196,15 +212,19 @@ t.test('overflow: ties drop the oldest, newer copies replace older ones, failed 
   t.same(names(q.take(10)), ['7@4', '0@4', '5@4'], 'alert 5 (request failed) and 0 (never) outrank 6 and 7 (delivered)')
 })
 
-t.test('take keeps queue order across compactions; clear and capacity checks', async (t) => {
+t.test('take keeps queue order across compactions; clear and capacity checks', async t => {
   const q = new AlertQueue<Item>(10_000, keyOf)
   const items = Array.from({ length: 10_000 }, (_, id) => ({ labels: { id }, round: 0 }))
   q.push(items.slice(0, 6_000))
   const taken: number[] = []
-  for (let i = 0; i < 20; i++) taken.push(...q.take(256).map((x) => x.labels.id))
+  for (let i = 0; i < 20; i++) taken.push(...q.take(256).map(x => x.labels.id))
   q.push(items.slice(6_000))
-  while (q.length > 0) taken.push(...q.take(256).map((x) => x.labels.id))
-  t.same(taken, items.map((x) => x.labels.id), 'first in, first out')
+  while (q.length > 0) taken.push(...q.take(256).map(x => x.labels.id))
+  t.same(
+    taken,
+    items.map(x => x.labels.id),
+    'first in, first out',
+  )
   t.same(q.take(5), [])
 
   q.push(items.slice(0, 3))

@@ -7,7 +7,7 @@ const M = 60 * S
 const H = 60 * M
 const D = 24 * H
 
-t.test('parseDuration accepts model.ParseDuration syntax', async (t) => {
+t.test('parseDuration accepts model.ParseDuration syntax', async t => {
   const cases: Array<[string, number]> = [
     ['0', 0],
     ['0s', 0],
@@ -26,7 +26,7 @@ t.test('parseDuration accepts model.ParseDuration syntax', async (t) => {
   for (const [s, want] of cases) t.equal(parseDuration(s), want, s)
 })
 
-t.test('parseDuration rejects what Prometheus rejects, with its messages', async (t) => {
+t.test('parseDuration rejects what Prometheus rejects, with its messages', async t => {
   const cases: Array<[string, string]> = [
     ['', 'empty duration string'],
     ['300', 'not a valid duration string: "300"'],
@@ -47,7 +47,7 @@ t.test('parseDuration rejects what Prometheus rejects, with its messages', async
   t.equal(parseDuration('106751d23h47m16s854ms'), 9223372036854, 'largest Go duration, in ms')
 })
 
-t.test('formatDuration prints like model.Duration.String', async (t) => {
+t.test('formatDuration prints like model.Duration.String', async t => {
   const cases: Array<[number, string]> = [
     [0, '0s'],
     [90 * S, '1m30s'],
@@ -65,7 +65,7 @@ t.test('formatDuration prints like model.Duration.String', async (t) => {
   for (const [ms, want] of cases) t.equal(formatDuration(ms), want, String(ms))
 })
 
-t.test('formatDuration output parses back to the same value', async (t) => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: 9_000_000_000_000 }), (ms) => parseDuration(formatDuration(ms)) === ms))
+t.test('formatDuration output parses back to the same value', async t => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 9_000_000_000_000 }), ms => parseDuration(formatDuration(ms)) === ms))
   t.pass('round trip holds')
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { checkPromQL, longestRange, metricNames, unquote } from '../../src/rules/promql.js'
 
-t.test('valid expressions pass', async (t) => {
+t.test('valid expressions pass', async t => {
   const valid = [
     'up == 0',
     'up',
@@ -34,7 +34,7 @@ t.test('valid expressions pass', async (t) => {
   for (const e of valid) t.same(checkPromQL(e), { ok: true }, e)
 })
 
-t.test('invalid expressions fail with a message and a 0-based offset', async (t) => {
+t.test('invalid expressions fail with a message and a 0-based offset', async t => {
   const cases: Array<[expr: string, message: string, offset: number]> = [
     ['', 'no expression found in input', 0],
     ['   ', 'no expression found in input', 0],
@@ -54,13 +54,21 @@ t.test('invalid expressions fail with a message and a 0-based offset', async (t)
     ['1 > 2', 'comparisons between scalars must use BOOL modifier', 0],
     ['x + bool y', 'bool modifier can only be used on comparison operators', 0],
     ['vector(1) and 1', 'set operator "and" not allowed in binary scalar expression', 0],
-    ['-(x[5m])', 'unary expression only allowed on expressions of type scalar or instant vector, got "range vector"', 0],
+    [
+      '-(x[5m])',
+      'unary expression only allowed on expressions of type scalar or instant vector, got "range vector"',
+      0,
+    ],
     ['{}', 'vector selector must contain at least one non-empty matcher', 0],
     ['{job!="x"}', 'vector selector must contain at least one non-empty matcher', 0],
     ['{job=~".*"}', 'vector selector must contain at least one non-empty matcher', 0],
     ['up{__name__="x"}', 'metric name must not be set twice: "up" or "x"', 0],
     ['(x + y)[5m]', 'ranges only allowed for vector selectors', 0],
-    ['(x + y) offset 5m', 'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery', 0],
+    [
+      '(x + y) offset 5m',
+      'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery',
+      0,
+    ],
     ['1[5m:1m]', 'subquery is only allowed on instant vector, got scalar instead', 0],
     ['round(x, 1, 2)', 'expected at most 2 argument(s) in call to "round", got 3', 0],
     ['label_join(x, "a")', 'expected at least 3 argument(s) in call to "label_join", got 2', 0],
@@ -68,26 +76,33 @@ t.test('invalid expressions fail with a message and a 0-based offset', async (t)
     ['time(1)', 'expected 0 argument(s) in call to "time", got 1', 0],
   ]
   for (const [expr, message, offset] of cases) {
-    t.same(checkPromQL(expr), { ok: false, message: `could not parse expression: ${message} at char ${offset + 1}`, offset }, expr)
+    t.same(
+      checkPromQL(expr),
+      { ok: false, message: `could not parse expression: ${message} at char ${offset + 1}`, offset },
+      expr,
+    )
   }
 })
 
-t.test('metricNames lists selected metric names', async (t) => {
-  t.same(metricNames('sum(rate(b_total[5m])) / sum(rate(a_total[5m])) > on() group_left b_total'), ['a_total', 'b_total'])
+t.test('metricNames lists selected metric names', async t => {
+  t.same(metricNames('sum(rate(b_total[5m])) / sum(rate(a_total[5m])) > on() group_left b_total'), [
+    'a_total',
+    'b_total',
+  ])
   t.same(metricNames('{__name__="up", job="x"} or {"node_load1"} or {\'__name__\'="q"}'), ['node_load1', 'q', 'up'])
   t.same(metricNames('{__name__=~"up|down"}'), [], 'regex name matchers name no single metric')
   t.same(metricNames('vector(1) + time()'), [])
   t.same(metricNames('sum by (job) (x{job="a"})'), ['x'])
 })
 
-t.test('unquote decodes PromQL string literals', async (t) => {
+t.test('unquote decodes PromQL string literals', async t => {
   t.equal(unquote('"a\\"b\\n"'), 'a"b\n')
   t.equal(unquote("'it\\'s'"), "it's")
   t.equal(unquote('`raw\\n`'), 'raw\\n')
   t.equal(unquote('"\\x41\\u00e9\\101"'), 'AéA')
 })
 
-t.test('longestRange: the longest range or subquery window, string literals and offsets aside', async (t) => {
+t.test('longestRange: the longest range or subquery window, string literals and offsets aside', async t => {
   t.equal(longestRange('up'), 0)
   t.equal(longestRange('sum(rate(x{a=~"[9h]"}[1m])) / sum(rate(y[5m:30s])) > 0 and z offset 1h'), 300_000)
   t.equal(longestRange('max_over_time(x[1h] offset 5m) or rate(y[ 2m ])'), 3_600_000)

@@ -19,7 +19,8 @@ const GOOD: Record<string, string> = {
   block_then_define: '{{ block "b" . }}{{ end }}{{ define "b" }}{{ .Value }}{{ end }}',
   undefined_template: '{{ template "defined-nowhere" . }}',
   query: '{{ with query "up" }}{{ . | first | value }}{{ end }}',
-  helpers: '{{ range sortByLabel "instance" (query (printf "up{job=%q}" $labels.job)) }}{{ label "instance" . }} {{ strvalue . }} {{ value . }}{{ end }}{{ template "a" (args 1 2) }}{{ define "a" }}{{ .arg0 }}{{ end }}',
+  helpers:
+    '{{ range sortByLabel "instance" (query (printf "up{job=%q}" $labels.job)) }}{{ label "instance" . }} {{ strvalue . }} {{ value . }}{{ end }}{{ template "a" (args 1 2) }}{{ define "a" }}{{ .arg0 }}{{ end }}',
   query_in_define: '{{ define "q" }}{{ query . | len }}{{ end }}{{ template "q" "up" }}',
 }
 
@@ -35,21 +36,39 @@ const BAD: Record<string, [string, string]> = {
   query_args: ['{{ query }}{{ query "a" "b" | bogus }}', 'function "bogus" not defined'],
 }
 
-function ruleFile(dir: string, name: string, annotations: Record<string, string>, labels: Record<string, string> = {}): string {
+function ruleFile(
+  dir: string,
+  name: string,
+  annotations: Record<string, string>,
+  labels: Record<string, string> = {},
+): string {
   const file = join(dir, name)
-  writeFileSync(file, stringify({ groups: [{ name: 'g', rules: [{ alert: 'T', expr: 'up == 0', labels, annotations }] }] }, { lineWidth: 0 }))
+  writeFileSync(
+    file,
+    stringify(
+      { groups: [{ name: 'g', rules: [{ alert: 'T', expr: 'up == 0', labels, annotations }] }] },
+      { lineWidth: 0 },
+    ),
+  )
   return file
 }
 
-t.test('templates with define, template, block and query load and expand', async (t) => {
+t.test('templates with define, template, block and query load and expand', async t => {
   const dir = t.testdir()
-  const file = ruleFile(dir, 'good.yml', GOOD, { team: '{{ define "t" }}team-{{ . }}{{ end }}{{ template "t" $labels.job }}' })
+  const file = ruleFile(dir, 'good.yml', GOOD, {
+    team: '{{ define "t" }}team-{{ . }}{{ end }}{{ template "t" $labels.job }}',
+  })
   const parsed = parseRuleFile(file, readFileSync(file, 'utf8'))
   t.same(parsed.errors, [], 'no load errors')
   const spec = parsed.groups[0]?.rules[0]
   const data: TemplateData = { labels: { job: 'api', instance: 'a:1' }, externalLabels: {}, externalURL: '', value: 0 }
   const queries: TemplateQueries = {
-    answer: (expr) => ({ samples: expr === 'up' ? [{ labels: { instance: 'a:1' }, value: 1 }] : [{ labels: { instance: 'b:1', __value__: 'v' }, value: 2 }] }),
+    answer: expr => ({
+      samples:
+        expr === 'up'
+          ? [{ labels: { instance: 'a:1' }, value: 1 }]
+          : [{ labels: { instance: 'b:1', __value__: 'v' }, value: 2 }],
+    }),
     unanswered: () => undefined,
   }
   const expand = (k: string): string | undefined => spec?.annotations[k]?.expand(data, 0, queries)
@@ -61,19 +80,30 @@ t.test('templates with define, template, block and query load and expand', async
   t.equal(expand('query'), '1')
   t.equal(expand('helpers'), 'b:1 v 21')
   t.equal(expand('query_in_define'), '1')
-  t.same(Object.entries(spec?.annotations ?? {}).filter(([, v]) => v.usesQuery === true).map(([k]) => k).sort(), ['helpers', 'query', 'query_in_define'])
+  t.same(
+    Object.entries(spec?.annotations ?? {})
+      .filter(([, v]) => v.usesQuery === true)
+      .map(([k]) => k)
+      .sort(),
+    ['helpers', 'query', 'query_in_define'],
+  )
 })
 
-t.test('bad templates fail at load with promtool\'s messages', async (t) => {
+t.test("bad templates fail at load with promtool's messages", async t => {
   const dir = t.testdir()
   const file = ruleFile(dir, 'bad.yml', Object.fromEntries(Object.entries(BAD).map(([k, [v]]) => [k, v])))
   const parsed = parseRuleFile(file, readFileSync(file, 'utf8'))
-  const ours = parsed.errors.map((e) => e.message).sort()
-  const want = Object.entries(BAD).map(([k, [, message]]) => `annotation ${JSON.stringify(k)}: template: __alert_T:${k === 'unclosed_define' ? 2 : 1}: ${message}`).sort()
+  const ours = parsed.errors.map(e => e.message).sort()
+  const want = Object.entries(BAD)
+    .map(
+      ([k, [, message]]) =>
+        `annotation ${JSON.stringify(k)}: template: __alert_T:${k === 'unclosed_define' ? 2 : 1}: ${message}`,
+    )
+    .sort()
   t.same(ours, want)
   t.same(parsed.groups, [], 'no specs from a file with errors')
   // The error points at the template's line in the file.
-  const unclosed = parsed.errors.find((e) => e.field.endsWith('unclosed_define'))
+  const unclosed = parsed.errors.find(e => e.field.endsWith('unclosed_define'))
   t.ok(unclosed !== undefined && unclosed.line > 0)
 
   if (!hasPromtool) {
@@ -84,6 +114,10 @@ t.test('bad templates fail at load with promtool\'s messages', async (t) => {
   t.equal(good.status, 0, `promtool accepts the good templates: ${good.stdout}${good.stderr}`)
   const bad = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' })
   t.equal(bad.status, 1)
-  const theirs = `${bad.stdout}${bad.stderr}`.split('\n').filter((l) => l.includes(': annotation ')).map((l) => l.replace(/^.*?"T": /, '')).sort()
+  const theirs = `${bad.stdout}${bad.stderr}`
+    .split('\n')
+    .filter(l => l.includes(': annotation '))
+    .map(l => l.replace(/^.*?"T": /, ''))
+    .sort()
   t.same(theirs, ours, 'promtool reports the same problems in the same words')
 })

@@ -31,8 +31,12 @@ const config = (extra = '') => `prometheus:\n  url: http://127.0.0.1:9090\nrules
 /** view is what the groups mean: every field, each template by its source and its expansion. */
 function view(groups: readonly RuleGroupSpec[]): unknown {
   const data = { labels: { team: 'shop' }, externalLabels: {}, externalURL: 'http://x', value: 3 }
-  const templates = (ts: RuleGroupSpec['rules'][number]['labels']) => Object.entries(ts).map(([k, tpl]) => [k, tpl.source, tpl.expand(data, 0)])
-  return groups.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, labels: templates(r.labels), annotations: templates(r.annotations) })) }))
+  const templates = (ts: RuleGroupSpec['rules'][number]['labels']) =>
+    Object.entries(ts).map(([k, tpl]) => [k, tpl.source, tpl.expand(data, 0)])
+  return groups.map(g => ({
+    ...g,
+    rules: g.rules.map(r => ({ ...r, labels: templates(r.labels), annotations: templates(r.annotations) })),
+  }))
 }
 
 async function failure(p: Promise<unknown>): Promise<Error> {
@@ -44,25 +48,37 @@ async function failure(p: Promise<unknown>): Promise<Error> {
   throw new Error('expected the load to fail')
 }
 
-t.test('the worker loads exactly what loadAll loads in this thread, configuration frozen', async (t) => {
-  const input = setup(t, { 'rollguard.yml': config('  max_rules_per_file: 10000\n'), rules: { 'a.yml': RULES, 'b.yml': realisticRules(300_000) } })
+t.test('the worker loads exactly what loadAll loads in this thread, configuration frozen', async t => {
+  const input = setup(t, {
+    'rollguard.yml': config('  max_rules_per_file: 10000\n'),
+    rules: { 'a.yml': RULES, 'b.yml': realisticRules(300_000) },
+  })
   const [here, there] = [await loadAll(input), await loadOffThread(input)]
   t.same(there.config, here.config)
   t.ok(Object.isFrozen(there.config.doc.rules), 'frozen again after the clone')
   t.same(view(there.groups), view(here.groups))
-  t.equal(there.groups[0]?.rules[0]?.annotations['summary']?.expand({ labels: { team: 'shop' }, externalLabels: {}, externalURL: '', value: 3 }, 0), 'shop errors at 3')
+  t.equal(
+    there.groups[0]?.rules[0]?.annotations['summary']?.expand(
+      { labels: { team: 'shop' }, externalLabels: {}, externalURL: '', value: 3 },
+      0,
+    ),
+    'shop errors at 3',
+  )
   t.ok(there.groups.length > 10)
   t.ok(WORKER_ENTRY.pathname.endsWith('/src/runtime/load-worker.ts'), 'from the sources under the test runner')
 })
 
-t.test('problems come back as the errors loadAll throws, every line naming its file', async (t) => {
-  t.test('configuration', async (t) => {
+t.test('problems come back as the errors loadAll throws, every line naming its file', async t => {
+  t.test('configuration', async t => {
     const err = await failure(loadOffThread(setup(t, { 'rollguard.yml': aliasBomb('probes') })))
     t.type(err, ConfigError)
     t.match((err as ConfigError).problems, [/rollguard\.yml:5:\d+: too many alias references/])
   })
-  t.test('rules', async (t) => {
-    const files = { 'rollguard.yml': config(), rules: { 'a.yml': RULES, 'dup.yml': 'groups:\n  - name: x\n    name: y\n', 'big.yml': manyAnnotations(40_000) } }
+  t.test('rules', async t => {
+    const files = {
+      'rollguard.yml': config(),
+      rules: { 'a.yml': RULES, 'dup.yml': 'groups:\n  - name: x\n    name: y\n', 'big.yml': manyAnnotations(40_000) },
+    }
     const err = await failure(loadOffThread(setup(t, files)))
     t.type(err, RulesError)
     t.match((err as RulesError).problems, [
@@ -72,7 +88,7 @@ t.test('problems come back as the errors loadAll throws, every line naming its f
   })
 })
 
-t.test('without a worker entry it loads in this thread; a load over its time bound is stopped', async (t) => {
+t.test('without a worker entry it loads in this thread; a load over its time bound is stopped', async t => {
   const input = setup(t, { 'rollguard.yml': config(), rules: { 'a.yml': RULES } })
   const fallback = await loadOffThread(input, { entry: pathToFileURL('/nonexistent/load-worker.js') })
   t.same(view(fallback.groups), view((await loadAll(input)).groups))
@@ -80,11 +96,17 @@ t.test('without a worker entry it loads in this thread; a load over its time bou
   t.type(slow, ProblemsError)
   t.equal(slow.message, 'loading the configuration and rules took longer than 0.001s; stopped')
   const broken = join(t.testdir({ 'w.mjs': 'throw new Error("no such module")\n' }), 'w.mjs')
-  t.equal((await failure(loadOffThread(input, { entry: pathToFileURL(broken) }))).message, 'loading the configuration and rules failed: no such module')
+  t.equal(
+    (await failure(loadOffThread(input, { entry: pathToFileURL(broken) }))).message,
+    'loading the configuration and rules failed: no such module',
+  )
 })
 
-t.test('loading megabytes of rules off the main thread leaves its event loop free', async (t) => {
-  const input = setup(t, { 'rollguard.yml': config(), rules: { 'kube.yml': realisticRules(1024 * 1024), 'more.yml': realisticRules(512 * 1024, 'Node') } })
+t.test('loading megabytes of rules off the main thread leaves its event loop free', async t => {
+  const input = setup(t, {
+    'rollguard.yml': config(),
+    rules: { 'kube.yml': realisticRules(1024 * 1024), 'more.yml': realisticRules(512 * 1024, 'Node') },
+  })
   const { value, stall } = await stallWhile(() => loadOffThread(input))
   t.ok(value.groups.reduce((n, g) => n + g.rules.length, 0) > 2000, 'loaded')
   t.comment(describeStall(stall))

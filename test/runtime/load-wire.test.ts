@@ -5,16 +5,27 @@ import { Assembler, lazyTemplate, wireChunks } from '../../src/runtime/load-wire
 import { Slices } from '../../src/sources/sliced-json.js'
 import { realisticRules } from '../fixtures/big-yaml.js'
 
-const data = { labels: { pod: 'p-1', namespace: 'shop' }, externalLabels: {}, externalURL: 'http://rollguard', value: 0.95 }
+const data = {
+  labels: { pod: 'p-1', namespace: 'shop' },
+  externalLabels: {},
+  externalURL: 'http://rollguard',
+  value: 0.95,
+}
 
 /** view is what a spec means: every field, each template by its source and its expansion. */
 function view(groups: readonly RuleGroupSpec[]): unknown {
   const templates = (ts: Record<string, { source: string; expand: (d: typeof data, at: number) => string }>) =>
     Object.entries(ts).map(([k, tpl]) => [k, tpl.source, tpl.expand(data, 0)])
-  return groups.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, labels: templates(r.labels), annotations: templates(r.annotations) })) }))
+  return groups.map(g => ({
+    ...g,
+    rules: g.rules.map(r => ({ ...r, labels: templates(r.labels), annotations: templates(r.annotations) })),
+  }))
 }
 
-async function roundTrip(groups: readonly RuleGroupSpec[], maxChars?: number): Promise<{ chunks: number; groups: RuleGroupSpec[] }> {
+async function roundTrip(
+  groups: readonly RuleGroupSpec[],
+  maxChars?: number,
+): Promise<{ chunks: number; groups: RuleGroupSpec[] }> {
   const chunks = wireChunks(groups, maxChars)
   const assembler = new Assembler()
   // Through structured clone, as between threads.
@@ -22,7 +33,7 @@ async function roundTrip(groups: readonly RuleGroupSpec[], maxChars?: number): P
   return { chunks: chunks.length, groups: assembler.groups() }
 }
 
-t.test('rules cross as chunks of bounded size and come back the same, templates compiled again', async (t) => {
+t.test('rules cross as chunks of bounded size and come back the same, templates compiled again', async t => {
   const groups = parseRuleFile('r.yml', realisticRules(200_000)).groups
   const rules = groups.reduce((n, g) => n + g.rules.length, 0)
   t.ok(rules > 200, `${rules} rules`)
@@ -34,16 +45,19 @@ t.test('rules cross as chunks of bounded size and come back the same, templates 
   t.same(view(small.groups), view(groups))
 })
 
-t.test('empty groups, no groups, odd label names', async (t) => {
+t.test('empty groups, no groups, odd label names', async t => {
   t.same((await roundTrip([])).groups, [])
-  const f = parseRuleFile('r.yml', 'groups:\n  - name: empty\n  - name: g\n    labels: {team: a}\n    rules: [{alert: A, expr: up, labels: {__proto__: x}}]\n')
+  const f = parseRuleFile(
+    'r.yml',
+    'groups:\n  - name: empty\n  - name: g\n    labels: {team: a}\n    rules: [{alert: A, expr: up, labels: {__proto__: x}}]\n',
+  )
   const back = await roundTrip(f.groups)
   t.same(view(back.groups), view(f.groups))
   t.equal(back.groups[1]?.rules[0]?.labels['__proto__']?.source, 'x', 'an own label, not a prototype')
   t.equal(Object.getPrototypeOf(back.groups[1]?.rules[0]?.labels), Object.prototype)
 })
 
-t.test('rebuilding yields to the event loop when a slice has run for its budget', async (t) => {
+t.test('rebuilding yields to the event loop when a slice has run for its budget', async t => {
   const groups = parseRuleFile('r.yml', realisticRules(400_000)).groups
   let turns = 0
   const counter = setInterval(() => turns++, 0)
@@ -51,11 +65,15 @@ t.test('rebuilding yields to the event loop when a slice has run for its budget'
   let seen = 0
   for (const chunk of wireChunks(groups)) await assembler.add(chunk, new Slices(0), () => seen++)
   clearInterval(counter)
-  t.equal(seen, groups.reduce((n, g) => n + g.rules.length, 0), 'onRule sees every rule')
+  t.equal(
+    seen,
+    groups.reduce((n, g) => n + g.rules.length, 0),
+    'onRule sees every rule',
+  )
   t.ok(turns > 0, `the loop turned ${turns} times`)
 })
 
-t.test('templates compile on first expansion; one that fails then renders the error, as Prometheus does', async (t) => {
+t.test('templates compile on first expansion; one that fails then renders the error, as Prometheus does', async t => {
   const ok = lazyTemplate('__alert_A', 'value {{ $value }}')
   t.equal(ok.source, 'value {{ $value }}')
   t.equal(ok.expand(data, 0), 'value 0.95')

@@ -2,20 +2,31 @@ import t from 'tap'
 import { createQueryRouter } from '../../src/runtime/query-router.js'
 import { ProbeStore } from '../../src/sources/probe-store.js'
 
-t.test('the router sends Prometheus expressions out and answers probe expressions locally, also past its bound', async (t) => {
-  const remote: string[] = []
-  // A bound of 2 classifications with 3 expressions in turn: the memory is cleared again and again.
-  const query = createQueryRouter(() => async (expr) => {
-    remote.push(expr)
-    return { samples: [], warnings: [] }
-  }, new ProbeStore(), 2)
-  for (let i = 0; i < 4; i++) {
-    for (const expr of ['up == 0', 'rate(errors[5m]) > 1', 'rollguard_probe_success == 0']) {
-      const result = await query(expr, 0)
-      t.same(result.samples, [], expr)
+t.test(
+  'the router sends Prometheus expressions out and answers probe expressions locally, also past its bound',
+  async t => {
+    const remote: string[] = []
+    // A bound of 2 classifications with 3 expressions in turn: the memory is cleared again and again.
+    const query = createQueryRouter(
+      () => async expr => {
+        remote.push(expr)
+        return { samples: [], warnings: [] }
+      },
+      new ProbeStore(),
+      2,
+    )
+    for (let i = 0; i < 4; i++) {
+      for (const expr of ['up == 0', 'rate(errors[5m]) > 1', 'rollguard_probe_success == 0']) {
+        const result = await query(expr, 0)
+        t.same(result.samples, [], expr)
+      }
     }
-  }
-  t.same(remote, Array.from({ length: 4 }, () => ['up == 0', 'rate(errors[5m]) > 1']).flat(), 'only the Prometheus expressions went out')
-  await t.rejects(query('rollguard_probe_success + up', 0), /mixes/, 'a mixed expression fails every time')
-  await t.rejects(query('rollguard_probe_success + up', 0), /mixes/)
-})
+    t.same(
+      remote,
+      Array.from({ length: 4 }, () => ['up == 0', 'rate(errors[5m]) > 1']).flat(),
+      'only the Prometheus expressions went out',
+    )
+    await t.rejects(query('rollguard_probe_success + up', 0), /mixes/, 'a mixed expression fails every time')
+    await t.rejects(query('rollguard_probe_success + up', 0), /mixes/)
+  },
+)

@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events'
 import t from 'tap'
 import { linkSignals } from '../../src/runtime/signals.js'
 
-t.test('a linked signal aborts with the reason of the first source that aborts', async (t) => {
+t.test('a linked signal aborts with the reason of the first source that aborts', async t => {
   const a = new AbortController()
   const b = new AbortController()
   const linked = linkSignals([a.signal, b.signal])
@@ -14,7 +14,7 @@ t.test('a linked signal aborts with the reason of the first source that aborts',
   t.equal(getEventListeners(a.signal, 'abort').length, 0, 'detached from the other source once aborted')
 })
 
-t.test('a source already aborted aborts the linked signal at once', async (t) => {
+t.test('a source already aborted aborts the linked signal at once', async t => {
   const done = AbortSignal.abort('gone')
   const linked = linkSignals([new AbortController().signal, done])
   t.ok(linked.signal.aborted)
@@ -22,7 +22,7 @@ t.test('a source already aborted aborts the linked signal at once', async (t) =>
   linked.dispose()
 })
 
-t.test('dispose leaves nothing on a long-lived source, however many operations it outlives', async (t) => {
+t.test('dispose leaves nothing on a long-lived source, however many operations it outlives', async t => {
   const stop = new AbortController()
   for (let i = 0; i < 1000; i++) {
     const linked = linkSignals([stop.signal, AbortSignal.timeout(60_000)])

@@ -32,7 +32,7 @@ function alert(over: Partial<Alert> = {}): Alert {
   }
 }
 
-t.test('formatTime emulates Go RFC3339Nano in UTC and the zero time', async (t) => {
+t.test('formatTime emulates Go RFC3339Nano in UTC and the zero time', async t => {
   t.equal(formatTime(0), '0001-01-01T00:00:00Z')
   t.equal(GO_ZERO_TIME, '0001-01-01T00:00:00Z')
   t.equal(formatTime(T0), '2026-01-01T00:00:00Z')
@@ -43,13 +43,13 @@ t.test('formatTime emulates Go RFC3339Nano in UTC and the zero time', async (t) 
   t.equal(formatTime(T0 + 10 * SEC), '2026-01-01T00:00:10Z')
 })
 
-t.test('seconds converts ms to float seconds', async (t) => {
+t.test('seconds converts ms to float seconds', async t => {
   t.equal(seconds(MIN), 60)
   t.equal(seconds(1500), 1.5)
   t.equal(seconds(5), 0.005)
 })
 
-t.test('toApiAlert: Prometheus field order, sorted labels, Go float value, keepFiringSince only when set', async (t) => {
+t.test('toApiAlert: Prometheus field order, sorted labels, Go float value, keepFiringSince only when set', async t => {
   t.equal(
     JSON.stringify(toApiAlert(alert())),
     '{"labels":{"alertname":"A","job":"a"},"annotations":{"description":"d","summary":"s"},' +
@@ -62,12 +62,15 @@ t.test('toApiAlert: Prometheus field order, sorted labels, Go float value, keepF
   t.equal(toApiAlert(alert({ state: 'pending', value: 0.25 })).value, '2.5e-01')
 })
 
-t.test('templateSources gives raw template sources, sorted by name', async (t) => {
+t.test('templateSources gives raw template sources, sorted by name', async t => {
   const out = templateSources({ team: literal('{{ $labels.team }}', () => 'x'), severity: literal('page') })
-  t.same(Object.entries(out), [['severity', 'page'], ['team', '{{ $labels.team }}']])
+  t.same(Object.entries(out), [
+    ['severity', 'page'],
+    ['team', '{{ $labels.team }}'],
+  ])
 })
 
-t.test('toApiRule before any evaluation: unknown state and health, zero times, no lastError', async (t) => {
+t.test('toApiRule before any evaluation: unknown state and health, zero times, no lastError', async t => {
   const spec = group([rule({ name: 'Down', expr: ' up == 0\n', forMs: 5 * MIN, keepFiringForMs: 90 * SEC })])
   const state = newGroupState(spec, MIN, 'http://rollguard:9099')
   t.equal(
@@ -78,14 +81,14 @@ t.test('toApiRule before any evaluation: unknown state and health, zero times, n
   )
 })
 
-t.test('toApiRule after evaluations: state, alerts, templates as sources, timing', async (t) => {
+t.test('toApiRule after evaluations: state, alerts, templates as sources, timing', async t => {
   const spec = group([
     rule({
       name: 'HighErrors',
       expr: 'errors > 1',
       forMs: 2 * MIN,
-      labels: { severity: literal('page'), team: literal('{{ $labels.job }}', (d) => d.labels.job ?? '') },
-      annotations: { summary: literal('{{ $labels.job }} fails', (d) => `${d.labels.job} fails`) },
+      labels: { severity: literal('page'), team: literal('{{ $labels.job }}', d => d.labels.job ?? '') },
+      annotations: { summary: literal('{{ $labels.job }} fails', d => `${d.labels.job} fails`) },
     }),
   ])
   const state = await evaluated(spec, [T0, T0 + MIN], () => [sample({ __name__: 'errors', job: 'api' }, 3)])
@@ -115,7 +118,7 @@ t.test('toApiRule after evaluations: state, alerts, templates as sources, timing
   t.equal(toApiRule(state.rules[0]!, true).alerts, null, 'exclude_alerts gives null like Go')
 })
 
-t.test('toApiRule shows lastError and health err after a failed query', async (t) => {
+t.test('toApiRule shows lastError and health err after a failed query', async t => {
   const spec = group([rule({ name: 'Broken' })])
   const state = await evaluated(spec, [T0], () => {
     throw new Error('bad_data: parse error')
@@ -126,7 +129,7 @@ t.test('toApiRule shows lastError and health err after a failed query', async (t
   t.same(Object.keys(api).slice(8, 11), ['health', 'lastError', 'evaluationTime'])
 })
 
-t.test('toApiGroup: interval and evaluation time in seconds, limit, lastEvaluation', async (t) => {
+t.test('toApiGroup: interval and evaluation time in seconds, limit, lastEvaluation', async t => {
   const spec = group([rule()], { name: 'g1', file: 'a.yml', intervalMs: 30 * SEC, limit: 10 })
   const state = await evaluated(spec, [T0], () => [])
   t.equal(
@@ -136,9 +139,9 @@ t.test('toApiGroup: interval and evaluation time in seconds, limit, lastEvaluati
   )
 })
 
-t.test('sortGroups orders by file, then name; allActiveAlerts skips resolved alerts', async (t) => {
+t.test('sortGroups orders by file, then name; allActiveAlerts skips resolved alerts', async t => {
   const mk = (file: string, name: string) => newGroupState(group([rule()], { file, name }), MIN, '')
-  const keys = (gs: GroupState[]) => gs.map((g) => `${g.spec.file}/${g.spec.name}`)
+  const keys = (gs: GroupState[]) => gs.map(g => `${g.spec.file}/${g.spec.name}`)
   const want = ['a.yml/b', 'a.yml/z', 'b.yml/a']
   t.same(keys(sortGroups([mk('b.yml', 'a'), mk('a.yml', 'z'), mk('a.yml', 'b')])), want)
   t.same(keys(sortGroups([mk('a.yml', 'b'), mk('a.yml', 'z'), mk('b.yml', 'a')])), want)
@@ -151,7 +154,7 @@ t.test('sortGroups orders by file, then name; allActiveAlerts skips resolved ale
   const b = await evaluated(group([rule({ name: 'B' })], { file: 'a.yml' }), [T0], query)
   t.equal([...a.rules[0]!.state.active.values()].length, 2, 'the resolved alert is still retained')
   t.same(
-    allActiveAlerts([a, b]).map((x) => `${x.labels.alertname}:${x.labels.job}:${x.state}`),
+    allActiveAlerts([a, b]).map(x => `${x.labels.alertname}:${x.labels.job}:${x.state}`),
     ['B:gone:firing', 'A:stays:firing'],
   )
 })

@@ -1,9 +1,9 @@
 import t from 'tap'
 import { matchesAll, newMatcher, parseSelector, SelectorError } from '../../src/server/selector.js'
 
-const summary = (s: string) => parseSelector(s).map((m) => `${m.name}${m.type}${JSON.stringify(m.value)}`)
+const summary = (s: string) => parseSelector(s).map(m => `${m.name}${m.type}${JSON.stringify(m.value)}`)
 
-t.test('parses names, braces, all operators, trailing commas and whitespace', async (t) => {
+t.test('parses names, braces, all operators, trailing commas and whitespace', async t => {
   t.same(summary('up'), ['__name__="up"'])
   t.same(summary('job:errors:rate5m{a="b"}'), ['__name__="job:errors:rate5m"', 'a="b"'])
   t.same(summary(' { a = "1" , b!="2", c=~"3.*",d!~\'4\', } '), ['a="1"', 'b!="2"', 'c=~"3.*"', 'd!~"4"'])
@@ -11,7 +11,7 @@ t.test('parses names, braces, all operators, trailing commas and whitespace', as
   t.same(summary('{"my.metric", "ütf.label"="x"}'), ['__name__="my.metric"', 'ütf.label="x"'])
 })
 
-t.test('string literals: Go escapes in quotes, none in backticks', async (t) => {
+t.test('string literals: Go escapes in quotes, none in backticks', async t => {
   t.same(summary('{a="x\\"y\\n\\t\\\\"}'), ['a="x\\"y\\n\\t\\\\"'])
   t.same(summary("{a='it\\'s'}"), ['a="it\'s"'])
   t.same(summary('{a=`\\d+`}'), ['a="\\\\d+"'])
@@ -19,7 +19,7 @@ t.test('string literals: Go escapes in quotes, none in backticks', async (t) => 
   t.same(summary('{a="\\x41\\u00e9\\U0001F600\\101"}'), [`a=${JSON.stringify('Aé😀A')}`])
 })
 
-t.test('syntax errors carry a Prometheus-style position prefix', async (t) => {
+t.test('syntax errors carry a Prometheus-style position prefix', async t => {
   const cases: Array<[string, RegExp]> = [
     ['', /^1:1: parse error: unexpected end of input$/],
     ['{a="b"', /^1:7: parse error: unexpected end of input inside braces$/],
@@ -50,7 +50,7 @@ t.test('syntax errors carry a Prometheus-style position prefix', async (t) => {
   }
 })
 
-t.test('matching: anchored regexes, dot matches newline, (?i), missing labels read as ""', async (t) => {
+t.test('matching: anchored regexes, dot matches newline, (?i), missing labels read as ""', async t => {
   const labels = { severity: 'critical', team: 'a\nb' }
   t.ok(matchesAll(labels, parseSelector('{severity=~"crit.*"}')))
   t.notOk(matchesAll(labels, parseSelector('{severity=~"crit"}')), 'anchored')

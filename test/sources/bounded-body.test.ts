@@ -4,13 +4,19 @@ import http from 'node:http'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { formatBytes, readBody, ResponseTooLargeError, UnsupportedEncodingError, type BodyLimit } from '../../src/sources/bounded-body.js'
+import {
+  formatBytes,
+  readBody,
+  ResponseTooLargeError,
+  UnsupportedEncodingError,
+  type BodyLimit,
+} from '../../src/sources/bounded-body.js'
 import { gzipBomb, MiB, serve, stream, type Streamed } from '../fixtures/big-answers.js'
 
 /** fetchBody GETs url and reads the answer with readBody. */
 function fetchBody(url: string, limit: BodyLimit): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, (res) => readBody(res, limit).then(resolve, reject))
+    const req = http.get(url, res => readBody(res, limit).then(resolve, reject))
     req.on('error', reject)
   })
 }
@@ -26,7 +32,7 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 
 const LIMIT = { maxBytes: 1 * MiB, key: 'test.max_response_bytes' }
 
-t.test('a body of exactly the limit is read whole, with a Content-Length or chunked', async (t) => {
+t.test('a body of exactly the limit is read whole, with a Content-Length or chunked', async t => {
   const body = randomBytes(LIMIT.maxBytes)
   const { url } = await serve(t, (req, res) => {
     if (req.url === '/length') res.writeHead(200, { 'Content-Length': body.length }).end(body)
@@ -35,11 +41,11 @@ t.test('a body of exactly the limit is read whole, with a Content-Length or chun
   t.same(await fetchBody(`${url}/length`, LIMIT), body)
   const chunked = await fetchBody(`${url}/chunked`, LIMIT)
   t.equal(chunked.length, LIMIT.maxBytes)
-  t.ok(chunked.every((b) => b === 0x61))
+  t.ok(chunked.every(b => b === 0x61))
   t.equal((await fetchBody(`${url}/length`, { maxBytes: 2 * MiB })).length, LIMIT.maxBytes, 'well under a limit too')
 })
 
-t.test('one byte over: declared in Content-Length it fails before reading; streamed it fails at the limit', async (t) => {
+t.test('one byte over: declared in Content-Length it fails before reading; streamed it fails at the limit', async t => {
   let streamed: Promise<Streamed> | undefined
   const { url } = await serve(t, (req, res) => {
     const total = req.url === '/declared-huge' ? 1024 * MiB : LIMIT.maxBytes + 1
@@ -50,7 +56,10 @@ t.test('one byte over: declared in Content-Length it fails before reading; strea
   for (const path of ['/length', '/chunked', '/declared-huge']) {
     const err = await rejection(fetchBody(`${url}${path}`, LIMIT))
     t.ok(err instanceof ResponseTooLargeError, path)
-    t.equal(err.message, 'response exceeds 1048576 bytes (1 MiB); raise test.max_response_bytes to accept larger answers')
+    t.equal(
+      err.message,
+      'response exceeds 1048576 bytes (1 MiB); raise test.max_response_bytes to accept larger answers',
+    )
     t.match(err, { limitBytes: LIMIT.maxBytes, key: 'test.max_response_bytes' })
   }
   const sent = (await streamed) as Streamed
@@ -58,7 +67,7 @@ t.test('one byte over: declared in Content-Length it fails before reading; strea
   t.ok(sent.written < 16 * MiB, `only the socket buffers were filled (${sent.written} bytes)`)
 })
 
-t.test('an endless body is cut at the limit: the connection closes and the server stops shortly after', async (t) => {
+t.test('an endless body is cut at the limit: the connection closes and the server stops shortly after', async t => {
   let streamed: Promise<Streamed> | undefined
   const { url } = await serve(t, (_req, res) => {
     streamed = stream(res.writeHead(200), 1024 * MiB)
@@ -73,34 +82,38 @@ t.test('an endless body is cut at the limit: the connection closes and the serve
   t.ok(Date.now() - started < 5_000)
 })
 
-t.test('compressed bodies are counted after decompression: gzip, deflate and br; a gzip bomb stops at the limit', async (t) => {
-  const text = Buffer.from('{"status":"success"}')
-  const bomb = gzipBomb(50 * MiB)
-  t.ok(bomb.length < 100 * 1024, `50 MiB of zeros gzip to ${bomb.length} bytes`)
-  const bodies: Record<string, [string, Buffer]> = {
-    '/gzip': ['gzip', gzipSync(text)],
-    '/x-gzip': ['x-gzip', gzipSync(text)],
-    '/deflate': ['deflate', deflateSync(text)],
-    '/br': ['br', brotliCompressSync(text)],
-    '/bomb': ['gzip', bomb],
-    '/deflate-bomb': ['deflate', deflateSync(Buffer.alloc(50 * MiB))],
-    '/br-bomb': ['br', brotliCompressSync(Buffer.alloc(50 * MiB))],
-    '/identity': ['identity', text],
-  }
-  const { url } = await serve(t, (req, res) => {
-    const [encoding, body] = bodies[req.url ?? ''] ?? ['identity', Buffer.alloc(0)]
-    res.writeHead(200, { 'Content-Encoding': encoding, 'Content-Length': body.length }).end(body)
-  })
-  for (const path of ['/gzip', '/x-gzip', '/deflate', '/br', '/identity']) t.same(await fetchBody(`${url}${path}`, LIMIT), text, path)
-  for (const path of ['/bomb', '/deflate-bomb', '/br-bomb']) {
-    const started = performance.now()
-    const err = await rejection(fetchBody(`${url}${path}`, LIMIT))
-    t.ok(err instanceof ResponseTooLargeError, `${path}: ${err.message}`)
-    t.ok(performance.now() - started < 2_000, `${path}: stopped at the limit, not after 50 MiB`)
-  }
-})
+t.test(
+  'compressed bodies are counted after decompression: gzip, deflate and br; a gzip bomb stops at the limit',
+  async t => {
+    const text = Buffer.from('{"status":"success"}')
+    const bomb = gzipBomb(50 * MiB)
+    t.ok(bomb.length < 100 * 1024, `50 MiB of zeros gzip to ${bomb.length} bytes`)
+    const bodies: Record<string, [string, Buffer]> = {
+      '/gzip': ['gzip', gzipSync(text)],
+      '/x-gzip': ['x-gzip', gzipSync(text)],
+      '/deflate': ['deflate', deflateSync(text)],
+      '/br': ['br', brotliCompressSync(text)],
+      '/bomb': ['gzip', bomb],
+      '/deflate-bomb': ['deflate', deflateSync(Buffer.alloc(50 * MiB))],
+      '/br-bomb': ['br', brotliCompressSync(Buffer.alloc(50 * MiB))],
+      '/identity': ['identity', text],
+    }
+    const { url } = await serve(t, (req, res) => {
+      const [encoding, body] = bodies[req.url ?? ''] ?? ['identity', Buffer.alloc(0)]
+      res.writeHead(200, { 'Content-Encoding': encoding, 'Content-Length': body.length }).end(body)
+    })
+    for (const path of ['/gzip', '/x-gzip', '/deflate', '/br', '/identity'])
+      t.same(await fetchBody(`${url}${path}`, LIMIT), text, path)
+    for (const path of ['/bomb', '/deflate-bomb', '/br-bomb']) {
+      const started = performance.now()
+      const err = await rejection(fetchBody(`${url}${path}`, LIMIT))
+      t.ok(err instanceof ResponseTooLargeError, `${path}: ${err.message}`)
+      t.ok(performance.now() - started < 2_000, `${path}: stopped at the limit, not after 50 MiB`)
+    }
+  },
+)
 
-t.test('a compressed body is bounded on the wire too; an encoding rollguard cannot undo is an error', async (t) => {
+t.test('a compressed body is bounded on the wire too; an encoding rollguard cannot undo is an error', async t => {
   const incompressible = gzipSync(randomBytes(2 * MiB))
   const { url } = await serve(t, (req, res) => {
     if (req.url === '/compress') res.writeHead(200, { 'Content-Encoding': 'compress' }).end('x')
@@ -110,10 +123,14 @@ t.test('a compressed body is bounded on the wire too; an encoding rollguard cann
   const err = await rejection(fetchBody(`${url}/compress`, LIMIT))
   t.ok(err instanceof UnsupportedEncodingError)
   t.equal(err.message, 'unsupported content encoding "compress"')
-  t.same(await fetchBody(`${url}/compress`, { maxBytes: 10, truncate: true }), Buffer.from('x'), 'truncating: read as it is')
+  t.same(
+    await fetchBody(`${url}/compress`, { maxBytes: 10, truncate: true }),
+    Buffer.from('x'),
+    'truncating: read as it is',
+  )
 })
 
-t.test('a body cut short rejects, never resolves with a part', async (t) => {
+t.test('a body cut short rejects, never resolves with a part', async t => {
   const { url } = await serve(t, (req, res) => {
     if (req.url === '/length') {
       res.writeHead(200, { 'Content-Length': 1000 })
@@ -136,7 +153,7 @@ t.test('a body cut short rejects, never resolves with a part', async (t) => {
   }
 })
 
-t.test('truncate keeps the first maxBytes, stops reading there and closes the connection', async (t) => {
+t.test('truncate keeps the first maxBytes, stops reading there and closes the connection', async t => {
   let streamed: Promise<Streamed> | undefined
   const { url } = await serve(t, (req, res) => {
     if (req.url === '/short') res.writeHead(200).end('short')
@@ -145,14 +162,18 @@ t.test('truncate keeps the first maxBytes, stops reading there and closes the co
   })
   const kept = await fetchBody(url, { maxBytes: 64 * 1024, truncate: true })
   t.equal(kept.length, 64 * 1024)
-  t.ok(kept.every((b) => b === 0x62))
+  t.ok(kept.every(b => b === 0x62))
   const sent = (await streamed) as Streamed
   t.ok(sent.closedEarly && sent.written < 32 * MiB, `the server stopped after ${sent.written} bytes`)
-  t.equal((await fetchBody(`${url}/gzip`, { maxBytes: 1000, truncate: true })).length, 1000, 'decoded bytes are what is kept')
+  t.equal(
+    (await fetchBody(`${url}/gzip`, { maxBytes: 1000, truncate: true })).length,
+    1000,
+    'decoded bytes are what is kept',
+  )
   t.equal((await fetchBody(`${url}/short`, { maxBytes: 1000, truncate: true })).toString(), 'short')
 })
 
-t.test('formatBytes', async (t) => {
+t.test('formatBytes', async t => {
   t.equal(formatBytes(33554432), '33554432 bytes (32 MiB)')
   t.equal(formatBytes(65536), '65536 bytes (64 KiB)')
   t.equal(formatBytes(1000), '1000 bytes')

@@ -6,16 +6,23 @@ import { ProbeStore } from '../../src/sources/probe-store.js'
 
 const AT = 2000
 
-function store (): ProbeStore {
+function store(): ProbeStore {
   const s = new ProbeStore()
   s.setTargets([
     { name: 'a', url: 'http://a/healthz', labels: { service: 'api', env: 'prod' }, staleAfterMs: 5000 },
     { name: 'b', url: 'http://b/', labels: { service: 'api', env: 'staging' }, staleAfterMs: 5000 },
     { name: 'c', url: 'http://c/', labels: { service: 'web' }, staleAfterMs: 5000 },
-    { name: 'd', url: 'http://d/', labels: { service: 'web' }, staleAfterMs: 500 }
+    { name: 'd', url: 'http://d/', labels: { service: 'web' }, staleAfterMs: 500 },
   ])
   s.record({ probe: 'a', success: true, durationMs: 100, statusCode: 200, at: 1000 })
-  s.record({ probe: 'b', success: false, durationMs: 250, statusCode: 503, error: 'unexpected status code 503', at: 1000 })
+  s.record({
+    probe: 'b',
+    success: false,
+    durationMs: 250,
+    statusCode: 503,
+    error: 'unexpected status code 503',
+    at: 1000,
+  })
   s.record({ probe: 'c', success: false, durationMs: 5000, error: 'timeout after 5000ms', at: 1000 })
   s.record({ probe: 'd', success: false, durationMs: 1, error: 'connection refused', at: 1000 })
   return s
@@ -24,7 +31,7 @@ function store (): ProbeStore {
 const base = {
   a: { probe: 'a', instance: 'http://a/healthz', service: 'api', env: 'prod' },
   b: { probe: 'b', instance: 'http://b/', service: 'api', env: 'staging' },
-  c: { probe: 'c', instance: 'http://c/', service: 'web' }
+  c: { probe: 'c', instance: 'http://c/', service: 'web' },
 } as const
 type P = keyof typeof base
 const SUCCESS = 'rollguard_probe_success'
@@ -33,7 +40,7 @@ const STATUS = 'rollguard_probe_http_status_code'
 const named = (name: string, p: P, value: number): Sample => ({ labels: { __name__: name, ...base[p] }, value })
 const plain = (p: P, value: number): Sample => ({ labels: { ...base[p] }, value })
 
-function sorted (samples: Sample[]): Sample[] {
+function sorted(samples: Sample[]): Sample[] {
   return [...samples].sort((x, y) => JSON.stringify(x.labels).localeCompare(JSON.stringify(y.labels)))
 }
 
@@ -74,40 +81,66 @@ const cases: [string, Sample[]][] = [
   [`${SUCCESS} unless ${STATUS} == 200`, [named(SUCCESS, 'b', 0), named(SUCCESS, 'c', 0)]],
   [`${SUCCESS} and on(service) ${STATUS} == 503`, [named(SUCCESS, 'a', 1), named(SUCCESS, 'b', 0)]],
   [`${SUCCESS} unless ignoring(probe, instance, env) ${STATUS} == 503`, [named(SUCCESS, 'c', 0)]],
-  [`sum by (service) (${SUCCESS})`, [{ labels: { service: 'api' }, value: 1 }, { labels: { service: 'web' }, value: 0 }]],
+  [
+    `sum by (service) (${SUCCESS})`,
+    [
+      { labels: { service: 'api' }, value: 1 },
+      { labels: { service: 'web' }, value: 0 },
+    ],
+  ],
   [`sum(${SUCCESS}) by ("service") < 1`, [{ labels: { service: 'web' }, value: 0 }]],
-  [`count without (probe, instance, env) (${SUCCESS})`, [{ labels: { service: 'api' }, value: 2 }, { labels: { service: 'web' }, value: 1 }]],
+  [
+    `count without (probe, instance, env) (${SUCCESS})`,
+    [
+      { labels: { service: 'api' }, value: 2 },
+      { labels: { service: 'web' }, value: 1 },
+    ],
+  ],
   [`min(${DURATION})`, [{ labels: {}, value: 0.1 }]],
   [`max by () (${DURATION})`, [{ labels: {}, value: 5 }]],
-  [`avg by (service) (${DURATION})`, [{ labels: { service: 'api' }, value: 0.175 }, { labels: { service: 'web' }, value: 5 }]],
+  [
+    `avg by (service) (${DURATION})`,
+    [
+      { labels: { service: 'api' }, value: 0.175 },
+      { labels: { service: 'web' }, value: 5 },
+    ],
+  ],
   [`sum by (nonexistent) (${SUCCESS})`, [{ labels: {}, value: 1 }]],
   ['2 * 3 + 1', [{ labels: {}, value: 7 }]],
   ['1 < bool 2', [{ labels: {}, value: 1 }]],
-  ['-(2)', [{ labels: {}, value: -2 }]]
+  ['-(2)', [{ labels: {}, value: -2 }]],
 ]
 
-t.test('evaluates supported expressions like PromQL', async (t) => {
+t.test('evaluates supported expressions like PromQL', async t => {
   const s = store()
   for (const [expr, want] of cases) {
     t.same(sorted(compileLocalQuery(expr).evaluate(s, AT)), sorted(want), expr)
   }
 })
 
-t.test('special values follow IEEE arithmetic and PromQL min/max', async (t) => {
+t.test('special values follow IEEE arithmetic and PromQL min/max', async t => {
   const s = store()
   const div = compileLocalQuery(`${SUCCESS} / 0`).evaluate(s, AT)
-  t.same(div.map((x) => String(x.value)).sort(), ['Infinity', 'NaN', 'NaN'])
+  t.same(div.map(x => String(x.value)).sort(), ['Infinity', 'NaN', 'NaN'])
   t.same(compileLocalQuery(`max(${SUCCESS} / 0)`).evaluate(s, AT), [{ labels: {}, value: Infinity }])
   t.same(compileLocalQuery(`min(${SUCCESS} / 0)`).evaluate(s, AT), [{ labels: {}, value: Infinity }])
   t.ok(Number.isNaN(compileLocalQuery(`sum(${SUCCESS} / 0)`).evaluate(s, AT)[0]?.value))
   t.same(compileLocalQuery(`${SUCCESS} / 0 == NaN`).evaluate(s, AT), [], 'NaN never compares equal')
-  t.same(compileLocalQuery(`1 ^ (${SUCCESS} / 0)`).evaluate(s, AT).map((x) => x.value), [1, 1, 1], 'Go math.Pow(1, x) = 1')
+  t.same(
+    compileLocalQuery(`1 ^ (${SUCCESS} / 0)`)
+      .evaluate(s, AT)
+      .map(x => x.value),
+    [1, 1, 1],
+    'Go math.Pow(1, x) = 1',
+  )
 })
 
-t.test('stale results are not served and an empty store yields no samples', async (t) => {
+t.test('stale results are not served and an empty store yields no samples', async t => {
   const s = store()
   const q = compileLocalQuery(`${SUCCESS}{probe="d"}`)
-  t.same(q.evaluate(s, 1400), [{ labels: { __name__: SUCCESS, service: 'web', probe: 'd', instance: 'http://d/' }, value: 0 }])
+  t.same(q.evaluate(s, 1400), [
+    { labels: { __name__: SUCCESS, service: 'web', probe: 'd', instance: 'http://d/' }, value: 0 },
+  ])
   t.same(q.evaluate(s, 1600), [])
   t.same(compileLocalQuery(`${SUCCESS} == 0`).evaluate(new ProbeStore(), AT), [])
 })
@@ -132,17 +165,17 @@ const errors: [string, RegExp][] = [
   ['rollguard_probe_bogus', /unknown probe metric rollguard_probe_bogus/],
   [`${SUCCESS}{probe=~"("}`, /invalid regular expression "\("/],
   [`${SUCCESS} ==`, /syntax error/],
-  ['', /syntax error|empty expression/]
+  ['', /syntax error|empty expression/],
 ]
 
-t.test('rejects unsupported constructs at compile time', async (t) => {
+t.test('rejects unsupported constructs at compile time', async t => {
   for (const [expr, message] of errors) {
     t.throws(() => compileLocalQuery(expr), message, expr)
     t.throws(() => compileLocalQuery(expr), LocalQueryError, expr)
   }
 })
 
-t.test('isLocalExpression', async (t) => {
+t.test('isLocalExpression', async t => {
   t.equal(isLocalExpression(`${SUCCESS} == 0`), true)
   t.equal(isLocalExpression(`{__name__="${SUCCESS}"}`), true)
   t.equal(isLocalExpression(`sum(rate(${SUCCESS}[5m]))`), true, 'local even if compileLocalQuery rejects it')
@@ -153,8 +186,20 @@ t.test('isLocalExpression', async (t) => {
   t.throws(() => isLocalExpression(`${SUCCESS} unless {job="x"}`), LocalQueryError)
 })
 
-t.test('literals', async (t) => {
-  const numbers: [string, number][] = [['1', 1], ['1.5e3', 1500], ['.5', 0.5], ['0x1F', 31], ['010', 8], ['-Inf', -Infinity], ['+inf', Infinity], ['1m30s', 90], ['250ms', 0.25], ['1w', 604800], ['1y', 31536000]]
+t.test('literals', async t => {
+  const numbers: [string, number][] = [
+    ['1', 1],
+    ['1.5e3', 1500],
+    ['.5', 0.5],
+    ['0x1F', 31],
+    ['010', 8],
+    ['-Inf', -Infinity],
+    ['+inf', Infinity],
+    ['1m30s', 90],
+    ['250ms', 0.25],
+    ['1w', 604800],
+    ['1y', 31536000],
+  ]
   for (const [text, want] of numbers) t.equal(parseNumber(text), want, text)
   t.ok(Number.isNaN(parseNumber('NaN')))
   t.throws(() => parseNumber('1x'), LocalQueryError)

@@ -3,8 +3,22 @@
 // answer within the limit (instant or range) is read without holding the event loop for more than 100 ms.
 import type http from 'node:http'
 import t from 'tap'
-import { createPrometheusSource, DEFAULT_MAX_RESPONSE_BYTES, QueryError, type PrometheusSourceOptions } from '../../src/sources/prometheus.js'
-import { gzipBomb, matrixAnswer, MiB, serve, stream, vectorAnswer, type Streamed, type Teardown } from '../fixtures/big-answers.js'
+import {
+  createPrometheusSource,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  QueryError,
+  type PrometheusSourceOptions,
+} from '../../src/sources/prometheus.js'
+import {
+  gzipBomb,
+  matrixAnswer,
+  MiB,
+  serve,
+  stream,
+  vectorAnswer,
+  type Streamed,
+  type Teardown,
+} from '../fixtures/big-answers.js'
 import { describeHold, holdWhile } from '../fixtures/event-loop.js'
 
 const AT = 1767261900123
@@ -25,32 +39,47 @@ async function rejection(p: Promise<unknown>): Promise<QueryError> {
   throw new Error('expected a QueryError')
 }
 
-const TOO_LARGE = 'query failed: too_large: response exceeds 33554432 bytes (32 MiB); raise prometheus.max_response_bytes to accept larger answers'
+const TOO_LARGE =
+  'query failed: too_large: response exceeds 33554432 bytes (32 MiB); raise prometheus.max_response_bytes to accept larger answers'
 
-t.test('50 MB answers fail at 32 MiB by default, plain, chunked or gzipped, and the connection is closed there', async (t) => {
-  t.equal(DEFAULT_MAX_RESPONSE_BYTES, 32 * MiB)
-  const sent: Array<Promise<Streamed>> = []
-  const { url } = await serve(t, (req, res) => {
-    req.resume()
-    req.on('end', () => {
-      if (req.url === '/length/api/v1/query') sent.push(stream(res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 50 * MiB }), 50 * MiB))
-      else if (req.url === '/chunked/api/v1/query') sent.push(stream(res.writeHead(200, { 'Content-Type': 'application/json' }), 50 * MiB))
-      else res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }).end(gzipBomb(50 * MiB))
+t.test(
+  '50 MB answers fail at 32 MiB by default, plain, chunked or gzipped, and the connection is closed there',
+  async t => {
+    t.equal(DEFAULT_MAX_RESPONSE_BYTES, 32 * MiB)
+    const sent: Array<Promise<Streamed>> = []
+    const { url } = await serve(t, (req, res) => {
+      req.resume()
+      req.on('end', () => {
+        if (req.url === '/length/api/v1/query')
+          sent.push(
+            stream(res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 50 * MiB }), 50 * MiB),
+          )
+        else if (req.url === '/chunked/api/v1/query')
+          sent.push(stream(res.writeHead(200, { 'Content-Type': 'application/json' }), 50 * MiB))
+        else
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }).end(gzipBomb(50 * MiB))
+      })
     })
-  })
-  for (const path of ['/length', '/chunked', '/gzip']) {
-    const started = performance.now()
-    const err = await rejection(source(t, { url: `${url}${path}` }).query('{__name__=~".+"}', AT))
-    t.equal(err.errorType, 'too_large', path)
-    t.equal(err.message, TOO_LARGE, path)
-    t.ok(performance.now() - started < 10_000, `${path}: failed after ${(performance.now() - started).toFixed(0)} ms`)
-  }
-  const [declared, chunked] = await Promise.all(sent)
-  t.ok(declared?.closedEarly && (declared.written < 16 * MiB), `declared 50 MiB: hung up at the headers (${declared?.written} bytes sent)`)
-  t.ok(chunked?.closedEarly && (chunked.written < 32 * MiB + 16 * MiB), `chunked: the server stopped after ${chunked?.written} bytes, not 50 MiB`)
-})
+    for (const path of ['/length', '/chunked', '/gzip']) {
+      const started = performance.now()
+      const err = await rejection(source(t, { url: `${url}${path}` }).query('{__name__=~".+"}', AT))
+      t.equal(err.errorType, 'too_large', path)
+      t.equal(err.message, TOO_LARGE, path)
+      t.ok(performance.now() - started < 10_000, `${path}: failed after ${(performance.now() - started).toFixed(0)} ms`)
+    }
+    const [declared, chunked] = await Promise.all(sent)
+    t.ok(
+      declared?.closedEarly && declared.written < 16 * MiB,
+      `declared 50 MiB: hung up at the headers (${declared?.written} bytes sent)`,
+    )
+    t.ok(
+      chunked?.closedEarly && chunked.written < 32 * MiB + 16 * MiB,
+      `chunked: the server stopped after ${chunked?.written} bytes, not 50 MiB`,
+    )
+  },
+)
 
-t.test('maxResponseBytes sets the limit; range queries are bounded the same way', async (t) => {
+t.test('maxResponseBytes sets the limit; range queries are bounded the same way', async t => {
   const { url } = await serve(t, (req, res) => {
     req.resume()
     req.on('end', () => {
@@ -59,9 +88,13 @@ t.test('maxResponseBytes sets the limit; range queries are bounded the same way'
     })
   })
   const small = source(t, { url, maxResponseBytes: 4096 })
-  const expected = 'query failed: too_large: response exceeds 4096 bytes (4 KiB); raise prometheus.max_response_bytes to accept larger answers'
+  const expected =
+    'query failed: too_large: response exceeds 4096 bytes (4 KiB); raise prometheus.max_response_bytes to accept larger answers'
   t.equal((await rejection(small.query('up', AT))).message, expected)
-  t.equal((await rejection(small.queryRange('up', { startMs: AT - 60_000, endMs: AT, stepMs: 15_000 }))).message, expected)
+  t.equal(
+    (await rejection(small.queryRange('up', { startMs: AT - 60_000, endMs: AT, stepMs: 15_000 }))).message,
+    expected,
+  )
   t.ok((await source(t, { url }).query('up', AT)).samples.length > 0, 'within the default limit')
 })
 
@@ -69,11 +102,13 @@ t.test('maxResponseBytes sets the limit; range queries are bounded the same way'
 function answering(body: Buffer): http.RequestListener {
   return (req, res) => {
     req.resume()
-    req.on('end', () => res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length }).end(body))
+    req.on('end', () =>
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length }).end(body),
+    )
   }
 }
 
-t.test('a 20 MB instant answer is read without holding the event loop for more than 100 ms', async (t) => {
+t.test('a 20 MB instant answer is read without holding the event loop for more than 100 ms', async t => {
   const { body, series } = vectorAnswer(20 * MiB)
   const { url } = await serve(t, answering(body))
   const src = source(t, { url })
@@ -85,7 +120,7 @@ t.test('a 20 MB instant answer is read without holding the event loop for more t
   t.ok(hold.cpuMs < 100, describeHold(hold))
 })
 
-t.test('a 20 MB range answer is read without holding the event loop for more than 100 ms', async (t) => {
+t.test('a 20 MB range answer is read without holding the event loop for more than 100 ms', async t => {
   const { body, series } = matrixAnswer(20 * MiB)
   const { url } = await serve(t, answering(body))
   const src = source(t, { url })

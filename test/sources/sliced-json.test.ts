@@ -26,36 +26,72 @@ async function sliced(text: string, pieceBytes: number): Promise<Outcome> {
   }
 }
 
-t.test('the same value as JSON.parse, whatever the piece size', async (t) => {
+t.test('the same value as JSON.parse, whatever the piece size', async t => {
   await fc.assert(
-    fc.asyncProperty(fc.jsonValue(), fc.integer({ min: 1, max: 64 }), fc.boolean(), async (value, pieceBytes, pretty) => {
-      const text = JSON.stringify(value, null, pretty ? 2 : undefined) ?? 'null'
-      t.same(await sliced(text, pieceBytes), native(text))
-    }),
+    fc.asyncProperty(
+      fc.jsonValue(),
+      fc.integer({ min: 1, max: 64 }),
+      fc.boolean(),
+      async (value, pieceBytes, pretty) => {
+        const text = JSON.stringify(value, null, pretty ? 2 : undefined) ?? 'null'
+        t.same(await sliced(text, pieceBytes), native(text))
+      },
+    ),
     { numRuns: 1000 },
   )
 })
 
-t.test('the same rejections as JSON.parse: broken documents, one character changed', async (t) => {
-  const broken = ['', ' ', '[', ']', '[1,]', '[,1]', '[1 2]', '{"a":1,}', '{"a" 1}', '{"a":}', '{a:1}', '{"a":1]', '[1}', '[1]x', '[1] [2]',
-    '["unterminated]', '[tru]', '[1.]', '[01]', '["\\x"]', '{"a":[1,2}', '[{"a":1},{"b":2]]', '[{}{}]', '["a"\t"b"]', '[1,,2]']
+t.test('the same rejections as JSON.parse: broken documents, one character changed', async t => {
+  const broken = [
+    '',
+    ' ',
+    '[',
+    ']',
+    '[1,]',
+    '[,1]',
+    '[1 2]',
+    '{"a":1,}',
+    '{"a" 1}',
+    '{"a":}',
+    '{a:1}',
+    '{"a":1]',
+    '[1}',
+    '[1]x',
+    '[1] [2]',
+    '["unterminated]',
+    '[tru]',
+    '[1.]',
+    '[01]',
+    '["\\x"]',
+    '{"a":[1,2}',
+    '[{"a":1},{"b":2]]',
+    '[{}{}]',
+    '["a"\t"b"]',
+    '[1,,2]',
+  ]
   for (const text of broken) {
-    for (const pieceBytes of [1, 3, 8]) t.same(await sliced(text, pieceBytes), { ok: false }, `${JSON.stringify(text)}, pieces of ${pieceBytes}`)
+    for (const pieceBytes of [1, 3, 8])
+      t.same(await sliced(text, pieceBytes), { ok: false }, `${JSON.stringify(text)}, pieces of ${pieceBytes}`)
   }
   // Mutations of valid documents: whatever JSON.parse says of them, parseJsonSliced says too.
   await fc.assert(
     fc.asyncProperty(
-      fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'),
+      fc.jsonValue().map(v => JSON.stringify(v) ?? 'null'),
       fc.nat(),
       fc.constantFrom('', ',', ':', '[', ']', '{', '}', '"', '\\', ' ', '1', 'x', '-'),
       fc.integer({ min: 1, max: 16 }),
       async (text, at, insert, pieceBytes) => {
         const i = text.length === 0 ? 0 : at % text.length
-        for (const mutated of [text.slice(0, i) + insert + text.slice(i), text.slice(0, i) + insert + text.slice(i + 1)]) {
+        for (const mutated of [
+          text.slice(0, i) + insert + text.slice(i),
+          text.slice(0, i) + insert + text.slice(i + 1),
+        ]) {
           const expected = native(mutated)
           const got = await sliced(mutated, pieceBytes)
           if (got.ok !== expected.ok || (got.ok && expected.ok && !isDeepStrictEqual(got.value, expected.value))) {
-            t.fail(`${JSON.stringify(mutated)} with pieces of ${pieceBytes}: JSON.parse ${expected.ok ? 'accepts' : 'rejects'}, sliced ${got.ok ? 'accepts' : 'rejects'}`)
+            t.fail(
+              `${JSON.stringify(mutated)} with pieces of ${pieceBytes}: JSON.parse ${expected.ok ? 'accepts' : 'rejects'}, sliced ${got.ok ? 'accepts' : 'rejects'}`,
+            )
           }
         }
       },
@@ -65,7 +101,7 @@ t.test('the same rejections as JSON.parse: broken documents, one character chang
   t.pass('no mutation told them apart')
 })
 
-t.test('__proto__ is an own property, as with JSON.parse; big strings and deep nesting', async (t) => {
+t.test('__proto__ is an own property, as with JSON.parse; big strings and deep nesting', async t => {
   const text = `{"__proto__":{"polluted":true},"a":[${'"x",'.repeat(50)}"y"]}`
   const value = (await parseJsonSliced(Buffer.from(text), new Slices(), 4)) as Record<string, unknown>
   t.equal(Object.getPrototypeOf(value), Object.prototype)
@@ -75,8 +111,11 @@ t.test('__proto__ is an own property, as with JSON.parse; big strings and deep n
   t.same(await parseJsonSliced(Buffer.from(big)), JSON.parse(big))
 })
 
-t.test('20 MB answers parse without holding the event loop for more than 100 ms', async (t) => {
-  for (const [what, { body }] of [['vector', vectorAnswer(20 * MiB)], ['matrix', matrixAnswer(20 * MiB)]] as const) {
+t.test('20 MB answers parse without holding the event loop for more than 100 ms', async t => {
+  for (const [what, { body }] of [
+    ['vector', vectorAnswer(20 * MiB)],
+    ['matrix', matrixAnswer(20 * MiB)],
+  ] as const) {
     const whole = await holdWhile(async () => JSON.parse(body.toString('utf8')))
     let value: unknown
     const hold = await holdWhile(async () => {

@@ -3,7 +3,7 @@ import { TokenBuckets } from '../../src/webhook/rate-limit.js'
 
 const T0 = Date.UTC(2026, 0, 1)
 
-t.test('a burst, then the average rate, per source', async (t) => {
+t.test('a burst, then the average rate, per source', async t => {
   const buckets = new TokenBuckets({ perSecond: 2, burst: 3 })
   for (let i = 0; i < 3; i++) t.same(buckets.take('10.0.0.1', T0), { ok: true }, `burst ${i + 1}`)
   t.same(buckets.take('10.0.0.1', T0), { ok: false, retryAfterSeconds: 1 })
@@ -17,7 +17,7 @@ t.test('a burst, then the average rate, per source', async (t) => {
   t.same(buckets.take('10.0.0.1', T0 + 60_000), { ok: false, retryAfterSeconds: 1 })
 })
 
-t.test('Retry-After rounds the wait for the next token up to whole seconds', async (t) => {
+t.test('Retry-After rounds the wait for the next token up to whole seconds', async t => {
   const slow = new TokenBuckets({ perSecond: 0.1, burst: 1 })
   t.same(slow.take('a', T0), { ok: true })
   t.same(slow.take('a', T0), { ok: false, retryAfterSeconds: 10 })
@@ -25,13 +25,13 @@ t.test('Retry-After rounds the wait for the next token up to whole seconds', asy
   t.same(slow.take('a', T0 + 10_000), { ok: true })
 })
 
-t.test('a clock going backwards refills nothing', async (t) => {
+t.test('a clock going backwards refills nothing', async t => {
   const buckets = new TokenBuckets({ perSecond: 1, burst: 1 })
   t.same(buckets.take('a', T0), { ok: true })
   t.same(buckets.take('a', T0 - 5_000), { ok: false, retryAfterSeconds: 1 })
 })
 
-t.test('bounded: the least recently active source is forgotten first', async (t) => {
+t.test('bounded: the least recently active source is forgotten first', async t => {
   const buckets = new TokenBuckets({ perSecond: 1, burst: 1, maxSources: 2 })
   buckets.take('a', T0)
   buckets.take('b', T0)
@@ -42,7 +42,7 @@ t.test('bounded: the least recently active source is forgotten first', async (t)
   t.same(buckets.take('b', T0), { ok: true }, 'b was forgotten and starts full')
 })
 
-t.test('invalid settings are refused', async (t) => {
+t.test('invalid settings are refused', async t => {
   t.throws(() => new TokenBuckets({ perSecond: 0, burst: 1 }), /per_second > 0/)
   t.throws(() => new TokenBuckets({ perSecond: 1, burst: 0 }), /burst >= 1/)
   t.throws(() => new TokenBuckets({ perSecond: Number.NaN, burst: 1 }))

@@ -52,21 +52,28 @@ export function loadKubeConfig(opts: LoadKubeConfigOptions): KubeConfig {
   else if (source.mode === 'file') kc.loadFromFile(source.path)
   else kc.loadFromDefault()
   if (opts.context !== undefined) selectContext(kc, opts.context, source)
-  if (!kc.getCurrentCluster()) throw new Error(`kubeconfig (${describeSource(source)}): the current context has no cluster`)
+  if (!kc.getCurrentCluster())
+    throw new Error(`kubeconfig (${describeSource(source)}): the current context has no cluster`)
   return kc
 }
 
 function loadInCluster(kc: KubeConfig, pathPrefix: string | undefined): void {
   // client-node would otherwise build the server URL "https://undefined:undefined".
   if (!process.env['KUBERNETES_SERVICE_HOST'] || !process.env['KUBERNETES_SERVICE_PORT']) {
-    throw new Error('kubeconfig (in-cluster): KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set (not running in a pod?)')
+    throw new Error(
+      'kubeconfig (in-cluster): KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set (not running in a pod?)',
+    )
   }
   kc.loadFromCluster(pathPrefix)
 }
 
 function selectContext(kc: KubeConfig, context: string, source: KubeConfigSource): void {
   if (!kc.getContextObject(context)) {
-    const known = kc.getContexts().map((c) => c.name).join(', ') || 'none'
+    const known =
+      kc
+        .getContexts()
+        .map(c => c.name)
+        .join(', ') || 'none'
     throw new Error(`kubeconfig (${describeSource(source)}): context "${context}" not found (known: ${known})`)
   }
   kc.setCurrentContext(context)
@@ -85,7 +92,10 @@ export function contextNamespace(kc: KubeConfig): string {
  * makeClients builds the API clients for kc; every request is bounded by requestTimeoutMs, every answer by
  * maxResponseBytes (kubernetes.max_response_bytes, default 16 MiB).
  */
-export function makeClients(kc: KubeConfig, opts: { requestTimeoutMs?: number; maxResponseBytes?: number } = {}): KubeClients {
+export function makeClients(
+  kc: KubeConfig,
+  opts: { requestTimeoutMs?: number; maxResponseBytes?: number } = {},
+): KubeClients {
   const cluster = kc.getCurrentCluster()
   if (!cluster) throw new Error('kubeconfig: no active cluster')
   // Same as KubeConfig.makeApiClient, plus one static middleware that bounds each request and a transport that

@@ -46,20 +46,30 @@ export interface PlanDeploymentOptions {
 }
 
 /** planDeploymentUndo is kubectl's DeploymentRollbacker.Rollback up to the PATCH, as a pure function of the fetched state. */
-export function planDeploymentUndo(ref: WorkloadRef, state: DeploymentState, opts: PlanDeploymentOptions = {}): PlanOutcome {
+export function planDeploymentUndo(
+  ref: WorkloadRef,
+  state: DeploymentState,
+  opts: PlanDeploymentOptions = {},
+): PlanOutcome {
   const toRevision = opts.toRevision ?? 0
   const d = state.deployment
   const where = refString(ref)
   const early = preflight(ref, d, toRevision)
   if (early) return early
-  const owned = state.replicaSets.filter((rs) => isControlledBy(rs.metadata, d.metadata?.uid))
+  const owned = state.replicaSets.filter(rs => isControlledBy(rs.metadata, d.metadata?.uid))
   const target = selectTarget(where, ref.name, orderReplicaSets(d, owned), toRevision)
   if (target.kind === 'error') return target
   if (d.spec?.paused === true) {
-    return failure('paused', `${where}: you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again`)
+    return failure(
+      'paused',
+      `${where}: you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again`,
+    )
   }
   if (equalIgnoreHash(target.rs.spec?.template, d.spec?.template)) {
-    return skipped('already_matches', `${where}: skipped rollback (current template already matches revision ${toRevision})`)
+    return skipped(
+      'already_matches',
+      `${where}: skipped rollback (current template already matches revision ${toRevision})`,
+    )
   }
   return { kind: 'plan', plan: buildPlan(ref, d, target, opts.record) }
 }
@@ -67,7 +77,8 @@ export function planDeploymentUndo(ref: WorkloadRef, state: DeploymentState, opt
 /** preflight is what can be decided from the Deployment alone: a negative revision (kubectl's first check) or a rollout in flight. */
 export function preflight(ref: WorkloadRef, d: RawWorkload, toRevision: number): Skipped | KubeFailure | undefined {
   const where = refString(ref)
-  if (toRevision < 0) return failure('revision_not_found', `${where}: unable to find specified revision ${toRevision} in history`)
+  if (toRevision < 0)
+    return failure('revision_not_found', `${where}: unable to find specified revision ${toRevision} in history`)
   return rolloutInFlight(where, d)
 }
 
@@ -91,7 +102,12 @@ interface Target {
 }
 
 // kubectl's deploymentRevision: walk the RSes in GetAllReplicaSets order tracking the highest and second-highest revision.
-function selectTarget(where: string, name: string, ordered: readonly RawReplicaSet[], toRevision: number): Target | KubeFailure {
+function selectTarget(
+  where: string,
+  name: string,
+  ordered: readonly RawReplicaSet[],
+  toRevision: number,
+): Target | KubeFailure {
   let latest: { rs?: RawReplicaSet; v: number } = { v: -1 }
   let previous: { rs?: RawReplicaSet; v: number } = { v: -1 }
   for (const rs of ordered) {
@@ -106,19 +122,20 @@ function selectTarget(where: string, name: string, ordered: readonly RawReplicaS
       previous = { rs, v }
     }
   }
-  if (toRevision > 0) return failure('revision_not_found', `${where}: unable to find specified revision ${toRevision} in history`)
+  if (toRevision > 0)
+    return failure('revision_not_found', `${where}: unable to find specified revision ${toRevision} in history`)
   if (!previous.rs) return failure('no_history', `${where}: no rollout history found for deployment "${name}"`)
   return { kind: 'target', rs: previous.rs, revision: previous.v, latestRevision: latest.v }
 }
 
 function maxRevision(rses: readonly RawReplicaSet[]): number {
-  return Math.max(-1, ...rses.map((rs) => revisionOf(rs.metadata) ?? -1))
+  return Math.max(-1, ...rses.map(rs => revisionOf(rs.metadata) ?? -1))
 }
 
 /** orderReplicaSets is GetAllReplicaSets' order: old RSes by creationTimestamp (name breaks ties), then the "new" RS (oldest matching the template). */
 export function orderReplicaSets(d: RawWorkload, owned: readonly RawReplicaSet[]): RawReplicaSet[] {
   const sorted = [...owned].sort(byCreation)
-  const i = sorted.findIndex((rs) => equalIgnoreHash(rs.spec?.template, d.spec?.template))
+  const i = sorted.findIndex(rs => equalIgnoreHash(rs.spec?.template, d.spec?.template))
   if (i < 0) return sorted
   const [newRs] = sorted.splice(i, 1)
   return newRs ? [...sorted, newRs] : sorted
@@ -148,7 +165,8 @@ function buildPlan(ref: WorkloadRef, d: RawWorkload, target: Target, record: Rec
   const resourceVersion = d.metadata?.resourceVersion
   const ops: JsonPatchOp[] = []
   // Not in kubectl: an optimistic lock, so a concurrent edit makes the patch fail with 409 instead of being overwritten.
-  if (resourceVersion !== undefined) ops.push({ op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion })
+  if (resourceVersion !== undefined)
+    ops.push({ op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion })
   ops.push({ op: 'replace', path: '/spec/template', value: withoutHash(target.rs.spec?.template ?? {}) })
   // kubectl always uses replace; on an object without annotations that fails with 422, and RFC 6902 add is the same operation otherwise.
   ops.push({ op: d.metadata?.annotations ? 'replace' : 'add', path: '/metadata/annotations', value: annotations })
@@ -171,17 +189,26 @@ export function rollbackAnnotations(d: RawWorkload, rs: RawReplicaSet): Record<s
 }
 
 /** fetchDeploymentState reads the Deployment and lists its ReplicaSets by its selector, as raw JSON; throws client errors. */
-export async function fetchDeploymentState(apps: AppsV1Api, ref: WorkloadRef, signal?: AbortSignal): Promise<DeploymentState> {
+export async function fetchDeploymentState(
+  apps: AppsV1Api,
+  ref: WorkloadRef,
+  signal?: AbortSignal,
+): Promise<DeploymentState> {
   const deployment = await readDeployment(apps, ref, signal)
   return { deployment, replicaSets: await listReplicaSets(apps, ref, deployment, signal) }
 }
 
 function readDeployment(apps: AppsV1Api, ref: WorkloadRef, signal?: AbortSignal): Promise<RawWorkload> {
   const { namespace, name } = ref
-  return withRaw<RawWorkload>((o) => apps.readNamespacedDeployment({ name, namespace }, o), { signal })
+  return withRaw<RawWorkload>(o => apps.readNamespacedDeployment({ name, namespace }, o), { signal })
 }
 
-function listReplicaSets(apps: AppsV1Api, ref: WorkloadRef, deployment: RawWorkload, signal?: AbortSignal): Promise<RawReplicaSet[]> {
+function listReplicaSets(
+  apps: AppsV1Api,
+  ref: WorkloadRef,
+  deployment: RawWorkload,
+  signal?: AbortSignal,
+): Promise<RawReplicaSet[]> {
   const namespace = ref.namespace
   const labelSelector = selectorString(deployment.spec?.selector)
   return listAllRaw<RawReplicaSet>(
@@ -197,7 +224,11 @@ export async function undoDeployment(apps: AppsV1Api, ref: WorkloadRef, opts: Un
       const deployment = await readDeployment(apps, ref, opts.signal)
       const early = preflight(ref, deployment, opts.toRevision ?? 0)
       if (early) return early
-      return planDeploymentUndo(ref, { deployment, replicaSets: await listReplicaSets(apps, ref, deployment, opts.signal) }, opts)
+      return planDeploymentUndo(
+        ref,
+        { deployment, replicaSets: await listReplicaSets(apps, ref, deployment, opts.signal) },
+        opts,
+      )
     })
   const send = (p: UndoPlan) => sendDeploymentPatch(apps, p, opts)
   return runUndo(ref, plan, send, opts)
@@ -206,7 +237,7 @@ export async function undoDeployment(apps: AppsV1Api, ref: WorkloadRef, opts: Un
 /** sendDeploymentPatch sends a plan's patch (dry-run or not) and returns metadata.generation from the response; throws client errors. */
 export async function sendDeploymentPatch(apps: AppsV1Api, p: UndoPlan, opts: SendOptions): Promise<number> {
   const response = await withRaw<RawWorkload>(
-    (o) =>
+    o =>
       apps.patchNamespacedDeployment(
         {
           name: p.ref.name,

@@ -2,14 +2,7 @@ import { ApiException } from '@kubernetes/client-node'
 
 /** FailureReason classifies why a Kubernetes action did not happen. */
 export type FailureReason =
-  | 'not_found'
-  | 'forbidden'
-  | 'conflict'
-  | 'invalid'
-  | 'unavailable'
-  | 'paused'
-  | 'no_history'
-  | 'revision_not_found'
+  'not_found' | 'forbidden' | 'conflict' | 'invalid' | 'unavailable' | 'paused' | 'no_history' | 'revision_not_found'
 
 /** KubeFailure is an action error as data: reason, a message naming the object, and the HTTP status when there was one. */
 export interface KubeFailure {

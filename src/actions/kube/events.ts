@@ -35,8 +35,20 @@ export const NOTE_LIMIT = 1024
 const FIELD_LIMIT = 128
 
 /** buildEvent builds an events.k8s.io/v1 Event in the workload's namespace, named like client-go's recorder (`<name>.<hex nanos>`). */
-export function buildEvent(ref: RegardingRef, spec: EventSpec, reporter: Reporter, at: Date = new Date()): EventsV1Event {
-  const regarding = { apiVersion: 'apps/v1', kind: ref.kind, name: ref.name, namespace: ref.namespace, uid: ref.uid, resourceVersion: ref.resourceVersion }
+export function buildEvent(
+  ref: RegardingRef,
+  spec: EventSpec,
+  reporter: Reporter,
+  at: Date = new Date(),
+): EventsV1Event {
+  const regarding = {
+    apiVersion: 'apps/v1',
+    kind: ref.kind,
+    name: ref.name,
+    namespace: ref.namespace,
+    uid: ref.uid,
+    resourceVersion: ref.resourceVersion,
+  }
   return {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
@@ -91,7 +103,10 @@ export async function recordEvent(
 ): Promise<EventResult> {
   try {
     const body = buildEvent(ref, spec, reporter, opts.at)
-    const created = await events.createNamespacedEvent({ namespace: ref.namespace, body }, callOptions({ signal: opts.signal }))
+    const created = await events.createNamespacedEvent(
+      { namespace: ref.namespace, body },
+      callOptions({ signal: opts.signal }),
+    )
     return { kind: 'recorded', name: created.metadata?.name ?? body.metadata?.name ?? '' }
   } catch (err) {
     return classifyError(err, `${refString(ref)}: recording event ${spec.reason}`)

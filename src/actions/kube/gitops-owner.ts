@@ -1,5 +1,14 @@
 import { PatchStrategy, type CustomObjectsApi } from '@kubernetes/client-node'
-import { describeOwner, detectOwner, ownerFacts, OWNER_KINDS, type GitOpsFacts, type GitOpsOwner, type GitOpsSettings, type RawOwner } from '../gitops.js'
+import {
+  describeOwner,
+  detectOwner,
+  ownerFacts,
+  OWNER_KINDS,
+  type GitOpsFacts,
+  type GitOpsOwner,
+  type GitOpsSettings,
+  type RawOwner,
+} from '../gitops.js'
 import type { WorkloadFacts } from '../policy.js'
 import { classifyError, type KubeFailure } from './errors.js'
 import { DEFAULT_FIELD_MANAGER } from './undo-result.js'
@@ -19,9 +28,16 @@ function coordinates(owner: OwnerRef) {
 }
 
 /** readOwner GETs a GitOps owner object (Application, Kustomization, HelmRelease); never throws. */
-export async function readOwner(custom: CustomObjectsApi, owner: OwnerRef, signal?: AbortSignal): Promise<OwnerRead | KubeFailure> {
+export async function readOwner(
+  custom: CustomObjectsApi,
+  owner: OwnerRef,
+  signal?: AbortSignal,
+): Promise<OwnerRead | KubeFailure> {
   try {
-    return { kind: 'read', obj: await withRaw<RawOwner>((o) => custom.getNamespacedCustomObject(coordinates(owner), o), { signal }) }
+    return {
+      kind: 'read',
+      obj: await withRaw<RawOwner>(o => custom.getNamespacedCustomObject(coordinates(owner), o), { signal }),
+    }
   } catch (err) {
     return classifyError(err, `${describeOwner(owner)}: reading it`)
   }
@@ -34,9 +50,17 @@ export async function patchOwner(
   body: Record<string, unknown>,
   opts: { readonly dryRun: boolean; readonly signal?: AbortSignal | undefined; readonly step: string },
 ): Promise<true | KubeFailure> {
-  const params = { ...coordinates(owner), body, fieldManager: DEFAULT_FIELD_MANAGER, ...(opts.dryRun ? { dryRun: 'All' } : {}) }
+  const params = {
+    ...coordinates(owner),
+    body,
+    fieldManager: DEFAULT_FIELD_MANAGER,
+    ...(opts.dryRun ? { dryRun: 'All' } : {}),
+  }
   try {
-    await withRaw<RawOwner>((o) => custom.patchNamespacedCustomObject(params, o), { contentType: PatchStrategy.MergePatch, signal: opts.signal })
+    await withRaw<RawOwner>(o => custom.patchNamespacedCustomObject(params, o), {
+      contentType: PatchStrategy.MergePatch,
+      signal: opts.signal,
+    })
     return true
   } catch (err) {
     return classifyError(err, `${describeOwner(owner)}: ${opts.step}`)
@@ -59,7 +83,13 @@ export async function readGitOpsFacts(
   const { owner, candidate } = found
   const read = await readOwner(custom, owner, signal)
   if (read.kind === 'error') {
-    if (read.reason === 'not_found') return { facts: { state: 'unmanaged', note: `${owner.via}, but there is no ${describeOwner(owner)}${candidate ? '' : ': nothing re-applies it'}` } }
+    if (read.reason === 'not_found')
+      return {
+        facts: {
+          state: 'unmanaged',
+          note: `${owner.via}, but there is no ${describeOwner(owner)}${candidate ? '' : ': nothing re-applies it'}`,
+        },
+      }
     return { facts: { state: 'unreadable', owner, error: read.message } }
   }
   return { facts: ownerFacts(owner, read.obj, facts.labels, facts.annotations), raw: read.obj }

@@ -24,7 +24,11 @@ export interface History {
 }
 
 /** rolloutHistory lists a workload's revisions like `kubectl rollout history`; never throws. */
-export async function rolloutHistory(apps: AppsV1Api, ref: WorkloadRef, signal?: AbortSignal): Promise<History | KubeFailure> {
+export async function rolloutHistory(
+  apps: AppsV1Api,
+  ref: WorkloadRef,
+  signal?: AbortSignal,
+): Promise<History | KubeFailure> {
   try {
     const entries =
       ref.kind === 'Deployment'
@@ -45,7 +49,16 @@ export function deploymentHistory(state: DeploymentState): HistoryEntry[] {
     const revision = revisionOf(rs.metadata)
     if (revision === undefined) continue
     const template = rs.spec?.template
-    byRevision.set(revision, entry(revision, rs.metadata?.annotations, template, rs.metadata?.name, equalIgnoreHash(template, d.spec?.template)))
+    byRevision.set(
+      revision,
+      entry(
+        revision,
+        rs.metadata?.annotations,
+        template,
+        rs.metadata?.name,
+        equalIgnoreHash(template, d.spec?.template),
+      ),
+    )
   }
   return sorted(byRevision)
 }
@@ -58,7 +71,10 @@ export function revisionHistory(state: RevisionState): HistoryEntry[] {
     if (!isControlledBy(cr.metadata, w.metadata?.uid)) continue
     const template = templateOfData(cr.data)
     const current = semanticEqual(template, w.spec?.template)
-    byRevision.set(cr.revision ?? 0, entry(cr.revision ?? 0, cr.metadata?.annotations, template, cr.metadata?.name, current))
+    byRevision.set(
+      cr.revision ?? 0,
+      entry(cr.revision ?? 0, cr.metadata?.annotations, template, cr.metadata?.name, current),
+    )
   }
   return sorted(byRevision)
 }
@@ -71,7 +87,13 @@ function entry(
   current: boolean,
 ): HistoryEntry {
   const cause = annotations?.[CHANGE_CAUSE_ANNOTATION]
-  return { revision, changeCause: cause === '' ? undefined : cause, images: imagesOf(template), source: source ?? '', current }
+  return {
+    revision,
+    changeCause: cause === '' ? undefined : cause,
+    images: imagesOf(template),
+    source: source ?? '',
+    current,
+  }
 }
 
 function templateOfData(data: unknown): RawTemplate | undefined {
@@ -100,7 +122,12 @@ export function formatHistory(history: History): string {
   for (const e of history.entries) {
     rows.push([`${e.revision}${e.current ? '*' : ''}`, e.changeCause ?? '<none>', e.images.join(',') || '<none>'])
   }
-  const widths = [0, 1].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
-  const lines = rows.map((r) => r.map((cell, i) => (i < 2 ? cell.padEnd((widths[i] ?? 0) + 2) : cell)).join('').trimEnd())
+  const widths = [0, 1].map(i => Math.max(...rows.map(r => (r[i] ?? '').length)))
+  const lines = rows.map(r =>
+    r
+      .map((cell, i) => (i < 2 ? cell.padEnd((widths[i] ?? 0) + 2) : cell))
+      .join('')
+      .trimEnd(),
+  )
   return `${refString(history.ref).replace(/ -n .*$/, '')}\n${lines.join('\n')}\n`
 }

@@ -13,7 +13,13 @@
 
 import http from 'node:http'
 import https from 'node:https'
-import { Observable, ResponseContext, SelfDecodingBody, type HttpLibrary, type RequestContext } from '@kubernetes/client-node'
+import {
+  Observable,
+  ResponseContext,
+  SelfDecodingBody,
+  type HttpLibrary,
+  type RequestContext,
+} from '@kubernetes/client-node'
 import { readBody } from '../../sources/bounded-body.js'
 import { VERSION } from '../../version.js'
 
@@ -44,7 +50,16 @@ export class BoundedHttpLibrary implements HttpLibrary {
     let data: Buffer
     try {
       res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-        const req = send(url, { method: request.getHttpMethod(), headers, agent: request.getAgent(), ...(signal === undefined ? {} : { signal }) }, resolve)
+        const req = send(
+          url,
+          {
+            method: request.getHttpMethod(),
+            headers,
+            agent: request.getAgent(),
+            ...(signal === undefined ? {} : { signal }),
+          },
+          resolve,
+        )
         req.on('error', reject)
         req.end(body)
       })
@@ -66,7 +81,9 @@ export class BoundedHttpLibrary implements HttpLibrary {
 function abortError(signal: AbortSignal, err: unknown): Error {
   if (err instanceof Error && err.name === 'AbortError') return err
   const reason: unknown = signal.reason
-  const e = new Error(`the request was aborted${reason instanceof Error ? ` (${reason.message})` : ''}`, { cause: reason ?? err })
+  const e = new Error(`the request was aborted${reason instanceof Error ? ` (${reason.message})` : ''}`, {
+    cause: reason ?? err,
+  })
   e.name = 'AbortError'
   return e
 }

@@ -14,4 +14,15 @@ export { readWorkload, rolloutStatus, waitForRollout } from './rollout-status.js
 export type { RolloutVerdict, StatusOptions, WaitOptions, WaitOutcome } from './rollout-status.js'
 export { undoWorkload } from './undo.js'
 export { DEFAULT_FIELD_MANAGER } from './undo-result.js'
-export type { DryRun, RecordAnnotation, RecordContext, RolledBack, Skipped, SkipReason, UndoOptions, UndoPatch, UndoPlan, UndoResult } from './undo-result.js'
+export type {
+  DryRun,
+  RecordAnnotation,
+  RecordContext,
+  RolledBack,
+  Skipped,
+  SkipReason,
+  UndoOptions,
+  UndoPatch,
+  UndoPlan,
+  UndoResult,
+} from './undo-result.js'

@@ -43,7 +43,8 @@ interface LeaderRecord {
   readonly leaseTransitions: number
 }
 
-type Settings = Required<Omit<LeaseElectorOptions, 'onNewLeader' | 'onError'>> & Pick<LeaseElectorOptions, 'onNewLeader' | 'onError'>
+type Settings = Required<Omit<LeaseElectorOptions, 'onNewLeader' | 'onError'>> &
+  Pick<LeaseElectorOptions, 'onNewLeader' | 'onError'>
 
 /** LeaseElector is client-go's leaderelection.LeaderElector over a coordination.k8s.io/v1 Lease. */
 export class LeaseElector {
@@ -72,7 +73,9 @@ export class LeaseElector {
 
   /** isLeader is true while this replica leads: it holds the lease, run() has not given up, and the lease has not expired locally. */
   isLeader(): boolean {
-    return this.leading !== undefined && !this.leading.signal.aborted && this.holdsRecord() && this.leaseValid(this.o.now())
+    return (
+      this.leading !== undefined && !this.leading.signal.aborted && this.holdsRecord() && this.leaseValid(this.o.now())
+    )
   }
 
   /** leader is the last observed holder identity ('' when none). */
@@ -102,7 +105,10 @@ export class LeaseElector {
       this.report(`leader election: unexpected error: ${err instanceof Error ? err.message : String(err)}`)
       this.leading?.abort(err)
     } finally {
-      guarded(() => this.o.onStoppedLeading(), (m) => this.report(m))
+      guarded(
+        () => this.o.onStoppedLeading(),
+        m => this.report(m),
+      )
     }
   }
 
@@ -110,7 +116,13 @@ export class LeaseElector {
   async release(): Promise<boolean> {
     if (!this.holdsRecord() || !this.lease) return true
     const t = this.microNow()
-    const record: LeaderRecord = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: t, renewTime: t, leaseTransitions: this.observed?.leaseTransitions ?? 0 }
+    const record: LeaderRecord = {
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      acquireTime: t,
+      renewTime: t,
+      leaseTransitions: this.observed?.leaseTransitions ?? 0,
+    }
     const ok = await this.update(record, AbortSignal.timeout(this.o.renewDeadlineMs), 'release')
     if (ok) this.setObserved(record)
     return ok
@@ -119,7 +131,9 @@ export class LeaseElector {
   private started(leadership: AbortSignal): void {
     Promise.resolve()
       .then(() => this.o.onStartedLeading(leadership))
-      .catch((err: unknown) => this.report(`leader election: onStartedLeading failed: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) =>
+        this.report(`leader election: onStartedLeading failed: ${err instanceof Error ? err.message : String(err)}`),
+      )
   }
 
   // wait.JitterUntil(tryAcquireOrRenew, RetryPeriod, 1.2, sliding) until success.
@@ -139,7 +153,10 @@ export class LeaseElector {
       const renewed = await this.pollRenew(signal)
       this.maybeReportTransition()
       if (!renewed) {
-        if (!signal.aborted) this.report(`leader election: failed to renew lease ${this.o.namespace}/${this.o.name} within ${this.o.renewDeadlineMs} ms`)
+        if (!signal.aborted)
+          this.report(
+            `leader election: failed to renew lease ${this.o.namespace}/${this.o.name} within ${this.o.renewDeadlineMs} ms`,
+          )
         return
       }
       await this.o.sleep(this.o.retryPeriodMs, signal)
@@ -169,7 +186,12 @@ export class LeaseElector {
   private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const now = this.o.now()
     const t = this.microNow()
-    const fresh = { holderIdentity: this.o.identity, leaseDurationSeconds: Math.floor(this.o.leaseDurationMs / 1000), acquireTime: t, renewTime: t }
+    const fresh = {
+      holderIdentity: this.o.identity,
+      leaseDurationSeconds: Math.floor(this.o.leaseDurationMs / 1000),
+      acquireTime: t,
+      renewTime: t,
+    }
     const observed = this.observed
     if (this.holdsRecord() && this.leaseValid(now) && observed) {
       const record = { ...fresh, acquireTime: observed.acquireTime, leaseTransitions: observed.leaseTransitions }
@@ -177,7 +199,10 @@ export class LeaseElector {
     }
     let current: V1Lease
     try {
-      current = await this.o.coordination.readNamespacedLease({ namespace: this.o.namespace, name: this.o.name }, callOptions({ signal }))
+      current = await this.o.coordination.readNamespacedLease(
+        { namespace: this.o.namespace, name: this.o.name },
+        callOptions({ signal }),
+      )
     } catch (err) {
       if (!isNotFound(err)) return this.fail(err, 'get')
       return this.create({ ...fresh, leaseTransitions: 0 }, signal)
@@ -200,7 +225,10 @@ export class LeaseElector {
   private async create(record: LeaderRecord, signal: AbortSignal): Promise<boolean> {
     const { namespace, name } = this.o
     try {
-      this.lease = await this.o.coordination.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: specOf(record) } }, callOptions({ signal }))
+      this.lease = await this.o.coordination.createNamespacedLease(
+        { namespace, body: { metadata: { name, namespace }, spec: specOf(record) } },
+        callOptions({ signal }),
+      )
     } catch (err) {
       return this.fail(err, 'create')
     }
@@ -212,7 +240,10 @@ export class LeaseElector {
     if (!this.lease) return false
     const { namespace, name } = this.o
     try {
-      this.lease = await this.o.coordination.replaceNamespacedLease({ namespace, name, body: { ...this.lease, spec: specOf(record) } }, callOptions({ signal }))
+      this.lease = await this.o.coordination.replaceNamespacedLease(
+        { namespace, name, body: { ...this.lease, spec: specOf(record) } },
+        callOptions({ signal }),
+      )
       return true
     } catch (err) {
       return this.fail(err, step)
@@ -243,7 +274,11 @@ export class LeaseElector {
     if (holder === this.reportedLeader) return
     this.reportedLeader = holder
     const cb = this.o.onNewLeader
-    if (cb) guarded(() => cb(holder), (m) => this.report(m))
+    if (cb)
+      guarded(
+        () => cb(holder),
+        m => this.report(m),
+      )
   }
 
   private microNow(): V1MicroTime {
@@ -258,9 +293,12 @@ export class LeaseElector {
 
 function validate(o: Settings): void {
   if (!o.identity) throw new Error('leader election: identity must not be empty')
-  if (o.leaseDurationMs <= o.renewDeadlineMs) throw new Error('leader election: leaseDuration must be greater than renewDeadline')
-  if (o.renewDeadlineMs <= JITTER_FACTOR * o.retryPeriodMs) throw new Error('leader election: renewDeadline must be greater than retryPeriod*JitterFactor')
-  if (o.leaseDurationMs < 1000) throw new Error('leader election: leaseDuration must be at least 1s (the Lease stores whole seconds)')
+  if (o.leaseDurationMs <= o.renewDeadlineMs)
+    throw new Error('leader election: leaseDuration must be greater than renewDeadline')
+  if (o.renewDeadlineMs <= JITTER_FACTOR * o.retryPeriodMs)
+    throw new Error('leader election: renewDeadline must be greater than retryPeriod*JitterFactor')
+  if (o.leaseDurationMs < 1000)
+    throw new Error('leader election: leaseDuration must be at least 1s (the Lease stores whole seconds)')
   if (o.retryPeriodMs <= 0) throw new Error('leader election: retryPeriod must be greater than zero')
 }
 
@@ -287,7 +325,13 @@ function specOf(r: LeaderRecord): V1LeaseSpec {
 // client-go compares the JSON of the whole record, so any renewal by the holder restarts the local expiry timer.
 function rawRecord(r: LeaderRecord): string {
   const time = (v: V1MicroTime | string | undefined) => (v instanceof Date ? v.toISOString() : v)
-  return JSON.stringify([r.holderIdentity, r.leaseDurationSeconds, time(r.acquireTime), time(r.renewTime), r.leaseTransitions])
+  return JSON.stringify([
+    r.holderIdentity,
+    r.leaseDurationSeconds,
+    time(r.acquireTime),
+    time(r.renewTime),
+    r.leaseTransitions,
+  ])
 }
 
 function guarded(fn: () => void, report: (message: string) => void): void {

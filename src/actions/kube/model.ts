@@ -36,7 +36,11 @@ export interface RawMeta {
 /** RawLabelSelector is metav1.LabelSelector as JSON. */
 export interface RawLabelSelector {
   readonly matchLabels?: Record<string, string>
-  readonly matchExpressions?: readonly { readonly key: string; readonly operator: string; readonly values?: readonly string[] }[]
+  readonly matchExpressions?: readonly {
+    readonly key: string
+    readonly operator: string
+    readonly values?: readonly string[]
+  }[]
 }
 
 /** RawContainer is the part of a container rollguard reads. */
@@ -48,8 +52,16 @@ export interface RawContainer {
 
 /** RawTemplate is a core/v1 PodTemplateSpec as JSON. */
 export interface RawTemplate {
-  readonly metadata?: { readonly labels?: Record<string, string>; readonly annotations?: Record<string, string>; readonly [k: string]: unknown }
-  readonly spec?: { readonly containers?: readonly RawContainer[]; readonly initContainers?: readonly RawContainer[]; readonly [k: string]: unknown }
+  readonly metadata?: {
+    readonly labels?: Record<string, string>
+    readonly annotations?: Record<string, string>
+    readonly [k: string]: unknown
+  }
+  readonly spec?: {
+    readonly containers?: readonly RawContainer[]
+    readonly initContainers?: readonly RawContainer[]
+    readonly [k: string]: unknown
+  }
   readonly [k: string]: unknown
 }
 
@@ -145,13 +157,13 @@ export function revisionOf(meta: RawMeta | undefined): number | undefined {
 /** isControlledBy is metav1.IsControlledBy: some ownerReference is the controller and carries the owner's UID. */
 export function isControlledBy(meta: RawMeta | undefined, ownerUid: string | undefined): boolean {
   if (!ownerUid) return false
-  return (meta?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === ownerUid)
+  return (meta?.ownerReferences ?? []).some(r => r.controller === true && r.uid === ownerUid)
 }
 
 /** imagesOf lists the images of a template's init and regular containers, in order. */
 export function imagesOf(template: RawTemplate | undefined): string[] {
   const containers = [...(template?.spec?.initContainers ?? []), ...(template?.spec?.containers ?? [])]
-  return containers.map((c) => c.image ?? '')
+  return containers.map(c => c.image ?? '')
 }
 
 /** lastAppliedWarning is kubectl's warning for objects managed with `kubectl apply`, or undefined. */

@@ -5,7 +5,13 @@
 
 import { PatchStrategy, type AppsV1Api } from '@kubernetes/client-node'
 import { refString, type WorkloadRef } from './client.js'
-import { fetchDeploymentState, planDeploymentUndo, sendDeploymentPatch, type DeploymentState, type PlanDeploymentOptions } from './deployment-undo.js'
+import {
+  fetchDeploymentState,
+  planDeploymentUndo,
+  sendDeploymentPatch,
+  type DeploymentState,
+  type PlanDeploymentOptions,
+} from './deployment-undo.js'
 import { classifyError, type KubeFailure } from './errors.js'
 import type { RawWorkload } from './model.js'
 import { withRaw } from './raw.js'
@@ -18,7 +24,11 @@ export type WorkloadState =
   | { readonly kind: 'StatefulSet' | 'DaemonSet'; readonly state: RevisionState }
 
 /** fetchWorkloadState reads a workload and its ReplicaSets/ControllerRevisions (kubectl's GET and LIST); throws client errors. */
-export async function fetchWorkloadState(apps: AppsV1Api, ref: WorkloadRef, signal?: AbortSignal): Promise<WorkloadState> {
+export async function fetchWorkloadState(
+  apps: AppsV1Api,
+  ref: WorkloadRef,
+  signal?: AbortSignal,
+): Promise<WorkloadState> {
   if (ref.kind === 'Deployment') return { kind: ref.kind, state: await fetchDeploymentState(apps, ref, signal) }
   return { kind: ref.kind, state: await fetchRevisionState(apps, ref, signal) }
 }
@@ -38,13 +48,15 @@ export function planUndo(ref: WorkloadRef, s: WorkloadState, opts: PlanDeploymen
  * have been applied anyway: a 4xx answer means it was not; a 5xx, a timeout or a dropped connection leaves it unknown.
  */
 export type SendOutcome =
-  | { readonly kind: 'stored'; readonly generation: number }
-  | (KubeFailure & { readonly applied: 'no' | 'unknown' })
+  { readonly kind: 'stored'; readonly generation: number } | (KubeFailure & { readonly applied: 'no' | 'unknown' })
 
 /** sendUndo sends a planned patch once; never throws. */
 export async function sendUndo(apps: AppsV1Api, plan: UndoPlan, opts: SendOptions): Promise<SendOutcome> {
   try {
-    const generation = plan.ref.kind === 'Deployment' ? await sendDeploymentPatch(apps, plan, opts) : await sendRevisionPatch(apps, plan, opts)
+    const generation =
+      plan.ref.kind === 'Deployment'
+        ? await sendDeploymentPatch(apps, plan, opts)
+        : await sendRevisionPatch(apps, plan, opts)
     return { kind: 'stored', generation }
   } catch (err) {
     const f = classifyError(err, `${refString(plan.ref)}: rollback patch`)
@@ -59,14 +71,20 @@ export async function writeAnnotation(
   annotation: { readonly key: string; readonly value: string; readonly resourceVersion?: string | undefined },
   signal?: AbortSignal,
 ): Promise<true | KubeFailure> {
-  const metadata = { annotations: { [annotation.key]: annotation.value }, ...(annotation.resourceVersion === undefined ? {} : { resourceVersion: annotation.resourceVersion }) }
+  const metadata = {
+    annotations: { [annotation.key]: annotation.value },
+    ...(annotation.resourceVersion === undefined ? {} : { resourceVersion: annotation.resourceVersion }),
+  }
   const params = { name: ref.name, namespace: ref.namespace, body: { metadata }, fieldManager: DEFAULT_FIELD_MANAGER }
   try {
-    await withRaw<RawWorkload>((o) => {
-      if (ref.kind === 'Deployment') return apps.patchNamespacedDeployment(params, o)
-      if (ref.kind === 'StatefulSet') return apps.patchNamespacedStatefulSet(params, o)
-      return apps.patchNamespacedDaemonSet(params, o)
-    }, { contentType: PatchStrategy.MergePatch, signal })
+    await withRaw<RawWorkload>(
+      o => {
+        if (ref.kind === 'Deployment') return apps.patchNamespacedDeployment(params, o)
+        if (ref.kind === 'StatefulSet') return apps.patchNamespacedStatefulSet(params, o)
+        return apps.patchNamespacedDaemonSet(params, o)
+      },
+      { contentType: PatchStrategy.MergePatch, signal },
+    )
     return true
   } catch (err) {
     return classifyError(err, `${refString(ref)}: writing annotation ${annotation.key}`)

@@ -21,11 +21,11 @@ export interface CallOptions {
 /** timeoutMiddleware aborts any request that takes longer than ms (node-fetch would wait forever on a hung server). */
 export function timeoutMiddleware(ms: number): ObservableMiddleware {
   return {
-    pre: (ctx) => {
+    pre: ctx => {
       addSignal(ctx, AbortSignal.timeout(ms))
       return new Observable(Promise.resolve(ctx))
     },
-    post: (rsp) => new Observable(Promise.resolve(rsp)),
+    post: rsp => new Observable(Promise.resolve(rsp)),
   }
 }
 
@@ -36,7 +36,9 @@ function addSignal(ctx: RequestContext, signal: AbortSignal): void {
 
 /** callOptions turns CallOptions into client-node ConfigurationOptions that keep the client's own middleware. */
 export function callOptions(opts: CallOptions): ConfigurationOptions<ObservableMiddleware> {
-  const middleware: ObservableMiddleware[] = [{ pre: (ctx) => new Observable(Promise.resolve(prepare(ctx, opts))), post: (rsp) => postProcess(rsp, opts) }]
+  const middleware: ObservableMiddleware[] = [
+    { pre: ctx => new Observable(Promise.resolve(prepare(ctx, opts))), post: rsp => postProcess(rsp, opts) },
+  ]
   // 'append' keeps the static timeout middleware; ours runs after it, so its header and signal win.
   return { middleware, middlewareMergeStrategy: 'append' }
 }
@@ -54,7 +56,11 @@ function postProcess(rsp: ResponseContext, opts: CallOptions): Observable<Respon
     (async () => {
       const text = await rsp.body.text()
       capture(parseJson(text), rsp.httpStatusCode)
-      return new ResponseContext(rsp.httpStatusCode, rsp.headers, new SelfDecodingBody(Promise.resolve(Buffer.from(text))))
+      return new ResponseContext(
+        rsp.httpStatusCode,
+        rsp.headers,
+        new SelfDecodingBody(Promise.resolve(Buffer.from(text))),
+      )
     })(),
   )
 }
@@ -99,7 +105,7 @@ export async function listAllRaw<T>(
   const items: T[] = []
   let cont: string | undefined
   for (let i = 0; i < MAX_PAGES; i++) {
-    const list = await withRaw<RawList<T>>((options) => page(cont, options), opts)
+    const list = await withRaw<RawList<T>>(options => page(cont, options), opts)
     items.push(...(list.items ?? []))
     cont = list.metadata?.continue || undefined
     if (!cont) return items

@@ -1,7 +1,14 @@
 import { PatchStrategy, type AppsV1Api } from '@kubernetes/client-node'
 import { refString, type WorkloadRef } from './client.js'
 import { failure, type KubeFailure } from './errors.js'
-import { imagesOf, isControlledBy, lastAppliedWarning, type RawControllerRevision, type RawTemplate, type RawWorkload } from './model.js'
+import {
+  imagesOf,
+  isControlledBy,
+  lastAppliedWarning,
+  type RawControllerRevision,
+  type RawTemplate,
+  type RawWorkload,
+} from './model.js'
 import { listAllRaw, withRaw } from './raw.js'
 import { selectorString, semanticEqual } from './template.js'
 import { guard, runUndo } from './undo-exec.js'
@@ -35,28 +42,40 @@ export function planRevisionUndo(
   const toRevision = opts.toRevision ?? 0
   const w = state.workload
   const where = refString(ref)
-  if (toRevision < 0) return failure('revision_not_found', `${where}: unable to find specified revision ${toRevision} in history`)
+  if (toRevision < 0)
+    return failure('revision_not_found', `${where}: unable to find specified revision ${toRevision} in history`)
   const generation = w.metadata?.generation ?? 0
   const observed = w.status?.observedGeneration ?? 0
   if (observed < generation) {
-    return skipped('rollout_in_flight', `${where}: a rollout is in flight (generation ${generation} not yet observed, observedGeneration ${observed})`)
+    return skipped(
+      'rollout_in_flight',
+      `${where}: a rollout is in flight (generation ${generation} not yet observed, observedGeneration ${observed})`,
+    )
   }
-  const history = state.revisions.filter((cr) => isControlledBy(cr.metadata, w.metadata?.uid))
-  if (toRevision === 0 && history.length <= 1) return failure('no_history', `${where}: no last revision to roll back to`)
+  const history = state.revisions.filter(cr => isControlledBy(cr.metadata, w.metadata?.uid))
+  if (toRevision === 0 && history.length <= 1)
+    return failure('no_history', `${where}: no last revision to roll back to`)
   const target = findHistory(toRevision, history)
-  if (!target) return failure('revision_not_found', `${where}: unable to find specified revision ${toRevision} in history`)
+  if (!target)
+    return failure('revision_not_found', `${where}: unable to find specified revision ${toRevision} in history`)
   const parsed = revisionData(where, target)
   if (parsed.kind === 'error') return parsed
   const data = parsed.data
   if (semanticEqual(stripPatchDirective(data.spec?.template), w.spec?.template)) {
-    return skipped('already_matches', `${where}: skipped rollback (current template already matches revision ${toRevision})`)
+    return skipped(
+      'already_matches',
+      `${where}: skipped rollback (current template already matches revision ${toRevision})`,
+    )
   }
   return { kind: 'plan', plan: buildPlan(ref, w, history, target, data, opts.record) }
 }
 
 /** findHistory is kubectl's: the second-highest `revision` for 0, else the first with that revision. */
-export function findHistory(toRevision: number, history: readonly RawControllerRevision[]): RawControllerRevision | undefined {
-  if (toRevision > 0) return history.find((cr) => cr.revision === toRevision)
+export function findHistory(
+  toRevision: number,
+  history: readonly RawControllerRevision[],
+): RawControllerRevision | undefined {
+  if (toRevision > 0) return history.find(cr => cr.revision === toRevision)
   const sorted = [...history].sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0))
   return sorted[sorted.length - 2]
 }
@@ -66,7 +85,10 @@ interface RevisionData {
   readonly [k: string]: unknown
 }
 
-function revisionData(where: string, cr: RawControllerRevision): { readonly kind: 'data'; readonly data: RevisionData } | KubeFailure {
+function revisionData(
+  where: string,
+  cr: RawControllerRevision,
+): { readonly kind: 'data'; readonly data: RevisionData } | KubeFailure {
   let data: unknown = cr.data
   try {
     if (typeof data === 'string') data = JSON.parse(data)
@@ -79,7 +101,9 @@ function revisionData(where: string, cr: RawControllerRevision): { readonly kind
   return { kind: 'data', data: data as RevisionData }
 }
 
-function stripPatchDirective(template: (RawTemplate & { readonly $patch?: string }) | undefined): RawTemplate | undefined {
+function stripPatchDirective(
+  template: (RawTemplate & { readonly $patch?: string }) | undefined,
+): RawTemplate | undefined {
   if (!template) return undefined
   const { $patch: _directive, ...rest } = template
   return rest
@@ -95,7 +119,7 @@ function buildPlan(
 ): UndoPlan {
   const base = {
     ref,
-    fromRevision: Math.max(0, ...history.map((cr) => cr.revision ?? 0)),
+    fromRevision: Math.max(0, ...history.map(cr => cr.revision ?? 0)),
     toRevision: target.revision ?? 0,
     expectedGeneration: (w.metadata?.generation ?? 0) + 1,
     fromImages: imagesOf(w.spec?.template),
@@ -118,10 +142,17 @@ function buildPlan(
 }
 
 /** fetchRevisionState reads the workload and lists its ControllerRevisions by its selector, as raw JSON; throws client errors. */
-export async function fetchRevisionState(apps: AppsV1Api, ref: WorkloadRef, signal?: AbortSignal): Promise<RevisionState> {
+export async function fetchRevisionState(
+  apps: AppsV1Api,
+  ref: WorkloadRef,
+  signal?: AbortSignal,
+): Promise<RevisionState> {
   const { namespace, name } = ref
   const workload = await withRaw<RawWorkload>(
-    (o) => (ref.kind === 'StatefulSet' ? apps.readNamespacedStatefulSet({ name, namespace }, o) : apps.readNamespacedDaemonSet({ name, namespace }, o)),
+    o =>
+      ref.kind === 'StatefulSet'
+        ? apps.readNamespacedStatefulSet({ name, namespace }, o)
+        : apps.readNamespacedDaemonSet({ name, namespace }, o),
     { signal },
   )
   const labelSelector = selectorString(workload.spec?.selector)
@@ -133,7 +164,11 @@ export async function fetchRevisionState(apps: AppsV1Api, ref: WorkloadRef, sign
 }
 
 /** undoRevisionWorkload is `kubectl rollout undo statefulset|daemonset/<name>` plus rollguard's guards; never throws. */
-export async function undoRevisionWorkload(apps: AppsV1Api, ref: WorkloadRef & { readonly kind: RevisionKind }, opts: UndoOptions): Promise<UndoResult> {
+export async function undoRevisionWorkload(
+  apps: AppsV1Api,
+  ref: WorkloadRef & { readonly kind: RevisionKind },
+  opts: UndoOptions,
+): Promise<UndoResult> {
   const plan = () =>
     guard(ref, 'reading the workload and its controller revisions', async () =>
       planRevisionUndo(ref, await fetchRevisionState(apps, ref, opts.signal), opts),
@@ -152,7 +187,10 @@ export async function sendRevisionPatch(apps: AppsV1Api, p: UndoPlan, opts: Send
     fieldManager: opts.fieldManager ?? DEFAULT_FIELD_MANAGER,
   }
   const response = await withRaw<RawWorkload>(
-    (o) => (p.ref.kind === 'StatefulSet' ? apps.patchNamespacedStatefulSet(params, o) : apps.patchNamespacedDaemonSet(params, o)),
+    o =>
+      p.ref.kind === 'StatefulSet'
+        ? apps.patchNamespacedStatefulSet(params, o)
+        : apps.patchNamespacedDaemonSet(params, o),
     { contentType: p.patch.contentType, signal: opts.signal },
   )
   return response.metadata?.generation ?? p.expectedGeneration

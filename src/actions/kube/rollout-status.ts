@@ -27,7 +27,11 @@ export function rolloutStatus(obj: RawWorkload, opts: StatusOptions = {}): Rollo
   if (kind === 'Deployment') return deploymentStatus(obj, opts)
   if (kind === 'StatefulSet') return statefulSetStatus(obj)
   if (kind === 'DaemonSet') return daemonSetStatus(obj)
-  return { done: false, failed: true, message: `no status viewer has been implemented for ${kind ?? 'an object without kind'}` }
+  return {
+    done: false,
+    failed: true,
+    message: `no status viewer has been implemented for ${kind ?? 'an object without kind'}`,
+  }
 }
 
 function fail(message: string): RolloutVerdict {
@@ -44,19 +48,27 @@ function deploymentStatus(d: RawWorkload, opts: StatusOptions): RolloutVerdict {
   if (opts.revision !== undefined && opts.revision > 0) {
     const running = revisionOf(d.metadata)
     if (running === undefined) return fail(`cannot get the revision of deployment "${name}"`)
-    if (running !== opts.revision) return fail(`desired revision (${opts.revision}) is different from the running revision (${running})`)
+    if (running !== opts.revision)
+      return fail(`desired revision (${opts.revision}) is different from the running revision (${running})`)
   }
-  if ((d.metadata?.generation ?? 0) > (s.observedGeneration ?? 0)) return waiting('Waiting for deployment spec update to be observed...')
-  const progressing = s.conditions?.find((c) => c.type === 'Progressing')
-  if (progressing?.reason === 'ProgressDeadlineExceeded' && !isStale(progressing.lastUpdateTime, opts.ignoreDeadlineBefore)) {
+  if ((d.metadata?.generation ?? 0) > (s.observedGeneration ?? 0))
+    return waiting('Waiting for deployment spec update to be observed...')
+  const progressing = s.conditions?.find(c => c.type === 'Progressing')
+  if (
+    progressing?.reason === 'ProgressDeadlineExceeded' &&
+    !isStale(progressing.lastUpdateTime, opts.ignoreDeadlineBefore)
+  ) {
     return fail(`deployment "${name}" exceeded its progress deadline`)
   }
   const updated = s.updatedReplicas ?? 0
   const want = d.spec?.replicas
   const prefix = `Waiting for deployment "${name}" rollout to finish:`
-  if (want !== undefined && updated < want) return waiting(`${prefix} ${updated} out of ${want} new replicas have been updated...`)
-  if ((s.replicas ?? 0) > updated) return waiting(`${prefix} ${(s.replicas ?? 0) - updated} old replicas are pending termination...`)
-  if ((s.availableReplicas ?? 0) < updated) return waiting(`${prefix} ${s.availableReplicas ?? 0} of ${updated} updated replicas are available...`)
+  if (want !== undefined && updated < want)
+    return waiting(`${prefix} ${updated} out of ${want} new replicas have been updated...`)
+  if ((s.replicas ?? 0) > updated)
+    return waiting(`${prefix} ${(s.replicas ?? 0) - updated} old replicas are pending termination...`)
+  if ((s.availableReplicas ?? 0) < updated)
+    return waiting(`${prefix} ${s.availableReplicas ?? 0} of ${updated} updated replicas are available...`)
   return { done: true, message: `deployment "${name}" successfully rolled out` }
 }
 
@@ -68,37 +80,51 @@ function isStale(lastUpdateTime: string | undefined, notBefore: number | undefin
 }
 
 function daemonSetStatus(ds: RawWorkload): RolloutVerdict {
-  if (ds.spec?.updateStrategy?.type !== 'RollingUpdate') return fail('rollout status is only available for RollingUpdate strategy type')
+  if (ds.spec?.updateStrategy?.type !== 'RollingUpdate')
+    return fail('rollout status is only available for RollingUpdate strategy type')
   const name = ds.metadata?.name ?? ''
   const s = ds.status ?? {}
-  if ((ds.metadata?.generation ?? 0) > (s.observedGeneration ?? 0)) return waiting('Waiting for daemon set spec update to be observed...')
+  if ((ds.metadata?.generation ?? 0) > (s.observedGeneration ?? 0))
+    return waiting('Waiting for daemon set spec update to be observed...')
   const desired = s.desiredNumberScheduled ?? 0
   const prefix = `Waiting for daemon set "${name}" rollout to finish:`
-  if ((s.updatedNumberScheduled ?? 0) < desired) return waiting(`${prefix} ${s.updatedNumberScheduled ?? 0} out of ${desired} new pods have been updated...`)
-  if ((s.numberAvailable ?? 0) < desired) return waiting(`${prefix} ${s.numberAvailable ?? 0} of ${desired} updated pods are available...`)
+  if ((s.updatedNumberScheduled ?? 0) < desired)
+    return waiting(`${prefix} ${s.updatedNumberScheduled ?? 0} out of ${desired} new pods have been updated...`)
+  if ((s.numberAvailable ?? 0) < desired)
+    return waiting(`${prefix} ${s.numberAvailable ?? 0} of ${desired} updated pods are available...`)
   return { done: true, message: `daemon set "${name}" successfully rolled out` }
 }
 
 function statefulSetStatus(sts: RawWorkload): RolloutVerdict {
   const strategy = sts.spec?.updateStrategy
-  if (strategy?.type !== 'RollingUpdate') return fail('rollout status is only available for RollingUpdate strategy type')
+  if (strategy?.type !== 'RollingUpdate')
+    return fail('rollout status is only available for RollingUpdate strategy type')
   const s = sts.status ?? {}
   const observed = s.observedGeneration ?? 0
-  if (observed === 0 || (sts.metadata?.generation ?? 0) > observed) return waiting('Waiting for statefulset spec update to be observed...')
+  if (observed === 0 || (sts.metadata?.generation ?? 0) > observed)
+    return waiting('Waiting for statefulset spec update to be observed...')
   const want = sts.spec?.replicas
   const updated = s.updatedReplicas ?? 0
-  if (want !== undefined && (s.readyReplicas ?? 0) < want) return waiting(`Waiting for ${want - (s.readyReplicas ?? 0)} pods to be ready...`)
+  if (want !== undefined && (s.readyReplicas ?? 0) < want)
+    return waiting(`Waiting for ${want - (s.readyReplicas ?? 0)} pods to be ready...`)
   if (strategy.rollingUpdate) {
     const partition = strategy.rollingUpdate.partition
     if (want !== undefined && partition !== undefined && updated < want - partition) {
-      return waiting(`Waiting for partitioned roll out to finish: ${updated} out of ${want - partition} new pods have been updated...`)
+      return waiting(
+        `Waiting for partitioned roll out to finish: ${updated} out of ${want - partition} new pods have been updated...`,
+      )
     }
     return { done: true, message: `partitioned roll out complete: ${updated} new pods have been updated...` }
   }
   if (s.updateRevision !== s.currentRevision) {
-    return waiting(`waiting for statefulset rolling update to complete ${updated} pods at revision ${s.updateRevision ?? ''}...`)
+    return waiting(
+      `waiting for statefulset rolling update to complete ${updated} pods at revision ${s.updateRevision ?? ''}...`,
+    )
   }
-  return { done: true, message: `statefulset rolling update complete ${s.currentReplicas ?? 0} pods at revision ${s.currentRevision ?? ''}...` }
+  return {
+    done: true,
+    message: `statefulset rolling update complete ${s.currentReplicas ?? 0} pods at revision ${s.currentRevision ?? ''}...`,
+  }
 }
 
 /** WaitOptions bound waitForRollout; every wait ends by deadlineMs or the signal. */
@@ -129,17 +155,26 @@ export async function waitForRollout(apps: AppsV1Api, ref: WorkloadRef, opts: Wa
   const end = now() + opts.deadlineMs
   let last = `${refString(ref)}: no status read yet`
   for (;;) {
-    if (opts.signal?.aborted) return { outcome: 'timeout', aborted: true, message: `${refString(ref)}: wait aborted; last status: ${last}` }
+    if (opts.signal?.aborted)
+      return { outcome: 'timeout', aborted: true, message: `${refString(ref)}: wait aborted; last status: ${last}` }
     const step = await observe(apps, ref, opts)
     if (step.outcome) return { outcome: step.outcome, message: step.message }
     last = step.message
     const left = end - now()
-    if (left <= 0) return { outcome: 'timeout', message: `${refString(ref)}: rollout did not finish within ${opts.deadlineMs} ms; last status: ${last}` }
+    if (left <= 0)
+      return {
+        outcome: 'timeout',
+        message: `${refString(ref)}: rollout did not finish within ${opts.deadlineMs} ms; last status: ${last}`,
+      }
     await sleep(Math.min(opts.pollMs, left), opts.signal)
   }
 }
 
-async function observe(apps: AppsV1Api, ref: WorkloadRef, opts: WaitOptions): Promise<{ outcome?: 'complete' | 'failed'; message: string }> {
+async function observe(
+  apps: AppsV1Api,
+  ref: WorkloadRef,
+  opts: WaitOptions,
+): Promise<{ outcome?: 'complete' | 'failed'; message: string }> {
   let obj: RawWorkload
   try {
     obj = await readWorkload(apps, ref, opts.signal)
@@ -148,7 +183,8 @@ async function observe(apps: AppsV1Api, ref: WorkloadRef, opts: WaitOptions): Pr
     return { message: classifyError(err, `${refString(ref)}: reading rollout status`).message }
   }
   const observed = obj.status?.observedGeneration ?? 0
-  if (observed < opts.generation) return { message: `Waiting for generation ${opts.generation} to be observed (observedGeneration ${observed})...` }
+  if (observed < opts.generation)
+    return { message: `Waiting for generation ${opts.generation} to be observed (observedGeneration ${observed})...` }
   const v = rolloutStatus(obj, { kind: ref.kind, ignoreDeadlineBefore: opts.ignoreDeadlineBefore })
   if (v.failed) return { outcome: 'failed', message: v.message }
   return v.done ? { outcome: 'complete', message: v.message } : { message: v.message }
@@ -157,16 +193,19 @@ async function observe(apps: AppsV1Api, ref: WorkloadRef, opts: WaitOptions): Pr
 /** readWorkload GETs a workload as raw JSON; throws client errors. */
 export function readWorkload(apps: AppsV1Api, ref: WorkloadRef, signal?: AbortSignal): Promise<RawWorkload> {
   const { name, namespace } = ref
-  return withRaw<RawWorkload>((o) => {
-    if (ref.kind === 'Deployment') return apps.readNamespacedDeployment({ name, namespace }, o)
-    if (ref.kind === 'StatefulSet') return apps.readNamespacedStatefulSet({ name, namespace }, o)
-    return apps.readNamespacedDaemonSet({ name, namespace }, o)
-  }, { signal })
+  return withRaw<RawWorkload>(
+    o => {
+      if (ref.kind === 'Deployment') return apps.readNamespacedDeployment({ name, namespace }, o)
+      if (ref.kind === 'StatefulSet') return apps.readNamespacedStatefulSet({ name, namespace }, o)
+      return apps.readNamespacedDaemonSet({ name, namespace }, o)
+    },
+    { signal },
+  )
 }
 
 /** sleepFor resolves after ms, or early when the signal aborts. */
 export function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     if (signal?.aborted) return resolve()
     const onAbort = () => {
       clearTimeout(timer)

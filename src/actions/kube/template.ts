@@ -6,7 +6,7 @@ export function selectorString(sel: RawLabelSelector | undefined): string {
   const reqs: Array<[string, string]> = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => [k, `${k}=${v}`])
   for (const e of sel.matchExpressions ?? []) reqs.push([e.key, expressionString(e.key, e.operator, e.values ?? [])])
   reqs.sort((a, b) => compareBytes(a[0], b[0]))
-  return reqs.map((r) => r[1]).join(',')
+  return reqs.map(r => r[1]).join(',')
 }
 
 function expressionString(key: string, operator: string, values: readonly string[]): string {
@@ -14,7 +14,8 @@ function expressionString(key: string, operator: string, values: readonly string
   switch (operator) {
     case 'In':
     case 'NotIn':
-      if (values.length === 0) throw new Error(`invalid label selector: values must be non-empty for ${operator} on "${key}"`)
+      if (values.length === 0)
+        throw new Error(`invalid label selector: values must be non-empty for ${operator} on "${key}"`)
       return operator === 'In' ? `${key} in (${set})` : `${key} notin (${set})`
     case 'Exists':
     case 'DoesNotExist':
@@ -55,7 +56,7 @@ const QUANTITY_MAPS = new Set(['limits', 'requests', 'overhead'])
 
 function normalize(v: unknown, parentKey: string): unknown {
   if (Array.isArray(v)) {
-    const items = v.map((x) => normalize(x, '') ?? null)
+    const items = v.map(x => normalize(x, '') ?? null)
     return items.length > 0 ? items : undefined
   }
   if (v !== null && typeof v === 'object') return normalizeObject(v as Record<string, unknown>, parentKey)
@@ -73,8 +74,22 @@ function normalizeObject(o: Record<string, unknown>, parentKey: string): Record<
 }
 
 const SUFFIX: Record<string, number> = {
-  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 }
 
 /** quantityKey maps a resource.Quantity string to a comparable token ("500m" and "0.5" agree); other strings pass through. */

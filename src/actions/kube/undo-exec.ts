@@ -9,7 +9,12 @@ export type SendPatch = (plan: UndoPlan) => Promise<number>
  * runUndo plans and sends once. On 409 it returns the conflict (kubectl's behaviour), or with resendOnConflict
  * re-reads, re-plans and sends exactly once more if the fresh plan is still the same rollback (from → to).
  */
-export async function runUndo(ref: WorkloadRef, plan: () => Promise<PlanOutcome>, send: SendPatch, opts: UndoOptions): Promise<UndoResult> {
+export async function runUndo(
+  ref: WorkloadRef,
+  plan: () => Promise<PlanOutcome>,
+  send: SendPatch,
+  opts: UndoOptions,
+): Promise<UndoResult> {
   const first = await plan()
   if (first.kind !== 'plan') return first
   const sent = await attempt(first.plan, send, opts)
@@ -20,14 +25,20 @@ export async function runUndo(ref: WorkloadRef, plan: () => Promise<PlanOutcome>
   if (fresh.plan.fromRevision !== first.plan.fromRevision || fresh.plan.toRevision !== first.plan.toRevision) {
     const was = `${first.plan.fromRevision} → ${first.plan.toRevision}`
     const now = `${fresh.plan.fromRevision} → ${fresh.plan.toRevision}`
-    return skipped('declined', `${refString(ref)}: the object changed before the rollback (409 Conflict), and it would now be revision ${now} instead of ${was}; not sent`)
+    return skipped(
+      'declined',
+      `${refString(ref)}: the object changed before the rollback (409 Conflict), and it would now be revision ${now} instead of ${was}; not sent`,
+    )
   }
   const again = await attempt(fresh.plan, send, opts)
-  return again === 'conflict' ? failure('conflict', conflictText(ref, 'conflicted again after re-planning, giving up'), 409) : again
+  return again === 'conflict'
+    ? failure('conflict', conflictText(ref, 'conflicted again after re-planning, giving up'), 409)
+    : again
 }
 
 async function attempt(plan: UndoPlan, send: SendPatch, opts: UndoOptions): Promise<UndoResult | 'conflict'> {
-  if (opts.signal?.aborted) return failure('unavailable', `${refString(plan.ref)}: not sent, aborted (${abortText(opts.signal)})`)
+  if (opts.signal?.aborted)
+    return failure('unavailable', `${refString(plan.ref)}: not sent, aborted (${abortText(opts.signal)})`)
   try {
     return done(plan, await send(plan), opts.dryRun)
   } catch (err) {

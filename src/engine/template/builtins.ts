@@ -9,18 +9,32 @@ import { GoHTML, GoInt, arg, formatValue, isTrue, str, stringOf, typeName, type 
 type Kind = 'bool' | 'int' | 'uint' | 'float' | 'string' | 'invalid' | 'other'
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = {
-  '"': '&#34;', "'": '&#39;', '&': '&amp;', '<': '&lt;', '>': '&gt;', '\0': '\uFFFD',
+  '"': '&#34;',
+  "'": '&#39;',
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '\0': '\uFFFD',
 }
 const JS_ESCAPES: Readonly<Record<string, string>> = {
-  '\\': '\\\\', "'": "\\'", '"': '\\"', '<': '\\u003C', '>': '\\u003E', '&': '\\u0026', '=': '\\u003D',
+  '\\': '\\\\',
+  "'": "\\'",
+  '"': '\\"',
+  '<': '\\u003C',
+  '>': '\\u003E',
+  '&': '\\u0026',
+  '=': '\\u003D',
 }
 
 function kindOf(v: Value): Kind {
   if (v === null) return 'invalid'
   switch (typeof v) {
-    case 'boolean': return 'bool'
-    case 'number': return 'float'
-    case 'string': return 'string'
+    case 'boolean':
+      return 'bool'
+    case 'number':
+      return 'float'
+    case 'string':
+      return 'string'
   }
   if (v.kind === 'int') return v.type === 'uint8' ? 'uint' : 'int'
   return v.kind === 'html' ? 'string' : 'other'
@@ -32,7 +46,8 @@ function elemType(v: Value): string {
 }
 
 function scalar(v: Value): unknown {
-  if (v !== null && typeof v === 'object' && (v.kind === 'int' || v.kind === 'html')) return v.kind === 'int' ? v.n : v.s
+  if (v !== null && typeof v === 'object' && (v.kind === 'int' || v.kind === 'html'))
+    return v.kind === 'int' ? v.n : v.s
   return v
 }
 
@@ -43,7 +58,7 @@ function isIntLike(k: Kind): boolean {
 function eq(a: Value, others: readonly Value[]): boolean {
   if (others.length === 0) throw new Error('missing argument for comparison')
   const k1 = kindOf(a)
-  return others.some((b) => {
+  return others.some(b => {
     const k2 = kindOf(b)
     if (k1 !== k2) {
       if (isIntLike(k1) && isIntLike(k2)) return scalar(a) === scalar(b)
@@ -59,7 +74,8 @@ function eqOther(a: Value, b: Value): boolean {
     throw new Error(`non-comparable types ${formatValue(a)}: ${typeName(a)}, ${typeName(b)}: ${formatValue(b)}`)
   }
   // A nil slice equals only another nil one; other slices, and maps and structs, cannot be compared.
-  if (typeof a === 'object' && a?.kind === 'slice' && typeof b === 'object' && b?.kind === 'slice' && (a.nil || b.nil)) return a.nil === b.nil
+  if (typeof a === 'object' && a?.kind === 'slice' && typeof b === 'object' && b?.kind === 'slice' && (a.nil || b.nil))
+    return a.nil === b.nil
   if (typeof a === 'object' && a !== null && (a.kind === 'map' || a.kind === 'root' || a.kind === 'slice')) {
     throw new Error(`non-comparable type ${sprintf('%s', [b])}: ${typeName(b)}`)
   }
@@ -159,7 +175,7 @@ function evalArgs(args: readonly Value[]): string {
 
 /** htmlEscape is Go's template.HTMLEscapeString. */
 export function htmlEscape(s: string): string {
-  return s.replace(/["'&<>\0]/g, (c) => HTML_ESCAPES[c] as string)
+  return s.replace(/["'&<>\0]/g, c => HTML_ESCAPES[c] as string)
 }
 
 /** jsEscape is Go's template.JSEscapeString. */
@@ -194,24 +210,24 @@ const andOr = (shortCircuit: 'and' | 'or'): ShortCircuitFunc => ({ params: ['val
 export const BUILTINS: Readonly<Record<string, CallFunc | ShortCircuitFunc>> = {
   and: andOr('and'),
   or: andOr('or'),
-  not: fixed(1, (a) => !isTrue(arg(a, 0))),
-  len: fixed(1, (a) => length(arg(a, 0))),
-  index: variadic((a) => index(arg(a, 0), a.slice(1))),
-  slice: variadic((a) => slice(arg(a, 0), a.slice(1))),
+  not: fixed(1, a => !isTrue(arg(a, 0))),
+  len: fixed(1, a => length(arg(a, 0))),
+  index: variadic(a => index(arg(a, 0), a.slice(1))),
+  slice: variadic(a => slice(arg(a, 0), a.slice(1))),
   call: variadic((a, callee) => {
     const fn = arg(a, 0)
     throw new Error(fn === null ? 'call of nil' : `non-function ${callee} of type ${typeName(fn)}`)
   }),
-  eq: variadic((a) => eq(arg(a, 0), a.slice(1))),
-  ne: fixed(2, (a) => !eq(arg(a, 0), [arg(a, 1)])),
-  lt: fixed(2, (a) => lt(arg(a, 0), arg(a, 1))),
-  le: fixed(2, (a) => le(arg(a, 0), arg(a, 1))),
-  gt: fixed(2, (a) => !le(arg(a, 0), arg(a, 1))),
-  ge: fixed(2, (a) => !lt(arg(a, 0), arg(a, 1))),
+  eq: variadic(a => eq(arg(a, 0), a.slice(1))),
+  ne: fixed(2, a => !eq(arg(a, 0), [arg(a, 1)])),
+  lt: fixed(2, a => lt(arg(a, 0), arg(a, 1))),
+  le: fixed(2, a => le(arg(a, 0), arg(a, 1))),
+  gt: fixed(2, a => !le(arg(a, 0), arg(a, 1))),
+  ge: fixed(2, a => !lt(arg(a, 0), arg(a, 1))),
   print: printer(sprint),
   println: printer(sprintln),
-  printf: { params: ['string'], variadic: 'any', call: (a) => sprintf(str(a, 0), a.slice(1)) },
-  html: printer((a) => htmlEscape(evalArgs(a))),
-  js: printer((a) => jsEscape(evalArgs(a))),
-  urlquery: printer((a) => queryEscape(evalArgs(a))),
+  printf: { params: ['string'], variadic: 'any', call: a => sprintf(str(a, 0), a.slice(1)) },
+  html: printer(a => htmlEscape(evalArgs(a))),
+  js: printer(a => jsEscape(evalArgs(a))),
+  urlquery: printer(a => queryEscape(evalArgs(a))),
 }

@@ -2,8 +2,20 @@
 
 import type { TemplateData, TemplateQueries } from '../types.js'
 import type {
-  ActionNode, ArgNode, ChainNode, CommandNode, ControlNode, FieldNode, IdentifierNode, ItemNode, ListNode, Node, NumberNode,
-  PipeNode, TemplateNode, VariableNode,
+  ActionNode,
+  ArgNode,
+  ChainNode,
+  CommandNode,
+  ControlNode,
+  FieldNode,
+  IdentifierNode,
+  ItemNode,
+  ListNode,
+  Node,
+  NumberNode,
+  PipeNode,
+  TemplateNode,
+  VariableNode,
 } from './ast.js'
 import { nodeString } from './ast.js'
 import { FUNCS, type CallEnv, type FuncDef, type ParamType } from './funcs.js'
@@ -21,7 +33,11 @@ interface Variable {
 }
 
 const PARAM_TYPES: Readonly<Record<ParamType, string>> = {
-  any: 'interface {}', value: 'reflect.Value', string: 'string', sample: '*template.sample', samples: 'template.queryResult',
+  any: 'interface {}',
+  value: 'reflect.Value',
+  string: 'string',
+  sample: '*template.sample',
+  samples: 'template.queryResult',
 }
 
 /**
@@ -92,12 +108,23 @@ class State {
 
   private walk(dot: Value, n: ItemNode): Flow {
     switch (n.kind) {
-      case 'text': this.out += n.text; break
-      case 'action': this.walkAction(dot, n); break
-      case 'if': case 'with': return this.walkIfOrWith(dot, n)
-      case 'range': return this.walkRange(dot, n)
-      case 'break': case 'continue': return n.kind
-      case 'template': this.walkTemplate(dot, n); break
+      case 'text':
+        this.out += n.text
+        break
+      case 'action':
+        this.walkAction(dot, n)
+        break
+      case 'if':
+      case 'with':
+        return this.walkIfOrWith(dot, n)
+      case 'range':
+        return this.walkRange(dot, n)
+      case 'break':
+      case 'continue':
+        return n.kind
+      case 'template':
+        this.walkTemplate(dot, n)
+        break
     }
     return 'normal'
   }
@@ -143,7 +170,8 @@ class State {
     const v = this.evalPipeline(dot, r.pipe)
     let flow: Flow = 'normal'
     // Go recovers {{break}} inside walkRange, so one in the else list only ends this range.
-    if (!this.iterate(r, v) && r.elseList !== undefined && this.walkList(dot, r.elseList) === 'continue') flow = 'continue'
+    if (!this.iterate(r, v) && r.elseList !== undefined && this.walkList(dot, r.elseList) === 'continue')
+      flow = 'continue'
     this.vars.length = mark
     return flow
   }
@@ -163,7 +191,8 @@ class State {
     }
     if (typeof v === 'object' && v.kind === 'int') {
       if (r.pipe.decl.length > 1) this.errorf(`can't use ${formatValue(v)} to iterate over more than one variable`)
-      for (let i = 0; i < v.n; i++) if (this.oneIteration(r, new GoInt(i, v.type), new GoInt(i, v.type)) === 'break') break
+      for (let i = 0; i < v.n; i++)
+        if (this.oneIteration(r, new GoInt(i, v.type), new GoInt(i, v.type)) === 'break') break
       return v.n > 0
     }
     return this.errorf(`range can't iterate over ${formatValue(v)}`)
@@ -184,7 +213,8 @@ class State {
   }
 
   private find(name: string): Variable {
-    for (let i = this.vars.length - 1; i >= 0; i--) if ((this.vars[i] as Variable).name === name) return this.vars[i] as Variable
+    for (let i = this.vars.length - 1; i >= 0; i--)
+      if ((this.vars[i] as Variable).name === name) return this.vars[i] as Variable
     return this.errorf(`undefined variable: ${name}`)
   }
 
@@ -207,10 +237,14 @@ class State {
   private evalCommand(dot: Value, cmd: CommandNode, final: Final): Value {
     const first = cmd.args[0] as ArgNode
     switch (first.kind) {
-      case 'field': return this.evalFieldNode(dot, first, cmd.args, final)
-      case 'chain': return this.evalChainNode(dot, first, cmd.args, final)
-      case 'identifier': return this.evalFunction(dot, first, cmd, cmd.args, final)
-      case 'variable': return this.evalVariableNode(dot, first, cmd.args, final)
+      case 'field':
+        return this.evalFieldNode(dot, first, cmd.args, final)
+      case 'chain':
+        return this.evalChainNode(dot, first, cmd.args, final)
+      case 'identifier':
+        return this.evalFunction(dot, first, cmd, cmd.args, final)
+      case 'variable':
+        return this.evalVariableNode(dot, first, cmd.args, final)
       case 'pipe':
         this.notAFunction(cmd.args, final)
         return this.evalPipeline(dot, first)
@@ -218,16 +252,22 @@ class State {
     this.at(first)
     this.notAFunction(cmd.args, final)
     switch (first.kind) {
-      case 'bool': return first.val
-      case 'dot': return dot
-      case 'nil': return this.errorf('nil is not a command')
-      case 'number': return this.idealConstant(first)
-      case 'string': return first.text
+      case 'bool':
+        return first.val
+      case 'dot':
+        return dot
+      case 'nil':
+        return this.errorf('nil is not a command')
+      case 'number':
+        return this.idealConstant(first)
+      case 'string':
+        return first.text
     }
   }
 
   private notAFunction(args: readonly ArgNode[], final: Final): void {
-    if (args.length > 1 || final !== MISSING) this.errorf(`can't give argument to non-function ${nodeString(args[0] as ArgNode)}`)
+    if (args.length > 1 || final !== MISSING)
+      this.errorf(`can't give argument to non-function ${nodeString(args[0] as ArgNode)}`)
   }
 
   private idealConstant(n: NumberNode): Value {
@@ -258,13 +298,27 @@ class State {
     return this.evalFieldChain(dot, value, v, v.ident.slice(1), args, final)
   }
 
-  private evalFieldChain(dot: Value, receiver: Value, node: Node, ident: readonly string[], args: readonly ArgNode[], final: Final): Value {
+  private evalFieldChain(
+    dot: Value,
+    receiver: Value,
+    node: Node,
+    ident: readonly string[],
+    args: readonly ArgNode[],
+    final: Final,
+  ): Value {
     const last = ident.length - 1
     for (let i = 0; i < last; i++) receiver = this.evalField(dot, ident[i] as string, node, [], MISSING, receiver)
     return this.evalField(dot, ident[last] as string, node, args, final, receiver)
   }
 
-  private evalField(dot: Value, name: string, node: Node, args: readonly ArgNode[], final: Final, receiver: Value): Value {
+  private evalField(
+    dot: Value,
+    name: string,
+    node: Node,
+    args: readonly ArgNode[],
+    final: Final,
+    receiver: Value,
+  ): Value {
     if (receiver === null) return null
     const method = typeof receiver === 'object' ? methodOf(receiver, name) : undefined
     if (method !== undefined) return this.evalCall(dot, method, node, name, args, final)
@@ -273,7 +327,10 @@ class State {
       if (hasArgs) this.errorf(`${name} is not a method but has arguments`)
       return receiver.get(name)
     }
-    const field = typeof receiver === 'object' && (receiver.kind === 'root' || receiver.kind === 'sample') ? receiver.field(name) : undefined
+    const field =
+      typeof receiver === 'object' && (receiver.kind === 'root' || receiver.kind === 'sample')
+        ? receiver.field(name)
+        : undefined
     if (field === undefined) return this.errorf(`can't evaluate field ${name} in type ${typeName(receiver)}`)
     if (hasArgs) this.errorf(`${name} has arguments but cannot be invoked as function`)
     return field
@@ -288,8 +345,10 @@ class State {
     const argNodes = args.slice(1)
     const numIn = argNodes.length + (final === MISSING ? 0 : 1)
     const numFixed = fn.params.length
-    if (fn.variadic === undefined && numIn !== numFixed) this.errorf(`wrong number of args for ${name}: want ${numFixed} got ${numIn}`)
-    if (numIn < numFixed) this.errorf(`wrong number of args for ${name}: want at least ${numFixed} got ${argNodes.length}`)
+    if (fn.variadic === undefined && numIn !== numFixed)
+      this.errorf(`wrong number of args for ${name}: want ${numFixed} got ${numIn}`)
+    if (numIn < numFixed)
+      this.errorf(`wrong number of args for ${name}: want at least ${numFixed} got ${argNodes.length}`)
     const paramAt = (i: number): ParamType => (i < numFixed ? fn.params[i] : fn.variadic) as ParamType
     if ('shortCircuit' in fn) return this.andOr(dot, fn.shortCircuit === 'or', argNodes, final)
     const argv = argNodes.map((a, i) => this.evalArg(dot, paramAt(i), a))
@@ -314,19 +373,26 @@ class State {
   private evalArg(dot: Value, type: ParamType | undefined, n: ArgNode): Value {
     this.at(n)
     switch (n.kind) {
-      case 'dot': return this.validateType(dot, type)
+      case 'dot':
+        return this.validateType(dot, type)
       case 'nil':
         if (type === 'string' || type === 'value') return this.errorf(`cannot assign nil to ${PARAM_TYPES[type]}`)
         return null
-      case 'field': return this.validateType(this.evalFieldNode(dot, n, [n], MISSING), type)
-      case 'variable': return this.validateType(this.evalVariableNode(dot, n, [], MISSING), type)
-      case 'pipe': return this.validateType(this.evalPipeline(dot, n), type)
-      case 'identifier': return this.validateType(this.evalFunction(dot, n, n, [], MISSING), type)
-      case 'chain': return this.validateType(this.evalChainNode(dot, n, [], MISSING), type)
+      case 'field':
+        return this.validateType(this.evalFieldNode(dot, n, [n], MISSING), type)
+      case 'variable':
+        return this.validateType(this.evalVariableNode(dot, n, [], MISSING), type)
+      case 'pipe':
+        return this.validateType(this.evalPipeline(dot, n), type)
+      case 'identifier':
+        return this.validateType(this.evalFunction(dot, n, n, [], MISSING), type)
+      case 'chain':
+        return this.validateType(this.evalChainNode(dot, n, [], MISSING), type)
     }
     // A literal: its Go type comes from the parameter type.
     if (type === 'string') return n.kind === 'string' ? n.text : this.errorf(`expected string; found ${nodeString(n)}`)
-    if (type !== 'any' && type !== 'value') return this.errorf(`can't handle ${nodeString(n)} for arg of type ${PARAM_TYPES[type as ParamType]}`)
+    if (type !== 'any' && type !== 'value')
+      return this.errorf(`can't handle ${nodeString(n)} for arg of type ${PARAM_TYPES[type as ParamType]}`)
     return n.kind === 'number' ? this.idealConstant(n) : n.kind === 'bool' ? n.val : n.text
   }
 

@@ -5,9 +5,20 @@
  */
 
 const POSIX_CLASSES: Readonly<Record<string, string>> = {
-  alnum: '0-9A-Za-z', alpha: 'A-Za-z', ascii: '\\x00-\\x7f', blank: '\\t ', cntrl: '\\x00-\\x1f\\x7f',
-  digit: '0-9', graph: '!-~', lower: 'a-z', print: ' -~', punct: '!-/:-@\\[-`{-~',
-  space: '\\t\\n\\v\\f\\r ', upper: 'A-Z', word: '0-9A-Za-z_', xdigit: '0-9A-Fa-f',
+  alnum: '0-9A-Za-z',
+  alpha: 'A-Za-z',
+  ascii: '\\x00-\\x7f',
+  blank: '\\t ',
+  cntrl: '\\x00-\\x1f\\x7f',
+  digit: '0-9',
+  graph: '!-~',
+  lower: 'a-z',
+  print: ' -~',
+  punct: '!-/:-@\\[-`{-~',
+  space: '\\t\\n\\v\\f\\r ',
+  upper: 'A-Z',
+  word: '0-9A-Za-z_',
+  xdigit: '0-9A-Fa-f',
 }
 // Escapes that JavaScript's unicode mode accepts as identity escapes ('-' only inside a class).
 const JS_SYNTAX = '^$\\.*+?()[]{}|/'
@@ -83,7 +94,8 @@ function translateEscape(p: string, i: number, inClass: boolean): [string, numbe
   if (!inClass && e === 'A') return ['(?<![\\s\\S])', 1]
   if (e === 'p' || e === 'P') return unicodeClass(p, i, e)
   if (e === 'x' && p[i + 2] === '{') return ['\\u', 1]
-  if (/[!-/:-@[-`{-~]/.test(e) && !JS_SYNTAX.includes(e) && !(inClass && e === '-')) return ['\\x' + e.charCodeAt(0).toString(16).padStart(2, '0'), 1]
+  if (/[!-/:-@[-`{-~]/.test(e) && !JS_SYNTAX.includes(e) && !(inClass && e === '-'))
+    return ['\\x' + e.charCodeAt(0).toString(16).padStart(2, '0'), 1]
   return ['\\' + e, 1]
 }
 

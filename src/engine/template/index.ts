@@ -13,7 +13,8 @@ export { TemplateSyntaxError } from './parser.js'
 
 // Prometheus prepends these definitions to every alert label and annotation template. They belong to the
 // top-level template only: a {{define}}d template sees none of them, and its dot is what {{template}} passes.
-const PREFIX = '{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}'
+const PREFIX =
+  '{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}'
 
 /**
  * Compiled templates are immutable, so rules sharing a template (the same alert name and text, as in one rule
@@ -39,7 +40,7 @@ function compile(name: string, source: string): Template {
   const text = PREFIX + source
   // Functions are called by name only, so a template that never names `query` never queries.
   let usesQuery = false
-  const trees = parseTemplate(name, text, (fn) => {
+  const trees = parseTemplate(name, text, fn => {
     if (fn === 'query') usesQuery = true
     return checkFunction(fn)
   })

@@ -3,14 +3,33 @@
 import { formatUnicode, goQuote, isPrint } from './strconv.js'
 
 /** Keyword is a token kind that Go prints as <word> in parse errors. */
-export type Keyword = 'block' | 'break' | 'continue' | 'define' | 'dot' | 'else' | 'end' | 'if' | 'nil' | 'range' | 'template' | 'with'
+export type Keyword =
+  'block' | 'break' | 'continue' | 'define' | 'dot' | 'else' | 'end' | 'if' | 'nil' | 'range' | 'template' | 'with'
 
 /** Kind is the type of a lexed token (Go's itemType). */
 export type Kind =
   | Keyword
-  | 'text' | 'leftDelim' | 'rightDelim' | 'space' | 'eof' | 'error'
-  | 'field' | 'variable' | 'identifier' | 'bool' | 'number' | 'charConstant' | 'complex'
-  | 'string' | 'rawString' | 'char' | 'pipe' | 'assign' | 'declare' | 'leftParen' | 'rightParen'
+  | 'text'
+  | 'leftDelim'
+  | 'rightDelim'
+  | 'space'
+  | 'eof'
+  | 'error'
+  | 'field'
+  | 'variable'
+  | 'identifier'
+  | 'bool'
+  | 'number'
+  | 'charConstant'
+  | 'complex'
+  | 'string'
+  | 'rawString'
+  | 'char'
+  | 'pipe'
+  | 'assign'
+  | 'declare'
+  | 'leftParen'
+  | 'rightParen'
 
 /** Token is one lexed item; pos is its offset in the source (UTF-16 units). */
 export interface Token {
@@ -23,7 +42,9 @@ const LEFT = '{{'
 const RIGHT = '}}'
 const EOF = -1
 const KEYWORDS: ReadonlyMap<string, Keyword> = new Map<string, Keyword>(
-  (['block', 'break', 'continue', 'define', 'else', 'end', 'if', 'nil', 'range', 'template', 'with'] as const).map((k) => [k, k]),
+  (['block', 'break', 'continue', 'define', 'else', 'end', 'if', 'nil', 'range', 'template', 'with'] as const).map(
+    k => [k, k],
+  ),
 )
 const TERMINATORS = '.,|:)('
 const SINGLE: Readonly<Record<string, Kind>> = { '=': 'assign', '|': 'pipe' }
@@ -190,11 +211,16 @@ function lexInsideAction(l: Lexer): State | undefined {
   const single = SINGLE[c]
   if (single !== undefined) return emitThen(l, single)
   switch (c) {
-    case ':': return l.next() === 61 ? emitThen(l, 'declare') : l.errorf('expected :=')
-    case '"': return lexQuote
-    case '`': return lexRawQuote
-    case '$': return lexVariable
-    case "'": return lexChar
+    case ':':
+      return l.next() === 61 ? emitThen(l, 'declare') : l.errorf('expected :=')
+    case '"':
+      return lexQuote
+    case '`':
+      return lexRawQuote
+    case '$':
+      return lexVariable
+    case "'":
+      return lexChar
     case '(':
       l.parenDepth++
       return emitThen(l, 'leftParen')
@@ -247,7 +273,7 @@ function lexFieldOrVariable(l: Lexer, kind: 'field' | 'variable'): State | undef
 }
 
 function lexIdentifier(l: Lexer): State | undefined {
-  return lexWord(l, (word) => KEYWORDS.get(word) ?? (word === 'true' || word === 'false' ? 'bool' : 'identifier'))
+  return lexWord(l, word => KEYWORDS.get(word) ?? (word === 'true' || word === 'false' ? 'bool' : 'identifier'))
 }
 
 function lexWord(l: Lexer, kindOf: (word: string) => Kind): State | undefined {
@@ -263,7 +289,8 @@ function lexNumber(l: Lexer): State | undefined {
   if (!scanNumber(l)) return l.errorf(`bad number syntax: ${goQuote(l.input.slice(l.start, l.pos))}`)
   const sign = l.input[l.pos]
   if (sign !== '+' && sign !== '-') return emitThen(l, 'number')
-  if (!scanNumber(l) || l.input[l.pos - 1] !== 'i') return l.errorf(`bad number syntax: ${goQuote(l.input.slice(l.start, l.pos))}`)
+  if (!scanNumber(l) || l.input[l.pos - 1] !== 'i')
+    return l.errorf(`bad number syntax: ${goQuote(l.input.slice(l.start, l.pos))}`)
   return emitThen(l, 'complex')
 }
 

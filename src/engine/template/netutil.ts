@@ -37,7 +37,7 @@ export function joinHostPort(host: string, port: string): string {
 
 function isIPv4(s: string): boolean {
   const parts = s.split('.')
-  return parts.length === 4 && parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255)
+  return parts.length === 4 && parts.every(p => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255)
 }
 
 function isIPv6(s: string): boolean {

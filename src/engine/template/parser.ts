@@ -1,7 +1,16 @@
 /** Parser for Go text/template, mirroring text/template/parse/parse.go (messages included). */
 
 import type {
-  ArgNode, CommandNode, ControlNode, IdentifierNode, ItemNode, ListNode, NumberNode, PipeNode, StringNode, TemplateNode,
+  ArgNode,
+  CommandNode,
+  ControlNode,
+  IdentifierNode,
+  ItemNode,
+  ListNode,
+  NumberNode,
+  PipeNode,
+  StringNode,
+  TemplateNode,
   VariableNode,
 } from './ast.js'
 import { nodeString } from './ast.js'
@@ -11,7 +20,10 @@ import { goQuote, parseNumberLiteral, unquote } from './strconv.js'
 /** TemplateSyntaxError is a template parse error worded like Go's text/template; line is 1-based. */
 export class TemplateSyntaxError extends Error {
   override readonly name = 'TemplateSyntaxError'
-  constructor(message: string, readonly line: number) {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
     super(message)
   }
 }
@@ -29,7 +41,18 @@ type EndOrElse = { readonly kind: 'end'; readonly pos: number } | { readonly kin
 type Parsed = ItemNode | EndOrElse
 
 const OPERAND_START: ReadonlySet<Kind> = new Set<Kind>([
-  'bool', 'charConstant', 'complex', 'dot', 'field', 'identifier', 'number', 'nil', 'rawString', 'string', 'variable', 'leftParen',
+  'bool',
+  'charConstant',
+  'complex',
+  'dot',
+  'field',
+  'identifier',
+  'number',
+  'nil',
+  'rawString',
+  'string',
+  'variable',
+  'leftParen',
 ])
 const NON_EXECUTABLE: ReadonlySet<string> = new Set(['bool', 'dot', 'nil', 'number', 'string'])
 
@@ -43,7 +66,7 @@ export function parseTemplate(name: string, text: string, checkFunction: Functio
 
 /** isEmptyTree is Go's parse.IsEmptyTree: nothing but white space. */
 export function isEmptyTree(list: ListNode): boolean {
-  return list.nodes.every((n) => n.kind === 'text' && GO_SPACE.test(n.text))
+  return list.nodes.every(n => n.kind === 'text' && GO_SPACE.test(n.text))
 }
 
 /** lineOf returns the 1-based line of a source offset. */
@@ -107,7 +130,12 @@ class Parser {
 
   // enterTree starts parsing the body of a {{define}} or {{block}} as a new tree: no variables but $, no range.
   private enterTree(): TreeState {
-    const saved: TreeState = { vars: this.vars, rangeDepth: this.rangeDepth, actionLine: this.actionLine, seen: this.seen }
+    const saved: TreeState = {
+      vars: this.vars,
+      rangeDepth: this.rangeDepth,
+      actionLine: this.actionLine,
+      seen: this.seen,
+    }
     this.vars = ['$']
     this.rangeDepth = 0
     this.actionLine = 0
@@ -253,12 +281,21 @@ class Parser {
   private action(): Parsed {
     const t = this.nextNonSpace()
     switch (t.kind) {
-      case 'break': case 'continue': return this.loopControl(t)
-      case 'else': return this.elseControl()
-      case 'end': return { kind: 'end', pos: this.expect('rightDelim', 'end').pos }
-      case 'if': case 'range': case 'with': return this.control(t.kind)
-      case 'block': return this.block()
-      case 'template': return this.template()
+      case 'break':
+      case 'continue':
+        return this.loopControl(t)
+      case 'else':
+        return this.elseControl()
+      case 'end':
+        return { kind: 'end', pos: this.expect('rightDelim', 'end').pos }
+      case 'if':
+      case 'range':
+      case 'with':
+        return this.control(t.kind)
+      case 'block':
+        return this.block()
+      case 'template':
+        return this.template()
     }
     this.backup()
     const pos = this.peekNonSpace().pos
@@ -312,7 +349,8 @@ class Parser {
     }
     if (pipe.cmds.length === 0) this.fail(`missing value for ${context}`)
     pipe.cmds.forEach((c, i) => {
-      if (i > 0 && NON_EXECUTABLE.has((c.args[0] as ArgNode).kind)) this.fail(`non executable command in pipeline stage ${i + 1}`)
+      if (i > 0 && NON_EXECUTABLE.has((c.args[0] as ArgNode).kind))
+        this.fail(`non executable command in pipeline stage ${i + 1}`)
     })
     return pipe
   }
@@ -337,7 +375,8 @@ class Parser {
       this.nextNonSpace()
       this.declare(pipe, v)
       if (context !== 'range' || pipe.decl.length >= 2) this.fail(`too many declarations in ${context}`)
-      if (!['variable', 'rightDelim', 'rightParen'].includes(this.peekNonSpace().kind)) this.fail('range can only initialize variables')
+      if (!['variable', 'rightDelim', 'rightParen'].includes(this.peekNonSpace().kind))
+        this.fail('range can only initialize variables')
     }
   }
 
@@ -367,25 +406,44 @@ class Parser {
     const fields: string[] = []
     while (this.peek().kind === 'field') fields.push(this.next().val.slice(1))
     switch (node.kind) {
-      case 'field': return { kind: 'field', pos, ident: [...node.ident, ...fields] }
-      case 'variable': return { kind: 'variable', pos, ident: [...node.ident, ...fields] }
-      case 'bool': case 'string': case 'number': case 'nil': case 'dot':
+      case 'field':
+        return { kind: 'field', pos, ident: [...node.ident, ...fields] }
+      case 'variable':
+        return { kind: 'variable', pos, ident: [...node.ident, ...fields] }
+      case 'bool':
+      case 'string':
+      case 'number':
+      case 'nil':
+      case 'dot':
         return this.fail(`unexpected . after term ${goQuote(nodeString(node))}`)
-      default: return { kind: 'chain', pos, node, field: fields }
+      default:
+        return { kind: 'chain', pos, node, field: fields }
     }
   }
 
   private term(): Exclude<ArgNode, { kind: 'chain' }> | undefined {
     const t = this.nextNonSpace()
     switch (t.kind) {
-      case 'identifier': return this.identifier(t)
-      case 'dot': case 'nil': return { kind: t.kind, pos: t.pos }
-      case 'variable': return this.useVariable(t)
-      case 'field': return { kind: 'field', pos: t.pos, ident: [t.val.slice(1)] }
-      case 'bool': return { kind: 'bool', pos: t.pos, val: t.val === 'true' }
-      case 'charConstant': case 'complex': case 'number': return this.number(t)
-      case 'leftParen': return this.pipeline('parenthesized pipeline', 'rightParen')
-      case 'string': case 'rawString': return this.string(t)
+      case 'identifier':
+        return this.identifier(t)
+      case 'dot':
+      case 'nil':
+        return { kind: t.kind, pos: t.pos }
+      case 'variable':
+        return this.useVariable(t)
+      case 'field':
+        return { kind: 'field', pos: t.pos, ident: [t.val.slice(1)] }
+      case 'bool':
+        return { kind: 'bool', pos: t.pos, val: t.val === 'true' }
+      case 'charConstant':
+      case 'complex':
+      case 'number':
+        return this.number(t)
+      case 'leftParen':
+        return this.pipeline('parenthesized pipeline', 'rightParen')
+      case 'string':
+      case 'rawString':
+        return this.string(t)
     }
     this.backup()
     return undefined

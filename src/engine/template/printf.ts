@@ -15,7 +15,13 @@ interface Spec {
 }
 
 const FLOAT_VERBS: Readonly<Record<string, [FloatFormat, number]>> = {
-  v: ['g', -1], g: ['g', -1], G: ['G', -1], e: ['e', 6], E: ['E', 6], f: ['f', 6], F: ['f', 6],
+  v: ['g', -1],
+  g: ['g', -1],
+  G: ['G', -1],
+  e: ['e', 6],
+  E: ['E', 6],
+  f: ['f', 6],
+  F: ['f', 6],
 }
 const INT_BASES: Readonly<Record<string, number>> = { v: 10, d: 10, b: 2, o: 8, O: 8, x: 16, X: 16 }
 
@@ -43,7 +49,15 @@ export function sprintf(format: string, args: readonly Value[]): string {
     const pct = format.indexOf('%', i)
     if (pct < 0) return out + format.slice(i) + extra(args, argNum)
     out += format.slice(i, pct)
-    const f: Spec = { minus: false, plus: false, sharp: false, space: false, zero: false, wid: undefined, prec: undefined }
+    const f: Spec = {
+      minus: false,
+      plus: false,
+      sharp: false,
+      space: false,
+      zero: false,
+      wid: undefined,
+      prec: undefined,
+    }
     i = parseFlags(format, pct + 1, f)
     ;[i, argNum, out] = parseWidthPrec(format, i, f, args, argNum, out)
     if (i >= format.length) return out + '%!(NOVERB)' + extra(args, argNum)
@@ -58,24 +72,46 @@ export function sprintf(format: string, args: readonly Value[]): string {
 
 function extra(args: readonly Value[], argNum: number): string {
   if (argNum >= args.length) return ''
-  return `%!(EXTRA ${args.slice(argNum).map((a) => (a === null ? '<nil>' : `${typeName(a)}=${formatValue(a)}`)).join(', ')})`
+  return `%!(EXTRA ${args
+    .slice(argNum)
+    .map(a => (a === null ? '<nil>' : `${typeName(a)}=${formatValue(a)}`))
+    .join(', ')})`
 }
 
 function parseFlags(format: string, i: number, f: Spec): number {
   for (; i < format.length; i++) {
     switch (format[i]) {
-      case '#': f.sharp = true; break
-      case '0': f.zero = !f.minus; break
-      case '+': f.plus = true; break
-      case '-': f.minus = true; f.zero = false; break
-      case ' ': f.space = true; break
-      default: return i
+      case '#':
+        f.sharp = true
+        break
+      case '0':
+        f.zero = !f.minus
+        break
+      case '+':
+        f.plus = true
+        break
+      case '-':
+        f.minus = true
+        f.zero = false
+        break
+      case ' ':
+        f.space = true
+        break
+      default:
+        return i
     }
   }
   return i
 }
 
-function parseWidthPrec(format: string, i: number, f: Spec, args: readonly Value[], argNum: number, out: string): [number, number, string] {
+function parseWidthPrec(
+  format: string,
+  i: number,
+  f: Spec,
+  args: readonly Value[],
+  argNum: number,
+  out: string,
+): [number, number, string] {
   if (format[i] === '*') {
     f.wid = intArg(args, argNum++)
     if (f.wid === undefined) out += '%!(BADWIDTH)'
@@ -106,29 +142,46 @@ function parseNum(format: string, i: number): [number | undefined, number] {
 
 function intArg(args: readonly Value[], n: number): number | undefined {
   const a = args[n]
-  return a !== undefined && a !== null && typeof a === 'object' && a.kind === 'int' && Math.abs(a.n) <= 1e6 ? a.n : undefined
+  return a !== undefined && a !== null && typeof a === 'object' && a.kind === 'int' && Math.abs(a.n) <= 1e6
+    ? a.n
+    : undefined
 }
 
 function printArg(arg: Value, verb: string, f: Spec, depth = 0): string {
   if (verb === 'T') return pad(typeName(arg), f)
   if (arg === null) return verb === 'v' ? pad('<nil>', f) : badVerb(verb, arg, f)
   switch (typeof arg) {
-    case 'boolean': return verb === 't' || verb === 'v' ? pad(String(arg), f) : badVerb(verb, arg, f)
-    case 'number': return fmtFloat(arg, verb, f)
-    case 'string': return fmtString(arg, verb, f)
+    case 'boolean':
+      return verb === 't' || verb === 'v' ? pad(String(arg), f) : badVerb(verb, arg, f)
+    case 'number':
+      return fmtFloat(arg, verb, f)
+    case 'string':
+      return fmtString(arg, verb, f)
   }
   switch (arg.kind) {
-    case 'int': return fmtInteger(arg.n, verb, f) ?? badVerb(verb, arg, f)
-    case 'html': return fmtString(arg.s, verb, f)
-    case 'map': return formatMap(arg, (v) => printArg(v, verb, f, depth + 1))
-    case 'root': return `{${arg.fields().map((v) => printArg(v, verb, f, depth + 1)).join(' ')}}`
-    case 'slice': return `[${arg.items().map((v) => printArg(v, verb, f, depth + 1)).join(' ')}]`
+    case 'int':
+      return fmtInteger(arg.n, verb, f) ?? badVerb(verb, arg, f)
+    case 'html':
+      return fmtString(arg.s, verb, f)
+    case 'map':
+      return formatMap(arg, v => printArg(v, verb, f, depth + 1))
+    case 'root':
+      return `{${arg
+        .fields()
+        .map(v => printArg(v, verb, f, depth + 1))
+        .join(' ')}}`
+    case 'slice':
+      return `[${arg
+        .items()
+        .map(v => printArg(v, verb, f, depth + 1))
+        .join(' ')}]`
     // A pointer to a struct prints as &{...} at the top level, as its address deeper down or with %p.
     case 'sample':
       if (verb === 'p' || (verb === 'v' && depth > 0)) return pad(formatAddress(arg.address), f)
       if (depth === 0) return `&{${printArg(arg.labels, verb, f, 1)} ${printArg(arg.value, verb, f, 1)}}`
       return 'bodxX'.includes(verb) ? (fmtInteger(arg.address, verb, f) as string) : badVerb(verb, arg, f)
-    default: return 'vsxXq'.includes(verb) ? fmtString(formatValue(arg), verb, f) : badVerb(verb, arg, f)
+    default:
+      return 'vsxXq'.includes(verb) ? fmtString(formatValue(arg), verb, f) : badVerb(verb, arg, f)
   }
 }
 
@@ -191,17 +244,23 @@ function validRune(n: number): number {
 function fmtString(s: string, verb: string, f: Spec): string {
   const t = f.prec === undefined ? s : [...s].slice(0, f.prec).join('')
   switch (verb) {
-    case 'v': case 's': return pad(t, f)
-    case 'q': return pad(f.sharp && canBackquote(t) ? '`' + t + '`' : goQuote(t), f)
-    case 'x': case 'X': return fmtHex(s, verb, f)
-    default: return badVerb(verb, s, f)
+    case 'v':
+    case 's':
+      return pad(t, f)
+    case 'q':
+      return pad(f.sharp && canBackquote(t) ? '`' + t + '`' : goQuote(t), f)
+    case 'x':
+    case 'X':
+      return fmtHex(s, verb, f)
+    default:
+      return badVerb(verb, s, f)
   }
 }
 
 function fmtHex(s: string, verb: string, f: Spec): string {
   const bytes = [...utf8Encode(s)].slice(0, f.prec)
   const prefix = f.sharp ? (verb === 'X' ? '0X' : '0x') : ''
-  let hex = bytes.map((b) => (f.space ? prefix : '') + b.toString(16).padStart(2, '0')).join(f.space ? ' ' : '')
+  let hex = bytes.map(b => (f.space ? prefix : '') + b.toString(16).padStart(2, '0')).join(f.space ? ' ' : '')
   if (!f.space && hex !== '') hex = prefix + hex
-  return pad(verb === 'X' ? hex.replace(/[a-f]/g, (c) => c.toUpperCase()) : hex, f)
+  return pad(verb === 'X' ? hex.replace(/[a-f]/g, c => c.toUpperCase()) : hex, f)
 }

@@ -1,6 +1,13 @@
 /** Prometheus's template functions (template/template.go). `query` reads answers the caller ran (CallEnv.queries). */
 
-import { humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp, unixSecondsToMillis } from '../format.js'
+import {
+  humanize,
+  humanize1024,
+  humanizeDuration,
+  humanizePercentage,
+  humanizeTimestamp,
+  unixSecondsToMillis,
+} from '../format.js'
 import type { CallEnv, CallFunc } from './func-types.js'
 import { compileGoRegexp, goMatch, goReplaceAll } from './goregexp.js'
 import { isIP, joinHostPort, queryEscape, splitHostPort, urlPath } from './netutil.js'
@@ -9,12 +16,34 @@ import { GoDuration, GoHTML, GoMap, GoSample, GoSlice, GoTime, arg, str, typeNam
 
 const NIL_DEREFERENCE = 'runtime error: invalid memory address or nil pointer dereference'
 // Word-break "mid" characters (MidLetter, MidNumLet, Single_Quote) keep a word going, e.g. "it's", "foo.bar".
-const MID = new Set([':', '·', '\u0387', '\u05F4', '\u2027', '\uFE13', '\uFE55', '\uFF1A', '.', "'", '\u2018', '\u2019', '\u2024', '\uFE52', '\uFF07', '\uFF0E'])
+const MID = new Set([
+  ':',
+  '·',
+  '\u0387',
+  '\u05F4',
+  '\u2027',
+  '\uFE13',
+  '\uFE55',
+  '\uFF1A',
+  '.',
+  "'",
+  '\u2018',
+  '\u2019',
+  '\u2024',
+  '\uFE52',
+  '\uFF07',
+  '\uFF0E',
+])
 const WORD = /^[\p{L}\p{N}\p{M}\p{Cf}\p{Pc}]$/u
 const NS_PER_MS = 1000000n
 const DURATION_UNITS: Readonly<Record<string, readonly [number, bigint]>> = {
-  y: [1, 365n * 86400000n * NS_PER_MS], w: [2, 7n * 86400000n * NS_PER_MS], d: [3, 86400000n * NS_PER_MS],
-  h: [4, 3600000n * NS_PER_MS], m: [5, 60000n * NS_PER_MS], s: [6, 1000n * NS_PER_MS], ms: [7, NS_PER_MS],
+  y: [1, 365n * 86400000n * NS_PER_MS],
+  w: [2, 7n * 86400000n * NS_PER_MS],
+  d: [3, 86400000n * NS_PER_MS],
+  h: [4, 3600000n * NS_PER_MS],
+  m: [5, 60000n * NS_PER_MS],
+  s: [6, 1000n * NS_PER_MS],
+  ms: [7, NS_PER_MS],
 }
 const MAX_DURATION = 2n ** 63n - 1n
 
@@ -59,7 +88,7 @@ function durationNanos(s: string): bigint {
   const invalid = new Error(`not a valid duration string: ${goQuote(s)}`)
   let total = 0n
   let lastPos = 0
-  for (let rest = s; rest !== ''; ) {
+  for (let rest = s; rest !== '';) {
     const m = /^(\d+)(\D+)/.exec(rest)
     if (m === null) throw invalid
     const [whole, digits, name] = m as unknown as [string, string, string]
@@ -110,11 +139,11 @@ function reReplaceAll(pattern: string, repl: string, text: string): string {
 }
 
 function numeric(format: (v: number) => Value): CallFunc {
-  return { params: ['any'], call: (a) => format(toFloat(arg(a, 0))) }
+  return { params: ['any'], call: a => format(toFloat(arg(a, 0))) }
 }
 
 function text(fn: (s: string) => Value): CallFunc {
-  return { params: ['string'], call: (a) => fn(str(a, 0)) }
+  return { params: ['string'], call: a => fn(str(a, 0)) }
 }
 
 /**
@@ -130,7 +159,7 @@ function query(expr: string, env: CallEnv): GoSlice {
     return GoSlice.of([])
   }
   if ('error' in answer) throw new Error(answer.error)
-  return GoSlice.of(answer.samples.map((s) => new GoSample(s.labels, s.value)))
+  return GoSlice.of(answer.samples.map(s => new GoSample(s.labels, s.value)))
 }
 
 // The executor has type-checked sample and samples arguments: a GoSample / GoSlice or nil.
@@ -159,20 +188,24 @@ function sortByLabel(label: string, v: GoSlice | null): GoSlice {
 /** PROMETHEUS_FUNCS are Prometheus's template functions. */
 export const PROMETHEUS_FUNCS: Readonly<Record<string, CallFunc>> = {
   query: { params: ['string'], call: (a, env) => query(str(a, 0), env) },
-  first: { params: ['samples'], call: (a) => first(samples(a, 0)) },
-  label: { params: ['string', 'sample'], call: (a) => sample(a, 1).labels.get(str(a, 0)) },
-  value: { params: ['sample'], call: (a) => sample(a, 0).value },
-  strvalue: { params: ['sample'], call: (a) => sample(a, 0).labels.get('__value__') },
-  sortByLabel: { params: ['string', 'samples'], call: (a) => sortByLabel(str(a, 0), samples(a, 1)) },
-  args: { params: [], variadic: 'any', call: (a) => new GoMap(Object.fromEntries(a.map((v, i) => [`arg${i}`, v])), 'interface') },
-  reReplaceAll: { params: ['string', 'string', 'string'], call: (a) => reReplaceAll(str(a, 0), str(a, 1), str(a, 2)) },
-  match: { params: ['string', 'string'], call: (a) => goMatch(compileGoRegexp(str(a, 0)), str(a, 1)) },
-  safeHtml: text((s) => new GoHTML(s)),
+  first: { params: ['samples'], call: a => first(samples(a, 0)) },
+  label: { params: ['string', 'sample'], call: a => sample(a, 1).labels.get(str(a, 0)) },
+  value: { params: ['sample'], call: a => sample(a, 0).value },
+  strvalue: { params: ['sample'], call: a => sample(a, 0).labels.get('__value__') },
+  sortByLabel: { params: ['string', 'samples'], call: a => sortByLabel(str(a, 0), samples(a, 1)) },
+  args: {
+    params: [],
+    variadic: 'any',
+    call: a => new GoMap(Object.fromEntries(a.map((v, i) => [`arg${i}`, v])), 'interface'),
+  },
+  reReplaceAll: { params: ['string', 'string', 'string'], call: a => reReplaceAll(str(a, 0), str(a, 1), str(a, 2)) },
+  match: { params: ['string', 'string'], call: a => goMatch(compileGoRegexp(str(a, 0)), str(a, 1)) },
+  safeHtml: text(s => new GoHTML(s)),
   title: text(titleCase),
-  toUpper: text((s) => s.toUpperCase()),
-  toLower: text((s) => s.toLowerCase()),
-  graphLink: text((s) => `/graph?g0.expr=${queryEscape(s)}&g0.tab=0`),
-  tableLink: text((s) => `/graph?g0.expr=${queryEscape(s)}&g0.tab=1`),
+  toUpper: text(s => s.toUpperCase()),
+  toLower: text(s => s.toLowerCase()),
+  graphLink: text(s => `/graph?g0.expr=${queryEscape(s)}&g0.tab=0`),
+  tableLink: text(s => `/graph?g0.expr=${queryEscape(s)}&g0.tab=1`),
   stripPort: text(stripPort),
   stripDomain: text(stripDomain),
   humanize: numeric(humanize),

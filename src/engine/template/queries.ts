@@ -15,7 +15,8 @@ import type { Labels, Sample, Template, TemplateQueries, TemplateQueryAnswer } f
  */
 export const MAX_TEMPLATE_QUERY_ROUNDS = 10
 export const MAX_TEMPLATE_QUERIES = 10_000
-export const NOT_RUN = `not run: the rule's templates asked for more than ${MAX_TEMPLATE_QUERY_ROUNDS} rounds of queries ` +
+export const NOT_RUN =
+  `not run: the rule's templates asked for more than ${MAX_TEMPLATE_QUERY_ROUNDS} rounds of queries ` +
   `or ${MAX_TEMPLATE_QUERIES} queries in one evaluation`
 
 /** TemplateContext is what a rule's templates see besides each sample. */
@@ -35,10 +36,12 @@ export function unansweredQueries(
   ctx: TemplateContext,
   answers: ReadonlyMap<string, TemplateQueryAnswer>,
 ): string[] {
-  const templates: Template[] = [...Object.values(rule.labels), ...Object.values(rule.annotations)].filter((t) => t.usesQuery === true)
+  const templates: Template[] = [...Object.values(rule.labels), ...Object.values(rule.annotations)].filter(
+    t => t.usesQuery === true,
+  )
   if (templates.length === 0) return []
   const missing = new Set<string>()
-  const queries: TemplateQueries = { answer: (expr) => answers.get(expr), unanswered: (expr) => void missing.add(expr) }
+  const queries: TemplateQueries = { answer: expr => answers.get(expr), unanswered: expr => void missing.add(expr) }
   for (const { labels, value } of samples) {
     const data = { labels, externalLabels: ctx.externalLabels, externalURL: ctx.externalURL, value }
     for (const template of templates) template.expand(data, ctx.evalTime, queries)
@@ -67,15 +70,19 @@ export async function answerTemplateQueries(
       complete = false
       break
     }
-    const got = await Promise.all(needed.map((expr) => query(expr, ctx.evalTime).then(
-      (r): TemplateQueryAnswer => ({ samples: r.samples }),
-      (err: unknown): TemplateQueryAnswer => ({ error: templateQueryError(err) }),
-    )))
+    const got = await Promise.all(
+      needed.map(expr =>
+        query(expr, ctx.evalTime).then(
+          (r): TemplateQueryAnswer => ({ samples: r.samples }),
+          (err: unknown): TemplateQueryAnswer => ({ error: templateQueryError(err) }),
+        ),
+      ),
+    )
     needed.forEach((expr, i) => answers.set(expr, got[i] as TemplateQueryAnswer))
   }
   if (answers.size === 0 && complete) return undefined
   const notRun: TemplateQueryAnswer = { error: NOT_RUN }
-  return { answer: (expr) => answers.get(expr) ?? notRun, unanswered: () => undefined }
+  return { answer: expr => answers.get(expr) ?? notRun, unanswered: () => undefined }
 }
 
 /**

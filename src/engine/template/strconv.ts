@@ -2,10 +2,23 @@
 
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v',
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
 }
 const UNESCAPES: Readonly<Record<string, number>> = {
-  a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92,
+  a: 7,
+  b: 8,
+  f: 12,
+  n: 10,
+  r: 13,
+  t: 9,
+  v: 11,
+  '\\': 92,
 }
 const HEX_DIGITS: Readonly<Record<string, number>> = { x: 2, u: 4, U: 8 }
 const DECIMAL_FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
@@ -155,7 +168,8 @@ export function parseNumberLiteral(text: string, kind: 'number' | 'charConstant'
     if (tail !== "'") throw new Error(`malformed character constant: ${text}`)
     return { isInt: true, isUint: true, isFloat: true, value: r }
   }
-  if (kind === 'complex' || text.endsWith('i')) throw new Error(`complex numbers are not supported by rollguard: ${text}`)
+  if (kind === 'complex' || text.endsWith('i'))
+    throw new Error(`complex numbers are not supported by rollguard: ${text}`)
   const big = parseGoInt(text)
   if (big !== undefined && big >= -(2n ** 63n) && big < 2n ** 64n) {
     const isInt = big < 2n ** 63n
@@ -173,7 +187,7 @@ function parseGoInt(text: string): bigint | undefined {
   const m = GO_INT.exec(text)
   if (m === null) return undefined
   const [, sign, ...groups] = m
-  const i = groups.findIndex((g) => g !== undefined)
+  const i = groups.findIndex(g => g !== undefined)
   const v = BigInt(`${INT_PREFIXES[i]}${groups[i]}`)
   return sign === '-' ? -v : v
 }

@@ -13,7 +13,10 @@ export type IntType = 'int' | 'int64' | 'uint8'
 /** GoInt is a Go integer (template int constants, len results, string bytes). */
 export class GoInt {
   readonly kind = 'int'
-  constructor(readonly n: number, readonly type: IntType = 'int') {}
+  constructor(
+    readonly n: number,
+    readonly type: IntType = 'int',
+  ) {}
 }
 
 /** GoHTML is html/template.HTML, returned by safeHtml. */
@@ -25,7 +28,10 @@ export class GoHTML {
 /** GoMap is a map[string]string (labels) or map[string]interface{} (args); missing keys yield the zero value. */
 export class GoMap {
   readonly kind = 'map'
-  constructor(readonly entries: Readonly<Record<string, Value>>, readonly elem: 'string' | 'interface') {}
+  constructor(
+    readonly entries: Readonly<Record<string, Value>>,
+    readonly elem: 'string' | 'interface',
+  ) {}
 
   /** get implements missingkey=zero lookups. */
   get(key: string): Value {
@@ -42,7 +48,10 @@ export class GoMap {
 /** GoTime is a *time.Time (ptr) or time.Time in UTC with millisecond precision. */
 export class GoTime {
   readonly kind = 'time'
-  constructor(readonly ms: number, readonly ptr: boolean) {}
+  constructor(
+    readonly ms: number,
+    readonly ptr: boolean,
+  ) {}
 }
 
 /** GoDuration is a *time.Duration in nanoseconds. */
@@ -60,7 +69,10 @@ export class GoSample {
   readonly labels: GoMap
   readonly address: number
 
-  constructor(labels: Labels, readonly value: number) {
+  constructor(
+    labels: Labels,
+    readonly value: number,
+  ) {
     this.labels = labelMap(labels)
     this.address = nextAddress()
   }
@@ -136,10 +148,14 @@ export class AlertData {
   /** field returns an exported struct field, or undefined when there is none. */
   field(name: string): Value | undefined {
     switch (name) {
-      case 'Labels': return this.labels
-      case 'ExternalLabels': return this.externalLabels
-      case 'ExternalURL': return this.data.externalURL
-      case 'Value': return this.data.value
+      case 'Labels':
+        return this.labels
+      case 'ExternalLabels':
+        return this.externalLabels
+      case 'ExternalURL':
+        return this.data.externalURL
+      case 'Value':
+        return this.data.value
     }
     return undefined
   }
@@ -157,7 +173,8 @@ export type GoObject = GoInt | GoHTML | GoMap | GoTime | GoDuration | AlertData 
 export type Value = null | boolean | number | string | GoObject
 
 /** ROOT_TYPE is the Go type name of AlertData. */
-export const ROOT_TYPE = 'struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value interface {} }'
+export const ROOT_TYPE =
+  'struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value interface {} }'
 
 /** labelMap wraps a label set as a map[string]string. */
 export function labelMap(labels: Labels): GoMap {
@@ -168,19 +185,30 @@ export function labelMap(labels: Labels): GoMap {
 export function typeName(v: Value): string {
   if (v === null) return '<nil>'
   switch (typeof v) {
-    case 'boolean': return 'bool'
-    case 'number': return 'float64'
-    case 'string': return 'string'
+    case 'boolean':
+      return 'bool'
+    case 'number':
+      return 'float64'
+    case 'string':
+      return 'string'
   }
   switch (v.kind) {
-    case 'int': return v.type
-    case 'html': return 'template.HTML'
-    case 'map': return v.elem === 'string' ? 'map[string]string' : 'map[string]interface {}'
-    case 'time': return v.ptr ? '*time.Time' : 'time.Time'
-    case 'duration': return '*time.Duration'
-    case 'root': return ROOT_TYPE
-    case 'sample': return '*template.sample'
-    case 'slice': return 'template.queryResult'
+    case 'int':
+      return v.type
+    case 'html':
+      return 'template.HTML'
+    case 'map':
+      return v.elem === 'string' ? 'map[string]string' : 'map[string]interface {}'
+    case 'time':
+      return v.ptr ? '*time.Time' : 'time.Time'
+    case 'duration':
+      return '*time.Duration'
+    case 'root':
+      return ROOT_TYPE
+    case 'sample':
+      return '*template.sample'
+    case 'slice':
+      return 'template.queryResult'
   }
 }
 
@@ -194,21 +222,32 @@ export function stringOf(v: Value): string | undefined {
 export function formatValue(v: Value, depth = 0): string {
   if (v === null) return '<nil>'
   switch (typeof v) {
-    case 'boolean': return String(v)
-    case 'number': return formatGoFloat(v)
-    case 'string': return v
+    case 'boolean':
+      return String(v)
+    case 'number':
+      return formatGoFloat(v)
+    case 'string':
+      return v
   }
   const inner = (x: Value): string => formatValue(x, depth + 1)
   switch (v.kind) {
-    case 'int': return String(v.n)
-    case 'html': return v.s
-    case 'map': return formatMap(v, inner)
-    case 'time': return formatGoTime(v.ms)
-    case 'duration': return formatGoDuration(v.ns)
-    case 'root': return `{${v.fields().map(inner).join(' ')}}`
+    case 'int':
+      return String(v.n)
+    case 'html':
+      return v.s
+    case 'map':
+      return formatMap(v, inner)
+    case 'time':
+      return formatGoTime(v.ms)
+    case 'duration':
+      return formatGoDuration(v.ns)
+    case 'root':
+      return `{${v.fields().map(inner).join(' ')}}`
     // fmt prints a pointer to a struct as &{...} at the top level only, deeper as its address.
-    case 'sample': return depth === 0 ? `&{${inner(v.labels)} ${inner(v.value)}}` : formatAddress(v.address)
-    case 'slice': return `[${v.items().map(inner).join(' ')}]`
+    case 'sample':
+      return depth === 0 ? `&{${inner(v.labels)} ${inner(v.value)}}` : formatAddress(v.address)
+    case 'slice':
+      return `[${v.items().map(inner).join(' ')}]`
   }
 }
 
@@ -225,23 +264,34 @@ export function formatPrinted(v: Value): string {
 
 /** formatMap renders a map like fmt: map[k1:v1 k2:v2] with sorted keys. */
 export function formatMap(m: GoMap, element: (v: Value) => string): string {
-  return `map[${m.keys().map((k) => `${element(k)}:${element(m.get(k))}`).join(' ')}]`
+  return `map[${m
+    .keys()
+    .map(k => `${element(k)}:${element(m.get(k))}`)
+    .join(' ')}]`
 }
 
 /** isTrue is text/template's truth: false for nil, zero numbers, empty strings and empty maps. */
 export function isTrue(v: Value): boolean {
   if (v === null) return false
   switch (typeof v) {
-    case 'boolean': return v
-    case 'number': return v !== 0
-    case 'string': return v.length > 0
+    case 'boolean':
+      return v
+    case 'number':
+      return v !== 0
+    case 'string':
+      return v.length > 0
   }
   switch (v.kind) {
-    case 'int': return v.n !== 0
-    case 'html': return v.s.length > 0
-    case 'map': return Object.keys(v.entries).length > 0
-    case 'slice': return v.length > 0
-    default: return true
+    case 'int':
+      return v.n !== 0
+    case 'html':
+      return v.s.length > 0
+    case 'map':
+      return Object.keys(v.entries).length > 0
+    case 'slice':
+      return v.length > 0
+    default:
+      return true
   }
 }
 

@@ -12,7 +12,7 @@ export interface GraphRedirectOptions {
  * tableLink, and generatorURLs of older versions) lead to the query in Prometheus instead of a 404.
  */
 export function graphRedirectRoutes(opts: GraphRedirectOptions): FastifyPluginAsync {
-  return async (app) => {
+  return async app => {
     app.get('/graph', async (request, reply) => {
       const q = request.url.indexOf('?')
       return reply.redirect(`${opts.prometheusURL()}/graph${q < 0 ? '' : request.url.slice(q)}`, 302)

@@ -26,7 +26,8 @@ const SIMPLE_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/fo
  */
 export function crossSiteReason(headers: IncomingHttpHeaders, ownOrigin: string): string | undefined {
   const site = headers['sec-fetch-site']
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `the browser says it is ${site} (Sec-Fetch-Site)`
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    return `the browser says it is ${site} (Sec-Fetch-Site)`
   const origin = headers.origin
   if (origin !== undefined && origin !== ownOrigin) return `Origin ${origin} is not rollguard's own (${ownOrigin})`
   const type = (headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? ''
@@ -56,7 +57,10 @@ export const reloadRoutes: FastifyPluginAsync<ReloadOptions> = async (app, opts)
     if (reason === undefined) return undefined
     request.log.warn({ reason, url: request.url }, 'lifecycle request refused: it may come from another site')
     const example = `curl -X POST ${externalURL.replace(/\/+$/, '')}/-/reload`
-    return reply.code(403).type(TEXT).send(`Refused: ${reason}. Send the request without a body, as \`${example}\` does.\n`)
+    return reply
+      .code(403)
+      .type(TEXT)
+      .send(`Refused: ${reason}. Send the request without a body, as \`${example}\` does.\n`)
   }
   // The daemon logs reload failures; the route only reports them.
   const handler = async (_request: FastifyRequest, reply: FastifyReply) => {

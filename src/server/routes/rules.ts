@@ -13,7 +13,7 @@ export interface RulesOptions {
  * match[], exclude_alerts) and group_limit/group_next_token pagination.
  */
 export const rulesRoutes: FastifyPluginAsync<RulesOptions> = async (app, opts) => {
-  app.get('/api/v1/rules', async (request) => {
+  app.get('/api/v1/rules', async request => {
     const query = parseRulesQuery(request.query as QueryParams)
     return { status: 'success', data: selectRules(opts.groups(), query, opts.ruleData) }
   })

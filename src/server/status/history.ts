@@ -125,7 +125,11 @@ export class SeriesHistory {
     if (last !== undefined && Math.floor(last.t / this.bucketMs) === Math.floor(frame.t / this.bucketMs)) {
       // Same bucket: the frame starts at the bucket's first evaluation; a series present at either evaluation is
       // shown (latest value); an error only if both failed.
-      kept.frames[kept.frames.length - 1] = { t: last.t, error: last.error && frame.error, values: new Map([...last.values, ...frame.values]) }
+      kept.frames[kept.frames.length - 1] = {
+        t: last.t,
+        error: last.error && frame.error,
+        values: new Map([...last.values, ...frame.values]),
+      }
     } else {
       kept.frames.push(frame)
     }
@@ -134,7 +138,7 @@ export class SeriesHistory {
     while (drop < kept.frames.length - 1 && (kept.frames[drop] as Frame).t <= cutoff) drop++
     if (drop === 0) return
     kept.frames.splice(0, drop)
-    const seen = new Set(kept.frames.flatMap((f) => [...f.values.keys()]))
+    const seen = new Set(kept.frames.flatMap(f => [...f.values.keys()]))
     for (const fp of kept.labels.keys()) {
       if (seen.has(fp)) continue
       kept.labels.delete(fp)
@@ -149,7 +153,7 @@ export class SeriesHistory {
  * went missing is deleted, resolved, or kept firing with keepFiringSince set, and keeps its old value).
  */
 export function presentAlerts(rule: RuleRuntime): Alert[] {
-  return [...rule.state.active.values()].filter((a) => a.resolvedAt === 0 && a.keepFiringSince === 0)
+  return [...rule.state.active.values()].filter(a => a.resolvedAt === 0 && a.keepFiringSince === 0)
 }
 
 /** ruleKey identifies a rule across reloads while its group, name and expression stay the same. */

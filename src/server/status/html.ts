@@ -15,11 +15,17 @@ export class Html {
 /** HtmlValue is what may be interpolated: text (escaped), numbers, markup, nothing (null, undefined, false) or lists of these. */
 export type HtmlValue = Html | string | number | boolean | null | undefined | readonly HtmlValue[]
 
-const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+const ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+}
 
 /** escapeHtml escapes text for element content and quoted attribute values. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string)
+  return text.replace(/[&<>"']/g, c => ESCAPES[c] as string)
 }
 
 /** html is a tagged template that escapes every interpolated value that is not Html. */

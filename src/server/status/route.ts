@@ -14,7 +14,8 @@ import { renderStatusPage } from './render.js'
 import { buildStatusModel, type ActionsStatus, type ReloadStatus, type StatusModel } from './view-model.js'
 
 /** CONTENT_SECURITY_POLICY allows nothing but the page's inline styles (and data: images): no script, no fetches, no framing. */
-export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** StatusOptions connect the page to the daemon. */
 export interface StatusOptions {
@@ -52,17 +53,23 @@ export function statusRoutes(opts: StatusOptions): FastifyPluginAsync {
       ruleData: opts.ruleData,
     })
   }
-  return async (app) => {
+  return async app => {
     app.get('/', async (_request, reply) => {
       const page = renderStatusPage(await model())
-      return secure(reply).header('content-security-policy', CONTENT_SECURITY_POLICY).type('text/html; charset=utf-8').send(page)
+      return secure(reply)
+        .header('content-security-policy', CONTENT_SECURITY_POLICY)
+        .type('text/html; charset=utf-8')
+        .send(page)
     })
     app.get('/status.json', async (_request, reply) => secure(reply).send(await model()))
   }
 }
 
 function secure(reply: FastifyReply): FastifyReply {
-  return reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer')
+  return reply
+    .header('x-content-type-options', 'nosniff')
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
 }
 
 /** actionsStatus reads what the page shows from the actions component and its current config (undefined: not configured). */
@@ -71,7 +78,13 @@ export function actionsStatus(
   config: ActionsConfig | undefined,
 ): ActionsStatus | undefined {
   if (service === undefined || config === undefined) return undefined
-  return { mode: config.mode, leader: service.isLeader(), decisions: service.recentDecisions(), trigger: config.trigger, targets: config.targets }
+  return {
+    mode: config.mode,
+    leader: service.isLeader(),
+    decisions: service.recentDecisions(),
+    trigger: config.trigger,
+    targets: config.targets,
+  }
 }
 
 /** reloadStatus reads the reload gauges the daemon sets (undefined when they are not registered). */

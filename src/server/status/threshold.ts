@@ -17,8 +17,22 @@ export interface Threshold {
 }
 
 const OPS: Readonly<Record<string, Comparison>> = { Gtr: '>', Lss: '<', Gte: '>=', Lte: '<=', Eql: '==', Neq: '!=' }
-const FLIPPED: Readonly<Record<Comparison, Comparison>> = { '>': '<', '<': '>', '>=': '<=', '<=': '>=', '==': '==', '!=': '!=' }
-const EXPRESSIONS = new Set(['BinaryExpr', 'ParenExpr', 'NumberDurationLiteral', 'VectorSelector', 'AggregateExpr', 'FunctionCall'])
+const FLIPPED: Readonly<Record<Comparison, Comparison>> = {
+  '>': '<',
+  '<': '>',
+  '>=': '<=',
+  '<=': '>=',
+  '==': '==',
+  '!=': '!=',
+}
+const EXPRESSIONS = new Set([
+  'BinaryExpr',
+  'ParenExpr',
+  'NumberDurationLiteral',
+  'VectorSelector',
+  'AggregateExpr',
+  'FunctionCall',
+])
 
 /** parseThreshold returns the threshold of expr, or undefined when it has none this page can show. */
 export function parseThreshold(expr: string): Threshold | undefined {
@@ -61,7 +75,7 @@ function numberOf(node: SyntaxNode, expr: string): number | undefined {
   if (n.name !== 'NumberDurationLiteral') return undefined
   const text = expr.slice(n.from, n.to).trim()
   const m = /^([+-]?)(inf|nan)$/i.exec(text)
-  if (m !== null) return (m[2] as string).toLowerCase() === 'nan' ? Number.NaN : (m[1] === '-' ? -Infinity : Infinity)
+  if (m !== null) return (m[2] as string).toLowerCase() === 'nan' ? Number.NaN : m[1] === '-' ? -Infinity : Infinity
   if (/^[+-]?(0x[0-9a-f]+|(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)$/i.test(text)) {
     const negative = text.startsWith('-')
     const v = Number(text.replace(/^[+-]/, ''))

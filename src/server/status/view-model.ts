@@ -18,7 +18,12 @@ import type { Frame, RuleHistory } from './history.js'
 import { parseThreshold, type Threshold } from './threshold.js'
 
 /** DEFAULT_TARGETS and DEFAULT_TRIGGER are the actions' defaults, used when actions are not configured. */
-export const DEFAULT_TARGETS: TargetLabels = { namespace: 'namespace', deployment: 'deployment', statefulset: 'statefulset', daemonset: 'daemonset' }
+export const DEFAULT_TARGETS: TargetLabels = {
+  namespace: 'namespace',
+  deployment: 'deployment',
+  statefulset: 'statefulset',
+  daemonset: 'daemonset',
+}
 export const DEFAULT_TRIGGER: TriggerSelector = { label: 'rollguard_trigger', value: 'rollback' }
 
 /** Bounds on what one page shows (the rest is counted and named as hidden). */
@@ -169,7 +174,13 @@ export interface StatusModel {
   readonly since: number
   readonly actions: { readonly mode: 'dry-run' | 'execute'; readonly leader: boolean } | undefined
   readonly reload: ReloadStatus | undefined
-  readonly summary: { readonly firing: number; readonly pending: number; readonly rules: number; readonly failing: number; readonly noData: number }
+  readonly summary: {
+    readonly firing: number
+    readonly pending: number
+    readonly rules: number
+    readonly failing: number
+    readonly noData: number
+  }
   readonly alerts: readonly AlertRow[]
   readonly alertsHidden: number
   readonly workloads: readonly WorkloadPanel[]
@@ -185,13 +196,17 @@ export function buildStatusModel(input: StatusInput): StatusModel {
   const groups = sortGroups(input.groups)
   const targets = input.actions?.targets ?? DEFAULT_TARGETS
   const trigger = input.actions?.trigger ?? DEFAULT_TRIGGER
-  const allAlerts = groups.flatMap((g) => g.rules.flatMap((r) => activeAlerts(r.state).map((a) => alertRow(r, a, targets, trigger))))
-  allAlerts.sort((a, b) => stateRank(a.state) - stateRank(b.state) || b.activeAt - a.activeAt || compare(a.name, b.name))
+  const allAlerts = groups.flatMap(g =>
+    g.rules.flatMap(r => activeAlerts(r.state).map(a => alertRow(r, a, targets, trigger))),
+  )
+  allAlerts.sort(
+    (a, b) => stateRank(a.state) - stateRank(b.state) || b.activeAt - a.activeAt || compare(a.name, b.name),
+  )
   const since = timelineStart(input, groups)
   const workloads = workloadPanels(input, groups, targets, trigger, since)
   const decisions = input.actions?.decisions ?? []
-  const groupRows = groups.map((g) => groupRow(g, input.ruleData))
-  const rules = groupRows.flatMap((g) => g.rules)
+  const groupRows = groups.map(g => groupRow(g, input.ruleData))
+  const rules = groupRows.flatMap(g => g.rules)
   return {
     now: input.now,
     version: input.version,
@@ -201,17 +216,23 @@ export function buildStatusModel(input: StatusInput): StatusModel {
     actions: input.actions === undefined ? undefined : { mode: input.actions.mode, leader: input.actions.leader },
     reload: input.reload,
     summary: {
-      firing: allAlerts.filter((a) => a.state === 'firing').length,
-      pending: allAlerts.filter((a) => a.state === 'pending').length,
+      firing: allAlerts.filter(a => a.state === 'firing').length,
+      pending: allAlerts.filter(a => a.state === 'pending').length,
       rules: rules.length,
-      failing: rules.filter((r) => r.health === 'err').length,
-      noData: rules.filter((r) => r.noData !== undefined).length,
+      failing: rules.filter(r => r.health === 'err').length,
+      noData: rules.filter(r => r.noData !== undefined).length,
     },
     alerts: allAlerts.slice(0, LIMITS.alerts),
     alertsHidden: Math.max(0, allAlerts.length - LIMITS.alerts),
     workloads: workloads.slice(0, LIMITS.workloads),
     workloadsHidden: Math.max(0, workloads.length - LIMITS.workloads),
-    decisions: input.actions === undefined ? undefined : [...decisions].reverse().slice(0, LIMITS.decisions).map((d) => decisionRow(d, input.kubernetesLink)),
+    decisions:
+      input.actions === undefined
+        ? undefined
+        : [...decisions]
+            .reverse()
+            .slice(0, LIMITS.decisions)
+            .map(d => decisionRow(d, input.kubernetesLink)),
     decisionsHidden: Math.max(0, decisions.length - LIMITS.decisions),
     groups: groupRows,
   }
@@ -244,11 +265,20 @@ interface SeriesEntry {
  * window (by more than the history's resolution). Every timeline shares this one time axis.
  */
 function timelineStart(input: StatusInput, groups: readonly GroupState[]): number {
-  const first = Math.min(input.now, ...groups.flatMap((g) => g.rules.map((r) => input.history(g, r)?.frames[0]?.t ?? Infinity)))
+  const first = Math.min(
+    input.now,
+    ...groups.flatMap(g => g.rules.map(r => input.history(g, r)?.frames[0]?.t ?? Infinity)),
+  )
   return first > input.now - input.windowMs + 2 * input.bucketMs ? first : input.now - input.windowMs
 }
 
-function workloadPanels(input: StatusInput, groups: readonly GroupState[], targets: TargetLabels, trigger: TriggerSelector, since: number): WorkloadPanel[] {
+function workloadPanels(
+  input: StatusInput,
+  groups: readonly GroupState[],
+  targets: TargetLabels,
+  trigger: TriggerSelector,
+  since: number,
+): WorkloadPanel[] {
   const byWorkload = new Map<string, { ref: WorkloadRef; series: SeriesPanel[] }>()
   for (const group of groups) {
     for (const rule of group.rules) {
@@ -262,32 +292,53 @@ function workloadPanels(input: StatusInput, groups: readonly GroupState[], targe
   }
   const panels = [...byWorkload.values()].map(({ ref, series: unmarked }): WorkloadPanel => {
     const markers = rollbackMarkers(input.actions?.decisions ?? [], ref, since, input.now)
-    const series = unmarked.map((s) => (markers.length === 0 ? s : { ...s, timeline: { ...s.timeline, markers } }))
-    series.sort((a, b) => seriesRank(a.state) - seriesRank(b.state) || compare(a.rule, b.rule) || compare(JSON.stringify(a.labels), JSON.stringify(b.labels)))
+    const series = unmarked.map(s => (markers.length === 0 ? s : { ...s, timeline: { ...s.timeline, markers } }))
+    series.sort(
+      (a, b) =>
+        seriesRank(a.state) - seriesRank(b.state) ||
+        compare(a.rule, b.rule) ||
+        compare(JSON.stringify(a.labels), JSON.stringify(b.labels)),
+    )
     return {
       ref,
-      firing: series.filter((s) => s.state === 'firing').length,
-      pending: series.filter((s) => s.state === 'pending').length,
+      firing: series.filter(s => s.state === 'firing').length,
+      pending: series.filter(s => s.state === 'pending').length,
       series: series.slice(0, LIMITS.seriesPerWorkload),
       seriesHidden: Math.max(0, series.length - LIMITS.seriesPerWorkload),
     }
   })
-  return panels.sort((a, b) => b.firing - a.firing || b.pending - a.pending || compare(describeWorkload(a.ref), describeWorkload(b.ref)))
+  return panels.sort(
+    (a, b) => b.firing - a.firing || b.pending - a.pending || compare(describeWorkload(a.ref), describeWorkload(b.ref)),
+  )
 }
 
 /** rollbackMarkers are the workload's rollbacks (executed or dry-run) within [from, now]. */
 function rollbackMarkers(decisions: readonly DecisionRecord[], ref: WorkloadRef, from: number, now: number): Marker[] {
   const name = describeWorkload(ref)
   return decisions
-    .filter((d) => (d.kind === 'rolled_back' || d.kind === 'dry_run') && d.workload !== undefined && describeWorkload(d.workload) === name && d.at >= from && d.at <= now)
-    .map((d) => ({ t: d.at, text: d.kind === 'rolled_back' ? 'rollback' : 'dry-run rollback' }))
+    .filter(
+      d =>
+        (d.kind === 'rolled_back' || d.kind === 'dry_run') &&
+        d.workload !== undefined &&
+        describeWorkload(d.workload) === name &&
+        d.at >= from &&
+        d.at <= now,
+    )
+    .map(d => ({ t: d.at, text: d.kind === 'rolled_back' ? 'rollback' : 'dry-run rollback' }))
 }
 
 /** seriesOf lists the rule's series that name a workload and have a value in the window or an active alert. */
-function seriesOf(input: StatusInput, group: GroupState, rule: RuleRuntime, targets: TargetLabels, trigger: TriggerSelector, since: number): SeriesEntry[] {
+function seriesOf(
+  input: StatusInput,
+  group: GroupState,
+  rule: RuleRuntime,
+  targets: TargetLabels,
+  trigger: TriggerSelector,
+  since: number,
+): SeriesEntry[] {
   const history = input.history(group, rule)
-  const alerts = new Map([...rule.state.active.values()].map((a) => [a.fingerprint, a]))
-  const fingerprints = new Set([...(history?.labels.keys() ?? []), ...activeAlerts(rule.state).map((a) => a.fingerprint)])
+  const alerts = new Map([...rule.state.active.values()].map(a => [a.fingerprint, a]))
+  const fingerprints = new Set([...(history?.labels.keys() ?? []), ...activeAlerts(rule.state).map(a => a.fingerprint)])
   const threshold = parseThreshold(rule.spec.expr)
   const stepMs = Math.max(group.intervalMs, input.bucketMs)
   const hidden = hiddenLabelNames(targets, trigger, Object.keys(rule.spec.labels))
@@ -322,7 +373,14 @@ function seriesOf(input: StatusInput, group: GroupState, rule: RuleRuntime, targ
  * the next frame, at most 2 steps (longer gaps are "not evaluated": no band, no line); a value is drawn as a
  * step over its frame's time, a missing value as a band.
  */
-export function buildTimeline(frames: readonly Frame[], fp: string, from: number, now: number, stepMs: number, threshold: Threshold | undefined): Timeline {
+export function buildTimeline(
+  frames: readonly Frame[],
+  fp: string,
+  from: number,
+  now: number,
+  stepMs: number,
+  threshold: Threshold | undefined,
+): Timeline {
   const runs: { start: number; end: number; v: number }[][] = []
   const bands: Band[] = []
   let runEnd = Number.NaN
@@ -347,10 +405,14 @@ export function buildTimeline(frames: readonly Frame[], fp: string, from: number
   })
   // A run is drawn through the middle of each frame's time, from the run's start to its end, so that the line
   // and the bands tile the axis.
-  const segments = runs.map((run) => {
+  const segments = runs.map(run => {
     const first = run[0] as (typeof run)[number]
     const last = run[run.length - 1] as (typeof run)[number]
-    return [{ t: first.start, v: first.v }, ...run.map((f) => ({ t: (f.start + f.end) / 2, v: f.v })), { t: last.end, v: last.v }]
+    return [
+      { t: first.start, v: first.v },
+      ...run.map(f => ({ t: (f.start + f.end) / 2, v: f.v })),
+      { t: last.end, v: last.v },
+    ]
   })
   return { from, to: now, segments, bands, threshold, markers: [] }
 }
@@ -373,8 +435,8 @@ function groupRow(group: GroupState, ruleData: StatusInput['ruleData']): GroupRo
         lastError: rule.state.lastError,
         lastEvaluation: rule.state.lastEvaluation,
         threshold: threshold === undefined ? undefined : formatThreshold(threshold),
-        firing: alerts.filter((a) => a.state === 'firing').length,
-        pending: alerts.filter((a) => a.state === 'pending').length,
+        firing: alerts.filter(a => a.state === 'firing').length,
+        pending: alerts.filter(a => a.state === 'pending').length,
         noData: data?.noData,
         probesMissing: data?.probesMissing ?? false,
       }
@@ -406,7 +468,8 @@ const HEADLINES: Record<AuditKind, readonly [string, Tone]> = {
 
 function decisionRow(d: DecisionRecord, linkTemplate: string | undefined): DecisionRow {
   const [headline, tone] = HEADLINES[d.kind]
-  const revisions = d.fromRevision !== undefined && d.toRevision !== undefined ? ` (revision ${d.fromRevision} → ${d.toRevision})` : ''
+  const revisions =
+    d.fromRevision !== undefined && d.toRevision !== undefined ? ` (revision ${d.fromRevision} → ${d.toRevision})` : ''
   const w = d.workload
   return {
     at: d.at,
@@ -418,7 +481,8 @@ function decisionRow(d: DecisionRecord, linkTemplate: string | undefined): Decis
     mode: d.mode,
     trigger: d.alert.name,
     workload: w === undefined ? undefined : describeWorkload(w),
-    kubectl: w === undefined ? undefined : `kubectl -n ${w.namespace} rollout history ${w.kind.toLowerCase()}/${w.name}`,
+    kubectl:
+      w === undefined ? undefined : `kubectl -n ${w.namespace} rollout history ${w.kind.toLowerCase()}/${w.name}`,
     link: w === undefined ? undefined : workloadLink(linkTemplate, w),
   }
 }
@@ -426,8 +490,15 @@ function decisionRow(d: DecisionRecord, linkTemplate: string | undefined): Decis
 /** workloadLink fills a URL template for the workload; undefined without a template or when the result is not http(s). */
 export function workloadLink(template: string | undefined, w: WorkloadRef): string | undefined {
   if (template === undefined) return undefined
-  const fields: Record<string, string> = { namespace: w.namespace, name: w.name, kind: w.kind.toLowerCase(), resource: `${w.kind.toLowerCase()}s` }
-  const url = template.replace(/\{(namespace|name|kind|resource)\}/g, (_m, k: string) => encodeURIComponent(fields[k] as string))
+  const fields: Record<string, string> = {
+    namespace: w.namespace,
+    name: w.name,
+    kind: w.kind.toLowerCase(),
+    resource: `${w.kind.toLowerCase()}s`,
+  }
+  const url = template.replace(/\{(namespace|name|kind|resource)\}/g, (_m, k: string) =>
+    encodeURIComponent(fields[k] as string),
+  )
   return /^https?:\/\//i.test(url) ? url : undefined
 }
 
@@ -436,16 +507,23 @@ function workloadOf(labels: Labels, targets: TargetLabels): WorkloadRef | undefi
   return 'reason' in ref ? undefined : ref
 }
 
-
 function hiddenLabelNames(targets: TargetLabels, trigger: TriggerSelector, ruleLabels: readonly string[]): Set<string> {
-  return new Set(['alertname', targets.namespace, targets.deployment, targets.statefulset, targets.daemonset, trigger.label, ...ruleLabels])
+  return new Set([
+    'alertname',
+    targets.namespace,
+    targets.deployment,
+    targets.statefulset,
+    targets.daemonset,
+    trigger.label,
+    ...ruleLabels,
+  ])
 }
 
 function shownLabels(labels: Labels, hidden: ReadonlySet<string>): [string, string][] {
   return Object.keys(labels)
-    .filter((k) => !hidden.has(k))
+    .filter(k => !hidden.has(k))
     .sort()
-    .map((k) => [k, labels[k] as string])
+    .map(k => [k, labels[k] as string])
 }
 
 /** formatValue shows a sample value compactly: 4 significant digits, SI prefixes from 10 000 on, exponent below 0.001. */

@@ -22,18 +22,24 @@ contexts:
 current-context: first
 `
 
-t.test('kubeconfig file: current context, explicit context, unknown context, context without cluster', async (t) => {
+t.test('kubeconfig file: current context, explicit context, unknown context, context without cluster', async t => {
   const dir = t.testdir({ config: KUBECONFIG('https://127.0.0.1:6443') })
   const file = join(dir, 'config')
   const kc = loadKubeConfig({ source: { mode: 'file', path: file } })
   t.equal(contextNamespace(kc), 'alpha')
   t.equal(kc.getCurrentCluster()?.server, 'https://127.0.0.1:6443')
   t.equal(contextNamespace(loadKubeConfig({ source: { mode: 'file', path: file }, context: 'second' })), 'shop')
-  t.throws(() => loadKubeConfig({ source: { mode: 'file', path: file }, context: 'nope' }), /context "nope" not found \(known: first, second, dangling\)/)
-  t.throws(() => loadKubeConfig({ source: { mode: 'file', path: file }, context: 'dangling' }), /the current context has no cluster/)
+  t.throws(
+    () => loadKubeConfig({ source: { mode: 'file', path: file }, context: 'nope' }),
+    /context "nope" not found \(known: first, second, dangling\)/,
+  )
+  t.throws(
+    () => loadKubeConfig({ source: { mode: 'file', path: file }, context: 'dangling' }),
+    /the current context has no cluster/,
+  )
 })
 
-t.test('default loading honours $KUBECONFIG; clients built from it talk to the server', async (t) => {
+t.test('default loading honours $KUBECONFIG; clients built from it talk to the server', async t => {
   const h = await harness('shop')
   t.teardown(h.close)
   await h.fake.seedDeployment('shop', deploymentManifest())
@@ -51,16 +57,22 @@ t.test('default loading honours $KUBECONFIG; clients built from it talk to the s
   t.equal(h.fake.log.at(-1)?.status, 200)
 })
 
-t.test('in-cluster: service env and the service-account namespace file', async (t) => {
+t.test('in-cluster: service env and the service-account namespace file', async t => {
   const saved = { host: process.env['KUBERNETES_SERVICE_HOST'], port: process.env['KUBERNETES_SERVICE_PORT'] }
   t.teardown(() => {
-    for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+    for (const [k, v] of [
+      ['KUBERNETES_SERVICE_HOST', saved.host],
+      ['KUBERNETES_SERVICE_PORT', saved.port],
+    ] as const) {
       if (v === undefined) delete process.env[k]
       else process.env[k] = v
     }
   })
   delete process.env['KUBERNETES_SERVICE_HOST']
-  t.throws(() => loadKubeConfig({ source: { mode: 'in-cluster' } }), /KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set/)
+  t.throws(
+    () => loadKubeConfig({ source: { mode: 'in-cluster' } }),
+    /KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set/,
+  )
   const root = t.testdir({})
   const sa = join(root, 'var/run/secrets/kubernetes.io/serviceaccount')
   mkdirSync(sa, { recursive: true })
@@ -74,7 +86,7 @@ t.test('in-cluster: service env and the service-account namespace file', async (
   t.ok(makeClients(kc).coordination)
 })
 
-t.test('refString names objects the way kubectl prints them', async (t) => {
+t.test('refString names objects the way kubectl prints them', async t => {
   t.equal(refString({ kind: 'Deployment', namespace: 'a', name: 'web' }), 'deployment.apps/web -n a')
   t.equal(refString({ kind: 'StatefulSet', namespace: 'b', name: 'db' }), 'statefulset.apps/db -n b')
   t.equal(refString({ kind: 'DaemonSet', namespace: 'c', name: 'x' }), 'daemonset.apps/x -n c')

@@ -6,7 +6,7 @@ import { deploymentManifest, harness, ref, setImage } from './fixtures/harness.j
 const NS = 'shop'
 const WEB = ref('Deployment', NS, 'web')
 
-t.test('deployment history: revisions, change-cause, images, the running one; a rollback re-numbers', async (t) => {
+t.test('deployment history: revisions, change-cause, images, the running one; a rollback re-numbers', async t => {
   const h = await harness(NS)
   t.teardown(h.close)
   await h.fake.seedDeployment(NS, deploymentManifest())
@@ -16,7 +16,7 @@ t.test('deployment history: revisions, change-cause, images, the running one; a 
   t.equal(before.kind, 'history')
   if (before.kind !== 'history') return
   t.same(
-    before.entries.map((e) => [e.revision, e.changeCause, e.images.join(), e.current]),
+    before.entries.map(e => [e.revision, e.changeCause, e.images.join(), e.current]),
     [
       [1, 'deploy nginx:1', 'nginx:1', false],
       [2, 'deploy nginx:2', 'nginx:2', false],
@@ -28,7 +28,14 @@ t.test('deployment history: revisions, change-cause, images, the running one; a 
   await h.fake.tick()
   const after = await rolloutHistory(h.clients.apps, WEB)
   if (after.kind !== 'history') return t.fail(after.message)
-  t.same(after.entries.map((e) => [e.revision, e.images.join(), e.current]), [[2, 'nginx:2', false], [3, 'nginx:3', false], [4, 'nginx:1', true]])
+  t.same(
+    after.entries.map(e => [e.revision, e.images.join(), e.current]),
+    [
+      [2, 'nginx:2', false],
+      [3, 'nginx:3', false],
+      [4, 'nginx:1', true],
+    ],
+  )
   t.equal(
     formatHistory(after),
     [
@@ -42,53 +49,91 @@ t.test('deployment history: revisions, change-cause, images, the running one; a 
   )
 })
 
-t.test('statefulset history from ControllerRevisions', async (t) => {
+t.test('statefulset history from ControllerRevisions', async t => {
   const h = await harness('data')
   t.teardown(h.close)
   await h.fake.seed('statefulsets', 'data', {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: { name: 'db' },
-    spec: { replicas: 1, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'd', image: 'pg:1' }] } } },
+    spec: {
+      replicas: 1,
+      serviceName: 'db',
+      selector: { matchLabels: { app: 'db' } },
+      template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'd', image: 'pg:1' }] } },
+    },
   })
-  await h.fake.update('statefulsets', 'data', 'db', (o) => {
+  await h.fake.update('statefulsets', 'data', 'db', o => {
     const c = (o.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]
     if (c) c.image = 'pg:2'
   })
   const hist = await rolloutHistory(h.clients.apps, ref('StatefulSet', 'data', 'db'))
   if (hist.kind !== 'history') return t.fail(hist.message)
-  t.same(hist.entries.map((e) => [e.revision, e.images.join(), e.current, e.changeCause]), [[1, 'pg:1', false, undefined], [2, 'pg:2', true, undefined]])
-  t.match(formatHistory(hist), /^statefulset\.apps\/db\nREVISION  CHANGE-CAUSE  IMAGES\n1         <none>        pg:1\n2\*        <none>        pg:2\n$/)
-})
-
-t.test('pure: foreign and unparsable ReplicaSets are skipped, a later duplicate wins, missing annotation is 0', async (t) => {
-  const owner = [{ controller: true, uid: 'd1' }]
-  const rs = (name: string, annotations: Record<string, string> | undefined, image: string, ownerReferences = owner) => ({
-    metadata: { name, annotations, ownerReferences },
-    spec: { template: { spec: { containers: [{ name: 'c', image }] } } },
-  })
-  const entries = deploymentHistory({
-    deployment: { metadata: { uid: 'd1' }, spec: { template: { spec: { containers: [{ name: 'c', image: 'b' }] } } } },
-    replicaSets: [
-      rs('legacy', undefined, 'z'),
-      rs('bad', { 'deployment.kubernetes.io/revision': 'x' }, 'q'),
-      rs('first', { 'deployment.kubernetes.io/revision': '1', 'kubernetes.io/change-cause': '' }, 'a'),
-      rs('dup', { 'deployment.kubernetes.io/revision': '1' }, 'b'),
-      rs('foreign', { 'deployment.kubernetes.io/revision': '5' }, 'f', [{ controller: true, uid: 'other' }]),
+  t.same(
+    hist.entries.map(e => [e.revision, e.images.join(), e.current, e.changeCause]),
+    [
+      [1, 'pg:1', false, undefined],
+      [2, 'pg:2', true, undefined],
     ],
-  })
-  t.same(entries.map((e) => [e.revision, e.source, e.current, e.changeCause]), [[0, 'legacy', false, undefined], [1, 'dup', true, undefined]])
+  )
+  t.match(
+    formatHistory(hist),
+    /^statefulset\.apps\/db\nREVISION {2}CHANGE-CAUSE {2}IMAGES\n1 {9}<none> {8}pg:1\n2\* {8}<none> {8}pg:2\n$/,
+  )
 })
 
-t.test('errors come back as data', async (t) => {
+t.test(
+  'pure: foreign and unparsable ReplicaSets are skipped, a later duplicate wins, missing annotation is 0',
+  async t => {
+    const owner = [{ controller: true, uid: 'd1' }]
+    const rs = (
+      name: string,
+      annotations: Record<string, string> | undefined,
+      image: string,
+      ownerReferences = owner,
+    ) => ({
+      metadata: { name, annotations, ownerReferences },
+      spec: { template: { spec: { containers: [{ name: 'c', image }] } } },
+    })
+    const entries = deploymentHistory({
+      deployment: {
+        metadata: { uid: 'd1' },
+        spec: { template: { spec: { containers: [{ name: 'c', image: 'b' }] } } },
+      },
+      replicaSets: [
+        rs('legacy', undefined, 'z'),
+        rs('bad', { 'deployment.kubernetes.io/revision': 'x' }, 'q'),
+        rs('first', { 'deployment.kubernetes.io/revision': '1', 'kubernetes.io/change-cause': '' }, 'a'),
+        rs('dup', { 'deployment.kubernetes.io/revision': '1' }, 'b'),
+        rs('foreign', { 'deployment.kubernetes.io/revision': '5' }, 'f', [{ controller: true, uid: 'other' }]),
+      ],
+    })
+    t.same(
+      entries.map(e => [e.revision, e.source, e.current, e.changeCause]),
+      [
+        [0, 'legacy', false, undefined],
+        [1, 'dup', true, undefined],
+      ],
+    )
+  },
+)
+
+t.test('errors come back as data', async t => {
   const h = await harness(NS)
   t.teardown(h.close)
-  t.match(await rolloutHistory(h.clients.apps, WEB), { kind: 'error', reason: 'not_found', message: /^deployment\.apps\/web -n shop: reading rollout history: / })
+  t.match(await rolloutHistory(h.clients.apps, WEB), {
+    kind: 'error',
+    reason: 'not_found',
+    message: /^deployment\.apps\/web -n shop: reading rollout history: /,
+  })
   await h.fake.seed('daemonsets', NS, {
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
     metadata: { name: 'agent' },
-    spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'a:1' }] } } },
+    spec: {
+      selector: { matchLabels: { app: 'agent' } },
+      template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'a:1' }] } },
+    },
   })
   const ds = await rolloutHistory(h.clients.apps, ref('DaemonSet', NS, 'agent'))
   t.match(ds, { kind: 'history', entries: [{ revision: 1, images: ['a:1'], current: true }] })

@@ -33,7 +33,9 @@ async function kubectl(t: Test, fake: FakeKube, args: string[]): Promise<{ ok: b
       `contexts: [{name: f, context: {cluster: f, user: u, namespace: ${NS}}}]\ncurrent-context: f\n`,
   )
   try {
-    const r = await run('kubectl', ['--kubeconfig', config, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 60_000 })
+    const r = await run('kubectl', ['--kubeconfig', config, '--cache-dir', join(dir, 'cache'), ...args], {
+      timeout: 60_000,
+    })
     return { ok: true, out: r.stdout.trim() }
   } catch (err) {
     return { ok: false, out: String((err as { stderr?: string }).stderr ?? err).trim() }
@@ -53,24 +55,30 @@ async function pair(t: Test, prepare: (h: Harness) => Promise<void>): Promise<[H
 }
 
 const resourceRequests = (log: readonly RequestLogEntry[]) =>
-  log.filter((e) => e.resource !== undefined && e.namespace !== undefined).map((e) => `${e.method} ${e.path.replace(/[?&]fieldManager=rollguard/, '')}`)
-const patchOf = (log: readonly RequestLogEntry[]) => log.find((e) => e.method === 'PATCH')
-const withoutLock = (ops: unknown) => (ops as { path: string }[]).filter((o) => o.path !== '/metadata/resourceVersion')
+  log
+    .filter(e => e.resource !== undefined && e.namespace !== undefined)
+    .map(e => `${e.method} ${e.path.replace(/[?&]fieldManager=rollguard/, '')}`)
+const patchOf = (log: readonly RequestLogEntry[]) => log.find(e => e.method === 'PATCH')
+const withoutLock = (ops: unknown) => (ops as { path: string }[]).filter(o => o.path !== '/metadata/resourceVersion')
 
 function endState(fake: FakeKube, workload: Plural, name: string, history: Plural) {
   const w = fake.get(workload, NS, name) as { metadata: { annotations?: object }; spec: { template: unknown } }
-  const revs = fake.list(history, NS).map((o) => {
+  const revs = fake.list(history, NS).map(o => {
     const x = o as { metadata: { name?: string; annotations?: Record<string, string> }; revision?: number }
-    return [x.metadata.name, x.revision ?? x.metadata.annotations?.['deployment.kubernetes.io/revision'], x.metadata.annotations?.['deployment.kubernetes.io/revision-history']]
+    return [
+      x.metadata.name,
+      x.revision ?? x.metadata.annotations?.['deployment.kubernetes.io/revision'],
+      x.metadata.annotations?.['deployment.kubernetes.io/revision-history'],
+    ]
   })
   return { template: w.spec.template, annotations: w.metadata.annotations, revs }
 }
 
 const cannotRun = await kubectlWorks()
 
-t.test('rollguard agrees with kubectl', { skip: cannotRun ?? false }, async (t) => {
-  t.test('plain undo of a Deployment with a set-based selector', async (t) => {
-    const [a, b] = await pair(t, async (h) => {
+t.test('rollguard agrees with kubectl', { skip: cannotRun ?? false }, async t => {
+  t.test('plain undo of a Deployment with a set-based selector', async t => {
+    const [a, b] = await pair(t, async h => {
       await h.fake.seedDeployment(NS, deploymentManifest('web', 'nginx:1', { annotations: { note: 'x' } }))
       await setImage(h.fake, NS, 'web', 'nginx:2')
     })
@@ -79,17 +87,25 @@ t.test('rollguard agrees with kubectl', { skip: cannotRun ?? false }, async (t) 
     const r = await undoDeployment(b.clients.apps, ref('Deployment', NS, 'web'), { dryRun: false })
     t.equal(r.kind, 'rolled-back')
     const kubectlRequests = resourceRequests(a.fake.log)
-    t.same(resourceRequests(b.fake.log), [kubectlRequests[0], ...kubectlRequests.slice(2)], 'same requests, minus kubectl\'s duplicate GET')
+    t.same(
+      resourceRequests(b.fake.log),
+      [kubectlRequests[0], ...kubectlRequests.slice(2)],
+      "same requests, minus kubectl's duplicate GET",
+    )
     const kp = patchOf(a.fake.log)
     const rp = patchOf(b.fake.log)
     t.equal(rp?.contentType, kp?.contentType)
     t.ok(semanticEqual(withoutLock(rp?.body), kp?.body), 'same JSON patch (modulo creationTimestamp: null)')
     t.same(JSON.stringify(withoutLock(rp?.body)).includes('creationTimestamp'), false)
     await Promise.all([a.fake.tick(), b.fake.tick()])
-    t.same(endState(b.fake, 'deployments', 'web', 'replicasets'), endState(a.fake, 'deployments', 'web', 'replicasets'), 'same end state, RS revisions included')
+    t.same(
+      endState(b.fake, 'deployments', 'web', 'replicasets'),
+      endState(a.fake, 'deployments', 'web', 'replicasets'),
+      'same end state, RS revisions included',
+    )
   })
 
-  t.test('--to-revision, skip and error texts', async (t) => {
+  t.test('--to-revision, skip and error texts', async t => {
     const prepare = async (h: Harness) => {
       await h.fake.seedDeployment(NS, deploymentManifest())
       await setImage(h.fake, NS, 'web', 'nginx:2')
@@ -111,12 +127,12 @@ t.test('rollguard agrees with kubectl', { skip: cannotRun ?? false }, async (t) 
     await sameEndState(t, a, b)
   })
 
-  t.test('paused and no-history errors', async (t) => {
-    const [a, b] = await pair(t, async (h) => {
+  t.test('paused and no-history errors', async t => {
+    const [a, b] = await pair(t, async h => {
       await h.fake.seedDeployment(NS, deploymentManifest('solo'))
       await h.fake.seedDeployment(NS, deploymentManifest('held'))
       await setImage(h.fake, NS, 'held', 'nginx:2')
-      await h.fake.update('deployments', NS, 'held', (o) => void ((o.spec as { paused?: boolean }).paused = true))
+      await h.fake.update('deployments', NS, 'held', o => void ((o.spec as { paused?: boolean }).paused = true))
     })
     for (const name of ['solo', 'held']) {
       const k = await kubectl(t, a.fake, ['rollout', 'undo', `deployment/${name}`])
@@ -127,12 +143,20 @@ t.test('rollguard agrees with kubectl', { skip: cannotRun ?? false }, async (t) 
   })
 
   for (const kind of ['StatefulSet', 'DaemonSet'] as const) {
-    t.test(`${kind}: same strategic merge patch (plus the lock) and the same end state`, async (t) => {
+    t.test(`${kind}: same strategic merge patch (plus the lock) and the same end state`, async t => {
       const plural: Plural = kind === 'StatefulSet' ? 'statefulsets' : 'daemonsets'
-      const [a, b] = await pair(t, async (h) => {
-        const spec = { selector: { matchLabels: { app: 'x' } }, template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'm', image: 'img:1' }] } } }
-        await h.fake.seed(plural, NS, { apiVersion: 'apps/v1', kind, metadata: { name: 'x' }, spec: kind === 'StatefulSet' ? { ...spec, serviceName: 'x', replicas: 1 } : spec })
-        await h.fake.update(plural, NS, 'x', (o) => {
+      const [a, b] = await pair(t, async h => {
+        const spec = {
+          selector: { matchLabels: { app: 'x' } },
+          template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'm', image: 'img:1' }] } },
+        }
+        await h.fake.seed(plural, NS, {
+          apiVersion: 'apps/v1',
+          kind,
+          metadata: { name: 'x' },
+          spec: kind === 'StatefulSet' ? { ...spec, serviceName: 'x', replicas: 1 } : spec,
+        })
+        await h.fake.update(plural, NS, 'x', o => {
           const c = (o.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]
           if (c) c.image = 'img:2'
         })
@@ -160,5 +184,9 @@ function textOf(r: UndoResult): string {
 
 async function sameEndState(t: Test, a: Harness, b: Harness): Promise<void> {
   await Promise.all([a.fake.tick(), b.fake.tick()])
-  t.same(endState(b.fake, 'deployments', 'web', 'replicasets'), endState(a.fake, 'deployments', 'web', 'replicasets'), 'same end state')
+  t.same(
+    endState(b.fake, 'deployments', 'web', 'replicasets'),
+    endState(a.fake, 'deployments', 'web', 'replicasets'),
+    'same end state',
+  )
 }

@@ -4,7 +4,8 @@ import t from 'tap'
 import { ApiException, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node'
 import { LeaseElector, type LeaseElectorOptions } from '../../../src/actions/kube/lease.js'
 
-const status = (code: number, reason: string) => new ApiException(code, reason, JSON.stringify({ kind: 'Status', reason, message: reason }), {})
+const status = (code: number, reason: string) =>
+  new ApiException(code, reason, JSON.stringify({ kind: 'Status', reason, message: reason }), {})
 const wire = (o: V1Lease): V1Lease => JSON.parse(JSON.stringify(o)) as V1Lease
 
 class MemLeases {
@@ -33,7 +34,13 @@ class MemLeases {
   set(holder: string, renew: string, transitions = 0): void {
     this.lease = {
       metadata: { name: 'rg', namespace: 'ns', resourceVersion: String(++this.rv) },
-      spec: { holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: '2020-01-01T00:00:00.000000Z' as never, renewTime: renew as never, leaseTransitions: transitions },
+      spec: {
+        holderIdentity: holder,
+        leaseDurationSeconds: 15,
+        acquireTime: '2020-01-01T00:00:00.000000Z' as never,
+        renewTime: renew as never,
+        leaseTransitions: transitions,
+      },
     }
   }
 }
@@ -49,46 +56,54 @@ function elector(mem: MemLeases, clock: { now: number }, extra: Partial<LeaseEle
     now: () => clock.now,
     wallClock: () => new Date(Date.UTC(2026, 0, 1) + clock.now),
     random: () => 0,
-    sleep: async (ms) => void (clock.now += ms),
+    sleep: async ms => void (clock.now += ms),
     onStartedLeading: () => {
       events.push(`started@${clock.now}`)
       stop.abort()
     },
     onStoppedLeading: () => events.push(`stopped@${clock.now}`),
-    onNewLeader: (who) => events.push(`leader:${who}@${clock.now}`),
+    onNewLeader: who => events.push(`leader:${who}@${clock.now}`),
     ...extra,
   })
   return { e, stop, events }
 }
 
-t.test('an empty namespace: the Lease is created with transitions 0 and MicroTimes', async (t) => {
+t.test('an empty namespace: the Lease is created with transitions 0 and MicroTimes', async t => {
   const mem = new MemLeases()
   const clock = { now: 0 }
   const { e, stop, events } = elector(mem, clock)
   await e.run(stop.signal)
   // onStartedLeading runs asynchronously (client-go: `go OnStartedLeading`), so one renewal happens before the stop.
   t.same(mem.writes, ['create me', 'update me t=0'])
-  t.match(mem.lease?.spec, { holderIdentity: 'me', leaseDurationSeconds: 15, leaseTransitions: 0, acquireTime: '2026-01-01T00:00:00.000000Z' })
+  t.match(mem.lease?.spec, {
+    holderIdentity: 'me',
+    leaseDurationSeconds: 15,
+    leaseTransitions: 0,
+    acquireTime: '2026-01-01T00:00:00.000000Z',
+  })
   t.same(events, ['leader:me@0', 'started@0', 'stopped@2000'])
 })
 
-t.test("expiry is judged on the local clock from the last observed change, never from the holder's renewTime", async (t) => {
-  const mem = new MemLeases()
-  mem.set('other', '1999-01-01T00:00:00.000000Z', 4)
-  const clock = { now: 0 }
-  const renewAt12s = async (ms: number) => {
-    clock.now += ms
-    if (clock.now === 12_000) mem.set('other', '1999-01-01T00:00:01.000000Z', 4)
-  }
-  const { e, stop, events } = elector(mem, clock, { sleep: renewAt12s })
-  await e.run(stop.signal)
-  // Attempts every 2 s: the change seen at 12 s keeps the lease valid until 27 s, so 28 s is the first takeover.
-  t.same(events, ['leader:other@0', 'leader:me@28000', 'started@28000', 'stopped@30000'])
-  t.match(mem.lease?.spec, { holderIdentity: 'me', leaseTransitions: 5 })
-  t.not(mem.lease?.spec?.acquireTime, '2020-01-01T00:00:00.000000Z', 'a new holder sets acquireTime')
-})
+t.test(
+  "expiry is judged on the local clock from the last observed change, never from the holder's renewTime",
+  async t => {
+    const mem = new MemLeases()
+    mem.set('other', '1999-01-01T00:00:00.000000Z', 4)
+    const clock = { now: 0 }
+    const renewAt12s = async (ms: number) => {
+      clock.now += ms
+      if (clock.now === 12_000) mem.set('other', '1999-01-01T00:00:01.000000Z', 4)
+    }
+    const { e, stop, events } = elector(mem, clock, { sleep: renewAt12s })
+    await e.run(stop.signal)
+    // Attempts every 2 s: the change seen at 12 s keeps the lease valid until 27 s, so 28 s is the first takeover.
+    t.same(events, ['leader:other@0', 'leader:me@28000', 'started@28000', 'stopped@30000'])
+    t.match(mem.lease?.spec, { holderIdentity: 'me', leaseTransitions: 5 })
+    t.not(mem.lease?.spec?.acquireTime, '2020-01-01T00:00:00.000000Z', 'a new holder sets acquireTime')
+  },
+)
 
-t.test('an empty holder (released lease) is taken at once', async (t) => {
+t.test('an empty holder (released lease) is taken at once', async t => {
   const mem = new MemLeases()
   mem.set('', '2026-01-01T00:00:00.000000Z', 2)
   const clock = { now: 0 }
@@ -97,7 +112,7 @@ t.test('an empty holder (released lease) is taken at once', async (t) => {
   t.same(mem.writes, ['update me t=3', 'update me t=3'], 'takeover (transitions+1), then a renewal keeps them')
 })
 
-t.test('renewals keep acquireTime and transitions; the fast path writes without a GET', async (t) => {
+t.test('renewals keep acquireTime and transitions; the fast path writes without a GET', async t => {
   const mem = new MemLeases()
   const clock = { now: 0 }
   let renewals = 0
@@ -110,7 +125,7 @@ t.test('renewals keep acquireTime and transitions; the fast path writes without 
   const stop = new AbortController()
   const { e } = elector(mem, clock, {
     onStartedLeading: () => {},
-    sleep: async (ms) => {
+    sleep: async ms => {
       clock.now += ms
       if (++renewals >= 3) stop.abort()
     },
@@ -122,7 +137,7 @@ t.test('renewals keep acquireTime and transitions; the fast path writes without 
   t.equal(mem.lease?.spec?.renewTime, '2026-01-01T00:00:04.000000Z', 'renewals at 0, 2 and 4 s')
 })
 
-t.test('stopped just as it acquired: no guarded work is started, and the lease is released', async (t) => {
+t.test('stopped just as it acquired: no guarded work is started, and the lease is released', async t => {
   const mem = new MemLeases()
   const clock = { now: 0 }
   const stop = new AbortController()

@@ -23,13 +23,13 @@ function candidate(h: Harness, identity: string, extra: Partial<LeaseElectorOpti
     name: 'rollguard',
     identity,
     ...FAST,
-    onStartedLeading: (signal) => {
+    onStartedLeading: signal => {
       c.leadership = signal
       c.ledAt = performance.now()
       c.events.push('started')
     },
     onStoppedLeading: () => c.events.push('stopped'),
-    onNewLeader: (who) => c.events.push(`leader:${who}`),
+    onNewLeader: who => c.events.push(`leader:${who}`),
     ...extra,
   })
   c.run = c.elector.run(stop.signal)
@@ -40,50 +40,59 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const end = performance.now() + ms
   while (performance.now() < end) {
     if (cond()) return true
-    await new Promise((r) => setTimeout(r, 20))
+    await new Promise(r => setTimeout(r, 20))
   }
   return cond()
 }
 
-type LeaseSpec = { holderIdentity?: string; leaseTransitions?: number; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string }
+type LeaseSpec = {
+  holderIdentity?: string
+  leaseTransitions?: number
+  leaseDurationSeconds?: number
+  acquireTime?: string
+  renewTime?: string
+}
 const specOf = (h: Harness) => (h.fake.get('leases', NS, 'rollguard') as { spec?: LeaseSpec } | undefined)?.spec
 
-t.test('two electors: one leader; the leader dies without releasing; the other takes over after ~leaseDuration', async (t) => {
-  const h = await harness(NS)
-  t.teardown(h.close)
-  const a = candidate(h, 'a')
-  t.ok(await until(() => a.elector.isLeader(), 3_000), 'a leads')
-  const b = candidate(h, 'b')
-  t.teardown(() => b.stop.abort())
-  await new Promise((r) => setTimeout(r, 1_500))
-  t.ok(a.elector.isLeader() && !b.elector.isLeader(), 'only one leader while a renews')
-  t.equal(b.elector.leader(), 'a')
-  t.same(b.events, ['leader:a'])
-  t.match(specOf(h), { holderIdentity: 'a', leaseTransitions: 0, leaseDurationSeconds: 3 })
-  t.match(specOf(h)?.renewTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, 'MicroTime on the wire')
-  const diedAt = performance.now()
-  a.stop.abort()
-  await a.run
-  t.same(a.events, ['leader:a', 'started', 'stopped'])
-  t.ok(a.leadership?.aborted, 'leadership signal aborted')
-  t.notOk(a.elector.isLeader())
-  t.ok(await until(() => b.elector.isLeader(), 8_000), 'b takes over')
-  const waited = (b.ledAt ?? 0) - diedAt
-  t.ok(waited >= 2_400 && waited < 6_500, `takeover after ~leaseDuration (${Math.round(waited)} ms)`)
-  t.match(specOf(h), { holderIdentity: 'b', leaseTransitions: 1 })
-  t.same(b.events, ['leader:a', 'leader:b', 'started'])
-  b.stop.abort()
-  await b.run
-})
+t.test(
+  'two electors: one leader; the leader dies without releasing; the other takes over after ~leaseDuration',
+  async t => {
+    const h = await harness(NS)
+    t.teardown(h.close)
+    const a = candidate(h, 'a')
+    t.ok(await until(() => a.elector.isLeader(), 3_000), 'a leads')
+    const b = candidate(h, 'b')
+    t.teardown(() => b.stop.abort())
+    await new Promise(r => setTimeout(r, 1_500))
+    t.ok(a.elector.isLeader() && !b.elector.isLeader(), 'only one leader while a renews')
+    t.equal(b.elector.leader(), 'a')
+    t.same(b.events, ['leader:a'])
+    t.match(specOf(h), { holderIdentity: 'a', leaseTransitions: 0, leaseDurationSeconds: 3 })
+    t.match(specOf(h)?.renewTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, 'MicroTime on the wire')
+    const diedAt = performance.now()
+    a.stop.abort()
+    await a.run
+    t.same(a.events, ['leader:a', 'started', 'stopped'])
+    t.ok(a.leadership?.aborted, 'leadership signal aborted')
+    t.notOk(a.elector.isLeader())
+    t.ok(await until(() => b.elector.isLeader(), 8_000), 'b takes over')
+    const waited = (b.ledAt ?? 0) - diedAt
+    t.ok(waited >= 2_400 && waited < 6_500, `takeover after ~leaseDuration (${Math.round(waited)} ms)`)
+    t.match(specOf(h), { holderIdentity: 'b', leaseTransitions: 1 })
+    t.same(b.events, ['leader:a', 'leader:b', 'started'])
+    b.stop.abort()
+    await b.run
+  },
+)
 
-t.test('release on cancel: the next candidate takes over without waiting for expiry', async (t) => {
+t.test('release on cancel: the next candidate takes over without waiting for expiry', async t => {
   const h = await harness(NS)
   t.teardown(h.close)
   const a = candidate(h, 'a', { releaseOnCancel: true })
   t.ok(await until(() => a.elector.isLeader(), 3_000))
   const b = candidate(h, 'b')
   t.teardown(() => b.stop.abort())
-  await new Promise((r) => setTimeout(r, 300))
+  await new Promise(r => setTimeout(r, 300))
   const releasedAt = performance.now()
   a.stop.abort()
   await a.run
@@ -94,49 +103,65 @@ t.test('release on cancel: the next candidate takes over without waiting for exp
   t.equal(await a.elector.release(), true, 'release when not holding is a no-op')
 })
 
-t.test('renewal failing for renewDeadline ends leadership; a failing callback does not break the elector', async (t) => {
+t.test('renewal failing for renewDeadline ends leadership; a failing callback does not break the elector', async t => {
   const h = await harness(NS)
   t.teardown(h.close)
   const errors: string[] = []
   const a = candidate(h, 'a', {
-    onError: (m) => errors.push(m),
+    onError: m => errors.push(m),
     onNewLeader: () => {
       throw new Error('boom')
     },
   })
   t.ok(await until(() => a.elector.isLeader(), 3_000))
-  h.fake.authorize = (req) => !(req.resource === 'leases' && (req.verb === 'update' || req.verb === 'get'))
+  h.fake.authorize = req => !(req.resource === 'leases' && (req.verb === 'update' || req.verb === 'get'))
   const cut = performance.now()
   await a.run
   const lost = performance.now() - cut
   t.ok(lost >= 1_500 && lost < 4_000, `gave up after ~renewDeadline (${Math.round(lost)} ms)`)
   t.ok(a.leadership?.aborted)
   t.same(a.events, ['started', 'stopped'])
-  t.ok(errors.some((m) => /callback failed: boom/.test(m)))
-  t.ok(errors.some((m) => /forbidden/.test(m)))
-  t.ok(errors.some((m) => /failed to renew lease rollguard-system\/rollguard within 2000 ms/.test(m)))
+  t.ok(errors.some(m => /callback failed: boom/.test(m)))
+  t.ok(errors.some(m => /forbidden/.test(m)))
+  t.ok(errors.some(m => /failed to renew lease rollguard-system\/rollguard within 2000 ms/.test(m)))
 })
 
-t.test('acquire keeps retrying through API errors and stops on abort', async (t) => {
+t.test('acquire keeps retrying through API errors and stops on abort', async t => {
   const h = await harness(NS)
   t.teardown(h.close)
-  h.fake.authorize = (req) => req.resource !== 'leases'
+  h.fake.authorize = req => req.resource !== 'leases'
   const a = candidate(h, 'a')
-  t.ok(await until(() => h.fake.log.filter((e) => e.resource === 'leases').length >= 2, 3_000), 'retried')
+  t.ok(await until(() => h.fake.log.filter(e => e.resource === 'leases').length >= 2, 3_000), 'retried')
   t.notOk(a.elector.isLeader())
   a.stop.abort()
   await a.run
   t.same(a.events, ['stopped'], 'onStoppedLeading runs even if never leading')
 })
 
-t.test('configuration is validated like client-go', async (t) => {
+t.test('configuration is validated like client-go', async t => {
   const h = await harness(NS)
   t.teardown(h.close)
-  const base = { coordination: h.clients.coordination, namespace: NS, name: 'l', identity: 'x', onStartedLeading: () => {}, onStoppedLeading: () => {} }
+  const base = {
+    coordination: h.clients.coordination,
+    namespace: NS,
+    name: 'l',
+    identity: 'x',
+    onStartedLeading: () => {},
+    onStoppedLeading: () => {},
+  }
   t.throws(() => new LeaseElector({ ...base, identity: '' }), /identity must not be empty/)
-  t.throws(() => new LeaseElector({ ...base, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 }), /leaseDuration must be greater than renewDeadline/)
-  t.throws(() => new LeaseElector({ ...base, renewDeadlineMs: 2_400, retryPeriodMs: 2_000 }), /renewDeadline must be greater than retryPeriod\*JitterFactor/)
-  t.throws(() => new LeaseElector({ ...base, leaseDurationMs: 900, renewDeadlineMs: 800, retryPeriodMs: 100 }), /at least 1s/)
+  t.throws(
+    () => new LeaseElector({ ...base, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 }),
+    /leaseDuration must be greater than renewDeadline/,
+  )
+  t.throws(
+    () => new LeaseElector({ ...base, renewDeadlineMs: 2_400, retryPeriodMs: 2_000 }),
+    /renewDeadline must be greater than retryPeriod\*JitterFactor/,
+  )
+  t.throws(
+    () => new LeaseElector({ ...base, leaseDurationMs: 900, renewDeadlineMs: 800, retryPeriodMs: 100 }),
+    /at least 1s/,
+  )
   t.throws(() => new LeaseElector({ ...base, retryPeriodMs: 0 }), /retryPeriod must be greater than zero/)
   t.doesNotThrow(() => new LeaseElector(base), 'defaults 15s/10s/2s are valid')
 })

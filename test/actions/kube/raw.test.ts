@@ -14,7 +14,7 @@ function withFutureFields(image: string) {
   return d
 }
 
-t.test('fields unknown to the typed models survive the round trip into the PATCH body', async (t) => {
+t.test('fields unknown to the typed models survive the round trip into the PATCH body', async t => {
   const h = await harness(NS)
   t.teardown(h.close)
   await h.fake.seedDeployment(NS, withFutureFields('nginx:1'))
@@ -25,28 +25,36 @@ t.test('fields unknown to the typed models survive the round trip into the PATCH
   h.fake.log.length = 0
   const r = await undoDeployment(h.clients.apps, ref('Deployment', NS, 'web'), { dryRun: false })
   t.equal(r.kind, 'rolled-back')
-  const ops = writes(h.fake.log)[0]?.body as { path: string; value: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } } }[]
-  const template = ops.find((o) => o.path === '/spec/template')?.value
+  const ops = writes(h.fake.log)[0]?.body as {
+    path: string
+    value: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } }
+  }[]
+  const template = ops.find(o => o.path === '/spec/template')?.value
   t.same(template?.spec['futurePodField'], { mode: 'strict' })
   t.equal(template?.spec.containers[0]?.['futureContainerField'], 42)
   await h.fake.tick()
-  const stored = h.fake.get('deployments', NS, 'web') as unknown as { spec: { template: { spec: Record<string, unknown> } } }
+  const stored = h.fake.get('deployments', NS, 'web') as unknown as {
+    spec: { template: { spec: Record<string, unknown> } }
+  }
   t.same(stored.spec.template.spec['futurePodField'], { mode: 'strict' }, 'and the stored deployment keeps it')
 })
 
-t.test('withRaw returns the server JSON; errors still throw ApiException', async (t) => {
+t.test('withRaw returns the server JSON; errors still throw ApiException', async t => {
   const h = await harness(NS)
   t.teardown(h.close)
   await h.fake.seedDeployment(NS, withFutureFields('nginx:1'))
-  const raw = await withRaw<{ kind: string; spec: { template: { spec: Record<string, unknown> } } }>((o) =>
+  const raw = await withRaw<{ kind: string; spec: { template: { spec: Record<string, unknown> } } }>(o =>
     h.clients.apps.readNamespacedDeployment({ name: 'web', namespace: NS }, o),
   )
   t.equal(raw.kind, 'Deployment')
   t.ok('futurePodField' in raw.spec.template.spec)
-  await t.rejects(withRaw((o) => h.clients.apps.readNamespacedDeployment({ name: 'nope', namespace: NS }, o)), { code: 404 })
+  await t.rejects(
+    withRaw(o => h.clients.apps.readNamespacedDeployment({ name: 'nope', namespace: NS }, o)),
+    { code: 404 },
+  )
 })
 
-t.test('callOptions: Content-Type override and the caller signal; the static timeout stays in force', async (t) => {
+t.test('callOptions: Content-Type override and the caller signal; the static timeout stays in force', async t => {
   const h = await harness(NS, {}, 300)
   t.teardown(h.close)
   await h.fake.seedDeployment(NS, deploymentManifest())
@@ -58,25 +66,35 @@ t.test('callOptions: Content-Type override and the caller signal; the static tim
   t.equal(h.fake.get('deployments', NS, 'web')?.metadata.labels?.['merged'], 'yes')
   const ctl = new AbortController()
   h.fake.inject({ kind: 'delay', ms: 1_000, match: { verb: 'get' } })
-  const pending = h.clients.apps.readNamespacedDeployment({ name: 'web', namespace: NS }, callOptions({ signal: ctl.signal }))
+  const pending = h.clients.apps.readNamespacedDeployment(
+    { name: 'web', namespace: NS },
+    callOptions({ signal: ctl.signal }),
+  )
   ctl.abort()
   await t.rejects(pending, { name: 'AbortError' }, 'the caller signal aborts the request')
   h.fake.inject({ kind: 'delay', ms: 1_000, match: { verb: 'get' } })
   const started = Date.now()
-  await t.rejects(h.clients.apps.readNamespacedDeployment({ name: 'web', namespace: NS }, callOptions({})), { name: 'AbortError' })
+  await t.rejects(h.clients.apps.readNamespacedDeployment({ name: 'web', namespace: NS }, callOptions({})), {
+    name: 'AbortError',
+  })
   t.ok(Date.now() - started < 900, 'the client request timeout (300 ms) still applies')
 })
 
-t.test('listAllRaw follows continue tokens and is bounded', async (t) => {
+t.test('listAllRaw follows continue tokens and is bounded', async t => {
   const pages: Record<string, unknown> = {
     first: { metadata: { continue: 'b' }, items: [1, 2] },
     b: { metadata: { continue: '' }, items: [3] },
   }
-  const fakeCall = (cont: string | undefined, options: ReturnType<typeof callOptions>) => replay(pages[cont ?? 'first'], options)
+  const fakeCall = (cont: string | undefined, options: ReturnType<typeof callOptions>) =>
+    replay(pages[cont ?? 'first'], options)
   t.same(await listAllRaw<number>(fakeCall), [1, 2, 3])
-  const endless = (_c: string | undefined, options: ReturnType<typeof callOptions>) => replay({ metadata: { continue: 'again' }, items: [] }, options)
+  const endless = (_c: string | undefined, options: ReturnType<typeof callOptions>) =>
+    replay({ metadata: { continue: 'again' }, items: [] }, options)
   await t.rejects(listAllRaw(endless), /did not finish within 100 pages/)
-  await t.rejects(withRaw((options) => replay(undefined, options)), /without a JSON body/)
+  await t.rejects(
+    withRaw(options => replay(undefined, options)),
+    /without a JSON body/,
+  )
 })
 
 // Runs the capture middleware of `options` over a canned 200 response, as the generated client would.
