@@ -12,47 +12,40 @@ import { describeWorkload } from '../../actions/workload-ref.js'
 export function renderStatusPage(m: StatusModel): string {
   const title = m.summary.firing > 0 ? `(${m.summary.firing} firing) rollguard` : 'rollguard'
   return `<!doctype html>\n${html`<html lang="en">
-    <head>
-      <meta charset="utf-8" />
-      <meta name="viewport" content="width=device-width, initial-scale=1" />
-      <meta http-equiv="refresh" content="${m.refreshSeconds}" />
-      <meta name="color-scheme" content="light dark" />
-      <title>${title}</title>
-      <style>
-        ${STYLE}
-      </style>
-    </head>
-    <body>
-      ${banner(m)}
-      <header>
-        <h1>rollguard <span class="muted small">${m.version}</span></h1>
-        <ul class="facts">
-          ${facts(m)}
-        </ul>
-      </header>
-      <main>${summary(m)} ${alertsSection(m)} ${workloadsSection(m)} ${decisionsSection(m)} ${rulesSection(m)}</main>
-      <footer class="muted small">
-        JSON: <a href="/api/v1/alerts">/api/v1/alerts</a> · <a href="/api/v1/rules">/api/v1/rules</a> ·
-        <a href="/status.json">/status.json</a> · <a href="/metrics">/metrics</a>
-      </footer>
-    </body>
-  </html>`}\n`
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="${m.refreshSeconds}">
+<meta name="color-scheme" content="light dark">
+<title>${title}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+${banner(m)}
+<header>
+<h1>rollguard <span class="muted small">${m.version}</span></h1>
+<ul class="facts">${facts(m)}</ul>
+</header>
+<main>
+${summary(m)}
+${alertsSection(m)}
+${workloadsSection(m)}
+${decisionsSection(m)}
+${rulesSection(m)}
+</main>
+<footer class="muted small">JSON: <a href="/api/v1/alerts">/api/v1/alerts</a> · <a href="/api/v1/rules">/api/v1/rules</a> · <a href="/status.json">/status.json</a> · <a href="/metrics">/metrics</a></footer>
+</body>
+</html>`}\n`
 }
 
 function banner(m: StatusModel): Html {
   if (m.actions === undefined) {
-    return html`<div class="banner banner-off" role="status">
-      Automatic rollbacks are not configured: alerts are evaluated and sent to Alertmanager only.
-    </div>`
+    return html`<div class="banner banner-off" role="status">Automatic rollbacks are not configured: alerts are evaluated and sent to Alertmanager only.</div>`
   }
   if (m.actions.mode === 'dry-run') {
-    return html`<div class="banner banner-dry" role="status">
-      <strong>DRY-RUN</strong> — rollbacks are decided and checked against the API server, but never applied.
-    </div>`
+    return html`<div class="banner banner-dry" role="status"><strong>DRY-RUN</strong> — rollbacks are decided and checked against the API server, but never applied.</div>`
   }
-  return html`<div class="banner banner-exec" role="status">
-    <strong>EXECUTE</strong> — automatic rollbacks are applied to the cluster.
-  </div>`
+  return html`<div class="banner banner-exec" role="status"><strong>EXECUTE</strong> — automatic rollbacks are applied to the cluster.</div>`
 }
 
 function facts(m: StatusModel): Html {
@@ -66,12 +59,9 @@ function facts(m: StatusModel): Html {
     m.reload === undefined
       ? ''
       : m.reload.ok
-        ? html`<li>
-            config loaded${m.reload.lastSuccessAt === 0 ? '' : html` ${time(m.now, m.reload.lastSuccessAt)}`}
-          </li>`
+        ? html`<li>config loaded${m.reload.lastSuccessAt === 0 ? '' : html` ${time(m.now, m.reload.lastSuccessAt)}`}</li>`
         : html`<li><span class="chip firing">config reload failed</span> running the previous config (see the log)</li>`
-  return html`${leader}${reload}
-    <li>updated ${time(m.now, m.now, clock(m.now))} · refreshes every ${m.refreshSeconds}s</li>`
+  return html`${leader}${reload}<li>updated ${time(m.now, m.now, clock(m.now))} · refreshes every ${m.refreshSeconds}s</li>`
 }
 
 function summary(m: StatusModel): Html {
@@ -86,9 +76,7 @@ function summary(m: StatusModel): Html {
   const rules =
     s.rules === 0 ? 'no rules loaded' : problems.length > 0 ? problems.join(' · ') : `${s.rules} rules healthy`
   const ruleTone = s.failing > 0 ? 'firing' : s.noData > 0 ? 'nodata' : 'muted'
-  return html`<p class="summary">
-    <span class="big ${tone}">${alerts}</span> <span class="${ruleTone}">${rules}</span>
-  </p>`
+  return html`<p class="summary"><span class="big ${tone}">${alerts}</span> <span class="${ruleTone}">${rules}</span></p>`
 }
 
 function alertsSection(m: StatusModel): Html {
@@ -96,44 +84,21 @@ function alertsSection(m: StatusModel): Html {
     m.alerts.length === 0
       ? html`<p class="muted">No pending or firing alerts.</p>`
       : html`<table>
-            <thead>
-              <tr>
-                <th>State</th>
-                <th>Alert</th>
-                <th>Workload</th>
-                <th class="num">Value</th>
-                <th>Since</th>
-                <th>Labels</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${m.alerts.map(a => alertRow(m, a))}
-            </tbody>
-          </table>
-          ${hidden(m.alertsHidden, 'more alerts: see /api/v1/alerts')}`
-  return html`<section id="alerts">
-    <h2>Active alerts</h2>
-    ${body}
-  </section>`
+<thead><tr><th>State</th><th>Alert</th><th>Workload</th><th class="num">Value</th><th>Since</th><th>Labels</th></tr></thead>
+<tbody>${m.alerts.map(a => alertRow(m, a))}</tbody>
+</table>${hidden(m.alertsHidden, 'more alerts: see /api/v1/alerts')}`
+  return html`<section id="alerts"><h2>Active alerts</h2>${body}</section>`
 }
 
 function alertRow(m: StatusModel, a: AlertRow): Html {
   return html`<tr class="row-${a.state}">
-    <td><span class="chip ${a.state}">${a.state}</span></td>
-    <td>
-      <strong>${a.name}</strong
-      >${a.trigger ? html` <span class="tag" title="a rollback trigger">trigger</span>` : ''}${a.summary === undefined ? '' : html`<div class="muted small">${a.summary}</div>`}
-    </td>
-    <td>${a.workload ?? html`<span class="muted">—</span>`}</td>
-    <td class="num">
-      <strong>${a.value}</strong
-      >${a.threshold === undefined ? '' : html`<div class="muted small">alert ${a.threshold}</div>`}
-    </td>
-    <td>
-      ${time(m.now, a.activeAt)}${a.state === 'firing' && a.firedAt !== 0 ? html`<div class="muted small">firing ${time(m.now, a.firedAt)}</div>` : ''}
-    </td>
-    <td>${labels(a.labels)}</td>
-  </tr>`
+<td><span class="chip ${a.state}">${a.state}</span></td>
+<td><strong>${a.name}</strong>${a.trigger ? html` <span class="tag" title="a rollback trigger">trigger</span>` : ''}${a.summary === undefined ? '' : html`<div class="muted small">${a.summary}</div>`}</td>
+<td>${a.workload ?? html`<span class="muted">—</span>`}</td>
+<td class="num"><strong>${a.value}</strong>${a.threshold === undefined ? '' : html`<div class="muted small">alert ${a.threshold}</div>`}</td>
+<td>${time(m.now, a.activeAt)}${a.state === 'firing' && a.firedAt !== 0 ? html`<div class="muted small">firing ${time(m.now, a.firedAt)}</div>` : ''}</td>
+<td>${labels(a.labels)}</td>
+</tr>`
 }
 
 function workloadsSection(m: StatusModel): Html {
@@ -143,17 +108,9 @@ function workloadsSection(m: StatusModel): Html {
   const body =
     m.workloads.length === 0
       ? html`<p class="muted">No rule returned a value for a workload in the last ${minutes} minutes.</p>`
-      : html`<p class="legend small">
-            <span class="key key-line"></span> value the rule returned <span class="key key-thr"></span> alert threshold
-            <span class="key key-absent"></span> no value: below threshold or no data
-            <span class="key key-error"></span> query
-            failed${m.actions === undefined ? '' : html` <span class="key key-mark"></span> rollback`}
-          </p>
-          ${m.workloads.map(w => workloadPanel(w))}${hidden(m.workloadsHidden, 'more workloads')}`
-  return html`<section id="workloads">
-    <h2>Workloads <span class="muted small">${period}</span></h2>
-    ${body}
-  </section>`
+      : html`<p class="legend small"><span class="key key-line"></span> value the rule returned <span class="key key-thr"></span> alert threshold <span class="key key-absent"></span> no value: below threshold or no data <span class="key key-error"></span> query failed${m.actions === undefined ? '' : html` <span class="key key-mark"></span> rollback`}</p>
+${m.workloads.map(w => workloadPanel(w))}${hidden(m.workloadsHidden, 'more workloads')}`
+  return html`<section id="workloads"><h2>Workloads <span class="muted small">${period}</span></h2>${body}</section>`
 }
 
 function workloadPanel(w: WorkloadPanel): Html {
@@ -164,9 +121,9 @@ function workloadPanel(w: WorkloadPanel): Html {
         ? html`<span class="chip pending">${w.pending} pending</span>`
         : html`<span class="chip ok">ok now</span>`
   return html`<article class="workload">
-    <h3>${describeWorkload(w.ref)} ${state}</h3>
-    ${w.series.map(seriesPanel)}${hidden(w.seriesHidden, 'more series')}
-  </article>`
+<h3>${describeWorkload(w.ref)} ${state}</h3>
+${w.series.map(seriesPanel)}${hidden(w.seriesHidden, 'more series')}
+</article>`
 }
 
 function seriesPanel(s: SeriesPanel): Html {
@@ -174,15 +131,10 @@ function seriesPanel(s: SeriesPanel): Html {
     s.state === 'none' ? '' : html`<span class="chip ${s.state === 'resolved' ? 'ok' : s.state}">${s.state}</span> `
   const name = [s.rule, ...s.labels.map(([k, v]) => `${k}=${v}`)].join(' ')
   return html`<div class="series">
-    <div class="series-head">
-      <div>${state}<strong>${s.rule}</strong></div>
-      ${s.labels.length > 0 ? html`<div>${labels(s.labels)}</div>` : ''}
-      <div class="series-val">
-        ${s.last === undefined ? html`<span class="muted">no value in the window</span>` : html`latest <strong>${s.last}</strong>`}${s.threshold === undefined ? '' : html` <span class="muted">· alert ${s.threshold}</span>`}
-      </div>
-    </div>
-    ${timelineSvg(s.timeline, name)}
-  </div>`
+<div class="series-head"><div>${state}<strong>${s.rule}</strong></div>${s.labels.length > 0 ? html`<div>${labels(s.labels)}</div>` : ''}
+<div class="series-val">${s.last === undefined ? html`<span class="muted">no value in the window</span>` : html`latest <strong>${s.last}</strong>`}${s.threshold === undefined ? '' : html` <span class="muted">· alert ${s.threshold}</span>`}</div></div>
+${timelineSvg(s.timeline, name)}
+</div>`
 }
 
 function decisionsSection(m: StatusModel): Html {
@@ -191,40 +143,20 @@ function decisionsSection(m: StatusModel): Html {
   else if (m.decisions.length === 0) body = html`<p class="muted">No rollback decisions yet.</p>`
   else {
     body = html`<table>
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Decision</th>
-            <th>Workload</th>
-            <th>Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${m.decisions.map(d => decisionRow(m, d))}
-        </tbody>
-      </table>
-      ${hidden(m.decisionsHidden, 'older decisions: see the log')}`
+<thead><tr><th>When</th><th>Decision</th><th>Workload</th><th>Details</th></tr></thead>
+<tbody>${m.decisions.map(d => decisionRow(m, d))}</tbody>
+</table>${hidden(m.decisionsHidden, 'older decisions: see the log')}`
   }
-  return html`<section id="decisions">
-    <h2>Recent rollback decisions</h2>
-    ${body}
-  </section>`
+  return html`<section id="decisions"><h2>Recent rollback decisions</h2>${body}</section>`
 }
 
 function decisionRow(m: StatusModel, d: DecisionRow): Html {
   return html`<tr>
-    <td class="nowrap">${time(m.now, d.at)}</td>
-    <td>
-      <span class="chip ${d.tone}">${d.headline}</span
-      >${d.mode === 'dry-run' && d.kind !== 'dry_run' ? html` <span class="tag">dry-run</span>` : ''}
-      <div class="muted small">reason: ${d.reason}</div>
-    </td>
-    <td>
-      ${d.workload === undefined ? html`<span class="muted">—</span>` : d.link === undefined ? d.workload : html`<a href="${d.link}">${d.workload}</a>`}
-      <div class="muted small">trigger: ${d.trigger}</div>
-    </td>
-    <td>${d.message}${d.kubectl === undefined ? '' : html`<div><code>${d.kubectl}</code></div>`}</td>
-  </tr>`
+<td class="nowrap">${time(m.now, d.at)}</td>
+<td><span class="chip ${d.tone}">${d.headline}</span>${d.mode === 'dry-run' && d.kind !== 'dry_run' ? html` <span class="tag">dry-run</span>` : ''}<div class="muted small">reason: ${d.reason}</div></td>
+<td>${d.workload === undefined ? html`<span class="muted">—</span>` : d.link === undefined ? d.workload : html`<a href="${d.link}">${d.workload}</a>`}<div class="muted small">trigger: ${d.trigger}</div></td>
+<td>${d.message}${d.kubectl === undefined ? '' : html`<div><code>${d.kubectl}</code></div>`}</td>
+</tr>`
 }
 
 function rulesSection(m: StatusModel): Html {
@@ -232,34 +164,15 @@ function rulesSection(m: StatusModel): Html {
     m.groups.length === 0
       ? html`<p class="muted">No rule groups loaded.</p>`
       : html`${m.groups.map(g => groupTable(m, g))}`
-  return html`<section id="rules">
-    <h2>Rule groups</h2>
-    ${body}
-  </section>`
+  return html`<section id="rules"><h2>Rule groups</h2>${body}</section>`
 }
 
 function groupTable(m: StatusModel, g: GroupRow): Html {
-  return html`<h3>
-      ${g.name}
-      <span class="muted small"
-        >${g.file} · every ${seconds(g.intervalMs)} · last evaluated ${time(m.now, g.lastEvaluation)} in
-        ${seconds(g.evaluationMs)}</span
-      >
-    </h3>
-    <table>
-      <thead>
-        <tr>
-          <th>Rule</th>
-          <th>State</th>
-          <th>Health</th>
-          <th>Threshold</th>
-          <th>Last evaluation</th>
-          <th>Last error</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${g.rules.map(
-          r => html`<tr${r.health === 'err' ? trusted(' class="row-err"') : r.noData !== undefined ? trusted(' class="row-nodata"') : ''}>
+  return html`<h3>${g.name} <span class="muted small">${g.file} · every ${seconds(g.intervalMs)} · last evaluated ${time(m.now, g.lastEvaluation)} in ${seconds(g.evaluationMs)}</span></h3>
+<table>
+<thead><tr><th>Rule</th><th>State</th><th>Health</th><th>Threshold</th><th>Last evaluation</th><th>Last error</th></tr></thead>
+<tbody>${g.rules.map(
+    r => html`<tr${r.health === 'err' ? trusted(' class="row-err"') : r.noData !== undefined ? trusted(' class="row-nodata"') : ''}>
 <td><strong>${r.name}</strong>${r.probesMissing ? html` <span class="tag tag-nodata" title="the rule reads rollguard_probe_* series, but the config has no probes: it can never fire">no probes configured</span>` : ''}${noDataNote(m, r)}</td>
 <td><span class="chip ${r.state === 'firing' ? 'firing' : r.state === 'pending' ? 'pending' : 'quiet'}">${r.state}</span>${r.firing + r.pending > 1 ? html` <span class="muted small">${r.firing} firing, ${r.pending} pending</span>` : ''}</td>
 <td>${healthChip(r)}</td>
@@ -267,28 +180,20 @@ function groupTable(m: StatusModel, g: GroupRow): Html {
 <td>${time(m.now, r.lastEvaluation)}</td>
 <td>${r.lastError === '' ? html`<span class="muted">—</span>` : html`<span class="error-text">${r.lastError}</span>`}</td>
 </tr>`,
-        )}
-      </tbody>
-    </table>`
+  )}</tbody>
+</table>`
 }
 
 /** healthChip shows the evaluation's health, except that a rule evaluating fine on no data at all is "no data", never "ok". */
 function healthChip(r: RuleRow): Html {
   if (r.health === 'ok' && r.noData !== undefined)
-    return html`<span class="chip nodata" title="none of the rule's selectors matches a series: it cannot fire"
-      >no data</span
-    >`
-  return html`<span class="chip ${r.health === 'ok' ? 'ok' : r.health === 'err' ? 'firing' : 'quiet'}"
-    >${r.health}</span
-  >`
+    return html`<span class="chip nodata" title="none of the rule's selectors matches a series: it cannot fire">no data</span>`
+  return html`<span class="chip ${r.health === 'ok' ? 'ok' : r.health === 'err' ? 'firing' : 'quiet'}">${r.health}</span>`
 }
 
 function noDataNote(m: StatusModel, r: RuleRow): Html | string {
   if (r.noData === undefined) return ''
-  return html`<div class="small nodata">
-    no series match ${r.noData.selectors.map((s, i) => html`${i > 0 ? ', ' : ''}<code>${s}</code>`)} since
-    ${time(m.now, r.noData.since)}
-  </div>`
+  return html`<div class="small nodata">no series match ${r.noData.selectors.map((s, i) => html`${i > 0 ? ', ' : ''}<code>${s}</code>`)} since ${time(m.now, r.noData.since)}</div>`
 }
 
 function labels(pairs: readonly (readonly [string, string])[]): Html {

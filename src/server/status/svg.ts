@@ -31,38 +31,24 @@ export function timelineSvg(tl: Timeline, label: string): Html {
     x: x(tl.to - f * (tl.to - tl.from)),
     text: `−${span(f * (tl.to - tl.from))}`,
   }))
-  return html`<svg
-    class="tl"
-    viewBox="0 0 ${WIDTH} ${HEIGHT}"
-    width="${WIDTH}"
-    height="${HEIGHT}"
-    role="img"
-    aria-label="${summary}"
-    xmlns="http://www.w3.org/2000/svg"
-  >
-    <title>${summary}</title>
-    <rect class="tl-bg" x="${LEFT}" y="${TOP}" width="${RIGHT - LEFT}" height="${BOTTOM - TOP}" />
-    ${tl.bands.map(b => html`<rect class="tl-${b.kind}" x="${r(x(b.from))}" y="${TOP}" width="${r(Math.max(1, x(b.to) - x(b.from)))}" height="${BOTTOM - TOP}"><title>${b.kind === 'error' ? 'query failed' : 'below threshold / no data'}</title></rect>`)}
-    ${thr === undefined ? '' : html`<line class="tl-thr" x1="${LEFT}" x2="${RIGHT}" y1="${r(y(thr))}" y2="${r(y(thr))}" /><text class="tl-thr-label" x="${RIGHT + 4}" y="${r(y(thr) + 4)}">${formatThreshold(tl.threshold as NonNullable<Timeline['threshold']>)}</text>`}
-    ${tl.segments.map(s => html`<polyline class="tl-line" points="${s.map(p => `${r(x(p.t))},${r(y(p.v))}`).join(' ')}" />`)}
-    ${tl.markers.map(mk => {
-      // The label sits above the plot, centred on its line unless that would leave the plot.
-      const at = x(mk.t)
-      const anchor = at - LEFT < 60 ? 'start' : RIGHT - at < 60 ? 'end' : 'middle'
-      return html`<line class="tl-mark" x1="${r(at)}" x2="${r(at)}" y1="${TOP - 4}" y2="${BOTTOM}" /><text
-          class="tl-mark-label"
-          x="${r(at)}"
-          y="${TOP - 7}"
-          text-anchor="${anchor}"
-          >${mk.text}</text
-        >`
-    })}
-    ${last === undefined ? '' : html`<circle class="tl-last" cx="${r(x(last.t))}" cy="${r(y(last.v))}" r="3.5" />`}
-    <text class="tl-axis" x="${LEFT - 6}" y="${TOP + 9}" text-anchor="end">${formatValue(hi)}</text>
-    <text class="tl-axis" x="${LEFT - 6}" y="${BOTTOM}" text-anchor="end">${formatValue(lo)}</text>
-    ${ticks.map(tk => html`<text class="tl-axis" x="${r(tk.x)}" y="${HEIGHT - 4}" text-anchor="middle">${tk.text}</text>`)}
-    <text class="tl-axis" x="${RIGHT}" y="${HEIGHT - 4}" text-anchor="end">now</text>
-  </svg>`
+  return html`<svg class="tl" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${summary}" xmlns="http://www.w3.org/2000/svg">
+<title>${summary}</title>
+<rect class="tl-bg" x="${LEFT}" y="${TOP}" width="${RIGHT - LEFT}" height="${BOTTOM - TOP}"/>
+${tl.bands.map(b => html`<rect class="tl-${b.kind}" x="${r(x(b.from))}" y="${TOP}" width="${r(Math.max(1, x(b.to) - x(b.from)))}" height="${BOTTOM - TOP}"><title>${b.kind === 'error' ? 'query failed' : 'below threshold / no data'}</title></rect>`)}
+${thr === undefined ? '' : html`<line class="tl-thr" x1="${LEFT}" x2="${RIGHT}" y1="${r(y(thr))}" y2="${r(y(thr))}"/><text class="tl-thr-label" x="${RIGHT + 4}" y="${r(y(thr) + 4)}">${formatThreshold(tl.threshold as NonNullable<Timeline['threshold']>)}</text>`}
+${tl.segments.map(s => html`<polyline class="tl-line" points="${s.map(p => `${r(x(p.t))},${r(y(p.v))}`).join(' ')}"/>`)}
+${tl.markers.map(mk => {
+  // The label sits above the plot, centred on its line unless that would leave the plot.
+  const at = x(mk.t)
+  const anchor = at - LEFT < 60 ? 'start' : RIGHT - at < 60 ? 'end' : 'middle'
+  return html`<line class="tl-mark" x1="${r(at)}" x2="${r(at)}" y1="${TOP - 4}" y2="${BOTTOM}"/><text class="tl-mark-label" x="${r(at)}" y="${TOP - 7}" text-anchor="${anchor}">${mk.text}</text>`
+})}
+${last === undefined ? '' : html`<circle class="tl-last" cx="${r(x(last.t))}" cy="${r(y(last.v))}" r="3.5"/>`}
+<text class="tl-axis" x="${LEFT - 6}" y="${TOP + 9}" text-anchor="end">${formatValue(hi)}</text>
+<text class="tl-axis" x="${LEFT - 6}" y="${BOTTOM}" text-anchor="end">${formatValue(lo)}</text>
+${ticks.map(tk => html`<text class="tl-axis" x="${r(tk.x)}" y="${HEIGHT - 4}" text-anchor="middle">${tk.text}</text>`)}
+<text class="tl-axis" x="${RIGHT}" y="${HEIGHT - 4}" text-anchor="end">now</text>
+</svg>`
 }
 
 /** span is a tick label: "40s", "2.5m", "15m". */
