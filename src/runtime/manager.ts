@@ -11,6 +11,8 @@ import { labelsToString } from '../engine/labels.js'
 import type { AlertingRuleSpec, RuleGroupSpec } from '../engine/spec.js'
 import type { OutgoingAlert, Transition } from '../engine/types.js'
 import type { EngineMetrics } from '../telemetry/metrics.js'
+import { deepEqual } from './deep-equal.js'
+import { createCoalescedQueries, type CoalescedQueries } from './coalesced-query.js'
 import { Scheduler } from './scheduler.js'
 import { Slices } from '../sources/sliced-json.js'
 
@@ -22,6 +24,8 @@ export interface AlertSink {
 /** ManagerSettings are the daemon-wide evaluation settings (replaced on reload). */
 export interface ManagerSettings extends Omit<GroupOptions, 'clock'> {
   readonly defaultIntervalMs: number
+  /** queryCoalescing answers rules that differ only in a kept label's value with one query (default true). */
+  readonly queryCoalescing?: boolean
 }
 
 /** ManagerDeps are the manager's collaborators. */
@@ -55,6 +59,7 @@ export class RuleManager {
   /** last alert counts (pending, firing, inactive) set per rule; a rebuilt group has new rules, so it sets all again. */
   readonly #alertCounts = new WeakMap<RuleRuntime, readonly [number, number, number]>()
   #settings: ManagerSettings
+  #coalesced: CoalescedQueries | undefined
   #evaluatedOnce = false
   #stopped = false
 
@@ -80,8 +85,9 @@ export class RuleManager {
    * groups restart with the alert state of rules that kept their name and labels; removed groups stop.
    */
   async update(specs: readonly RuleGroupSpec[], settings: ManagerSettings): Promise<void> {
-    const settingsChanged = JSON.stringify(settings) !== JSON.stringify(this.#settings)
+    const settingsChanged = !sameSettings(settings, this.#settings)
     this.#settings = settings
+    this.#coalesced = this.#planQueries(specs, settings)
     const next = new Map<string, RuleGroupSpec>(specs.map(s => [groupKey(s), s]))
     const stopping: Promise<void>[] = []
     // A group at a time, giving the event loop a turn whenever a slice has run long: thousands of rules take a while.
@@ -145,7 +151,9 @@ export class RuleManager {
     }
     try {
       const health = state.rules.map(r => r.state.health)
-      const result = await evaluateGroup(state, slot, { ...this.#settings, clock: this.deps.clock ?? performanceNow })
+      const settings = this.#settings
+      const query = this.#coalesced?.queryFor(group, settings.query) ?? settings.query
+      const result = await evaluateGroup(state, slot, { ...settings, query, clock: this.deps.clock ?? performanceNow })
       this.#record(state, group, result, health)
       this.deps.sink().send(result.toSend)
       this.#evaluatedOnce = true
@@ -154,6 +162,15 @@ export class RuleManager {
       // evaluateGroup never throws by design; this guards the loop against bugs in logging or sinks.
       this.deps.logger.error({ group, err }, 'group iteration failed')
     }
+  }
+
+  /** #planQueries plans which rules share a query (docs/query-coalescing.md); none when coalescing is off. */
+  #planQueries(specs: readonly RuleGroupSpec[], settings: ManagerSettings): CoalescedQueries | undefined {
+    const metrics = this.deps.metrics.coalescing
+    if (settings.queryCoalescing !== false) return createCoalescedQueries(specs, settings.defaultIntervalMs, metrics)
+    metrics.rules.set(0)
+    metrics.queries.set(0)
+    return undefined
   }
 
   #record(state: GroupState, group: string, result: GroupEvaluation, healthBefore: string[]): void {
@@ -290,16 +307,10 @@ export function groupKey(spec: Pick<RuleGroupSpec, 'file' | 'name'>): string {
   return `${spec.file};${spec.name}`
 }
 
-function ruleSignature(rule: AlertingRuleSpec): string {
+/** ruleSignature is what makes two rules the same rule: templates compare by their source text. */
+function ruleSignature(rule: AlertingRuleSpec): unknown {
   const sources = (t: AlertingRuleSpec['labels']) => Object.entries(t).map(([k, v]) => [k, v.source])
-  return JSON.stringify([
-    rule.name,
-    rule.expr,
-    rule.forMs,
-    rule.keepFiringForMs,
-    sources(rule.labels),
-    sources(rule.annotations),
-  ])
+  return [rule.name, rule.expr, rule.forMs, rule.keepFiringForMs, sources(rule.labels), sources(rule.annotations)]
 }
 
 function sameGroup(a: RuleGroupSpec, b: RuleGroupSpec): boolean {
@@ -308,8 +319,17 @@ function sameGroup(a: RuleGroupSpec, b: RuleGroupSpec): boolean {
     a.limit === b.limit &&
     a.queryOffsetMs === b.queryOffsetMs &&
     a.rules.length === b.rules.length &&
-    a.rules.every((r, i) => ruleSignature(r) === ruleSignature(b.rules[i] as AlertingRuleSpec))
+    a.rules.every((r, i) => deepEqual(ruleSignature(r), ruleSignature(b.rules[i] as AlertingRuleSpec)))
   )
+}
+
+/**
+ * sameSettings compares the settings that are data; the query function and the alert-source builder are read at
+ * every iteration, so a new one takes effect without rebuilding any group.
+ */
+function sameSettings(a: ManagerSettings, b: ManagerSettings): boolean {
+  const data = (s: ManagerSettings) => Object.entries(s).filter(([, v]) => typeof v !== 'function')
+  return deepEqual(Object.fromEntries(data(a)), Object.fromEntries(data(b)))
 }
 
 /** copyState carries alert state over to rules with the same name and labels, matching duplicates in order. */
