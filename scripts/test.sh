@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what the integration tests need (Debian's prometheus and
-# prometheus-alertmanager), type-checks and builds, then runs every tap test.
+# The whole test suite: installs what the integration tests need (Debian's prometheus,
+# prometheus-alertmanager and victoria-metrics), type-checks and builds, lints and checks formatting, then runs every tap test.
 # Ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,13 @@ bash scripts/install-system-deps.sh || { echo "system dependencies could not be 
 echo "== type-check and build (tests run dist/main.js, the demo and its simulated cluster as processes)"
 if ! npx tsc -p tsconfig.json || ! npx tsc -p test/tsconfig.json --noEmit || ! npx tsc -p test/fixtures/kube/tsconfig.build.json; then
   echo "type-check failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== lint (ESLint, type-aware) and format (Prettier)"
+if ! npm run --silent lint; then
+  echo "lint or format check failed (npm run format fixes formatting)"
   echo "0 passed, 1 failed"
   exit 1
 fi

@@ -12,6 +12,7 @@ import { errorTypeFor } from '../server/errors.js'
 import type { WebhookMetrics } from '../telemetry/webhook-metrics.js'
 import { parsePayload, type WebhookPayload } from './payload.js'
 import type { AlertCounts, AlertmanagerReceiver } from './receiver.js'
+import { errorText } from '../errors.js'
 
 /** WebhookRouteOptions wire the route; `now` is wall-clock ms (rate limiting). */
 export interface WebhookRouteOptions {
@@ -121,14 +122,16 @@ export function webhookRoutes(opts: WebhookRouteOptions): FastifyPluginAsync {
     return reply.code(200).send({ status: 'success', data: { message: receipt.message, alerts: receipt.counts } })
   }
 
-  const onError = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+  // Sends the answer and returns nothing: fastify awaits an error handler's thenable result, and a reply is one.
+  const onError = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     const status =
       typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
     if (status === 500) {
       logger.error({ err: error }, 'alertmanager webhook: request failed')
-      return reject(request, reply, 500, 'internal error; Alertmanager will retry')
+      reject(request, reply, 500, 'internal error; Alertmanager will retry')
+      return
     }
-    return reject(
+    reject(
       request,
       reply,
       status,
@@ -167,7 +170,9 @@ export function webhookRoutes(opts: WebhookRouteOptions): FastifyPluginAsync {
         done(null, JSON.parse(body as string))
       } catch (err) {
         done(
-          Object.assign(new Error(`the body is not valid JSON: ${(err as Error).message}`), { statusCode: 400 }),
+          Object.assign(new Error(`the body is not valid JSON: ${errorText(err)}`, { cause: err }), {
+            statusCode: 400,
+          }),
           undefined,
         )
       }

@@ -16,7 +16,7 @@ import { gzipBomb, MiB, serve, stream, type Streamed } from '../fixtures/big-ans
 /** fetchBody GETs url and reads the answer with readBody. */
 function fetchBody(url: string, limit: BodyLimit): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, res => readBody(res, limit).then(resolve, reject))
+    const req = http.get(url, res => void readBody(res, limit).then(resolve, reject))
     req.on('error', reject)
   })
 }

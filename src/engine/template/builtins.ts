@@ -35,6 +35,8 @@ function kindOf(v: Value): Kind {
       return 'float'
     case 'string':
       return 'string'
+    default:
+      break
   }
   if (v.kind === 'int') return v.type === 'uint8' ? 'uint' : 'int'
   return v.kind === 'html' ? 'string' : 'other'

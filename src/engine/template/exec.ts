@@ -23,6 +23,7 @@ import { methodOf } from './gotime.js'
 import { lineOf, type TreeSet } from './parser.js'
 import { goQuote, utf8Length } from './strconv.js'
 import { AlertData, GoInt, formatPrinted, formatValue, isTrue, typeName, type Value } from './values.js'
+import { errorText } from '../../errors.js'
 
 const MISSING = Symbol('missing')
 type Final = Value | typeof MISSING
@@ -248,6 +249,8 @@ class State {
       case 'pipe':
         this.notAFunction(cmd.args, final)
         return this.evalPipeline(dot, first)
+      default:
+        break
     }
     this.at(first)
     this.notAFunction(cmd.args, final)
@@ -357,7 +360,7 @@ class State {
       return fn.call(argv, this.env, name === 'call' && argNodes[0] !== undefined ? nodeString(argNodes[0]) : '')
     } catch (e) {
       this.at(node)
-      return this.errorf(`error calling ${name}: ${(e as Error).message}`)
+      return this.errorf(`error calling ${name}: ${errorText(e)}`)
     }
   }
 
@@ -388,6 +391,8 @@ class State {
         return this.validateType(this.evalFunction(dot, n, n, [], MISSING), type)
       case 'chain':
         return this.validateType(this.evalChainNode(dot, n, [], MISSING), type)
+      default:
+        break
     }
     // A literal: its Go type comes from the parameter type.
     if (type === 'string') return n.kind === 'string' ? n.text : this.errorf(`expected string; found ${nodeString(n)}`)

@@ -16,6 +16,7 @@ import type {
 import { nodeString } from './ast.js'
 import { isKeyword, lex, type Kind, type Token } from './lexer.js'
 import { goQuote, parseNumberLiteral, unquote } from './strconv.js'
+import { errorText } from '../../errors.js'
 
 /** TemplateSyntaxError is a template parse error worded like Go's text/template; line is 1-based. */
 export class TemplateSyntaxError extends Error {
@@ -202,7 +203,7 @@ class Parser {
     try {
       return unquote(t.val)
     } catch (e) {
-      return this.fail((e as Error).message)
+      return this.fail(errorText(e))
     }
   }
 
@@ -296,6 +297,8 @@ class Parser {
         return this.block()
       case 'template':
         return this.template()
+      default:
+        break
     }
     this.backup()
     const pos = this.peekNonSpace().pos
@@ -444,6 +447,8 @@ class Parser {
       case 'string':
       case 'rawString':
         return this.string(t)
+      default:
+        break
     }
     this.backup()
     return undefined
@@ -465,7 +470,7 @@ class Parser {
       const lit = parseNumberLiteral(t.val, t.kind as 'number' | 'charConstant' | 'complex')
       return { kind: 'number', pos: t.pos, text: t.val, ...lit }
     } catch (e) {
-      return this.fail((e as Error).message)
+      return this.fail(errorText(e))
     }
   }
 

@@ -157,6 +157,8 @@ function printArg(arg: Value, verb: string, f: Spec, depth = 0): string {
       return fmtFloat(arg, verb, f)
     case 'string':
       return fmtString(arg, verb, f)
+    default:
+      break
   }
   switch (arg.kind) {
     case 'int':

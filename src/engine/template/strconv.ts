@@ -97,6 +97,8 @@ export function goQuoteRune(r: number): string {
 
 /** canBackquote is Go's strconv.CanBackquote. */
 export function canBackquote(s: string): boolean {
+  // Go's rule names control characters; the regex says exactly that.
+  // eslint-disable-next-line no-control-regex
   return !/[`\x00-\x08\x0a-\x1f\x7f\ufeff\ud800-\udfff]/.test(s)
 }
 

@@ -191,6 +191,8 @@ export function typeName(v: Value): string {
       return 'float64'
     case 'string':
       return 'string'
+    default:
+      break
   }
   switch (v.kind) {
     case 'int':
@@ -228,6 +230,8 @@ export function formatValue(v: Value, depth = 0): string {
       return formatGoFloat(v)
     case 'string':
       return v
+    default:
+      break
   }
   const inner = (x: Value): string => formatValue(x, depth + 1)
   switch (v.kind) {
@@ -280,6 +284,8 @@ export function isTrue(v: Value): boolean {
       return v !== 0
     case 'string':
       return v.length > 0
+    default:
+      break
   }
   switch (v.kind) {
     case 'int':
