@@ -2,11 +2,14 @@
 // Detection-latency benchmark (issue 6). One synthetic Deployment, one Prometheus scraping it every second, the
 // same rule file (the four default triggers with a short `for`) evaluated every second by Prometheus itself, by
 // vmalert (querying that Prometheus) and by rollguard, all notifying one recorder (/prom, /vmalert, /rollguard).
+// With --backend victoria-metrics, a VictoriaMetrics single-node scrapes the same target and vmalert and rollguard
+// query it instead (Prometheus still evaluates its own TSDB); each engine is measured against the data it queries.
 // Each trial injects one fault (rotating error rate, latency, memory, failing probe) at a random phase, clears it
 // once every engine has fired, then injects a fault shorter than `for` that must not fire anywhere.
 //
 //   npm run build && node bench/detection.mjs            # full run → bench/results/detection.json
 //   node bench/detection.mjs --smoke --out /tmp/d.json   # 1 trial, short `for`, a minute at most
+//   node bench/detection.mjs --backend victoria-metrics  # → bench/results/detection-victoria-metrics.json
 //
 // Per trial and engine, from the recorder's arrival times and Prometheus's TSDB:
 //   fire end-to-end   = first firing alert received − fault injected − for
@@ -47,6 +50,9 @@ const { values: args } = parseArgs({
     engines: { type: 'string', default: 'prometheus,vmalert,rollguard' },
     out: { type: 'string' },
     'keep-logs': { type: 'string' },
+    backend: { type: 'string', default: 'prometheus' },
+    // VictoriaMetrics's own default is 30s: every query would see the data that much later (docs/backends.md).
+    'vm-latency-offset': { type: 'string', default: '0s' },
   },
 })
 const SMOKE = args.smoke
@@ -58,7 +64,8 @@ const ENGINES = args.engines
   .split(',')
   .map(s => s.trim())
   .filter(s => s !== '')
-const OUT = args.out ?? join(RESULTS, 'detection.json')
+const BACKEND = args.backend
+const OUT = args.out ?? join(RESULTS, BACKEND === 'prometheus' ? 'detection.json' : `detection-${BACKEND}.json`)
 const SCRAPE = '1s'
 const INTERVAL = '1s'
 const RESEND = '1m'
@@ -80,6 +87,8 @@ const DEADLINE_MS = (SMOKE ? 150 : 240) * 1000 + TRIALS * (4 * FOR_MS + 75_000)
 if (!Number.isInteger(TRIALS) || TRIALS < 1) throw new Error('--trials must be a positive integer')
 if (!(FOR_MS >= 2000)) throw new Error('--for must be at least 2s (e.g. 5s)')
 for (const e of ENGINES) if (!(e in PREFIX)) throw new Error(`unknown engine ${e} (prometheus, vmalert, rollguard)`)
+if (BACKEND !== 'prometheus' && BACKEND !== 'victoria-metrics')
+  throw new Error(`unknown backend ${BACKEND} (prometheus, victoria-metrics)`)
 
 /** waitFor polls fn (bounded) until it returns something other than undefined/false. */
 async function waitFor(what, timeoutMs, fn, everyMs = 100) {
@@ -103,7 +112,8 @@ async function postJson(url, body, method = 'POST') {
 /** scrapeTimes lists the exact timestamps (ms) of the target's scrapes in [from, to] (from raw `up` samples). */
 async function scrapeTimes(promUrl, from, to) {
   const seconds = Math.ceil((to - from) / 1000) + 2
-  const q = new URLSearchParams({ query: `up{job="bench"}[${seconds}s]`, time: (to / 1000).toFixed(3) })
+  // nocache=1: VictoriaMetrics answers as of the time asked (no latency offset), Prometheus ignores it.
+  const q = new URLSearchParams({ query: `up{job="bench"}[${seconds}s]`, time: (to / 1000).toFixed(3), nocache: '1' })
   const body = await fetchJson(`${promUrl}/api/v1/query?${q}`)
   const series = body.data.result[0]
   return (series?.values ?? []).map(([t]) => Math.round(t * 1000)).filter(t => t >= from - 2000)
@@ -116,6 +126,8 @@ async function truthSteps(promUrl, expr, from, to) {
     start: (from / 1000).toFixed(3),
     end: (to / 1000).toFixed(3),
     step: String(STEP_MS / 1000),
+    // VictoriaMetrics would otherwise round start and end to multiples of the step.
+    nocache: '1',
   })
   const body = await fetchJson(`${promUrl}/api/v1/query_range`, {
     method: 'POST',
@@ -208,6 +220,22 @@ await runBounded('detection', DEADLINE_MS, async dist => {
     logFile: join(logs, 'prometheus.log'),
   })
   log(`prometheus ${prom.url} (pid ${prom.pid}), target ${target.url}, recorder ${recorder.url}`)
+  // The query API of vmalert and rollguard; the response cache stays on, as in production (instant queries at now
+  // never come from it).
+  const backend =
+    BACKEND === 'prometheus'
+      ? prom
+      : await dist.startVictoriaMetrics({
+          scrapeTargets: [{ job: 'bench', target: new URL(target.url).host, honorLabels: true }],
+          scrapeInterval: SCRAPE,
+          latencyOffset: args['vm-latency-offset'],
+          responseCache: true,
+          logFile: join(logs, 'victoria-metrics.log'),
+        })
+  if (backend !== prom)
+    log(`victoria-metrics ${backend.url} (pid ${backend.pid}) is the query API of vmalert and rollguard`)
+  // Each engine is measured against the data it queries: Prometheus its own TSDB, the others the backend's.
+  const dataOf = e => (e === 'prometheus' ? prom.url : backend.url)
   // Fill the range windows before the first fault.
   await sleep(Number.parseInt(WINDOW, 10) * 1000 + 2000)
 
@@ -216,7 +244,7 @@ await runBounded('detection', DEADLINE_MS, async dist => {
   if (ENGINES.includes('vmalert')) {
     peers.vmalert = await startVmalert(dist, {
       rules: rulesFile,
-      prometheusUrl: prom.url,
+      prometheusUrl: backend.url,
       alertmanagerUrl: `${recorder.url}/${PREFIX.vmalert}`,
       interval: INTERVAL,
       resendDelay: RESEND,
@@ -226,7 +254,7 @@ await runBounded('detection', DEADLINE_MS, async dist => {
   if (ENGINES.includes('rollguard')) {
     peers.rollguard = await startRollguard(dist, {
       rules: rulesFile,
-      prometheusUrl: prom.url,
+      prometheusUrl: backend.url,
       alertmanagerUrl: `${recorder.url}/${PREFIX.rollguard}`,
       interval: INTERVAL,
       resendDelay: RESEND,
@@ -277,9 +305,13 @@ await runBounded('detection', DEADLINE_MS, async dist => {
     const resolved = resolvedAll ?? (await firstEvents(recorder.url, clearAt, k.alert, 'resolved'))
     const until = Math.max(clearAt, ...Object.values(resolved).map(e => e.at)) + 1000
     await sleep(Math.max(0, until + 200 - Date.now()))
-    const tsdb = await tsdbInstants(prom.url, exprs[k.alert], faultAt, clearAt, until)
+    const truths = {}
+    for (const url of new Set([backend.url, ...ENGINES.map(dataOf)]))
+      truths[url] = await tsdbInstants(url, exprs[k.alert], faultAt, clearAt, until)
+    const tsdb = truths[backend.url]
     const perEngine = {}
     for (const e of ENGINES) {
+      const truth = truths[dataOf(e)]
       const f = firing[PREFIX[e]]?.at
       const r = resolved[PREFIX[e]]?.at
       // startsAt is the evaluation time of the firing evaluation (Prometheus, rollguard: the slot timestamp).
@@ -290,9 +322,9 @@ await runBounded('detection', DEADLINE_MS, async dist => {
         resolvedReceivedAt: r ?? null,
         evalToReceiveMs: f === undefined || !Number.isFinite(startsAt) ? null : f - startsAt,
         fireE2eMs: f === undefined ? null : f - faultAt - FOR_MS,
-        fireEngineMs: f === undefined || tsdb.tTrue === null ? null : f - tsdb.tTrue - FOR_MS,
+        fireEngineMs: f === undefined || truth.tTrue === null ? null : f - truth.tTrue - FOR_MS,
         resolveE2eMs: r === undefined ? null : r - clearAt,
-        resolveEngineMs: r === undefined || tsdb.tFalse === null ? null : r - tsdb.tFalse,
+        resolveEngineMs: r === undefined || truth.tFalse === null ? null : r - truth.tFalse,
       }
     }
     if (i < 0) {
@@ -309,6 +341,9 @@ await runBounded('detection', DEADLINE_MS, async dist => {
       tTrue: tsdb.tTrue,
       tFalse: tsdb.tFalse,
       trueBeforeFault: tsdb.trueBefore,
+      ...(backend === prom
+        ? {}
+        : { prometheusTTrue: truths[prom.url]?.tTrue, prometheusTFalse: truths[prom.url]?.tFalse }),
       engines: perEngine,
     }
     trials.push(trial)
@@ -328,7 +363,7 @@ await runBounded('detection', DEADLINE_MS, async dist => {
     await sleep(FOR_MS + 4000)
     const falseFirings = await firstEvents(recorder.url, shortAt, s.alert, 'firing')
     const allEvents = await fetchJson(`${recorder.url}/events?since=${shortAt}`)
-    const short = await tsdbInstants(prom.url, exprs[s.alert], shortAt, shortClear, Date.now() - 500)
+    const short = await tsdbInstants(backend.url, exprs[s.alert], shortAt, shortClear, Date.now() - 500)
     const falseAlerts = Object.fromEntries(
       ENGINES.map(e => [
         e,
@@ -348,6 +383,7 @@ await runBounded('detection', DEADLINE_MS, async dist => {
   }
 
   for (const p of Object.values(peers)) await p.stop()
+  if (backend !== prom) await backend.stop()
   await prom.stop()
   await Promise.all([target.stop(), recorder.stop()])
   removeWork()
@@ -400,6 +436,20 @@ await runBounded('detection', DEADLINE_MS, async dist => {
       shortFaultMs: SHORT_MS,
       tsdbStepMs: STEP_MS,
       engines: ENGINES,
+      backend: BACKEND,
+      ...(BACKEND === 'victoria-metrics'
+        ? {
+            victoriaMetricsFlags: dist
+              .victoriaMetricsArgs(
+                { latencyOffset: args['vm-latency-offset'], responseCache: true },
+                0,
+                '<dir>',
+                '<config>',
+              )
+              .filter(a => !/^-(httpListenAddr|storageDataPath|promscrape\.config)=/.test(a))
+              .join(' '),
+          }
+        : {}),
       vmalertFlags:
         '-datasource.lookback=0 -datasource.queryTimeAlignment=false -datasource.queryStep=1s -rule.resendDelay=1m -disableAlertgroupLabel -evaluationInterval=1s',
     },

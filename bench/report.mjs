@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Regenerates the machine, results and targets sections of docs/benchmarks.md from the JSON the benchmarks wrote
-// (bench/results/{detection,scale,action,webhook,soak,backtest}.json). Only the text between the GENERATED markers changes.
-//   node bench/report.mjs [--detection FILE] [--scale FILE] [--action FILE] [--webhook FILE] [--soak FILE] [--backtest FILE] [--doc docs/benchmarks.md] [--allow-smoke]
+// (bench/results/{detection,detection-victoria-metrics,scale,action,webhook,soak,backtest}.json). Only the text between
+// the GENERATED markers changes.
+//   node bench/report.mjs [--detection FILE] [--detection-vm FILE] [--scale FILE] [--action FILE] [--webhook FILE] [--soak FILE] [--backtest FILE] [--doc docs/benchmarks.md] [--allow-smoke]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -10,6 +11,7 @@ import { ROOT, RESULTS } from './lib/common.mjs'
 const { values: args } = parseArgs({
   options: {
     detection: { type: 'string', default: join(RESULTS, 'detection.json') },
+    'detection-vm': { type: 'string', default: join(RESULTS, 'detection-victoria-metrics.json') },
     scale: { type: 'string', default: join(RESULTS, 'scale.json') },
     action: { type: 'string', default: join(RESULTS, 'action.json') },
     webhook: { type: 'string', default: join(RESULTS, 'webhook.json') },
@@ -46,19 +48,22 @@ function machineSection(runs) {
       .map(([k, v]) => `${k} ${v ?? 'not installed'}`)
       .join(', ')
     lines.push(
-      `- **${r.benchmark}** run ${r.generatedAt} at ${m.revision ?? 'unknown revision'}: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node.js ${m.node}, rollguard ${m.rollguard}; Debian packages: ${pk}; load average at start ${m.loadAverageAtStart.join(' / ')}.`,
+      `- **${r.benchmark}${r.settings?.backend === 'victoria-metrics' ? ' (VictoriaMetrics backend)' : ''}** run ${r.generatedAt} at ${m.revision ?? 'unknown revision'}: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node.js ${m.node}, rollguard ${m.rollguard}; Debian packages: ${pk}; load average at start ${m.loadAverageAtStart.join(' / ')}.`,
     )
   }
   return lines.length === 0 ? '_No results yet: run the benchmarks, then `node bench/report.mjs`._' : lines.join('\n')
 }
 
-function detectionSection(d) {
-  if (d === undefined) return '_No detection results yet (`node bench/detection.mjs`)._'
+function detectionSection(d, command = 'node bench/detection.mjs') {
+  if (d === undefined) return `_No detection results yet (\`${command}\`)._`
   const s = d.settings
+  const onVm = s.backend === 'victoria-metrics'
+  // With VictoriaMetrics as the backend, vmalert and rollguard query it; Prometheus's rule manager its own TSDB.
+  const where = e => (onVm && e !== 'prometheus' ? ' on VictoriaMetrics' : '')
   const rows = s.engines.map(e => {
     const x = d.summary[e]
     return [
-      ENGINE_NAMES[e],
+      `${ENGINE_NAMES[e]}${where(e)}`,
       `${x.fired}/${x.trials}`,
       ms(x.fireE2eMs),
       ms(x.fireEngineMs),
@@ -70,7 +75,10 @@ function detectionSection(d) {
   })
   const out = [
     `${s.trials} trials (faults rotating over error rate, latency, memory, failing probe), \`for: ${s.for}\`, range windows \`[${s.rangeWindow}]\`, scrape and evaluation every ${s.evaluationInterval}, resend delay ${s.resendDelay}; medians over trials. ` +
-      `The TSDB's own share (fault → expression true in Prometheus) was ${ms(d.tsdbShare.fireMs)} for firing and ${ms(d.tsdbShare.resolveMs)} for resolution (fault removed → expression false; includes the range window draining).`,
+      `The TSDB's own share (fault → expression true in ${onVm ? 'VictoriaMetrics' : 'Prometheus'}) was ${ms(d.tsdbShare.fireMs)} for firing and ${ms(d.tsdbShare.resolveMs)} for resolution (fault removed → expression false; includes the range window draining).` +
+      (onVm
+        ? ` VictoriaMetrics ran with \`${s.victoriaMetricsFlags}\`; each engine's share is measured against the data it queries (Prometheus's rule manager against Prometheus's TSDB).`
+        : ''),
     '',
     table(
       [
@@ -537,6 +545,7 @@ function replaceSection(doc, name, body) {
 }
 
 const detection = load(args.detection)
+const detectionVm = load(args['detection-vm'])
 const scale = load(args.scale)
 const action = load(args.action)
 const webhook = load(args.webhook)
@@ -546,9 +555,14 @@ let doc = readFileSync(args.doc, 'utf8')
 doc = replaceSection(
   doc,
   'machine',
-  machineSection([detection, scale, action, webhook, soak, backtest].filter(x => x !== undefined)),
+  machineSection([detection, detectionVm, scale, action, webhook, soak, backtest].filter(x => x !== undefined)),
 )
 doc = replaceSection(doc, 'detection', detectionSection(detection))
+doc = replaceSection(
+  doc,
+  'detection-victoria-metrics',
+  detectionSection(detectionVm, 'node bench/detection.mjs --backend victoria-metrics'),
+)
 doc = replaceSection(doc, 'scale', scaleSection(scale))
 doc = replaceSection(doc, 'action', actionSection(action))
 doc = replaceSection(doc, 'webhook', webhookSection(webhook))

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# Installs the real Prometheus, promtool and Alertmanager (Debian packages) that the
-# integration tests and the demo run on loopback ports, Chromium for the status page's browser
-# test (--without-chromium leaves it out); optionally vmalert (--with-vmalert).
+# Installs the real Prometheus, promtool, Alertmanager and VictoriaMetrics single-node (Debian
+# packages; victoria-metrics also brings vmalert) that the integration tests, the benchmarks and the
+# demo run on loopback ports, and Chromium for the status page's browser test (--without-chromium
+# leaves it out). --with-vmalert is accepted for older scripts: vmalert is always installed now.
 # Idempotent, needs no systemd, and leaves no package-started daemon running.
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [--with-vmalert] [--without-chromium]"
-  echo "  installs Debian packages prometheus prometheus-alertmanager [chromium] [victoria-metrics] when missing"
+  echo "usage: $0 [--without-chromium]"
+  echo "  installs Debian packages prometheus prometheus-alertmanager victoria-metrics [chromium] when missing"
 }
 
-WITH_VMALERT=0
 WITH_CHROMIUM=1
 for arg in "$@"; do
   case "$arg" in
-    --with-vmalert) WITH_VMALERT=1 ;;
+    --with-vmalert) ;; # the default now (the tests query VictoriaMetrics too)
     --without-chromium) WITH_CHROMIUM=0 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; usage >&2; exit 2 ;;
@@ -37,12 +37,12 @@ missing_packages() {
   { have prometheus-alertmanager || have alertmanager; } || echo prometheus-alertmanager
   # Debian's chromium (large: only when missing); the browser test drives it with playwright-core, which never downloads one.
   if [ "$WITH_CHROMIUM" = 1 ]; then have chromium || echo chromium; fi
-  if [ "$WITH_VMALERT" = 1 ]; then have vmalert || echo victoria-metrics; fi
+  { have victoria-metrics && have vmalert; } || echo victoria-metrics
 }
 
 print_versions() {
   local b path pkg ver
-  for b in prometheus promtool prometheus-alertmanager chromium vmalert; do
+  for b in prometheus promtool prometheus-alertmanager chromium victoria-metrics vmalert; do
     if have "$b"; then
       path="$(command -v "$b" 2>/dev/null || ls /usr/bin/"$b" /usr/sbin/"$b" 2>/dev/null | head -n1)"
       pkg="$(dpkg-query -S "$path" 2>/dev/null | cut -d: -f1 | head -n1 || true)"

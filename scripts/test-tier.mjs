@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const PROCESS =
-  /startPrometheus|startAlertmanager|\bprometheus\(t|\balertmanager\(t|startRollguardProcess|fixtures\/build|dist\/main|\bspawn\(|\bexecFile|promtool|amtool|kubectl\.js|actingRollguard|playwright|startStack|\bstack\(t\)|bench\//
+  /startPrometheus|startAlertmanager|\bprometheus\(t|\balertmanager\(t|startRollguardProcess|fixtures\/build|dist\/main|\bspawn\(|\bexecFile|promtool|amtool|kubectl\.js|actingRollguard|playwright|startStack|\bstack\(t\)|bench\/|startVictoriaMetrics|victoriaMetrics\(t/
 
 function testFiles(dir) {
   return readdirSync(dir).flatMap(name => {

@@ -13,16 +13,23 @@ export const DIST_MAIN = join(ROOT, 'dist', 'main.js')
 
 /** loadDist imports the project's compiled helpers; fails with the fix when dist/ is missing. */
 export async function loadDist() {
-  const need = ['dist/main.js', 'dist/demo/processes.js', 'dist/demo/stack.js', 'dist/demo/fast-rules.js']
+  const need = [
+    'dist/main.js',
+    'dist/demo/processes.js',
+    'dist/demo/stack.js',
+    'dist/demo/fast-rules.js',
+    'dist/demo/victoria-metrics.js',
+  ]
   const missing = need.filter(f => !existsSync(join(ROOT, f)))
   if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run \`npm run build\` first`)
   const imp = f => import(pathToFileURL(join(ROOT, f)).href)
-  const [processes, stack, fast] = await Promise.all([
+  const [processes, stack, fast, victoriaMetrics] = await Promise.all([
     imp('dist/demo/processes.js'),
     imp('dist/demo/stack.js'),
     imp('dist/demo/fast-rules.js'),
+    imp('dist/demo/victoria-metrics.js'),
   ])
-  return { ...processes, ...stack, ...fast }
+  return { ...processes, ...stack, ...fast, ...victoriaMetrics }
 }
 
 export const sleep = ms => new Promise(r => setTimeout(r, ms))

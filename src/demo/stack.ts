@@ -108,22 +108,26 @@ export function findBinary(names: readonly string[], envVar?: string): string {
   )
 }
 
-/** prometheusConfig renders prometheus.yml for the options (one scrape job per distinct job name). */
-export function prometheusConfig(opts: PrometheusConfigOptions): string {
+/** scrapeConfigs renders the scrape_configs section: one scrape job per distinct job name (VictoriaMetrics reads it too). */
+export function scrapeConfigs(scrapeTargets: readonly ScrapeTarget[]): Array<Record<string, unknown>> {
   const jobs = new Map<string, ScrapeTarget[]>()
-  for (const t of opts.scrapeTargets) jobs.set(t.job, [...(jobs.get(t.job) ?? []), t])
-  const scrapeConfigs = [...jobs].map(([job, targets]) => ({
+  for (const t of scrapeTargets) jobs.set(t.job, [...(jobs.get(t.job) ?? []), t])
+  return [...jobs].map(([job, targets]) => ({
     job_name: job,
     metrics_path: targets[0]?.metricsPath ?? '/metrics',
     honor_labels: targets.some(t => t.honorLabels === true),
     static_configs: targets.map(t => ({ targets: [t.target], labels: { ...(t.labels ?? {}) } })),
   }))
+}
+
+/** prometheusConfig renders prometheus.yml for the options (one scrape job per distinct job name). */
+export function prometheusConfig(opts: PrometheusConfigOptions): string {
   const config: Record<string, unknown> = {
     global: {
       scrape_interval: opts.scrapeInterval,
       evaluation_interval: opts.evaluationInterval ?? opts.scrapeInterval,
     },
-    scrape_configs: scrapeConfigs,
+    scrape_configs: scrapeConfigs(opts.scrapeTargets),
   }
   if (opts.ruleFiles !== undefined && opts.ruleFiles.length > 0) config['rule_files'] = [...opts.ruleFiles]
   if (opts.alertmanagerUrls !== undefined && opts.alertmanagerUrls.length > 0) {

@@ -20,6 +20,7 @@ export async function checkPrometheus(config: Config, source: PrometheusSource, 
   const { url, timeout, headers, max_response_bytes: maxResponseBytes } = config.doc.prometheus
   const shown = redactUrl(url)
   let version: string | undefined
+  let servesBuildinfo = false
   try {
     const answer = await get(joinUrlPath(url, '/api/v1/status/buildinfo'), {
       timeoutMs: timeout,
@@ -38,6 +39,7 @@ export async function checkPrometheus(config: Config, source: PrometheusSource, 
         answering: false,
       }
     }
+    servesBuildinfo = answer.status === 200
     version = buildVersion(parseJson(answer.body))
   } catch (err) {
     return { check: unreachable(shown, (err as Error).message), answering: false }
@@ -52,7 +54,11 @@ export async function checkPrometheus(config: Config, source: PrometheusSource, 
       answering: false,
     }
   }
-  const known = version === undefined ? 'version unknown: it serves no /api/v1/status/buildinfo' : `version ${version}`
+  // VictoriaMetrics serves buildinfo with an empty data object.
+  const unknown = servesBuildinfo
+    ? 'version unknown: its /api/v1/status/buildinfo names none'
+    : 'version unknown: it serves no /api/v1/status/buildinfo'
+  const known = version === undefined ? unknown : `version ${version}`
   return { check: ok(NAME, `Prometheus at ${shown} answers queries (${known})`), answering: true }
 }
 

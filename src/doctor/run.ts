@@ -1,10 +1,12 @@
 import type { Config } from '../config/load.js'
 import { mapBounded } from '../engine/group.js'
 import type { RuleGroupSpec } from '../engine/spec.js'
+import { redactUrl } from '../sources/http-auth.js'
 import { createPrometheusSource } from '../sources/prometheus.js'
 import { checkAlertmanagers } from './alertmanager.js'
 import type { Check } from './check.js'
 import { checkPrometheus, type PrometheusCheck } from './prometheus.js'
+import { checkQueryTime } from './query-time.js'
 import { checkProbeRule, runProbesOnce, usesProbes, type ProbeRun } from './probes.js'
 import { ruleRefs } from './rule-ref.js'
 import { checkRemoteRule } from './series.js'
@@ -43,6 +45,7 @@ export async function runChecks(
   })
   try {
     const prometheus = checkPrometheus(config, source, now())
+    const queryTime = prometheus.then(r => (r.answering ? checkQueryTime(source, now(), redactUrl(p.url)) : []))
     const probes = runProbesOnce(config.doc)
     const rules = Promise.all([prometheus, probes]).then(([prom, run]) => checkRules(input, prom, run, source, now()))
     const alertmanagers = checkAlertmanagers(config)
@@ -53,6 +56,7 @@ export async function runChecks(
         : import('./kubernetes.js').then(m => m.checkKubernetes(actions, kubernetes, env))
     const sections: Array<Promise<readonly Check[]>> = [
       prometheus.then(r => [r.check]),
+      queryTime,
       probes.then(r => r.checks),
       rules,
       alertmanagers,

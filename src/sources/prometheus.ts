@@ -246,9 +246,11 @@ export function createPrometheusSource(opts: PrometheusSourceOptions): Prometheu
       return result
     },
     async queryRange(expr, range, signal) {
+      // nocache=1: VictoriaMetrics otherwise rounds start and end to multiples of step (over 50 points), moving every
+      // point off the group's slot grid that replays look them up by; Prometheus, Thanos and Mimir ignore it.
       const form =
         `query=${formEscape(expr)}&start=${formatUnixSeconds(range.startMs)}&end=${formatUnixSeconds(range.endMs)}` +
-        `&step=${range.stepMs / 1000}&timeout=${opts.timeoutMs / 1000}`
+        `&step=${range.stepMs / 1000}&timeout=${opts.timeoutMs / 1000}&nocache=1`
       return runQuery(postRange, opts.timeoutMs, form, signal, parseRangeResponse)
     },
     close() {
@@ -448,6 +450,15 @@ function invalidData(
   return new QueryError('bad_response', status, `query failed: bad_response: invalid ${what} data: ${where}`)
 }
 
+/** Prometheus's errorType for the statuses VictoriaMetrics answers with (its errorType is the status: "422"). */
+const ERROR_TYPE_OF_STATUS: Readonly<Record<number, string>> = { 400: 'bad_data', 422: 'execution', 503: 'unavailable' }
+
+/** errorTypeOf is the envelope's errorType in Prometheus's vocabulary, so callers can tell refusals from outages. */
+function errorTypeOf(errorType: string | undefined, status: number): string {
+  if (errorType !== undefined && !/^\d+$/.test(errorType)) return errorType
+  return ERROR_TYPE_OF_STATUS[status] ?? errorType ?? 'unknown'
+}
+
 /** successEnvelope checks the API envelope and status code; errors become QueryErrors worded as Prometheus's rule manager words them. */
 function successEnvelope(json: unknown, status: number, statusText: string, body: Buffer): z.infer<typeof Envelope> {
   const envelope = Envelope.safeParse(json)
@@ -465,7 +476,7 @@ function successEnvelope(json: unknown, status: number, statusText: string, body
   }
   const env = envelope.data
   if (env.status === 'error') {
-    const errorType = env.errorType ?? 'unknown'
+    const errorType = errorTypeOf(env.errorType, status)
     throw new QueryError(errorType, status, `query failed: ${errorType}: ${env.error ?? `HTTP status ${status}`}`)
   }
   if (status < 200 || status >= 300) {

@@ -73,6 +73,8 @@ t.test(
       [
         ['GET', '/prefix/api/v1/status/buildinfo', 'Bearer sekret'],
         ['POST', '/prefix/api/v1/query', 'Bearer sekret'],
+        // time(): is the query answered as of the time asked (the query-time check)?
+        ['POST', '/prefix/api/v1/query', 'Bearer sekret'],
       ],
     )
     t.same(failures(r.out), [
