@@ -5,7 +5,7 @@ import { Audit, type AuditEntry, type AuditKind } from '../../src/actions/audit.
 import type { OutgoingAlert } from '../../src/engine/types.js'
 import { createActionMetrics } from '../../src/telemetry/action-metrics.js'
 import { logSink } from '../fixtures/e2e.js'
-import { harness } from './kube/fixtures/harness.js'
+import { harness } from '../fixtures/cluster-harness.js'
 import { metric } from './fixtures/executor.js'
 
 const NOW = Date.parse('2026-03-30T10:00:00Z')

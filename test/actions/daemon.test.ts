@@ -9,7 +9,7 @@ import { Daemon } from '../../src/daemon.js'
 import { logSink, tempDir } from '../fixtures/e2e.js'
 import { writeKubeconfig } from '../fixtures/kubeconfig.js'
 import { firing } from './fixtures/executor.js'
-import { harness } from './kube/fixtures/harness.js'
+import { harness } from '../fixtures/cluster-harness.js'
 
 const base = { prometheus: { url: 'http://127.0.0.1:9' }, web: { listen_address: '127.0.0.1:0' } }
 

@@ -4,7 +4,7 @@ import { fetchDeploymentState } from '../../src/actions/kube/deployment-undo.js'
 import type { RawControllerRevision, RawReplicaSet, RawWorkload } from '../../src/actions/kube/model.js'
 import { fetchRevisionState } from '../../src/actions/kube/revision-undo.js'
 import { kubectlUndo } from '../fixtures/kube/index.js'
-import { deploymentManifest, harness, ref, setImage } from './kube/fixtures/harness.js'
+import { deploymentManifest, harness, ref, setImage } from '../fixtures/cluster-harness.js'
 
 const UID = 'uid-1'
 const owned = { ownerReferences: [{ controller: true, uid: UID }] }

@@ -16,7 +16,7 @@ import { group, rule } from '../fixtures/engine.js'
 import type { FakeKube } from '../fixtures/kube/index.js'
 import { writeKubeconfig } from '../fixtures/kubeconfig.js'
 import { deploy, firing, image, metric, patches, until } from './fixtures/executor.js'
-import { harness } from './kube/fixtures/harness.js'
+import { harness } from '../fixtures/cluster-harness.js'
 
 const FAST_LEASE = { lease_duration: '3s', renew_deadline: '2s', retry_period: '500ms' }
 

@@ -13,7 +13,7 @@ import {
 import { triggerKey as alertKey } from '../../src/actions/record.js'
 import type { TriggerEvent } from '../../src/actions/trigger.js'
 import { patches, rig } from '../actions/fixtures/executor.js'
-import { setImage } from '../actions/kube/fixtures/harness.js'
+import { setImage } from '../fixtures/cluster-harness.js'
 
 const STARTS_AT = Date.parse('2026-01-01T10:05:00Z')
 const alert = (startsAt = STARTS_AT) => ({

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { contextNamespace, loadKubeConfig, makeClients, refString } from '../../../src/actions/kube/client.js'
-import { deploymentManifest, harness } from './fixtures/harness.js'
+import { deploymentManifest, harness } from '../../fixtures/cluster-harness.js'
 
 const KUBECONFIG = (server: string) => `apiVersion: v1
 kind: Config

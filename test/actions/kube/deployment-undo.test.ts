@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { undoDeployment } from '../../../src/actions/kube/deployment-undo.js'
-import { deploymentManifest, harness, ref, setImage, writes } from './fixtures/harness.js'
+import { deploymentManifest, harness, ref, setImage, writes } from '../../fixtures/cluster-harness.js'
 
 const NS = 'shop'
 const WEB = ref('Deployment', NS, 'web')

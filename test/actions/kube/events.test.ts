@@ -6,7 +6,7 @@ import {
   truncateBytes,
 } from '../../../src/actions/kube/events.js'
 import { withRaw } from '../../../src/actions/kube/raw.js'
-import { harness, ref, writes } from './fixtures/harness.js'
+import { harness, ref, writes } from '../../fixtures/cluster-harness.js'
 
 const NS = 'shop'
 const WEB = { ...ref('Deployment', NS, 'web'), uid: 'abc-123' }

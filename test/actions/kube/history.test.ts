@@ -1,7 +1,7 @@
 import t from 'tap'
 import { undoDeployment } from '../../../src/actions/kube/deployment-undo.js'
 import { deploymentHistory, formatHistory, rolloutHistory } from '../../../src/actions/kube/history.js'
-import { deploymentManifest, harness, ref, setImage } from './fixtures/harness.js'
+import { deploymentManifest, harness, ref, setImage } from '../../fixtures/cluster-harness.js'
 
 const NS = 'shop'
 const WEB = ref('Deployment', NS, 'web')

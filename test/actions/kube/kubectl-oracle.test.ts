@@ -10,7 +10,7 @@ import { undoRevisionWorkload } from '../../../src/actions/kube/revision-undo.js
 import { semanticEqual } from '../../../src/actions/kube/template.js'
 import type { UndoResult } from '../../../src/actions/kube/undo-result.js'
 import type { FakeKube, Plural, RequestLogEntry } from '../../fixtures/kube/index.js'
-import { deploymentManifest, harness, ref, setImage, type Harness } from './fixtures/harness.js'
+import { deploymentManifest, harness, ref, setImage, type Harness } from '../../fixtures/cluster-harness.js'
 
 const run = promisify(execFile)
 const NS = 'shop'

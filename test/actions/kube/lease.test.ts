@@ -1,6 +1,6 @@
 import t from 'tap'
 import { LeaseElector, type LeaseElectorOptions } from '../../../src/actions/kube/lease.js'
-import { harness, type Harness } from './fixtures/harness.js'
+import { harness, type Harness } from '../../fixtures/cluster-harness.js'
 
 const NS = 'rollguard-system'
 const FAST = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 }

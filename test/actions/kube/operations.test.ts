@@ -9,7 +9,7 @@ import {
   workloadObject,
   writeAnnotation,
 } from '../../../src/actions/kube/operations.js'
-import { deploymentManifest, harness, ref, setImage } from './fixtures/harness.js'
+import { deploymentManifest, harness, ref, setImage } from '../../fixtures/cluster-harness.js'
 
 const WEB = ref('Deployment', 'shop', 'web')
 

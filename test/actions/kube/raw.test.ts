@@ -2,7 +2,7 @@ import t from 'tap'
 import { PatchStrategy } from '@kubernetes/client-node'
 import { undoDeployment } from '../../../src/actions/kube/deployment-undo.js'
 import { callOptions, listAllRaw, withRaw } from '../../../src/actions/kube/raw.js'
-import { deploymentManifest, harness, ref, setImage, writes } from './fixtures/harness.js'
+import { deploymentManifest, harness, ref, setImage, writes } from '../../fixtures/cluster-harness.js'
 
 const NS = 'shop'
 

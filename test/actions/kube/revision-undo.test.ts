@@ -8,7 +8,7 @@ import {
 import type { WorkloadRef } from '../../../src/actions/kube/client.js'
 import { undoWorkload } from '../../../src/actions/kube/undo.js'
 import type { Plural } from '../../fixtures/kube/index.js'
-import { harness, writes } from './fixtures/harness.js'
+import { harness, writes } from '../../fixtures/cluster-harness.js'
 
 const NS = 'data'
 

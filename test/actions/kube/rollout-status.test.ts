@@ -8,7 +8,7 @@ import {
   type RolloutVerdict,
   type StatusOptions,
 } from '../../../src/actions/kube/rollout-status.js'
-import { deploymentManifest, harness, ref, setImage } from './fixtures/harness.js'
+import { deploymentManifest, harness, ref, setImage } from '../../fixtures/cluster-harness.js'
 
 const NS = 'shop'
 const WEB = ref('Deployment', NS, 'web')
