@@ -1,35 +1,45 @@
-import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { ActionsService, ActionsServiceDeps } from './actions/service.js'
-import { restoreGroup } from './backtest/restore.js'
-import { alertSourceOf, prometheusLinkURL, rollguardURL } from './config/links.js'
-import { ConfigError, loadConfig, type Config, type ConfigInput } from './config/load.js'
-import type { GroupState } from './engine/group.js'
+import { buildNotifier, buildProber, buildSource, retireNotifier } from './composition/components.js'
+import { planReload, type Loaded } from './composition/plan-reload.js'
+import { buildRollbacks, type Rollbacks } from './composition/rollbacks.js'
+import {
+  alertmanagerAccess,
+  externalURL,
+  managerSettings,
+  noDataSettings,
+  restoreSettings,
+} from './composition/settings.js'
+import { prometheusLinkURL } from './config/links.js'
+import { loadConfig, type ConfigInput } from './config/load.js'
 import type { QueryFn } from './engine/ports.js'
-import type { RuleGroupSpec } from './engine/spec.js'
-import { createAlertmanagerNotifier, type AlertmanagerNotifier } from './notifier/alertmanager.js'
-import { NoDataWatch, type WatchSettings } from './nodata/watch.js'
+import { errorText } from './errors.js'
+import type { AlertmanagerNotifier } from './notifier/alertmanager.js'
+import { NoDataWatch } from './nodata/watch.js'
 import { loadRules } from './runtime/load.js'
 import { loadOffThread } from './runtime/load-off-thread.js'
-import { groupKey, RuleManager, type ManagerSettings } from './runtime/manager.js'
+import { RuleManager } from './runtime/manager.js'
 import { createQueryRouter } from './runtime/query-router.js'
+import { forgetRestores, restoreHook } from './runtime/restore-hook.js'
 import { buildServer } from './server/app.js'
+import type { ReloadResult } from './server/routes/reload.js'
 import { graphRedirectRoutes } from './server/routes/graph.js'
 import { SeriesHistory } from './server/status/history.js'
 import { actionsStatus, statusRoutes } from './server/status/route.js'
-import { createHealthProber, parseStatusPattern, type HealthProber } from './sources/health-probe.js'
+import { WebListener } from './server/web-listener.js'
+import type { HealthProber } from './sources/health-probe.js'
 import { ProbeStore } from './sources/probe-store.js'
-import { createPrometheusSource, type PrometheusSource } from './sources/prometheus.js'
+import type { PrometheusSource } from './sources/prometheus.js'
 import { createLogger } from './telemetry/logger.js'
 import { createEngineMetrics, createRegistry, type EngineMetrics } from './telemetry/metrics.js'
 import { createNotifierMetrics } from './telemetry/notifier-metrics.js'
-import { createRestoreMetrics, type RestoreMetrics } from './telemetry/restore-metrics.js'
+import { createRestoreMetrics } from './telemetry/restore-metrics.js'
 import { createRuleDataMetrics } from './telemetry/rule-data-metrics.js'
-import { AlertmanagerWebhook } from './webhook/component.js'
-import { registerProbeMetrics } from './telemetry/probe-metrics.js'
 
 export { RulesError } from './runtime/load.js'
+export type { ReloadResult } from './server/routes/reload.js'
 
 /** DaemonOptions let tests and the demo inject a logger and tune actions (verification polling). */
 export interface DaemonOptions {
@@ -38,57 +48,73 @@ export interface DaemonOptions {
   readonly actions?: Pick<ActionsServiceDeps, 'now' | 'verifyPollMs'>
 }
 
-/** Daemon is the composition root: it builds every adapter from the config and wires them into the engine and server. */
+/** Adapters are the components a reload replaces when what they are built from changed (composition/plan-reload.ts). */
+interface Adapters {
+  readonly source: PrometheusSource
+  readonly notifier: AlertmanagerNotifier
+  readonly prober: HealthProber
+}
+
+/**
+ * Daemon is the composition root. The plan: build every component from a validated config (composition/), wire
+ * them into the rule manager and the HTTP server, start; on reload, planReload says what changed and only that is
+ * rebuilt or updated; stop in reverse order.
+ */
 export class Daemon {
   readonly #store = new ProbeStore()
   /** The status page's recent values per rule (bounded; the engine keeps no history). */
   readonly #history = new SeriesHistory()
   readonly #metrics: EngineMetrics
-  readonly #restoreMetrics: RestoreMetrics
   readonly #query: QueryFn
   readonly #manager: RuleManager
   /** Flags rules that see no data: none of their selectors matches a series (src/nodata). */
   readonly #noData: NoDataWatch
-  #server: FastifyInstance | undefined
-  #source: PrometheusSource | undefined
-  #notifier: AlertmanagerNotifier | undefined
-  #actions: ActionsService | undefined
-  #webhook: AlertmanagerWebhook | undefined
-  #prober: HealthProber | undefined
-  #config: Config
-  #reloading: Promise<{ ok: true } | { ok: false; error: string }> | undefined
+  // Registered once: a replaced notifier keeps counting into the same series.
+  readonly #notifierMetrics: ReturnType<typeof createNotifierMetrics>
+  /** The actions and the Alertmanager webhook, wired to each other (null objects when not configured). */
+  readonly #rollbacks: Rollbacks
+  readonly #server: FastifyInstance
+  /** The web config file on the listener: TLS, basic auth, headers (server/web-listener.ts). */
+  readonly #web: WebListener
+  #adapters: Adapters
+  #loaded: Loaded
+  #reloading: Promise<ReloadResult> | undefined
 
   private constructor(
     private readonly input: ConfigInput,
-    config: Config,
+    loaded: Loaded,
     readonly logger: Logger,
     readonly registry: Registry,
-    private readonly version: string,
+    private readonly opts: DaemonOptions,
+    actionsService: typeof ActionsService | undefined,
   ) {
-    this.#config = config
+    const { config } = loaded
+    this.#loaded = loaded
     this.#metrics = createEngineMetrics(registry)
-    this.#restoreMetrics = createRestoreMetrics(registry)
-    this.#query = createQueryRouter(() => this.#remoteQuery(), this.#store)
+    this.#query = createQueryRouter(() => (expr, at) => this.#adapters.source.query(expr, at), this.#store)
     this.#noData = new NoDataWatch({ logger, metrics: createRuleDataMetrics(registry), query: this.#query })
-    this.#manager = new RuleManager(
-      {
-        logger,
-        metrics: this.#metrics,
-        sink: () => this.#notifier as AlertmanagerNotifier,
-        onEvaluation: (group, result) => {
-          this.#actions?.handle(result.transitions)
-          this.#history.record(group, result)
-          this.#noData.recordEvaluation(group, result)
-        },
-        restore: (group, firstLiveSlot) => this.#restore(group, firstLiveSlot),
-        // A removed group's restore counters go with its other series (the manager drops those).
-        onRemoved: group => {
-          for (const result of ['restored', 'skipped', 'failed'])
-            this.#restoreMetrics.restores.remove({ rule_group: groupKey(group.spec), result })
-        },
-      },
-      this.#settings(config, this.#query),
-    )
+    this.#manager = this.#buildManager()
+    // Before the adapters: a Kubernetes configuration that cannot be loaded fails the start with nothing running.
+    this.#rollbacks = buildRollbacks(config, actionsService, {
+      logger,
+      registry,
+      sendAlerts: alerts => this.#adapters.notifier.send(alerts),
+      generatorURL: () => externalURL(this.#loaded.config),
+      groups: () => this.#manager.rules(),
+      alertmanager: () => alertmanagerAccess(this.#loaded.config),
+      externalLabels: () => this.#loaded.config.doc.global.external_labels,
+      env: input.env,
+      ...opts.actions,
+    })
+    const notifierMetrics = createNotifierMetrics(registry)
+    this.#adapters = {
+      source: buildSource(config, logger),
+      notifier: buildNotifier(config, logger, notifierMetrics),
+      prober: buildProber(config, { logger, registry, store: this.#store }),
+    }
+    this.#notifierMetrics = notifierMetrics
+    this.#web = new WebListener(config.webConfig, { logger })
+    this.#server = this.#buildServer()
   }
 
   /** start loads config and rules, starts every component and listens; it throws ConfigError or RulesError. */
@@ -96,20 +122,11 @@ export class Daemon {
     const config = await loadConfig(input)
     const logger = opts.logger ?? createLogger(config.doc.log.level)
     const groups = await loadRules(config)
-    const daemon = new Daemon(input, config, logger, createRegistry(opts.version), opts.version)
-    // Before the first evaluation, so no trigger transition is missed.
-    daemon.#actions = await daemon.#startActions(config, opts)
-    daemon.#webhook = AlertmanagerWebhook.create(config, {
-      logger,
-      registry: daemon.registry,
-      actions: () => daemon.#actions,
-    })
-    daemon.#actions?.onDecision(rec => daemon.#webhook?.decisionRecorded(rec))
+    // Loaded only when configured: a daemon without actions never loads the Kubernetes client.
+    const actions = config.doc.actions === undefined ? undefined : (await import('./actions/service.js')).ActionsService
+    const daemon = new Daemon(input, { config, groups }, logger, createRegistry(opts.version), opts, actions)
     try {
-      await daemon.#apply(config, groups)
-      daemon.#metrics.reloadSuccessful.set(1)
-      daemon.#metrics.reloadSuccessTimestamp.set(Date.now() / 1000)
-      await daemon.#listen()
+      await daemon.#run()
     } catch (err) {
       // Nothing may keep running (leader election, probes, evaluation) when start fails.
       await daemon.stop().catch(() => undefined)
@@ -121,10 +138,10 @@ export class Daemon {
 
   /** address is the URL the HTTP server listens on. */
   get address(): string {
-    const addr = this.#server?.server.address()
-    if (addr === null || addr === undefined || typeof addr === 'string') return ''
+    const addr = this.#server.server.address()
+    if (addr === null || typeof addr === 'string') return ''
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
-    return `http://${host}:${addr.port}`
+    return `${this.#web.scheme}://${host}:${addr.port}`
   }
 
   /** manager exposes the rule manager (for the status API and tests). */
@@ -134,35 +151,52 @@ export class Daemon {
 
   /** actions is the automatic-rollback component, undefined when `actions` is not configured. */
   get actions(): ActionsService | undefined {
-    return this.#actions
+    return this.#rollbacks.actions.service
   }
 
   /** reload re-reads config and rules; all or nothing: on any error the running rules and config stay. */
-  reload(): Promise<{ ok: true } | { ok: false; error: string }> {
+  reload(): Promise<ReloadResult> {
     this.#reloading ??= this.#reload().finally(() => (this.#reloading = undefined))
     return this.#reloading
   }
 
-  async #reload(): Promise<{ ok: true } | { ok: false; error: string }> {
+  /** stop stops evaluating, sends what is queued (bounded), and closes the server. */
+  async stop(): Promise<void> {
+    const { source, notifier, prober } = this.#adapters
+    await this.#manager.stop()
+    await this.#noData.stop()
+    await this.#rollbacks.actions.stop()
+    await prober.stop()
+    await notifier.drain(5_000)
+    notifier.stop()
+    source.close()
+    this.#web.stop()
+    await this.#server.close()
+  }
+
+  /** #run starts what was built: probes, the rule groups (actions are already listening), the watch, the listener. */
+  async #run(): Promise<void> {
+    const { config, groups } = this.#loaded
+    this.#adapters.prober.start()
+    await this.#manager.update(groups, managerSettings(config, this.#query))
+    this.#noData.update(groups, noDataSettings(config))
+    this.#metrics.reloadSuccessful.set(1)
+    this.#metrics.reloadSuccessTimestamp.set(Date.now() / 1000)
+    await this.#listen()
+  }
+
+  async #reload(): Promise<ReloadResult> {
     try {
       // Off the main thread: evaluations, HTTP and the Lease keep running while the files are parsed and checked.
-      const { config, groups } = await loadOffThread(this.input)
-      if (config.doc.web.listen_address !== this.#config.doc.web.listen_address) {
-        this.logger.warn({ listen: config.doc.web.listen_address }, 'the listen address changes only on restart')
-      }
-      const previous = this.#config
-      await this.#apply(config, groups)
-      this.#reloadActions(previous, config)
-      if (this.#webhook !== undefined) this.#webhook.reload(config, previous)
-      else if (config.doc.webhook !== undefined)
-        this.logger.warn('the webhook section was added by the reload; the webhook starts on the next restart')
+      const next = await loadOffThread(this.input)
+      await this.#apply(next)
       this.#metrics.reloads.inc({ result: 'success' })
       this.#metrics.reloadSuccessful.set(1)
       this.#metrics.reloadSuccessTimestamp.set(Date.now() / 1000)
-      this.logger.info({ groups: groups.length }, 'configuration and rules reloaded')
+      this.logger.info({ groups: next.groups.length }, 'configuration and rules reloaded')
       return { ok: true }
     } catch (err) {
-      const error = (err as Error).message
+      const error = errorText(err)
       this.#metrics.reloads.inc({ result: 'failure' })
       this.#metrics.reloadSuccessful.set(0)
       this.logger.error({ error }, 'reload failed, keeping the previous configuration and rules')
@@ -170,227 +204,102 @@ export class Daemon {
     }
   }
 
-  /** stop stops evaluating, sends what is queued (bounded), and closes the server. */
-  async stop(): Promise<void> {
-    await this.#manager.stop()
-    await this.#noData.stop()
-    await this.#actions?.stop()
-    await this.#prober?.stop()
-    await this.#notifier?.drain(5_000)
-    this.#notifier?.stop()
-    this.#source?.close()
-    await this.#server?.close()
+  /** #apply makes the running daemon match next, rebuilding or updating only what planReload says changed. */
+  async #apply(next: Loaded): Promise<void> {
+    const previous = this.#loaded
+    const plan = planReload(previous, next)
+    const { config } = next
+    if (plan.restartOnly.includes('web.listen_address'))
+      this.logger.warn({ listen: config.doc.web.listen_address }, 'the listen address changes only on restart')
+    this.#loaded = next
+    const old = this.#adapters
+    this.#adapters = {
+      source: plan.prometheus ? buildSource(config, this.logger) : old.source,
+      notifier: plan.notifier ? buildNotifier(config, this.logger, this.#notifierMetrics) : old.notifier,
+      prober: plan.probes
+        ? buildProber(config, { logger: this.logger, registry: this.registry, store: this.#store })
+        : old.prober,
+    }
+    if (plan.prometheus) old.source.close()
+    if (plan.notifier) retireNotifier(old.notifier)
+    if (plan.probes) {
+      await old.prober.stop()
+      this.#adapters.prober.start()
+    }
+    await this.#manager.update(next.groups, managerSettings(config, this.#query))
+    if (plan.noData) this.#noData.update(next.groups, noDataSettings(config))
+    if (plan.actions || plan.restartOnly.includes('kubernetes')) this.#rollbacks.actions.reload(config, plan)
+    if (plan.webhook) this.#rollbacks.webhook.reload(config, previous.config)
+    this.#web.apply(config.webConfig)
   }
 
-  async #startActions(config: Config, opts: DaemonOptions): Promise<ActionsService | undefined> {
-    if (config.doc.actions === undefined) return undefined
-    // Loaded only when configured: a daemon without actions never loads the Kubernetes client.
-    const { ActionsService } = await import('./actions/service.js')
-    try {
-      return ActionsService.create(config.doc, {
+  #buildManager(): RuleManager {
+    const restoreMetrics = createRestoreMetrics(this.registry)
+    return new RuleManager(
+      {
         logger: this.logger,
-        registry: this.registry,
-        sendAlerts: alerts => this.#notifier?.send(alerts),
-        generatorURL: () => externalURL(this.#config),
-        groups: () => this.#manager.groups(),
-        alertmanager: () => {
-          const { doc, alertmanagerAuth, alertmanagerTls } = this.#config
-          return {
-            urls: doc.alertmanager.urls,
-            timeoutMs: doc.alertmanager.timeout,
-            maxResponseBytes: doc.alertmanager.max_response_bytes,
-            auth: alertmanagerAuth,
-            headers: doc.alertmanager.headers,
-            tls: alertmanagerTls,
-          }
+        metrics: this.#metrics,
+        sink: () => this.#adapters.notifier,
+        onEvaluation: (group, result) => {
+          this.#rollbacks.actions.handle(result.transitions)
+          this.#history.record(group, result)
+          this.#noData.recordEvaluation(group, result)
         },
-        externalLabels: () => this.#config.doc.global.external_labels,
-        env: this.input.env,
-        ...opts.actions,
-      })
-    } catch (err) {
-      throw new ConfigError([
-        `kubernetes: cannot load the Kubernetes configuration for actions: ${(err as Error).message}`,
-      ])
-    }
+        restore: restoreHook({
+          logger: this.logger,
+          metrics: restoreMetrics,
+          settings: () => {
+            const source = this.#adapters.source
+            return {
+              ...restoreSettings(this.#loaded.config),
+              rangeQuery: (expr, range, signal) => source.queryRange(expr, range, signal),
+            }
+          },
+          onFiring: group => this.#rollbacks.actions.decideFiring(group),
+        }),
+        // A removed group's restore counters go with its other series (the manager drops those).
+        onRemoved: group => forgetRestores(restoreMetrics, group),
+      },
+      managerSettings(this.#loaded.config, this.#query),
+    )
   }
 
-  #reloadActions(previous: Config, config: Config): void {
-    const actions = config.doc.actions
-    if (this.#actions === undefined) {
-      if (actions !== undefined) this.logger.warn('actions were added by the reload; they start on the next restart')
-      return
-    }
-    if (JSON.stringify(previous.doc.kubernetes) !== JSON.stringify(config.doc.kubernetes)) {
-      this.logger.warn('kubernetes settings change only on restart')
-    }
-    if (actions === undefined)
-      this.logger.warn(
-        'actions were removed by the reload: rollback triggers are ignored until they are configured again',
-      )
-    this.#actions.reload(actions)
-  }
-
-  async #apply(config: Config, groups: RuleGroupSpec[]): Promise<void> {
-    const previous = this.#config
-    this.#config = config
-    this.#source?.close()
-    this.#source = createPrometheusSource({
-      url: config.doc.prometheus.url,
-      timeoutMs: config.doc.prometheus.timeout,
-      maxResponseBytes: config.doc.prometheus.max_response_bytes,
-      logger: this.logger,
-      ...(config.prometheusAuth === undefined ? {} : { auth: config.prometheusAuth }),
-      ...(config.doc.prometheus.headers === undefined ? {} : { headers: config.doc.prometheus.headers }),
-      tls: config.prometheusTls,
-    })
-    if (this.#notifier === undefined || notifierChanged(previous, config)) this.#replaceNotifier(config)
-    await this.#restartProber(config)
-    await this.#manager.update(groups, this.#settings(config, this.#query))
-    this.#noData.update(groups, noDataSettings(config))
-  }
-
-  #replaceNotifier(config: Config): void {
-    const old = this.#notifier
-    this.#notifier = createAlertmanagerNotifier({
-      urls: config.doc.alertmanager.urls,
-      timeoutMs: config.doc.alertmanager.timeout,
-      externalLabels: config.doc.global.external_labels,
-      queueCapacity: config.doc.alertmanager.queue_capacity,
-      batchSize: config.doc.alertmanager.batch_size,
-      logger: this.logger,
-      metrics: this.#notifierMetrics(),
-      ...(config.alertmanagerAuth === undefined ? {} : { auth: config.alertmanagerAuth }),
-      ...(config.doc.alertmanager.headers === undefined ? {} : { headers: config.doc.alertmanager.headers }),
-      tls: config.alertmanagerTls,
-    })
-    if (old !== undefined) void old.drain(5_000).then(() => old.stop())
-    if (config.doc.alertmanager.urls.length === 0)
-      this.logger.warn('no Alertmanager configured: alerts are evaluated but not sent')
-  }
-
-  // Registered once: a replaced notifier (reload) keeps counting into the same series.
-  #notifierMetricsCache: ReturnType<typeof createNotifierMetrics> | undefined
-  #notifierMetrics(): ReturnType<typeof createNotifierMetrics> {
-    this.#notifierMetricsCache ??= createNotifierMetrics(this.registry)
-    return this.#notifierMetricsCache
-  }
-
-  async #restartProber(config: Config): Promise<void> {
-    await this.#prober?.stop()
-    const probes = config.doc.probes.map(p => ({
-      name: p.name,
-      url: p.url,
-      intervalMs: p.interval,
-      timeoutMs: p.timeout,
-      method: p.method,
-      headers: p.headers,
-      labels: p.labels,
-      expectedStatus: p.expected_status.map(s => parseStatusPattern(String(s))),
-    }))
-    registerProbeMetrics(this.registry, this.#store, [...new Set(probes.flatMap(p => Object.keys(p.labels)))])
-    this.#prober = createHealthProber({ probes, store: this.#store, logger: this.logger })
-    this.#prober.start()
-  }
-
-  // Bounded: a slow or broken datasource delays readiness at most this long, then the group starts fresh.
-  async #restore(group: GroupState, firstLiveSlot: number): Promise<void> {
-    const { doc } = this.#config
-    const source = this.#source as PrometheusSource
-    const key = groupKey(group.spec)
-    const signal = AbortSignal.timeout(Math.max(doc.prometheus.timeout, 2 * group.intervalMs))
-    const outcome = await restoreGroup(group, firstLiveSlot, {
-      rangeQuery: (expr, range) => source.queryRange(expr, range, signal),
-      externalLabels: doc.global.external_labels,
-      externalURL: externalURL(this.#config),
-      maxConcurrentQueries: doc.rules.max_concurrent_queries,
-      windowMs: doc.rules.restore_window,
-      signal,
-    })
-    this.#restoreMetrics.restores.inc({ rule_group: key, result: outcome.kind })
-    if (outcome.kind === 'failed') {
-      this.logger.warn(
-        { group: key, error: outcome.error },
-        'alert state not restored: the group starts fresh (for windows start over)',
-      )
-    } else if (outcome.kind === 'restored') {
-      const { pending, firing, fromMs } = outcome
-      this.logger.info(
-        { group: key, pending, firing, from: new Date(fromMs).toISOString() },
-        'alert state restored from history',
-      )
-      // Restored firing triggers never went firing in this process: decided as a new leader decides them.
-      if (firing > 0) this.#actions?.decideFiring([group])
-    }
-  }
-
-  #remoteQuery(): QueryFn {
-    const source = this.#source as PrometheusSource
-    return (expr, at) => source.query(expr, at)
-  }
-
-  #settings(config: Config, query: QueryFn): ManagerSettings {
-    return {
-      query,
-      defaultIntervalMs: config.doc.rules.evaluation_interval,
-      resendDelayMs: config.doc.rules.resend_delay,
-      maxConcurrentQueries: config.doc.rules.max_concurrent_queries,
-      externalLabels: config.doc.global.external_labels,
-      externalURL: externalURL(config),
-      alertSource: alertSourceOf(config.doc),
-    }
-  }
-
-  async #listen(): Promise<void> {
-    const server = buildServer({
+  #buildServer(): FastifyInstance {
+    const config = () => this.#loaded.config
+    const ruleData = this.#noData.status.bind(this.#noData)
+    return buildServer({
       logger: this.logger,
       registry: this.registry,
-      groups: () => this.#manager.groups(),
+      groups: () => this.#manager.rules(),
       isReady: () => this.#manager.hasEvaluated(),
       reload: () => this.reload(),
-      lifecycleEnabled: () => this.#config.doc.web.enable_lifecycle,
-      externalURL: () => externalURL(this.#config),
-      version: this.version,
-      webhook: this.#webhook?.routes,
-      ruleData: (group, rule) => this.#noData.status(group, rule),
+      lifecycleEnabled: () => config().doc.web.enable_lifecycle,
+      externalURL: () => externalURL(config()),
+      version: this.opts.version,
+      web: this.#web,
+      webhook: this.#rollbacks.webhook.routes,
+      ruleData,
       extraRoutes: [
-        graphRedirectRoutes({ prometheusURL: () => prometheusLinkURL(this.#config.doc) }),
+        graphRedirectRoutes({ prometheusURL: () => prometheusLinkURL(config().doc) }),
         statusRoutes({
-          groups: () => this.#manager.groups(),
+          groups: () => this.#manager.rules(),
           history: this.#history,
-          version: this.version,
-          actions: () => actionsStatus(this.#actions, this.#config.doc.actions),
+          version: this.opts.version,
+          actions: () => actionsStatus(this.actions, config().doc.actions),
           registry: this.registry,
-          kubernetesLink: () => this.#config.doc.web.workload_link,
-          ruleData: (group, rule) => this.#noData.status(group, rule),
+          kubernetesLink: () => config().doc.web.workload_link,
+          ruleData,
         }),
       ],
     })
-    const { host, port } = splitListen(this.#config.doc.web.listen_address)
-    await server.listen({ host, port })
-    this.#server = server
-    this.logger.info({ address: this.address, version: this.version }, 'rollguard is listening')
   }
-}
 
-function noDataSettings(config: Config): WatchSettings {
-  const { rules, probes } = config.doc
-  return {
-    checkIntervalMs: rules.no_data_check_interval,
-    noDataForMs: rules.no_data_for,
-    probesConfigured: probes.length > 0,
+  async #listen(): Promise<void> {
+    const { host, port } = splitListen(this.#loaded.config.doc.web.listen_address)
+    await this.#server.listen({ host, port })
+    this.#web.watch()
+    this.logger.info({ address: this.address, version: this.opts.version }, 'rollguard is listening')
   }
-}
-
-function notifierChanged(a: Config, b: Config): boolean {
-  const view = (c: Config) =>
-    JSON.stringify([c.doc.alertmanager, c.doc.global.external_labels, c.alertmanagerAuth, c.alertmanagerTls])
-  return view(a) !== view(b)
-}
-
-/** externalURL defaults to http://<hostname>:<port>, as Prometheus does. */
-function externalURL(config: Config): string {
-  return rollguardURL(config.doc)
 }
 
 /** splitListen splits HOST:PORT ([v6]:port allowed; empty host = all interfaces). */

@@ -11,7 +11,7 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { defaultKubeconfigExists, NO_CLUSTER_CONFIGURATION } from '../config/kubeconfig-lookup.js'
 import type { ConfigDocument } from '../config/schema.js'
-import type { GroupState } from '../engine/group.js'
+import type { GroupSnapshot } from '../engine/snapshot.js'
 import type { Labels, OutgoingAlert, Transition } from '../engine/types.js'
 import { createActionMetrics, type ActionMetrics } from '../telemetry/action-metrics.js'
 import type { ActionsConfig, KubernetesConfig } from './actions-config.js'
@@ -30,8 +30,8 @@ export interface ActionsServiceDeps {
   readonly registry: Registry
   readonly sendAlerts: (alerts: readonly OutgoingAlert[]) => void
   readonly generatorURL: () => string
-  /** The rule groups, to find trigger alerts already firing when this replica becomes the leader. */
-  readonly groups: () => readonly GroupState[]
+  /** The rule groups' snapshots, to find trigger alerts already firing when this replica becomes the leader. */
+  readonly groups: () => readonly GroupSnapshot[]
   readonly env?: Readonly<Record<string, string | undefined>>
   readonly now?: () => number
   readonly verifyPollMs?: number
@@ -129,7 +129,7 @@ export class ActionsService {
   }
 
   /** decideFiring hands the groups' firing triggers to the executor as if they went firing now (after a state restore). */
-  decideFiring(groups: readonly GroupState[]): void {
+  decideFiring(groups: readonly GroupSnapshot[]): void {
     this.#executor.handle(firingTriggers(groups))
   }
 
@@ -243,7 +243,7 @@ export function loadActionsKubeConfig(
 
 /** triggerState is the firing state and value of the rule alert with this fingerprint; undefined when no rule has it. */
 export function triggerState(
-  groups: readonly GroupState[],
+  groups: readonly GroupSnapshot[],
   fingerprint: string,
 ): { firing: boolean; value: number } | undefined {
   for (const g of groups) {
@@ -260,7 +260,7 @@ export function triggerState(
  * the longest range window holds no sample of the bad revision, plus keep_firing_for, plus one evaluation; `for`
  * on top, so a condition that comes back on the restored revision has had time to fire again.
  */
-export function effectivenessWindow(groups: readonly GroupState[], fingerprint: string): number | undefined {
+export function effectivenessWindow(groups: readonly GroupSnapshot[], fingerprint: string): number | undefined {
   for (const g of groups) {
     for (const r of g.rules) {
       if (!r.state.active.has(fingerprint)) continue
@@ -271,7 +271,7 @@ export function effectivenessWindow(groups: readonly GroupState[], fingerprint: 
 }
 
 /** firingTriggers lists every firing alert of the rule groups as a transition to firing (at the time it fired). */
-export function firingTriggers(groups: readonly GroupState[]): Transition[] {
+export function firingTriggers(groups: readonly GroupSnapshot[]): Transition[] {
   return groups.flatMap(g =>
     g.rules.flatMap(r =>
       [...r.state.active.values()]

@@ -12,6 +12,7 @@ import type { RuleGroupSpec } from '../engine/spec.js'
 import type { AlertmanagerNotifierOptions } from '../notifier/alertmanager.js'
 import type { WatchSettings } from '../nodata/watch.js'
 import { groupKey, type ManagerSettings } from '../runtime/manager.js'
+import type { RestoreSettings } from '../runtime/restore-hook.js'
 import { parseStatusPattern, type ProbeSpec } from '../sources/health-probe.js'
 import type { PrometheusSourceOptions } from '../sources/prometheus.js'
 
@@ -27,7 +28,7 @@ export function prometheusSettings(config: Config): Omit<PrometheusSourceOptions
     maxResponseBytes: prometheus.max_response_bytes,
     ...(config.prometheusAuth === undefined ? {} : { auth: config.prometheusAuth }),
     ...(prometheus.headers === undefined ? {} : { headers: prometheus.headers }),
-    tls: config.prometheusTls,
+    ...config.prometheusClient,
   }
 }
 
@@ -42,26 +43,27 @@ export function notifierSettings(config: Config): NotifierSettings {
     batchSize: alertmanager.batch_size,
     ...(config.alertmanagerAuth === undefined ? {} : { auth: config.alertmanagerAuth }),
     ...(alertmanager.headers === undefined ? {} : { headers: alertmanager.headers }),
-    tls: config.alertmanagerTls,
+    ...config.alertmanagerClient,
   }
 }
 
 /** alertmanagerAccess is how actions reach the Alertmanagers to ask for silences (the notifier's settings). */
 export function alertmanagerAccess(config: Config): AlertmanagerAccess {
-  const { doc, alertmanagerAuth, alertmanagerTls } = config
+  const { doc } = config
   return {
     urls: doc.alertmanager.urls,
     timeoutMs: doc.alertmanager.timeout,
     maxResponseBytes: doc.alertmanager.max_response_bytes,
-    auth: alertmanagerAuth,
     headers: doc.alertmanager.headers,
-    tls: alertmanagerTls,
+    ...config.alertmanagerClient,
   }
 }
 
 /** probeSpecs builds the health probes (probes:). */
 export function probeSpecs(config: Config): ProbeSpec[] {
-  return config.doc.probes.map(p => ({
+  return config.doc.probes.map((p, i) => ({
+    client: config.probeClients[i],
+    section: `probes.${i}`,
     name: p.name,
     url: p.url,
     intervalMs: p.interval,
@@ -83,6 +85,7 @@ export function evaluationSettings(config: Config): EvaluationSettings {
     defaultIntervalMs: rules.evaluation_interval,
     resendDelayMs: rules.resend_delay,
     maxConcurrentQueries: rules.max_concurrent_queries,
+    queryCoalescing: rules.query_coalescing,
     externalLabels: global.external_labels,
     externalURL: externalURL(config),
   }
@@ -106,6 +109,18 @@ export function noDataSettings(config: Config): WatchSettings {
 /** watchedRules is what the no-data watch reads of the rules: each rule's group, name and expression. */
 export function watchedRules(groups: readonly RuleGroupSpec[]): Array<readonly [string, string, string]> {
   return groups.flatMap(g => g.rules.map(r => [groupKey(g), r.name, r.expr] as const))
+}
+
+/** restoreSettings are the restore hook's settings besides the range-query client (prometheus.timeout, rules.*). */
+export function restoreSettings(config: Config): Omit<RestoreSettings, 'rangeQuery'> {
+  const { doc } = config
+  return {
+    timeoutMs: doc.prometheus.timeout,
+    externalLabels: doc.global.external_labels,
+    externalURL: externalURL(config),
+    maxConcurrentQueries: doc.rules.max_concurrent_queries,
+    windowMs: doc.rules.restore_window,
+  }
 }
 
 /** externalURL defaults to http://<hostname>:<port>, as Prometheus does. */

@@ -220,7 +220,10 @@ function transition(
 }
 
 /** ruleState is the highest state among the rule's alerts, as /api/v1/rules shows it. */
-export function ruleState(state: AlertingRuleState): RuleState {
+export function ruleState(state: {
+  readonly health: RuleHealth
+  readonly active: ReadonlyMap<string, Readonly<Alert>>
+}): RuleState {
   if (state.health === 'unknown') return 'unknown'
   let result: RuleState = 'inactive'
   for (const alert of state.active.values()) {
@@ -231,6 +234,6 @@ export function ruleState(state: AlertingRuleState): RuleState {
 }
 
 /** activeAlerts lists pending and firing alerts (resolved ones are kept only for resending). */
-export function activeAlerts(state: AlertingRuleState): Alert[] {
+export function activeAlerts<A extends Readonly<Alert>>(state: { readonly active: ReadonlyMap<string, A> }): A[] {
   return [...state.active.values()].filter(a => a.resolvedAt === 0)
 }

@@ -1,6 +1,7 @@
-import type { GroupEvaluation, GroupState } from '../engine/group.js'
+import type { GroupEvaluation } from '../engine/group.js'
 import { groupKey } from '../runtime/manager.js'
 import type { RuleDataMetrics } from '../telemetry/rule-data-metrics.js'
+import type { GroupSnapshot } from '../engine/snapshot.js'
 
 /**
  * RuleSamples exports what each rule's evaluations returned: the number of series of the last one and when one
@@ -14,7 +15,7 @@ export class RuleSamples {
   constructor(private readonly metrics: RuleDataMetrics) {}
 
   /** record takes one group iteration (the rule manager's onEvaluation); outcomes are in rule order. */
-  record(group: GroupState, result: GroupEvaluation): void {
+  record(group: GroupSnapshot, result: GroupEvaluation): void {
     const ruleGroup = groupKey(group.spec)
     const byName = new Map<string, number>()
     group.rules.forEach((rule, i) =>

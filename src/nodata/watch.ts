@@ -6,7 +6,7 @@
  */
 
 import type { Logger } from 'pino'
-import { mapBounded, type GroupEvaluation, type GroupState, type RuleRuntime } from '../engine/group.js'
+import { mapBounded, type GroupEvaluation } from '../engine/group.js'
 import type { QueryFn } from '../engine/ports.js'
 import type { RuleGroupSpec } from '../engine/spec.js'
 import { formatDuration } from '../rules/duration.js'
@@ -15,6 +15,8 @@ import type { RuleDataMetrics } from '../telemetry/rule-data-metrics.js'
 import { selectorChecks, type SelectorCheck } from './checks.js'
 import { changes, noDataOf, observe, type NoData, type SelectorState } from './detector.js'
 import { ruleId, RuleSamples } from './samples.js'
+import { errorText } from '../errors.js'
+import type { GroupSnapshot, RuleSnapshot } from '../engine/snapshot.js'
 
 /** CHECK_CONCURRENCY bounds the counts in flight: they are a background chore and must not crowd the rules' queries. */
 export const CHECK_CONCURRENCY = 4
@@ -110,12 +112,12 @@ export class NoDataWatch {
   }
 
   /** recordEvaluation takes one group iteration (the rule manager's onEvaluation) for the per-rule sample metrics. */
-  recordEvaluation(group: GroupState, result: GroupEvaluation): void {
+  recordEvaluation(group: GroupSnapshot, result: GroupEvaluation): void {
     this.#samples.record(group, result)
   }
 
   /** status is the rule's data status, undefined for a rule the watch does not know (yet). */
-  status(group: GroupState, rule: RuleRuntime): RuleDataStatus | undefined {
+  status(group: GroupSnapshot, rule: RuleSnapshot): RuleDataStatus | undefined {
     const key = ruleKey(groupKey(group.spec), rule.spec.name, rule.spec.expr)
     const watched = this.#rules.get(key)
     if (watched === undefined) return undefined
@@ -150,7 +152,7 @@ export class NoDataWatch {
       return result.samples[0]?.value ?? 0
     } catch (err) {
       this.deps.metrics.selectorChecks.inc({ result: 'failure' })
-      this.deps.logger.debug({ query: check.query, error: (err as Error).message }, 'no-data check failed')
+      this.deps.logger.debug({ query: check.query, error: errorText(err) }, 'no-data check failed')
       return undefined
     }
   }

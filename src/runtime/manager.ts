@@ -8,12 +8,14 @@ import {
   type RuleRuntime,
 } from '../engine/group.js'
 import { labelsToString } from '../engine/labels.js'
+import { snapshotGroup, type GroupSnapshot, type RuleAlert } from '../engine/snapshot.js'
 import type { AlertingRuleSpec, RuleGroupSpec } from '../engine/spec.js'
 import type { OutgoingAlert, Transition } from '../engine/types.js'
 import type { EngineMetrics } from '../telemetry/metrics.js'
 import { deepEqual } from './deep-equal.js'
 import { createCoalescedQueries, type CoalescedQueries } from './coalesced-query.js'
 import { Scheduler } from './scheduler.js'
+import { forgetAlertState } from './sharding/handover.js'
 import { Slices } from '../sources/sliced-json.js'
 
 /** AlertSink receives the alerts due for (re)sending; the Alertmanager notifier implements it. */
@@ -35,13 +37,18 @@ export interface ManagerDeps {
   readonly sink: () => AlertSink
   readonly now?: () => number
   readonly clock?: () => number
-  /** onEvaluation sees every group iteration's transitions (actions hang off this). */
-  readonly onEvaluation?: (group: GroupState, result: GroupEvaluation) => void
+  /** onEvaluation sees every group iteration's snapshot and transitions (actions hang off this). */
+  readonly onEvaluation?: (group: GroupSnapshot, result: GroupEvaluation) => void
   /**
    * restore rebuilds the alert state of a started group's rules that have none, before its first live iteration
    * at firstLiveSlot (which waits for it); it must not throw.
    */
   readonly restore?: (group: GroupState, firstLiveSlot: number) => Promise<void>
+  /**
+   * owns says whether this replica evaluates the group now (sharding, docs/sharding.md); absent: every group. With
+   * it, a group is restored when it is taken over (at its first owned slot), not at start.
+   */
+  readonly owns?: (groupKey: string) => boolean
   /** onRemoved sees each group a reload removed, after it stopped (to drop what others keep per group). */
   readonly onRemoved?: (group: GroupState) => void
 }
@@ -49,8 +56,12 @@ export interface ManagerDeps {
 interface RunningGroup {
   readonly state: GroupState
   readonly scheduler: Scheduler
+  /** The state as of the last evaluation (or restore): what readers outside the runtime get. */
+  snapshot: GroupSnapshot
   /** Settles once the group's state was restored (or not); the first iteration waits for it. */
   restored: Promise<void>
+  /** Whether this replica evaluated it at its last slot (always true without sharding). */
+  owned: boolean
 }
 
 /** RuleManager owns the rule groups: schedules them, applies reloads, logs transitions and hands alerts to the sink. */
@@ -62,6 +73,9 @@ export class RuleManager {
   #coalesced: CoalescedQueries | undefined
   #evaluatedOnce = false
   #stopped = false
+  /** Changes whenever a snapshot or the set of groups does: alerts() is rebuilt only then. */
+  #generation = 0
+  #alerts: { readonly generation: number; readonly alerts: readonly RuleAlert[] } | undefined
 
   constructor(
     private readonly deps: ManagerDeps,
@@ -70,9 +84,34 @@ export class RuleManager {
     this.#settings = settings
   }
 
-  /** groups lists the live group states in load order. */
+  /**
+   * groups lists the live, mutable group states in load order: for the runtime and its tests only. Everything
+   * else reads rules(), alerts() and firingAlerts() (scripts/check-engine-boundary.mjs).
+   */
   groups(): GroupState[] {
     return [...this.#groups.values()].map(g => g.state)
+  }
+
+  /** rules lists every group's snapshot in load order: copies made once per evaluation, shared by all readers. */
+  rules(): readonly GroupSnapshot[] {
+    return [...this.#groups.values()].map(g => g.snapshot)
+  }
+
+  /** alerts lists every alert the rules hold (pending, firing, and resolved ones kept for resending), in rule order. */
+  alerts(): readonly RuleAlert[] {
+    if (this.#alerts?.generation !== this.#generation) {
+      const alerts: RuleAlert[] = []
+      for (const group of this.rules())
+        for (const rule of group.rules)
+          for (const alert of rule.state.active.values()) alerts.push({ group, rule, alert })
+      this.#alerts = { generation: this.#generation, alerts: Object.freeze(alerts) }
+    }
+    return this.#alerts.alerts
+  }
+
+  /** firingAlerts lists the alerts in state firing. */
+  firingAlerts(): readonly RuleAlert[] {
+    return this.alerts().filter(a => a.alert.state === 'firing')
   }
 
   /** hasEvaluated is true once any group completed an iteration (readiness). */
@@ -104,7 +143,7 @@ export class RuleManager {
       this.#groups.delete(key)
       if (spec !== undefined) {
         stopping.push(running.scheduler.stop().then(() => this.#dropRemovedRules(running.state, spec)))
-        this.#start(spec, running.state)
+        this.#start(spec, running.state, running.owned)
       } else {
         stopping.push(running.scheduler.stop().then(() => this.#dropGroup(running.state)))
       }
@@ -117,6 +156,7 @@ export class RuleManager {
       this.#start(spec, undefined)
     }
     for (const { state } of this.#groups.values()) this.#setGroupGauges(state)
+    this.#generation++
   }
 
   /** stop halts every group, waiting for running iterations. */
@@ -125,22 +165,28 @@ export class RuleManager {
     await Promise.all([...this.#groups.values()].map(g => g.scheduler.stop()))
   }
 
-  #start(spec: RuleGroupSpec, previous: GroupState | undefined): void {
+  #start(spec: RuleGroupSpec, previous: GroupState | undefined, owned = false): void {
     const interval = spec.intervalMs > 0 ? spec.intervalMs : this.#settings.defaultIntervalMs
     const state = newGroupState(spec, interval, this.#settings.externalURL)
     if (previous !== undefined) copyState(previous, state)
     const running: RunningGroup = {
       state,
       scheduler: new Scheduler(spec, interval, (slot, missed) => this.#iterate(running, slot, missed), this.deps.now),
+      snapshot: snapshotGroup(state),
       restored: Promise.resolve(),
+      owned,
     }
     this.#groups.set(groupKey(spec), running)
+    this.#generation++
     const first = running.scheduler.start()
-    if (this.deps.restore !== undefined) running.restored = this.deps.restore(state, first)
+    // With sharding, a group is restored when this replica takes it over (#claim).
+    if (this.deps.restore !== undefined && this.deps.owns === undefined)
+      running.restored = this.deps.restore(state, first).finally(() => this.#publish(running))
   }
 
   async #iterate(running: RunningGroup, slot: number, missed: number): Promise<void> {
     await running.restored
+    if (!(await this.#claim(running, slot))) return
     const state = running.state
     const group = groupKey(state.spec)
     const m = this.deps.metrics
@@ -154,14 +200,47 @@ export class RuleManager {
       const settings = this.#settings
       const query = this.#coalesced?.queryFor(group, settings.query) ?? settings.query
       const result = await evaluateGroup(state, slot, { ...settings, query, clock: this.deps.clock ?? performanceNow })
+      this.#publish(running)
       this.#record(state, group, result, health)
       this.deps.sink().send(result.toSend)
       this.#evaluatedOnce = true
-      this.deps.onEvaluation?.(state, result)
+      this.deps.onEvaluation?.(running.snapshot, result)
     } catch (err) {
       // evaluateGroup never throws by design; this guards the loop against bugs in logging or sinks.
       this.deps.logger.error({ group, err }, 'group iteration failed')
     }
+  }
+
+  /**
+   * #claim says whether this replica evaluates the group at this slot (sharding). A group taken over is restored
+   * from history first; a group given away forgets its alert state.
+   */
+  async #claim(running: RunningGroup, slot: number): Promise<boolean> {
+    const owns = this.deps.owns
+    if (owns === undefined) return true
+    const key = groupKey(running.state.spec)
+    let owned = owns(key)
+    const takenOver = owned && !running.owned
+    if (takenOver && this.deps.restore !== undefined) {
+      await this.deps.restore(running.state, slot)
+      // The restore took time: evaluate only if the group is still ours.
+      owned = owns(key)
+    }
+    if (!owned && (running.owned || takenOver)) {
+      forgetAlertState(running.state)
+      this.#setAlertGauges(running.state)
+    }
+    if (owned !== running.owned) this.#publish(running)
+    running.owned = owned
+    // Ready once it knows its share, even when it owns nothing.
+    this.#evaluatedOnce ||= !owned
+    return owned
+  }
+
+  /** #publish replaces the group's snapshot with a copy of its state now. */
+  #publish(running: RunningGroup): void {
+    running.snapshot = snapshotGroup(running.state)
+    this.#generation++
   }
 
   /** #planQueries plans which rules share a query (docs/query-coalescing.md); none when coalescing is off. */

@@ -8,7 +8,7 @@ import Fastify, {
 } from 'fastify'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import type { GroupState } from '../engine/group.js'
+import { errorText } from '../errors.js'
 import type { RuleDataLookup } from './rules-query.js'
 import { isApiPath, sendError } from './errors.js'
 import { alertsRoutes } from './routes/alerts.js'
@@ -17,6 +17,8 @@ import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { reloadRoutes, type ReloadResult } from './routes/reload.js'
 import { rulesRoutes } from './routes/rules.js'
+import type { WebListener } from './web-listener.js'
+import type { GroupSnapshot } from '../engine/snapshot.js'
 
 /** ServerDeps is everything the HTTP server needs from the daemon; it owns no state of its own. */
 export interface ServerDeps {
@@ -24,7 +26,7 @@ export interface ServerDeps {
   readonly logger: Logger
   readonly registry: Registry
   /** groups returns the live rule groups. */
-  readonly groups: () => readonly GroupState[]
+  readonly groups: () => readonly GroupSnapshot[]
   /** isReady is true once rules are loaded and a first evaluation ran. */
   readonly isReady: () => boolean
   readonly reload: () => Promise<ReloadResult>
@@ -40,6 +42,8 @@ export interface ServerDeps {
   readonly webhook?: FastifyPluginAsync | undefined
   /** ruleData adds the no-data verdict to /api/v1/rules. */
   readonly ruleData?: RuleDataLookup
+  /** web applies the web config file (TLS, basic auth, headers) to every path; without it: plain HTTP, no auth. */
+  readonly web?: WebListener
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const
@@ -51,7 +55,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: () => !deps.logger.isLevelEnabled('debug') }),
     ...(deps.bodyLimitBytes === undefined ? {} : { bodyLimit: deps.bodyLimitBytes }),
-  })
+    ...deps.web?.serverOptions(),
+  }) as unknown as FastifyInstance
+  // Before any route: the web config's checks cover every path, the 404 handler included.
+  deps.web?.install(app)
   app.setErrorHandler(handleError)
   app.setNotFoundHandler((request, reply) => handleNotFound(app, request, reply))
   app.register(healthRoutes, { isReady: deps.isReady })
@@ -78,7 +85,7 @@ function handleError(error: unknown, request: FastifyRequest, reply: FastifyRepl
   }
   request.log.debug({ err: error }, 'request rejected')
   // Only objects carrying a 4xx statusCode get here: fastify's errors, ApiError, http-errors style errors.
-  return sendError(request, reply, status, String((error as Error).message))
+  return sendError(request, reply, status, errorText(error))
 }
 
 /** statusOf reads a 4xx/5xx statusCode from anything thrown; everything else is a 500. */

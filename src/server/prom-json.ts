@@ -1,8 +1,8 @@
 import { activeAlerts, ruleState } from '../engine/alerting.js'
 import { formatPrometheusApiValue } from '../engine/format.js'
-import type { GroupState, RuleRuntime } from '../engine/group.js'
 import { sortedLabels } from '../engine/labels.js'
-import type { Alert, AlertState, Labels, RuleHealth, RuleState, Template } from '../engine/types.js'
+import type { AlertState, Labels, RuleHealth, RuleState, Template } from '../engine/types.js'
+import type { AlertSnapshot, GroupSnapshot, RuleSnapshot } from '../engine/snapshot.js'
 
 // Shapes and field order follow Prometheus web/api/v1/api.go (Go marshals struct fields in declaration order).
 
@@ -59,7 +59,7 @@ export function seconds(ms: number): number {
 }
 
 /** toApiAlert converts one engine alert; keepFiringSince is omitted when not set, as Prometheus does. */
-export function toApiAlert(alert: Alert): ApiAlert {
+export function toApiAlert(alert: AlertSnapshot): ApiAlert {
   return {
     labels: sortedLabels(alert.labels),
     annotations: sortedLabels(alert.annotations),
@@ -78,12 +78,12 @@ export function templateSources(templates: Readonly<Record<string, Template>>): 
 }
 
 /** ruleAlerts lists a rule's active (pending and firing) alerts in API shape. */
-export function ruleAlerts(rule: RuleRuntime): ApiAlert[] {
+export function ruleAlerts(rule: RuleSnapshot): ApiAlert[] {
   return activeAlerts(rule.state).map(toApiAlert)
 }
 
 /** toApiRule converts one alerting rule; excludeAlerts yields alerts: null like Prometheus's exclude_alerts=true. */
-export function toApiRule(rule: RuleRuntime, excludeAlerts = false): ApiAlertingRule {
+export function toApiRule(rule: RuleSnapshot, excludeAlerts = false): ApiAlertingRule {
   const { spec, state } = rule
   return {
     state: ruleState(state),
@@ -103,7 +103,7 @@ export function toApiRule(rule: RuleRuntime, excludeAlerts = false): ApiAlerting
 }
 
 /** toApiGroup converts a group with the given (already filtered) rules. */
-export function toApiGroup(group: GroupState, rules: ApiAlertingRule[]): ApiRuleGroup {
+export function toApiGroup(group: GroupSnapshot, rules: ApiAlertingRule[]): ApiRuleGroup {
   return {
     name: group.spec.name,
     file: group.spec.file,
@@ -116,7 +116,7 @@ export function toApiGroup(group: GroupState, rules: ApiAlertingRule[]): ApiRule
 }
 
 /** sortGroups orders groups by file, then name, as Prometheus's Manager.RuleGroups does. */
-export function sortGroups(groups: readonly GroupState[]): GroupState[] {
+export function sortGroups<G extends GroupSnapshot>(groups: readonly G[]): G[] {
   return [...groups].sort((a, b) => compare(a.spec.file, b.spec.file) || compare(a.spec.name, b.spec.name))
 }
 
@@ -125,6 +125,6 @@ function compare(a: string, b: string): number {
 }
 
 /** allActiveAlerts lists every active alert of every group, in group order then rule order (/api/v1/alerts). */
-export function allActiveAlerts(groups: readonly GroupState[]): ApiAlert[] {
+export function allActiveAlerts(groups: readonly GroupSnapshot[]): ApiAlert[] {
   return sortGroups(groups).flatMap(group => group.rules.flatMap(ruleAlerts))
 }

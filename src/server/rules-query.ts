@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import type { GroupState, RuleRuntime } from '../engine/group.js'
 import type { RuleDataStatus } from '../nodata/watch.js'
 import { badData, invalidParam } from './errors.js'
 import {
@@ -12,6 +11,7 @@ import {
   type ApiRuleGroup,
 } from './prom-json.js'
 import { matchesAll, parseSelector, type Matcher, type SelectorError } from './selector.js'
+import type { GroupSnapshot, RuleSnapshot } from '../engine/snapshot.js'
 
 /** QueryParams is a parsed query string: a repeated key gives an array. */
 export type QueryParams = Readonly<Record<string, string | readonly string[] | undefined>>
@@ -30,7 +30,7 @@ export interface RulesQuery {
 }
 
 /** RuleDataLookup gives a rule's data status (src/nodata): undefined when unknown. */
-export type RuleDataLookup = (group: GroupState, rule: RuleRuntime) => RuleDataStatus | undefined
+export type RuleDataLookup = (group: GroupSnapshot, rule: RuleSnapshot) => RuleDataStatus | undefined
 
 /**
  * ApiRule is Prometheus's alerting rule plus rollguard's one addition, after Prometheus's fields: `noData` while none
@@ -128,7 +128,7 @@ export function groupNextToken(file: string, name: string): string {
 }
 
 /** selectRules applies filters and pagination exactly as Prometheus's API.rules loop does; throws ApiError on a stale token. */
-export function selectRules(groups: readonly GroupState[], q: RulesQuery, ruleData?: RuleDataLookup): RuleDiscovery {
+export function selectRules(groups: readonly GroupSnapshot[], q: RulesQuery, ruleData?: RuleDataLookup): RuleDiscovery {
   const out: RuleDiscovery = { groups: [] }
   let foundToken = false
   for (const group of sortGroups(groups)) {
@@ -163,7 +163,7 @@ function withNoData(rule: ApiAlertingRule, status: RuleDataStatus | undefined): 
     : { ...rule, noData: { since: formatTime(noData.since), selectors: noData.selectors } }
 }
 
-function keepRule(rule: RuleRuntime, q: RulesQuery): boolean {
+function keepRule(rule: RuleSnapshot, q: RulesQuery): boolean {
   if (!q.alerts) return false
   if (q.ruleNames.size > 0 && !q.ruleNames.has(rule.spec.name)) return false
   if (q.matcherSets.length === 0) return true

@@ -1,7 +1,8 @@
 // Rules that see no data on the API and the status page: an added noData field on /api/v1/rules (Prometheus's fields
 // untouched), a "no data" badge instead of "ok", a page that is not green, and the probe-rule flag.
 import t from 'tap'
-import type { GroupState, RuleRuntime } from '../../src/engine/group.js'
+import type { GroupState } from '../../src/engine/group.js'
+import type { GroupSnapshot, RuleSnapshot } from '../../src/engine/snapshot.js'
 import type { RuleDataStatus } from '../../src/nodata/watch.js'
 import { SeriesHistory } from '../../src/server/status/history.js'
 import { renderStatusPage } from '../../src/server/status/render.js'
@@ -22,7 +23,7 @@ const SINCE = T0 - 20 * MIN
 const SINCE_API = '2025-12-31T23:40:00Z' // Go's RFC3339Nano, as every time on the API
 
 /** lookup flags RenamedErrors and HealthCheckFailing as no data; HealthCheckFailing reads probes that are not configured. */
-function lookup(_group: GroupState, rule: RuleRuntime): RuleDataStatus | undefined {
+function lookup(_group: GroupSnapshot, rule: RuleSnapshot): RuleDataStatus | undefined {
   if (rule.spec.name === 'RenamedErrors')
     return { noData: { since: SINCE, selectors: ['http_server_errors_total[5m]'] }, probesMissing: false }
   if (rule.spec.name === 'HealthCheckFailing')

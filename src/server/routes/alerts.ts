@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { GroupState } from '../../engine/group.js'
 import { allActiveAlerts } from '../prom-json.js'
+import type { GroupSnapshot } from '../../engine/snapshot.js'
 
 /** AlertsOptions gives the live rule groups. */
 export interface AlertsOptions {
-  readonly groups: () => readonly GroupState[]
+  readonly groups: () => readonly GroupSnapshot[]
 }
 
 /** alertsRoutes serves GET /api/v1/alerts: every pending and firing alert, in Prometheus's shape. */

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { GroupState } from '../../engine/group.js'
 import { parseRulesQuery, selectRules, type QueryParams, type RuleDataLookup } from '../rules-query.js'
+import type { GroupSnapshot } from '../../engine/snapshot.js'
 
 /** RulesOptions gives the live rule groups. */
 export interface RulesOptions {
-  readonly groups: () => readonly GroupState[]
+  readonly groups: () => readonly GroupSnapshot[]
   readonly ruleData?: RuleDataLookup | undefined
 }
 

@@ -10,9 +10,10 @@
  * are recorded, at most once a bucket, so rules removed by reloads go whether or not anyone views the page).
  */
 
-import type { GroupEvaluation, GroupState, RuleRuntime } from '../../engine/group.js'
+import type { GroupEvaluation } from '../../engine/group.js'
 import type { RuleGroupSpec } from '../../engine/spec.js'
-import type { Alert, Labels } from '../../engine/types.js'
+import type { Labels } from '../../engine/types.js'
+import type { AlertSnapshot, GroupSnapshot, RuleSnapshot } from '../../engine/snapshot.js'
 
 /** STATUS_WINDOW_MS is how far back the status page's timelines reach. */
 export const STATUS_WINDOW_MS = 15 * 60_000
@@ -71,7 +72,7 @@ export class SeriesHistory {
   }
 
   /** record adds one group iteration (the manager's onEvaluation): one frame per rule at the group's evaluation time. */
-  record(group: GroupState, result: GroupEvaluation): void {
+  record(group: GroupSnapshot, result: GroupEvaluation): void {
     const t = group.lastEvaluation
     if (t - this.#prunedAt >= this.bucketMs) this.prune(t)
     group.rules.forEach((rule, i) => {
@@ -95,7 +96,7 @@ export class SeriesHistory {
   }
 
   /** get returns the rule's history, or undefined when it has none. */
-  get(group: GroupState, rule: RuleRuntime): RuleHistory | undefined {
+  get(group: GroupSnapshot, rule: RuleSnapshot): RuleHistory | undefined {
     return this.#rules.get(ruleKey(group.spec, rule))
   }
 
@@ -152,11 +153,11 @@ export class SeriesHistory {
  * after an evaluation, a returned series' alert is unresolved with no keep_firing_for in effect (a series that
  * went missing is deleted, resolved, or kept firing with keepFiringSince set, and keeps its old value).
  */
-export function presentAlerts(rule: RuleRuntime): Alert[] {
+export function presentAlerts(rule: RuleSnapshot): AlertSnapshot[] {
   return [...rule.state.active.values()].filter(a => a.resolvedAt === 0 && a.keepFiringSince === 0)
 }
 
 /** ruleKey identifies a rule across reloads while its group, name and expression stay the same. */
-function ruleKey(group: RuleGroupSpec, rule: RuleRuntime): string {
+function ruleKey(group: RuleGroupSpec, rule: RuleSnapshot): string {
   return [group.file, group.name, rule.spec.name, rule.spec.expr].join('\u0000')
 }

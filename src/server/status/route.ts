@@ -7,11 +7,11 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { ActionsConfig } from '../../actions/actions-config.js'
 import type { ActionsService } from '../../actions/service.js'
-import type { GroupState } from '../../engine/group.js'
 import type { RuleDataLookup } from '../rules-query.js'
 import type { SeriesHistory } from './history.js'
 import { renderStatusPage } from './render.js'
 import { buildStatusModel, type ActionsStatus, type ReloadStatus, type StatusModel } from './view-model.js'
+import type { GroupSnapshot } from '../../engine/snapshot.js'
 
 /** CONTENT_SECURITY_POLICY allows nothing but the page's inline styles (and data: images): no script, no fetches, no framing. */
 export const CONTENT_SECURITY_POLICY =
@@ -19,7 +19,7 @@ export const CONTENT_SECURITY_POLICY =
 
 /** StatusOptions connect the page to the daemon. */
 export interface StatusOptions {
-  readonly groups: () => readonly GroupState[]
+  readonly groups: () => readonly GroupSnapshot[]
   readonly history: SeriesHistory
   readonly version: string
   /** actions is undefined when automatic rollbacks are not configured. */

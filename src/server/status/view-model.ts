@@ -9,13 +9,13 @@ import { describeWorkload, type WorkloadRef } from '../../actions/workload-ref.j
 import { isTrigger, targetOf } from '../../actions/trigger.js'
 import { activeAlerts, ruleState } from '../../engine/alerting.js'
 import { humanize } from '../../engine/format.js'
-import type { GroupState, RuleRuntime } from '../../engine/group.js'
 import type { NoData } from '../../nodata/detector.js'
 import type { RuleDataStatus } from '../../nodata/watch.js'
-import type { Alert, Labels, RuleHealth, RuleState } from '../../engine/types.js'
+import type { Labels, RuleHealth, RuleState } from '../../engine/types.js'
 import { sortGroups } from '../prom-json.js'
 import type { Frame, RuleHistory } from './history.js'
 import { parseThreshold, type Threshold } from './threshold.js'
+import type { AlertSnapshot, GroupSnapshot, RuleSnapshot } from '../../engine/snapshot.js'
 
 /** DEFAULT_TARGETS and DEFAULT_TRIGGER are the actions' defaults, used when actions are not configured. */
 export const DEFAULT_TARGETS: TargetLabels = {
@@ -48,8 +48,8 @@ export interface ReloadStatus {
 export interface StatusInput {
   readonly now: number
   readonly version: string
-  readonly groups: readonly GroupState[]
-  readonly history: (group: GroupState, rule: RuleRuntime) => RuleHistory | undefined
+  readonly groups: readonly GroupSnapshot[]
+  readonly history: (group: GroupSnapshot, rule: RuleSnapshot) => RuleHistory | undefined
   readonly windowMs: number
   /** bucketMs is the history's frame spacing at least (evaluations closer than this share a frame). */
   readonly bucketMs: number
@@ -59,7 +59,7 @@ export interface StatusInput {
   /** kubernetesLink is a URL template for a workload ({namespace}, {name}, {kind}, {resource}); no link without it. */
   readonly kubernetesLink?: string | undefined
   /** ruleData gives a rule's data status (no-data verdict, probes not configured); without it every rule counts as seeing data. */
-  readonly ruleData?: ((group: GroupState, rule: RuleRuntime) => RuleDataStatus | undefined) | undefined
+  readonly ruleData?: ((group: GroupSnapshot, rule: RuleSnapshot) => RuleDataStatus | undefined) | undefined
 }
 
 export interface Point {
@@ -238,7 +238,7 @@ export function buildStatusModel(input: StatusInput): StatusModel {
   }
 }
 
-function alertRow(rule: RuleRuntime, alert: Alert, targets: TargetLabels, trigger: TriggerSelector): AlertRow {
+function alertRow(rule: RuleSnapshot, alert: AlertSnapshot, targets: TargetLabels, trigger: TriggerSelector): AlertRow {
   const ref = workloadOf(alert.labels, targets)
   const threshold = parseThreshold(rule.spec.expr)
   return {
@@ -264,7 +264,7 @@ interface SeriesEntry {
  * timelineStart is now - windowMs, or the first frame kept when rollguard has been evaluating for less than the
  * window (by more than the history's resolution). Every timeline shares this one time axis.
  */
-function timelineStart(input: StatusInput, groups: readonly GroupState[]): number {
+function timelineStart(input: StatusInput, groups: readonly GroupSnapshot[]): number {
   const first = Math.min(
     input.now,
     ...groups.flatMap(g => g.rules.map(r => input.history(g, r)?.frames[0]?.t ?? Infinity)),
@@ -274,7 +274,7 @@ function timelineStart(input: StatusInput, groups: readonly GroupState[]): numbe
 
 function workloadPanels(
   input: StatusInput,
-  groups: readonly GroupState[],
+  groups: readonly GroupSnapshot[],
   targets: TargetLabels,
   trigger: TriggerSelector,
   since: number,
@@ -330,8 +330,8 @@ function rollbackMarkers(decisions: readonly DecisionRecord[], ref: WorkloadRef,
 /** seriesOf lists the rule's series that name a workload and have a value in the window or an active alert. */
 function seriesOf(
   input: StatusInput,
-  group: GroupState,
-  rule: RuleRuntime,
+  group: GroupSnapshot,
+  rule: RuleSnapshot,
   targets: TargetLabels,
   trigger: TriggerSelector,
   since: number,
@@ -417,7 +417,7 @@ export function buildTimeline(
   return { from, to: now, segments, bands, threshold, markers: [] }
 }
 
-function groupRow(group: GroupState, ruleData: StatusInput['ruleData']): GroupRow {
+function groupRow(group: GroupSnapshot, ruleData: StatusInput['ruleData']): GroupRow {
   return {
     name: group.spec.name,
     file: group.spec.file,
