@@ -15,7 +15,7 @@ import {
   setWorkloadImage,
   statefulSet,
   type Cluster,
-} from '../cli/fixtures/cluster.js'
+} from '../fixtures/cluster-harness.js'
 
 const DOC = readFileSync(new URL('../../docs/rbac.md', import.meta.url), 'utf8')
 const SA = { namespace: 'rollguard-system', serviceAccount: 'rollguard' }

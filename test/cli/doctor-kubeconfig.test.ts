@@ -11,7 +11,7 @@ import { freePort } from '../../src/demo/processes.js'
 import { tempDir } from '../fixtures/e2e.js'
 import { startFakeKube } from '../fixtures/kube/index.js'
 import { writeKubeconfig } from '../fixtures/kubeconfig.js'
-import { capture } from './fixtures/cluster.js'
+import { capture } from '../fixtures/cluster-harness.js'
 import { doctor, failures } from './fixtures/doctor.js'
 
 const skip = existsSync(SERVICE_ACCOUNT_TOKEN)

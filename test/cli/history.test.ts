@@ -2,7 +2,7 @@ import t from 'tap'
 import { ROLLBACK_ANNOTATION } from '../../src/actions/policy.js'
 import { formatWorkloadHistory, HISTORY_USAGE, parseHistoryArgs, runHistory } from '../../src/cli/history.js'
 import { web } from '../fixtures/kube/testing.js'
-import { capture, cluster, setImage, setWorkloadImage, statefulSet, writes } from './fixtures/cluster.js'
+import { capture, cluster, setImage, setWorkloadImage, statefulSet, writes } from '../fixtures/cluster-harness.js'
 
 const NS = 'shop'
 

@@ -5,7 +5,7 @@ import t from 'tap'
 import { parseRollbackArgs, ROLLBACK_USAGE, runRollback } from '../../src/cli/rollback.js'
 import { parseKind, parseTarget } from '../../src/cli/workload-args.js'
 import { web } from '../fixtures/kube/testing.js'
-import { capture, cluster, patches, setImage } from './fixtures/cluster.js'
+import { capture, cluster, patches, setImage } from '../fixtures/cluster-harness.js'
 
 t.test('kubeconfig lookup: -n defaults to the context namespace, KUBECONFIG, --context, missing config', async t => {
   const c = await cluster(t, 'shop')

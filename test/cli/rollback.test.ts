@@ -12,7 +12,7 @@ import {
   setWorkloadImage,
   statefulSet,
   writes,
-} from './fixtures/cluster.js'
+} from '../fixtures/cluster-harness.js'
 
 const NS = 'shop'
 type Ev = {
