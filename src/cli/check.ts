@@ -35,7 +35,9 @@ export const CHECK_USAGE = `Usage: rollguard check [--lint=duplicate-rules|all|n
 Check Prometheus rule files like \`promtool check rules\`, plus rollguard's own limit:
 only alerting rules are supported. FILE may be a glob (*, ?, [...], **). With no FILE
 and no --config, the rules are read from standard input; empty standard input is then a
-usage error. An empty FILE is valid (0 rules), as for promtool.
+usage error. An empty FILE is valid (0 rules), as for promtool. A FILE may also hold
+prometheus-operator PrometheusRule objects (monitoring.coreos.com/v1): one, several YAML
+documents of them, or a kind: List; each object's spec.groups is checked as a rule file.
 
 Flags:
   --lint=LINT      comma-separated lint checks: duplicate-rules (default), all, none

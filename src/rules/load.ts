@@ -14,8 +14,10 @@ import type { RuleLimits } from './limits.js'
 import { goTypeAt, groupSchema, ruleFileSchema, ruleSchema } from './schema.js'
 import { validateGroups } from './validate.js'
 import type { DecodedGroup, DecodedRule, Reporter } from './validate.js'
-import { locate, parseYaml, pathKey, YamlScalar } from './yaml-tree.js'
-import type { Path, Position, Where, YamlTree } from './yaml-tree.js'
+import { isKubernetesObject, objectSources } from './prometheus-rule.js'
+import type { RuleSource } from './prometheus-rule.js'
+import { locate, parseYamlDocuments, pathKey, YamlScalar } from './yaml-tree.js'
+import type { Path, Position, Where, YamlDocument, YamlTree } from './yaml-tree.js'
 
 /** RuleFileError is one problem in a rule file; line/col are 1-based (0 when unknown), field is a path like groups[0].rules[1].for. */
 export interface RuleFileError {
@@ -24,6 +26,8 @@ export interface RuleFileError {
   readonly col: number
   readonly field: string
   readonly message: string
+  /** object names the PrometheusRule (namespace/name) the problem is in. */
+  readonly object?: string
   /** group, rule (1-based) and ruleName give the promtool-style context when the problem is inside one. */
   readonly group?: string
   readonly rule?: number
@@ -48,28 +52,82 @@ export interface LoadedRuleFiles {
 }
 
 /**
- * parseRuleFile parses and validates one Prometheus rule file's text, collecting every error; pure. A file over its
- * limits is not validated further: the limits are what keeps loading it short.
+ * parseRuleFile parses and validates one rule file's text, collecting every error; pure. The text is a Prometheus
+ * rule file or PrometheusRule objects (see prometheus-rule.ts), each object's groups a rule file of its own. A file
+ * over its limits is not validated further: the limits are what keeps loading it short.
  */
 export function parseRuleFile(file: string, text: string, limits: RuleLimits = DEFAULT_RULE_LIMITS): ParsedRuleFile {
-  const tree = parseYaml(text, { maxNodes: maxYamlNodes(limits.maxFileBytes) })
-  const collector = new Collector(file, tree)
-  for (const p of tree.errors) collector.push('errors', p.path, p, p.message)
-  for (const p of tree.warnings) collector.push('warnings', p.path, p, p.message)
-  if (tree.errors.length > 0 || !checkRuleLimits(tree.value, limits, collector)) {
-    return { file, groups: [], ruleCount: 0, errors: byPosition(collector.errors), warnings: collector.warnings }
+  const stream = parseYamlDocuments(text, { maxNodes: maxYamlNodes(limits.maxFileBytes) })
+  const problems = new Problems(file)
+  for (const p of stream.errors) problems.add('errors', p.path, p, p.message)
+  const collectors = ruleSources(stream.documents, problems).map(source => new Collector(problems, source))
+  for (const c of collectors) for (const p of c.source.problems ?? []) c.error(p.path, p.message)
+  if (problems.yamlErrors || stream.errors.length > 0 || !withinLimits(collectors, limits)) {
+    return { file, groups: [], ruleCount: 0, errors: byPosition(problems.errors), warnings: problems.warnings }
   }
-  const decoded = decodeFile(tree.value, collector)
-  const groups = validateGroups(file, decoded, collector)
-  const ruleCount = decoded.reduce((n, g) => n + g.rules.length, 0)
-  const ok = collector.errors.length === 0
+  const groups: RuleGroupSpec[] = []
+  let ruleCount = 0
+  for (const collector of collectors) {
+    const { object } = collector.source
+    const decoded = decodeFile(collector.source.owner, collector)
+    // Each object is a rule file of its own, as the operator writes it: its groups' names need only differ within it.
+    groups.push(...validateGroups(object === undefined ? file : `${file}#${object}`, decoded, collector))
+    ruleCount += decoded.reduce((n, g) => n + g.rules.length, 0)
+  }
+  const ok = problems.errors.length === 0
   return {
     file,
     groups: ok ? groups : [],
     ruleCount,
-    errors: byPosition(collector.errors),
-    warnings: byPosition(collector.warnings),
+    errors: byPosition(problems.errors),
+    warnings: byPosition(problems.warnings),
   }
+}
+
+/**
+ * ruleSources finds the rule files in the documents. A text whose first non-empty document is a rule file (or is
+ * broken) is read as Prometheus reads it: the first document only, a second one a warning. Otherwise every document
+ * must hold PrometheusRule objects.
+ */
+function ruleSources(documents: readonly YamlDocument[], problems: Problems): RuleSource[] {
+  const first = documents.find(d => d.tree.errors.length > 0 || d.tree.value !== null)
+  if (first === undefined || first.tree.errors.length > 0 || !isKubernetesObject(first.tree.value)) {
+    const doc = documents[0]
+    if (doc === undefined) return []
+    problems.addTreeProblems(doc.tree)
+    const second = documents[1]
+    if (second !== undefined)
+      problems.add(
+        'warnings',
+        '',
+        second.start,
+        'multiple YAML documents are not supported; only the first one is used',
+      )
+    return doc.tree.errors.length > 0 ? [] : [{ tree: doc.tree, prefix: [], owner: doc.tree.value }]
+  }
+  for (const { tree } of documents) problems.addTreeProblems(tree)
+  return objectSources(documents, (tree, path, message, where) =>
+    problems.add('errors', pathKey(path), locate(tree, path, where), message),
+  )
+}
+
+/** withinLimits checks the file's limits over the groups of all its rule sources, each problem reported in its source. */
+function withinLimits(collectors: readonly Collector[], limits: RuleLimits): boolean {
+  const offsets: number[] = []
+  const all: unknown[] = []
+  for (const c of collectors) {
+    offsets.push(all.length)
+    const groups = prop(c.source.owner, 'groups')
+    if (Array.isArray(groups)) for (const g of groups) all.push(g)
+  }
+  return checkRuleLimits({ groups: all }, limits, {
+    error(path, message, where) {
+      const gi = typeof path[1] === 'number' ? path[1] : 0
+      let i = collectors.length - 1
+      while (i > 0 && (offsets[i] as number) > gi) i--
+      collectors[i]?.error(['groups', gi - (offsets[i] as number), ...path.slice(2)], message, where)
+    },
+  })
 }
 
 function byPosition(list: RuleFileError[]): RuleFileError[] {
@@ -117,13 +175,20 @@ function fileError(file: string, message: string): RuleFileError {
 export function formatRuleFileError(e: RuleFileError): string {
   // file:line:col, as compilers print it, so editors and CI annotations can jump to the spot.
   const pos = e.line > 0 ? `:${e.line}:${e.col}` : ''
-  let context = ''
-  if (e.group !== undefined) context = `group ${JSON.stringify(e.group)}`
-  if (e.rule !== undefined) context += `, rule ${e.rule}, ${JSON.stringify(e.ruleName ?? '')}`
-  const rel = e.group === undefined ? e.field : e.field.replace(/^groups\[\d+\](?:\.rules\[\d+\])?\.?/, '')
+  const rule = e.rule === undefined ? '' : `, rule ${e.rule}, ${JSON.stringify(e.ruleName ?? '')}`
+  const context = [
+    e.object === undefined ? '' : `PrometheusRule ${e.object}`,
+    e.group === undefined ? '' : `group ${JSON.stringify(e.group)}${rule}`,
+  ]
+    .filter(part => part !== '')
+    .join(': ')
+  const rel = e.group === undefined ? e.field : e.field.replace(GROUP_PATH, '')
   const field = rel !== '' && !namesField(e.message, rel) ? `field '${rel}': ` : ''
   return `${e.file}${pos}: ${context === '' ? '' : `${context}: `}${field}${e.message}`
 }
+
+// A group's path in a rule file or in a PrometheusRule (spec.groups, items[i].spec.groups of a List).
+const GROUP_PATH = /^(?:spec\.|items\[\d+\]\.spec\.)?groups\[\d+\](?:\.rules\[\d+\])?\.?/
 
 // Prometheus's own texts often name the field already ("field 'expr' must be set", `label "k": ...`).
 function namesField(message: string, rel: string): boolean {
@@ -188,36 +253,55 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof YamlScalar)
 }
 
-/** Collector turns field paths into positioned RuleFileErrors with their group/rule context. */
-class Collector implements Reporter {
+/** Problems gathers a file's errors and warnings. */
+class Problems {
   readonly errors: RuleFileError[] = []
   readonly warnings: RuleFileError[] = []
+  /** yamlErrors: a document did not parse; nothing is validated then. */
+  yamlErrors = false
 
+  constructor(private readonly file: string) {}
+
+  add(kind: 'errors' | 'warnings', field: string, pos: Position, message: string, extra = {}): void {
+    this[kind].push({ file: this.file, line: pos.line, col: pos.col, field, message, ...extra })
+  }
+
+  addTreeProblems(tree: YamlTree): void {
+    for (const p of tree.errors) this.add('errors', p.path, p, p.message)
+    for (const p of tree.warnings) this.add('warnings', p.path, p, p.message)
+    if (tree.errors.length > 0) this.yamlErrors = true
+  }
+}
+
+/** Collector turns field paths of one rule source into positioned RuleFileErrors with their group/rule context. */
+class Collector implements Reporter {
   constructor(
-    private readonly file: string,
-    private readonly tree: YamlTree,
+    private readonly problems: Problems,
+    readonly source: RuleSource,
   ) {}
 
   error(path: Path, message: string, where?: Where): void {
-    this.push('errors', pathKey(path), locate(this.tree, path, where), message, path)
+    const full = [...this.source.prefix, ...path]
+    this.problems.add('errors', pathKey(full), locate(this.source.tree, full, where), message, this.context(path))
   }
 
   lint(path: Path, message: string): void {
-    this.push('warnings', pathKey(path), locate(this.tree, path), message, path, { lint: 'duplicate-rules' })
+    const full = [...this.source.prefix, ...path]
+    this.problems.add('warnings', pathKey(full), locate(this.source.tree, full), message, {
+      ...this.context(path),
+      lint: 'duplicate-rules',
+    })
   }
 
-  push(kind: 'errors' | 'warnings', field: string, pos: Position, message: string, path: Path = [], extra = {}): void {
-    this[kind].push({ file: this.file, line: pos.line, col: pos.col, field, message, ...this.context(path), ...extra })
-  }
-
-  private context(path: Path): Pick<RuleFileError, 'group' | 'rule' | 'ruleName'> {
-    if (path[0] !== 'groups' || typeof path[1] !== 'number') return {}
-    const rawGroup = index(prop(this.tree.value, 'groups'), path[1])
+  private context(path: Path): Pick<RuleFileError, 'object' | 'group' | 'rule' | 'ruleName'> {
+    const object = this.source.object === undefined ? {} : { object: this.source.object }
+    if (path[0] !== 'groups' || typeof path[1] !== 'number') return object
+    const rawGroup = index(prop(this.source.owner, 'groups'), path[1])
     const group = text(prop(rawGroup, 'name'))
-    if (path[2] !== 'rules' || typeof path[3] !== 'number') return { group }
+    if (path[2] !== 'rules' || typeof path[3] !== 'number') return { ...object, group }
     const rawRule = index(prop(rawGroup, 'rules'), path[3])
     const ruleName = text(prop(rawRule, 'alert')) || text(prop(rawRule, 'record'))
-    return { group, rule: path[3] + 1, ruleName }
+    return { ...object, group, rule: path[3] + 1, ruleName }
   }
 }
 

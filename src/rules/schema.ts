@@ -16,12 +16,14 @@ export function yamlTag(v: unknown): string {
   return '!!map'
 }
 
+/** cannotUnmarshal is yaml.v3's error for a value of the wrong type: cannot unmarshal !!str `x` into int. */
+export function cannotUnmarshal(v: unknown, goType: string): string {
+  const text = v instanceof YamlScalar ? v.text : typeof v === 'object' || v === undefined ? undefined : String(v)
+  return `cannot unmarshal ${yamlTag(v)}${text === undefined ? '' : ` \`${text}\``} into ${goType}`
+}
+
 function unmarshalError(goType: string) {
-  return (issue: { input?: unknown }): string => {
-    const v = issue.input
-    const text = v instanceof YamlScalar ? v.text : typeof v === 'object' || v === undefined ? undefined : String(v)
-    return `cannot unmarshal ${yamlTag(v)}${text === undefined ? '' : ` \`${text}\``} into ${goType}`
-  }
+  return (issue: { input?: unknown }): string => cannotUnmarshal(issue.input, goType)
 }
 
 const asText = (v: unknown): unknown => (v === null || v === undefined ? '' : v instanceof YamlScalar ? v.text : v)

@@ -22,7 +22,7 @@ export interface YamlProblem extends Position {
   readonly message: string
 }
 
-/** YamlTree is the first document as plain data plus the position of every key and value, indexed by pathKey. */
+/** YamlTree is one document as plain data plus the position of every key and value, indexed by pathKey. */
 export interface YamlTree {
   readonly value: unknown
   readonly keys: Map<string, Position>
@@ -94,22 +94,11 @@ export function pathKey(path: Path): string {
  */
 export function parseYaml(text: string, opts: ParseOptions = {}): YamlTree {
   const lineCounter = new LineCounter()
-  const tree: YamlTree = {
-    value: null,
-    keys: new Map(),
-    values: new Map(),
-    errors: [],
-    warnings: [],
-    lineCounter,
-    text,
-  }
   const docs = composeDocuments(text, lineCounter, opts.maxNodes ?? Infinity)
-  if (!Array.isArray(docs)) {
-    tree.errors.push({ ...at(tree, docs.offset), path: '', message: docs.message })
-    return tree
-  }
+  if (!Array.isArray(docs)) return failedTree(text, lineCounter, docs)
   const doc = docs[0]
-  if (doc === undefined) return tree
+  if (doc === undefined) return emptyTree(text, lineCounter)
+  const tree = emptyTree(text, lineCounter)
   collectDocProblems(tree, doc)
   const second = docs[1]
   if (second !== undefined) {
@@ -118,8 +107,61 @@ export function parseYaml(text: string, opts: ParseOptions = {}): YamlTree {
     tree[kind].push({ ...at(tree, second.range[0]), path: '', message })
   }
   if (tree.errors.length > 0) return tree
-  const walker = new Walker(tree, doc, opts.scalars ?? 'source')
+  const walker = new Walker(tree, doc, opts.scalars ?? 'source', newAliasBudget())
   return { ...tree, value: walker.walk(doc.contents, [], 0) }
+}
+
+/** YamlDocument is one document of a YAML stream: its tree (positions in the whole text) and where it starts. */
+export interface YamlDocument {
+  readonly tree: YamlTree
+  readonly start: Position
+}
+
+/** YamlStream is every document of a text, or (documents empty) the error that stopped the parse. */
+export interface YamlStream {
+  readonly documents: readonly YamlDocument[]
+  readonly errors: readonly YamlProblem[]
+}
+
+/**
+ * parseYamlDocuments parses every document of text as parseYaml parses the first: each tree holds its own problems
+ * and positions into the whole text. The node budget covers the whole text and the alias budget is shared, so a
+ * stream of many documents costs what one document of the same size costs.
+ */
+export function parseYamlDocuments(text: string, opts: Omit<ParseOptions, 'extraDocuments'> = {}): YamlStream {
+  const lineCounter = new LineCounter()
+  const docs = composeDocuments(text, lineCounter, opts.maxNodes ?? Infinity)
+  if (!Array.isArray(docs)) return { documents: [], errors: failedTree(text, lineCounter, docs).errors }
+  const budget = newAliasBudget()
+  const documents = docs.map((doc): YamlDocument => {
+    const tree = emptyTree(text, lineCounter)
+    collectDocProblems(tree, doc)
+    const start = at(tree, doc.range[0])
+    if (tree.errors.length > 0) return { tree, start }
+    const walker = new Walker(tree, doc, opts.scalars ?? 'source', budget)
+    return { tree: { ...tree, value: walker.walk(doc.contents, [], 0) }, start }
+  })
+  return { documents, errors: [] }
+}
+
+function emptyTree(text: string, lineCounter: LineCounter): YamlTree {
+  return { value: null, keys: new Map(), values: new Map(), errors: [], warnings: [], lineCounter, text }
+}
+
+function failedTree(text: string, lineCounter: LineCounter, failure: TooManyNodes): YamlTree {
+  const tree = emptyTree(text, lineCounter)
+  tree.errors.push({ ...at(tree, failure.offset), path: '', message: failure.message })
+  return tree
+}
+
+/** AliasBudget counts the nodes walked in the text itself and through aliases, across the documents of a stream. */
+interface AliasBudget {
+  direct: number
+  viaAlias: number
+}
+
+function newAliasBudget(): AliasBudget {
+  return { direct: 0, viaAlias: 0 }
 }
 
 /** TooManyNodes says where the text went over its node budget. */
@@ -232,8 +274,6 @@ class Walker {
   private readonly targets: Map<Alias, Node>
   /** Mappings already checked for duplicate keys (an alias or merge walks a mapping again). */
   private readonly checked = new WeakSet<readonly Pair[]>()
-  private direct = 0
-  private viaAlias = 0
   private aliasDepth = 0
   /** The alias being expanded that the document itself holds (not one reached through another alias). */
   private outerAlias: { alias: Node; path: Path } | undefined
@@ -243,6 +283,7 @@ class Walker {
     private readonly tree: YamlTree,
     doc: Document.Parsed,
     private readonly scalars: 'source' | 'value',
+    private readonly budget: AliasBudget,
   ) {
     this.targets = anchorTargets(doc)
   }
@@ -266,9 +307,10 @@ class Walker {
    * points at the alias in the document's own text whose expansion went over.
    */
   private count(path: Path, n: Node): boolean {
-    if (this.aliasDepth === 0) this.direct++
-    else if (++this.viaAlias > Math.max(ALIAS_NODES_FLOOR, this.direct)) {
-      const max = Math.max(ALIAS_NODES_FLOOR, this.direct)
+    const budget = this.budget
+    if (this.aliasDepth === 0) budget.direct++
+    else if (++budget.viaAlias > Math.max(ALIAS_NODES_FLOOR, budget.direct)) {
+      const max = Math.max(ALIAS_NODES_FLOOR, budget.direct)
       const at = this.outerAlias ?? { alias: n, path }
       this.abort(
         at.path,

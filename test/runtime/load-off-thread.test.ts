@@ -1,4 +1,4 @@
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import t, { type Test } from 'tap'
 import { ConfigError, ProblemsError, type ConfigInput } from '../../src/config/load.js'
@@ -86,6 +86,34 @@ t.test('problems come back as the errors loadAll throws, every line naming its f
       /rules\/dup\.yml:3:5: mapping key "name" already defined$/,
     ])
   })
+})
+
+t.test('PrometheusRule files load in the worker as in this thread; their errors name file:line:col', async t => {
+  const object = (name: string, expr: string) =>
+    `apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: { name: ${name}, namespace: shop }\nspec:\n  groups:\n    - name: g\n      rules:\n        - { alert: A, expr: "${expr}" }\n`
+  const input = setup(t, {
+    'rollguard.yml': config(),
+    rules: { 'a.yml': RULES, 'objects.yml': `${object('one', 'up == 0')}---\n${object('two', 'up == 1')}` },
+  })
+  const [here, there] = [await loadAll(input), await loadOffThread(input)]
+  t.same(view(there.groups), view(here.groups))
+  t.same(
+    there.groups.map(g => [relative(input.cwd, g.file), g.name, g.rules[0]?.expr]),
+    [
+      ['rules/a.yml', 'g', 'sum(rate(errors_total[5m])) > 1'],
+      ['rules/objects.yml#shop/one', 'g', 'up == 0'],
+      ['rules/objects.yml#shop/two', 'g', 'up == 1'],
+    ],
+  )
+  const bad = setup(t, {
+    'rollguard.yml': config(),
+    rules: { 'objects.yml': `${object('one', 'up')}---\n${object('two', 'up ==')}` },
+  })
+  const err = await failure(loadOffThread(bad))
+  t.type(err, RulesError)
+  t.match((err as RulesError).problems, [
+    /\/rules\/objects\.yml:17:35: PrometheusRule shop\/two: group "g", rule 1, "A": field 'expr': could not parse expression/,
+  ])
 })
 
 t.test('without a worker entry it loads in this thread; a load over its time bound is stopped', async t => {
