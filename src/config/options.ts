@@ -113,6 +113,32 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   ),
   opt('query-concurrency', 'rules.max_concurrent_queries', 'int', 'Queries in flight at once per group.', '16'),
   opt(
+    'query-coalescing',
+    'rules.query_coalescing',
+    'boolean',
+    'Answer rules evaluated at the same instants whose expressions differ only in a kept label\'s value (deployment="a", deployment="b") with one query (docs/query-coalescing.md).',
+    'true',
+  ),
+  opt(
+    'sharding',
+    'sharding.enabled',
+    'boolean',
+    'Split the rule groups between the replicas that hold a member Lease in Kubernetes (docs/sharding.md).',
+    'false',
+  ),
+  opt(
+    'sharding-namespace',
+    'sharding.namespace',
+    'string',
+    "Namespace of the member Leases. Default: the namespace of the kubeconfig context (the pod's own in-cluster).",
+  ),
+  opt(
+    'sharding-identity',
+    'sharding.identity',
+    'string',
+    "This replica's member identity, unique among the replicas. Default: the host name (the pod name).",
+  ),
+  opt(
     'restore-window',
     'rules.restore_window',
     'duration',
@@ -153,6 +179,13 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     'boolean',
     "Enable POST/PUT /-/reload (Prometheus's flag); without it /-/reload answers 403 and SIGHUP reloads. Even with it, requests a web page of another site could send are refused (see README).",
     'false',
+  ),
+  // Prometheus's flag name and file format (exporter-toolkit), so an existing web config file works as it is.
+  opt(
+    'web.config.file',
+    'web.config_file',
+    'path',
+    "Prometheus's web configuration file (exporter-toolkit format): TLS, client certificates, basic auth and security headers on rollguard's listener (docs/web-config.md). Re-read on reload and when it or a file it names changes.",
   ),
   opt(
     'external-label',

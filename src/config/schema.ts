@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ActionsConfig, KubernetesConfig } from '../actions/actions-config.js'
 import { WebhookConfig } from '../webhook/config.js'
+import { ShardingConfig } from '../runtime/sharding/config.js'
 import { DEFAULT_RULE_LIMITS } from '../rules/limits.js'
 import { DEFAULT_LIMITS } from '../sources/bounded-body.js'
 import { HTTP_CLIENT_KEYS } from '../sources/http-client.js'
@@ -69,6 +70,8 @@ const StatusMatch = z.union([
 
 /** ProbeConfig is one health endpoint polled by the daemon. */
 export const ProbeConfig = z.strictObject({
+  // Prometheus's http_config, as for prometheus.* (docs/http-config.md); headers is the probe's own below.
+  ...HTTP_CLIENT_KEYS,
   name: z.string().min(1),
   url: HttpUrl,
   interval: Duration.default(15_000),
@@ -111,6 +114,8 @@ export const ConfigDocument = z.strictObject({
       evaluation_interval: Duration.default(60_000).refine(ms => ms > 0, 'must be greater than 0'),
       resend_delay: Duration.default(60_000),
       max_concurrent_queries: z.number().int().min(1).max(1024).default(16),
+      // One query for rules that differ only in the value of a label their expression keeps (docs/query-coalescing.md).
+      query_coalescing: z.boolean().default(true),
       // How far back alert state is reconstructed at start (0: never): the longest for + keep_firing_for it covers.
       restore_window: Duration.default(3_600_000),
       // The no-data watch (src/nodata): how often each rule selector's series are counted (0s: never), and how long
@@ -136,6 +141,8 @@ export const ConfigDocument = z.strictObject({
       alert_source_url: AlertSourceURL.optional(),
       // Prometheus's --web.enable-lifecycle: POST/PUT /-/reload answers 403 without it (SIGHUP always reloads).
       enable_lifecycle: z.boolean().default(false),
+      // --web.config.file: TLS and auth on the listener, read into Config.webConfig (src/server/web-config.ts).
+      config_file: z.string().min(1).optional(),
       // The status page links each workload of a decision here, e.g. Headlamp or the Kubernetes Dashboard.
       workload_link: z
         .string()
@@ -154,5 +161,7 @@ export const ConfigDocument = z.strictObject({
   kubernetes: KubernetesConfig,
   // Absent: no Alertmanager webhook route.
   webhook: WebhookConfig.optional(),
+  // Off by default: replicas split the rule groups by member Leases (docs/sharding.md).
+  sharding: ShardingConfig,
 })
 export type ConfigDocument = z.infer<typeof ConfigDocument>

@@ -3,6 +3,7 @@ import { linkSignals } from '../../runtime/signals.js'
 import { classifyError, isNotFound } from './errors.js'
 import { callOptions } from './raw.js'
 import { sleepFor } from './rollout-status.js'
+import { errorText } from '../../errors.js'
 
 /** LeaseElectorOptions configure one candidate; defaults are client-go's core-component values 15 s / 10 s / 2 s. */
 export interface LeaseElectorOptions {
@@ -16,6 +17,8 @@ export interface LeaseElectorOptions {
   readonly retryPeriodMs?: number
   /** Give the lease up when run() ends (after leadership has been aborted). */
   readonly releaseOnCancel?: boolean
+  /** Labels of the Lease when this candidate creates it (sharding lists member Leases by label). */
+  readonly labels?: Readonly<Record<string, string>>
   /** Called once leadership is acquired; the signal aborts when it ends. */
   readonly onStartedLeading: (leadership: AbortSignal) => void | Promise<void>
   /** Always called when run() ends, leading or not. */
@@ -62,6 +65,7 @@ export class LeaseElector {
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
       releaseOnCancel: false,
+      labels: {},
       now: () => performance.now(),
       wallClock: () => new Date(),
       sleep: sleepFor,
@@ -76,6 +80,11 @@ export class LeaseElector {
     return (
       this.leading !== undefined && !this.leading.signal.aborted && this.holdsRecord() && this.leaseValid(this.o.now())
     )
+  }
+
+  /** renewedAt is when (on the injected monotonic clock) this replica last acquired or renewed the lease, if it holds it. */
+  renewedAt(): number | undefined {
+    return this.holdsRecord() ? this.observedTime : undefined
   }
 
   /** leader is the last observed holder identity ('' when none). */
@@ -102,7 +111,7 @@ export class LeaseElector {
       leading.abort(new Error(`leader election: lost lease ${this.o.namespace}/${this.o.name}`))
       if (this.o.releaseOnCancel) await this.release()
     } catch (err) {
-      this.report(`leader election: unexpected error: ${err instanceof Error ? err.message : String(err)}`)
+      this.report(`leader election: unexpected error: ${errorText(err)}`)
       this.leading?.abort(err)
     } finally {
       guarded(
@@ -131,9 +140,7 @@ export class LeaseElector {
   private started(leadership: AbortSignal): void {
     Promise.resolve()
       .then(() => this.o.onStartedLeading(leadership))
-      .catch((err: unknown) =>
-        this.report(`leader election: onStartedLeading failed: ${err instanceof Error ? err.message : String(err)}`),
-      )
+      .catch((err: unknown) => this.report(`leader election: onStartedLeading failed: ${errorText(err)}`))
   }
 
   // wait.JitterUntil(tryAcquireOrRenew, RetryPeriod, 1.2, sliding) until success.
@@ -226,7 +233,7 @@ export class LeaseElector {
     const { namespace, name } = this.o
     try {
       this.lease = await this.o.coordination.createNamespacedLease(
-        { namespace, body: { metadata: { name, namespace }, spec: specOf(record) } },
+        { namespace, body: { metadata: { name, namespace, ...labelsOf(this.o.labels) }, spec: specOf(record) } },
         callOptions({ signal }),
       )
     } catch (err) {
@@ -302,6 +309,10 @@ function validate(o: Settings): void {
   if (o.retryPeriodMs <= 0) throw new Error('leader election: retryPeriod must be greater than zero')
 }
 
+function labelsOf(labels: Readonly<Record<string, string>>): { labels?: Record<string, string> } {
+  return Object.keys(labels).length === 0 ? {} : { labels: { ...labels } }
+}
+
 function recordOf(spec: V1LeaseSpec | undefined): LeaderRecord {
   return {
     holderIdentity: spec?.holderIdentity ?? '',
@@ -338,6 +349,6 @@ function guarded(fn: () => void, report: (message: string) => void): void {
   try {
     fn()
   } catch (err) {
-    report(`leader election: callback failed: ${err instanceof Error ? err.message : String(err)}`)
+    report(`leader election: callback failed: ${errorText(err)}`)
   }
 }

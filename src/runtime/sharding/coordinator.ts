@@ -1,0 +1,216 @@
+/**
+ * One replica's part in sharding: it holds its own member Lease (client-go's leader election over a Lease only it
+ * competes for, so renewals and self-fencing are exactly the actions leader's), lists the member Leases by label
+ * every retry period, and answers which group it owns (fence.ts, ownership.ts). Loaded only when sharding is on.
+ */
+
+import { createHash } from 'node:crypto'
+import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node'
+import type { Logger } from 'pino'
+import { classifyError } from '../../actions/kube/errors.js'
+import { LeaseElector } from '../../actions/kube/lease.js'
+import { callOptions } from '../../actions/kube/raw.js'
+import { sleepFor } from '../../actions/kube/rollout-status.js'
+import { linkSignals } from '../signals.js'
+import type { ShardingMetrics } from '../../telemetry/sharding-metrics.js'
+import { groupOwner, liveMembers, mayEvaluate, ownsGroup, type FenceTimings, type ShardView } from './fence.js'
+import { MembershipTracker, type MemberLease } from './membership.js'
+
+/** SHARD_LABEL marks member Leases; its value is the lease prefix, so replicas with the same prefix share. */
+export const SHARD_LABEL = 'rollguard.dev/shard'
+
+/** ShardSettings are the `sharding` section in milliseconds, with the namespace and identity resolved. */
+export interface ShardSettings {
+  readonly namespace: string
+  readonly identity: string
+  readonly leasePrefix: string
+  readonly leaseDurationMs: number
+  readonly renewDeadlineMs: number
+  readonly retryPeriodMs: number
+}
+
+/** ShardCoordinatorDeps connect the coordinator to the cluster and the daemon. */
+export interface ShardCoordinatorDeps {
+  readonly coordination: CoordinationV1Api
+  readonly logger: Logger
+  readonly metrics: ShardingMetrics
+  /** The keys of the loaded rule groups, for the groups-owned gauge. */
+  readonly groupKeys: () => readonly string[]
+  /** Monotonic ms. */
+  readonly now?: () => number
+}
+
+/** ShardCoordinator keeps this replica's member Lease and its view of the members. */
+export class ShardCoordinator {
+  readonly #tracker = new MembershipTracker()
+  readonly #elector: LeaseElector
+  readonly #timings: FenceTimings
+  readonly #now: () => number
+  readonly #stop = new AbortController()
+  #joinedAt: number | undefined
+  #listedAt: number | undefined
+  #members: readonly string[] = []
+  #running: Promise<unknown> = Promise.resolve()
+  #lastListError = ''
+
+  constructor(
+    readonly settings: ShardSettings,
+    private readonly deps: ShardCoordinatorDeps,
+  ) {
+    this.#now = deps.now ?? (() => performance.now())
+    // Longer than one jittered list period of every other member, so those that owned its groups have seen it.
+    this.#timings = { renewDeadlineMs: settings.renewDeadlineMs, settleMs: 2 * settings.retryPeriodMs }
+    const { namespace, identity } = settings
+    const name = memberLeaseName(settings.leasePrefix, identity)
+    this.#elector = new LeaseElector({
+      coordination: deps.coordination,
+      namespace,
+      name,
+      identity,
+      leaseDurationMs: settings.leaseDurationMs,
+      renewDeadlineMs: settings.renewDeadlineMs,
+      retryPeriodMs: settings.retryPeriodMs,
+      labels: { [SHARD_LABEL]: settings.leasePrefix },
+      // Released by stop(), which may also leave it to expire as after a crash.
+      releaseOnCancel: false,
+      now: this.#now,
+      onStartedLeading: () => {
+        this.#joinedAt = this.#now()
+        deps.logger.info({ lease: `${namespace}/${name}`, identity }, 'sharding: holding the member Lease')
+      },
+      onStoppedLeading: () => {
+        if (this.#joinedAt !== undefined)
+          deps.logger.warn(
+            { lease: `${namespace}/${name}`, identity },
+            'sharding: lost the member Lease, evaluating nothing',
+          )
+        this.#joinedAt = undefined
+      },
+      onError: message => deps.logger.warn({ identity }, `sharding: ${message}`),
+    })
+  }
+
+  get identity(): string {
+    return this.settings.identity
+  }
+
+  /** start keeps the member Lease (re-joining after losing it) and lists the members until stop(). */
+  start(): void {
+    this.#running = Promise.all([this.#holdLease(), this.#watchMembers()])
+  }
+
+  /** owns is true when this replica may evaluate now and the group is its own. */
+  owns(groupKey: string): boolean {
+    return ownsGroup(this.#view(), this.#timings, groupKey, this.#now())
+  }
+
+  /** owner is who evaluates the group in this replica's view ('' while it knows no member). */
+  owner(groupKey: string): string {
+    return groupOwner(this.#view(), groupKey)
+  }
+
+  /** members are the live members in this replica's view. */
+  members(): string[] {
+    return liveMembers(this.#view())
+  }
+
+  /**
+   * stop ends the Lease renewals and the listing; with release (the default) the Lease is given up so the others
+   * take the groups over at their next list, without it they wait for it to expire (as after a crash).
+   */
+  async stop(opts: { release?: boolean } = {}): Promise<void> {
+    this.#stop.abort(new Error('sharding stopped'))
+    await this.#running
+    // After run() ended: nothing is evaluated under this Lease any more (owns() is false without it).
+    this.#joinedAt = undefined
+    if (opts.release ?? true) await this.#elector.release()
+  }
+
+  #view(): ShardView {
+    return {
+      identity: this.settings.identity,
+      renewedAt: this.#joinedAt === undefined ? undefined : this.#elector.renewedAt(),
+      joinedAt: this.#joinedAt,
+      listedAt: this.#listedAt,
+      members: this.#members,
+    }
+  }
+
+  async #holdLease(): Promise<void> {
+    const signal = this.#stop.signal
+    while (!signal.aborted) {
+      await this.#elector.run(signal)
+      if (!signal.aborted) await sleepFor(this.settings.retryPeriodMs, signal)
+    }
+  }
+
+  async #watchMembers(): Promise<void> {
+    const signal = this.#stop.signal
+    while (!signal.aborted) {
+      await this.#list(signal)
+      this.#publish()
+      await sleepFor(this.settings.retryPeriodMs, signal)
+    }
+  }
+
+  async #list(signal: AbortSignal): Promise<void> {
+    const { namespace, leasePrefix, renewDeadlineMs } = this.settings
+    // Not AbortSignal.any: on Node 20 each list would leave an entry on the long-lived signal (see linkSignals).
+    const request = linkSignals([signal, AbortSignal.timeout(renewDeadlineMs)])
+    try {
+      const list = await this.deps.coordination.listNamespacedLease(
+        { namespace, labelSelector: `${SHARD_LABEL}=${leasePrefix}` },
+        callOptions({ signal: request.signal }),
+      )
+      const now = this.#now()
+      this.#tracker.observe(list.items.map(memberLease), now)
+      this.#members = this.#tracker.members(now)
+      this.#listedAt = now
+      this.#lastListError = ''
+    } catch (err) {
+      if (signal.aborted) return
+      const message = classifyError(err, `sharding: list leases in ${namespace}`).message
+      // Once per distinct failure: a long outage would otherwise log every retry period.
+      if (message !== this.#lastListError)
+        this.deps.logger.warn({ error: message }, 'sharding: cannot list the members')
+      this.#lastListError = message
+    } finally {
+      request.dispose()
+    }
+  }
+
+  #publish(): void {
+    const m = this.deps.metrics
+    const view = this.#view()
+    const now = this.#now()
+    m.members.set(liveMembers(view).length)
+    m.member.set(mayEvaluate(view, this.#timings, now) ? 1 : 0)
+    m.groupsOwned.set(this.deps.groupKeys().filter(key => ownsGroup(view, this.#timings, key, now)).length)
+  }
+}
+
+/** memberLeaseName is `<prefix>-<identity>`, the identity made a DNS subdomain (with a hash when that changed it). */
+export function memberLeaseName(prefix: string, identity: string): string {
+  const safe = identity.toLowerCase().replace(/[^a-z0-9.-]+/g, '-')
+  const name = `${prefix}-${safe}`.slice(0, 240).replace(/[-.]+$/, '')
+  if (safe === identity && name === `${prefix}-${identity}`) return name
+  return `${name}-${createHash('sha256').update(identity).digest('hex').slice(0, 8)}`
+}
+
+function memberLease(lease: V1Lease): MemberLease {
+  const spec = lease.spec
+  const time = (v: unknown) => (v instanceof Date ? v.toISOString() : v)
+  return {
+    name: lease.metadata?.name ?? '',
+    holder: spec?.holderIdentity ?? '',
+    leaseDurationMs: (spec?.leaseDurationSeconds ?? 0) * 1000,
+    // As client-go compares records: any change (a renewal changes renewTime) restarts the local expiry timer.
+    record: JSON.stringify([
+      spec?.holderIdentity,
+      spec?.leaseDurationSeconds,
+      time(spec?.acquireTime),
+      time(spec?.renewTime),
+      spec?.leaseTransitions,
+    ]),
+  }
+}

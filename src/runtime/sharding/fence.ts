@@ -1,0 +1,56 @@
+/**
+ * When a member may evaluate the groups it owns. A member evaluates only while it can prove its membership: its own
+ * Lease renewed less than renewDeadline ago (the others expire it only leaseDuration after they saw that renewal,
+ * which is later), a list of the members less than renewDeadline old, and, after joining, a settle time in which
+ * the members that owned its groups until now have listed the Leases and seen it. Pure: time is an argument.
+ */
+
+import { ownerOf } from './ownership.js'
+
+/** ShardView is one member's knowledge at a moment, all times on its own monotonic clock (ms). */
+export interface ShardView {
+  readonly identity: string
+  /** When its own Lease was last acquired or renewed; undefined while it holds none. */
+  readonly renewedAt: number | undefined
+  /** When it last acquired its own Lease after holding none (joined or re-joined). */
+  readonly joinedAt: number | undefined
+  /** When the member Leases were last listed successfully. */
+  readonly listedAt: number | undefined
+  /** The live members as of that list (its own identity may be missing from it). */
+  readonly members: readonly string[]
+}
+
+/** FenceTimings bound how old the evidence may be. */
+export interface FenceTimings {
+  readonly renewDeadlineMs: number
+  /** How long a member waits after joining before it evaluates: longer than the others' list period. */
+  readonly settleMs: number
+}
+
+/** mayEvaluate is true while the member can prove it is a member that the others see. */
+export function mayEvaluate(view: ShardView, timings: FenceTimings, now: number): boolean {
+  const { renewedAt, joinedAt, listedAt } = view
+  if (renewedAt === undefined || joinedAt === undefined || listedAt === undefined) return false
+  return (
+    now - renewedAt < timings.renewDeadlineMs &&
+    now - listedAt < timings.renewDeadlineMs &&
+    now - joinedAt >= timings.settleMs
+  )
+}
+
+/** liveMembers are the listed members plus itself while it holds its Lease, sorted and unique. */
+export function liveMembers(view: ShardView): string[] {
+  const members = new Set(view.members)
+  if (view.renewedAt !== undefined) members.add(view.identity)
+  return [...members].sort()
+}
+
+/** groupOwner is who evaluates the group in this member's view ('' while it knows no member). */
+export function groupOwner(view: ShardView, groupKey: string): string {
+  return ownerOf(liveMembers(view), groupKey) ?? ''
+}
+
+/** ownsGroup is true when this member may evaluate now and the group is its own. */
+export function ownsGroup(view: ShardView, timings: FenceTimings, groupKey: string, now: number): boolean {
+  return mayEvaluate(view, timings, now) && groupOwner(view, groupKey) === view.identity
+}
