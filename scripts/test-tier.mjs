@@ -3,7 +3,9 @@
 //   unit  pure and in-process tests (the fake Kubernetes API server is in-process)
 //   e2e   tests that start real processes: Prometheus, Alertmanager, promtool, kubectl, the built daemon, a browser
 // A test file belongs to e2e when it uses one of the fixtures or tools that start a process (PROCESS below), so a
-// new test lands in the right tier without a list to maintain. `npm test` runs both (scripts/test.sh).
+// new test lands in the right tier without a list to maintain; an in-process test that is slow for good reason
+// (megabytes of input, worker threads that compile the sources) says so in a line `// slow: <why>` and runs there
+// too, so the unit tier stays quick. `npm test` runs both (scripts/test.sh).
 //
 //   node scripts/test-tier.mjs unit|e2e [--list] [tap flags...]
 import { spawnSync } from 'node:child_process'
@@ -22,9 +24,12 @@ function testFiles(dir) {
   })
 }
 
+const SLOW = /^\/\/ slow: /m
+
 /** tierOf says which tier a test file belongs to. */
 export function tierOf(file) {
-  return PROCESS.test(readFileSync(file, 'utf8')) ? 'e2e' : 'unit'
+  const text = readFileSync(file, 'utf8')
+  return PROCESS.test(text) || SLOW.test(text) ? 'e2e' : 'unit'
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,6 +1,7 @@
 // Reloads of large and hostile files in a running daemon: the rule files are loaded off the main thread, so
 // evaluations and /-/healthy carry on and the event loop is never held for 100 ms; a failed reload names the file
 // and the position, and the running rules stay. A fake Prometheus answers every query with nothing; loopback only.
+// slow: megabytes of rule and config files, reloaded by a worker thread that compiles the sources anew
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { writeFileSync } from 'node:fs'

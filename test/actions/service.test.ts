@@ -32,7 +32,8 @@ function replica(t: Test, fake: FakeKube, identity: string, extra: Record<string
   const kubeconfig = writeKubeconfig(tempDir(t), fake, 'rollguard-system')
   const doc = ConfigDocument.parse({
     prometheus: { url: 'http://127.0.0.1:9' },
-    actions: { mode: 'execute', allow: [{ namespace: 'shop' }] },
+    // No settle wait: these tests are about leadership, and the default would hold each rollback for a minute.
+    actions: { mode: 'execute', allow: [{ namespace: 'shop' }], correlation: { settle: '0s' } },
     kubernetes: { kubeconfig, lease: { ...FAST_LEASE, identity } },
     ...extra,
   })

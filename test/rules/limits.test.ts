@@ -1,3 +1,4 @@
+// slow: files of tens of thousands of YAML nodes and alias bombs, each parsed several times to time it
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'

@@ -1,3 +1,4 @@
+// slow: every test starts a loader worker thread, which compiles the TypeScript sources anew
 import { join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import t, { type Test } from 'tap'
