@@ -27,6 +27,12 @@ if ! node scripts/check-import-cycles.mjs; then
   exit 1
 fi
 
+echo "== engine boundary (only src/engine and src/runtime reach mutable engine state)"
+if ! node scripts/check-engine-boundary.mjs; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
 echo "== tests"
 mkdir -p test-output
 npx tap "$@" 2>&1 | tee test-output/tap.log
