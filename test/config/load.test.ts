@@ -179,3 +179,27 @@ t.test(
     t.match(runUsage(), /--web\.enable-lifecycle {2}\(ROLLGUARD_WEB_ENABLE_LIFECYCLE; config: web\.enable_lifecycle\)/)
   },
 )
+
+t.test('--web.config.file / web.config_file: read with the config, relative to the cwd or the config file', async t => {
+  const dir = t.testdir({
+    conf: { 'rollguard.yml': 'prometheus:\n  url: http://127.0.0.1:9090\nweb:\n  config_file: web.yml\n' },
+  })
+  writeFileSync(join(dir, 'conf', 'web.yml'), 'http_server_config:\n  headers:\n    X-Frame-Options: deny\n')
+  const fromFile = await loadConfig({ flags: flags({ config: 'conf/rollguard.yml' }), env: {}, cwd: dir })
+  t.equal(fromFile.webConfig?.file, join(dir, 'conf', 'web.yml'), 'relative to the config file')
+  t.same(fromFile.webConfig?.headers, { 'X-Frame-Options': 'deny' })
+  const fromFlag = parseRunArgs(['--prometheus-url', 'http://127.0.0.1:9090', '--web.config.file', 'conf/web.yml'])
+  t.equal((await loadConfig({ flags: fromFlag.flags, env: {}, cwd: dir })).webConfig?.file, join(dir, 'conf/web.yml'))
+  const none = await loadConfig({ flags: flags({ 'prometheus-url': 'http://127.0.0.1:9090' }), env: {}, cwd: dir })
+  t.equal(none.webConfig, undefined)
+
+  writeFileSync(join(dir, 'conf', 'web.yml'), 'tls_server_config:\n  client_auth_type: Sometimes\n')
+  const bad = await problems(loadConfig({ flags: flags({ config: 'conf/rollguard.yml' }), env: {}, cwd: dir }))
+  t.same(bad, [
+    `${join(dir, 'conf', 'web.yml')}:2:3: tls_server_config.client_auth_type: must be one of NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert`,
+  ])
+  t.match(
+    runUsage(),
+    /--web\.config\.file VALUE {2}\(ROLLGUARD_WEB_CONFIG_FILE; config: web\.config_file\)\n\s+Prometheus's web configuration file/,
+  )
+})
