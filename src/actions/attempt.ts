@@ -16,6 +16,7 @@
  */
 
 import type { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node'
+import { abortText } from '../errors.js'
 import { formatDuration } from '../rules/duration.js'
 import type { ActionMetrics } from '../telemetry/action-metrics.js'
 import type { ActionsConfig } from './actions-config.js'
@@ -597,9 +598,4 @@ async function markVerified(job: Job, env: AttemptEnv, at: number): Promise<void
       reason: 'record_not_updated',
       message: `the rollback is verified, but the record annotation could not be updated: ${last}`,
     })
-}
-
-function abortText(signal: AbortSignal): string {
-  const r: unknown = signal.reason
-  return r instanceof Error ? r.message : String(r ?? 'aborted')
 }

@@ -8,6 +8,7 @@
  * Hand-written rather than node-cron's own matcher: node-cron schedules tasks and has no pure "does this instant
  * match" for a given time zone; it stays a dev dependency, the oracle of test/actions/cron.test.ts.
  */
+import { errorText } from '../errors.js'
 
 /** CronSchedule is a parsed expression: the allowed values of each field (second is undefined for 5 fields). */
 export interface CronSchedule {
@@ -113,7 +114,7 @@ export function parseCron(source: string): CronSchedule {
     try {
       return parseField(value, spec)
     } catch (err) {
-      throw fail(`${spec.name} ${JSON.stringify(value)}: ${(err as Error).message}`)
+      throw fail(`${spec.name} ${JSON.stringify(value)}: ${errorText(err)}`)
     }
   }
   const schedule: CronSchedule = {

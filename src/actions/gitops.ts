@@ -8,6 +8,7 @@
 
 import type { Labels } from '../engine/types.js'
 import type { WorkloadRef } from './workload-ref.js'
+import { errorText } from '../errors.js'
 
 /** The GitOps owner kinds rollguard knows, with their API coordinates. */
 export const OWNER_KINDS = {
@@ -232,7 +233,7 @@ export function resumePatch(
     record = JSON.parse(raw) as SuspensionRecord
   } catch (err) {
     return {
-      error: `${describeOwner(owner)}: the ${SUSPENDED_ANNOTATION} annotation is not JSON (${(err as Error).message}); restore the setting by hand`,
+      error: `${describeOwner(owner)}: the ${SUSPENDED_ANNOTATION} annotation is not JSON (${errorText(err)}); restore the setting by hand`,
     }
   }
   const metadata = { resourceVersion: obj.metadata?.resourceVersion, annotations: { [SUSPENDED_ANNOTATION]: null } }

@@ -11,6 +11,8 @@
  */
 
 import { z } from 'zod'
+import { parsedBy } from '../config/primitives.js'
+import { errorText } from '../errors.js'
 
 /** MatchType is the operator: equal, not equal, regex match, regex non-match. */
 export type MatchType = '=' | '!=' | '=~' | '!~'
@@ -57,7 +59,7 @@ export function parseMatcher(text: string): Matcher {
   try {
     return newMatcher(name, type, unquote(raw))
   } catch (err) {
-    throw new Error(`invalid matcher ${JSON.stringify(text)}: ${(err as Error).message}`)
+    throw new Error(`invalid matcher ${JSON.stringify(text)}: ${errorText(err)}`, { cause: err })
   }
 }
 
@@ -67,7 +69,7 @@ export function parseMatchers(list: readonly string[]): Matcher[] {
     try {
       return parseMatcher(text)
     } catch (err) {
-      throw new Error(`matcher ${i + 1} of ${list.length}: ${(err as Error).message}`)
+      throw new Error(`matcher ${i + 1} of ${list.length}: ${errorText(err)}`, { cause: err })
     }
   })
 }
@@ -79,9 +81,9 @@ export function matcherFromSilence(m: SilenceMatcher): Matcher {
   try {
     return newMatcher(m.name, type, m.value)
   } catch (err) {
-    throw new Error(
-      `silence matcher ${formatMatcher({ name: m.name, type, value: m.value })}: ${(err as Error).message}`,
-    )
+    throw new Error(`silence matcher ${formatMatcher({ name: m.name, type, value: m.value })}: ${errorText(err)}`, {
+      cause: err,
+    })
   }
 }
 
@@ -112,14 +114,7 @@ export function formatMatcher(m: Matcher): string {
 }
 
 /** MatcherString is a config field holding one matcher; the parse error is reported at the field. */
-export const MatcherString = z.string().transform((text, ctx) => {
-  try {
-    return parseMatcher(text)
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message })
-    return z.NEVER
-  }
-})
+export const MatcherString = z.string().transform(parsedBy(parseMatcher))
 
 function newMatcher(name: string, type: MatchType, value: string): Matcher {
   const m: Matcher = Object.freeze({ name, type, value })
@@ -173,13 +168,14 @@ function compileAnchored(pattern: string): RegExp {
   try {
     source = translate(body, flags.has('s'))
   } catch (err) {
-    throw new Error(`invalid regular expression ${JSON.stringify(pattern)}: ${(err as Error).message}`)
+    throw new Error(`invalid regular expression ${JSON.stringify(pattern)}: ${errorText(err)}`, { cause: err })
   }
   try {
     return new RegExp(`^(?:${source})$`, `u${[...flags].join('')}`)
   } catch (err) {
     throw new Error(
-      `invalid regular expression ${JSON.stringify(pattern)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`,
+      `invalid regular expression ${JSON.stringify(pattern)}: ${errorText(err).replace(/^Invalid regular expression: /, '')}`,
+      { cause: err },
     )
   }
 }

@@ -1,16 +1,7 @@
 import { z } from 'zod'
-import { Duration } from '../config/primitives.js'
+import { checkedBy, Duration } from '../config/primitives.js'
 import { isTimeZone, parseCron } from './cron.js'
 import { parseSelector } from './selector.js'
-
-/** fromParser turns a throwing parser into a zod check whose issue carries the parser's message. */
-const fromParser = (parse: (s: string) => unknown) => (s: string, ctx: z.RefinementCtx) => {
-  try {
-    parse(s)
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message })
-  }
-}
 
 const Window = (defaultMs: number) => Duration.refine(ms => ms > 0, 'must be greater than 0').default(defaultMs)
 
@@ -23,7 +14,7 @@ const AllowEntry = z
       .string()
       .regex(/^[a-z0-9*-]+$/, 'must be a namespace name or a glob using "*" (e.g. "shop", "team-*", "*")')
       .optional(),
-    selector: z.string().min(1, 'must not be empty').superRefine(fromParser(parseSelector)).optional(),
+    selector: z.string().min(1, 'must not be empty').superRefine(checkedBy(parseSelector)).optional(),
     /** actions.gitops.mode for the workloads this entry allows. */
     gitops_mode: z.enum(['refuse', 'suspend', 'ignore']).optional(),
   })
@@ -32,7 +23,7 @@ const AllowEntry = z
   })
 
 const CronWindow = z.strictObject({
-  cron: z.string().superRefine(fromParser(parseCron)),
+  cron: z.string().superRefine(checkedBy(parseCron)),
   action: z.enum(['allow', 'deny']),
   time_zone: z.string().refine(isTimeZone, 'must be an IANA time zone such as "UTC" or "Europe/Berlin"').default('UTC'),
   name: z.string().min(1).optional(),

@@ -20,6 +20,7 @@ import type { SilenceCheck, SilenceChecker } from './attempt.js'
 import { formatMatcher, matcherFromSilence, matchesAll } from './matchers.js'
 import type { SilenceState } from './policy.js'
 import type { AlertInfo } from './trigger.js'
+import { abortText, errorText } from '../errors.js'
 
 /** Silence is what rollguard uses of one gettableSilence (times in Unix ms). */
 export interface Silence {
@@ -73,8 +74,8 @@ export async function parseSilences(body: string | Buffer): Promise<Silence[]> {
   let json: unknown
   try {
     json = await parseJsonSliced(bytes, slices)
-  } catch {
-    throw new Error(`the response is not JSON: ${bodySnippet(bytes.toString('utf8', 0, 4096))}`)
+  } catch (err) {
+    throw new Error(`the response is not JSON: ${bodySnippet(bytes.toString('utf8', 0, 4096))}`, { cause: err })
   }
   if (!Array.isArray(json)) throw unexpected(z.array(z.unknown()).safeParse(json).error?.issues[0], [])
   const silences = new Array<Silence>(json.length)
@@ -105,7 +106,7 @@ export function matchSilences(silences: readonly Silence[], labels: Labels, now:
     try {
       matched = matchesAll(s.matchers.map(matcherFromSilence), labels)
     } catch (err) {
-      unusable.push(`silence ${s.id}: ${(err as Error).message}`)
+      unusable.push(`silence ${s.id}: ${errorText(err)}`)
       continue
     }
     if (matched) return { kind: 'silenced', silence: s }
@@ -260,8 +261,8 @@ export class AlertmanagerSilences implements SilenceChecker {
           // Matched at the time of use, so a cached answer never counts a silence past its endsAt.
           return { alertmanager, match: matchSilences(silences, labels, this.#now()) }
         } catch (err) {
-          this.opts.logger?.debug({ alertmanager, err: (err as Error).message }, 'cannot read silences')
-          return { alertmanager, match: { kind: 'error', error: (err as Error).message } as const }
+          this.opts.logger?.debug({ alertmanager, err: errorText(err) }, 'cannot read silences')
+          return { alertmanager, match: { kind: 'error', error: errorText(err) } as const }
         }
       }),
     ).then(combineAnswers)
@@ -306,11 +307,12 @@ export class AlertmanagerSilences implements SilenceChecker {
       }
       return await parseSilences(body)
     } catch (err) {
+      // No { cause }: axios's errors carry the request's configuration, credentials included, into any log.
       if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`)
       if (isMaxContentLength(err)) throw new ResponseTooLargeError(maxBytes, 'alertmanager.max_response_bytes')
       const tlsText = describeTlsError(err, 'Alertmanager', redactUrl(url), 'alertmanager')
       if (tlsText !== undefined) throw new Error(tlsText)
-      throw err instanceof Error ? new Error(err.message) : new Error(String(err))
+      throw new Error(errorText(err))
     }
   }
 }
@@ -322,7 +324,7 @@ async function unlessAborted(answer: Promise<SilenceState>, signal: AbortSignal)
     const onAbort = () =>
       resolve({
         state: 'unknown',
-        error: `not checked: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}`,
+        error: `not checked: ${abortText(signal)}`,
       })
     if (signal.aborted) return onAbort()
     // The signal outlives this check (it is the leadership's): the listener must not.

@@ -9,6 +9,7 @@ import type { WorkloadRef } from '../actions/workload-ref.js'
 import type { Labels } from '../engine/types.js'
 import type { RangeQueryFn } from './replay.js'
 import type { Rollout, RolloutHistory } from './would-be.js'
+import { errorText } from '../errors.js'
 
 type Series = Awaited<ReturnType<RangeQueryFn>>['series'][number]
 
@@ -60,7 +61,7 @@ export async function readKsmHistory(ref: WorkloadRef, opts: KsmHistoryOptions):
     ])
     return created.length === 0 ? undefined : ksmHistory({ created, replicas, labels, generationLag, stepMs })
   } catch (err) {
-    return { error: `reading the rollout history from kube-state-metrics: ${(err as Error).message}` }
+    return { error: `reading the rollout history from kube-state-metrics: ${errorText(err)}` }
   }
 }
 

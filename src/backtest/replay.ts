@@ -10,6 +10,7 @@ import { evaluateGroup, newGroupState, type GroupState } from '../engine/group.j
 import { evalTimestamp, groupOffset } from '../engine/slots.js'
 import type { RuleGroupSpec } from '../engine/spec.js'
 import type { Labels, Sample, Transition } from '../engine/types.js'
+import { errorText } from '../errors.js'
 
 /** RangeQueryFn answers one expression over [startMs, endMs] at stepMs: points per series in Unix ms. */
 export type RangeQueryFn = (
@@ -159,7 +160,7 @@ async function fetchAnswers(
           for (const s of r.series) for (const [t, value] of s.points) pushAt(byTime, t, { labels: s.labels, value })
           answers.set(expr, { byTime, warnings: [...new Set(r.warnings)] })
         } catch (err) {
-          answers.set(expr, { error: err instanceof Error ? err.message : String(err) })
+          answers.set(expr, { error: errorText(err) })
         }
         onDone()
       }),

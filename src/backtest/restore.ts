@@ -11,6 +11,7 @@ import type { GroupState } from '../engine/group.js'
 import type { Labels } from '../engine/types.js'
 import { readsProbeSeries } from '../sources/local-query.js'
 import { replayGroup, type RangeQueryFn } from './replay.js'
+import { errorText } from '../errors.js'
 
 /** RestoreOptions configure one group's restore. */
 export interface RestoreOptions {
@@ -75,7 +76,7 @@ export async function restoreGroup(
         maxConcurrentQueries: opts.maxConcurrentQueries,
       })
     } catch (err) {
-      return { kind: 'failed', error: err instanceof Error ? err.message : String(err) }
+      return { kind: 'failed', error: errorText(err) }
     }
     if (windowMs >= opts.windowMs || replay.errors.size > 0 || !activeFromStart(replay)) break
     windowMs = Math.min(opts.windowMs, windowMs * 4)

@@ -21,8 +21,9 @@ export function parseFlags<O extends FlagOptions>(args: readonly string[], optio
     return parseArgs({ args: [...args], options, allowPositionals: true, strict: true })
   } catch (err) {
     const e = err as Error & { code?: string }
-    if (e.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(e.message.replace(/\. To specify .*$/s, ''))
-    throw new UsageError(unknownFlag(e.message, args, options))
+    if (e.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      throw new UsageError(e.message.replace(/\. To specify .*$/s, ''), { cause: err })
+    throw new UsageError(unknownFlag(e.message, args, options), { cause: err })
   }
 }
 

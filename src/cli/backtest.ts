@@ -15,6 +15,7 @@ import { DurationError, parseDuration } from '../rules/duration.js'
 import { createPrometheusSource } from '../sources/prometheus.js'
 import { parseRunArgs } from './args.js'
 import type { CliIO } from './run.js'
+import { errorText } from '../errors.js'
 
 export const BACKTEST_USAGE = `Usage: rollguard backtest --from TIME --to TIME [--step DURATION] [--output table|json|html] [run flags]
 
@@ -75,7 +76,7 @@ export async function runBacktestCommand(
   try {
     args = parseBacktestArgs(argv, now)
   } catch (err) {
-    io.stderr(`rollguard backtest: ${(err as Error).message}\n\n${BACKTEST_USAGE}`)
+    io.stderr(`rollguard backtest: ${errorText(err)}\n\n${BACKTEST_USAGE}`)
     return 2
   }
   if (args === 'help') {
@@ -113,7 +114,7 @@ export async function runBacktestCommand(
     actions = doc.actions === undefined ? undefined : await rolloutHistory(doc, env, { ...args, rangeQuery }, io)
   } catch (err) {
     io.stderr(
-      `rollguard backtest: actions are configured, but the Kubernetes configuration cannot be loaded: ${(err as Error).message}\n`,
+      `rollguard backtest: actions are configured, but the Kubernetes configuration cannot be loaded: ${errorText(err)}\n`,
     )
     source.close()
     return 1
@@ -176,7 +177,7 @@ async function rolloutHistory(
   } catch (err) {
     if (opts.historySource === 'kubernetes') throw err
     io.stderr(
-      `rollguard backtest: the Kubernetes configuration cannot be loaded (${(err as Error).message}): rollout history from kube-state-metrics only\n`,
+      `rollguard backtest: the Kubernetes configuration cannot be loaded (${errorText(err)}): rollout history from kube-state-metrics only\n`,
     )
   }
   if (opts.historySource === 'kubernetes')
@@ -257,6 +258,6 @@ function positiveDuration(text: string, flag: string): number {
     if (ms <= 0) throw new DurationError('must be greater than 0')
     return ms
   } catch (err) {
-    throw new Error(`${flag}: ${(err as Error).message}`)
+    throw new Error(`${flag}: ${errorText(err)}`, { cause: err })
   }
 }

@@ -2,12 +2,12 @@
 // suspend), exactly as it was, from the owner's rollguard.io/suspended annotation.
 import { describeOwner, OWNER_KINDS, resumePatch, SUSPENDED_ANNOTATION, type OwnerKind } from '../actions/gitops.js'
 import { patchOwner, readOwner } from '../actions/kube/gitops-owner.js'
+import { errorText } from '../errors.js'
 import { parseFlags, UsageError } from './args.js'
 import type { CliIO } from './run.js'
 import { didYouMean } from './suggest.js'
 import {
   connect,
-  errorText,
   KUBE_FLAGS_HELP,
   KUBE_OPTIONS,
   printError,

@@ -117,7 +117,7 @@ function parseTimeout(text: string | undefined): number | undefined {
   try {
     ms = parseDuration(text)
   } catch (err) {
-    if (err instanceof DurationError) throw new UsageError(`--timeout: ${err.message}`)
+    if (err instanceof DurationError) throw new UsageError(`--timeout: ${err.message}`, { cause: err })
     throw err
   }
   if (ms <= 0) throw new UsageError('--timeout must be greater than 0 (use --no-wait to skip following the rollout)')

@@ -10,6 +10,7 @@ import {
   type WorkloadKind,
 } from '../actions/kube/index.js'
 import { homeKubeconfig, NO_CLUSTER_CONFIGURATION } from '../config/kubeconfig-lookup.js'
+import { errorText } from '../errors.js'
 import { UsageError } from './args.js'
 import { didYouMean } from './suggest.js'
 import type { CliIO } from './run.js'
@@ -124,11 +125,6 @@ export function usageError(io: CliIO, command: string, err: unknown): number {
 /** oneLine collapses a message to one line (API messages may carry newlines). */
 export function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim()
-}
-
-/** errorText is the message of anything thrown. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }
 
 /** printError writes kubectl's `error: <message>` line and returns exit code 1. */

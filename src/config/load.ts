@@ -7,12 +7,15 @@ import { HTTP_CLIENT_PATH_KEYS, readClientSettings, readSecret, type TlsSettings
 import type { WebhookCredentials } from '../webhook/auth.js'
 import { ConfigDocument } from './schema.js'
 import { RUN_OPTIONS, type OptionSpec } from './options.js'
-import { readWebConfig, type WebConfig } from '../server/web-config.js'
+import { errorText } from '../errors.js'
 
 /** ProblemsError carries every problem found, one line each, so the user fixes them all in one go. */
 export class ProblemsError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join('\n'))
+  constructor(
+    readonly problems: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(problems.join('\n'), options)
   }
 }
 
@@ -32,8 +35,6 @@ export interface Config {
   readonly alertmanagerTls: TlsSettings | undefined
   /** The secrets the Alertmanager webhook checks requests against (read on every load, so a reload picks up new ones). */
   readonly webhookCredentials: WebhookCredentials | undefined
-  /** web.config_file read with the certificates and keys it names (re-read at every load); undefined without one. */
-  readonly webConfig?: WebConfig | undefined
 }
 
 /** ConfigInput is where options come from: parsed flags (flag name → values), the environment, the working directory. */
@@ -52,7 +53,6 @@ const PATH_KEYS = [
   'rules.files',
   ...['prometheus', 'alertmanager'].flatMap(s => HTTP_CLIENT_PATH_KEYS.map(k => `${s}.${k}`)),
   'kubernetes.kubeconfig',
-  'web.config_file',
   'webhook.auth.bearer_token_file',
   'webhook.auth.basic_auth.password_file',
 ]
@@ -76,11 +76,10 @@ export async function loadConfig(input: ConfigInput): Promise<Config> {
     )
   }
   const doc = parsed.data
-  const [prometheus, alertmanager, webhookCredentials, webConfig] = await Promise.all([
+  const [prometheus, alertmanager, webhookCredentials] = await Promise.all([
     readClientSettings('prometheus', doc.prometheus, problems),
     readClientSettings('alertmanager', doc.alertmanager, problems),
     readWebhookCredentials(doc.webhook?.auth, problems),
-    doc.web.config_file === undefined ? undefined : readWebConfig(doc.web.config_file, problems),
   ])
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze({
@@ -91,7 +90,6 @@ export async function loadConfig(input: ConfigInput): Promise<Config> {
     prometheusTls: prometheus.tls,
     alertmanagerTls: alertmanager.tls,
     webhookCredentials,
-    webConfig,
   })
 }
 
@@ -118,8 +116,7 @@ async function readConfigFile(
     text = await readTextFile(file, MAX_CONFIG_BYTES)
   } catch (err) {
     if (err instanceof FileTooLargeError) problems.push(`${file}: ${err.message} for a config file`)
-    else
-      problems.push(`--config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    else problems.push(`--config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? errorText(err)}`)
     return {}
   }
   let tree: YamlTree
@@ -127,7 +124,7 @@ async function readConfigFile(
     tree = parseYaml(text, { maxNodes: MAX_CONFIG_NODES, scalars: 'value', extraDocuments: 'error' })
   } catch (err) {
     // Never a stack trace for a bad file: whatever went wrong is reported against it.
-    problems.push(`${file}: ${(err as Error).message}`)
+    problems.push(`${file}: ${errorText(err)}`)
     return {}
   }
   for (const e of tree.errors) problems.push(`${file}:${e.line}:${e.col}: ${e.message}`)

@@ -3,16 +3,29 @@
 import { z } from 'zod'
 import { parseDuration } from '../rules/duration.js'
 import { MAX_LIMIT_BYTES } from '../sources/bounded-body.js'
+import { errorText } from '../errors.js'
+
+/** parsedBy turns a throwing parser into a zod transform: the parsed value, or an issue carrying its message. */
+export const parsedBy =
+  <T>(parse: (s: string) => T) =>
+  (s: string, ctx: z.RefinementCtx): T => {
+    try {
+      return parse(s)
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: errorText(err) })
+      return z.NEVER
+    }
+  }
+
+/** checkedBy is parsedBy for a superRefine check: the field keeps its text, the parser only validates it. */
+export const checkedBy =
+  (parse: (s: string) => unknown) =>
+  (s: string, ctx: z.RefinementCtx): void => {
+    parsedBy(parse)(s, ctx)
+  }
 
 /** Duration accepts a Prometheus duration string and yields milliseconds. */
-export const Duration = z.string().transform((s, ctx) => {
-  try {
-    return parseDuration(s)
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message })
-    return z.NEVER
-  }
-})
+export const Duration = z.string().transform(parsedBy(parseDuration))
 
 /** LabelName is a Prometheus label name. */
 export const LabelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a valid label name')

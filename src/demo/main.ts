@@ -16,6 +16,7 @@ import { freePort, logTail, startProcess, stopAll, waitForHttp } from './process
 import { startSampleService, type SampleService } from './sample-service.js'
 import { amAlerts, startAlertmanager, startPrometheus } from './stack.js'
 import { Narrator } from './narrator.js'
+import { errorText } from '../errors.js'
 
 const DEMO_TIMEOUT_MS = 4 * 60_000
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -192,7 +193,7 @@ async function startRollguard(say: Narrator, work: string, inputs: RollguardInpu
   const logFile = join(work, 'rollguard.log')
   await startProcess(process.execPath, [join(root, 'dist/main.js'), ...args], { logFile, name: 'rollguard' })
   await waitForHttp(`${rollguardUrl}/-/ready`, { timeoutMs: 30_000 }).catch((err: unknown) => {
-    throw new Error(`rollguard did not become ready: ${String(err)}\n${logTail(logFile)}`)
+    throw new Error(`rollguard did not become ready: ${String(err)}\n${logTail(logFile)}`, { cause: err })
   })
   await say.until('rollguard to lead (Lease rollguard-system/rollguard)', 20_000, async () => {
     const text = await (await fetch(`${rollguardUrl}/metrics`, { signal: AbortSignal.timeout(3_000) })).text()
@@ -265,7 +266,7 @@ demo(narrator).then(
     process.exit(0)
   },
   async (err: unknown) => {
-    narrator.fail((err as Error).message)
+    narrator.fail(errorText(err))
     await stopAll()
     process.exit(1)
   },

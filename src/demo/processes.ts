@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { errorText } from '../errors.js'
 
 /** StartOptions configures startProcess; logFile receives stdout and stderr (appended). */
 export interface StartOptions {
@@ -225,7 +226,7 @@ export async function waitForHttp(url: string, opts: WaitHttpOptions = {}): Prom
       if (res.status === expect) return
       last = `status ${res.status}`
     } catch (err) {
-      last = (err as Error).message
+      last = errorText(err)
     }
     if (Date.now() + intervalMs > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${url} (${last})${logTail(opts.process?.logFile)}`)

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { errorText } from '../errors.js'
 
 /** HealthMode: ok → 200, fail → 503, hang → no answer until the mode changes. */
 export type HealthMode = 'ok' | 'fail' | 'hang'
@@ -232,7 +233,7 @@ export async function startSampleService(opts: SampleServiceOptions = {}): Promi
       try {
         f = validateFault(JSON.parse(await readBody(req)))
       } catch (err) {
-        send(res, 400, { error: (err as Error).message })
+        send(res, 400, { error: errorText(err) })
         return
       }
       applyFault(f)

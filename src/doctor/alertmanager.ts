@@ -2,6 +2,7 @@ import type { Config } from '../config/load.js'
 import { joinUrlPath, redactUrl } from '../sources/http-auth.js'
 import { fail, ok, warn, type Check } from './check.js'
 import { get, httpStatus, parseJson } from './http.js'
+import { errorText } from '../errors.js'
 
 const NAME = 'alertmanager'
 
@@ -53,7 +54,7 @@ export async function checkAlertmanagers(config: Config): Promise<Check[]> {
       } catch (err) {
         return fail(
           NAME,
-          `Alertmanager at ${shown} is unreachable: ${(err as Error).message}`,
+          `Alertmanager at ${shown} is unreachable: ${errorText(err)}`,
           'check alertmanager.urls (--alertmanager-url, ROLLGUARD_ALERTMANAGER_URL) and that Alertmanager runs and can be reached from here',
         )
       }

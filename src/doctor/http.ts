@@ -4,6 +4,7 @@ import https from 'node:https'
 import { redactUrl, requestHeaders, type HttpAuth } from '../sources/http-auth.js'
 import { describeTlsError, tlsAgentOptions, type TlsSettings } from '../sources/http-client.js'
 import { VERSION } from '../version.js'
+import { errorText } from '../errors.js'
 
 /** HttpAccess is how to reach one HTTP API: the credentials and headers rollguard run would send, and bounds. */
 export interface HttpAccess {
@@ -45,6 +46,7 @@ export async function get(url: string, access: HttpAccess): Promise<HttpAnswer> 
     })
     return { status: res.status, statusText: res.statusText, body: String(res.data ?? '') }
   } catch (err) {
+    // No { cause }: axios's errors carry the request's configuration, credentials included, into any log.
     if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`)
     if (isMaxContentLength(err)) throw new ResponseTooLargeError(access.maxResponseBytes, access.limitKey)
     const tlsText =
@@ -53,7 +55,7 @@ export async function get(url: string, access: HttpAccess): Promise<HttpAnswer> 
         : describeTlsError(err, access.peer ?? 'server', redactUrl(url), access.tls.section)
     if (tlsText !== undefined) throw new Error(tlsText)
     const code = (err as { code?: unknown }).code
-    const text = err instanceof Error ? err.message : String(err)
+    const text = errorText(err)
     throw new Error(typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text)
   }
 }

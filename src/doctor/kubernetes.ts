@@ -22,6 +22,7 @@ import {
   type Permission,
   type Scope,
 } from './permissions.js'
+import { errorText } from '../errors.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -40,7 +41,7 @@ export async function checkKubernetes(actions: ActionsConfig, k: KubernetesConfi
     return [
       fail(
         'kubeconfig',
-        `cannot load the Kubernetes credentials for actions: ${(err as Error).message}`,
+        `cannot load the Kubernetes credentials for actions: ${errorText(err)}`,
         'set kubernetes.kubeconfig (--kubeconfig) or KUBECONFIG, or run rollguard in a pod with a service account; rollguard run fails the same way',
       ),
     ]

@@ -10,6 +10,7 @@ import { fail, ok, warn, type Check } from './check.js'
 import { describeRule, type RuleRef } from './rule-ref.js'
 import { PROBE_METRIC_PREFIX as PROBE_PREFIX } from '../sources/local-query.js'
 import { checkTargets, isTriggerRule } from './targets.js'
+import { errorText } from '../errors.js'
 
 /** ProbeRun is every configured probe run once, and a probe store holding the results, as the daemon's would. */
 export interface ProbeRun {
@@ -89,7 +90,7 @@ export function checkProbeRule(
     return [
       fail(
         'rule-query',
-        `${described}: rollguard cannot evaluate it in-process: ${(err as Error).message}`,
+        `${described}: rollguard cannot evaluate it in-process: ${errorText(err)}`,
         'a rule on rollguard_probe_* series may use only those series, with comparisons, arithmetic with numbers, and/or/unless and sum/min/max/avg/count; move other logic to a separate rule',
       ),
     ]

@@ -3,6 +3,7 @@ import { joinUrlPath, redactUrl } from '../sources/http-auth.js'
 import type { PrometheusSource } from '../sources/prometheus.js'
 import { fail, ok, type Check } from './check.js'
 import { get, httpStatus, parseJson } from './http.js'
+import { errorText } from '../errors.js'
 
 /** PrometheusCheck is the reachability check plus whether queries can be asked at all (the rule checks need them). */
 export interface PrometheusCheck {
@@ -42,7 +43,7 @@ export async function checkPrometheus(config: Config, source: PrometheusSource, 
     servesBuildinfo = answer.status === 200
     version = buildVersion(parseJson(answer.body))
   } catch (err) {
-    return { check: unreachable(shown, (err as Error).message), answering: false }
+    return { check: unreachable(shown, errorText(err)), answering: false }
   }
   try {
     await source.query('vector(1)', now)
@@ -50,7 +51,7 @@ export async function checkPrometheus(config: Config, source: PrometheusSource, 
     const hint =
       'check that prometheus.url (--prometheus-url) is the base of a Prometheus-compatible query API (e.g. with the /prometheus prefix for Mimir)'
     return {
-      check: fail(NAME, `Prometheus at ${shown} does not answer the query vector(1): ${(err as Error).message}`, hint),
+      check: fail(NAME, `Prometheus at ${shown} does not answer the query vector(1): ${errorText(err)}`, hint),
       answering: false,
     }
   }

@@ -14,6 +14,7 @@ import type { PrometheusSource } from '../sources/prometheus.js'
 import { fail, ok, warn, type Check } from './check.js'
 import { describeRule, type RuleRef } from './rule-ref.js'
 import { checkTargets, isTriggerRule } from './targets.js'
+import { errorText } from '../errors.js'
 
 /** RemoteRuleContext is what the checks of a rule evaluated by Prometheus need. */
 export interface RemoteRuleContext {
@@ -36,7 +37,7 @@ export async function checkRemoteRule(ref: RuleRef, ctx: RemoteRuleContext): Pro
     return [
       fail(
         'rule-query',
-        `${described}: Prometheus rejects its expression: ${(err as Error).message}`,
+        `${described}: Prometheus rejects its expression: ${errorText(err)}`,
         'fix the expression (rollguard check validates it offline); a newer PromQL feature may need a newer Prometheus',
       ),
     ]
@@ -60,7 +61,7 @@ async function checkSelectors(ref: RuleRef, described: string, ctx: RemoteRuleCo
       problems.push(
         fail(
           'rule-series',
-          `${described}: cannot count the series of ${use.selector}: ${(err as Error).message}`,
+          `${described}: cannot count the series of ${use.selector}: ${errorText(err)}`,
           'check that Prometheus answers queries',
         ),
       )
@@ -163,7 +164,7 @@ async function checkRemoteTargets(
     } catch (err) {
       return fail(
         'rule-targets',
-        `${described}: cannot evaluate ${oneLine(source.expr)}: ${(err as Error).message}`,
+        `${described}: cannot evaluate ${oneLine(source.expr)}: ${errorText(err)}`,
         'check that Prometheus answers queries',
       )
     }

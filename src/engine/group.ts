@@ -4,6 +4,7 @@ import type { Clock, QueryFn, QueryResult } from './ports.js'
 import type { AlertingRuleSpec, RuleGroupSpec } from './spec.js'
 import { answerTemplateQueries } from './template/queries.js'
 import type { Labels, OutgoingAlert, TemplateQueries, Transition } from './types.js'
+import { errorText } from '../errors.js'
 
 /** RuleRuntime pairs a rule with its state and last warnings. */
 export interface RuleRuntime {
@@ -100,7 +101,7 @@ async function fetch(rule: RuleRuntime, at: number, ctx: EvalContext, query: Que
   try {
     result = await query(rule.spec.expr, at)
   } catch (err) {
-    return { error: errorMessage(err), durationMs: clock() - started }
+    return { error: errorText(err), durationMs: clock() - started }
   }
   const queries = await answerTemplateQueries(rule.spec, result.samples, ctx, query)
   return { result, queries, durationMs: clock() - started }
@@ -183,11 +184,6 @@ function applyResult(
 function fail(state: AlertingRuleState, error: string): void {
   state.health = 'err'
   state.lastError = error
-}
-
-/** errorMessage extracts a message from anything thrown. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }
 
 /** mapBounded maps items with at most `limit` promises in flight, preserving order. */

@@ -1,6 +1,5 @@
 import http from 'node:http'
 import https from 'node:https'
-import { createRequire } from 'node:module'
 import type { Logger } from 'pino'
 import type { Labels, OutgoingAlert } from '../engine/types.js'
 import { linkSignals } from '../runtime/signals.js'
@@ -9,6 +8,8 @@ import { bodySnippet, joinUrlPath, redactUrl, requestHeaders } from '../sources/
 import type { HttpAuth } from '../sources/http-auth.js'
 import { describeTlsError, tlsAgentOptions, type TlsSettings } from '../sources/http-client.js'
 import { AlertQueue } from './queue.js'
+import { errorText } from '../errors.js'
+import { VERSION } from '../version.js'
 
 /** NotifierMetrics receives the notifier's counts; `alertmanager` is the (redacted) Alertmanager URL. */
 export interface NotifierMetrics {
@@ -110,7 +111,7 @@ export function createAlertmanagerNotifier(opts: AlertmanagerNotifierOptions): A
   const headers = {
     ...requestHeaders(opts.headers, opts.auth),
     'Content-Type': 'application/json',
-    'User-Agent': opts.userAgent ?? `rollguard/${packageVersion()}`,
+    'User-Agent': opts.userAgent ?? `rollguard/${VERSION}`,
   }
   const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs
   opts.metrics?.queueCapacity(capacity)
@@ -180,10 +181,10 @@ async function postAlerts(
       )
     }
   } catch (err) {
-    if (deadline.signal.aborted) throw new Error(`no response within ${timeoutMs}ms`)
+    if (deadline.signal.aborted) throw new Error(`no response within ${timeoutMs}ms`, { cause: err })
     const tlsText = describeTlsError(err, 'Alertmanager', redactUrl(target.endpoint.toString()), 'alertmanager')
-    if (tlsText !== undefined) throw new Error(tlsText)
-    throw err instanceof Error ? new Error(errorText(err)) : new Error(String(err))
+    if (tlsText !== undefined) throw new Error(tlsText, { cause: err })
+    throw new Error(err instanceof Error ? transportText(err) : String(err), { cause: err })
   } finally {
     clearTimeout(timer)
     signal.dispose()
@@ -227,8 +228,8 @@ function postJson(
   })
 }
 
-/** errorText names a transport error's code (ECONNREFUSED, ECONNRESET, …) with its message. */
-function errorText(err: Error): string {
+/** transportText names a transport error's code (ECONNREFUSED, ECONNRESET, …) with its message. */
+function transportText(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code
   return code !== undefined && !err.message.includes(code) ? `${code}: ${err.message}` : err.message
 }
@@ -326,7 +327,7 @@ class SendLoop {
       // Only a successful request counts as delivered: alerts of a failed batch keep their place in line.
       this.#queue.delivered(batch)
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err)
+      const message = errorText(err)
       this.#lastError = { message, at: Date.now() }
       metrics?.errors(name, batch.length)
       metrics?.dropped(name, batch.length)
@@ -337,17 +338,4 @@ class SendLoop {
       metrics?.sent(name, batch.length)
     }
   }
-}
-
-let cachedVersion: string | undefined
-
-function packageVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion
-  try {
-    const pkg = createRequire(import.meta.url)('../../package.json') as { version?: unknown }
-    cachedVersion = typeof pkg.version === 'string' ? pkg.version : 'unknown'
-  } catch {
-    cachedVersion = 'unknown'
-  }
-  return cachedVersion
 }

@@ -18,6 +18,7 @@ import { isKubernetesObject, objectSources } from './prometheus-rule.js'
 import type { RuleSource } from './prometheus-rule.js'
 import { locate, parseYamlDocuments, pathKey, YamlScalar } from './yaml-tree.js'
 import type { Path, Position, Where, YamlDocument, YamlTree } from './yaml-tree.js'
+import { errorText } from '../errors.js'
 
 /** RuleFileError is one problem in a rule file; line/col are 1-based (0 when unknown), field is a path like groups[0].rules[1].for. */
 export interface RuleFileError {
@@ -161,8 +162,7 @@ async function readRuleFile(abs: string, name: string, limits: RuleLimits): Prom
     return parseRuleFile(name, await readTextFile(abs, limits.maxFileBytes), limits)
   } catch (err) {
     // Never a stack trace for a bad file: whatever went wrong is reported against it.
-    const message =
-      err instanceof FileTooLargeError ? fileSizeMessage(err) : err instanceof Error ? err.message : String(err)
+    const message = err instanceof FileTooLargeError ? fileSizeMessage(err) : errorText(err)
     return { file: name, groups: [], ruleCount: 0, errors: [fileError(name, message)], warnings: [] }
   }
 }

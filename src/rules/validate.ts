@@ -4,6 +4,7 @@ import type { Template } from '../engine/types.js'
 import { checkPromQL } from './promql.js'
 import type { GroupInput, RuleInput } from './schema.js'
 import type { Path, Where } from './yaml-tree.js'
+import { errorText } from '../errors.js'
 
 /** Reporter receives problems by field path; it resolves positions and group/rule context. */
 export interface Reporter {
@@ -158,7 +159,7 @@ function compileAll(
       out.push([key, compileTemplate(templateName, source)])
     } catch (err) {
       const path = pathOf(key)
-      const message = err instanceof Error ? err.message : String(err)
+      const message = errorText(err)
       if (path !== undefined)
         rep.error(path, `${kind} ${JSON.stringify(key)}: ${message}`, { offset: lineOffset(source, errorLine(err)) })
     }

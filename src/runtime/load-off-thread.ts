@@ -15,6 +15,7 @@ import { readsProbeSeries } from '../sources/local-query.js'
 import { loadAll, RulesError, type Loaded } from './load.js'
 import { Assembler, type WireChunk } from './load-wire.js'
 import { Slices } from '../sources/sliced-json.js'
+import { errorText } from '../errors.js'
 
 /** WorkerMessage is what the loader worker posts. */
 export type WorkerMessage =
@@ -131,7 +132,5 @@ function loaderError(err: unknown): ProblemsError {
       'loading the configuration and rules ran out of memory: a rule file is too large (see rules.max_file_bytes)',
     ])
   }
-  return new ProblemsError([
-    `loading the configuration and rules failed: ${err instanceof Error ? err.message : String(err)}`,
-  ])
+  return new ProblemsError([`loading the configuration and rules failed: ${errorText(err)}`])
 }

@@ -10,6 +10,7 @@ import type { AlertingRuleSpec, RuleGroupSpec } from '../engine/spec.js'
 import type { Template } from '../engine/types.js'
 import { compileTemplate } from '../engine/template/index.js'
 import type { Slices } from '../sources/sliced-json.js'
+import { errorText } from '../errors.js'
 
 /** WireGroup is a group without its rules. */
 export interface WireGroup {
@@ -139,7 +140,7 @@ export function lazyTemplate(name: string, source: string): Template {
         compiled ??= compileTemplate(name, source)
       } catch (err) {
         // The worker compiled this very text without error; rendered as Prometheus renders template errors.
-        return `<error expanding template: ${(err as Error).message}>`
+        return `<error expanding template: ${errorText(err)}>`
       }
       return compiled.expand(data, evalTime)
     },

@@ -8,6 +8,7 @@ import { ConfigError, type ConfigInput } from '../config/load.js'
 import { loadAll, RulesError } from './load.js'
 import { wireChunks } from './load-wire.js'
 import type { WorkerMessage } from './load-off-thread.js'
+import { errorText } from '../errors.js'
 
 const port = parentPort
 if (port === null) throw new Error('load-worker.js runs only as a worker thread (see load-off-thread.ts)')
@@ -26,5 +27,5 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) send({ kind: 'failed', what: 'configuration', problems: err.problems })
   else if (err instanceof RulesError) send({ kind: 'failed', what: 'rules', problems: err.problems })
-  else send({ kind: 'failed', what: 'loader', problems: [err instanceof Error ? err.message : String(err)] })
+  else send({ kind: 'failed', what: 'loader', problems: [errorText(err)] })
 }

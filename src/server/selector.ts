@@ -1,4 +1,5 @@
 import type { Labels } from '../engine/types.js'
+import { errorText } from '../errors.js'
 
 /** MatchType is a PromQL label-matcher operator. */
 export type MatchType = '=' | '!=' | '=~' | '!~'
@@ -121,7 +122,7 @@ class SelectorParser {
       return newMatcher(name, op, value)
     } catch (err) {
       this.pos = start
-      return this.fail(`error parsing regexp: ${(err as Error).message}`)
+      return this.fail(`error parsing regexp: ${errorText(err)}`)
     }
   }
 

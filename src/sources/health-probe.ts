@@ -3,6 +3,7 @@ import type { Labels } from '../engine/types.js'
 import { linkSignals } from '../runtime/signals.js'
 import { redactUrl } from './http-auth.js'
 import type { ProbeResult, ProbeStore } from './probe-store.js'
+import { errorText } from '../errors.js'
 
 /** StatusRange is an inclusive range of accepted HTTP status codes. */
 export interface StatusRange {
@@ -105,8 +106,7 @@ export async function runProbe(
 // The message of fetch's errors can quote the URL, credentials included: strip them.
 function describeError(err: unknown): string {
   const cause: unknown = err instanceof Error ? err.cause : undefined
-  const message =
-    cause instanceof Error && cause.message !== '' ? cause.message : err instanceof Error ? err.message : String(err)
+  const message = cause instanceof Error && cause.message !== '' ? cause.message : errorText(err)
   return message.replace(/\/\/[^/\s@]*@/g, '//')
 }
 

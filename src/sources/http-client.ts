@@ -10,6 +10,7 @@ import https from 'node:https'
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import type { HttpAuth } from './http-auth.js'
+import { errorText } from '../errors.js'
 
 const File = z.string().min(1)
 
@@ -162,7 +163,7 @@ async function readTls(
       return await readFile(file, 'utf8')
     } catch (err) {
       problems.push(
-        `${section}.tls_config.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        `${section}.tls_config.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? errorText(err)}`,
       )
       return undefined
     }
@@ -188,7 +189,7 @@ export async function readSecret(key: string, file: string, problems: string[]):
   try {
     return (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
   } catch (err) {
-    problems.push(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    problems.push(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? errorText(err)}`)
     return undefined
   }
 }
@@ -244,6 +245,6 @@ export function describeTlsError(err: unknown, peer: string, url: string, sectio
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   const hint = code === undefined ? undefined : TLS_HINTS[code]
   if (hint === undefined) return undefined
-  const detail = code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? `: ${(err as Error).message}` : ''
+  const detail = code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? `: ${errorText(err)}` : ''
   return `${peer} at ${url}: ${hint.text}${detail} (set ${section}.${hint.key})`
 }

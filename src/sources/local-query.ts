@@ -5,6 +5,7 @@ import { isProbeMetric } from './probe-store.js'
 import type { ProbeMetric, ProbeStore } from './probe-store.js'
 import { aggregate, binaryOp, isComparison, LocalQueryError, parseNumber, setOp, unquote } from './local-query-ops.js'
 import type { AggregateOp, BinaryOp, Matching } from './local-query-ops.js'
+import { errorText } from '../errors.js'
 
 export { LocalQueryError }
 
@@ -233,7 +234,9 @@ function compileRegex(source: string): RegExp {
   try {
     return new RegExp(`^(?:${body})$`, caseless ? 'si' : 's')
   } catch (err) {
-    throw new LocalQueryError(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`)
+    throw new LocalQueryError(`invalid regular expression ${JSON.stringify(source)}: ${errorText(err)}`, {
+      cause: err,
+    })
   }
 }
 

@@ -3,6 +3,7 @@ import https from 'node:https'
 import { urlToHttpOptions } from 'node:url'
 import type { Logger } from 'pino'
 import { z } from 'zod'
+import type { QueryResult } from '../engine/ports.js'
 import type { Labels, Sample } from '../engine/types.js'
 import { VERSION } from '../version.js'
 import { DEFAULT_LIMITS, readBody, ResponseTooLargeError, UnsupportedEncodingError } from './bounded-body.js'
@@ -10,6 +11,7 @@ import { bodySnippet, joinUrlPath, redactUrl, requestHeaders } from './http-auth
 import type { HttpAuth } from './http-auth.js'
 import { describeTlsError, tlsAgentOptions, type TlsSettings } from './http-client.js'
 import { parseJsonSliced, Slices } from './sliced-json.js'
+import { errorText } from '../errors.js'
 
 /** PrometheusSourceOptions configures the instant-query client. */
 export interface PrometheusSourceOptions {
@@ -30,11 +32,8 @@ export const DEFAULT_MAX_RESPONSE_BYTES = DEFAULT_LIMITS.prometheus
 /** MAX_RESPONSE_KEY is the setting that raises the limit, named in the error. */
 const MAX_RESPONSE_KEY = 'prometheus.max_response_bytes'
 
-/** QueryResult is an instant-query result as the rule manager sees it, plus the server's warnings. */
-export interface QueryResult {
-  readonly samples: Sample[]
-  readonly warnings: string[]
-}
+// QueryResult is the rule engine's port type: an instant-query result plus the server's warnings.
+export type { QueryResult }
 
 /** RangeSeries is one series of a range-query result: its labels and its points (Unix ms, value), in time order. */
 export interface RangeSeries {
@@ -71,8 +70,9 @@ export class QueryError extends Error {
     readonly errorType: string,
     readonly statusCode: number | undefined,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message)
+    super(message, options)
   }
 }
 
@@ -218,7 +218,7 @@ export function createPrometheusSource(opts: PrometheusSourceOptions): Prometheu
         const tlsText = describeTlsError(err, 'Prometheus', redactUrl(opts.url), 'prometheus')
         throw tlsText === undefined
           ? err
-          : new QueryError('connection', undefined, `query failed: connection: ${tlsText}`)
+          : new QueryError('connection', undefined, `query failed: connection: ${tlsText}`, { cause: err })
       } finally {
         gate.leave()
       }
@@ -298,13 +298,15 @@ async function runQuery<R>(
   } catch (err) {
     if (err instanceof QueryError) throw err
     if (err instanceof ResponseTooLargeError)
-      throw new QueryError('too_large', undefined, `query failed: too_large: ${err.message}`)
+      throw new QueryError('too_large', undefined, `query failed: too_large: ${err.message}`, { cause: err })
     if (err instanceof UnsupportedEncodingError)
-      throw new QueryError('bad_response', undefined, `query failed: bad_response: ${err.message}`)
+      throw new QueryError('bad_response', undefined, `query failed: bad_response: ${err.message}`, { cause: err })
     if (inFlight.reason === TIMED_OUT)
-      throw new QueryError('timeout', undefined, `query failed: timeout: no response within ${timeoutMs}ms`)
+      throw new QueryError('timeout', undefined, `query failed: timeout: no response within ${timeoutMs}ms`, {
+        cause: err,
+      })
     if (inFlight.reason === CANCELED)
-      throw new QueryError('canceled', undefined, 'query failed: canceled: query was canceled')
+      throw new QueryError('canceled', undefined, 'query failed: canceled: query was canceled', { cause: err })
     throw transportError(err)
   } finally {
     clearTimeout(timer)
@@ -389,9 +391,9 @@ export function formatUnixSeconds(ms: number): string {
 
 function transportError(err: unknown): QueryError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
-  const text = err instanceof Error ? err.message : String(err)
+  const text = errorText(err)
   const detail = code !== undefined && !text.includes(code) ? `${code}: ${text}` : text
-  return new QueryError('connection', undefined, `query failed: connection: ${detail}`)
+  return new QueryError('connection', undefined, `query failed: connection: ${detail}`, { cause: err })
 }
 
 /**

@@ -1,3 +1,4 @@
+import { abortText } from '../../errors.js'
 import { refString, type WorkloadRef } from './client.js'
 import { classifyError, failure, isConflict, type KubeFailure } from './errors.js'
 import { skipped, type PlanOutcome, type UndoOptions, type UndoPlan, type UndoResult } from './undo-result.js'
@@ -56,11 +57,6 @@ function done(plan: UndoPlan, generation: number, dryRun: boolean): UndoResult {
 
 function conflictText(ref: WorkloadRef, what: string): string {
   return `${refString(ref)}: the object has been modified since it was read (409 Conflict); ${what}`
-}
-
-function abortText(signal: AbortSignal): string {
-  const r: unknown = signal.reason
-  return r instanceof Error ? r.message : String(r ?? 'aborted')
 }
 
 /** guard turns an unexpected exception from planning into a KubeFailure, so callers never see a throw. */

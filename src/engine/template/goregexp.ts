@@ -3,6 +3,7 @@
  * syntax Prometheus users write, rejection of Perl-only features RE2 refuses, and
  * Regexp.ReplaceAllString with Go's $name / ${name} expansion and empty-match rules.
  */
+import { errorText } from '../../errors.js'
 
 const POSIX_CLASSES: Readonly<Record<string, string>> = {
   alnum: '0-9A-Za-z',
@@ -37,8 +38,8 @@ export function compileGoRegexp(pattern: string): RegExp {
   try {
     return new RegExp(source, 'gu' + (flags?.[1] ?? ''))
   } catch (e) {
-    const reason = (e as Error).message.replace(/^.*: /, '')
-    throw new Error(`error parsing regexp: ${JS_MESSAGES[reason] ?? reason}: \`${pattern}\``)
+    const reason = errorText(e).replace(/^.*: /, '')
+    throw new Error(`error parsing regexp: ${JS_MESSAGES[reason] ?? reason}: \`${pattern}\``, { cause: e })
   }
 }
 

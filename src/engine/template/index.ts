@@ -8,6 +8,7 @@ import type { Template, TemplateData, TemplateQueries } from '../types.js'
 import { execute } from './exec.js'
 import { checkFunction } from './funcs.js'
 import { parseTemplate } from './parser.js'
+import { errorText } from '../../errors.js'
 
 export { TemplateSyntaxError } from './parser.js'
 
@@ -51,7 +52,7 @@ function compile(name: string, source: string): Template {
       try {
         return execute(name, text, trees, data, evalTime, queries)
       } catch (e) {
-        return `<error expanding template: error executing template ${name}: ${(e as Error).message}>`
+        return `<error expanding template: error executing template ${name}: ${errorText(e)}>`
       }
     },
   }

@@ -13,6 +13,7 @@ import { compileGoRegexp, goMatch, goReplaceAll } from './goregexp.js'
 import { isIP, joinHostPort, queryEscape, splitHostPort, urlPath } from './netutil.js'
 import { canBackquote, compareGoStrings, goQuote, parseGoFloat } from './strconv.js'
 import { GoDuration, GoHTML, GoMap, GoSample, GoSlice, GoTime, arg, str, typeName, type Value } from './values.js'
+import { errorText } from '../../errors.js'
 
 const NIL_DEREFERENCE = 'runtime error: invalid memory address or nil pointer dereference'
 // Word-break "mid" characters (MidLetter, MidNumLet, Single_Quote) keep a word going, e.g. "it's", "foo.bar".
@@ -133,7 +134,7 @@ function reReplaceAll(pattern: string, repl: string, text: string): string {
   } catch (e) {
     // regexp.MustCompile panics with this message; the template engine reports the panic.
     const quoted = canBackquote(pattern) ? '`' + pattern + '`' : goQuote(pattern)
-    throw new Error(`regexp: Compile(${quoted}): ${(e as Error).message}`)
+    throw new Error(`regexp: Compile(${quoted}): ${errorText(e)}`, { cause: e })
   }
   return goReplaceAll(re, text, repl)
 }

@@ -7,6 +7,7 @@
 import type { QueryFn } from '../ports.js'
 import type { AlertingRuleSpec } from '../spec.js'
 import type { Labels, Sample, Template, TemplateQueries, TemplateQueryAnswer } from '../types.js'
+import { errorText } from '../../errors.js'
 
 /**
  * Bounds on one rule evaluation's template queries (Prometheus has none, but runs them one at a time): rounds of
@@ -90,6 +91,6 @@ export async function answerTemplateQueries(
  * without the Prometheus source's "query failed: <errorType>: " and the HTTP API's `invalid parameter "query": `.
  */
 export function templateQueryError(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err)
+  const message = errorText(err)
   return message.replace(/^query failed: [a-z_]+: /, '').replace(/^invalid parameter "query": /, '')
 }
