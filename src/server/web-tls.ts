@@ -117,7 +117,9 @@ export function clientRefusal(socket: TLSSocket, tls: ServerTls): Refusal | unde
       : { kind: 'no-certificate', reason: 'no client certificate presented' }
   const verify = tls.clientAuth === 'VerifyClientCertIfGiven' || tls.clientAuth === 'RequireAndVerifyClientCert'
   if (verify && !socket.authorized) {
-    const code = String(socket.authorizationError ?? 'not verified')
+    // Node gives the OpenSSL code as a string, though typed as an Error.
+    const error: unknown = socket.authorizationError
+    const code = typeof error === 'string' ? error : error instanceof Error ? error.message : 'not verified'
     const reason = `client certificate not trusted: ${CERT_ERRORS[code] ?? code} (${code}; check client_ca_file)`
     return { kind: 'untrusted', reason }
   }

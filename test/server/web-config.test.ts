@@ -169,6 +169,16 @@ const INVALID: Array<[string, string, RegExp]> = [
     'rate_limit:\n  burst: 1\n  interval: 1d\n',
     /^:3:13: rate_limit\.interval: time: unknown unit "d"/,
   ],
+  [
+    'a negative rate limit interval',
+    'rate_limit:\n  burst: 1\n  interval: -1s\n',
+    /^:3:13: rate_limit\.interval: must not be negative$/,
+  ],
+  [
+    'an inline client CA that is not a certificate',
+    `tls_server_config:\n  cert_file: ${pki.serverCert}\n  key_file: ${pki.serverKey}\n  client_auth_type: RequireAnyClientCert\n  client_ca: "-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----"\n`,
+    /^:5:14: tls_server_config\.client_ca: holds a certificate that cannot be read: /,
+  ],
   ['two documents', 'basic_auth_users: {}\n---\nbasic_auth_users: {}\n', /^:2:1: multiple YAML documents/],
   ['a duplicate key', 'basic_auth_users: {}\nbasic_auth_users: {}\n', /^:2:1: .*(duplicate|already)/i],
 ]
@@ -182,6 +192,11 @@ for (const [name, text, expected] of INVALID) {
     t.match(problems[0]?.slice(file.length), expected)
   })
 }
+
+t.test('rate_limit: an integer interval is nanoseconds, as Go decodes a time.Duration; 0 is off', async t => {
+  t.same((await read('rate_limit: {burst: 3, interval: 250000000}\n')).config?.rateLimit, { burst: 3, intervalMs: 250 })
+  t.equal((await read('rate_limit: {burst: 3, interval: 0s}\n')).config?.rateLimit, undefined)
+})
 
 t.test('a bad bcrypt hash is named by user, never quoted', async t => {
   const secretish = '$2y$99$' + 'x'.repeat(53)
