@@ -20,7 +20,8 @@ import type { AlertmanagerNotifier } from './notifier/alertmanager.js'
 import { NoDataWatch } from './nodata/watch.js'
 import { loadRules } from './runtime/load.js'
 import { loadOffThread } from './runtime/load-off-thread.js'
-import { RuleManager } from './runtime/manager.js'
+import { RuleManager, groupKey } from './runtime/manager.js'
+import type { ShardCoordinator } from './runtime/sharding/coordinator.js'
 import { createQueryRouter } from './runtime/query-router.js'
 import { forgetRestores, restoreHook } from './runtime/restore-hook.js'
 import { buildServer } from './server/app.js'
@@ -76,6 +77,8 @@ export class Daemon {
   readonly #server: FastifyInstance
   /** The web config file on the listener: TLS, basic auth, headers (server/web-listener.ts). */
   readonly #web: WebListener
+  /** This replica's member Lease and view of the members, when sharding is on (runtime/sharding). */
+  #sharding: ShardCoordinator | undefined
   #adapters: Adapters
   #loaded: Loaded
   #reloading: Promise<ReloadResult> | undefined
@@ -126,6 +129,7 @@ export class Daemon {
     const actions = config.doc.actions === undefined ? undefined : (await import('./actions/service.js')).ActionsService
     const daemon = new Daemon(input, { config, groups }, logger, createRegistry(opts.version), opts, actions)
     try {
+      if (config.doc.sharding.enabled) await daemon.#startSharding()
       await daemon.#run()
     } catch (err) {
       // Nothing may keep running (leader election, probes, evaluation) when start fails.
@@ -149,6 +153,11 @@ export class Daemon {
     return this.#manager
   }
 
+  /** sharding is this replica's shard coordinator, undefined when sharding is off. */
+  get sharding(): ShardCoordinator | undefined {
+    return this.#sharding
+  }
+
   /** actions is the automatic-rollback component, undefined when `actions` is not configured. */
   get actions(): ActionsService | undefined {
     return this.#rollbacks.actions.service
@@ -164,6 +173,8 @@ export class Daemon {
   async stop(): Promise<void> {
     const { source, notifier, prober } = this.#adapters
     await this.#manager.stop()
+    // After the last evaluation: the others take the groups over at their next list.
+    await this.#sharding?.stop()
     await this.#noData.stop()
     await this.#rollbacks.actions.stop()
     await prober.stop()
@@ -233,6 +244,18 @@ export class Daemon {
     this.#web.apply(config.webConfig)
   }
 
+  /** #startSharding joins the members (loaded only when sharding is on: no Kubernetes client otherwise). */
+  async #startSharding(): Promise<void> {
+    const { buildShardCoordinator } = await import('./runtime/sharding/build.js')
+    this.#sharding = buildShardCoordinator(this.#loaded.config.doc, {
+      logger: this.logger,
+      registry: this.registry,
+      env: this.input.env,
+      groupKeys: () => this.#manager.rules().map(g => groupKey(g.spec)),
+    })
+    this.#sharding.start()
+  }
+
   #buildManager(): RuleManager {
     const restoreMetrics = createRestoreMetrics(this.registry)
     return new RuleManager(
@@ -240,6 +263,10 @@ export class Daemon {
         logger: this.logger,
         metrics: this.#metrics,
         sink: () => this.#adapters.notifier,
+        // sharding.enabled applies on restart only: the manager is built once.
+        ...(this.#loaded.config.doc.sharding.enabled
+          ? { owns: (key: string) => this.#sharding?.owns(key) === true }
+          : {}),
         onEvaluation: (group, result) => {
           this.#rollbacks.actions.handle(result.transitions)
           this.#history.record(group, result)
@@ -279,6 +306,9 @@ export class Daemon {
       web: this.#web,
       webhook: this.#rollbacks.webhook.routes,
       ruleData,
+      ...(this.#loaded.config.doc.sharding.enabled
+        ? { groupOwner: (key: string) => this.#sharding?.owner(key) ?? '' }
+        : {}),
       extraRoutes: [
         graphRedirectRoutes({ prometheusURL: () => prometheusLinkURL(config().doc) }),
         statusRoutes({

@@ -42,6 +42,8 @@ export interface ServerDeps {
   readonly webhook?: FastifyPluginAsync | undefined
   /** ruleData adds the no-data verdict to /api/v1/rules. */
   readonly ruleData?: RuleDataLookup
+  /** groupOwner adds each group's evaluating replica to /api/v1/rules (sharding). */
+  readonly groupOwner?: (groupKey: string) => string
   /** web applies the web config file (TLS, basic auth, headers) to every path; without it: plain HTTP, no auth. */
   readonly web?: WebListener
 }
@@ -68,7 +70,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     enabled: deps.lifecycleEnabled ?? (() => false),
     externalURL: deps.externalURL ?? (() => ''),
   })
-  app.register(rulesRoutes, { groups: deps.groups, ruleData: deps.ruleData })
+  app.register(rulesRoutes, { groups: deps.groups, ruleData: deps.ruleData, groupOwner: deps.groupOwner })
   app.register(alertsRoutes, { groups: deps.groups })
   app.register(buildInfoRoutes, { version: deps.version })
   for (const plugin of deps.extraRoutes ?? []) app.register(plugin)

@@ -52,6 +52,7 @@ export class ShardCoordinator {
   #members: readonly string[] = []
   #running: Promise<unknown> = Promise.resolve()
   #lastListError = ''
+  #stopped: Promise<void> | undefined
 
   constructor(
     readonly settings: ShardSettings,
@@ -118,12 +119,18 @@ export class ShardCoordinator {
    * stop ends the Lease renewals and the listing; with release (the default) the Lease is given up so the others
    * take the groups over at their next list, without it they wait for it to expire (as after a crash).
    */
-  async stop(opts: { release?: boolean } = {}): Promise<void> {
+  stop(opts: { release?: boolean } = {}): Promise<void> {
+    // Once: a later stop (the daemon's) must not release a Lease an earlier one chose to leave.
+    this.#stopped ??= this.#end(opts.release ?? true)
+    return this.#stopped
+  }
+
+  async #end(release: boolean): Promise<void> {
     this.#stop.abort(new Error('sharding stopped'))
     await this.#running
     // After run() ended: nothing is evaluated under this Lease any more (owns() is false without it).
     this.#joinedAt = undefined
-    if (opts.release ?? true) await this.#elector.release()
+    if (release) await this.#elector.release()
   }
 
   #view(): ShardView {

@@ -6,6 +6,8 @@ import type { GroupSnapshot } from '../../engine/snapshot.js'
 export interface RulesOptions {
   readonly groups: () => readonly GroupSnapshot[]
   readonly ruleData?: RuleDataLookup | undefined
+  /** groupOwner names the replica that evaluates a group ("<file>;<name>") when sharding is on (docs/sharding.md). */
+  readonly groupOwner?: ((groupKey: string) => string) | undefined
 }
 
 /**
@@ -15,6 +17,10 @@ export interface RulesOptions {
 export const rulesRoutes: FastifyPluginAsync<RulesOptions> = async (app, opts) => {
   app.get('/api/v1/rules', async request => {
     const query = parseRulesQuery(request.query as QueryParams)
-    return { status: 'success', data: selectRules(opts.groups(), query, opts.ruleData) }
+    const data = selectRules(opts.groups(), query, opts.ruleData)
+    const owner = opts.groupOwner
+    // An extra field, as Thanos adds its own: Prometheus API clients ignore fields they do not know.
+    if (owner !== undefined) data.groups = data.groups.map(g => ({ ...g, owner: owner(`${g.file};${g.name}`) }))
+    return { status: 'success', data }
   })
 }

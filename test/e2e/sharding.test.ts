@@ -1,0 +1,178 @@
+// Three rollguard daemons split the rule groups by their member Leases (fake Kubernetes API server) and evaluate
+// them against a real Prometheus: every group by exactly one replica; a member that stops without releasing its
+// Lease loses its groups to the survivors once the Lease expires, and a firing alert keeps its activeAt across the
+// move (restored from history). Lease timings scaled down (3s / 2s / 500ms); every wait bounded.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { stringify } from 'yaml'
+import type { Daemon } from '../../src/daemon.js'
+import { eventually, getJson, prometheus, rollguard, services, sleep, tempDir } from '../fixtures/e2e.js'
+import { startFakeKube } from '../fixtures/kube/index.js'
+import { writeKubeconfig } from '../fixtures/kubeconfig.js'
+
+const NAMESPACE = 'rollguard-system'
+const LEASE_MS = 3_000
+const RETRY_MS = 500
+const INTERVAL_MS = 1_000
+const GROUPS = 12
+
+interface RulesBody {
+  data: { groups: Array<{ name: string; file: string; owner?: string; lastEvaluation: string }> }
+}
+interface AlertsBody {
+  data: { alerts: Array<{ labels: Record<string, string>; state: string; activeAt?: string }> }
+}
+
+const rulesOf = async (d: Daemon) => (await getJson<RulesBody>(`${d.address}/api/v1/rules`)).data.groups
+
+/** evaluations reads rollguard_rule_evaluations_total per group from a daemon's /metrics. */
+async function evaluations(d: Daemon): Promise<Map<string, number>> {
+  const text = await (await fetch(`${d.address}/metrics`)).text()
+  const out = new Map<string, number>()
+  for (const m of text.matchAll(/^rollguard_rule_evaluations_total\{rule_group="[^;"]*;([^"]+)"\} (\S+)$/gm))
+    out.set(m[1] as string, Number(m[2]))
+  return out
+}
+
+t.test('replicas split the groups; a dead member’s groups move with their alert state', async t => {
+  const dir = tempDir(t)
+  const [svc] = await services(t, ['checkout'])
+  if (!svc) throw new Error('service did not start')
+  const prom = await prometheus(t, [svc])
+  const fake = await startFakeKube()
+  t.teardown(() => fake.close())
+  const kubeconfig = writeKubeconfig(dir, fake)
+  const rules = join(dir, 'groups.yml')
+  writeFileSync(
+    rules,
+    stringify({
+      groups: Array.from({ length: GROUPS }, (_, i) => ({
+        name: `g${i}`,
+        interval: '1s',
+        rules: [{ alert: `Up${i}`, expr: 'sum(up) > 0', for: '2s', labels: { group: `g${i}` } }],
+      })),
+    }),
+  )
+  // Wait until Prometheus has some history for the restores to replay.
+  await eventually('Prometheus scraped', async () => {
+    const r = await getJson<{ data: { result: unknown[] } }>(`${prom.url}/api/v1/query?query=up`)
+    return r.data.result.length > 0
+  })
+
+  const start = async (identity: string) => {
+    const config = join(dir, `${identity}.yml`)
+    writeFileSync(
+      config,
+      stringify({
+        kubernetes: { kubeconfig },
+        sharding: {
+          enabled: true,
+          namespace: NAMESPACE,
+          identity,
+          lease_duration: `${LEASE_MS}ms`,
+          renew_deadline: '2s',
+          retry_period: `${RETRY_MS}ms`,
+        },
+      }),
+    )
+    return rollguard(t, { config, 'prometheus-url': prom.url, rules, 'eval-interval': '1s' })
+  }
+  const daemons = await Promise.all(['r-0', 'r-1', 'r-2'].map(start))
+  const byName = new Map(daemons.map((d, i) => [`r-${i}`, d]))
+
+  // Every replica lists every group with the same owner; the owners are the three members.
+  const owners = await eventually(
+    'all replicas agree on three owners',
+    async () => {
+      const views = await Promise.all(daemons.map(rulesOf))
+      const first = new Map(views[0]?.map(g => [g.name, g.owner]))
+      const agree = views.every(
+        v => v.length === GROUPS && v.every(g => g.owner !== '' && first.get(g.name) === g.owner),
+      )
+      return agree && new Set(first.values()).size === 3 ? first : undefined
+    },
+    20_000,
+    200,
+  )
+  t.equal(owners.size, GROUPS)
+
+  // Between two readings, each group is evaluated by its owner and by no one else.
+  await sleep(3 * INTERVAL_MS)
+  const before = await Promise.all(daemons.map(evaluations))
+  await sleep(3 * INTERVAL_MS)
+  const after = await Promise.all(daemons.map(evaluations))
+  for (const [group, owner] of owners) {
+    const grew = daemons
+      .map((_, i) => `r-${i}`)
+      .filter((_, i) => (after[i]?.get(group) ?? 0) > (before[i]?.get(group) ?? 0))
+    t.same(grew, [owner], `${group} evaluated by ${owner} alone`)
+  }
+  t.ok(
+    daemons.every(d => d.manager.hasEvaluated()),
+    'every replica is ready',
+  )
+
+  // The victim's groups, and the activeAt of one of its firing alerts.
+  const victim = 'r-1'
+  const moved = [...owners].filter(([, o]) => o === victim).map(([g]) => g)
+  t.ok(moved.length > 0, `${victim} owns ${moved.join(', ')}`)
+  const watched = moved[0] as string
+  const victimDaemon = byName.get(victim) as Daemon
+  const original = await eventually('the victim’s alert firing', async () => {
+    const alerts = (await getJson<AlertsBody>(`${victimDaemon.address}/api/v1/alerts`)).data.alerts
+    return alerts.find(a => a.labels['group'] === watched && a.state === 'firing')
+  })
+
+  // A crash: no more renewals, the Lease is left to expire.
+  await victimDaemon.sharding?.stop({ release: false })
+  const killedAt = Date.now()
+  await victimDaemon.stop()
+  const lease = fake.list('leases', NAMESPACE).find(l => l.metadata?.name === `rollguard-member-${victim}`)
+  t.equal(
+    (lease?.spec as { holderIdentity?: string } | undefined)?.holderIdentity,
+    victim,
+    'its Lease was not released',
+  )
+
+  const survivors = daemons.filter(d => d !== victimDaemon)
+  const takenOver = await eventually(
+    'every moved group evaluated by a survivor',
+    async () => {
+      const views = (await Promise.all(survivors.map(rulesOf))).flat()
+      const evaluated = moved.every(g =>
+        views.some(v => v.name === g && v.owner !== victim && Date.parse(v.lastEvaluation) > killedAt),
+      )
+      return evaluated ? Date.now() : undefined
+    },
+    20_000,
+    100,
+  )
+  // Lease duration, one list period and one interval; plus 1.5s for restores and scheduling on a loaded machine.
+  const bound = LEASE_MS + RETRY_MS + INTERVAL_MS + 1_500
+  t.ok(
+    takenOver - killedAt <= bound,
+    `moved groups evaluated again ${takenOver - killedAt} ms after the crash (≤ ${bound})`,
+  )
+
+  const views = await Promise.all(survivors.map(rulesOf))
+  const newOwner = views[0]?.find(g => g.name === watched)?.owner
+  t.ok(newOwner !== undefined && newOwner !== victim, `${watched} now owned by ${newOwner}`)
+  t.ok(
+    views.every(v => v.find(g => g.name === watched)?.owner === newOwner),
+    'the survivors agree',
+  )
+  const heir = survivors.find((_, i) => `r-${[0, 2][i]}` === newOwner) as Daemon
+  const restored = await eventually('the alert on its new owner', async () => {
+    const alerts = (await getJson<AlertsBody>(`${heir.address}/api/v1/alerts`)).data.alerts
+    return alerts.find(a => a.labels['group'] === watched)
+  })
+  t.equal(restored.state, 'firing', 'firing at once on the new owner, not pending again')
+  t.ok(
+    Math.abs(Date.parse(restored.activeAt ?? '') - Date.parse(original.activeAt ?? '')) <= INTERVAL_MS,
+    `activeAt kept (${original.activeAt} → ${restored.activeAt})`,
+  )
+  const metrics = await (await fetch(`${heir.address}/metrics`)).text()
+  t.match(metrics, /^rollguard_sharding_members 2$/m, 'two members seen')
+  t.match(metrics, /^rollguard_sharding_member 1$/m)
+})
