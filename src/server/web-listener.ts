@@ -80,6 +80,18 @@ export class WebListener {
   /** install adds the request checks to app (before its routes) and the client-certificate policy to its TLS server. */
   install(app: FastifyInstance): void {
     app.addHook('onRequest', (request, reply) => this.#check(request, reply))
+    const config = this.#config
+    if (config !== undefined)
+      this.#logger.info(
+        {
+          file: config.file,
+          tls: this.#tls !== undefined,
+          clientAuth: this.#tls?.clientAuth,
+          basicAuthUsers: Object.keys(config.users).length,
+          headers: Object.keys(config.headers),
+        },
+        'web config in force',
+      )
     if (this.#tls === undefined) return
     const server = app.server as unknown as TlsServer
     this.#server = server
