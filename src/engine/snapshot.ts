@@ -47,8 +47,9 @@ export interface RuleAlert {
 }
 
 /**
- * snapshotGroup copies a group's state: every alert (frozen), every rule's state, the group's times. Labels and
- * annotations are shared: the engine replaces them, it never edits them.
+ * snapshotGroup copies a group's state: every alert, every rule's state, the group's times; the group and rule
+ * records are frozen, the alerts are typed read-only but not frozen (freezing 20,000 alerts costs about five times
+ * their copying, on every evaluation). Labels and annotations are shared: the engine replaces them, never edits them.
  */
 export function snapshotGroup(group: GroupState): GroupSnapshot {
   return Object.freeze({
@@ -60,7 +61,7 @@ export function snapshotGroup(group: GroupState): GroupSnapshot {
       group.rules.map(rule => {
         const { state } = rule
         const active = new Map<string, AlertSnapshot>()
-        for (const [fp, alert] of state.active) active.set(fp, Object.freeze({ ...alert }))
+        for (const [fp, alert] of state.active) active.set(fp, copyAlert(alert))
         return Object.freeze({
           spec: rule.spec,
           generatorURL: rule.generatorURL,
@@ -76,4 +77,21 @@ export function snapshotGroup(group: GroupState): GroupSnapshot {
       }),
     ),
   })
+}
+
+// A literal of the fields rather than a spread: one object shape, the cheapest copy.
+function copyAlert(a: Alert): AlertSnapshot {
+  return {
+    fingerprint: a.fingerprint,
+    labels: a.labels,
+    annotations: a.annotations,
+    state: a.state,
+    value: a.value,
+    activeAt: a.activeAt,
+    firedAt: a.firedAt,
+    resolvedAt: a.resolvedAt,
+    lastSentAt: a.lastSentAt,
+    validUntil: a.validUntil,
+    keepFiringSince: a.keepFiringSince,
+  }
 }
