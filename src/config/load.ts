@@ -7,6 +7,7 @@ import { HTTP_CLIENT_PATH_KEYS, readClientSettings, readSecret, type TlsSettings
 import type { WebhookCredentials } from '../webhook/auth.js'
 import { ConfigDocument } from './schema.js'
 import { RUN_OPTIONS, type OptionSpec } from './options.js'
+import { readWebConfig, type WebConfig } from '../server/web-config.js'
 import { errorText } from '../errors.js'
 
 /** ProblemsError carries every problem found, one line each, so the user fixes them all in one go. */
@@ -35,6 +36,8 @@ export interface Config {
   readonly alertmanagerTls: TlsSettings | undefined
   /** The secrets the Alertmanager webhook checks requests against (read on every load, so a reload picks up new ones). */
   readonly webhookCredentials: WebhookCredentials | undefined
+  /** web.config_file read with the certificates and keys it names (re-read at every load); undefined without one. */
+  readonly webConfig?: WebConfig | undefined
 }
 
 /** ConfigInput is where options come from: parsed flags (flag name → values), the environment, the working directory. */
@@ -53,6 +56,7 @@ const PATH_KEYS = [
   'rules.files',
   ...['prometheus', 'alertmanager'].flatMap(s => HTTP_CLIENT_PATH_KEYS.map(k => `${s}.${k}`)),
   'kubernetes.kubeconfig',
+  'web.config_file',
   'webhook.auth.bearer_token_file',
   'webhook.auth.basic_auth.password_file',
 ]
@@ -76,10 +80,11 @@ export async function loadConfig(input: ConfigInput): Promise<Config> {
     )
   }
   const doc = parsed.data
-  const [prometheus, alertmanager, webhookCredentials] = await Promise.all([
+  const [prometheus, alertmanager, webhookCredentials, webConfig] = await Promise.all([
     readClientSettings('prometheus', doc.prometheus, problems),
     readClientSettings('alertmanager', doc.alertmanager, problems),
     readWebhookCredentials(doc.webhook?.auth, problems),
+    doc.web.config_file === undefined ? undefined : readWebConfig(doc.web.config_file, problems),
   ])
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze({
@@ -90,6 +95,7 @@ export async function loadConfig(input: ConfigInput): Promise<Config> {
     prometheusTls: prometheus.tls,
     alertmanagerTls: alertmanager.tls,
     webhookCredentials,
+    webConfig,
   })
 }
 
