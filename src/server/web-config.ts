@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { createSecureContext } from 'node:tls'
 import { z } from 'zod'
+import { errorText } from '../errors.js'
 import { FileTooLargeError, readTextFile } from '../rules/limits.js'
 import { locate, parseYaml, pathKey, type Path, type YamlTree } from '../rules/yaml-tree.js'
 import { parseGoDuration } from './go-duration.js'
@@ -20,11 +21,6 @@ import {
   type ServerTls,
   type TlsVersionName,
 } from './web-tls.js'
-
-/** errorText is the message of anything thrown. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
 
 /** WebConfig is a valid web configuration file with the certificates and keys it names read. */
 export interface WebConfig {

@@ -9,10 +9,11 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
+import { errorText } from '../errors.js'
 import { TokenBuckets } from '../webhook/rate-limit.js'
 import { BasicAuthVerifier } from './basic-auth.js'
 import { sendError } from './errors.js'
-import { errorText, readWebConfig, type WebConfig } from './web-config.js'
+import { readWebConfig, type WebConfig } from './web-config.js'
 import { clientRefusal, requestsClientCert, secureContextOptions, type Refusal, type ServerTls } from './web-tls.js'
 
 /** WATCH_INTERVAL_MS is how often the web config file and the files it names are checked for changes. */
