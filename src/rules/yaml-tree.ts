@@ -1,5 +1,5 @@
 import { Composer, CST, isAlias, isMap, isScalar, isSeq, LineCounter, Lexer, Parser, visit } from 'yaml'
-import type { Alias, Document, Node, Pair } from 'yaml'
+import type { Alias, Document, Node, Pair, Scalar } from 'yaml'
 
 /** YamlScalar is a non-string, non-null scalar (int, float, bool) with its source text, which string fields use as Go's yaml.v3 does. */
 export class YamlScalar {
@@ -26,11 +26,19 @@ export interface YamlProblem extends Position {
 export interface YamlTree {
   readonly value: unknown
   readonly keys: Map<string, Position>
-  readonly values: Map<string, Position & { node: Node }>
+  readonly values: Map<string, ValuePosition>
   readonly errors: YamlProblem[]
   readonly warnings: YamlProblem[]
   readonly lineCounter: LineCounter
   readonly text: string
+}
+
+/**
+ * ValuePosition is where a value starts and, for a string scalar, what inScalar needs to point inside it. No yaml
+ * node is kept: the document's node tree (tens of megabytes for a large file) is garbage once the tree is walked.
+ */
+export interface ValuePosition extends Position {
+  readonly scalar?: { readonly type: Scalar.Type; readonly start: number; readonly value: string }
 }
 
 /** Where says which part of a YAML entry a problem points at; offset is inside a string value. */
@@ -203,12 +211,12 @@ export function locate(tree: YamlTree, path: Path, where: Where = {}): Position 
 }
 
 /** inScalar maps an offset inside a string value to a file position when the source is a verbatim copy of it. */
-function inScalar(tree: YamlTree, entry: Position & { node: Node }, offset: number): Position {
-  const node = entry.node
-  if (!isScalar(node) || typeof node.value !== 'string' || node.range == null) return entry
+function inScalar(tree: YamlTree, entry: ValuePosition, offset: number): Position {
+  const node = entry.scalar
+  if (node === undefined) return entry
   const value = node.value
   if (node.type === 'PLAIN' || node.type === 'QUOTE_SINGLE' || node.type === 'QUOTE_DOUBLE') {
-    const begin = node.range[0] + (node.type === 'PLAIN' ? 0 : 1)
+    const begin = node.start + (node.type === 'PLAIN' ? 0 : 1)
     // Escapes and line folding make the source differ from the value; then the value's start is the best we have.
     return tree.text.slice(begin, begin + offset) === value.slice(0, offset) ? at(tree, begin + offset) : entry
   }
@@ -296,7 +304,7 @@ class Walker {
       return this.abort(path, n, `YAML nesting is deeper than ${MAX_DEPTH} levels (recursive alias?)`)
     if (!this.count(path, n)) return null
     if (isAlias(n)) return this.viaAliasOf(n, () => this.walk(this.targets.get(n), path, depth + 1), path)
-    if (isScalar(n)) return this.scalars === 'value' ? n.value : scalarValue(n.value, n.source)
+    if (isScalar(n)) return this.scalars === 'value' ? flat(n.value) : scalarValue(flat(n.value), n.source)
     if (isSeq(n)) return n.items.map((item, i) => this.walk(item, [...path, i], depth + 1))
     if (isMap(n)) return this.walkMap(n.items, path, depth)
     return null
@@ -390,7 +398,13 @@ class Walker {
 
   private record(path: Path, node: Node): void {
     const k = pathKey(path)
-    if (node.range && !this.tree.values.has(k)) this.tree.values.set(k, { ...at(this.tree, node.range[0]), node })
+    if (!node.range || this.tree.values.has(k)) return
+    const start = node.range[0]
+    const scalar =
+      isScalar(node) && typeof node.value === 'string' && node.type !== undefined
+        ? { type: node.type, start, value: node.value }
+        : undefined
+    this.tree.values.set(k, scalar === undefined ? at(this.tree, start) : { ...at(this.tree, start), scalar })
   }
 
   private recordKey(path: Path, key: unknown): void {
@@ -410,6 +424,16 @@ class Walker {
     this.tree.errors.push({ ...pos, path: pathKey(path), message })
     return null
   }
+}
+
+/**
+ * flat makes V8 store a string contiguously. The yaml package builds quoted scalars piece by piece, and the result is
+ * a tree of concatenations: a 3 MB rule file's strings held ~70 MB of them until flattened. Converting a string to a
+ * number flattens it in V8 (as the flatstr package does); the number is discarded.
+ */
+function flat(value: unknown): unknown {
+  if (typeof value === 'string' && value.length > 1) Number(value)
+  return value
 }
 
 function scalarValue(value: unknown, source: string | undefined): unknown {
