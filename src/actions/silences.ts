@@ -6,15 +6,13 @@
  * if none answered, the check failed (policy: actions.silences.on_error); otherwise nothing matches.
  */
 
-import http from 'node:http'
-import https from 'node:https'
-import axios, { type AxiosInstance } from 'axios'
+import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { Labels } from '../engine/types.js'
-import { DEFAULT_LIMITS, isMaxContentLength, ResponseTooLargeError } from '../sources/bounded-body.js'
-import { bodySnippet, joinUrlPath, redactUrl, requestHeaders, type HttpAuth } from '../sources/http-auth.js'
-import { describeTlsError, tlsAgentOptions, type TlsSettings } from '../sources/http-client.js'
+import { DEFAULT_LIMITS, readBody } from '../sources/bounded-body.js'
+import { bodySnippet, joinUrlPath, redactUrl } from '../sources/http-auth.js'
+import { HttpClient, type HttpClientOptions } from '../sources/http-transport.js'
 import { parseJsonSliced, Slices } from '../sources/sliced-json.js'
 import type { SilenceCheck, SilenceChecker } from './attempt.js'
 import { formatMatcher, matcherFromSilence, matchesAll } from './matchers.js'
@@ -158,15 +156,11 @@ export function alertmanagerLabels(alert: AlertInfo, externalLabels: Labels): La
 }
 
 /** AlertmanagerAccess is how the notifier reaches the Alertmanagers (alertmanager.* config, current after reloads). */
-export interface AlertmanagerAccess {
+export interface AlertmanagerAccess extends HttpClientOptions {
   readonly urls: readonly string[]
   readonly timeoutMs: number
   /** The largest silences answer read (after decompression); default DEFAULT_LIMITS.alertmanager. */
   readonly maxResponseBytes?: number | undefined
-  readonly auth?: HttpAuth | undefined
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  /** alertmanager.tls_config, as the notifier uses it. */
-  readonly tls?: TlsSettings | undefined
 }
 
 /** SilenceCheckResult is the `result` label of rollguard_silence_checks_total. */
@@ -190,32 +184,19 @@ interface Cached {
 
 /** AlertmanagerSilences is the SilenceChecker that asks the configured Alertmanagers. */
 export class AlertmanagerSilences implements SilenceChecker {
-  readonly #http = new http.Agent({ keepAlive: true })
-  #https = new https.Agent({ keepAlive: true })
-  // The TLS settings #https was made with: a reload with other ones (a rotated CA) gets a new agent.
-  #httpsTls = JSON.stringify(undefined)
-  readonly #client: AxiosInstance
+  // The client of the current access settings: a reload with other ones (a rotated CA) gets a new one.
+  #client: { readonly access: AlertmanagerAccess; readonly client: HttpClient } | undefined
   readonly #cache = new Map<string, Cached>()
-  #accessSeen = ''
+  #accessSeen: AlertmanagerAccess | undefined
 
-  constructor(private readonly opts: AlertmanagerSilencesOptions) {
-    this.#client = axios.create({
-      httpAgent: this.#http,
-      httpsAgent: this.#https,
-      responseType: 'arraybuffer',
-      transformResponse: [(data: unknown) => data],
-      validateStatus: () => true,
-      maxRedirects: 0,
-    })
-  }
+  constructor(private readonly opts: AlertmanagerSilencesOptions) {}
 
   /** check answers for one alert; undefined when there is no Alertmanager to ask and the check is not required. Never throws. */
   async check(alert: AlertInfo, opts: SilenceCheck): Promise<SilenceState | undefined> {
     const access = this.opts.access()
     // New URLs or credentials (a reload) must not be answered from the old ones' cache.
-    const seen = JSON.stringify(access)
-    if (seen !== this.#accessSeen) this.#cache.clear()
-    this.#accessSeen = seen
+    if (!isDeepStrictEqual(access, this.#accessSeen)) this.#cache.clear()
+    this.#accessSeen = access
     if (access.urls.length === 0 && !opts.required) return undefined
     const labels = alertmanagerLabels(alert, this.opts.externalLabels())
     const state: SilenceState =
@@ -231,20 +212,19 @@ export class AlertmanagerSilences implements SilenceChecker {
     return state
   }
 
-  #httpsAgent(tls: TlsSettings | undefined): https.Agent {
-    const key = JSON.stringify(tls)
-    if (key !== this.#httpsTls) {
-      this.#https.destroy()
-      this.#https = new https.Agent({ keepAlive: true, ...tlsAgentOptions(tls) })
-      this.#httpsTls = key
-    }
-    return this.#https
+  #clientFor(access: AlertmanagerAccess): HttpClient {
+    const current = this.#client
+    if (current !== undefined && isDeepStrictEqual(current.access, access)) return current.client
+    current?.client.close()
+    const client = new HttpClient({ ...access, peer: 'Alertmanager', section: 'alertmanager' })
+    this.#client = { access, client }
+    return client
   }
 
   /** close releases the connections. */
   close(): void {
-    this.#http.destroy()
-    this.#https.destroy()
+    this.#client?.client.close()
+    this.#client = undefined
     this.#cache.clear()
   }
 
@@ -285,34 +265,27 @@ export class AlertmanagerSilences implements SilenceChecker {
   // Not aborted by one caller's signal: other checks may share the answer; the timeout bounds it.
   async #fetch(url: string, access: AlertmanagerAccess): Promise<Silence[]> {
     const deadline = AbortSignal.timeout(access.timeoutMs)
-    const headers = {
-      ...requestHeaders(access.headers, access.auth),
-      Accept: 'application/json',
-      'User-Agent': this.opts.userAgent ?? 'rollguard',
-    }
+    const headers = { Accept: 'application/json', 'User-Agent': this.opts.userAgent ?? 'rollguard' }
     const maxBytes = access.maxResponseBytes ?? DEFAULT_LIMITS.alertmanager
     try {
-      // axios counts the body as it streams in, after decompression, and destroys the response past the bound.
-      const res = await this.#client.get<Buffer>(joinUrlPath(url, '/api/v2/silences'), {
+      const res = await this.#clientFor(access).request(joinUrlPath(url, '/api/v2/silences'), {
+        method: 'GET',
         headers,
         signal: deadline,
-        maxContentLength: maxBytes,
-        httpsAgent: this.#httpsAgent(access.tls),
+        shownAs: url,
       })
-      const body = Buffer.isBuffer(res.data) ? res.data : Buffer.alloc(0)
-      if (res.status < 200 || res.status >= 300) {
+      // Counted as it streams in, after decompression; past the bound the response is destroyed.
+      const body = await readBody(res, { maxBytes, key: 'alertmanager.max_response_bytes' })
+      const status = res.statusCode ?? 0
+      if (status < 200 || status >= 300) {
         throw new Error(
-          `HTTP ${`${res.status} ${res.statusText}`.trimEnd()}: ${bodySnippet(body.toString('utf8', 0, 4096))}`,
+          `HTTP ${`${status} ${res.statusMessage ?? ''}`.trimEnd()}: ${bodySnippet(body.toString('utf8', 0, 4096))}`,
         )
       }
       return await parseSilences(body)
     } catch (err) {
-      // No { cause }: axios's errors carry the request's configuration, credentials included, into any log.
-      if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`)
-      if (isMaxContentLength(err)) throw new ResponseTooLargeError(maxBytes, 'alertmanager.max_response_bytes')
-      const tlsText = describeTlsError(err, 'Alertmanager', redactUrl(url), 'alertmanager')
-      if (tlsText !== undefined) throw new Error(tlsText)
-      throw new Error(errorText(err))
+      if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`, { cause: err })
+      throw err instanceof Error ? err : new Error(errorText(err))
     }
   }
 }

@@ -105,7 +105,7 @@ export async function runBacktestCommand(
     maxResponseBytes: doc.prometheus.max_response_bytes,
     ...(config.prometheusAuth === undefined ? {} : { auth: config.prometheusAuth }),
     ...(doc.prometheus.headers === undefined ? {} : { headers: doc.prometheus.headers }),
-    tls: config.prometheusTls,
+    ...config.prometheusClient,
   })
   const tty = process.stderr.isTTY === true
   const rangeQuery: RangeQueryFn = (expr, range) => source.queryRange(expr, range)

@@ -3,7 +3,13 @@ import { FileTooLargeError, readTextFile } from '../rules/limits.js'
 import { locate, parseYaml } from '../rules/yaml-tree.js'
 import type { YamlTree } from '../rules/yaml-tree.js'
 import type { HttpAuth } from '../sources/http-auth.js'
-import { HTTP_CLIENT_PATH_KEYS, readClientSettings, readSecret, type TlsSettings } from '../sources/http-client.js'
+import {
+  HTTP_CLIENT_PATH_KEYS,
+  readClientSettings,
+  readSecret,
+  type ClientSettings,
+  type TlsSettings,
+} from '../sources/http-client.js'
 import type { WebhookCredentials } from '../webhook/auth.js'
 import { ConfigDocument } from './schema.js'
 import { RUN_OPTIONS, type OptionSpec } from './options.js'
@@ -34,6 +40,11 @@ export interface Config {
   /** prometheus.tls_config and alertmanager.tls_config with their files read (re-read at every load). */
   readonly prometheusTls: TlsSettings | undefined
   readonly alertmanagerTls: TlsSettings | undefined
+  /** Their whole http_config (the auth and TLS above, oauth2, proxy, follow_redirects), files read. */
+  readonly prometheusClient: ClientSettings
+  readonly alertmanagerClient: ClientSettings
+  /** Each probe's http_config, in the order of doc.probes. */
+  readonly probeClients: readonly ClientSettings[]
   /** The secrets the Alertmanager webhook checks requests against (read on every load, so a reload picks up new ones). */
   readonly webhookCredentials: WebhookCredentials | undefined
   /** web.config_file read with the certificates and keys it names (re-read at every load); undefined without one. */
@@ -80,11 +91,12 @@ export async function loadConfig(input: ConfigInput): Promise<Config> {
     )
   }
   const doc = parsed.data
-  const [prometheus, alertmanager, webhookCredentials, webConfig] = await Promise.all([
-    readClientSettings('prometheus', doc.prometheus, problems),
-    readClientSettings('alertmanager', doc.alertmanager, problems),
+  const [prometheus, alertmanager, webhookCredentials, webConfig, probeClients] = await Promise.all([
+    readClientSettings('prometheus', doc.prometheus, problems, input.env),
+    readClientSettings('alertmanager', doc.alertmanager, problems, input.env),
     readWebhookCredentials(doc.webhook?.auth, problems),
     doc.web.config_file === undefined ? undefined : readWebConfig(doc.web.config_file, problems),
+    Promise.all(doc.probes.map((p, i) => readClientSettings(`probes.${i}`, p, problems, input.env))),
   ])
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze({
@@ -94,6 +106,9 @@ export async function loadConfig(input: ConfigInput): Promise<Config> {
     alertmanagerAuth: alertmanager.auth,
     prometheusTls: prometheus.tls,
     alertmanagerTls: alertmanager.tls,
+    prometheusClient: prometheus,
+    alertmanagerClient: alertmanager,
+    probeClients,
     webhookCredentials,
     webConfig,
   })
@@ -152,6 +167,12 @@ async function readConfigFile(
   }
   const obj = value as Record<string, unknown>
   for (const key of PATH_KEYS) resolvePaths(obj, key.split('.'), dirname(file))
+  const probes = obj['probes']
+  if (Array.isArray(probes))
+    for (const probe of probes)
+      if (probe !== null && typeof probe === 'object')
+        for (const key of HTTP_CLIENT_PATH_KEYS)
+          resolvePaths(probe as Record<string, unknown>, key.split('.'), dirname(file))
   return obj
 }
 

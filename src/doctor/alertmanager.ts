@@ -26,16 +26,15 @@ export async function checkAlertmanagers(config: Config): Promise<Check[]> {
           timeoutMs: timeout,
           maxResponseBytes,
           limitKey: 'alertmanager.max_response_bytes',
-          auth: config.alertmanagerAuth,
           headers,
-          tls: config.alertmanagerTls,
+          ...config.alertmanagerClient,
           peer: 'Alertmanager',
         })
         if (answer.status === 401 || answer.status === 403) {
           return fail(
             NAME,
             `Alertmanager at ${shown} refused rollguard's credentials: ${httpStatus(answer)}`,
-            'check alertmanager.bearer_token_file or alertmanager.basic_auth (and custom headers)',
+            'check alertmanager.bearer_token_file or alertmanager.basic_auth (or authorization, oauth2, custom headers)',
           )
         }
         const status = parseJson(answer.body) as

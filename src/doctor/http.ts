@@ -1,22 +1,17 @@
-import axios from 'axios'
-import { isMaxContentLength, ResponseTooLargeError } from '../sources/bounded-body.js'
-import https from 'node:https'
-import { redactUrl, requestHeaders, type HttpAuth } from '../sources/http-auth.js'
-import { describeTlsError, tlsAgentOptions, type TlsSettings } from '../sources/http-client.js'
+import { readBody } from '../sources/bounded-body.js'
+import { HttpClient, type HttpClientOptions } from '../sources/http-transport.js'
 import { VERSION } from '../version.js'
 import { errorText } from '../errors.js'
 
-/** HttpAccess is how to reach one HTTP API: the credentials and headers rollguard run would send, and bounds. */
-export interface HttpAccess {
+/** HttpAccess is how to reach one HTTP API: the http_config rollguard run would use, and bounds. */
+export interface HttpAccess extends HttpClientOptions {
   readonly timeoutMs: number
   /** The largest body read (after decompression), and the setting that raises it. */
   readonly maxResponseBytes: number
   readonly limitKey: string
-  readonly auth?: HttpAuth | undefined
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  /** tls is the section's tls_config; peer names the server in certificate errors ("Prometheus"). */
-  readonly tls?: TlsSettings | undefined
+  /** peer names the server in errors ("Prometheus"); section is its config section ("prometheus"). */
   readonly peer?: string
+  readonly section?: string
 }
 
 /** HttpAnswer is a response as received; every status counts as an answer. */
@@ -29,34 +24,23 @@ export interface HttpAnswer {
 /** get sends one GET; it throws only when no usable answer came (refused, reset, timed out, too large), with a one-line message. */
 export async function get(url: string, access: HttpAccess): Promise<HttpAnswer> {
   const deadline = AbortSignal.timeout(access.timeoutMs)
+  const peer = access.peer ?? 'server'
+  const client = new HttpClient({ ...access, peer, section: access.section ?? peer.toLowerCase() })
   try {
-    const res = await axios.get<string>(url, {
-      headers: {
-        ...requestHeaders(access.headers, access.auth),
-        Accept: 'application/json',
-        'User-Agent': `rollguard/${VERSION}`,
-      },
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-      validateStatus: () => true,
-      maxRedirects: 0,
-      maxContentLength: access.maxResponseBytes,
+    const res = await client.request(url, {
+      method: 'GET',
+      headers: { Accept: 'application/json', 'User-Agent': `rollguard/${VERSION}` },
       signal: deadline,
-      ...(access.tls === undefined ? {} : { httpsAgent: new https.Agent(tlsAgentOptions(access.tls)) }),
     })
-    return { status: res.status, statusText: res.statusText, body: String(res.data ?? '') }
+    const body = await readBody(res, { maxBytes: access.maxResponseBytes, key: access.limitKey })
+    return { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: body.toString('utf8') }
   } catch (err) {
-    // No { cause }: axios's errors carry the request's configuration, credentials included, into any log.
-    if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`)
-    if (isMaxContentLength(err)) throw new ResponseTooLargeError(access.maxResponseBytes, access.limitKey)
-    const tlsText =
-      access.tls === undefined
-        ? undefined
-        : describeTlsError(err, access.peer ?? 'server', redactUrl(url), access.tls.section)
-    if (tlsText !== undefined) throw new Error(tlsText)
+    if (deadline.aborted) throw new Error(`no response within ${access.timeoutMs}ms`, { cause: err })
     const code = (err as { code?: unknown }).code
     const text = errorText(err)
-    throw new Error(typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text)
+    throw new Error(typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text, { cause: err })
+  } finally {
+    client.close()
   }
 }
 

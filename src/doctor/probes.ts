@@ -4,6 +4,7 @@ import { withoutThreshold } from '../rules/threshold.js'
 import { selectorQuery, vectorSelectors } from '../rules/vector-selectors.js'
 import { parseStatusPattern, runProbe, type ProbeSpec } from '../sources/health-probe.js'
 import { redactUrl } from '../sources/http-auth.js'
+import type { ClientSettings } from '../sources/http-client.js'
 import { compileLocalQuery, isLocalExpression } from '../sources/local-query.js'
 import { ProbeStore, type ProbeResult } from '../sources/probe-store.js'
 import { fail, ok, warn, type Check } from './check.js'
@@ -19,9 +20,14 @@ export interface ProbeRun {
   readonly configured: boolean
 }
 
-/** runProbesOnce runs each configured probe once (bounded by its timeout); a failing endpoint is a warning. */
-export async function runProbesOnce(doc: ConfigDocument): Promise<ProbeRun> {
-  const specs: ProbeSpec[] = doc.probes.map(p => ({
+/**
+ * runProbesOnce runs each configured probe once (bounded by its timeout) with its http_config (clients, in the
+ * order of doc.probes); a failing endpoint is a warning.
+ */
+export async function runProbesOnce(doc: ConfigDocument, clients: readonly ClientSettings[] = []): Promise<ProbeRun> {
+  const specs: ProbeSpec[] = doc.probes.map((p, i) => ({
+    ...(clients[i] === undefined ? {} : { client: clients[i] }),
+    section: `probes.${i}`,
     name: p.name,
     url: p.url,
     intervalMs: p.interval,

@@ -27,14 +27,13 @@ export async function checkPrometheus(config: Config, source: PrometheusSource, 
       timeoutMs: timeout,
       maxResponseBytes,
       limitKey: 'prometheus.max_response_bytes',
-      auth: config.prometheusAuth,
       headers,
-      tls: config.prometheusTls,
+      ...config.prometheusClient,
       peer: 'Prometheus',
     })
     if (answer.status === 401 || answer.status === 403) {
       const hint =
-        'check prometheus.bearer_token_file or prometheus.basic_auth (and custom headers) against what Prometheus or its proxy expects'
+        'check prometheus.bearer_token_file or prometheus.basic_auth (or authorization, oauth2, custom headers) against what Prometheus or its proxy expects'
       return {
         check: fail(NAME, `Prometheus at ${shown} refused rollguard's credentials: ${httpStatus(answer)}`, hint),
         answering: false,

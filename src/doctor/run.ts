@@ -41,12 +41,12 @@ export async function runChecks(
     maxResponseBytes: p.max_response_bytes,
     ...(config.prometheusAuth === undefined ? {} : { auth: config.prometheusAuth }),
     ...(p.headers === undefined ? {} : { headers: p.headers }),
-    tls: config.prometheusTls,
+    ...config.prometheusClient,
   })
   try {
     const prometheus = checkPrometheus(config, source, now())
     const queryTime = prometheus.then(r => (r.answering ? checkQueryTime(source, now(), redactUrl(p.url)) : []))
-    const probes = runProbesOnce(config.doc)
+    const probes = runProbesOnce(config.doc, config.probeClients)
     const rules = Promise.all([prometheus, probes]).then(([prom, run]) => checkRules(input, prom, run, source, now()))
     const alertmanagers = checkAlertmanagers(config)
     // The Kubernetes client is loaded only when actions are configured, as in the daemon.

@@ -1,12 +1,9 @@
-import http from 'node:http'
-import https from 'node:https'
 import type { Logger } from 'pino'
 import type { Labels, OutgoingAlert } from '../engine/types.js'
 import { linkSignals } from '../runtime/signals.js'
 import { KiB, readBody } from '../sources/bounded-body.js'
-import { bodySnippet, joinUrlPath, redactUrl, requestHeaders } from '../sources/http-auth.js'
-import type { HttpAuth } from '../sources/http-auth.js'
-import { describeTlsError, tlsAgentOptions, type TlsSettings } from '../sources/http-client.js'
+import { bodySnippet, joinUrlPath, redactUrl } from '../sources/http-auth.js'
+import { HttpClient, type HttpClientOptions } from '../sources/http-transport.js'
 import { AlertQueue } from './queue.js'
 import { errorText } from '../errors.js'
 import { VERSION } from '../version.js'
@@ -24,15 +21,11 @@ export interface NotifierMetrics {
   latency(alertmanager: string, seconds: number): void
 }
 
-/** AlertmanagerNotifierOptions configures createAlertmanagerNotifier; defaults are Prometheus's. */
-export interface AlertmanagerNotifierOptions {
+/** AlertmanagerNotifierOptions configures createAlertmanagerNotifier; defaults are Prometheus's; http_config is alertmanager.*'s. */
+export interface AlertmanagerNotifierOptions extends HttpClientOptions {
   readonly urls: readonly string[]
   /** timeoutMs bounds each request; default 10000. */
   readonly timeoutMs?: number
-  readonly auth?: HttpAuth
-  readonly headers?: Readonly<Record<string, string>>
-  /** tls is alertmanager.tls_config (CA, client certificate, server name, verification). */
-  readonly tls?: TlsSettings | undefined
   readonly externalLabels?: Labels
   /** queueCapacity is per Alertmanager; default 10000. */
   readonly queueCapacity?: number
@@ -102,14 +95,10 @@ export function createAlertmanagerNotifier(opts: AlertmanagerNotifierOptions): A
   const capacity = opts.queueCapacity ?? DEFAULTS.queueCapacity
   const batchSize = opts.batchSize ?? DEFAULTS.batchSize
   if (!(capacity >= 1) || !(batchSize >= 1)) throw new Error('queueCapacity and batchSize must be at least 1')
-  // node:http rather than axios: one POST every few seconds needs no more, and axios's dependencies cost an
-  // always-on daemon ~10 MiB of resident memory (measured). Like Prometheus, no proxy from the environment.
-  const agents = {
-    http: new http.Agent({ keepAlive: true }),
-    https: new https.Agent({ keepAlive: true, ...tlsAgentOptions(opts.tls) }),
-  }
+  // The daemon's one HTTP layer (node:http; the choice is measured in docs/benchmarks.md). As in Prometheus,
+  // a proxy only when proxy_url or proxy_from_environment says so.
+  const client = new HttpClient({ ...opts, peer: 'Alertmanager', section: 'alertmanager' })
   const headers = {
-    ...requestHeaders(opts.headers, opts.auth),
     'Content-Type': 'application/json',
     'User-Agent': opts.userAgent ?? `rollguard/${VERSION}`,
   }
@@ -126,7 +115,7 @@ export function createAlertmanagerNotifier(opts: AlertmanagerNotifierOptions): A
         // must not hold the event loop (converting them all up front cost ~50 ms per 20,000, per evaluation).
         post: (batch, signal) =>
           postAlerts(
-            { endpoint: new URL(joinUrlPath(url, '/api/v2/alerts')), agents, headers },
+            { endpoint: new URL(joinUrlPath(url, '/api/v2/alerts')), client, headers },
             batch.map(a => toPostableAlert(a, externalLabels)),
             timeoutMs,
             signal,
@@ -150,8 +139,7 @@ export function createAlertmanagerNotifier(opts: AlertmanagerNotifierOptions): A
     },
     stop() {
       for (const loop of loops) loop.stop()
-      agents.http.destroy()
-      agents.https.destroy()
+      client.close()
     },
     status: () => loops.map(l => l.status()),
   }
@@ -159,7 +147,7 @@ export function createAlertmanagerNotifier(opts: AlertmanagerNotifierOptions): A
 
 interface Target {
   readonly endpoint: URL
-  readonly agents: { readonly http: http.Agent; readonly https: https.Agent }
+  readonly client: HttpClient
   readonly headers: Readonly<Record<string, string>>
 }
 
@@ -182,8 +170,6 @@ async function postAlerts(
     }
   } catch (err) {
     if (deadline.signal.aborted) throw new Error(`no response within ${timeoutMs}ms`, { cause: err })
-    const tlsText = describeTlsError(err, 'Alertmanager', redactUrl(target.endpoint.toString()), 'alertmanager')
-    if (tlsText !== undefined) throw new Error(tlsText, { cause: err })
     throw new Error(err instanceof Error ? transportText(err) : String(err), { cause: err })
   } finally {
     clearTimeout(timer)
@@ -198,34 +184,14 @@ async function postAlerts(
 const MAX_BODY = 64 * KiB
 
 /** postJson POSTs body and resolves with the response's status and (bounded) text; rejects on transport errors. */
-function postJson(
+async function postJson(
   target: Target,
   body: string,
   signal: AbortSignal,
 ): Promise<{ status: number; statusText: string; body: string }> {
-  const { endpoint } = target
-  const secure = endpoint.protocol === 'https:'
-  const send = secure ? https.request : http.request
-  return new Promise((resolve, reject) => {
-    const req = send(
-      endpoint,
-      {
-        method: 'POST',
-        agent: secure ? target.agents.https : target.agents.http,
-        headers: { ...target.headers, 'Content-Length': String(Buffer.byteLength(body)) },
-        signal,
-      },
-      res => {
-        readBody(res, { maxBytes: MAX_BODY, truncate: true }).then(
-          text =>
-            resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: text.toString('utf8') }),
-          reject,
-        )
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
+  const res = await target.client.request(target.endpoint, { method: 'POST', headers: target.headers, body, signal })
+  const text = await readBody(res, { maxBytes: MAX_BODY, truncate: true })
+  return { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: text.toString('utf8') }
 }
 
 /** transportText names a transport error's code (ECONNREFUSED, ECONNRESET, …) with its message. */

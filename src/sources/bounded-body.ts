@@ -51,15 +51,6 @@ export class ResponseTooLargeError extends Error {
   }
 }
 
-/**
- * isMaxContentLength recognizes axios's error for a body past its maxContentLength (the clients that use axios
- * bound their bodies with it: axios counts after decompression and destroys the response at the bound). The
- * error has no code of its own, only this message.
- */
-export function isMaxContentLength(err: unknown): boolean {
-  return err instanceof Error && /^maxContentLength size of \d+ exceeded$/.test(err.message)
-}
-
 /** UnsupportedEncodingError is a Content-Encoding rollguard cannot decode. */
 export class UnsupportedEncodingError extends Error {
   override readonly name = 'UnsupportedEncodingError'

@@ -1,7 +1,10 @@
+import type http from 'node:http'
 import type { Logger } from 'pino'
 import type { Labels } from '../engine/types.js'
 import { linkSignals } from '../runtime/signals.js'
+import { readBody } from './bounded-body.js'
 import { redactUrl } from './http-auth.js'
+import { HttpClient, type HttpClientOptions, type HttpRequest } from './http-transport.js'
 import type { ProbeResult, ProbeStore } from './probe-store.js'
 import { errorText } from '../errors.js'
 
@@ -27,7 +30,25 @@ export interface ProbeSpec {
   readonly labels: Labels
   /** staleAfterMs defaults to 3 × intervalMs. */
   readonly staleAfterMs?: number
+  /** The probe's http_config (tls_config, authorization, basic_auth, oauth2, proxy, follow_redirects). */
+  readonly client?: HttpClientOptions
+  /** Its config section, named in errors; default `probes`. */
+  readonly section?: string
 }
+
+/** ProbeTransport sends a probe's request: an HttpClient, or a stand-in in tests. */
+export interface ProbeTransport {
+  request(url: string, req: HttpRequest): Promise<http.IncomingMessage>
+  close(): void
+}
+
+/** probeClient is the HttpClient of one probe, which names it in errors. */
+export function probeClient(spec: ProbeSpec): HttpClient {
+  return new HttpClient({ ...spec.client, peer: `probe "${spec.name}"`, section: spec.section ?? 'probes' })
+}
+
+/** PROBE_BODY_BYTES is what is read of a probe's answer before the connection is dropped (only the status counts). */
+const PROBE_BODY_BYTES = 64 * 1024
 
 /** HealthProberOptions configures createHealthProber; results go to store and onResult. */
 export interface HealthProberOptions {
@@ -35,7 +56,6 @@ export interface HealthProberOptions {
   readonly store?: ProbeStore
   readonly onResult?: (result: ProbeResult) => void
   readonly logger?: Logger
-  readonly fetchImpl?: typeof fetch
 }
 
 /** HealthProber runs every probe on its own timer until stopped. */
@@ -66,9 +86,18 @@ export function parseStatusPattern(pattern: string): StatusRange {
 /** runProbe performs one probe request; it never throws: timeouts and connection errors are failures. */
 export async function runProbe(
   spec: ProbeSpec,
-  fetchImpl: typeof fetch = fetch,
+  transport?: ProbeTransport,
   signal?: AbortSignal,
 ): Promise<ProbeResult> {
+  const own = transport === undefined ? probeClient(spec) : undefined
+  try {
+    return await probeOnce(spec, transport ?? (own as ProbeTransport), signal)
+  } finally {
+    own?.close()
+  }
+}
+
+async function probeOnce(spec: ProbeSpec, transport: ProbeTransport, signal?: AbortSignal): Promise<ProbeResult> {
   const at = Date.now()
   const started = performance.now()
   const timeout = new AbortController()
@@ -82,17 +111,19 @@ export async function runProbe(
     ...fields,
   })
   try {
-    const res = await fetchImpl(spec.url, {
+    const res = await transport.request(spec.url, {
       method: spec.method ?? 'GET',
       headers: { ...spec.headers },
       signal: combined.signal,
     })
-    await res.body?.cancel().catch(() => undefined)
-    const ok = (spec.expectedStatus ?? DEFAULT_EXPECTED_STATUS).some(r => res.status >= r.min && res.status <= r.max)
+    // Read (a little) so the connection can serve the next probe; a bigger body just closes it.
+    await readBody(res, { maxBytes: PROBE_BODY_BYTES, truncate: true }).catch(() => undefined)
+    const status = res.statusCode ?? 0
+    const ok = (spec.expectedStatus ?? DEFAULT_EXPECTED_STATUS).some(r => status >= r.min && status <= r.max)
     return result(
       ok
-        ? { success: true, statusCode: res.status }
-        : { success: false, statusCode: res.status, error: `unexpected status code ${res.status}` },
+        ? { success: true, statusCode: status }
+        : { success: false, statusCode: status, error: `unexpected status code ${status}` },
     )
   } catch (err) {
     const error = timeout.signal.aborted ? `timeout after ${spec.timeoutMs}ms` : describeError(err)
@@ -103,16 +134,14 @@ export async function runProbe(
   }
 }
 
-// The message of fetch's errors can quote the URL, credentials included: strip them.
+// An error's message could quote the URL, credentials included: strip them.
 function describeError(err: unknown): string {
-  const cause: unknown = err instanceof Error ? err.cause : undefined
-  const message = cause instanceof Error && cause.message !== '' ? cause.message : errorText(err)
-  return message.replace(/\/\/[^/\s@]*@/g, '//')
+  return errorText(err).replace(/\/\/[^/\s@]*@/g, '//')
 }
 
 /** createHealthProber returns a prober that runs each probe every intervalMs, starting immediately. */
 export function createHealthProber(opts: HealthProberOptions): HealthProber {
-  const fetchImpl = opts.fetchImpl ?? fetch
+  const clients = new Map<string, HttpClient>()
   const timers = new Map<string, NodeJS.Timeout>()
   const inFlight = new Set<Promise<void>>()
   const lastSuccess = new Map<string, boolean>()
@@ -136,7 +165,12 @@ export function createHealthProber(opts: HealthProberOptions): HealthProber {
       setTimeout(() => {
         const startedAt = Date.now()
         const signal = abort.signal
-        const run = runProbe(spec, fetchImpl, signal)
+        let client = clients.get(spec.name)
+        if (client === undefined) {
+          client = probeClient(spec)
+          clients.set(spec.name, client)
+        }
+        const run = runProbe(spec, client, signal)
           .then(result => {
             if (!running || signal.aborted) return
             publish(spec, result)
@@ -170,6 +204,8 @@ export function createHealthProber(opts: HealthProberOptions): HealthProber {
       timers.clear()
       abort.abort()
       await Promise.allSettled([...inFlight])
+      for (const client of clients.values()) client.close()
+      clients.clear()
     },
   }
 }

@@ -10,6 +10,7 @@ import https from 'node:https'
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import type { HttpAuth } from './http-auth.js'
+import { PROXY_KEYS, proxySettings, type ProxyKeys, type ProxySettings } from './proxy.js'
 import { errorText } from '../errors.js'
 
 const File = z.string().min(1)
@@ -57,21 +58,43 @@ const BasicAuth = z
     'at most one of basic_auth password & password_file must be configured',
   )
 
-/** HTTP_CLIENT_KEYS are the client keys of prometheus.* and alertmanager.* (spread into their schemas). */
+// Client credentials only: Prometheus's jwt-bearer grant and the _ref keys are not offered.
+const OAuth2 = z.strictObject({
+  client_id: z.string().optional(),
+  client_secret: z.string().optional(),
+  client_secret_file: File.optional(),
+  scopes: z.array(z.string()).default([]),
+  token_url: z.string().optional(),
+  endpoint_params: z.record(z.string(), z.string()).default({}),
+  tls_config: TlsConfig.optional(),
+  ...PROXY_KEYS,
+})
+
+/**
+ * HTTP_CLIENT_KEYS are the client keys of prometheus.*, alertmanager.* and each probe (spread into their schemas);
+ * `headers` is the probes' own (with a default) in their schema.
+ */
 export const HTTP_CLIENT_KEYS = {
   bearer_token_file: File.optional(),
   authorization: Authorization.optional(),
   basic_auth: BasicAuth.optional(),
+  oauth2: OAuth2.optional(),
   tls_config: TlsConfig.optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  ...PROXY_KEYS,
+  follow_redirects: z.boolean().default(true),
+  // Accepted for Prometheus configs; rollguard speaks HTTP/1.1.
+  enable_http2: z.boolean().optional(),
 }
 
 /** HttpClientKeys is what HTTP_CLIENT_KEYS parse to. */
-export interface HttpClientKeys {
+export interface HttpClientKeys extends ProxyKeys {
   readonly bearer_token_file?: string | undefined
   readonly authorization?: z.infer<typeof Authorization> | undefined
   readonly basic_auth?: z.infer<typeof BasicAuth> | undefined
+  readonly oauth2?: z.infer<typeof OAuth2> | undefined
   readonly tls_config?: z.infer<typeof TlsConfig> | undefined
+  readonly follow_redirects?: boolean | undefined
 }
 
 /** HTTP_CLIENT_PATH_KEYS are the file keys under a client, resolved against the config file's directory. */
@@ -82,6 +105,10 @@ export const HTTP_CLIENT_PATH_KEYS = [
   'tls_config.ca_file',
   'tls_config.cert_file',
   'tls_config.key_file',
+  'oauth2.client_secret_file',
+  'oauth2.tls_config.ca_file',
+  'oauth2.tls_config.cert_file',
+  'oauth2.tls_config.key_file',
 ]
 
 /**
@@ -98,22 +125,90 @@ export interface TlsSettings {
   readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
 }
 
-/** ClientSettings are a client's credentials and TLS options as read by readClientSettings. */
+/** OAuth2Settings are the oauth2 keys with client_secret_file read (plain data: the config crosses threads). */
+export interface OAuth2Settings {
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly tokenUrl: string
+  readonly scopes: readonly string[]
+  readonly endpointParams: Readonly<Record<string, string>>
+  readonly tls?: TlsSettings | undefined
+  readonly proxy?: ProxySettings | undefined
+}
+
+/**
+ * ClientSettings are a client's http_config as read by readClientSettings: what HttpClient (http-transport.ts)
+ * takes, besides the headers.
+ */
 export interface ClientSettings {
   readonly auth: HttpAuth | undefined
   readonly tls: TlsSettings | undefined
+  readonly oauth2?: OAuth2Settings | undefined
+  readonly proxy?: ProxySettings | undefined
+  readonly followRedirects?: boolean | undefined
 }
 
 /**
  * readClientSettings checks the keys' combinations as Prometheus's HTTPClientConfig.Validate does and reads
- * every file they name; problems are pushed, one line each, naming the key.
+ * every file they name; problems are pushed, one line each, naming the key. env is for proxy_from_environment.
  */
 export async function readClientSettings(
   section: string,
   keys: HttpClientKeys,
   problems: string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<ClientSettings> {
-  return { auth: await readAuth(section, keys, problems), tls: await readTls(section, keys.tls_config, problems) }
+  const [auth, tls, oauth2] = await Promise.all([
+    readAuth(section, keys, problems),
+    readTls(section, keys.tls_config, problems),
+    readOAuth2(section, keys, env, problems),
+  ])
+  const proxy = proxySettings(section, keys, env, problems)
+  return {
+    auth,
+    tls,
+    ...(oauth2 === undefined ? {} : { oauth2 }),
+    ...(proxy === undefined ? {} : { proxy }),
+    followRedirects: keys.follow_redirects ?? true,
+  }
+}
+
+async function readOAuth2(
+  section: string,
+  keys: HttpClientKeys,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): Promise<OAuth2Settings | undefined> {
+  const o = keys.oauth2
+  if (o === undefined || keys.basic_auth !== undefined || keys.authorization !== undefined) return undefined
+  if (keys.bearer_token_file !== undefined) return undefined
+  const key = `${section}.oauth2`
+  const before = problems.length
+  if (!o.client_id) problems.push(`${key}: oauth2 client_id must be configured`)
+  if (!o.token_url) problems.push(`${key}: oauth2 token_url must be configured`)
+  else if (!/^https?:\/\/[^/]/.test(o.token_url) || !URL.canParse(o.token_url))
+    problems.push(`${key}.token_url: must be an http:// or https:// URL`)
+  if (o.client_secret !== undefined && o.client_secret !== '' && o.client_secret_file !== undefined)
+    problems.push(
+      `${key}: at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be configured using grant-type=client_credentials`,
+    )
+  const [secret, tls] = await Promise.all([
+    o.client_secret_file === undefined
+      ? Promise.resolve(o.client_secret ?? '')
+      : readSecret(`${key}.client_secret_file`, o.client_secret_file, problems),
+    readTls(key, o.tls_config, problems),
+  ])
+  const proxy = proxySettings(key, o, env, problems)
+  if (problems.length > before) return undefined
+  return {
+    clientId: o.client_id ?? '',
+    clientSecret: secret ?? '',
+    tokenUrl: o.token_url ?? '',
+    scopes: o.scopes,
+    endpointParams: o.endpoint_params,
+    ...(tls === undefined ? {} : { tls }),
+    ...(proxy === undefined ? {} : { proxy }),
+  }
 }
 
 async function readAuth(section: string, keys: HttpClientKeys, problems: string[]): Promise<HttpAuth | undefined> {
@@ -122,6 +217,7 @@ async function readAuth(section: string, keys: HttpClientKeys, problems: string[
     tokenFile === undefined ? undefined : 'bearer_token_file',
     authorization === undefined ? undefined : 'authorization',
     basic === undefined ? undefined : 'basic_auth',
+    keys.oauth2 === undefined ? undefined : 'oauth2',
   ].filter(k => k !== undefined)
   if (set.length > 1) {
     problems.push(`${section}: ${set.slice(0, -1).join(', ')} and ${set.at(-1)} are mutually exclusive`)

@@ -1,26 +1,18 @@
-import http from 'node:http'
-import https from 'node:https'
-import { urlToHttpOptions } from 'node:url'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { QueryResult } from '../engine/ports.js'
 import type { Labels, Sample } from '../engine/types.js'
 import { VERSION } from '../version.js'
 import { DEFAULT_LIMITS, readBody, ResponseTooLargeError, UnsupportedEncodingError } from './bounded-body.js'
-import { bodySnippet, joinUrlPath, redactUrl, requestHeaders } from './http-auth.js'
-import type { HttpAuth } from './http-auth.js'
-import { describeTlsError, tlsAgentOptions, type TlsSettings } from './http-client.js'
+import { bodySnippet, joinUrlPath, redactUrl } from './http-auth.js'
+import { HttpClient, type HttpClientOptions } from './http-transport.js'
 import { parseJsonSliced, Slices } from './sliced-json.js'
 import { errorText } from '../errors.js'
 
-/** PrometheusSourceOptions configures the instant-query client. */
-export interface PrometheusSourceOptions {
+/** PrometheusSourceOptions configures the instant-query client; the http_config settings are prometheus.*'s. */
+export interface PrometheusSourceOptions extends HttpClientOptions {
   readonly url: string
   readonly timeoutMs: number
-  readonly auth?: HttpAuth
-  readonly headers?: Readonly<Record<string, string>>
-  /** tls is prometheus.tls_config (CA, client certificate, server name, verification). */
-  readonly tls?: TlsSettings | undefined
   /** maxResponseBytes bounds each answer, counted as it streams in and after decompression; default DEFAULT_MAX_RESPONSE_BYTES. */
   readonly maxResponseBytes?: number
   readonly logger?: Logger
@@ -112,7 +104,7 @@ interface RawResponse {
 /** InFlight lets a timeout or the caller abort a query, waiting for a connection or on the wire; reason is set once. */
 interface InFlight {
   reason: symbol | undefined
-  request: http.ClientRequest | undefined
+  readonly wire: AbortController
   onAbort: (() => void) | undefined
 }
 
@@ -185,45 +177,32 @@ type Post = (form: string, inFlight: InFlight) => Promise<RawResponse>
 export function createPrometheusSource(opts: PrometheusSourceOptions): PrometheusSource {
   const endpoint = new URL(joinUrlPath(opts.url, '/api/v1/query'))
   const rangeEndpoint = new URL(joinUrlPath(opts.url, '/api/v1/query_range'))
-  const secure = endpoint.protocol === 'https:'
-  const agentOptions = {
-    keepAlive: true,
-    maxSockets: MAX_CONNECTIONS,
-    maxFreeSockets: MAX_CONNECTIONS,
-    scheduling: 'lifo' as const,
-  }
-  const agent = secure
-    ? new https.Agent({ ...agentOptions, ...tlsAgentOptions(opts.tls) })
-    : new http.Agent(agentOptions)
+  const client = new HttpClient({
+    ...opts,
+    peer: 'Prometheus',
+    section: 'prometheus',
+    shownAs: opts.url,
+    agent: { maxSockets: MAX_CONNECTIONS, maxFreeSockets: MAX_CONNECTIONS, scheduling: 'lifo' },
+  })
   const headers: Record<string, string> = {
     'User-Agent': `rollguard/${VERSION}`,
     Accept: 'application/json',
     'Accept-Encoding': 'identity',
-    ...requestHeaders(opts.headers, opts.auth),
     'Content-Type': 'application/x-www-form-urlencoded',
   }
-  // Request options are built once: per query only the body and its length change.
-  const send = secure ? https.request : http.request
   const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
   const gate = new Gate(MAX_CONNECTIONS)
-  const poster = (url: URL): Post => {
-    const base: http.RequestOptions = { ...urlToHttpOptions(url), method: 'POST', agent }
-    return async (form, inFlight) => {
+  const poster =
+    (url: URL): Post =>
+    async (form, inFlight) => {
       await gate.enter(inFlight)
       inFlight.onAbort = undefined
       try {
-        return await postForm(send, base, headers, form, inFlight, maxBytes)
-      } catch (err) {
-        // A certificate problem names the server and the key that fixes it.
-        const tlsText = describeTlsError(err, 'Prometheus', redactUrl(opts.url), 'prometheus')
-        throw tlsText === undefined
-          ? err
-          : new QueryError('connection', undefined, `query failed: connection: ${tlsText}`, { cause: err })
+        return await postOnce(client, url, headers, form, inFlight, maxBytes)
       } finally {
         gate.leave()
       }
     }
-  }
   const post = poster(endpoint)
   const postRange = poster(rangeEndpoint)
   // Rule expressions repeat every evaluation: their form encoding is kept (bounded; a reload makes a new source).
@@ -254,20 +233,11 @@ export function createPrometheusSource(opts: PrometheusSourceOptions): Prometheu
       return runQuery(postRange, opts.timeoutMs, form, signal, parseRangeResponse)
     },
     close() {
-      closeGracefully(agent)
+      // A replaced source's queries finish, then their connections close: destroying them failed the queries in
+      // flight at a reload (socket hang up), and under load (bench/soak.mjs) left connections open.
+      client.closeGracefully()
     },
   }
-}
-
-/**
- * closeGracefully lets a replaced source's queries finish, then closes their connections. Destroying the agent
- * instead failed the queries in flight at a reload (socket hang up), and connections the old agent opened after
- * that (retries of those queries) stayed open: under load (bench/soak.mjs) a reload could leave MAX_CONNECTIONS
- * more descriptors open.
- */
-function closeGracefully(agent: http.Agent): void {
-  agent.keepSocketAlive = () => false
-  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy()
 }
 
 /** Reasons a request was aborted on our side, told apart from transport errors. */
@@ -281,11 +251,11 @@ async function runQuery<R>(
   signal: AbortSignal | undefined,
   parse: (status: number, statusText: string, body: Buffer) => Promise<R>,
 ): Promise<R> {
-  const inFlight: InFlight = { reason: undefined, request: undefined, onAbort: undefined }
+  const inFlight: InFlight = { reason: undefined, wire: new AbortController(), onAbort: undefined }
   const abort = (reason: symbol): void => {
     if (inFlight.reason !== undefined) return
     inFlight.reason = reason
-    inFlight.request?.destroy()
+    inFlight.wire.abort()
     inFlight.onAbort?.()
   }
   const timer = setTimeout(abort, timeoutMs, TIMED_OUT)
@@ -321,64 +291,20 @@ function formEscape(s: string): string {
     .replace(/[!'()~]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 }
 
-const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
-
-type Send = typeof http.request
-
-/**
- * postForm sends one POST; a request that failed on a reused keep-alive connection before any response (the
- * server closed it while idle) is retried once on a fresh connection, as Go's client and vmalert do.
- */
-async function postForm(
-  send: Send,
-  base: http.RequestOptions,
+/** postOnce sends one POST through the client (which retries one that failed on a reused connection). */
+async function postOnce(
+  client: HttpClient,
+  url: URL,
   headers: Record<string, string>,
   form: string,
   inFlight: InFlight,
   maxBytes: number,
 ): Promise<RawResponse> {
-  try {
-    return await postOnce(send, base, headers, form, inFlight, maxBytes)
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { reusedSocket?: boolean }
-    if (e.reusedSocket !== true || !RETRYABLE.has(e.code ?? '') || inFlight.reason !== undefined) throw err
-    return postOnce(send, base, headers, form, inFlight, maxBytes)
-  }
-}
-
-function postOnce(
-  send: Send,
-  base: http.RequestOptions,
-  headers: Record<string, string>,
-  form: string,
-  inFlight: InFlight,
-  maxBytes: number,
-): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    if (inFlight.reason !== undefined) {
-      reject(new Error('aborted'))
-      return
-    }
-    const req = send({ ...base, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(form)) } }, res => {
-      readBody(res, { maxBytes, key: MAX_RESPONSE_KEY }).then(
-        body => {
-          inFlight.request = undefined
-          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body })
-        },
-        (err: unknown) => {
-          // readBody destroyed the response and its socket; the request goes too, so nothing more is read.
-          req.destroy()
-          reject(err)
-        },
-      )
-    })
-    inFlight.request = req
-    req.on('error', (err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
-      err.reusedSocket = req.reusedSocket
-      reject(err)
-    })
-    req.end(form)
-  })
+  if (inFlight.reason !== undefined) throw new Error('aborted')
+  const res = await client.request(url, { method: 'POST', headers, body: form, signal: inFlight.wire.signal })
+  // readBody destroys the response and its socket past the limit, so nothing more is read.
+  const body = await readBody(res, { maxBytes, key: MAX_RESPONSE_KEY })
+  return { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body }
 }
 
 /** formatUnixSeconds renders Unix milliseconds as seconds with a millisecond fraction ("1767261900.123"). */

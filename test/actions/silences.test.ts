@@ -533,9 +533,14 @@ t.test('the adapter over HTTP: path prefix, credentials, errors, timeouts', asyn
 
   const redirect = await serve(t, res => res.writeHead(302, { location: '/elsewhere' }).end())
   t.match(
-    await check({ urls: [redirect.url], timeoutMs: 5_000 }),
+    await check({ urls: [redirect.url], timeoutMs: 5_000, followRedirects: false }),
     { state: 'unknown', error: /HTTP 302/ },
-    'redirects are not followed (credentials stay put)',
+    'follow_redirects: false answers with the redirect',
+  )
+  t.match(
+    await check({ urls: [redirect.url], timeoutMs: 5_000 }),
+    { state: 'unknown', error: /Alertmanager at .*: stopped after 10 redirects/ },
+    'followed by default (as Prometheus), at most 10',
   )
 })
 

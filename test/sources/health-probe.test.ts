@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { pino } from 'pino'
 import t from 'tap'
 import { createHealthProber, parseStatusPattern, runProbe } from '../../src/sources/health-probe.js'
-import type { ProbeSpec } from '../../src/sources/health-probe.js'
+import type { ProbeSpec, ProbeTransport } from '../../src/sources/health-probe.js'
 import { ProbeStore } from '../../src/sources/probe-store.js'
 import { gzipBomb, MiB, serve, stream, type Streamed } from '../fixtures/big-answers.js'
 import type { ProbeResult } from '../../src/sources/probe-store.js'
@@ -83,14 +83,17 @@ t.test('runProbe: status codes, timeout and connection errors', async t => {
   t.match(refused.error, /ECONNREFUSED/)
 })
 
-t.test('runProbe: method, headers, injected fetch, redacted errors', async t => {
+t.test('runProbe: method, headers, injected transport, redacted errors', async t => {
   const target = await targetServer(t)
   await runProbe(spec('head', `${target.url}/echo`, { method: 'HEAD', headers: { 'X-Probe': 'yes' } }))
   t.equal(target.requests[0]?.method, 'HEAD')
   t.equal(target.requests[0]?.headers['x-probe'], 'yes')
 
-  const throwing: typeof fetch = async () => {
-    throw 'boom' as unknown as Error
+  const throwing: ProbeTransport = {
+    request: async () => {
+      throw 'boom' as unknown as Error
+    },
+    close: () => {},
   }
   t.match(await runProbe(spec('x', 'http://127.0.0.1:1/', {}), throwing), { success: false, error: 'boom' })
   const withCredentials = await runProbe(spec('x', 'http://user:secret@127.0.0.1:1/'))
