@@ -11,6 +11,8 @@ export const REDACT_PATHS = [
   '*.authorization',
   '*.Authorization',
   '*.credentials',
+  '*.clientSecret',
+  '*.client_secret',
   '*.bearer_token',
   'headers.authorization',
   'headers.Authorization',

@@ -196,56 +196,81 @@ t.test('http_config against a real Prometheus and Alertmanager', async t => {
     })
   })
 
-  await t.test('the daemon, configured by file: Prometheus through the proxy, a probe over mTLS', async t => {
-    const proxy = await startForwardProxy(t)
-    const rules = join(dir, 'rules.yml')
-    writeFileSync(
-      rules,
-      stringify({
-        groups: [
-          {
-            name: 'wired',
-            rules: [
-              { alert: 'ThroughProxy', expr: 'vector(1)' },
-              { alert: 'ProbeUp', expr: 'rollguard_probe_success{probe="am"} == 1' },
-            ],
+  await t.test(
+    'the daemon, configured by file: Prometheus through the proxy with OAuth2, a probe over mTLS',
+    async t => {
+      const proxy = await startForwardProxy(t)
+      const secret = 'daemon-client-secret'
+      let tokens = 0
+      const tokenUrl = await serve(t, (req, res) => {
+        void readAll(req).then(() => {
+          const ok = req.headers.authorization === `Basic ${Buffer.from(`rollguard:${secret}`).toString('base64')}`
+          if (ok) tokens++
+          res
+            .writeHead(ok ? 200 : 401, { 'content-type': 'application/json' })
+            .end(ok ? JSON.stringify({ access_token: 'daemon-token', expires_in: 3600 }) : '{"error":"invalid_client"}')
+        })
+      })
+      const secretFile = join(dir, 'oauth2-secret')
+      writeFileSync(secretFile, `${secret}\n`)
+      const rules = join(dir, 'rules.yml')
+      writeFileSync(
+        rules,
+        stringify({
+          groups: [
+            {
+              name: 'wired',
+              rules: [
+                { alert: 'ThroughProxy', expr: 'vector(1)' },
+                { alert: 'ProbeUp', expr: 'rollguard_probe_success{probe="am"} == 1' },
+              ],
+            },
+          ],
+        }),
+      )
+      const config = join(dir, 'rollguard.yml')
+      writeFileSync(
+        config,
+        stringify({
+          prometheus: {
+            url: tlsProm.url,
+            tls_config: { ca_file: pki.caFile },
+            proxy_url: proxy.url,
+            enable_http2: true,
+            oauth2: { client_id: 'rollguard', client_secret_file: secretFile, token_url: `${tokenUrl}/token` },
           },
-        ],
-      }),
-    )
-    const config = join(dir, 'rollguard.yml')
-    writeFileSync(
-      config,
-      stringify({
-        prometheus: { url: tlsProm.url, tls_config: { ca_file: pki.caFile }, proxy_url: proxy.url, enable_http2: true },
-        probes: [
-          {
-            name: 'am',
-            url: `${am.url}/-/healthy`,
-            interval: '1s',
-            tls_config: { ca_file: pki.caFile, cert_file: pki.clientCert, key_file: pki.clientKey },
-          },
-        ],
-      }),
-    )
-    const daemon = await rollguard(t, { config, rules, 'eval-interval': '1s' }, logSink())
-    type Rules = { data: { groups: Array<{ rules: Array<{ name: string; health: string; state: string }> }> } }
-    const states = await eventually(
-      'both rules fire',
-      async () => {
-        const res = await fetch(`${daemon.address}/api/v1/rules`, { signal: AbortSignal.timeout(5_000) })
-        const list = ((await res.json()) as Rules).data.groups[0]?.rules ?? []
-        return list.length === 2 && list.every(r => r.health === 'ok' && r.state === 'firing') ? list : undefined
-      },
-      30_000,
-    )
-    t.same(
-      states.map(r => r.name),
-      ['ThroughProxy', 'ProbeUp'],
-    )
-    t.ok(
-      proxy.connects.some(c => c.target === new URL(tlsProm.url).host),
-      'the queries went through the proxy',
-    )
-  })
+          probes: [
+            {
+              name: 'am',
+              url: `${am.url}/-/healthy`,
+              interval: '1s',
+              tls_config: { ca_file: pki.caFile, cert_file: pki.clientCert, key_file: pki.clientKey },
+            },
+          ],
+        }),
+      )
+      const log = logSink()
+      const daemon = await rollguard(t, { config, rules, 'eval-interval': '1s' }, log)
+      type Rules = { data: { groups: Array<{ rules: Array<{ name: string; health: string; state: string }> }> } }
+      const states = await eventually(
+        'both rules fire',
+        async () => {
+          const res = await fetch(`${daemon.address}/api/v1/rules`, { signal: AbortSignal.timeout(5_000) })
+          const list = ((await res.json()) as Rules).data.groups[0]?.rules ?? []
+          return list.length === 2 && list.every(r => r.health === 'ok' && r.state === 'firing') ? list : undefined
+        },
+        30_000,
+      )
+      t.same(
+        states.map(r => r.name),
+        ['ThroughProxy', 'ProbeUp'],
+      )
+      t.ok(
+        proxy.connects.some(c => c.target === new URL(tlsProm.url).host),
+        'the queries went through the proxy',
+      )
+      t.equal(tokens, 1, 'one OAuth2 token, read from client_secret_file, cached')
+      t.notMatch(log.text(), secret, 'the client secret is never logged')
+    },
+  )
 })
