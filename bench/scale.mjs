@@ -3,6 +3,9 @@
 // Prometheus scraping it every 5 s, and one engine at a time (rollguard, vmalert) evaluating every 5 s:
 //   grouped         the four default rules as shipped, `by (namespace, deployment)`: 4 queries per iteration;
 //   per-deployment  4,000 rules: the four rules narrowed to one Deployment each, one group per Deployment.
+//   per-deployment-team  4,000 rules narrowed by equality matchers (namespace and the Deployment's pod), one group
+//                   per namespace (a team's file): the layout query coalescing merges (docs/query-coalescing.md).
+// Engines: rollguard, vmalert, and rollguard-uncoalesced (rollguard with rules.query_coalescing: false).
 // After a warm-up, a measurement window (60 s) per engine and layout, several trials in alternating order:
 // CPU-seconds per minute (utime+stime deltas from /proc/<pid>/stat), peak RSS (VmHWM from /proc/<pid>/status),
 // Prometheus's own CPU during the same window (and alone, before any engine), evaluations completed vs expected
@@ -79,6 +82,8 @@ const LAYOUTS = args.layouts
   .map(s => s.trim())
   .filter(s => s !== '')
 const FAULTY = Number(args.faulty)
+const ENGINE_NAMES = ['rollguard', 'rollguard-uncoalesced', 'vmalert']
+const LAYOUT_NAMES = ['idle', 'grouped', 'per-deployment', 'per-deployment-team']
 const OUT = args.out ?? join(RESULTS, 'scale.json')
 // Range windows: the shipped [1m]; a smoke run uses [5s] so its short history suffices.
 const WINDOW = SMOKE ? '5s' : '1m'
@@ -89,10 +94,9 @@ const DEADLINE_MS = (180 + FILL_S + TRIALS * ENGINES.length * LAYOUTS.length * P
 if (!Number.isInteger(N) || N < 1 || N > 5000) throw new Error('--deployments must be 1..5000')
 if (!Number.isInteger(TRIALS) || TRIALS < 1) throw new Error('--trials must be a positive integer')
 for (const e of ENGINES)
-  if (e !== 'rollguard' && e !== 'vmalert') throw new Error(`unknown engine ${e} (rollguard, vmalert)`)
+  if (!ENGINE_NAMES.includes(e)) throw new Error(`unknown engine ${e} (${ENGINE_NAMES.join(', ')})`)
 for (const l of LAYOUTS)
-  if (!['idle', 'grouped', 'per-deployment'].includes(l))
-    throw new Error(`unknown layout ${l} (idle, grouped, per-deployment)`)
+  if (!LAYOUT_NAMES.includes(l)) throw new Error(`unknown layout ${l} (${LAYOUT_NAMES.join(', ')})`)
 
 const execFileAsync = promisify(execFile)
 
@@ -141,6 +145,48 @@ function perDeploymentRules(baseText, deployments, parseYaml) {
   return `${lines.join('\n')}\n`
 }
 
+/**
+ * narrowByEquality narrows a rule to one Deployment with equality matchers only: its pod (one per Deployment in the
+ * synthetic target) instead of a pod regex, grouped by pod instead of a deployment label derived by label_replace.
+ */
+function narrowByEquality(expr, d) {
+  let out = expr.replace(/label_replace\(\s*([\s\S]*?),\s*"deployment",\s*"\$1",\s*"pod",\s*"[^"]*"\s*\)/g, '$1')
+  out = out.replace(/\(namespace, deployment/g, '(namespace, pod')
+  const pod = `namespace="${d.namespace}",pod="${d.pod}"`
+  for (const name of APP_METRICS) {
+    out = out.replace(
+      new RegExp(`\\b${name}(\\{([^}]*)\\})?(?=[\\s\\[)/,]|$)`, 'g'),
+      (_m, _braces, inner) => `${name}{${pod}${inner !== undefined && inner.trim() !== '' ? `, ${inner}` : ''}}`,
+    )
+  }
+  return out.replace(
+    /\bprobe_success\b(?!\{)/g,
+    `probe_success{namespace="${d.namespace}",deployment="${d.deployment}"}`,
+  )
+}
+
+/** perTeamRules renders one group per namespace holding the four rules of each of its Deployments. */
+function perTeamRules(baseText, deployments, parseYaml) {
+  const base = parseYaml(baseText).groups[0].rules
+  const lines = ['groups:']
+  for (const namespace of new Set(deployments.map(d => d.namespace))) {
+    lines.push(`  - name: ${JSON.stringify(namespace)}`, '    rules:')
+    for (const d of deployments.filter(x => x.namespace === namespace))
+      for (const r of base) {
+        lines.push(
+          `      - alert: ${r.alert}`,
+          `        expr: ${JSON.stringify(narrowByEquality(r.expr, d).replace(/\s+/g, ' ').trim())}`,
+          `        for: ${r.for}`,
+          '        labels:',
+        )
+        for (const [k, v] of Object.entries(r.labels ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
+        lines.push('        annotations:')
+        for (const [k, v] of Object.entries(r.annotations ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
+      }
+  }
+  return `${lines.join('\n')}\n`
+}
+
 const ENGINE_METRICS = {
   rollguard: {
     evaluations: 'rollguard_rule_evaluations_total',
@@ -156,9 +202,18 @@ const ENGINE_METRICS = {
   },
 }
 
+/** coalescingGauges reads how many rules share how many queries in a running rollguard. */
+async function coalescingGauges(handle) {
+  const text = await fetchText(`${handle.url}/metrics`, 20_000)
+  return {
+    rules: metricSum(text, 'rollguard_coalesced_rules') || 0,
+    queries: metricSum(text, 'rollguard_coalesced_queries') || 0,
+  }
+}
+
 async function engineCounters(engine, handle) {
   const text = await fetchText(`${handle.url}/metrics`, 20_000)
-  const m = ENGINE_METRICS[engine]
+  const m = ENGINE_METRICS[engine.startsWith('rollguard') ? 'rollguard' : engine]
   // A counter without any series yet (nothing missed so far) reads as 0.
   return Object.fromEntries(Object.entries(m).map(([k, name]) => [k, metricSum(text, name) || 0]))
 }
@@ -196,13 +251,18 @@ await runBounded('scale', DEADLINE_MS, async dist => {
     idle: join(work, 'idle.yml'),
     grouped: join(work, 'grouped.yml'),
     'per-deployment': join(work, 'per-deployment.yml'),
+    'per-deployment-team': join(work, 'per-deployment-team.yml'),
   }
+  const uncoalescedConfig = join(work, 'uncoalesced.yml')
+  writeFileSync(uncoalescedConfig, 'rules:\n  query_coalescing: false\n')
   // idle: no rules at all, the process's own floor (timers, runtime, metrics).
   writeFileSync(ruleFiles.idle, 'groups: []\n')
   writeFileSync(ruleFiles.grouped, baseText)
   writeFileSync(ruleFiles['per-deployment'], perDeploymentRules(baseText, info.deployments, parseYaml))
-  const rulesPerLayout = { idle: 0, grouped: 4, 'per-deployment': 4 * N }
-  const groupsPerLayout = { idle: 0, grouped: 1, 'per-deployment': N }
+  writeFileSync(ruleFiles['per-deployment-team'], perTeamRules(baseText, info.deployments, parseYaml))
+  const namespaces = new Set(info.deployments.map(d => d.namespace)).size
+  const rulesPerLayout = { idle: 0, grouped: 4, 'per-deployment': 4 * N, 'per-deployment-team': 4 * N }
+  const groupsPerLayout = { idle: 0, grouped: 1, 'per-deployment': N, 'per-deployment-team': namespaces }
 
   const prom = await dist.startPrometheus({
     scrapeTargets: [{ job: 'bench', target: new URL(target.url).host, honorLabels: true }],
@@ -246,14 +306,16 @@ await runBounded('scale', DEADLINE_MS, async dist => {
           interval: INTERVAL,
           resendDelay: '1m',
           logFile: join(logs, `${engine}-${layout}-${t}.log`),
+          // Loading and restoring 4,000 rules takes a while on a busy machine.
+          startTimeoutMs: 120_000,
         }
-        const handle =
-          engine === 'rollguard'
-            ? await startRollguard(dist, {
-                ...common,
-                ...(args.profile !== undefined ? { cpuProfDir: join(args.profile, `${layout}-${t}`) } : {}),
-              })
-            : await startVmalert(dist, common)
+        const handle = engine.startsWith('rollguard')
+          ? await startRollguard(dist, {
+              ...common,
+              ...(engine === 'rollguard-uncoalesced' ? { config: uncoalescedConfig } : {}),
+              ...(args.profile !== undefined ? { cpuProfDir: join(args.profile, `${engine}-${layout}-${t}`) } : {}),
+            })
+          : await startVmalert(dist, common)
         try {
           await sleep(WARMUP_S * 1000)
           // Counters, CPU and time are read together at both ends of the window (the engine's /metrics first).
@@ -268,6 +330,7 @@ await runBounded('scale', DEADLINE_MS, async dist => {
             }
           }
           const s0 = await snapshot()
+          const coalesced = engine.startsWith('rollguard') ? await coalescingGauges(handle) : undefined
           await sleep(Math.max(0, s0.at + MEASURE_S * 1000 - Date.now()))
           const s1 = await snapshot()
           const mem = memoryKiB(handle.pid)
@@ -295,6 +358,7 @@ await runBounded('scale', DEADLINE_MS, async dist => {
             iterations: c1.iterations - c0.iterations,
             missedIterations: c1.missed - c0.missed,
             missedIterationsTotal: c1.missed,
+            ...(coalesced === undefined ? {} : { coalesced }),
           }
           runs.push(run)
           log(
@@ -347,6 +411,26 @@ await runBounded('scale', DEADLINE_MS, async dist => {
       }
     }
   }
+  // Coalescing: rollguard with and without it, and the Prometheus CPU each causes (its CPU less its CPU alone).
+  const coalescing = {}
+  if (ENGINES.includes('rollguard') && ENGINES.includes('rollguard-uncoalesced')) {
+    for (const layout of LAYOUTS) {
+      const on = summary[layout].rollguard
+      const off = summary[layout]['rollguard-uncoalesced']
+      const caused = s => round(s.prometheusCpuSecondsPerMinute - prometheusAlone, 3)
+      const q = (a, b) => (a === null || b === null || b <= 0 ? null : round(a / b, 3))
+      coalescing[layout] = {
+        prometheusCausedOn: caused(on),
+        prometheusCausedOff: caused(off),
+        prometheusCausedRatio: q(caused(on), caused(off)),
+        prometheusCpuRatio: q(on.prometheusCpuSecondsPerMinute, off.prometheusCpuSecondsPerMinute),
+        // Per rule evaluation: an engine that falls behind (missed iterations) asks less and so costs less per minute.
+        prometheusCausedPerEvaluationRatio: q(caused(on) / on.evaluations, caused(off) / off.evaluations),
+        rollguardCpuRatio: q(on.cpuSecondsPerMinute, off.cpuSecondsPerMinute),
+        peakRssRatio: q(on.peakRssMiB, off.peakRssMiB),
+      }
+    }
+  }
   const profiles =
     args.profile === undefined
       ? []
@@ -380,11 +464,12 @@ await runBounded('scale', DEADLINE_MS, async dist => {
     ruleLoad,
     summary,
     ratios,
+    coalescing,
     runs,
     profiles,
   }
   writeJson(OUT, result)
   log(`wrote ${OUT}`)
-  process.stdout.write(`${JSON.stringify({ prometheusAlone, summary, ratios }, null, 2)}\n`)
+  process.stdout.write(`${JSON.stringify({ prometheusAlone, summary, ratios, coalescing }, null, 2)}\n`)
 })
 process.exit(0)

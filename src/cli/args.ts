@@ -68,13 +68,32 @@ export function parseRunArgs(argv: readonly string[], extra: ExtraFlags = {}): P
   // A boolean option is a bare flag (--web.enable-lifecycle), as in Prometheus; its value in `flags` is "true".
   for (const spec of RUN_OPTIONS)
     options[spec.flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string', multiple: true }
-  const parsed = parseFlags(argv, options)
+  const { rest, explicit } = explicitBooleans(argv)
+  const parsed = parseFlags(rest, options)
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument: ${parsed.positionals[0]}`)
   const flags = new Map<string, string[]>()
   for (const [name, value] of Object.entries(parsed.values)) {
     if (Array.isArray(value)) flags.set(name, value.map(String))
   }
+  for (const [name, values] of explicit) flags.set(name, [...(flags.get(name) ?? []), ...values])
   return { flags, help: parsed.values.help === true }
+}
+
+/**
+ * explicitBooleans takes `--flag=true|false` of boolean options out of argv (kingpin's form, which turns off an
+ * option that is on by default: --query-coalescing=false); any other value stays a usage error.
+ */
+function explicitBooleans(argv: readonly string[]): { rest: string[]; explicit: Map<string, string[]> } {
+  const booleans = new Set(RUN_OPTIONS.filter(s => s.kind === 'boolean').map(s => s.flag))
+  const explicit = new Map<string, string[]>()
+  const end = argv.indexOf('--')
+  const rest = argv.filter((arg, i) => {
+    const m = /^--([^=]+)=(true|false)$/.exec(arg)
+    if (m === null || (end >= 0 && i > end) || !booleans.has(m[1] as string)) return true
+    explicit.set(m[1] as string, [...(explicit.get(m[1] as string) ?? []), m[2] as string])
+    return false
+  })
+  return { rest, explicit }
 }
 
 /** runUsage renders `rollguard run --help` from the option table. */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { createCoalescingMetrics, type CoalescingMetrics } from './coalescing-metrics.js'
 
 /** EngineMetrics are the rule manager's own metrics, named after Prometheus's (prometheus_rule_* → rollguard_rule_*). */
 export interface EngineMetrics {
@@ -17,6 +18,7 @@ export interface EngineMetrics {
   readonly reloadSuccessful: Gauge
   readonly reloadSuccessTimestamp: Gauge
   readonly reloads: Counter<'result'>
+  readonly coalescing: CoalescingMetrics
 }
 
 /** createRegistry returns a dedicated registry with Node's default process metrics and build info. */
@@ -128,5 +130,6 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
       labelNames: ['result'],
       registers: r,
     }),
+    coalescing: createCoalescingMetrics(registry),
   }
 }

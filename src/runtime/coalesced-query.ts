@@ -1,0 +1,89 @@
+import { planCoalescing, type CoalescePlan, type RuleShare, type SharedQuery } from '../engine/coalesce.js'
+import type { QueryFn, QueryResult } from '../engine/ports.js'
+import type { RuleGroupSpec } from '../engine/spec.js'
+import type { Labels } from '../engine/types.js'
+import { QueryError } from '../sources/prometheus.js'
+import type { CoalescingMetrics } from '../telemetry/coalescing-metrics.js'
+
+/**
+ * Errors of the shared query that are about the query itself, not about reaching Prometheus: a merged answer too
+ * big for prometheus.max_response_bytes, a sample limit, or an execution error caused by series of other rules.
+ * Each rule then asks on its own, so limits and errors stay its own, exactly as without coalescing.
+ */
+const REFUSALS = new Set(['too_large', 'execution', 'bad_data', 'unsupported'])
+
+interface Pending {
+  readonly at: number
+  readonly answer: Promise<QueryResult>
+  /** Rules still to take their series from this answer; once none is left it is dropped. */
+  left: number
+}
+
+/**
+ * CoalescedQueries issues each shared query of a plan once per instant and hands every rule its series. An answer
+ * is kept only until all the rules sharing it took their part (or the next instant comes), one per shared query.
+ */
+export class CoalescedQueries {
+  readonly #pending = new Map<SharedQuery, Pending>()
+
+  constructor(
+    readonly plan: CoalescePlan,
+    private readonly metrics: CoalescingMetrics,
+  ) {}
+
+  /** queryFor is the query function for one group's rules: planned expressions shared, everything else as is. */
+  queryFor(groupKey: string, query: QueryFn): QueryFn {
+    const shares = this.plan.groups.get(groupKey)
+    if (shares === undefined) return query
+    return (expr, at) => {
+      const share = shares.get(expr)
+      return share === undefined ? query(expr, at) : this.#answer(share, expr, at, query)
+    }
+  }
+
+  async #answer(share: RuleShare, expr: string, at: number, query: QueryFn): Promise<QueryResult> {
+    let pending = this.#pending.get(share.query)
+    // A group running late behind the others asks on its own rather than evict their answer.
+    if (pending !== undefined && pending.at > at) return query(expr, at)
+    const reused = pending?.at === at
+    if (pending === undefined || !reused) {
+      pending = { at, answer: query(share.query.expr, at), left: share.query.rules }
+      this.#pending.set(share.query, pending)
+    }
+    if (--pending.left <= 0) this.#pending.delete(share.query)
+    let result: QueryResult
+    try {
+      result = await pending.answer
+    } catch (err) {
+      if (!(err instanceof QueryError && REFUSALS.has(err.errorType))) throw err
+      this.metrics.fallbacks.inc()
+      return query(expr, at)
+    }
+    if (reused) this.metrics.saved.inc()
+    return slice(result, share.filter)
+  }
+}
+
+/**
+ * createCoalescedQueries plans coalescing for a rule set (groups without an interval use defaultIntervalMs) and sets
+ * the plan's gauges.
+ */
+export function createCoalescedQueries(
+  specs: readonly RuleGroupSpec[],
+  defaultIntervalMs: number,
+  metrics: CoalescingMetrics,
+): CoalescedQueries {
+  const plan = planCoalescing(
+    specs.map(spec => ({ spec, intervalMs: spec.intervalMs > 0 ? spec.intervalMs : defaultIntervalMs })),
+  )
+  metrics.rules.set(plan.rules)
+  metrics.queries.set(plan.queries)
+  return new CoalescedQueries(plan, metrics)
+}
+
+function slice(result: QueryResult, filter: Labels): QueryResult {
+  const wanted = Object.entries(filter)
+  if (wanted.length === 0) return result
+  const samples = result.samples.filter(s => wanted.every(([label, value]) => s.labels[label] === value))
+  return { samples, warnings: result.warnings }
+}
