@@ -49,6 +49,9 @@ export interface HttpRequest {
   readonly shownAs?: string
 }
 
+/** TOKEN_TIMEOUT_MS bounds one request to the OAuth2 token endpoint. */
+const TOKEN_TIMEOUT_MS = 30_000
+
 /** CONNECT_TIMEOUT_MS bounds a proxy's answer to CONNECT (the request's own timeout may be longer). */
 const CONNECT_TIMEOUT_MS = 30_000
 
@@ -75,13 +78,20 @@ export class HttpClient {
       })
       this.#tokenClient = tokenClient
       this.#tokens = new OAuth2Tokens(oauth2, async (url, form, headers) => {
-        const res = await tokenClient.request(url, { method: 'POST', headers, body: form })
-        const body = await readBody(res, { maxBytes: 64 * 1024, truncate: true })
-        return {
-          status: res.statusCode ?? 0,
-          statusText: res.statusMessage ?? '',
-          contentType: res.headers['content-type'] ?? '',
-          body: body.toString('utf8'),
+        // Shared by every request waiting for the token, so bounded on its own; each waiter also stops at its own signal.
+        const signal = AbortSignal.timeout(TOKEN_TIMEOUT_MS)
+        try {
+          const res = await tokenClient.request(url, { method: 'POST', headers, body: form, signal })
+          const body = await readBody(res, { maxBytes: 64 * 1024, truncate: true })
+          return {
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? '',
+            contentType: res.headers['content-type'] ?? '',
+            body: body.toString('utf8'),
+          }
+        } catch (err) {
+          if (signal.aborted) throw new Error(`no response within ${TOKEN_TIMEOUT_MS}ms`, { cause: err })
+          throw err
         }
       })
     }
@@ -149,19 +159,20 @@ export class HttpClient {
     if (crossHost)
       for (const name of Object.keys(headers)) if (SENSITIVE_HEADERS.has(name.toLowerCase())) delete headers[name]
     if (this.#tokens === undefined || crossHost) return this.#send(target, method, headers, body, signal, where)
-    const token = await this.#token(where)
+    const token = await this.#token(where, signal)
     const res = await this.#send(target, method, withToken(headers, token), body, signal, where)
     if (res.statusCode !== 401) return res
     // A token the server no longer takes (revoked, rotated): one new token, one more try.
     res.destroy()
     this.#tokens.invalidate(token)
-    return this.#send(target, method, withToken(headers, await this.#token(where)), body, signal, where)
+    return this.#send(target, method, withToken(headers, await this.#token(where, signal)), body, signal, where)
   }
 
-  async #token(where: string): Promise<Token> {
+  async #token(where: string, signal: AbortSignal | undefined): Promise<Token> {
     try {
-      return await (this.#tokens as OAuth2Tokens).token()
+      return await untilAborted((this.#tokens as OAuth2Tokens).token(), signal)
     } catch (err) {
+      if (signal?.aborted === true) throw err
       const tokenUrl = redactUrl(this.#init.oauth2?.tokenUrl ?? '')
       throw new Error(
         `${where}: cannot get an OAuth2 token from ${tokenUrl}: ${(err as Error).message} (check ${this.#init.section}.oauth2)`,
@@ -316,6 +327,26 @@ export class HttpClient {
       ? new TunnelError(text, { cause: err })
       : new ProxyError(`${where}: ${text}`, { cause: err })
   }
+}
+
+/** untilAborted settles with promise, or rejects as soon as signal aborts (the promise runs on, bounded elsewhere). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise
+  if (signal.aborted) return Promise.reject(new Error('aborted', { cause: signal.reason }))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted', { cause: signal.reason }))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      value => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err instanceof Error ? err : new Error(String(err)))
+      },
+    )
+  })
 }
 
 /** ProxyError is a proxy that could not be reached or refused the tunnel; its message is complete. */

@@ -237,6 +237,16 @@ t.test('oauth2: client credentials, token cached, one retry on 401, token endpoi
   t.notMatch(err?.message, /s3cr/, 'the secret is not in the error')
 })
 
+t.test("a token endpoint that does not answer holds a request only until the request's own deadline", async t => {
+  const silent = await origin(t, () => undefined)
+  const c = client(t, {
+    oauth2: { clientId: 'a', clientSecret: 'b', tokenUrl: `${silent.url}/token`, scopes: [], endpointParams: {} },
+  })
+  const started = Date.now()
+  await t.rejects(c.request(`${silent.url}/q`, { method: 'GET', signal: AbortSignal.timeout(300) }), /aborted/)
+  t.ok(Date.now() - started < 10_000, 'rejected at the deadline, not after the token timeout')
+})
+
 t.test('certificate errors are worded with the peer and the key', async t => {
   const pki = makePki(tempDir(t))
   const pem = (f: string) => readFileSync(f, 'utf8')
