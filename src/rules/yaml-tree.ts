@@ -427,13 +427,16 @@ class Walker {
 }
 
 /**
- * flat makes V8 store a string contiguously. The yaml package builds quoted scalars piece by piece, and the result is
- * a tree of concatenations: a 3 MB rule file's strings held ~70 MB of them until flattened. Converting a string to a
- * number flattens it in V8 (as the flatstr package does); the number is discarded.
+ * flat gives a scalar's string a contiguous copy of its own. The yaml package builds quoted scalars piece by piece
+ * (a chain of concatenations: a 3 MB rule file's strings held ~70 MB of them) and slices plain ones out of the file's
+ * text (a slice keeps the whole text alive for as long as the rule does). Slicing a concatenation makes V8 copy it
+ * into a new flat string; V8 copies strings under 13 characters anyway.
  */
 function flat(value: unknown): unknown {
-  if (typeof value === 'string' && value.length > 1) Number(value)
-  return value
+  if (typeof value !== 'string' || value.length < 13) return value
+  // Converting to a number flattens the string in place (as the flatstr package does), for the positions that keep it.
+  Number(value)
+  return `${value} `.slice(0, -1)
 }
 
 function scalarValue(value: unknown, source: string | undefined): unknown {
