@@ -21,7 +21,7 @@ import { NoDataWatch } from './nodata/watch.js'
 import { loadRules } from './runtime/load.js'
 import { loadOffThread } from './runtime/load-off-thread.js'
 import { RuleManager, groupKey } from './runtime/manager.js'
-import type { ShardCoordinator } from './runtime/sharding/coordinator.js'
+import { soloReplica, type Shards } from './runtime/sharding/shards.js'
 import { createQueryRouter } from './runtime/query-router.js'
 import { forgetRestores, restoreHook } from './runtime/restore-hook.js'
 import { buildServer } from './server/app.js'
@@ -77,8 +77,8 @@ export class Daemon {
   readonly #server: FastifyInstance
   /** The web config file on the listener: TLS, basic auth, headers (server/web-listener.ts). */
   readonly #web: WebListener
-  /** This replica's member Lease and view of the members, when sharding is on (runtime/sharding). */
-  #sharding: ShardCoordinator | undefined
+  /** This replica's member Lease and view of the members (runtime/sharding); the only member without sharding. */
+  #sharding: Shards = soloReplica
   #adapters: Adapters
   #loaded: Loaded
   #reloading: Promise<ReloadResult> | undefined
@@ -153,8 +153,8 @@ export class Daemon {
     return this.#manager
   }
 
-  /** sharding is this replica's shard coordinator, undefined when sharding is off. */
-  get sharding(): ShardCoordinator | undefined {
+  /** sharding is this replica's share of the rule groups (soloReplica when sharding is off). */
+  get sharding(): Shards {
     return this.#sharding
   }
 
@@ -174,7 +174,7 @@ export class Daemon {
     const { source, notifier, prober } = this.#adapters
     await this.#manager.stop()
     // After the last evaluation: the others take the groups over at their next list.
-    await this.#sharding?.stop()
+    await this.#sharding.stop()
     await this.#noData.stop()
     await this.#rollbacks.actions.stop()
     await prober.stop()
@@ -247,13 +247,14 @@ export class Daemon {
   /** #startSharding joins the members (loaded only when sharding is on: no Kubernetes client otherwise). */
   async #startSharding(): Promise<void> {
     const { buildShardCoordinator } = await import('./runtime/sharding/build.js')
-    this.#sharding = buildShardCoordinator(this.#loaded.config.doc, {
+    const coordinator = buildShardCoordinator(this.#loaded.config.doc, {
       logger: this.logger,
       registry: this.registry,
       env: this.input.env,
       groupKeys: () => this.#manager.rules().map(g => groupKey(g.spec)),
     })
-    this.#sharding.start()
+    coordinator.start()
+    this.#sharding = coordinator
   }
 
   #buildManager(): RuleManager {
@@ -264,9 +265,7 @@ export class Daemon {
         metrics: this.#metrics,
         sink: () => this.#adapters.notifier,
         // sharding.enabled applies on restart only: the manager is built once.
-        ...(this.#loaded.config.doc.sharding.enabled
-          ? { owns: (key: string) => this.#sharding?.owns(key) === true }
-          : {}),
+        ...(this.#loaded.config.doc.sharding.enabled ? { owns: (key: string) => this.#sharding.owns(key) } : {}),
         onEvaluation: (group, result) => {
           this.#rollbacks.actions.handle(result.transitions)
           this.#history.record(group, result)
@@ -306,9 +305,7 @@ export class Daemon {
       web: this.#web,
       webhook: this.#rollbacks.webhook.routes,
       ruleData,
-      ...(this.#loaded.config.doc.sharding.enabled
-        ? { groupOwner: (key: string) => this.#sharding?.owner(key) ?? '' }
-        : {}),
+      ...(this.#loaded.config.doc.sharding.enabled ? { groupOwner: (key: string) => this.#sharding.owner(key) } : {}),
       extraRoutes: [
         graphRedirectRoutes({ prometheusURL: () => prometheusLinkURL(config().doc) }),
         statusRoutes({

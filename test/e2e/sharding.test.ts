@@ -125,7 +125,7 @@ t.test('replicas split the groups; a dead member’s groups move with their aler
   })
 
   // A crash: no more renewals, the Lease is left to expire.
-  await victimDaemon.sharding?.stop({ release: false })
+  await victimDaemon.sharding.stop({ release: false })
   const killedAt = Date.now()
   await victimDaemon.stop()
   const lease = fake.list('leases', NAMESPACE).find(l => l.metadata?.name === `rollguard-member-${victim}`)
