@@ -1,10 +1,8 @@
 import type { ActionsConfig } from '../actions/actions-config.js'
-import type { ConfigDocument } from '../config/schema.js'
 import { withoutThreshold } from '../rules/threshold.js'
 import { selectorQuery, vectorSelectors } from '../rules/vector-selectors.js'
-import { parseStatusPattern, runProbe, type ProbeSpec } from '../sources/health-probe.js'
+import { runProbe, type ProbeSpec } from '../sources/health-probe.js'
 import { redactUrl } from '../sources/http-auth.js'
-import type { ClientSettings } from '../sources/http-client.js'
 import { compileLocalQuery, isLocalExpression } from '../sources/local-query.js'
 import { ProbeStore, type ProbeResult } from '../sources/probe-store.js'
 import { fail, ok, warn, type Check } from './check.js'
@@ -21,22 +19,10 @@ export interface ProbeRun {
 }
 
 /**
- * runProbesOnce runs each configured probe once (bounded by its timeout) with its http_config (clients, in the
- * order of doc.probes); a failing endpoint is a warning.
+ * runProbesOnce runs each configured probe once (bounded by its timeout), built as the daemon builds them
+ * (composition/settings.ts probeSpecs, with their http_config); a failing endpoint is a warning.
  */
-export async function runProbesOnce(doc: ConfigDocument, clients: readonly ClientSettings[] = []): Promise<ProbeRun> {
-  const specs: ProbeSpec[] = doc.probes.map((p, i) => ({
-    ...(clients[i] === undefined ? {} : { client: clients[i] }),
-    section: `probes.${i}`,
-    name: p.name,
-    url: p.url,
-    intervalMs: p.interval,
-    timeoutMs: p.timeout,
-    method: p.method,
-    headers: p.headers,
-    labels: p.labels,
-    expectedStatus: p.expected_status.map(s => parseStatusPattern(String(s))),
-  }))
+export async function runProbesOnce(specs: readonly ProbeSpec[]): Promise<ProbeRun> {
   const store = new ProbeStore()
   store.setTargets(specs.map(s => ({ name: s.name, url: s.url, labels: s.labels, staleAfterMs: 3 * s.intervalMs })))
   const results = await Promise.all(specs.map(spec => runProbe(spec)))

@@ -7,6 +7,7 @@ import { checkAlertmanagers } from './alertmanager.js'
 import type { Check } from './check.js'
 import { checkPrometheus, type PrometheusCheck } from './prometheus.js'
 import { checkQueryTime } from './query-time.js'
+import { probeSpecs } from '../composition/settings.js'
 import { checkProbeRule, runProbesOnce, usesProbes, type ProbeRun } from './probes.js'
 import { ruleRefs } from './rule-ref.js'
 import { checkRemoteRule } from './series.js'
@@ -46,7 +47,7 @@ export async function runChecks(
   try {
     const prometheus = checkPrometheus(config, source, now())
     const queryTime = prometheus.then(r => (r.answering ? checkQueryTime(source, now(), redactUrl(p.url)) : []))
-    const probes = runProbesOnce(config.doc, config.probeClients)
+    const probes = runProbesOnce(probeSpecs(config))
     const rules = Promise.all([prometheus, probes]).then(([prom, run]) => checkRules(input, prom, run, source, now()))
     const alertmanagers = checkAlertmanagers(config)
     // The Kubernetes client is loaded only when actions are configured, as in the daemon.
