@@ -144,7 +144,8 @@ export function unquote(literal: string): string {
   )
 }
 
-const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+/** PROMQL_ESCAPES are the one-letter escapes of PromQL strings (Go's), decoded. */
+export const PROMQL_ESCAPES: Readonly<Record<string, string>> = {
   a: '\x07',
   b: '\b',
   f: '\f',
@@ -158,7 +159,7 @@ const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
 }
 
 function unescape(esc: string): string {
-  const simple = SIMPLE_ESCAPES[esc]
+  const simple = PROMQL_ESCAPES[esc]
   if (simple !== undefined) return simple
   if (/^[0-7]{3}$/.test(esc)) return String.fromCodePoint(parseInt(esc, 8))
   if (/^[xuU]/.test(esc) && esc.length > 1) return String.fromCodePoint(parseInt(esc.slice(1), 16))

@@ -1,5 +1,6 @@
 import type { Labels } from '../engine/types.js'
 import { errorText } from '../errors.js'
+import { PROMQL_ESCAPES } from '../rules/promql.js'
 
 /** MatchType is a PromQL label-matcher operator. */
 export type MatchType = '=' | '!=' | '=~' | '!~'
@@ -23,18 +24,6 @@ const OPERATOR = /=~|!~|!=|=/y
 const SPACE = /\s*/y
 const HEX = /^[0-9a-fA-F]+$/
 const ESCAPE_WIDTH: Readonly<Record<string, number>> = { x: 2, u: 4, U: 8 }
-const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  a: '\x07',
-  b: '\b',
-  f: '\f',
-  n: '\n',
-  r: '\r',
-  t: '\t',
-  v: '\v',
-  '\\': '\\',
-  '"': '"',
-  "'": "'",
-}
 
 /**
  * parseSelector parses a PromQL series selector (`name`, `{a="b", c=~"d.*"}` or both; Prometheus 3's quoted names
@@ -143,7 +132,7 @@ class SelectorParser {
   /** escape decodes one Go escape sequence (after the backslash). */
   private escape(quote: string): string {
     const c = this.src[this.pos++] ?? ''
-    const simple = SIMPLE_ESCAPES[c]
+    const simple = PROMQL_ESCAPES[c]
     if (simple !== undefined && ((c !== '"' && c !== "'") || c === quote)) return simple
     const width = ESCAPE_WIDTH[c]
     const octal = width === undefined && /[0-7]/.test(c)

@@ -196,30 +196,3 @@ export function parseNumber(text: string): number {
   }
   throw new LocalQueryError(`invalid number literal ${JSON.stringify(text)}`)
 }
-
-const ESCAPES: Readonly<Record<string, string>> = {
-  a: '\x07',
-  b: '\b',
-  f: '\f',
-  n: '\n',
-  r: '\r',
-  t: '\t',
-  v: '\v',
-  '\\': '\\',
-  "'": "'",
-  '"': '"',
-}
-
-/** unquote decodes a PromQL string literal ("...", '...' with Go escapes, or `raw`). */
-export function unquote(literal: string): string {
-  const body = literal.slice(1, -1)
-  if (literal.startsWith('`')) return body
-  return body.replace(
-    /\\(?:([abfnrtv\\'"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3}))/g,
-    (_, simple?: string, x?: string, u?: string, bigU?: string, octal?: string) => {
-      if (simple !== undefined) return ESCAPES[simple] ?? simple
-      const code = x ?? u ?? bigU
-      return String.fromCodePoint(code !== undefined ? Number.parseInt(code, 16) : Number.parseInt(octal ?? '0', 8))
-    },
-  )
-}

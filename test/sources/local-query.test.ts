@@ -1,7 +1,8 @@
 import t from 'tap'
 import type { Sample } from '../../src/engine/types.js'
 import { compileLocalQuery, isLocalExpression, LocalQueryError } from '../../src/sources/local-query.js'
-import { parseNumber, unquote } from '../../src/sources/local-query-ops.js'
+import { parseNumber } from '../../src/sources/local-query-ops.js'
+import { unquote } from '../../src/rules/promql.js'
 import { ProbeStore } from '../../src/sources/probe-store.js'
 
 const AT = 2000
