@@ -63,18 +63,21 @@ export function planCoalescing(groups: readonly PlannedGroup[]): CoalescePlan {
   // A rule alone with its template at its instants shares nothing: it is not even parsed (most rules of a layout
   // with one group per service).
   const templates = new Map<string, number>()
-  groups.forEach(({ spec }, i) => {
-    for (const rule of spec.rules) {
-      const key = `${timings[i] as string}\0${skeleton(rule.expr)}`
+  // Each expression's skeleton once: the matcher-value regex is most of planning's cost.
+  const skeletons = groups.map(({ spec }) => spec.rules.map(rule => skeleton(rule.expr)))
+  skeletons.forEach((ofGroup, i) => {
+    for (const template of ofGroup) {
+      const key = `${timings[i] as string}\0${template}`
       templates.set(key, (templates.get(key) ?? 0) + 1)
     }
   })
   for (const [i, { spec }] of groups.entries()) {
     const timing = timings[i] as string
     const group = `${spec.file};${spec.name}`
-    for (const rule of spec.rules) {
-      if (templates.get(`${timing}\0${skeleton(rule.expr)}`) === 1) continue
-      const shape = shapes.of(rule.expr)
+    for (const [r, rule] of spec.rules.entries()) {
+      const template = skeletons[i]?.[r] as string
+      if (templates.get(`${timing}\0${template}`) === 1) continue
+      const shape = shapes.of(rule.expr, template)
       const values = variableValues(shape)
       const key = `${timing}\0${shapes.id(shape)}\0${slotsKey(shape, values)}`
       const bucket = buckets.get(key) ?? new Map<string, Candidate>()
@@ -129,10 +132,10 @@ class ShapeCache {
     return id
   }
 
-  of(expr: string): ExprShape {
+  /** of reads expr, whose skeleton is template, against the shape parsed for its template. */
+  of(expr: string, template: string): ExprShape {
     let shape = this.#byExpr.get(expr)
     if (shape !== undefined) return shape
-    const template = skeleton(expr)
     const known = this.#byTemplate.get(template)
     shape = (known === undefined ? undefined : sameShape(known, expr)) ?? shapeOf(expr)
     if (known === undefined) this.#byTemplate.set(template, shape)
