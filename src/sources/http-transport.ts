@@ -11,6 +11,7 @@ import https from 'node:https'
 import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
 import { urlToHttpOptions } from 'node:url'
+import { errorText } from '../errors.js'
 import { readBody } from './bounded-body.js'
 import { redactUrl, requestHeaders, type HttpAuth } from './http-auth.js'
 import { describeTlsError, tlsAgentOptions, type OAuth2Settings, type TlsSettings } from './http-client.js'
@@ -175,7 +176,7 @@ export class HttpClient {
       if (signal?.aborted === true) throw err
       const tokenUrl = redactUrl(this.#init.oauth2?.tokenUrl ?? '')
       throw new Error(
-        `${where}: cannot get an OAuth2 token from ${tokenUrl}: ${(err as Error).message} (check ${this.#init.section}.oauth2)`,
+        `${where}: cannot get an OAuth2 token from ${tokenUrl}: ${errorText(err)} (check ${this.#init.section}.oauth2)`,
         { cause: err },
       )
     }
