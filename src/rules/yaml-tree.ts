@@ -1,5 +1,7 @@
 import { Composer, CST, isAlias, isMap, isScalar, isSeq, LineCounter, Lexer, Parser, visit } from 'yaml'
 import type { Alias, Document, Node, Pair, Scalar } from 'yaml'
+import { ItemComposer } from './yaml-items.js'
+import type { ComposedItem } from './yaml-items.js'
 
 /** YamlScalar is a non-string, non-null scalar (int, float, bool) with its source text, which string fields use as Go's yaml.v3 does. */
 export class YamlScalar {
@@ -22,11 +24,10 @@ export interface YamlProblem extends Position {
   readonly message: string
 }
 
-/** YamlTree is one document as plain data plus the position of every key and value, indexed by pathKey. */
+/** YamlTree is one document as plain data plus where each of its keys and values starts (see locate). */
 export interface YamlTree {
   readonly value: unknown
-  readonly keys: Map<string, Position>
-  readonly values: Map<string, ValuePosition>
+  readonly positions: PositionNode
   readonly errors: YamlProblem[]
   readonly warnings: YamlProblem[]
   readonly lineCounter: LineCounter
@@ -34,11 +35,16 @@ export interface YamlTree {
 }
 
 /**
- * ValuePosition is where a value starts and, for a string scalar, what inScalar needs to point inside it. No yaml
- * node is kept: the document's node tree (tens of megabytes for a large file) is garbage once the tree is walked.
+ * PositionNode mirrors one node of the walked value: the offsets in the text where its key (-1 for sequence items
+ * and the root) and its value start (-1 until known), a string scalar's style (what inScalar needs to point inside
+ * it) and its children by key or index. Offsets, not line/col and no yaml node: a 3 MB rule file has ~80,000 of
+ * them, and field paths as map keys (the first design) held ~30 MB.
  */
-export interface ValuePosition extends Position {
-  readonly scalar?: { readonly type: Scalar.Type; readonly start: number; readonly value: string }
+export interface PositionNode {
+  key: number
+  value: number
+  scalar: Scalar.Type | undefined
+  children: Record<string, PositionNode> | PositionNode[] | undefined
 }
 
 /** Where says which part of a YAML entry a problem points at; offset is inside a string value. */
@@ -58,6 +64,11 @@ export interface ParseOptions {
   readonly scalars?: 'source' | 'value'
   /** A second document is a warning (rule files, as yaml.v3 reads only the first) or an error. */
   readonly extraDocuments?: 'warning' | 'error'
+  /**
+   * itemByItem (parseYamlDocuments, default true) composes the items of block sequences one at a time while parsing
+   * (yaml-items.ts); false composes each document whole. The result is the same; the tests compare both.
+   */
+  readonly itemByItem?: boolean
 }
 
 /** MAX_DEPTH bounds YAML nesting (rule files need 6 levels); deeper is refused, as a runaway or recursive alias. */
@@ -138,22 +149,46 @@ export interface YamlStream {
  */
 export function parseYamlDocuments(text: string, opts: Omit<ParseOptions, 'extraDocuments'> = {}): YamlStream {
   const lineCounter = new LineCounter()
-  const docs = composeDocuments(text, lineCounter, opts.maxNodes ?? Infinity)
-  if (!Array.isArray(docs)) return { documents: [], errors: failedTree(text, lineCounter, docs).errors }
   const budget = newAliasBudget()
-  const documents = docs.map((doc): YamlDocument => {
-    const tree = emptyTree(text, lineCounter)
+  const scalars = opts.scalars ?? 'source'
+  const trees: YamlTree[] = []
+  const treeOf = (index: number): YamlTree => (trees[index] ??= emptyTree(text, lineCounter))
+  // Items composed while parsing (see yaml-items.ts) are walked at once; the document's walk takes them by offset.
+  // What their walk finds counts only if the document turns out to be valid YAML, as when it is composed whole.
+  const walkedItems = new Map<number, unknown>()
+  const itemProblems: YamlProblem[][] = []
+  const walkItem = (item: ComposedItem): void => {
+    const tree = treeOf(item.documentIndex)
+    collectDocProblems(tree, item.doc)
+    if (tree.errors.length > 0) return
+    const problems = (itemProblems[item.documentIndex] ??= [])
+    const walker = new Walker({ ...tree, errors: problems }, item.doc, scalars, budget, walkedItems)
+    walkedItems.set(item.offset, walker.walk(item.doc.contents, item.path, item.path.length))
+  }
+  const docs = composeDocuments(
+    text,
+    lineCounter,
+    opts.maxNodes ?? Infinity,
+    opts.itemByItem === false ? undefined : walkItem,
+  )
+  if (!Array.isArray(docs)) return { documents: [], errors: failedTree(text, lineCounter, docs).errors }
+  const documents = docs.map((doc, index): YamlDocument => {
+    const tree = treeOf(index)
     collectDocProblems(tree, doc)
     const start = at(tree, doc.range[0])
-    if (tree.errors.length > 0) return { tree, start }
-    const walker = new Walker(tree, doc, opts.scalars ?? 'source', budget)
+    if (tree.errors.length > 0) {
+      tree.positions.children = undefined
+      return { tree, start }
+    }
+    tree.errors.push(...(itemProblems[index] ?? []))
+    const walker = new Walker(tree, doc, scalars, budget, walkedItems)
     return { tree: { ...tree, value: walker.walk(doc.contents, [], 0) }, start }
   })
   return { documents, errors: [] }
 }
 
 function emptyTree(text: string, lineCounter: LineCounter): YamlTree {
-  return { value: null, keys: new Map(), values: new Map(), errors: [], warnings: [], lineCounter, text }
+  return { value: null, positions: positionNode(-1), errors: [], warnings: [], lineCounter, text }
 }
 
 function failedTree(text: string, lineCounter: LineCounter, failure: TooManyNodes): YamlTree {
@@ -178,49 +213,122 @@ interface TooManyNodes {
   readonly message: string
 }
 
-/** composeDocuments is the yaml package's parseAllDocuments with the lexer's nodes counted on the way: over maxNodes, nothing is built. */
-function composeDocuments(text: string, lineCounter: LineCounter, maxNodes: number): Document.Parsed[] | TooManyNodes {
+/**
+ * composeDocuments is the yaml package's parseAllDocuments with the lexer's nodes counted on the way: over maxNodes,
+ * nothing is built. With onItem, long sequences are composed item by item while parsing (yaml-items.ts).
+ */
+function composeDocuments(
+  text: string,
+  lineCounter: LineCounter,
+  maxNodes: number,
+  onItem?: (item: ComposedItem) => void,
+): Document.Parsed[] | TooManyNodes {
   const parser = new Parser(lineCounter.addNewLine)
+  const items = onItem === undefined ? undefined : new ItemComposer(parser, onItem)
   lineCounter.addNewLine(0)
   const tokens: CST.Token[] = []
   let nodes = 0
   let offset = 0
+  let documents = 0
   for (const lexeme of new Lexer().lex(text)) {
     const type = CST.tokenType(lexeme)
     if (type !== null && NODE_TOKENS.has(type) && ++nodes > maxNodes) {
       return { offset, message: `too many YAML nodes: more than ${maxNodes} (see the file size limits)` }
     }
     if (!ZERO_WIDTH.has(lexeme)) offset += lexeme.length
-    for (const token of parser.next(lexeme)) tokens.push(token)
+    items?.sawLexeme(type)
+    for (const token of parser.next(lexeme)) {
+      tokens.push(token)
+      if (token.type === 'document') documents++
+    }
+    if (type === 'seq-item-ind') items?.afterItemIndicator(documents)
   }
   for (const token of parser.end()) tokens.push(token)
   // uniqueKeys: false — the Walker finds duplicate keys in linear time.
   return Array.from(new Composer({ merge: true, uniqueKeys: false }).compose(tokens))
 }
 
+function positionNode(key: number): PositionNode {
+  return { key, value: -1, scalar: undefined, children: undefined }
+}
+
+/** slot is the position node of path, created on the way (with no offsets) where missing. */
+function slot(root: PositionNode, path: Path): PositionNode {
+  let node = root
+  for (const part of path) {
+    if (typeof part === 'number') {
+      const items = (node.children ??= []) as PositionNode[]
+      node = items[part] ??= positionNode(-1)
+    } else {
+      const entries = (node.children ??= {}) as Record<string, PositionNode>
+      let child = Object.hasOwn(entries, part) ? entries[part] : undefined
+      if (child === undefined) {
+        child = positionNode(-1)
+        define(entries, part, child)
+      }
+      node = child
+    }
+  }
+  return node
+}
+
+/** found is the position node of path, or the deepest one on the way with its path length. */
+function found(root: PositionNode, path: Path): { node: PositionNode; depth: number } {
+  let node = root
+  let depth = 0
+  for (const part of path) {
+    const children = node.children
+    const next = Array.isArray(children)
+      ? typeof part === 'number'
+        ? children[part]
+        : undefined
+      : children !== undefined && typeof part === 'string' && Object.hasOwn(children, part)
+        ? children[part]
+        : undefined
+    if (next === undefined) break
+    node = next
+    depth++
+  }
+  return { node, depth }
+}
+
 /** locate finds where path's key or value is, falling back to the nearest ancestor present in the file. */
 export function locate(tree: YamlTree, path: Path, where: Where = {}): Position {
-  const exact = pathKey(path)
-  const key = tree.keys.get(exact)
-  const value = tree.values.get(exact)
-  if (where.at === 'key' && key !== undefined) return key
-  if (value !== undefined)
-    return where.offset ? inScalar(tree, value, where.offset) : { line: value.line, col: value.col }
-  if (key !== undefined) return key
+  const { node, depth } = found(tree.positions, path)
+  if (depth < path.length) return locateKnown(tree, path.slice(0, depth), node)
+  if (where.at === 'key' && node.key >= 0) return at(tree, node.key)
+  if (node.value >= 0)
+    return where.offset ? inScalar(tree, node, valueAt(tree.value, path), where.offset) : at(tree, node.value)
+  return locateKnown(tree, path, node)
+}
+
+/** locateKnown is where the node of path (present) or, if it has no offsets, its nearest ancestor with some is. */
+function locateKnown(tree: YamlTree, path: Path, node: PositionNode): Position {
+  if (node.value >= 0) return at(tree, node.value)
+  if (node.key >= 0) return at(tree, node.key)
   return path.length === 0 ? { line: 0, col: 0 } : locate(tree, path.slice(0, -1))
 }
 
+function valueAt(value: unknown, path: Path): unknown {
+  let v = value
+  for (const part of path) {
+    if (typeof v !== 'object' || v === null) return undefined
+    v = Object.hasOwn(v, part) ? (v as Record<string | number, unknown>)[part] : undefined
+  }
+  return v
+}
+
 /** inScalar maps an offset inside a string value to a file position when the source is a verbatim copy of it. */
-function inScalar(tree: YamlTree, entry: ValuePosition, offset: number): Position {
-  const node = entry.scalar
-  if (node === undefined) return entry
-  const value = node.value
-  if (node.type === 'PLAIN' || node.type === 'QUOTE_SINGLE' || node.type === 'QUOTE_DOUBLE') {
-    const begin = node.start + (node.type === 'PLAIN' ? 0 : 1)
+function inScalar(tree: YamlTree, node: PositionNode, value: unknown, offset: number): Position {
+  const entry = at(tree, node.value)
+  const type = node.scalar
+  if (type === undefined || typeof value !== 'string') return entry
+  if (type === 'PLAIN' || type === 'QUOTE_SINGLE' || type === 'QUOTE_DOUBLE') {
+    const begin = node.value + (type === 'PLAIN' ? 0 : 1)
     // Escapes and line folding make the source differ from the value; then the value's start is the best we have.
     return tree.text.slice(begin, begin + offset) === value.slice(0, offset) ? at(tree, begin + offset) : entry
   }
-  if (node.type !== 'BLOCK_LITERAL') return entry
+  if (type !== 'BLOCK_LITERAL') return entry
   const before = value.slice(0, offset)
   const lineIdx = before.split('\n').length - 1
   const col = offset - (before.lastIndexOf('\n') + 1)
@@ -292,6 +400,8 @@ class Walker {
     doc: Document.Parsed,
     private readonly scalars: 'source' | 'value',
     private readonly budget: AliasBudget,
+    /** walkedItems holds items already walked (composed alone), by the offset of the placeholder left for them. */
+    private readonly walkedItems: Map<number, unknown> = new Map(),
   ) {
     this.targets = anchorTargets(doc)
   }
@@ -299,6 +409,12 @@ class Walker {
   walk(node: unknown, path: Path, depth: number): unknown {
     if (node === null || node === undefined || this.aborted) return null
     const n = node as Node
+    const offset = n.range?.[0]
+    if (offset !== undefined && isScalar(n) && n.value === null && this.walkedItems.has(offset)) {
+      const walked = this.walkedItems.get(offset)
+      this.walkedItems.delete(offset)
+      return walked
+    }
     this.record(path, n)
     if (depth > MAX_DEPTH)
       return this.abort(path, n, `YAML nesting is deeper than ${MAX_DEPTH} levels (recursive alias?)`)
@@ -397,20 +513,18 @@ class Walker {
   }
 
   private record(path: Path, node: Node): void {
-    const k = pathKey(path)
-    if (!node.range || this.tree.values.has(k)) return
-    const start = node.range[0]
-    const scalar =
-      isScalar(node) && typeof node.value === 'string' && node.type !== undefined
-        ? { type: node.type, start, value: node.value }
-        : undefined
-    this.tree.values.set(k, scalar === undefined ? at(this.tree, start) : { ...at(this.tree, start), scalar })
+    if (!node.range) return
+    const position = slot(this.tree.positions, path)
+    if (position.value >= 0) return
+    position.value = node.range[0]
+    if (isScalar(node) && typeof node.value === 'string') position.scalar = node.type
   }
 
   private recordKey(path: Path, key: unknown): void {
-    const k = pathKey(path)
     const range = (key as Node | null)?.range
-    if (range && !this.tree.keys.has(k)) this.tree.keys.set(k, at(this.tree, range[0]))
+    if (!range) return
+    const position = slot(this.tree.positions, path)
+    if (position.key < 0) position.key = range[0]
   }
 
   /** abort reports a problem that makes walking on pointless (it would only repeat or multiply). */
