@@ -19,6 +19,7 @@ import { errorText } from './errors.js'
 import type { AlertmanagerNotifier } from './notifier/alertmanager.js'
 import { NoDataWatch } from './nodata/watch.js'
 import { loadRules } from './runtime/load.js'
+import { applyHeapGrowth } from './runtime/heap.js'
 import { loadOffThread } from './runtime/load-off-thread.js'
 import { RuleManager, groupKey } from './runtime/manager.js'
 import { soloReplica, type Shards } from './runtime/sharding/shards.js'
@@ -47,6 +48,8 @@ export interface DaemonOptions {
   readonly version: string
   readonly logger?: Logger
   readonly actions?: Pick<ActionsServiceDeps, 'now' | 'verifyPollMs'>
+  /** setV8Flags is v8.setFlagsFromString; tests see the flags instead. */
+  readonly setV8Flags?: (flags: string) => void
 }
 
 /** Adapters are the components a reload replaces when what they are built from changed (composition/plan-reload.ts). */
@@ -124,6 +127,8 @@ export class Daemon {
   static async start(input: ConfigInput, opts: DaemonOptions): Promise<Daemon> {
     const config = await loadConfig(input)
     const logger = opts.logger ?? createLogger(config.doc.log.level)
+    // Before the rules load: parsing a large rule file is the first burst of garbage.
+    applyHeapGrowth(config.doc.runtime.heap_growth_percent, opts.setV8Flags)
     const groups = await loadRules(config)
     // Loaded only when configured: a daemon without actions never loads the Kubernetes client.
     const actions = config.doc.actions === undefined ? undefined : (await import('./actions/service.js')).ActionsService
@@ -239,6 +244,7 @@ export class Daemon {
     }
     await this.#manager.update(next.groups, managerSettings(config, this.#query))
     if (plan.noData) this.#noData.update(next.groups, noDataSettings(config))
+    if (plan.heapGrowth) applyHeapGrowth(config.doc.runtime.heap_growth_percent, this.opts.setV8Flags)
     if (plan.actions || plan.restartOnly.includes('kubernetes')) this.#rollbacks.actions.reload(config, plan)
     if (plan.webhook) this.#rollbacks.webhook.reload(config, previous.config)
     this.#web.apply(config.webConfig)

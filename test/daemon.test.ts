@@ -5,7 +5,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { stringify } from 'yaml'
-import { eventually, rollguard, tempDir } from './fixtures/e2e.js'
+import { eventually, logSink, rollguard, tempDir } from './fixtures/e2e.js'
+import { Daemon } from '../src/daemon.js'
 import { freePort } from '../src/demo/processes.js'
 
 t.test('alerts are sent with alertmanager.headers (e.g. a tenant header for Mimir/Cortex Alertmanager)', async t => {
@@ -50,4 +51,49 @@ t.test('alerts are sent with alertmanager.headers (e.g. a tenant header for Mimi
   const headers = await eventually('an alert at the Alertmanager', async () => received[0], 15_000)
   t.equal(headers['x-scope-orgid'], 'tenant-1')
   t.equal(headers['content-type'], 'application/json')
+})
+
+t.test('the heap growth is set before the rules load and again when a reload changes it', async t => {
+  const dir = tempDir(t)
+  const closed = await freePort()
+  const config = join(dir, 'rollguard.yml')
+  writeFileSync(config, stringify({ runtime: { heap_growth_percent: 35 } }))
+  const flags: string[] = []
+  const daemon = await Daemon.start(
+    {
+      flags: new Map([
+        ['config', [config]],
+        ['prometheus-url', [`http://127.0.0.1:${closed}`]],
+        ['listen', ['127.0.0.1:0']],
+      ]),
+      env: {},
+      cwd: dir,
+    },
+    { version: 'test', logger: logSink().logger, setV8Flags: f => flags.push(f) },
+  )
+  t.teardown(() => daemon.stop())
+  t.same(flags, ['--heap-growing-percent=35'])
+  t.equal((await daemon.reload()).ok, true)
+  t.same(flags, ['--heap-growing-percent=35'], 'an unchanged setting is not applied again')
+  writeFileSync(config, stringify({ runtime: { heap_growth_percent: 0 } }))
+  t.equal((await daemon.reload()).ok, true)
+  t.same(flags, ['--heap-growing-percent=35', '--heap-growing-percent=0'], "0 hands the choice back to V8's heuristics")
+})
+
+t.test('without a setting the heap may grow 20% over what is live', async t => {
+  const closed = await freePort()
+  const flags: string[] = []
+  const daemon = await Daemon.start(
+    {
+      flags: new Map([
+        ['prometheus-url', [`http://127.0.0.1:${closed}`]],
+        ['listen', ['127.0.0.1:0']],
+      ]),
+      env: {},
+      cwd: process.cwd(),
+    },
+    { version: 'test', logger: logSink().logger, setV8Flags: f => flags.push(f) },
+  )
+  t.teardown(() => daemon.stop())
+  t.same(flags, ['--heap-growing-percent=20'])
 })

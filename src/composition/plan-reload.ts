@@ -30,6 +30,8 @@ export interface ReloadPlan {
   readonly actions: boolean
   /** webhook: the webhook's settings changed (its section, the actions it maps triggers with, its credentials). */
   readonly webhook: boolean
+  /** heapGrowth: runtime.heap_growth_percent changed (runtime/heap.ts). */
+  readonly heapGrowth: boolean
   /** restartOnly lists the settings that changed but take effect only on restart. */
   readonly restartOnly: readonly RestartOnly[]
 }
@@ -50,6 +52,7 @@ export function planReload(previous: Loaded, next: Loaded): ReloadPlan {
     noData: changed(l => [noDataSettings(l.config), watchedRules(l.groups)]),
     actions: changed(l => l.config.doc.actions),
     webhook: changed(l => [l.config.doc.webhook, l.config.doc.actions, l.config.webhookCredentials]),
+    heapGrowth: changed(l => l.config.doc.runtime.heap_growth_percent),
     restartOnly,
   }
 }

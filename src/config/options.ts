@@ -120,6 +120,13 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     'true',
   ),
   opt(
+    'heap-growth-percent',
+    'runtime.heap_growth_percent',
+    'int',
+    "How far V8's heap may grow over the live objects before a full collection, in percent, like Go's GOGC (docs/configuration.md#memory); 0: V8's own heuristics, which let a busy daemon's heap grow to several times what is live.",
+    '20',
+  ),
+  opt(
     'sharding',
     'sharding.enabled',
     'boolean',

@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS } from '../sources/bounded-body.js'
 import { HTTP_CLIENT_KEYS } from '../sources/http-client.js'
 import { Duration, LabelName, ResponseBytes } from './primitives.js'
 import { AlertSourceError, compileAlertSource } from '../engine/alert-source.js'
+import { DEFAULT_HEAP_GROWTH_PERCENT } from '../runtime/heap.js'
 
 export { Duration } from './primitives.js'
 
@@ -151,6 +152,10 @@ export const ConfigDocument = z.strictObject({
         })
         .optional(),
     })
+    .prefault({}),
+  // Like Prometheus's runtime.gogc: how far V8's heap may grow over what is live before a full collection.
+  runtime: z
+    .strictObject({ heap_growth_percent: z.number().int().min(0).max(1000).default(DEFAULT_HEAP_GROWTH_PERCENT) })
     .prefault({}),
   log: z
     .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
