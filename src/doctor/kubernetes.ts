@@ -11,6 +11,7 @@ import { classifyError } from '../actions/kube/errors.js'
 import { BoundedHttpLibrary } from '../actions/kube/http-library.js'
 import { timeoutMiddleware } from '../actions/kube/raw.js'
 import { kubeSource, loadActionsKubeConfig } from '../actions/service.js'
+import type { ShardingConfig } from '../runtime/sharding/config.js'
 import { fail, ok, warn, type Check } from './check.js'
 import {
   gitopsPermissions,
@@ -18,6 +19,8 @@ import {
   leasePermissions,
   permissionText,
   scopesOf,
+  SHARDING_PERMISSIONS,
+  shardingNamespace,
   WORKLOAD_PERMISSIONS,
   type Permission,
   type Scope,
@@ -28,12 +31,21 @@ type Env = Readonly<Record<string, string | undefined>>
 
 const RBAC_DOC = 'docs/rbac.md'
 
+/** KubernetesUsers is what in the configuration uses the Kubernetes API: actions, sharding, and their credentials. */
+export interface KubernetesUsers {
+  readonly actions?: ActionsConfig | undefined
+  readonly sharding: ShardingConfig
+  readonly kubernetes: KubernetesConfig
+}
+
 /**
- * checkKubernetes does what the daemon's actions do at start (load the kubeconfig the same way), asks the API
- * server for /version, then asks it — with SelfSubjectAccessReviews, `kubectl auth can-i` — for every permission
- * rollbacks and leader election need, where they need them.
+ * checkKubernetes does what the daemon's actions and sharding do at start (load the kubeconfig the same way, once
+ * for both), asks the API server for /version, then asks it — with SelfSubjectAccessReviews, `kubectl auth can-i` —
+ * for every permission rollbacks, leader election and sharding need, where they need them.
  */
-export async function checkKubernetes(actions: ActionsConfig, k: KubernetesConfig, env: Env): Promise<Check[]> {
+export async function checkKubernetes(users: KubernetesUsers, env: Env): Promise<Check[]> {
+  const { actions, sharding, kubernetes: k } = users
+  const usedBy = [actions === undefined ? [] : ['actions'], sharding.enabled ? ['sharding'] : []].flat().join(' and ')
   let kc: KubeConfig
   try {
     kc = loadActionsKubeConfig(k, env)
@@ -41,7 +53,7 @@ export async function checkKubernetes(actions: ActionsConfig, k: KubernetesConfi
     return [
       fail(
         'kubeconfig',
-        `cannot load the Kubernetes credentials for actions: ${errorText(err)}`,
+        `cannot load the Kubernetes credentials for ${usedBy}: ${errorText(err)}`,
         'set kubernetes.kubeconfig (--kubeconfig) or KUBECONFIG, or run rollguard in a pod with a service account; rollguard run fails the same way',
       ),
     ]
@@ -72,6 +84,21 @@ export async function checkKubernetes(actions: ActionsConfig, k: KubernetesConfi
   }
   const api = ok('kubernetes-api', `the Kubernetes API at ${server} answers (${version})`)
   const authz = new AuthorizationV1Api(config)
+  const contextNs = contextNamespace(kc)
+  const [forActions, forSharding] = await Promise.all([
+    actions === undefined ? [] : checkActions(authz, actions, k, contextNs),
+    sharding.enabled ? checkSharding(authz, sharding, contextNs).then(c => [c]) : [],
+  ])
+  return [loaded, api, ...forActions, ...forSharding]
+}
+
+/** checkActions: the workloads' namespaces of actions.allow, the leader-election Lease and the GitOps owners. */
+async function checkActions(
+  authz: AuthorizationV1Api,
+  actions: ActionsConfig,
+  k: KubernetesConfig,
+  contextNs: string,
+): Promise<Check[]> {
   const scopes = scopesOf(actions)
   const none =
     scopes.length === 0
@@ -85,10 +112,10 @@ export async function checkKubernetes(actions: ActionsConfig, k: KubernetesConfi
       : []
   const [permissions, lease, gitops] = await Promise.all([
     Promise.all(scopes.map(scope => checkScope(authz, scope))),
-    k.lease.enabled ? checkLease(authz, k, contextNamespace(kc)).then(c => [c]) : [],
+    k.lease.enabled ? checkLease(authz, k, contextNs).then(c => [c]) : [],
     checkGitOps(authz, actions),
   ])
-  return [loaded, api, ...none, ...permissions, ...lease, gitops]
+  return [...none, ...permissions, ...lease, gitops]
 }
 
 async function checkScope(authz: AuthorizationV1Api, scope: Scope): Promise<Check> {
@@ -138,6 +165,29 @@ async function checkLease(authz: AuthorizationV1Api, k: KubernetesConfig, contex
     'kubernetes-permissions',
     `${where}: missing ${missing.map(permissionText).join(', ')} in namespace "${namespace}"`,
     `grant them with the leader-election Role of ${RBAC_DOC}, or set kubernetes.lease.enabled: false when exactly one replica runs`,
+  )
+}
+
+// Each replica creates, reads and renews its own member Lease and lists the members by label; a replica that cannot
+// keep its Lease or list the others is no member that may evaluate (src/runtime/sharding/fence.ts).
+async function checkSharding(authz: AuthorizationV1Api, s: ShardingConfig, contextNs: string): Promise<Check> {
+  const namespace = shardingNamespace(s, contextNs)
+  const where = `sharding (member Leases ${s.lease_prefix}-* in namespace "${namespace}")`
+  let missing: Permission[]
+  try {
+    missing = await denied(authz, namespace, SHARDING_PERMISSIONS)
+  } catch (err) {
+    return cannotAsk(where, err, 'sharding-permissions')
+  }
+  if (missing.length === 0)
+    return ok(
+      'sharding-permissions',
+      `${where}: create, get, update and list on leases.coordination.k8s.io are granted`,
+    )
+  return fail(
+    'sharding-permissions',
+    `${where}: missing ${missing.map(permissionText).join(', ')}`,
+    `a replica without them evaluates no rule group (one that holds its Lease but cannot list leaves its share of the groups unevaluated): grant them with the Role of deploy/components/sharding (${RBAC_DOC}, "Sharding"); check with kubectl auth can-i ${permissionText(missing[0] as Permission)} -n ${namespace} --as <rollguard's user>`,
   )
 }
 
@@ -196,9 +246,9 @@ async function denied(
   return permissions.filter((_, i) => answers[i] !== true)
 }
 
-function cannotAsk(where: string, err: unknown): Check {
+function cannotAsk(where: string, err: unknown, name = 'kubernetes-permissions'): Check {
   return fail(
-    'kubernetes-permissions',
+    name,
     `${where}: cannot ask the API server what rollguard may do: ${classifyError(err, 'SelfSubjectAccessReview').message}`,
     'creating selfsubjectaccessreviews (authorization.k8s.io) is allowed to every authenticated user by default; check the credentials',
   )

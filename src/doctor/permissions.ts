@@ -1,5 +1,6 @@
-// The Kubernetes permissions automatic rollbacks need (docs/rbac.md, "API calls → permissions"), and where.
+// The Kubernetes permissions rollbacks and sharding need (docs/rbac.md, "API calls → permissions"), and where.
 import type { ActionsConfig, KubernetesConfig } from '../actions/actions-config.js'
+import type { ShardingConfig } from '../runtime/sharding/config.js'
 
 /** Permission is one `kubectl auth can-i` question: verb on group/resource (name: only that object). */
 export interface Permission {
@@ -48,6 +49,16 @@ export function leasePermissions(name: string): Permission[] {
   ]
 }
 
+/**
+ * SHARDING_PERMISSIONS are what each sharding member needs on the member Leases (src/runtime/sharding): its own Lease
+ * is created, read and renewed (named after the pod, so not narrowed to a name), and the members are listed by label.
+ */
+export const SHARDING_PERMISSIONS: readonly Permission[] = ['create', 'get', 'update', 'list'].map(verb => ({
+  verb,
+  group: 'coordination.k8s.io',
+  resource: 'leases',
+}))
+
 /** permissionText is kubectl's way to name it: `patch deployments.apps`, `get leases.coordination.k8s.io/rollguard`. */
 export function permissionText(p: Permission): string {
   return `${p.verb} ${p.resource}${p.group === '' ? '' : `.${p.group}`}${p.name === undefined ? '' : `/${p.name}`}`
@@ -77,4 +88,9 @@ export function scopesOf(actions: ActionsConfig): Scope[] {
 /** leaseNamespace is where the Lease lives: kubernetes.lease.namespace, else the context's (the pod's) namespace. */
 export function leaseNamespace(k: KubernetesConfig, contextNamespace: string): string {
   return k.lease.namespace ?? contextNamespace
+}
+
+/** shardingNamespace is where the member Leases live: sharding.namespace, else the context's (the pod's) namespace. */
+export function shardingNamespace(s: ShardingConfig, contextNamespace: string): string {
+  return s.namespace ?? contextNamespace
 }

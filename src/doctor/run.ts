@@ -35,7 +35,7 @@ export async function runChecks(
 ): Promise<Check[]> {
   const { config, env } = input
   const now = input.now ?? Date.now
-  const { prometheus: p, actions, kubernetes } = config.doc
+  const { prometheus: p, actions, sharding } = config.doc
   const source = createPrometheusSource({
     url: p.url,
     timeoutMs: p.timeout,
@@ -50,11 +50,11 @@ export async function runChecks(
     const probes = runProbesOnce(probeSpecs(config))
     const rules = Promise.all([prometheus, probes]).then(([prom, run]) => checkRules(input, prom, run, source, now()))
     const alertmanagers = checkAlertmanagers(config)
-    // The Kubernetes client is loaded only when actions are configured, as in the daemon.
+    // The Kubernetes client is loaded only when actions or sharding use it, as in the daemon.
     const cluster =
-      actions === undefined
+      actions === undefined && !sharding.enabled
         ? Promise.resolve([])
-        : import('./kubernetes.js').then(m => m.checkKubernetes(actions, kubernetes, env))
+        : import('./kubernetes.js').then(m => m.checkKubernetes(config.doc, env))
     const sections: Array<Promise<readonly Check[]>> = [
       prometheus.then(r => [r.check]),
       queryTime,

@@ -235,6 +235,55 @@ rules:
   )
 })
 
+t.test(
+  "--sharding without actions: kubeconfig, API and the member Leases' permissions, nothing of actions",
+  async t => {
+    const shardingRbac = readFileSync(
+      new URL('../../deploy/components/sharding/sharding-rbac.yaml', import.meta.url),
+      'utf8',
+    )
+    const args = (kubeconfig: string) => [
+      '--config',
+      writeConfig(t, { kubernetes: { kubeconfig } }),
+      '--sharding',
+      '--prometheus-url',
+      s.prom.url,
+      '--alertmanager-url',
+      s.am.url,
+    ]
+    const granted = await kube(t, shardingRbac)
+    const r = await doctor(args(granted.kubeconfig))
+    t.equal(r.code, 0, r.out)
+    t.match(r.out, /\[ ok \] kubeconfig: credentials from .*kubeconfig\.json: context "fake"/)
+    t.match(r.out, /\[ ok \] kubernetes-api: the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ answers/)
+    t.match(
+      r.out,
+      /\[ ok \] sharding-permissions: sharding \(member Leases rollguard-member-\* in namespace "rollguard-system"\): create, get, update and list on leases\.coordination\.k8s\.io are granted\n/,
+    )
+    t.notMatch(r.out, /kubernetes-permissions|gitops-permissions|rule-targets/, 'no actions: none of their checks')
+
+    // The Role without list: the replica could hold its Lease but never see the others.
+    const denied = await kube(
+      t,
+      shardingRbac.replace('verbs: ["create", "get", "update", "list"]', 'verbs: ["create", "get", "update"]'),
+    )
+    const d = await doctor(args(denied.kubeconfig))
+    t.equal(d.code, 1, d.out)
+    t.same(failures(d.out), [
+      '[FAIL] sharding-permissions: sharding (member Leases rollguard-member-* in namespace "rollguard-system"): missing list leases.coordination.k8s.io',
+    ])
+    t.match(
+      d.out,
+      /\n +fix: .*grant them with the Role of deploy\/components\/sharding \(docs\/rbac\.md, "Sharding"\); check with kubectl auth can-i list leases\.coordination\.k8s\.io -n rollguard-system --as <rollguard's user>\n/,
+    )
+    t.same(
+      denied.fake.log.filter(e => e.method !== 'GET' && e.resource !== 'selfsubjectaccessreviews'),
+      [],
+      'doctor changes nothing in the cluster',
+    )
+  },
+)
+
 t.test('a probe rule without probes fails', async t => {
   const rules = rulesFile(t, [{ alert: 'HealthCheckFailing', expr: 'rollguard_probe_success == 0', for: '5m' }])
   const r = await doctor(['--prometheus-url', s.prom.url, '--rules', rules, '--alertmanager-url', s.am.url])
