@@ -8,7 +8,8 @@ import t from 'tap'
 import { stringify } from 'yaml'
 import type { Daemon } from '../../src/daemon.js'
 import { eventually, getJson, prometheus, rollguard, services, sleep, tempDir } from '../fixtures/e2e.js'
-import { startFakeKube } from '../fixtures/kube/index.js'
+import { kubeConfigFor, startFakeKube } from '../fixtures/kube/index.js'
+import { freePort } from '../../src/demo/processes.js'
 import { writeKubeconfig } from '../fixtures/kubeconfig.js'
 
 const NAMESPACE = 'rollguard-system'
@@ -175,4 +176,89 @@ t.test('replicas split the groups; a dead member’s groups move with their aler
   const metrics = await (await fetch(`${heir.address}/metrics`)).text()
   t.match(metrics, /^rollguard_sharding_members 2$/m, 'two members seen')
   t.match(metrics, /^rollguard_sharding_member 1$/m)
+})
+
+t.test('a replica that cannot list the members holds no Lease: the others evaluate its share', async t => {
+  // What the on-call engineer would otherwise find: a replica whose Role lost `list` keeps renewing its Lease, the
+  // others leave its groups to it, and it evaluates nothing because it cannot see who the members are.
+  const dir = tempDir(t)
+  const fake = await startFakeKube({ tokens: { 'token-a': 'user-a', 'token-b': 'user-b' } })
+  t.teardown(() => fake.close())
+  let listDenied = true
+  fake.authorize = req => !(listDenied && req.user === 'user-b' && req.verb === 'list' && req.resource === 'leases')
+  const rules = join(dir, 'groups.yml')
+  // Answered from rollguard's own probe series: no Prometheus needed to count evaluations.
+  writeFileSync(
+    rules,
+    stringify({
+      groups: Array.from({ length: 8 }, (_, i) => ({
+        name: `h${i}`,
+        interval: '1s',
+        rules: [{ alert: `Down${i}`, expr: 'rollguard_probe_success == 0' }],
+      })),
+    }),
+  )
+  const closed = await freePort()
+  const start = async (identity: string, token: string) => {
+    const kubeconfig = join(dir, `${identity}.kubeconfig.json`)
+    writeFileSync(kubeconfig, kubeConfigFor(fake, NAMESPACE, token).exportConfig())
+    const config = join(dir, `${identity}.yml`)
+    writeFileSync(
+      config,
+      stringify({
+        kubernetes: { kubeconfig },
+        sharding: {
+          enabled: true,
+          namespace: NAMESPACE,
+          identity,
+          lease_duration: `${LEASE_MS}ms`,
+          renew_deadline: '2s',
+          retry_period: `${RETRY_MS}ms`,
+        },
+      }),
+    )
+    return rollguard(t, { config, 'prometheus-url': `http://127.0.0.1:${closed}`, rules, 'eval-interval': '1s' })
+  }
+  const [a, b] = await Promise.all([start('r-a', 'token-a'), start('r-b', 'token-b')])
+  const holder = () =>
+    (
+      fake.list('leases', NAMESPACE).find(l => l.metadata?.name === 'rollguard-member-r-b')?.spec as
+        { holderIdentity?: string } | undefined
+    )?.holderIdentity ?? ''
+  const ownedBy = async (d: Daemon, owner: string) => (await rulesOf(d)).every(g => g.owner === owner)
+  /** evaluatedBy says which daemons evaluated every group between two readings a few intervals apart. */
+  const evaluatedBy = async (): Promise<string[]> => {
+    const before = await Promise.all([a, b].map(evaluations))
+    await sleep(3 * INTERVAL_MS)
+    const after = await Promise.all([a, b].map(evaluations))
+    return ['r-a', 'r-b'].filter((_, i) =>
+      [...(after[i] ?? new Map<string, number>())].some(([g, n]) => n > (before[i]?.get(g) ?? 0)),
+    )
+  }
+
+  await eventually('r-a owns every group', () => ownedBy(a, 'r-a'), 15_000, 200)
+  t.equal(holder(), '', 'r-b never took its Lease while it could not list')
+  t.same(await evaluatedBy(), ['r-a'], 'r-a evaluates everything, r-b nothing')
+
+  listDenied = false
+  const split = await eventually(
+    'both members own groups once r-b can list',
+    async () => {
+      const owners = new Set((await rulesOf(a)).map(g => g.owner))
+      return owners.size === 2 && owners.has('r-b') ? owners : undefined
+    },
+    20_000,
+    200,
+  )
+  t.same([...split].sort(), ['r-a', 'r-b'])
+  t.equal(holder(), 'r-b')
+
+  listDenied = true
+  const deniedAt = Date.now()
+  await eventually('r-b gave its Lease up', async () => holder() === '', 15_000, 100)
+  const gaveUp = Date.now() - deniedAt
+  // renew_deadline without a list, then the next failing list; plus scheduling slack on a loaded machine.
+  t.ok(gaveUp <= 2_000 + 2 * RETRY_MS + 1_500, `r-b released its Lease ${gaveUp} ms after losing list`)
+  await eventually('r-a owns every group again', () => ownedBy(a, 'r-a'), 15_000, 200)
+  t.same(await evaluatedBy(), ['r-a'], 'every group is evaluated again, by r-a alone')
 })

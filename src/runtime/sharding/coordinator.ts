@@ -53,6 +53,8 @@ export class ShardCoordinator {
   #running: Promise<unknown> = Promise.resolve()
   #lastListError = ''
   #stopped: Promise<void> | undefined
+  /** Aborts the current hold of the Lease (run of the elector) when listing fails for too long. */
+  #holding: AbortController | undefined
 
   constructor(
     readonly settings: ShardSettings,
@@ -143,12 +145,35 @@ export class ShardCoordinator {
     }
   }
 
+  /**
+   * #holdLease joins only while the members can be listed. A member that cannot list evaluates nothing (fence.ts),
+   * yet while its Lease is live the others leave its groups to it: no one would evaluate them. So it joins once a
+   * list succeeds, and leaves (releases the Lease) when listing has failed for longer than renew_deadline.
+   */
   async #holdLease(): Promise<void> {
     const signal = this.#stop.signal
     while (!signal.aborted) {
-      await this.#elector.run(signal)
+      if (!this.#listing()) {
+        await sleepFor(this.settings.retryPeriodMs, signal)
+        continue
+      }
+      const holding = new AbortController()
+      this.#holding = holding
+      const run = linkSignals([signal, holding.signal])
+      try {
+        await this.#elector.run(run.signal)
+      } finally {
+        run.dispose()
+        this.#holding = undefined
+      }
+      if (holding.signal.aborted && !signal.aborted) await this.#elector.release()
       if (!signal.aborted) await sleepFor(this.settings.retryPeriodMs, signal)
     }
+  }
+
+  /** #listing is true while the last successful list of the members is recent enough to evaluate by. */
+  #listing(): boolean {
+    return this.#listedAt !== undefined && this.#now() - this.#listedAt < this.settings.renewDeadlineMs
   }
 
   async #watchMembers(): Promise<void> {
@@ -181,6 +206,13 @@ export class ShardCoordinator {
       if (message !== this.#lastListError)
         this.deps.logger.warn({ error: message }, 'sharding: cannot list the members')
       this.#lastListError = message
+      if (this.#holding !== undefined && !this.#listing()) {
+        this.deps.logger.warn(
+          { error: message, identity: this.settings.identity },
+          'sharding: the members could not be listed for longer than renew_deadline; giving the member Lease up so the others take its groups',
+        )
+        this.#holding.abort(new Error('sharding: cannot list the members'))
+      }
     } finally {
       request.dispose()
     }
