@@ -1,12 +1,13 @@
 import { setFlagsFromString } from 'node:v8'
 
 /**
- * DEFAULT_HEAP_GROWTH_PERCENT lets the heap grow 20% over the live objects before a full collection. V8's own
- * heuristics grow a busy heap by a factor of up to 4: evaluating 4,000 rules every 5 s (about 60 MB/s of short-lived
- * allocations, query answers and HTTP requests promoted while they are in flight) kept ~70 MB live in a 220 MB old
- * generation, ~380 MiB RSS; at 20% the same run stays under 200 MiB for the same CPU (docs/benchmarks.md).
+ * DEFAULT_HEAP_GROWTH_PERCENT 0 leaves the heap's growth to V8, which grows a busy heap by a factor of up to 4 over
+ * what is live: evaluating 4,000 rules every 5 s (about 60 MB/s of short-lived allocations, query answers and HTTP
+ * requests promoted while in flight) kept ~70 MB live in an old generation of over 200 MB, 436-470 MiB peak RSS.
+ * At 20% the same run peaked at 216-252 MiB but spent 20-50% more CPU per evaluation on full collections, which
+ * would give up CPU parity with vmalert; so the memory is the operator's choice (docs/configuration.md#memory).
  */
-export const DEFAULT_HEAP_GROWTH_PERCENT = 20
+export const DEFAULT_HEAP_GROWTH_PERCENT = 0
 
 /** heapGrowthFlag is the V8 flag for a growth percentage; 0 is V8's default: a factor it chooses itself. */
 export function heapGrowthFlag(percent: number): string {
