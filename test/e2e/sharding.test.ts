@@ -36,6 +36,26 @@ async function evaluations(d: Daemon): Promise<Map<string, number>> {
   return out
 }
 
+/** shardingConfig writes a replica's config file: its kubeconfig and sharding with the scaled-down timings. */
+function shardingConfig(dir: string, identity: string, kubeconfig: string): string {
+  const config = join(dir, `${identity}.yml`)
+  writeFileSync(
+    config,
+    stringify({
+      kubernetes: { kubeconfig },
+      sharding: {
+        enabled: true,
+        namespace: NAMESPACE,
+        identity,
+        lease_duration: `${LEASE_MS}ms`,
+        renew_deadline: '2s',
+        retry_period: `${RETRY_MS}ms`,
+      },
+    }),
+  )
+  return config
+}
+
 t.test('replicas split the groups; a dead member’s groups move with their alert state', async t => {
   const dir = tempDir(t)
   const [svc] = await services(t, ['checkout'])
@@ -62,21 +82,7 @@ t.test('replicas split the groups; a dead member’s groups move with their aler
   })
 
   const start = async (identity: string) => {
-    const config = join(dir, `${identity}.yml`)
-    writeFileSync(
-      config,
-      stringify({
-        kubernetes: { kubeconfig },
-        sharding: {
-          enabled: true,
-          namespace: NAMESPACE,
-          identity,
-          lease_duration: `${LEASE_MS}ms`,
-          renew_deadline: '2s',
-          retry_period: `${RETRY_MS}ms`,
-        },
-      }),
-    )
+    const config = shardingConfig(dir, identity, kubeconfig)
     return rollguard(t, { config, 'prometheus-url': prom.url, rules, 'eval-interval': '1s' })
   }
   const daemons = await Promise.all(['r-0', 'r-1', 'r-2'].map(start))
@@ -202,21 +208,7 @@ t.test('a replica that cannot list the members holds no Lease: the others evalua
   const start = async (identity: string, token: string) => {
     const kubeconfig = join(dir, `${identity}.kubeconfig.json`)
     writeFileSync(kubeconfig, kubeConfigFor(fake, NAMESPACE, token).exportConfig())
-    const config = join(dir, `${identity}.yml`)
-    writeFileSync(
-      config,
-      stringify({
-        kubernetes: { kubeconfig },
-        sharding: {
-          enabled: true,
-          namespace: NAMESPACE,
-          identity,
-          lease_duration: `${LEASE_MS}ms`,
-          renew_deadline: '2s',
-          retry_period: `${RETRY_MS}ms`,
-        },
-      }),
-    )
+    const config = shardingConfig(dir, identity, kubeconfig)
     return rollguard(t, { config, 'prometheus-url': `http://127.0.0.1:${closed}`, rules, 'eval-interval': '1s' })
   }
   const [a, b] = await Promise.all([start('r-a', 'token-a'), start('r-b', 'token-b')])
