@@ -1,7 +1,6 @@
 import { Composer, CST } from 'yaml'
 import type { Document } from 'yaml'
 import type { Parser } from 'yaml'
-import type { Path } from './yaml-tree.js'
 
 /**
  * A rule file is one long sequence (`groups:`, a PrometheusRule's `spec.groups`, a List's `items`); composed as one
@@ -106,6 +105,9 @@ export class ItemComposer {
     return state
   }
 }
+
+/** Path is a field path such as ['groups', 0] (yaml-tree.ts's Path; not imported: yaml-tree imports this module). */
+export type Path = readonly (string | number)[]
 
 /** ComposedItem is one sequence item composed alone: the document of its value, in which offsets are the file's. */
 export interface ComposedItem {
