@@ -8,7 +8,7 @@ import type { Parser } from 'yaml'
  * sequence on its own while the parser is still reading, hands it to onItem with its path and swaps it in the
  * syntax tree for an empty placeholder scalar at the same offset, so that at most a few items' nodes are alive at
  * a time. The whole document is then composed with the placeholders, which the tree walk replaces by what it
- * already built for that offset (see PLACEHOLDER_SOURCE).
+ * already built for that offset (see placeholder).
  *
  * Items are composed alone only where that cannot change their meaning: a block mapping under a `-` with no
  * anchor or tag, on a path of plain keys; and only until the text shows an anchor, an alias or a directive (an
@@ -126,11 +126,12 @@ interface SeqState {
   stopped: boolean
 }
 
-/** PLACEHOLDER_SOURCE marks a composed item's place: an empty plain scalar, which no text composes to at that offset. */
-export const PLACEHOLDER_SOURCE = ''
-
+/**
+ * placeholder marks a composed item's place: an empty plain scalar (null) at the offset where the item's mapping
+ * began, where no other node can start once the mapping is gone; the walk takes the walked item for it by offset.
+ */
 function placeholder(value: CST.BlockMap): CST.FlowScalar {
-  return { type: 'scalar', offset: value.offset, indent: value.indent, source: PLACEHOLDER_SOURCE }
+  return { type: 'scalar', offset: value.offset, indent: value.indent, source: '' }
 }
 
 type SeqItem = CST.BlockSequence['items'][number]

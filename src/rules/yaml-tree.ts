@@ -188,7 +188,7 @@ export function parseYamlDocuments(text: string, opts: Omit<ParseOptions, 'extra
 }
 
 function emptyTree(text: string, lineCounter: LineCounter): YamlTree {
-  return { value: null, positions: positionNode(-1), errors: [], warnings: [], lineCounter, text }
+  return { value: null, positions: positionNode(), errors: [], warnings: [], lineCounter, text }
 }
 
 function failedTree(text: string, lineCounter: LineCounter, failure: TooManyNodes): YamlTree {
@@ -248,26 +248,27 @@ function composeDocuments(
   return Array.from(new Composer({ merge: true, uniqueKeys: false }).compose(tokens))
 }
 
-function positionNode(key: number): PositionNode {
-  return { key, value: -1, scalar: undefined, children: undefined }
+function positionNode(): PositionNode {
+  return { key: -1, value: -1, scalar: undefined, children: undefined }
+}
+
+/** childOf is the position node under node for a path part (an index of a sequence, a key of a mapping). */
+function childOf(node: PositionNode, part: string | number): PositionNode | undefined {
+  const children = node.children as Record<string | number, PositionNode> | undefined
+  return children !== undefined && Object.hasOwn(children, part) ? children[part] : undefined
 }
 
 /** slot is the position node of path, created on the way (with no offsets) where missing. */
 function slot(root: PositionNode, path: Path): PositionNode {
   let node = root
   for (const part of path) {
-    if (typeof part === 'number') {
-      const items = (node.children ??= []) as PositionNode[]
-      node = items[part] ??= positionNode(-1)
-    } else {
-      const entries = (node.children ??= {}) as Record<string, PositionNode>
-      let child = Object.hasOwn(entries, part) ? entries[part] : undefined
-      if (child === undefined) {
-        child = positionNode(-1)
-        define(entries, part, child)
-      }
-      node = child
+    let child = childOf(node, part)
+    if (child === undefined) {
+      child = positionNode()
+      if (typeof part === 'number') ((node.children ??= []) as PositionNode[])[part] = child
+      else define((node.children ??= {}) as Record<string, unknown>, part, child)
     }
+    node = child
   }
   return node
 }
@@ -277,14 +278,7 @@ function found(root: PositionNode, path: Path): { node: PositionNode; depth: num
   let node = root
   let depth = 0
   for (const part of path) {
-    const children = node.children
-    const next = Array.isArray(children)
-      ? typeof part === 'number'
-        ? children[part]
-        : undefined
-      : children !== undefined && typeof part === 'string' && Object.hasOwn(children, part)
-        ? children[part]
-        : undefined
+    const next = childOf(node, part)
     if (next === undefined) break
     node = next
     depth++

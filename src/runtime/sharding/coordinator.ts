@@ -13,7 +13,15 @@ import { callOptions } from '../../actions/kube/raw.js'
 import { sleepFor } from '../../actions/kube/rollout-status.js'
 import { linkSignals } from '../signals.js'
 import type { ShardingMetrics } from '../../telemetry/sharding-metrics.js'
-import { groupOwner, liveMembers, mayEvaluate, ownsGroup, type FenceTimings, type ShardView } from './fence.js'
+import {
+  groupOwner,
+  listedRecently,
+  liveMembers,
+  mayEvaluate,
+  ownsGroup,
+  type FenceTimings,
+  type ShardView,
+} from './fence.js'
 import { MembershipTracker, type MemberLease } from './membership.js'
 
 /** SHARD_LABEL marks member Leases; its value is the lease prefix, so replicas with the same prefix share. */
@@ -171,9 +179,9 @@ export class ShardCoordinator {
     }
   }
 
-  /** #listing is true while the last successful list of the members is recent enough to evaluate by. */
+  /** #listing is true while the last successful list of the members is recent enough to evaluate by (fence.ts). */
   #listing(): boolean {
-    return this.#listedAt !== undefined && this.#now() - this.#listedAt < this.settings.renewDeadlineMs
+    return listedRecently({ listedAt: this.#listedAt }, this.#timings, this.#now())
   }
 
   async #watchMembers(): Promise<void> {

@@ -29,13 +29,18 @@ export interface FenceTimings {
 
 /** mayEvaluate is true while the member can prove it is a member that the others see. */
 export function mayEvaluate(view: ShardView, timings: FenceTimings, now: number): boolean {
-  const { renewedAt, joinedAt, listedAt } = view
-  if (renewedAt === undefined || joinedAt === undefined || listedAt === undefined) return false
+  const { renewedAt, joinedAt } = view
+  if (renewedAt === undefined || joinedAt === undefined) return false
   return (
     now - renewedAt < timings.renewDeadlineMs &&
-    now - listedAt < timings.renewDeadlineMs &&
+    listedRecently(view, timings, now) &&
     now - joinedAt >= timings.settleMs
   )
+}
+
+/** listedRecently: the members were listed less than renewDeadline ago, recently enough to evaluate by. */
+export function listedRecently(view: Pick<ShardView, 'listedAt'>, timings: FenceTimings, now: number): boolean {
+  return view.listedAt !== undefined && now - view.listedAt < timings.renewDeadlineMs
 }
 
 /** liveMembers are the listed members plus itself while it holds its Lease, sorted and unique. */
