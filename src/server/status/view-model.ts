@@ -265,10 +265,7 @@ interface SeriesEntry {
  * window (by more than the history's resolution). Every timeline shares this one time axis.
  */
 function timelineStart(input: StatusInput, groups: readonly GroupSnapshot[]): number {
-  const first = Math.min(
-    input.now,
-    ...groups.flatMap(g => g.rules.map(r => input.history(g, r)?.frames[0]?.t ?? Infinity)),
-  )
+  const first = Math.min(input.now, ...groups.flatMap(g => g.rules.map(r => input.history(g, r)?.firstAt ?? Infinity)))
   return first > input.now - input.windowMs + 2 * input.bucketMs ? first : input.now - input.windowMs
 }
 
