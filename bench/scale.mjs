@@ -42,6 +42,7 @@ import {
   startVmalert,
   writeJson,
 } from './lib/common.mjs'
+import { perDeploymentRules, perTeamRules } from './lib/rule-layouts.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -99,93 +100,6 @@ for (const l of LAYOUTS)
   if (!LAYOUT_NAMES.includes(l)) throw new Error(`unknown layout ${l} (${LAYOUT_NAMES.join(', ')})`)
 
 const execFileAsync = promisify(execFile)
-
-const APP_METRICS = [
-  'http_requests_total',
-  'http_request_duration_seconds_bucket',
-  'http_request_duration_seconds_count',
-  'container_memory_working_set_bytes',
-  'kube_pod_container_resource_limits',
-]
-
-/** narrow adds matchers selecting one Deployment to every selector of a rule expression. */
-function narrow(expr, d) {
-  const pod = `namespace="${d.namespace}",pod=~"${d.deployment}-.*"`
-  let out = expr
-  for (const name of APP_METRICS) {
-    out = out.replace(
-      new RegExp(`\\b${name}(\\{([^}]*)\\})?(?=[\\s\\[)/,]|$)`, 'g'),
-      (_m, _braces, inner) => `${name}{${pod}${inner !== undefined && inner.trim() !== '' ? `, ${inner}` : ''}}`,
-    )
-  }
-  return out.replace(
-    /\bprobe_success\b(?!\{)/g,
-    `probe_success{namespace="${d.namespace}",deployment="${d.deployment}"}`,
-  )
-}
-
-/** perDeploymentRules renders one group per Deployment with the four rules narrowed to it (YAML, JSON-style scalars). */
-function perDeploymentRules(baseText, deployments, parseYaml) {
-  const base = parseYaml(baseText).groups[0].rules
-  const lines = ['groups:']
-  for (const d of deployments) {
-    lines.push(`  - name: ${JSON.stringify(`${d.namespace}/${d.deployment}`)}`, '    rules:')
-    for (const r of base) {
-      lines.push(
-        `      - alert: ${r.alert}`,
-        `        expr: ${JSON.stringify(narrow(r.expr, d).replace(/\s+/g, ' ').trim())}`,
-        `        for: ${r.for}`,
-      )
-      lines.push('        labels:')
-      for (const [k, v] of Object.entries(r.labels ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
-      lines.push('        annotations:')
-      for (const [k, v] of Object.entries(r.annotations ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
-    }
-  }
-  return `${lines.join('\n')}\n`
-}
-
-/**
- * narrowByEquality narrows a rule to one Deployment with equality matchers only: its pod (one per Deployment in the
- * synthetic target) instead of a pod regex, grouped by pod instead of a deployment label derived by label_replace.
- */
-function narrowByEquality(expr, d) {
-  let out = expr.replace(/label_replace\(\s*([\s\S]*?),\s*"deployment",\s*"\$1",\s*"pod",\s*"[^"]*"\s*\)/g, '$1')
-  out = out.replace(/\(namespace, deployment/g, '(namespace, pod')
-  const pod = `namespace="${d.namespace}",pod="${d.pod}"`
-  for (const name of APP_METRICS) {
-    out = out.replace(
-      new RegExp(`\\b${name}(\\{([^}]*)\\})?(?=[\\s\\[)/,]|$)`, 'g'),
-      (_m, _braces, inner) => `${name}{${pod}${inner !== undefined && inner.trim() !== '' ? `, ${inner}` : ''}}`,
-    )
-  }
-  return out.replace(
-    /\bprobe_success\b(?!\{)/g,
-    `probe_success{namespace="${d.namespace}",deployment="${d.deployment}"}`,
-  )
-}
-
-/** perTeamRules renders one group per namespace holding the four rules of each of its Deployments. */
-function perTeamRules(baseText, deployments, parseYaml) {
-  const base = parseYaml(baseText).groups[0].rules
-  const lines = ['groups:']
-  for (const namespace of new Set(deployments.map(d => d.namespace))) {
-    lines.push(`  - name: ${JSON.stringify(namespace)}`, '    rules:')
-    for (const d of deployments.filter(x => x.namespace === namespace))
-      for (const r of base) {
-        lines.push(
-          `      - alert: ${r.alert}`,
-          `        expr: ${JSON.stringify(narrowByEquality(r.expr, d).replace(/\s+/g, ' ').trim())}`,
-          `        for: ${r.for}`,
-          '        labels:',
-        )
-        for (const [k, v] of Object.entries(r.labels ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
-        lines.push('        annotations:')
-        for (const [k, v] of Object.entries(r.annotations ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
-      }
-  }
-  return `${lines.join('\n')}\n`
-}
 
 const ENGINE_METRICS = {
   rollguard: {

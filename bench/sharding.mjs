@@ -1,22 +1,26 @@
 #!/usr/bin/env node
 // Sharding benchmark (issue 15): the same rule set evaluated by 1, 2 and 3 rollguard replicas with --sharding
 // against one Prometheus and the fake API server (test/fixtures/kube, built into .demo/fake-kube) holding the member
-// Leases: per-replica CPU-seconds per minute and peak RSS. Rule set: `--groups` groups of the four default rules as
-// shipped (query coalescing off, so every group costs its own queries), evaluated every `--interval`.
+// Leases: per-replica CPU-seconds per minute and peak RSS. Rule set: the scale benchmark's per-deployment layout,
+// one group per Deployment of the synthetic target (`--groups` of them) holding the four shipped rules narrowed to
+// it (bench/lib/rule-layouts.mjs), query coalescing off so every group costs its own queries, evaluated every
+// `--interval`. Before each window it waits until the groups are split and taken over (see settled()).
 //
 //   npm run build && node bench/sharding.mjs --groups 1000 --measure 60s   # 4,000 rules
 //   node bench/sharding.mjs --groups 250 --measure 30s                     # reduced
+// Writes the results to --out (bench/results/sharding.json) and prints them.
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
+import { parse as parseYaml } from 'yaml'
 import {
   ROOT,
   benchRuleText,
   cpuSeconds,
+  fetchJson,
   fetchText,
   loadDist,
   log,
@@ -27,6 +31,7 @@ import {
   startNodeScript,
   startRollguard,
 } from './lib/common.mjs'
+import { perDeploymentRules } from './lib/rule-layouts.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -35,6 +40,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '30s' },
     measure: { type: 'string', default: '60s' },
     replicas: { type: 'string', default: '1,2,3' },
+    out: { type: 'string', default: join(ROOT, 'bench', 'results', 'sharding.json') },
   },
 })
 const seconds = s => Number(s.replace(/s$/, ''))
@@ -57,7 +63,12 @@ const { startFakeKube, kubeConfigFor } = await fakeKube()
 const fake = await startFakeKube()
 const kubeconfig = join(work, 'kubeconfig')
 writeFileSync(kubeconfig, kubeConfigFor(fake, 'default').exportConfig())
-const target = await startNodeScript(dist, 'synthetic-target.mjs', ['--deployments', '200'], join(work, 'target.log'))
+const target = await startNodeScript(
+  dist,
+  'synthetic-target.mjs',
+  ['--deployments', String(GROUPS)],
+  join(work, 'target.log'),
+)
 const prom = await dist.startPrometheus({
   scrapeTargets: [{ job: 'bench', target: new URL(target.url).host, honorLabels: true }],
   scrapeInterval: args.interval,
@@ -65,14 +76,36 @@ const prom = await dist.startPrometheus({
   startTimeoutMs: 60_000,
   logFile: join(work, 'prometheus.log'),
 })
-const base = benchRuleText(dist)
-const baseRules = parseYaml(base).groups[0].rules
 const rules = join(work, 'rules.yml')
-writeFileSync(
-  rules,
-  stringifyYaml({ groups: Array.from({ length: GROUPS }, (_, i) => ({ name: `g${i}`, rules: baseRules })) }),
-)
+const { deployments } = await fetchJson(`${target.url}/info`)
+writeFileSync(rules, perDeploymentRules(benchRuleText(dist), deployments, parseYaml))
 log(`sharding bench: ${GROUPS} groups (${GROUPS * 4} rules), interval ${args.interval}, replicas ${args.replicas}`)
+/**
+ * settled waits (bounded) until the groups are split and the replicas are done taking them over: every group owned
+ * by one replica and no restore of a group taken over for two intervals. The take-overs after each start are
+ * range queries for every rule of ~1/N of the groups; a window that still holds them does not measure the steady
+ * state. Returns the seconds waited past the warm-up.
+ */
+async function settled(engines) {
+  const started = Date.now()
+  const quiet = 2 * seconds(args.interval) * 1000
+  let restores = -1
+  let since = Date.now()
+  while (Date.now() - started < 300_000) {
+    const texts = await Promise.all(engines.map(e => fetchText(`${e.url}/metrics`)))
+    const owned = texts.reduce((sum, t) => sum + metricSum(t, 'rollguard_sharding_groups_owned'), 0)
+    const now = texts.reduce((sum, t) => sum + metricSum(t, 'rollguard_rule_group_restores_total'), 0)
+    if (now !== restores || owned !== GROUPS) {
+      restores = now
+      since = Date.now()
+    } else if (Date.now() - since >= quiet) {
+      return round((Date.now() - started) / 1000, 0)
+    }
+    await sleep(1000)
+  }
+  throw new Error(`the replicas did not settle within 300 s (groups owned or restores kept changing)`)
+}
+
 const results = []
 try {
   for (const n of args.replicas.split(',').map(Number)) {
@@ -97,24 +130,25 @@ try {
       )
     }
     await sleep(seconds(args.warmup) * 1000)
+    const settledAfterS = n > 1 ? await settled(engines) : 0
+    const metrics = () => Promise.all(engines.map(e => fetchText(`${e.url}/metrics`)))
     const cpu0 = engines.map(e => cpuSeconds(e.pid))
-    const evals0 = await Promise.all(
-      engines.map(async e => metricSum(await fetchText(`${e.url}/metrics`), 'rollguard_rule_evaluations_total')),
-    )
+    const before = await metrics()
     const t0 = Date.now()
     await sleep(seconds(args.measure) * 1000)
     const minutes = (Date.now() - t0) / 60_000
-    const texts = await Promise.all(engines.map(e => fetchText(`${e.url}/metrics`)))
+    const texts = await metrics()
+    const delta = (i, name) => metricSum(texts[i], name) - metricSum(before[i], name)
     const replicas = engines.map((e, i) => ({
       cpuSecondsPerMinute: round((cpuSeconds(e.pid) - (cpu0[i] ?? 0)) / minutes, 2),
       peakRssMiB: round(memoryKiB(e.pid).hwm / 1024, 1),
-      evaluationsPerMinute: round(
-        (metricSum(texts[i], 'rollguard_rule_evaluations_total') - (evals0[i] ?? 0)) / minutes,
-        0,
-      ),
+      rssAtEndMiB: round(memoryKiB(e.pid).rss / 1024, 1),
+      evaluationsPerMinute: round(delta(i, 'rollguard_rule_evaluations_total') / minutes, 0),
       groupsOwned: n > 1 ? metricSum(texts[i], 'rollguard_sharding_groups_owned') : GROUPS,
+      restoresInWindow: delta(i, 'rollguard_rule_group_restores_total'),
+      missedIterationsInWindow: delta(i, 'rollguard_rule_group_iterations_missed_total'),
     }))
-    results.push({ replicas: n, perReplica: replicas })
+    results.push({ replicas: n, settledAfterS, perReplica: replicas })
     log(`${n} replica(s): ${JSON.stringify(replicas)}`)
     for (const e of engines) await e.stop()
   }
@@ -124,11 +158,20 @@ try {
   await fake.close()
   rmSync(work, { recursive: true, force: true })
 }
-console.log(
-  JSON.stringify(
-    { groups: GROUPS, rules: GROUPS * 4, interval: args.interval, measure: args.measure, results },
-    null,
-    2,
-  ),
+const report = JSON.stringify(
+  {
+    benchmark: 'sharding',
+    generatedAt: new Date().toISOString(),
+    groups: GROUPS,
+    rules: GROUPS * 4,
+    interval: args.interval,
+    warmup: args.warmup,
+    measure: args.measure,
+    results,
+  },
+  null,
+  2,
 )
+writeFileSync(args.out, `${report}\n`)
+console.log(report)
 process.exit(0)
