@@ -9,14 +9,13 @@ const APP_METRICS = [
   'kube_pod_container_resource_limits',
 ]
 
-/** narrow adds matchers selecting one Deployment to every selector of a rule expression. */
-function narrow(expr, d) {
-  const pod = `namespace="${d.namespace}",pod=~"${d.deployment}-.*"`
+/** withMatchers puts `matchers` into every selector of the application metrics and narrows probe_success to d. */
+function withMatchers(expr, matchers, d) {
   let out = expr
   for (const name of APP_METRICS) {
     out = out.replace(
       new RegExp(`\\b${name}(\\{([^}]*)\\})?(?=[\\s\\[)/,]|$)`, 'g'),
-      (_m, _braces, inner) => `${name}{${pod}${inner !== undefined && inner.trim() !== '' ? `, ${inner}` : ''}}`,
+      (_m, _braces, inner) => `${name}{${matchers}${inner !== undefined && inner.trim() !== '' ? `, ${inner}` : ''}}`,
     )
   }
   return out.replace(
@@ -25,25 +24,9 @@ function narrow(expr, d) {
   )
 }
 
-/** perDeploymentRules renders one group per Deployment with the four rules narrowed to it (YAML, JSON-style scalars). */
-export function perDeploymentRules(baseText, deployments, parseYaml) {
-  const base = parseYaml(baseText).groups[0].rules
-  const lines = ['groups:']
-  for (const d of deployments) {
-    lines.push(`  - name: ${JSON.stringify(`${d.namespace}/${d.deployment}`)}`, '    rules:')
-    for (const r of base) {
-      lines.push(
-        `      - alert: ${r.alert}`,
-        `        expr: ${JSON.stringify(narrow(r.expr, d).replace(/\s+/g, ' ').trim())}`,
-        `        for: ${r.for}`,
-      )
-      lines.push('        labels:')
-      for (const [k, v] of Object.entries(r.labels ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
-      lines.push('        annotations:')
-      for (const [k, v] of Object.entries(r.annotations ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
-    }
-  }
-  return `${lines.join('\n')}\n`
+/** narrow adds matchers selecting one Deployment (its pods, by regex) to every selector of a rule expression. */
+function narrow(expr, d) {
+  return withMatchers(expr, `namespace="${d.namespace}",pod=~"${d.deployment}-.*"`, d)
 }
 
 /**
@@ -53,17 +36,32 @@ export function perDeploymentRules(baseText, deployments, parseYaml) {
 function narrowByEquality(expr, d) {
   let out = expr.replace(/label_replace\(\s*([\s\S]*?),\s*"deployment",\s*"\$1",\s*"pod",\s*"[^"]*"\s*\)/g, '$1')
   out = out.replace(/\(namespace, deployment/g, '(namespace, pod')
-  const pod = `namespace="${d.namespace}",pod="${d.pod}"`
-  for (const name of APP_METRICS) {
-    out = out.replace(
-      new RegExp(`\\b${name}(\\{([^}]*)\\})?(?=[\\s\\[)/,]|$)`, 'g'),
-      (_m, _braces, inner) => `${name}{${pod}${inner !== undefined && inner.trim() !== '' ? `, ${inner}` : ''}}`,
-    )
+  return withMatchers(out, `namespace="${d.namespace}",pod="${d.pod}"`, d)
+}
+
+/** ruleLines renders one rule of a group's `rules:` list with its expression replaced (YAML, JSON-style scalars). */
+function ruleLines(r, expr) {
+  const lines = [
+    `      - alert: ${r.alert}`,
+    `        expr: ${JSON.stringify(expr.replace(/\s+/g, ' ').trim())}`,
+    `        for: ${r.for}`,
+    '        labels:',
+  ]
+  for (const [k, v] of Object.entries(r.labels ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
+  lines.push('        annotations:')
+  for (const [k, v] of Object.entries(r.annotations ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
+  return lines
+}
+
+/** perDeploymentRules renders one group per Deployment with the four rules narrowed to it. */
+export function perDeploymentRules(baseText, deployments, parseYaml) {
+  const base = parseYaml(baseText).groups[0].rules
+  const lines = ['groups:']
+  for (const d of deployments) {
+    lines.push(`  - name: ${JSON.stringify(`${d.namespace}/${d.deployment}`)}`, '    rules:')
+    for (const r of base) lines.push(...ruleLines(r, narrow(r.expr, d)))
   }
-  return out.replace(
-    /\bprobe_success\b(?!\{)/g,
-    `probe_success{namespace="${d.namespace}",deployment="${d.deployment}"}`,
-  )
+  return `${lines.join('\n')}\n`
 }
 
 /** perTeamRules renders one group per namespace holding the four rules of each of its Deployments. */
@@ -73,17 +71,7 @@ export function perTeamRules(baseText, deployments, parseYaml) {
   for (const namespace of new Set(deployments.map(d => d.namespace))) {
     lines.push(`  - name: ${JSON.stringify(namespace)}`, '    rules:')
     for (const d of deployments.filter(x => x.namespace === namespace))
-      for (const r of base) {
-        lines.push(
-          `      - alert: ${r.alert}`,
-          `        expr: ${JSON.stringify(narrowByEquality(r.expr, d).replace(/\s+/g, ' ').trim())}`,
-          `        for: ${r.for}`,
-          '        labels:',
-        )
-        for (const [k, v] of Object.entries(r.labels ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
-        lines.push('        annotations:')
-        for (const [k, v] of Object.entries(r.annotations ?? {})) lines.push(`          ${k}: ${JSON.stringify(v)}`)
-      }
+      for (const r of base) lines.push(...ruleLines(r, narrowByEquality(r.expr, d)))
   }
   return `${lines.join('\n')}\n`
 }
