@@ -35,18 +35,7 @@ fi
 
 echo "== tests"
 mkdir -p test-output
-# tap takes a folder's files by extension, and .ts is not one it knows without its TypeScript plugin (the tests load
-# through scripts/ts-loader instead): a folder argument (npm test -- test/engine) becomes its test files here.
-args=()
-for arg in "$@"; do
-  if [ -d "$arg" ]; then
-    mapfile -t found < <(find "$arg" -name '*.test.ts' | sort)
-    args+=("${found[@]}")
-  else
-    args+=("$arg")
-  fi
-done
-npx tap "${args[@]}" 2>&1 | tee test-output/tap.log
+npx tap "$@" 2>&1 | tee test-output/tap.log
 status=${PIPESTATUS[0]}
 
 # tap prints "# { total: N, pass: N, fail: N, ... }" last; turn it into the plain summary line.
