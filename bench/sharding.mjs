@@ -92,7 +92,7 @@ async function settled(engines) {
   let restores = -1
   let since = Date.now()
   while (Date.now() - started < 300_000) {
-    const texts = await Promise.all(engines.map(e => fetchText(`${e.url}/metrics`)))
+    const texts = await metricsOf(engines)
     const owned = texts.reduce((sum, t) => sum + metricSum(t, 'rollguard_sharding_groups_owned'), 0)
     const now = texts.reduce((sum, t) => sum + metricSum(t, 'rollguard_rule_group_restores_total'), 0)
     if (now !== restores || owned !== GROUPS) {
@@ -104,6 +104,16 @@ async function settled(engines) {
     await sleep(1000)
   }
   throw new Error(`the replicas did not settle within 300 s (groups owned or restores kept changing)`)
+}
+
+/** rssMiB are a replica's peak and current RSS in MiB. */
+function rssMiB(memory) {
+  return { peakRssMiB: round(memory.hwm / 1024, 1), rssAtEndMiB: round(memory.rss / 1024, 1) }
+}
+
+/** metricsOf fetches every engine's /metrics text, in engine order. */
+function metricsOf(engines) {
+  return Promise.all(engines.map(e => fetchText(`${e.url}/metrics`)))
 }
 
 const results = []
@@ -131,18 +141,16 @@ try {
     }
     await sleep(seconds(args.warmup) * 1000)
     const settledAfterS = n > 1 ? await settled(engines) : 0
-    const metrics = () => Promise.all(engines.map(e => fetchText(`${e.url}/metrics`)))
     const cpu0 = engines.map(e => cpuSeconds(e.pid))
-    const before = await metrics()
+    const before = await metricsOf(engines)
     const t0 = Date.now()
     await sleep(seconds(args.measure) * 1000)
     const minutes = (Date.now() - t0) / 60_000
-    const texts = await metrics()
+    const texts = await metricsOf(engines)
     const delta = (i, name) => metricSum(texts[i], name) - metricSum(before[i], name)
     const replicas = engines.map((e, i) => ({
       cpuSecondsPerMinute: round((cpuSeconds(e.pid) - (cpu0[i] ?? 0)) / minutes, 2),
-      peakRssMiB: round(memoryKiB(e.pid).hwm / 1024, 1),
-      rssAtEndMiB: round(memoryKiB(e.pid).rss / 1024, 1),
+      ...rssMiB(memoryKiB(e.pid)),
       evaluationsPerMinute: round(delta(i, 'rollguard_rule_evaluations_total') / minutes, 0),
       groupsOwned: n > 1 ? metricSum(texts[i], 'rollguard_sharding_groups_owned') : GROUPS,
       restoresInWindow: delta(i, 'rollguard_rule_group_restores_total'),

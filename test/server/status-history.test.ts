@@ -196,3 +196,25 @@ t.test('a rule evaluated every bucket keeps one frame per bucket of the window, 
   )
   t.equal(history.tracked, 1)
 })
+
+t.test(
+  'a full ring (evaluation times going back across buckets) gives up its oldest frame and that frame’s series',
+  async t => {
+    const history = new SeriesHistory({ windowMs: 60_000, maxFrames: 12 })
+    const specs = new Map<string, object>()
+    const start = 1_767_225_600_000
+    let group = snapshot(start, ['a'], () => new Map(), specs)
+    for (let i = 0; i < 20; i++) {
+      group = snapshot(start - i * 5_000, ['a'], () => new Map([[`s${i}`, i]]), specs)
+      history.record(group, evaluation([false]))
+    }
+    const kept = history.get(group, group.rules[0] as never)
+    t.equal(kept?.frames.length, 14, 'the ring holds the window’s buckets and two more, no more')
+    t.same(
+      [...(kept?.labels.keys() ?? [])].sort(),
+      Array.from({ length: 14 }, (_, i) => `s${i + 6}`).sort(),
+      'only the series of kept frames are remembered',
+    )
+    t.equal(history.tracked, 14, 'and counted')
+  },
+)

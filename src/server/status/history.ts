@@ -52,8 +52,8 @@ const NO_VALUES: ReadonlyMap<string, number> = new Map()
  * old generation (what made the daemon's heap grow with the rule count). Here a rule costs ~1.7 KiB.
  */
 class RuleFrames {
-  #times = new Float64Array(INITIAL_CAPACITY)
-  #errors = new Uint8Array(INITIAL_CAPACITY)
+  #times: Float64Array
+  #errors: Uint8Array
   /** The most frames a window holds (one per bucket, plus the newest's): the ring never grows past it. */
   readonly #maxFrames: number
   /** The values of frames with any, by sequence number (a frame's position since the rule's first). */
@@ -64,10 +64,14 @@ class RuleFrames {
   readonly labels = new Map<string, Labels>()
   /** The sequence number of the newest frame holding each tracked fingerprint. */
   readonly #lastSeen = new Map<string, number>()
+  /** #head when the fingerprints were last checked against the kept frames. */
+  #sweptAt = 0
   truncated = 0
 
   constructor(maxFrames: number) {
     this.#maxFrames = maxFrames
+    this.#times = new Float64Array(Math.min(INITIAL_CAPACITY, maxFrames))
+    this.#errors = new Uint8Array(this.#times.length)
   }
 
   get size(): number {
@@ -81,10 +85,6 @@ class RuleFrames {
 
   get oldestAt(): number | undefined {
     return this.size === 0 ? undefined : this.#time(this.#head)
-  }
-
-  has(fp: string): boolean {
-    return this.labels.has(fp)
   }
 
   /** push adds a frame, or merges it into the newest one when both fall in the same bucket. */
@@ -105,7 +105,7 @@ class RuleFrames {
     if (this.size === this.#times.length) {
       if (this.#times.length < this.#maxFrames) this.#grow()
       // Full only when evaluation times went backwards across buckets; the oldest frame gives way.
-      else this.#values.delete(this.#head++)
+      else this.#dropOldest()
     }
     const seq = this.#next++
     const i = this.#slot(seq)
@@ -122,12 +122,10 @@ class RuleFrames {
    * holds; it returns how many it forgot.
    */
   dropBefore(cutoff: number): number {
-    const head = this.#head
-    while (this.#head < this.#next - 1 && this.#time(this.#head) <= cutoff) {
-      this.#values.delete(this.#head)
-      this.#head++
-    }
-    if (this.#head === head) return 0
+    while (this.#head < this.#next - 1 && this.#time(this.#head) <= cutoff) this.#dropOldest()
+    // Also after push dropped the oldest frame of a full ring.
+    if (this.#head === this.#sweptAt) return 0
+    this.#sweptAt = this.#head
     let forgotten = 0
     for (const [fp, seq] of this.#lastSeen) {
       if (seq >= this.#head) continue
@@ -150,6 +148,11 @@ class RuleFrames {
       }
     }
     return out
+  }
+
+  #dropOldest(): void {
+    this.#values.delete(this.#head)
+    this.#head++
   }
 
   #time(seq: number): number {
@@ -213,9 +216,9 @@ export class SeriesHistory {
       let values: Map<string, number> | undefined
       if (!error) {
         for (const alert of rule.state.active.values()) {
-          if (alert.resolvedAt !== 0 || alert.keepFiringSince !== 0) continue
+          if (!isPresent(alert)) continue
           const fp = alert.fingerprint
-          if (!kept.has(fp)) {
+          if (!kept.labels.has(fp)) {
             if (kept.labels.size >= this.#maxSeries || this.#tracked >= this.#maxTotalSeries) {
               kept.truncated++
               continue
@@ -284,7 +287,11 @@ export class SeriesHistory {
  * went missing is deleted, resolved, or kept firing with keepFiringSince set, and keeps its old value).
  */
 export function presentAlerts(rule: RuleSnapshot): AlertSnapshot[] {
-  return [...rule.state.active.values()].filter(a => a.resolvedAt === 0 && a.keepFiringSince === 0)
+  return [...rule.state.active.values()].filter(isPresent)
+}
+
+function isPresent(alert: AlertSnapshot): boolean {
+  return alert.resolvedAt === 0 && alert.keepFiringSince === 0
 }
 
 /** ruleKey identifies a rule across reloads while its group, name and expression stay the same. */
