@@ -35,7 +35,26 @@ fi
 
 echo "== tests"
 mkdir -p test-output
-npx tap "$@" 2>&1 | tee test-output/tap.log
+# tap takes a folder's files by extension, and .ts is not one it knows without its TypeScript plugin (the tests load
+# through scripts/ts-loader instead): a folder argument (npm test -- test/engine) becomes its test files here.
+args=()
+for arg in "$@"; do
+  if [ -d "$arg" ]; then
+    mapfile -t found < <(find "$arg" -name '*.test.ts' | sort)
+    args+=("${found[@]}")
+  else
+    args+=("$arg")
+  fi
+done
+# tap builds its plugin set into node_modules, and a test process's node arguments come from the set tap was built
+# with when the run starts. After a fresh `npm ci` that is tap's default set, whose TypeScript plugin (ts-node) would
+# then transpile the loader's output once more and map coverage to that JavaScript instead of the .ts sources.
+if ! npx tap build >/dev/null; then
+  echo "tap could not build its plugin set"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+npx tap "${args[@]}" 2>&1 | tee test-output/tap.log
 status=${PIPESTATUS[0]}
 
 # tap prints "# { total: N, pass: N, fail: N, ... }" last; turn it into the plain summary line.
