@@ -16,6 +16,8 @@
 //   npm run build && node bench/scale.mjs              # full run → bench/results/scale.json
 //   node bench/scale.mjs --smoke --out /tmp/s.json     # 20 Deployments, 1 s interval, short windows
 //   node bench/scale.mjs --profile /tmp/prof --engines rollguard --layouts per-deployment --trials 1
+//   node bench/scale.mjs --rollguard-node-args='--max-old-space-size=256 --max-semi-space-size=1' --out /tmp/pod.json
+//                                                      # rollguard's heap sized as in the shipped 512 MiB pod
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -58,6 +60,8 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     out: { type: 'string' },
     'keep-logs': { type: 'string' },
+    // Node/V8 flags for the rollguard engines: V8 sizes its heap from a container's memory limit, not from this host.
+    'rollguard-node-args': { type: 'string', default: '' },
   },
 })
 const SMOKE = args.smoke
@@ -83,6 +87,7 @@ const LAYOUTS = args.layouts
   .map(s => s.trim())
   .filter(s => s !== '')
 const FAULTY = Number(args.faulty)
+const ROLLGUARD_NODE_ARGS = args['rollguard-node-args'].split(/\s+/).filter(a => a !== '')
 const ENGINE_NAMES = ['rollguard', 'rollguard-uncoalesced', 'vmalert']
 const LAYOUT_NAMES = ['idle', 'grouped', 'per-deployment', 'per-deployment-team']
 const OUT = args.out ?? join(RESULTS, 'scale.json')
@@ -226,6 +231,7 @@ await runBounded('scale', DEADLINE_MS, async dist => {
         const handle = engine.startsWith('rollguard')
           ? await startRollguard(dist, {
               ...common,
+              nodeArgs: ROLLGUARD_NODE_ARGS,
               ...(engine === 'rollguard-uncoalesced' ? { config: uncoalescedConfig } : {}),
               ...(args.profile !== undefined ? { cpuProfDir: join(args.profile, `${engine}-${layout}-${t}`) } : {}),
             })
@@ -372,6 +378,7 @@ await runBounded('scale', DEADLINE_MS, async dist => {
       groups: groupsPerLayout,
       vmalertFlags: `-datasource.lookback=0 -datasource.queryTimeAlignment=false -datasource.queryStep=${INTERVAL} -rule.resendDelay=1m -disableAlertgroupLabel -evaluationInterval=${INTERVAL}`,
       rollguardFlags: `--eval-interval ${INTERVAL} --resend-delay 1m (query concurrency default 16 per group)`,
+      rollguardNodeArgs: ROLLGUARD_NODE_ARGS.join(' '),
       profiled: args.profile !== undefined,
     },
     prometheusAloneCpuSecondsPerMinute: prometheusAlone,
