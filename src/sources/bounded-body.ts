@@ -115,28 +115,15 @@ export async function readBody(res: http.IncomingMessage, limit: BodyLimit): Pro
  */
 function readPlain(res: http.IncomingMessage, limit: BodyLimit): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    let chunks: Buffer[] = []
-    let size = 0
-    const take = (): Buffer => (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size))
+    const kept = new Chunks(limit)
     res.on('data', (chunk: Buffer) => {
-      const room = limit.maxBytes - size
-      if (chunk.length <= room) {
-        chunks.push(chunk)
-        size += chunk.length
-        return
-      }
-      if (limit.truncate === true) {
-        if (room > 0) chunks.push(chunk.subarray(0, room))
-        size += Math.max(0, room)
-        resolve(take())
-      } else {
-        // Dropped at once: memory goes back as soon as the limit is hit.
-        chunks = []
-        reject(new ResponseTooLargeError(limit.maxBytes, limit.key))
-      }
+      const stop = kept.add(chunk)
+      if (stop === undefined) return
+      if (stop instanceof Enough) resolve(kept.take())
+      else reject(stop)
       res.destroy() // and with it the connection: nothing more is read
     })
-    res.once('end', () => resolve(take()))
+    res.once('end', () => resolve(kept.take()))
     res.once('error', reject)
     // A response whose connection closed before its end (reset, premature close) is not an answer.
     res.once('close', () => {
@@ -183,31 +170,31 @@ class WireCount extends Transform {
   }
 }
 
-/** Collector keeps the decoded chunks up to the limit. */
-class Collector extends Writable {
+/** Chunks keeps a body's chunks up to the limit. */
+class Chunks {
   #chunks: Buffer[] = []
   #size = 0
-  constructor(private readonly limit: BodyLimit) {
-    super()
-  }
+  constructor(private readonly limit: BodyLimit) {}
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+  /**
+   * add keeps chunk and returns undefined while the body is within the limit. Past it, it keeps what fits and returns
+   * Enough when truncating, else drops everything at once (memory goes back as soon as the limit is hit) and returns
+   * ResponseTooLargeError.
+   */
+  add(chunk: Buffer): Error | undefined {
     const room = this.limit.maxBytes - this.#size
     if (chunk.length <= room) {
       this.#chunks.push(chunk)
       this.#size += chunk.length
-      done()
-      return
+      return undefined
     }
     if (this.limit.truncate === true) {
       if (room > 0) this.#chunks.push(chunk.subarray(0, room))
       this.#size += Math.max(0, room)
-      done(new Enough())
-      return
+      return new Enough()
     }
-    // Dropped at once, not when the stream is collected: memory goes back as soon as the limit is hit.
     this.drop()
-    done(new ResponseTooLargeError(this.limit.maxBytes, this.limit.key))
+    return new ResponseTooLargeError(this.limit.maxBytes, this.limit.key)
   }
 
   drop(): void {
@@ -219,5 +206,26 @@ class Collector extends Writable {
     const chunks = this.#chunks
     this.#chunks = []
     return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#size)
+  }
+}
+
+/** Collector is a stream's end for a pipeline, keeping the decoded chunks up to the limit. */
+class Collector extends Writable {
+  readonly #kept: Chunks
+  constructor(limit: BodyLimit) {
+    super()
+    this.#kept = new Chunks(limit)
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    done(this.#kept.add(chunk) ?? null)
+  }
+
+  drop(): void {
+    this.#kept.drop()
+  }
+
+  take(): Buffer {
+    return this.#kept.take()
   }
 }
