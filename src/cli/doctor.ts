@@ -18,8 +18,9 @@ file, and prints what to fix before you trust it with rollbacks:
     daemonset label, actions.targets), judged on the rule's expression without its threshold;
   - rules on rollguard_probe_* have probes to watch, and every probe's endpoint answers;
   - every Alertmanager answers GET /api/v2/status (and which version it is);
-  - with actions: the kubeconfig loads, the API server answers, and every permission of docs/rbac.md is
-    granted in each namespace of actions.allow and for the leader-election Lease ('kubectl auth can-i').
+  - with actions or sharding: the kubeconfig loads, the API server answers, and every permission of
+    docs/rbac.md is granted in each namespace of actions.allow, for the leader-election Lease and for the
+    sharding member Leases ('kubectl auth can-i').
 It sends no alert and changes nothing; it runs each probe once.
 
 Flags:
@@ -98,6 +99,15 @@ interface Loaded {
   readonly groups: RuleGroupSpec[]
 }
 
+/** featureSummary says whether the two features that act on the cluster are on: actions (and their mode), sharding. */
+export function featureSummary(doc: Config['doc']): string {
+  const actions = doc.actions === undefined ? 'off' : `in ${doc.actions.mode} mode`
+  const { sharding } = doc
+  const where = sharding.namespace === undefined ? "the context's namespace" : `namespace ${sharding.namespace}`
+  const shards = sharding.enabled ? `on (member Leases ${sharding.lease_prefix}-* in ${where})` : 'off'
+  return `actions ${actions}, sharding ${shards}`
+}
+
 /** loadEverything loads config and rules as the daemon does; every problem is a failed check instead of an exit. */
 async function loadEverything(
   flags: ReadonlyMap<string, readonly string[]>,
@@ -125,7 +135,7 @@ async function loadEverything(
   const checks: Check[] = [
     ok(
       'config',
-      `configuration from ${from}: ${loaded.files.length} rule file(s), ${rules} rule(s), ${config.doc.probes.length} probe(s), actions ${config.doc.actions === undefined ? 'off' : `in ${config.doc.actions.mode} mode`}`,
+      `configuration from ${from}: ${loaded.files.length} rule file(s), ${rules} rule(s), ${config.doc.probes.length} probe(s), ${featureSummary(config.doc)}`,
     ),
   ]
   for (const e of loaded.errors)
