@@ -12,6 +12,13 @@
 // (Deployment, ReplicaSets), the silence check, the decision and the patch.
 //
 //   node bench/action.mjs [--trials 20] [--interval 1s] [--out bench/results/action.json] [--smoke] [--keep-logs DIR]
+//
+// Options:
+//   --trials N        trials, one Deployment each (default 20; 2 with --smoke)
+//   --interval D      rollguard's evaluation interval (default 1s)
+//   --out FILE        the result file (default bench/results/action.json)
+//   --smoke           2 trials and a 2-minute bound instead of 10, marked as a smoke run: checks the script works
+//   --keep-logs DIR   write rollguard's log there (default: a temporary directory, removed at the end)
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -19,7 +26,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import {
-  flagValue,
+  cliArgs,
   log,
   machineInfo,
   median,
@@ -32,12 +39,20 @@ import {
   writeJson,
 } from './lib/common.mjs'
 
-const argv = process.argv.slice(2)
-const smoke = argv.includes('--smoke')
-const trials = Number(flagValue(argv, 'trials', smoke ? '2' : '20'))
-const interval = flagValue(argv, 'interval', '1s')
-const out = flagValue(argv, 'out', join(RESULTS, 'action.json'))
-const keepLogs = flagValue(argv, 'keep-logs', undefined)
+const { values: args } = cliArgs(import.meta.url, {
+  options: {
+    smoke: { type: 'boolean', default: false },
+    trials: { type: 'string' },
+    interval: { type: 'string', default: '1s' },
+    out: { type: 'string', default: join(RESULTS, 'action.json') },
+    'keep-logs': { type: 'string' },
+  },
+})
+const smoke = args.smoke
+const trials = Number(args.trials ?? (smoke ? '2' : '20'))
+const interval = args.interval
+const out = args.out
+const keepLogs = args['keep-logs']
 const NAMESPACE = 'bench'
 
 /** fakeKube loads the fake API server, building it when missing (tsc; the demo builds the same thing). */

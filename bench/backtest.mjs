@@ -17,6 +17,21 @@
 //   node bench/backtest.mjs --profile DIR --engines rollguard --trials 1   # rollguard under node --cpu-prof
 //   node bench/backtest.mjs --dist /tmp/dist-before --engines rollguard     # another build of rollguard (its main.js)
 //   node bench/backtest.mjs --nice=-10                 # (root) Prometheus and the engines ahead of other work on a shared machine
+//
+// Options:
+//   --smoke            20 Deployments × 1 h, one trial, shorter bounds, marked as a smoke run: checks the script works
+//   --deployments N    Deployments in the generated history, 5..5000 (default 1000; 20 with --smoke)
+//   --hours H          hours of history, up to 168 (default 24; 1 with --smoke)
+//   --step D           the replay's evaluation step, whole seconds or minutes (default 1m)
+//   --trials N         runs per engine, in alternating order (default 3; 1 with --smoke)
+//   --engines LIST     comma-separated: rollguard, vmalert (default rollguard,vmalert)
+//   --out FILE         the result file (default bench/results/backtest.json)
+//   --profile DIR      also write rollguard's CPU profiles there (node --cpu-prof), one directory per trial
+//   --keep-logs DIR    write Prometheus's and the engines' logs and output there (default: a temporary directory)
+//   --keep-tsdb DIR    generate the TSDB there (an empty or new directory) and keep it
+//   --reuse-tsdb DIR   replay a TSDB kept with --keep-tsdb (same --deployments and --hours) instead of generating one
+//   --dist DIR         measure the rollguard build in DIR (its main.js; default dist/)
+//   --nice N           nice value of Prometheus, the engines and this script, -20..19 (default 0; below 0 needs root)
 import { execFile, spawn } from 'node:child_process'
 import {
   existsSync,
@@ -32,11 +47,12 @@ import {
 } from 'node:fs'
 import { setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs, promisify } from 'node:util'
+import { promisify } from 'node:util'
 import {
   DIST_MAIN,
   ROOT,
   RESULTS,
+  cliArgs,
   cpuSeconds,
   fetchJson,
   fetchText,
@@ -61,7 +77,7 @@ import {
 } from './lib/backtest-data.mjs'
 import { startRemoteWriteSink } from './lib/remote-write-sink.mjs'
 
-const { values: args } = parseArgs({
+const { values: args, fail } = cliArgs(import.meta.url, {
   options: {
     smoke: { type: 'boolean', default: false },
     deployments: { type: 'string' },
@@ -85,7 +101,7 @@ const TRIALS = Number(args.trials ?? (SMOKE ? 1 : 3))
 const STEP = args.step
 const STEP_MS = (() => {
   const m = /^(\d+)(s|m)$/.exec(STEP)
-  if (m === null) throw new Error(`--step is whole seconds or minutes (30s, 1m), not ${STEP}`)
+  if (m === null) fail(`--step is whole seconds or minutes (30s, 1m), not ${STEP}`)
   return Number(m[1]) * (m[2] === 'm' ? 60_000 : 1000)
 })()
 const SCRAPE_MS = 30_000
@@ -105,12 +121,11 @@ const TARGETS = { wallSeconds: 30, peakRssMiB: 300 }
 const RUN_TIMEOUT_MS = SMOKE ? 60_000 : 600_000
 const DEADLINE_MS = (SMOKE ? 180 : 900) * 1000 + TRIALS * ENGINES.length * RUN_TIMEOUT_MS
 
-if (!Number.isInteger(N) || N < 5 || N > 5000) throw new Error('--deployments must be 5..5000')
-if (!(HOURS > 0 && HOURS <= 24 * 7)) throw new Error('--hours must be in (0, 168]')
-if (!Number.isInteger(TRIALS) || TRIALS < 1) throw new Error('--trials must be a positive integer')
-if (!Number.isInteger(NICE) || NICE < -20 || NICE > 19) throw new Error('--nice must be an integer in -20..19')
-for (const e of ENGINES)
-  if (e !== 'rollguard' && e !== 'vmalert') throw new Error(`unknown engine ${e} (rollguard, vmalert)`)
+if (!Number.isInteger(N) || N < 5 || N > 5000) fail('--deployments must be 5..5000')
+if (!(HOURS > 0 && HOURS <= 24 * 7)) fail('--hours must be in (0, 168]')
+if (!Number.isInteger(TRIALS) || TRIALS < 1) fail('--trials must be a positive integer')
+if (!Number.isInteger(NICE) || NICE < -20 || NICE > 19) fail('--nice must be an integer in -20..19')
+for (const e of ENGINES) if (e !== 'rollguard' && e !== 'vmalert') fail(`unknown engine ${e} (rollguard, vmalert)`)
 
 const execFileAsync = promisify(execFile)
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined

@@ -18,14 +18,26 @@
 //   resolve engine    = first resolved alert received − instant the expression stopped being true in the TSDB
 // The TSDB instants come from a query_range of the rule's own expression at 100 ms steps, snapped to the exact
 // timestamp of the scrape that changed the result.
+//
+// Options:
+//   --smoke                  1 trial, `for` 3s, shorter bounds, marked as a smoke run: checks the script works
+//   --trials N               trials (default 12; 1 with --smoke)
+//   --for D                  the rules' `for`, whole seconds, at least 2s (default 5s; 3s with --smoke)
+//   --window D               the rules' range window (default 5s)
+//   --engines LIST           comma-separated: prometheus, vmalert, rollguard (default prometheus,vmalert,rollguard)
+//   --backend NAME           what vmalert and rollguard query: prometheus or victoria-metrics (default prometheus)
+//   --vm-latency-offset D    VictoriaMetrics's -search.latencyOffset with --backend victoria-metrics (default 0s)
+//   --out FILE               the result file (default bench/results/detection.json, or
+//                            bench/results/detection-victoria-metrics.json with --backend victoria-metrics)
+//   --keep-logs DIR          write every process's log there and keep the work directory (default: removed)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { parse as parseYaml } from 'yaml'
 import {
   RESULTS,
   benchRuleText,
+  cliArgs,
   fetchJson,
   fetchText,
   log,
@@ -41,7 +53,7 @@ import {
   writeJson,
 } from './lib/common.mjs'
 
-const { values: args } = parseArgs({
+const { values: args, fail } = cliArgs(import.meta.url, {
   options: {
     smoke: { type: 'boolean', default: false },
     trials: { type: 'string' },
@@ -84,11 +96,11 @@ const SHORT_MS = Math.max(1000, FOR_MS - 3000)
 // Hard bound of the whole run.
 const DEADLINE_MS = (SMOKE ? 150 : 240) * 1000 + TRIALS * (4 * FOR_MS + 75_000)
 
-if (!Number.isInteger(TRIALS) || TRIALS < 1) throw new Error('--trials must be a positive integer')
-if (!(FOR_MS >= 2000)) throw new Error('--for must be at least 2s (e.g. 5s)')
-for (const e of ENGINES) if (!(e in PREFIX)) throw new Error(`unknown engine ${e} (prometheus, vmalert, rollguard)`)
+if (!Number.isInteger(TRIALS) || TRIALS < 1) fail('--trials must be a positive integer')
+if (!(FOR_MS >= 2000)) fail('--for must be at least 2s (e.g. 5s)')
+for (const e of ENGINES) if (!(e in PREFIX)) fail(`unknown engine ${e} (prometheus, vmalert, rollguard)`)
 if (BACKEND !== 'prometheus' && BACKEND !== 'victoria-metrics')
-  throw new Error(`unknown backend ${BACKEND} (prometheus, victoria-metrics)`)
+  fail(`unknown backend ${BACKEND} (prometheus, victoria-metrics)`)
 
 /** waitFor polls fn (bounded) until it returns something other than undefined/false. */
 async function waitFor(what, timeoutMs, fn, everyMs = 100) {

@@ -9,16 +9,22 @@
 //
 // Prints one JSON line per client (p50/p99 latency in ms, peak and after-load RSS in MiB) and writes
 // bench/results/http-client.json.
+//
+// Options:
+//   --requests N     silence checks per client and round (default 2000)
+//   --silences N     silences in the stand-in's list (default 200)
+//   --axios DIR      also measure axios, installed in DIR (default: only the node:http client)
+//   --child CLIENT, --url URL   internal: how this script runs itself as the measured child process
 import { fork } from 'node:child_process'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
+import { cliArgs } from './lib/common.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const { values: args } = parseArgs({
+const { values: args } = cliArgs(import.meta.url, {
   options: {
     requests: { type: 'string', default: '2000' },
     silences: { type: 'string', default: '200' },

@@ -2,11 +2,15 @@
 // Summarizes V8 CPU profiles (node --cpu-prof, e.g. from `node bench/scale.mjs --profile DIR`): self time by
 // package/area and by function, and inclusive time of rollguard's own functions.
 //   node bench/profile-summary.mjs DIR-or-FILE... [--top 25] [--json]
+//
+// Options:
+//   --top N    rows per table (default 25)
+//   --json     one JSON line per profile instead of the tables
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
+import { cliArgs } from './lib/common.mjs'
 
-const { values, positionals } = parseArgs({
+const { values, positionals, fail } = cliArgs(import.meta.url, {
   allowPositionals: true,
   options: { top: { type: 'string', default: '25' }, json: { type: 'boolean', default: false } },
 })
@@ -79,10 +83,7 @@ function pct(us, total) {
   return `${((100 * us) / total).toFixed(1).padStart(5)} %`
 }
 
-if (positionals.length === 0) {
-  process.stderr.write('usage: node bench/profile-summary.mjs DIR-or-FILE... [--top N] [--json]\n')
-  process.exit(2)
-}
+if (positionals.length === 0) fail('name at least one profile file or directory of them')
 for (const f of files(positionals)) {
   const s = summarize(JSON.parse(readFileSync(f, 'utf8')))
   if (values.json) {

@@ -6,9 +6,12 @@
 //   GET    /summary                                   per engine: requests, alerts, firing, resolved
 //   DELETE /events                                    forget everything
 // Loopback only. Run standalone: node bench/recorder.mjs --port 9093
+//
+// Options:
+//   --port N   the loopback port to listen on (default 0: a free one; the URL is printed as JSON)
 import { createServer } from 'node:http'
 import { pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
+import { cliArgs } from './lib/common.mjs'
 
 const MAX_EVENTS = 200_000
 const MAX_BODY = 64 * 1024 * 1024
@@ -134,7 +137,7 @@ export async function startRecorder({ port = 0 } = {}) {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } })
+  const { values } = cliArgs(import.meta.url, { options: { port: { type: 'string', default: '0' } } })
   const srv = await startRecorder({ port: Number(values.port) })
   process.stdout.write(`${JSON.stringify({ url: srv.url, port: srv.port })}\n`)
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void srv.stop().then(() => process.exit(0)))

@@ -3,12 +3,23 @@
 // (bench/results/{detection,detection-victoria-metrics,scale,action,webhook,soak,backtest}.json). Only the text between
 // the GENERATED markers changes.
 //   node bench/report.mjs [--detection FILE] [--detection-vm FILE] [--scale FILE] [--action FILE] [--webhook FILE] [--soak FILE] [--backtest FILE] [--doc docs/benchmarks.md] [--allow-smoke]
+//
+// Options (a result file that does not exist leaves its section at "no results yet"):
+//   --detection FILE      detection results (default bench/results/detection.json)
+//   --detection-vm FILE   detection results against VictoriaMetrics
+//                         (default bench/results/detection-victoria-metrics.json)
+//   --scale FILE          scale results (default bench/results/scale.json)
+//   --action FILE         action-latency results (default bench/results/action.json)
+//   --webhook FILE        webhook results (default bench/results/webhook.json)
+//   --soak FILE           memory-soak results (default bench/results/soak.json)
+//   --backtest FILE       backtest results (default bench/results/backtest.json)
+//   --doc FILE            the document to update (default docs/benchmarks.md)
+//   --allow-smoke         accept results of --smoke runs (refused by default, so they do not reach the docs)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
-import { ROOT, RESULTS } from './lib/common.mjs'
+import { ROOT, RESULTS, cliArgs } from './lib/common.mjs'
 
-const { values: args } = parseArgs({
+const { values: args } = cliArgs(import.meta.url, {
   options: {
     detection: { type: 'string', default: join(RESULTS, 'detection.json') },
     'detection-vm': { type: 'string', default: join(RESULTS, 'detection-victoria-metrics.json') },

@@ -1,17 +1,20 @@
 #!/usr/bin/env node
 // Loads one rule file with rollguard's loader (dist/rules/load.js) in a fresh process and prints what that costs:
 // parse time and peak RSS (VmHWM) before/after. The scale benchmark runs it for each layout, so rule-loading memory
-// can be told apart from evaluation memory.   node bench/rule-load.mjs FILE
+// can be told apart from evaluation memory.
+//
+//   node bench/rule-load.mjs FILE
+//
+// FILE is the rule file to load; there are no options. Prints one JSON line: file, bytes, groups, rules, parseMs,
+// rssBeforeMiB, peakRssMiB.
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { ROOT, memoryKiB, round } from './lib/common.mjs'
+import { ROOT, cliArgs, memoryKiB, round } from './lib/common.mjs'
 
-const file = process.argv[2]
-if (file === undefined) {
-  process.stderr.write('usage: node bench/rule-load.mjs FILE\n')
-  process.exit(2)
-}
+const { positionals, fail } = cliArgs(import.meta.url, { allowPositionals: true })
+if (positionals.length !== 1) fail('name one rule FILE')
+const file = positionals[0]
 const { parseRuleFile } = await import(pathToFileURL(join(ROOT, 'dist', 'rules', 'load.js')).href)
 const text = readFileSync(file, 'utf8')
 const before = memoryKiB(process.pid)

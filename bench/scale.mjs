@@ -18,15 +18,32 @@
 //   node bench/scale.mjs --profile /tmp/prof --engines rollguard --layouts per-deployment --trials 1
 //   node bench/scale.mjs --rollguard-node-args='--max-old-space-size=256 --max-semi-space-size=1' --out /tmp/pod.json
 //                                                      # rollguard's heap sized as in the shipped 512 MiB pod
+//
+// Options:
+//   --smoke                 20 Deployments, 1 s interval, short windows, marked as a smoke run: checks the script works
+//   --deployments N         Deployments of the synthetic target, 1..5000 (default 1000; 20 with --smoke)
+//   --trials N              trials per engine and layout (default 3; 1 with --smoke)
+//   --interval D            scrape and evaluation interval, whole seconds (default 5s; 1s with --smoke)
+//   --warmup D              warm-up before each window, whole seconds (default 60s; 3s with --smoke)
+//   --measure D             measurement window, whole seconds (default 60s; 5s with --smoke)
+//   --engines LIST          comma-separated: rollguard, rollguard-uncoalesced, vmalert (default rollguard,vmalert)
+//   --layouts LIST          comma-separated: idle (no rules), grouped, per-deployment, per-deployment-team
+//                           (default idle,grouped,per-deployment)
+//   --faulty R              share of the Deployments that carry a fault (default 0.05)
+//   --profile DIR           also write rollguard's CPU profiles there (node --cpu-prof) and summarize them
+//   --out FILE              the result file (default bench/results/scale.json)
+//   --keep-logs DIR         write every process's log there and keep the work directory (default: removed)
+//   --rollguard-node-args ARGS   Node/V8 flags for the rollguard engines, space-separated (default none)
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs, promisify } from 'node:util'
+import { promisify } from 'node:util'
 import {
   BENCH,
   RESULTS,
   benchRuleText,
+  cliArgs,
   cpuSeconds,
   fetchJson,
   machineBusySeconds,
@@ -46,7 +63,7 @@ import {
 } from './lib/common.mjs'
 import { perDeploymentRules, perTeamRules } from './lib/rule-layouts.mjs'
 
-const { values: args } = parseArgs({
+const { values: args, fail } = cliArgs(import.meta.url, {
   options: {
     smoke: { type: 'boolean', default: false },
     deployments: { type: 'string' },
@@ -65,9 +82,9 @@ const { values: args } = parseArgs({
   },
 })
 const SMOKE = args.smoke
-const seconds = s => {
+const seconds = (name, s) => {
   const m = /^(\d+)s$/.exec(s)
-  if (m === null) throw new Error(`durations are whole seconds like 60s, not ${s}`)
+  if (m === null) fail(`--${name} is whole seconds like 60s, not ${s}`)
   return Number(m[1])
 }
 const N = Number(args.deployments ?? (SMOKE ? 20 : 1000))
@@ -75,9 +92,9 @@ const TRIALS = Number(args.trials ?? (SMOKE ? 1 : 3))
 const INTERVAL = args.interval ?? (SMOKE ? '1s' : '5s')
 const WARMUP = args.warmup ?? (SMOKE ? '3s' : '60s')
 const MEASURE = args.measure ?? (SMOKE ? '5s' : '60s')
-const INTERVAL_S = seconds(INTERVAL)
-const WARMUP_S = seconds(WARMUP)
-const MEASURE_S = seconds(MEASURE)
+const INTERVAL_S = seconds('interval', INTERVAL)
+const WARMUP_S = seconds('warmup', WARMUP)
+const MEASURE_S = seconds('measure', MEASURE)
 const ENGINES = args.engines
   .split(',')
   .map(s => s.trim())
@@ -97,12 +114,10 @@ const FILL_S = SMOKE ? 6 : 65
 const PER_RUN_S = WARMUP_S + MEASURE_S + 45
 const DEADLINE_MS = (180 + FILL_S + TRIALS * ENGINES.length * LAYOUTS.length * PER_RUN_S) * 1000
 
-if (!Number.isInteger(N) || N < 1 || N > 5000) throw new Error('--deployments must be 1..5000')
-if (!Number.isInteger(TRIALS) || TRIALS < 1) throw new Error('--trials must be a positive integer')
-for (const e of ENGINES)
-  if (!ENGINE_NAMES.includes(e)) throw new Error(`unknown engine ${e} (${ENGINE_NAMES.join(', ')})`)
-for (const l of LAYOUTS)
-  if (!LAYOUT_NAMES.includes(l)) throw new Error(`unknown layout ${l} (${LAYOUT_NAMES.join(', ')})`)
+if (!Number.isInteger(N) || N < 1 || N > 5000) fail('--deployments must be 1..5000')
+if (!Number.isInteger(TRIALS) || TRIALS < 1) fail('--trials must be a positive integer')
+for (const e of ENGINES) if (!ENGINE_NAMES.includes(e)) fail(`unknown engine ${e} (${ENGINE_NAMES.join(', ')})`)
+for (const l of LAYOUTS) if (!LAYOUT_NAMES.includes(l)) fail(`unknown layout ${l} (${LAYOUT_NAMES.join(', ')})`)
 
 const execFileAsync = promisify(execFile)
 

@@ -9,16 +9,24 @@
 //   npm run build && node bench/sharding.mjs --groups 1000 --measure 60s   # 4,000 rules
 //   node bench/sharding.mjs --groups 250 --measure 30s                     # reduced
 // Writes the results to --out (bench/results/sharding.json) and prints them.
+//
+// Options:
+//   --groups N        groups, one per Deployment, 4 rules each (default 1000)
+//   --interval D      scrape and evaluation interval, in seconds (default 5s)
+//   --warmup D        wait after the replicas start, before they are checked for settling (default 30s)
+//   --measure D       measurement window (default 60s)
+//   --replicas LIST   comma-separated replica counts, run one after the other (default 1,2,3)
+//   --out FILE        the result file (default bench/results/sharding.json)
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import { parse as parseYaml } from 'yaml'
 import {
   ROOT,
   benchRuleText,
+  cliArgs,
   cpuSeconds,
   fetchJson,
   fetchText,
@@ -33,7 +41,7 @@ import {
 } from './lib/common.mjs'
 import { perDeploymentRules } from './lib/rule-layouts.mjs'
 
-const { values: args } = parseArgs({
+const { values: args, fail } = cliArgs(import.meta.url, {
   options: {
     groups: { type: 'string', default: '1000' },
     interval: { type: 'string', default: '5s' },
@@ -44,6 +52,10 @@ const { values: args } = parseArgs({
   },
 })
 const seconds = s => Number(s.replace(/s$/, ''))
+for (const name of ['interval', 'warmup', 'measure'])
+  if (!/^\d+s$/.test(args[name])) fail(`--${name} is whole seconds like 60s, not ${args[name]}`)
+if (!/^[1-9]\d*$/.test(args.groups)) fail(`--groups is a positive whole number, not ${args.groups}`)
+if (!/^[1-9]\d*(,[1-9]\d*)*$/.test(args.replicas)) fail(`--replicas is a list like 1,2,3, not ${args.replicas}`)
 const GROUPS = Number(args.groups)
 
 async function fakeKube() {

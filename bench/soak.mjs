@@ -18,15 +18,32 @@
 //
 // Targets: after minute 16, RSS within ±10 % of its mean, and a heap floor that does not grow (slope < 0.5 MB per
 // 10 minutes).
+//
+// Options:
+//   --smoke                 50 rules, 20 s, reloads every 5 s, marked as a smoke run: checks the script works
+//   --minutes M             how long to run (default 40; 1/3 with --smoke)
+//   --rules N               rules, at least --groups (default 2000; 50 with --smoke)
+//   --groups N              rule groups (default 20; 5 with --smoke)
+//   --interval S            scrape and evaluation interval, seconds (default 1)
+//   --reload-every S        seconds between SIGHUP reloads (default 180; 5 with --smoke)
+//   --sample-every S        seconds per sample window (default 30; 5 with --smoke)
+//   --flap-period S         seconds of one on/off cycle of the flapping series (default 60; 10 with --smoke)
+//   --webhook-rate R        webhook notifications per second (default 5)
+//   --settled-after M       minutes after which samples count in the summary (default 16; 0 with --smoke)
+//   --out FILE              the result file (default bench/results/soak.json)
+//   --resummarize FILE      recompute the summary of a result file in place, start nothing
+//   --heap-snapshots DIR    let rollguard write heap snapshots there (on SIGUSR2)
+//   --snapshot-at LIST      comma-separated minutes at which to take one, with --heap-snapshots (default none)
+//   --keep-logs DIR         write every process's log there and keep the work directory (default: removed)
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { stringify } from 'yaml'
 import {
   DIST_MAIN,
   RESULTS,
   ROOT,
+  cliArgs,
   fetchText,
   log,
   machineInfo,
@@ -39,7 +56,7 @@ import {
   writeJson,
 } from './lib/common.mjs'
 
-const { values: args } = parseArgs({
+const { values: args, fail } = cliArgs(import.meta.url, {
   options: {
     smoke: { type: 'boolean', default: false },
     minutes: { type: 'string' },
@@ -61,8 +78,7 @@ const { values: args } = parseArgs({
 const SMOKE = args.smoke
 const num = (name, fallback) => {
   const v = Number(args[name] ?? fallback)
-  if (!Number.isFinite(v) || v < 0 || (v === 0 && name !== 'settled-after'))
-    throw new Error(`--${name} must be a positive number`)
+  if (!Number.isFinite(v) || v < 0 || (v === 0 && name !== 'settled-after')) fail(`--${name} must be a positive number`)
   return v
 }
 const DURATION_S = Math.round(num('minutes', SMOKE ? 1 / 3 : 40) * 60)
@@ -86,7 +102,7 @@ const SNAPSHOT_AT_S = args['snapshot-at']
   .map(x => Number(x) * 60)
 const DEADLINE_MS = (DURATION_S + 240 + SNAPSHOT_AT_S.length * 120) * 1000
 
-if (GROUPS < 1 || RULES < GROUPS) throw new Error('--rules must be at least --groups')
+if (GROUPS < 1 || RULES < GROUPS) fail('--rules must be at least --groups')
 if (!SMOKE && DURATION_S < 40 * 60) log(`soak: ${DURATION_S / 60} minutes is shorter than the 40 the targets assume`)
 
 // ---- rule sets ---------------------------------------------------------------------------------------------

@@ -12,10 +12,17 @@
 // first half of every --flap-period and 0 for the second, each slot at its own phase; `epoch` counts the slot's
 // periods, so every period is a new series (and a new alert with new labels) while the old one goes stale.
 // Loopback only. Run standalone: node bench/synthetic-target.mjs --deployments 1000 --port 9100
+//
+// Options:
+//   --port N            the loopback port to listen on (default 0: a free one; the URL is printed as JSON)
+//   --deployments N     synthetic Deployments (default 1)
+//   --rps N             requests per second of each Deployment (default 10)
+//   --flap-slots N      bench_flap gauges (default 0: none)
+//   --flap-period S     seconds of one on/off cycle of a flap slot (default 60)
 import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import { pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
+import { cliArgs } from './lib/common.mjs'
 
 /** Series per deployment (see render): 3 request counters + 11 histogram + 1 working set + 2 limits + probe + build info. */
 export const SERIES_PER_DEPLOYMENT = 19
@@ -320,7 +327,7 @@ export async function startTarget({ port = 0, deployments = 1, rps = 10, flapSlo
 }
 
 async function main() {
-  const { values } = parseArgs({
+  const { values } = cliArgs(import.meta.url, {
     options: {
       port: { type: 'string', default: '0' },
       deployments: { type: 'string', default: '1' },

@@ -12,16 +12,26 @@
 //   node bench/webhook.mjs --log-level debug                # also write a log line for every repeat
 //
 // Targets: ≥ 5,000 requests/s and p99 ≤ 20 ms on the benchmark machine.
+//
+// Options:
+//   --smoke              1 s of load after a 1 s warm-up, 2 connections, marked as a smoke run: checks the script works
+//   --duration S         seconds of measured load (default 20; 1 with --smoke)
+//   --warmup S           seconds of load before the measurement (default 3; 1 with --smoke)
+//   --connections N      concurrent connections (default 10; 2 with --smoke)
+//   --out FILE           the result file (default bench/results/webhook.json)
+//   --profile DIR        also write rollguard's CPU profile there (node --cpu-prof)
+//   --keep-logs DIR      write rollguard's log there (default: a temporary directory, removed at the end)
+//   --log-level LEVEL    rollguard's --log-level (default info)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { stringify } from 'yaml'
 import {
   DIST_MAIN,
   RESULTS,
   ROOT,
+  cliArgs,
   cpuSeconds,
   fetchText,
   log,
@@ -34,7 +44,7 @@ import {
   writeJson,
 } from './lib/common.mjs'
 
-const { values: args } = parseArgs({
+const { values: args, fail } = cliArgs(import.meta.url, {
   options: {
     smoke: { type: 'boolean', default: false },
     duration: { type: 'string' },
@@ -61,7 +71,7 @@ for (const [name, v] of [
   ['warmup', WARMUP_S],
   ['connections', CONNECTIONS],
 ]) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`)
+  if (!Number.isInteger(v) || v < 1) fail(`--${name} must be a positive integer`)
 }
 
 /** notification is a typical Alertmanager notification: one group, 5 firing rollback triggers, as 0.25 renders it. */

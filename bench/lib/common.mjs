@@ -1,10 +1,12 @@
 // Shared helpers of the benchmark scripts: the built project's process helpers (dist/, after `npm run build`),
-// /proc accounting, metrics scraping, statistics, rule files, engine launchers, a run-time bound, results.
+// /proc accounting, metrics scraping, statistics, rule files, engine launchers, a run-time bound, results, and
+// command-line parsing.
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const BENCH = join(ROOT, 'bench')
@@ -308,11 +310,52 @@ export function writeJson(file, data) {
   writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`)
 }
 
-/** parseCommon reads the flags every bench script shares. */
-export function flagValue(argv, name, fallback) {
-  const i = argv.indexOf(`--${name}`)
-  if (i === -1) return fallback
-  const v = argv[i + 1]
-  if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`)
-  return v
+// ---- command line ------------------------------------------------------------------------------------------
+
+/**
+ * cliArgs is node:util's parseArgs for a script people run by hand. `--help` (`-h`) prints the script's leading
+ * comment block, so the usage lives in one place, and exits 0. A bad flag, or a value the script rejects through
+ * the returned fail(message), ends in one line on stderr, `bench/x.mjs: <what is wrong>; see --help`, and exit 2
+ * instead of a stack trace. Call it before anything is started: both exit at once.
+ */
+export function cliArgs(importMetaUrl, config = {}) {
+  const file = fileURLToPath(importMetaUrl)
+  const fail = message => {
+    process.stderr.write(`${relative(ROOT, file)}: ${message}; see --help\n`)
+    process.exit(2)
+  }
+  let parsed
+  try {
+    parsed = parseArgs({ ...config, options: { ...config.options, help: { type: 'boolean', short: 'h' } } })
+  } catch (err) {
+    if (!String(err?.code).startsWith('ERR_PARSE_ARGS_')) throw err
+    fail(parseArgsProblem(err.message))
+  }
+  if (parsed.values.help) {
+    process.stdout.write(leadingComment(file))
+    process.exit(0)
+  }
+  return { ...parsed, fail }
+}
+
+/** parseArgsProblem shortens parseArgs's message (several sentences, some on several lines) to its first sentence. */
+function parseArgsProblem(message) {
+  const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(message)
+  if (ambiguous !== null) return `option '${ambiguous[1]}' needs a value (${ambiguous[1]}=VALUE if it starts with '-')`
+  const first = message
+    .split('\n')[0]
+    .replace(/\. .*$/, '')
+    .replace(/\.$/, '')
+  return first.charAt(0).toLowerCase() + first.slice(1)
+}
+
+/** leadingComment is the block of `//` lines after the shebang, without the `// ` prefixes. */
+function leadingComment(file) {
+  const lines = readFileSync(file, 'utf8').split('\n')
+  if (lines[0]?.startsWith('#!')) lines.shift()
+  const end = lines.findIndex(l => !l.startsWith('//'))
+  return `${lines
+    .slice(0, end === -1 ? lines.length : end)
+    .map(l => l.replace(/^\/\/ ?/, ''))
+    .join('\n')}\n`
 }

@@ -447,3 +447,61 @@ t.test(
     t.notMatch(text, /_No backtest results yet/)
   },
 )
+
+t.test('the sharding benchmark splits the groups between two replicas and writes a well-formed result', async t => {
+  if (!hasBinary('prometheus')) {
+    t.plan(0, 'skipped: prometheus is not installed (npm run deps:system)')
+    return
+  }
+  // bench/sharding.mjs runs the built daemon and the fake API server that holds the member Leases.
+  const failure = await ensureBuilt()
+  t.equal(failure, '', 'dist/ and the fake API server are built')
+  if (failure !== '') return
+  const dir = t.testdir()
+  const out = join(dir, 'sharding.json')
+  const groups = 8
+  const bench = await run(
+    [
+      join(ROOT, 'bench', 'sharding.mjs'),
+      ...['--groups', String(groups), '--interval', '1s', '--warmup', '3s', '--measure', '5s'],
+      ...['--replicas', '1,2', '--out', out],
+    ],
+    200_000,
+  )
+  t.equal(bench.code, 0, `sharding run exits 0\n${bench.stderr.slice(-3000)}`)
+  if (bench.code !== 0) return
+  const s = JSON.parse(readFileSync(out, 'utf8')) as {
+    benchmark: string
+    groups: number
+    rules: number
+    results: Array<{
+      replicas: number
+      settledAfterS: number
+      perReplica: Array<{
+        cpuSecondsPerMinute: number
+        peakRssMiB: number
+        evaluationsPerMinute: number
+        groupsOwned: number
+      }>
+    }>
+  }
+  t.equal(s.benchmark, 'sharding')
+  t.match(s, { groups, rules: groups * 4 })
+  t.same(
+    s.results.map(r => [r.replicas, r.perReplica.length]),
+    [
+      [1, 1],
+      [2, 2],
+    ],
+    'one result per replica count, one row per replica',
+  )
+  for (const r of s.results) {
+    const owned = r.perReplica.reduce((sum, p) => sum + p.groupsOwned, 0)
+    t.equal(owned, groups, `${r.replicas} replica(s): every group owned exactly once`)
+    for (const p of r.perReplica) {
+      t.ok(p.cpuSecondsPerMinute > 0 && p.peakRssMiB > 0, `${r.replicas} replica(s): CPU and RSS measured`)
+      if (p.groupsOwned > 0)
+        t.ok(p.evaluationsPerMinute > 0, `${r.replicas} replica(s): a replica evaluates its groups`)
+    }
+  }
+})

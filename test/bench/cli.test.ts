@@ -1,0 +1,113 @@
+// Every bench/*.mjs script is a command people run by hand: --help (and -h) prints its usage (the script's leading
+// comment) and exits 0; an unknown flag or a bad value ends in one line on stderr and exit 2, not a stack trace.
+// Both happen before the script starts anything, so no build, Prometheus or benchmark run is needed here.
+import { execFile } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t, { type Test } from 'tap'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const BENCH = join(ROOT, 'bench')
+
+/** One option per script that its --help must name (a new script without an entry fails the test). */
+const OPTION: Record<string, string> = {
+  'action.mjs': '--trials',
+  'backtest.mjs': '--reuse-tsdb',
+  'detection.mjs': '--vm-latency-offset',
+  'http-client.mjs': '--axios',
+  'profile-summary.mjs': '--top',
+  'recorder.mjs': '--port',
+  'report.mjs': '--allow-smoke',
+  'rule-load.mjs': 'FILE',
+  'scale.mjs': '--rollguard-node-args',
+  'sharding.mjs': '--replicas',
+  'soak.mjs': '--snapshot-at',
+  'synthetic-target.mjs': '--flap-slots',
+  'webhook.mjs': '--connections',
+}
+
+/** Values the scripts check before starting anything: each must end the same way as an unknown flag. */
+const BAD_VALUES: Array<[script: string, args: string[], mentions: string]> = [
+  ['scale.mjs', ['--warmup', '1m'], '--warmup'],
+  ['backtest.mjs', ['--step', '5x'], '--step'],
+  ['detection.mjs', ['--for', '1s'], '--for'],
+  ['soak.mjs', ['--minutes', 'many'], '--minutes'],
+  ['webhook.mjs', ['--duration', '0'], '--duration'],
+  ['action.mjs', ['--out'], '--out'],
+  ['rule-load.mjs', [], 'FILE'],
+  ['sharding.mjs', ['--interval', 'abc'], '--interval'],
+  ['sharding.mjs', ['--replicas', '1,x'], '--replicas'],
+]
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+function run(script: string, args: readonly string[]): Promise<Run> {
+  return new Promise(resolve => {
+    // Bounded: a script that went on to start its benchmark is stopped (SIGTERM lets it stop its children) and fails.
+    execFile(
+      process.execPath,
+      [join(BENCH, script), ...args],
+      { cwd: ROOT, timeout: 30_000, killSignal: 'SIGTERM' },
+      (err, stdout, stderr) => {
+        const code =
+          err === null
+            ? 0
+            : typeof (err as { code?: unknown }).code === 'number'
+              ? (err as { code: number }).code
+              : null
+        resolve({ code, stdout, stderr })
+      },
+    )
+  })
+}
+
+/** expectUsageError checks the one-line error: the script, what is wrong (naming `mentions`), the hint, no stack. */
+function expectUsageError(t: Test, r: Run, script: string, mentions: string): void {
+  t.equal(r.code, 2, `exit 2\n${r.stderr}`)
+  t.equal(r.stdout, '', 'nothing on stdout')
+  t.match(r.stderr, /^[^\n]*\n$/, 'one line on stderr')
+  t.ok(r.stderr.startsWith(`bench/${script}: `), 'names the script')
+  t.ok(r.stderr.includes(mentions), `mentions ${mentions}`)
+  t.ok(r.stderr.trimEnd().endsWith('; see --help'), 'points at --help')
+  t.notMatch(r.stderr, /^ {4}at /m, 'no stack trace')
+}
+
+const scripts = readdirSync(BENCH)
+  .filter(f => f.endsWith('.mjs'))
+  .sort()
+
+t.test('every bench script has an entry here', async t => {
+  t.ok(scripts.length > 0)
+  t.same(scripts, Object.keys(OPTION).sort())
+})
+
+for (const script of scripts) {
+  t.test(`bench/${script}: --help, -h and an unknown flag`, async t => {
+    const [help, short, unknown] = await Promise.all([
+      run(script, ['--help']),
+      run(script, ['-h']),
+      run(script, ['--no-such-flag']),
+    ])
+    t.equal(help.code, 0, `--help exits 0\n${help.stderr}`)
+    t.equal(help.stderr, '', 'nothing on stderr')
+    t.ok(help.stdout.includes(`bench/${script}`), 'the usage names the script')
+    const option = OPTION[script] ?? '--help'
+    t.ok(help.stdout.includes(option), `the usage lists ${option}`)
+    t.notMatch(help.stdout, /^\/\//m, 'comment prefixes are stripped')
+    t.equal(short.code, 0, '-h exits 0')
+    t.equal(short.stdout, help.stdout, '-h prints the same usage')
+    expectUsageError(t, unknown, script, '--no-such-flag')
+  })
+}
+
+t.test('bad values are one-line errors too', async t => {
+  const runs = await Promise.all(BAD_VALUES.map(([script, args]) => run(script, args)))
+  BAD_VALUES.forEach(([script, args, mentions], i) => {
+    t.test(`bench/${script} ${args.join(' ')}`, async t => expectUsageError(t, runs[i] as Run, script, mentions))
+  })
+})
