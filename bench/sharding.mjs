@@ -8,7 +8,9 @@
 //
 //   npm run build && node bench/sharding.mjs --groups 1000 --measure 60s   # 4,000 rules
 //   node bench/sharding.mjs --groups 250 --measure 30s                     # reduced
-// Writes the results to --out (bench/results/sharding.json) and prints them.
+// With --trials N the whole sequence runs N times (one Prometheus, a fresh set of replicas per window); the summary
+// has, per replica count, the median over trials of each trial's mean per replica. Writes the results to --out
+// (bench/results/sharding.json) and prints them.
 //
 // Options:
 //   --groups N        groups, one per Deployment, 4 rules each (default 1000)
@@ -16,6 +18,7 @@
 //   --warmup D        wait after the replicas start, before they are checked for settling (default 30s)
 //   --measure D       measurement window (default 60s)
 //   --replicas LIST   comma-separated replica counts, run one after the other (default 1,2,3)
+//   --trials N        how many times to run the whole sequence (default 1)
 //   --out FILE        the result file (default bench/results/sharding.json)
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -32,6 +35,7 @@ import {
   fetchText,
   loadDist,
   log,
+  median,
   memoryKiB,
   metricSum,
   round,
@@ -48,6 +52,7 @@ const { values: args, fail } = cliArgs(import.meta.url, {
     warmup: { type: 'string', default: '30s' },
     measure: { type: 'string', default: '60s' },
     replicas: { type: 'string', default: '1,2,3' },
+    trials: { type: 'string', default: '1' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results', 'sharding.json') },
   },
 })
@@ -56,6 +61,8 @@ for (const name of ['interval', 'warmup', 'measure'])
   if (!/^\d+s$/.test(args[name])) fail(`--${name} is whole seconds like 60s, not ${args[name]}`)
 if (!/^[1-9]\d*$/.test(args.groups)) fail(`--groups is a positive whole number, not ${args.groups}`)
 if (!/^[1-9]\d*(,[1-9]\d*)*$/.test(args.replicas)) fail(`--replicas is a list like 1,2,3, not ${args.replicas}`)
+if (!/^[1-9]\d*$/.test(args.trials)) fail(`--trials is a positive whole number, not ${args.trials}`)
+const TRIALS = Number(args.trials)
 const GROUPS = Number(args.groups)
 
 async function fakeKube() {
@@ -128,29 +135,11 @@ function metricsOf(engines) {
   return Promise.all(engines.map(e => fetchText(`${e.url}/metrics`)))
 }
 
-const results = []
-try {
-  for (const n of args.replicas.split(',').map(Number)) {
-    const engines = []
-    for (let i = 0; i < n; i++) {
-      const config = join(work, `r${n}-${i}.yml`)
-      writeFileSync(
-        config,
-        `rules:\n  query_coalescing: false\nkubernetes:\n  kubeconfig: ${kubeconfig}\nsharding:\n  enabled: ${n > 1}\n  namespace: bench\n  identity: r${n}-${i}\n`,
-      )
-      engines.push(
-        await startRollguard(dist, {
-          prometheusUrl: prom.url,
-          alertmanagerUrl: 'http://127.0.0.1:9',
-          rules,
-          interval: args.interval,
-          config,
-          logLevel: 'warn',
-          logFile: join(work, `r${n}-${i}.log`),
-          startTimeoutMs: 120_000,
-        }),
-      )
-    }
+/** measure starts n replicas, waits for them to settle, measures one window and stops them (also on failure). */
+async function measure(n, trial) {
+  const engines = []
+  try {
+    for (let i = 0; i < n; i++) engines.push(await startReplica(n, i))
     await sleep(seconds(args.warmup) * 1000)
     const settledAfterS = n > 1 ? await settled(engines) : 0
     const cpu0 = engines.map(e => cpuSeconds(e.pid))
@@ -160,7 +149,7 @@ try {
     const minutes = (Date.now() - t0) / 60_000
     const texts = await metricsOf(engines)
     const delta = (i, name) => metricSum(texts[i], name) - metricSum(before[i], name)
-    const replicas = engines.map((e, i) => ({
+    const perReplica = engines.map((e, i) => ({
       cpuSecondsPerMinute: round((cpuSeconds(e.pid) - (cpu0[i] ?? 0)) / minutes, 2),
       ...rssMiB(memoryKiB(e.pid)),
       evaluationsPerMinute: round(delta(i, 'rollguard_rule_evaluations_total') / minutes, 0),
@@ -168,9 +157,64 @@ try {
       restoresInWindow: delta(i, 'rollguard_rule_group_restores_total'),
       missedIterationsInWindow: delta(i, 'rollguard_rule_group_iterations_missed_total'),
     }))
-    results.push({ replicas: n, settledAfterS, perReplica: replicas })
-    log(`${n} replica(s): ${JSON.stringify(replicas)}`)
+    return { trial, replicas: n, settledAfterS, perReplica }
+  } finally {
     for (const e of engines) await e.stop()
+  }
+}
+
+/** startReplica starts replica i of n: sharded when n > 1, with an identity of its own. */
+function startReplica(n, i) {
+  const config = join(work, `r${n}-${i}.yml`)
+  writeFileSync(
+    config,
+    `rules:\n  query_coalescing: false\nkubernetes:\n  kubeconfig: ${kubeconfig}\nsharding:\n  enabled: ${n > 1}\n  namespace: bench\n  identity: r${n}-${i}\n`,
+  )
+  return startRollguard(dist, {
+    prometheusUrl: prom.url,
+    alertmanagerUrl: 'http://127.0.0.1:9',
+    rules,
+    interval: args.interval,
+    config,
+    logLevel: 'warn',
+    logFile: join(work, `r${n}-${i}.log`),
+    startTimeoutMs: 120_000,
+  })
+}
+
+/** summarize is, per replica count, the median over trials of each trial's mean per replica. */
+function summarize(results) {
+  const counts = [...new Set(results.map(r => r.replicas))]
+  return counts.map(n => {
+    const runs = results.filter(r => r.replicas === n)
+    const mean = (r, key) => r.perReplica.reduce((sum, p) => sum + p[key], 0) / r.perReplica.length
+    const med = key => round(median(runs.map(r => mean(r, key))), 2)
+    return {
+      replicas: n,
+      trials: runs.length,
+      cpuSecondsPerMinutePerReplica: med('cpuSecondsPerMinute'),
+      peakRssMiBPerReplica: med('peakRssMiB'),
+      rssAtEndMiBPerReplica: med('rssAtEndMiB'),
+      evaluationsPerMinuteAllReplicas: round(
+        median(runs.map(r => r.perReplica.reduce((sum, p) => sum + p.evaluationsPerMinute, 0))),
+        0,
+      ),
+      missedIterationsInWindows: runs.reduce(
+        (sum, r) => sum + r.perReplica.reduce((s2, p) => s2 + p.missedIterationsInWindow, 0),
+        0,
+      ),
+    }
+  })
+}
+
+const results = []
+try {
+  for (let trial = 0; trial < TRIALS; trial++) {
+    for (const n of args.replicas.split(',').map(Number)) {
+      const result = await measure(n, trial)
+      results.push(result)
+      log(`trial ${trial}, ${n} replica(s): ${JSON.stringify(result.perReplica)}`)
+    }
   }
 } finally {
   await prom.stop?.()
@@ -187,6 +231,8 @@ const report = JSON.stringify(
     interval: args.interval,
     warmup: args.warmup,
     measure: args.measure,
+    trials: TRIALS,
+    summary: summarize(results),
     results,
   },
   null,

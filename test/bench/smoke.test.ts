@@ -464,7 +464,7 @@ t.test('the sharding benchmark splits the groups between two replicas and writes
     [
       join(ROOT, 'bench', 'sharding.mjs'),
       ...['--groups', String(groups), '--interval', '1s', '--warmup', '3s', '--measure', '5s'],
-      ...['--replicas', '1,2', '--out', out],
+      ...['--replicas', '1,2', '--trials', '2', '--out', out],
     ],
     200_000,
   )
@@ -474,7 +474,17 @@ t.test('the sharding benchmark splits the groups between two replicas and writes
     benchmark: string
     groups: number
     rules: number
+    trials: number
+    summary: Array<{
+      replicas: number
+      trials: number
+      cpuSecondsPerMinutePerReplica: number
+      peakRssMiBPerReplica: number
+      evaluationsPerMinuteAllReplicas: number
+      missedIterationsInWindows: number
+    }>
     results: Array<{
+      trial: number
       replicas: number
       settledAfterS: number
       perReplica: Array<{
@@ -488,13 +498,28 @@ t.test('the sharding benchmark splits the groups between two replicas and writes
   t.equal(s.benchmark, 'sharding')
   t.match(s, { groups, rules: groups * 4 })
   t.same(
-    s.results.map(r => [r.replicas, r.perReplica.length]),
+    s.results.map(r => [r.trial, r.replicas, r.perReplica.length]),
     [
-      [1, 1],
+      [0, 1, 1],
+      [0, 2, 2],
+      [1, 1, 1],
+      [1, 2, 2],
+    ],
+    'one result per trial and replica count, one row per replica',
+  )
+  t.equal(s.trials, 2)
+  t.same(
+    s.summary.map(x => [x.replicas, x.trials]),
+    [
+      [1, 2],
       [2, 2],
     ],
-    'one result per replica count, one row per replica',
+    'a summary per replica count over both trials',
   )
+  for (const x of s.summary) {
+    t.ok(x.cpuSecondsPerMinutePerReplica > 0 && x.peakRssMiBPerReplica > 0, `${x.replicas} replica(s): medians`)
+    t.ok(x.evaluationsPerMinuteAllReplicas > 0, `${x.replicas} replica(s): evaluations summed over the replicas`)
+  }
   for (const r of s.results) {
     const owned = r.perReplica.reduce((sum, p) => sum + p.groupsOwned, 0)
     t.equal(owned, groups, `${r.replicas} replica(s): every group owned exactly once`)
