@@ -39,7 +39,7 @@ import {
   writeJson,
 } from './lib/common.mjs'
 
-const { values: args } = cliArgs(import.meta.url, {
+const { values: args, fail } = cliArgs(import.meta.url, {
   options: {
     smoke: { type: 'boolean', default: false },
     trials: { type: 'string' },
@@ -50,6 +50,7 @@ const { values: args } = cliArgs(import.meta.url, {
 })
 const smoke = args.smoke
 const trials = Number(args.trials ?? (smoke ? '2' : '20'))
+if (!Number.isInteger(trials) || trials < 1) fail(`--trials is a positive whole number, not ${args.trials}`)
 const interval = args.interval
 const out = args.out
 const keepLogs = args['keep-logs']

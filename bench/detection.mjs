@@ -97,6 +97,12 @@ const SHORT_MS = Math.max(1000, FOR_MS - 3000)
 const DEADLINE_MS = (SMOKE ? 150 : 240) * 1000 + TRIALS * (4 * FOR_MS + 75_000)
 
 if (!Number.isInteger(TRIALS) || TRIALS < 1) fail('--trials must be a positive integer')
+// Whole seconds only: they are also written into the rules as `for:` and range windows.
+for (const [name, value] of [
+  ['for', FOR],
+  ['window', WINDOW],
+])
+  if (!/^\d+s$/.test(value)) fail(`--${name} is whole seconds like 5s, not ${value}`)
 if (!(FOR_MS >= 2000)) fail('--for must be at least 2s (e.g. 5s)')
 for (const e of ENGINES) if (!(e in PREFIX)) fail(`unknown engine ${e} (prometheus, vmalert, rollguard)`)
 if (BACKEND !== 'prometheus' && BACKEND !== 'victoria-metrics')

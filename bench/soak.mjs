@@ -102,6 +102,8 @@ const SNAPSHOT_AT_S = args['snapshot-at']
   .map(x => Number(x) * 60)
 const DEADLINE_MS = (DURATION_S + 240 + SNAPSHOT_AT_S.length * 120) * 1000
 
+for (const at of SNAPSHOT_AT_S)
+  if (!Number.isFinite(at) || at <= 0) fail(`--snapshot-at is a list of minutes like 2,5, not ${args['snapshot-at']}`)
 if (GROUPS < 1 || RULES < GROUPS) fail('--rules must be at least --groups')
 if (!SMOKE && DURATION_S < 40 * 60) log(`soak: ${DURATION_S / 60} minutes is shorter than the 40 the targets assume`)
 

@@ -36,7 +36,11 @@ const BAD_VALUES: Array<[script: string, args: string[], mentions: string]> = [
   ['webhook.mjs', ['--duration', '0'], '--duration'],
   ['action.mjs', ['--out'], '--out'],
   ['rule-load.mjs', [], 'FILE'],
+  ['detection.mjs', ['--window', '500ms'], '--window'],
+  ['action.mjs', ['--trials', 'x'], '--trials'],
+  ['soak.mjs', ['--snapshot-at', '2,x'], '--snapshot-at'],
   ['sharding.mjs', ['--interval', 'abc'], '--interval'],
+  ['sharding.mjs', ['--trials', '0'], '--trials'],
   ['sharding.mjs', ['--replicas', '1,x'], '--replicas'],
 ]
 
