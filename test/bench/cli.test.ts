@@ -1,13 +1,11 @@
 // Every bench/*.mjs script is a command people run by hand: --help (and -h) prints its usage (the script's leading
 // comment) and exits 0; an unknown flag or a bad value ends in one line on stderr and exit 2, not a stack trace.
 // Both happen before the script starts anything, so no build, Prometheus or benchmark run is needed here.
-import { execFile } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { ROOT, runNode, type Run } from './fixtures/run-node.js'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BENCH = join(ROOT, 'bench')
 
 /** One option per script that its --help must name (a new script without an entry fails the test). */
@@ -44,30 +42,9 @@ const BAD_VALUES: Array<[script: string, args: string[], mentions: string]> = [
   ['sharding.mjs', ['--replicas', '1,x'], '--replicas'],
 ]
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 function run(script: string, args: readonly string[]): Promise<Run> {
-  return new Promise(resolve => {
-    // Bounded: a script that went on to start its benchmark is stopped (SIGTERM lets it stop its children) and fails.
-    execFile(
-      process.execPath,
-      [join(BENCH, script), ...args],
-      { cwd: ROOT, timeout: 30_000, killSignal: 'SIGTERM' },
-      (err, stdout, stderr) => {
-        const code =
-          err === null
-            ? 0
-            : typeof (err as { code?: unknown }).code === 'number'
-              ? (err as { code: number }).code
-              : null
-        resolve({ code, stdout, stderr })
-      },
-    )
-  })
+  // Bounded: a script that went on to start its benchmark is stopped and fails.
+  return runNode([join(BENCH, script), ...args], 30_000)
 }
 
 /** expectUsageError checks the one-line error: the script, what is wrong (naming `mentions`), the hint, no stack. */

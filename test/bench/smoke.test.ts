@@ -1,41 +1,12 @@
 // Keeps the benchmark scripts working: runs the smoke mode of bench/detection.mjs and bench/scale.mjs (tiny,
 // bounded) and the docs generator on their output. Not a timing test: it checks only that each script runs to
 // the end, stops what it started, and writes a well-formed result.
-import { execFile } from 'node:child_process'
 import { copyFileSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { findBinary } from '../../src/demo/stack.js'
 import { ensureBuilt } from '../fixtures/build.js'
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-function run(args: readonly string[], timeoutMs: number): Promise<Run> {
-  return new Promise(resolve => {
-    // SIGTERM lets the script stop its own children (dist/demo/processes.js) before it dies.
-    execFile(
-      process.execPath,
-      [...args],
-      { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGTERM', maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code =
-          err === null
-            ? 0
-            : typeof (err as { code?: unknown }).code === 'number'
-              ? (err as { code: number }).code
-              : null
-        resolve({ code, stdout, stderr })
-      },
-    )
-  })
-}
+import { ROOT, runNode } from './fixtures/run-node.js'
 
 function hasBinary(name: string): boolean {
   try {
@@ -46,17 +17,25 @@ function hasBinary(name: string): boolean {
   }
 }
 
+/**
+ * ready skips the test when one of the binaries is not installed, else builds what is stale (dist/ and the fake API
+ * server: the scripts run them as processes); false when the test cannot go on.
+ */
+async function ready(t: Test, binaries: readonly string[]): Promise<boolean> {
+  const missing = binaries.filter(b => !hasBinary(b))
+  if (missing.length > 0) {
+    t.plan(0, `skipped: ${missing.join(', ')} not installed (npm run deps:system)`)
+    return false
+  }
+  const failure = await ensureBuilt()
+  t.equal(failure, '', 'dist/ and the fake API server are built')
+  return failure === ''
+}
+
 const isNumberOrNull = (x: unknown): boolean => x === null || (typeof x === 'number' && Number.isFinite(x))
 
 t.test('benchmark smoke runs produce well-formed results and regenerate the docs tables', async t => {
-  if (!hasBinary('prometheus')) {
-    t.plan(0, 'skipped: prometheus is not installed (npm run deps:system)')
-    return
-  }
-  // The scripts run the built daemon (and bench/action.mjs the fake API server): build what is stale.
-  const failure = await ensureBuilt()
-  t.equal(failure, '', 'dist/ and the fake API server are built')
-  if (failure !== '') return
+  if (!(await ready(t, ['prometheus']))) return
   const withVmalert = hasBinary('vmalert')
   if (!withVmalert)
     t.comment('vmalert is not installed (bash scripts/install-system-deps.sh --with-vmalert): smoke runs without it')
@@ -65,7 +44,7 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
   const scaleOut = join(dir, 'scale.json')
   const actionOut = join(dir, 'action.json')
   const [detection, scale] = await Promise.all([
-    run(
+    runNode(
       [
         join(ROOT, 'bench', 'detection.mjs'),
         '--smoke',
@@ -76,7 +55,7 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
       ],
       200_000,
     ),
-    run(
+    runNode(
       [
         join(ROOT, 'bench', 'scale.mjs'),
         '--smoke',
@@ -89,7 +68,7 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
     ),
   ])
   // After the others: three benchmarks at once on a small machine measure mostly each other.
-  const action = await run([join(ROOT, 'bench', 'action.mjs'), '--smoke', '--out', actionOut], 200_000)
+  const action = await runNode([join(ROOT, 'bench', 'action.mjs'), '--smoke', '--out', actionOut], 200_000)
   t.equal(action.code, 0, `action smoke run exits 0\n${action.stderr.slice(-3000)}`)
   t.equal(detection.code, 0, `detection smoke run exits 0\n${detection.stderr.slice(-3000)}`)
   t.equal(scale.code, 0, `scale smoke run exits 0\n${scale.stderr.slice(-3000)}`)
@@ -162,7 +141,7 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
   // The generator fills the marked sections of a copy of docs/benchmarks.md.
   const doc = join(dir, 'benchmarks.md')
   copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
-  const report = await run(
+  const report = await runNode(
     [
       join(ROOT, 'bench', 'report.mjs'),
       '--allow-smoke',
@@ -186,7 +165,7 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
   t.match(text, /\| target \(issue 6\) \|/, 'targets table')
   t.match(text, /\| trials \| median \| p99 \|/, 'action-latency table')
   t.notMatch(text, /_No detection results yet/)
-  const refused = await run(
+  const refused = await runNode(
     [join(ROOT, 'bench', 'report.mjs'), '--detection', detectionOut, '--scale', scaleOut, '--doc', doc],
     30_000,
   )
@@ -194,14 +173,12 @@ t.test('benchmark smoke runs produce well-formed results and regenerate the docs
 })
 
 t.test('the webhook benchmark smoke run writes a well-formed result', async t => {
-  // bench/webhook.mjs runs the built daemon (no Prometheus needed): build what is stale.
-  const failure = await ensureBuilt()
-  t.equal(failure, '', 'dist/ is built')
-  if (failure !== '') return
+  // bench/webhook.mjs runs the built daemon (no Prometheus needed).
+  if (!(await ready(t, []))) return
   // One test directory: every t.testdir() call would empty it again.
   const dir = t.testdir()
   const out = join(dir, 'webhook.json')
-  const bench = await run([join(ROOT, 'bench', 'webhook.mjs'), '--smoke', '--out', out], 120_000)
+  const bench = await runNode([join(ROOT, 'bench', 'webhook.mjs'), '--smoke', '--out', out], 120_000)
   t.equal(bench.code, 0, `webhook smoke run exits 0\n${bench.stderr.slice(-3000)}`)
   if (bench.code !== 0) return
   const w = JSON.parse(readFileSync(out, 'utf8')) as {
@@ -233,7 +210,7 @@ t.test('the webhook benchmark smoke run writes a well-formed result', async t =>
   const doc = join(dir, 'benchmarks.md')
   copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
   const none = join(dir, 'none.json')
-  const report = await run(
+  const report = await runNode(
     [
       join(ROOT, 'bench', 'report.mjs'),
       '--allow-smoke',
@@ -257,16 +234,10 @@ t.test('the webhook benchmark smoke run writes a well-formed result', async t =>
 })
 
 t.test('the memory soak smoke run writes a well-formed result and its docs section', async t => {
-  if (!hasBinary('prometheus') || !hasBinary('prometheus-alertmanager')) {
-    t.plan(0, 'skipped: prometheus or prometheus-alertmanager is not installed (npm run deps:system)')
-    return
-  }
-  const failure = await ensureBuilt()
-  t.equal(failure, '', 'dist/ is built')
-  if (failure !== '') return
+  if (!(await ready(t, ['prometheus', 'prometheus-alertmanager']))) return
   const dir = t.testdir()
   const out = join(dir, 'soak.json')
-  const soak = await run([join(ROOT, 'bench', 'soak.mjs'), '--smoke', '--out', out], 200_000)
+  const soak = await runNode([join(ROOT, 'bench', 'soak.mjs'), '--smoke', '--out', out], 200_000)
   t.equal(soak.code, 0, `soak smoke run exits 0\n${soak.stderr.slice(-3000)}`)
   if (soak.code !== 0) return
   const k = JSON.parse(readFileSync(out, 'utf8')) as {
@@ -314,7 +285,7 @@ t.test('the memory soak smoke run writes a well-formed result and its docs secti
   const doc = join(dir, 'benchmarks.md')
   copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
   const none = join(dir, 'none.json')
-  const report = await run(
+  const report = await runNode(
     [
       join(ROOT, 'bench', 'report.mjs'),
       '--allow-smoke',
@@ -343,19 +314,13 @@ t.test('the memory soak smoke run writes a well-formed result and its docs secti
 t.test(
   'the backtest benchmark smoke run backfills, replays, finds the injected incidents and writes its docs section',
   async t => {
-    if (!hasBinary('prometheus') || !hasBinary('promtool')) {
-      t.plan(0, 'skipped: prometheus or promtool is not installed (npm run deps:system)')
-      return
-    }
-    const failure = await ensureBuilt()
-    t.equal(failure, '', 'dist/ is built')
-    if (failure !== '') return
+    if (!(await ready(t, ['prometheus', 'promtool']))) return
     const withVmalert = hasBinary('vmalert')
     if (!withVmalert)
       t.comment('vmalert is not installed (bash scripts/install-system-deps.sh --with-vmalert): smoke run without it')
     const dir = t.testdir()
     const out = join(dir, 'backtest.json')
-    const bench = await run(
+    const bench = await runNode(
       [
         join(ROOT, 'bench', 'backtest.mjs'),
         '--smoke',
@@ -421,7 +386,7 @@ t.test(
     const doc = join(dir, 'benchmarks.md')
     copyFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc)
     const none = join(dir, 'none.json')
-    const report = await run(
+    const report = await runNode(
       [
         join(ROOT, 'bench', 'report.mjs'),
         '--allow-smoke',
@@ -449,18 +414,12 @@ t.test(
 )
 
 t.test('the sharding benchmark splits the groups between two replicas and writes a well-formed result', async t => {
-  if (!hasBinary('prometheus')) {
-    t.plan(0, 'skipped: prometheus is not installed (npm run deps:system)')
-    return
-  }
   // bench/sharding.mjs runs the built daemon and the fake API server that holds the member Leases.
-  const failure = await ensureBuilt()
-  t.equal(failure, '', 'dist/ and the fake API server are built')
-  if (failure !== '') return
+  if (!(await ready(t, ['prometheus']))) return
   const dir = t.testdir()
   const out = join(dir, 'sharding.json')
   const groups = 8
-  const bench = await run(
+  const bench = await runNode(
     [
       join(ROOT, 'bench', 'sharding.mjs'),
       ...['--groups', String(groups), '--interval', '1s', '--warmup', '3s', '--measure', '5s'],
