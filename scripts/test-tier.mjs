@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const PROCESS =
-  /startPrometheus|startAlertmanager|\bprometheus\(t|\balertmanager\(t|startRollguardProcess|fixtures\/build|dist\/main|\bspawn\(|\bexecFile|promtool|amtool|kubectl\.js|actingRollguard|playwright|startStack|\bstack\(t\)|bench\/|startVictoriaMetrics|victoriaMetrics\(t/
+  /startPrometheus|startAlertmanager|\bprometheus\(t|\balertmanager\(t|startRollguardProcess|fixtures\/build|dist\/main|\bspawn\(|\bexecFile|promtool|amtool|kubectl\.js|actingRollguard|playwright|startStack|\bstack\(t\)|bench\/|startVictoriaMetrics|victoriaMetrics\(t|\brunNode\(/
 
 function testFiles(dir) {
   return readdirSync(dir).flatMap(name => {
