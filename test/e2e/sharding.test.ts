@@ -56,6 +56,14 @@ function shardingConfig(dir: string, identity: string, kubeconfig: string): stri
   return config
 }
 
+/** mostGroups is the member that owns the most groups (the first by name on a tie). */
+function mostGroups(owners: ReadonlyMap<string, string | undefined>): string {
+  const counts = new Map<string, number>()
+  for (const owner of owners.values()) if (owner !== undefined) counts.set(owner, (counts.get(owner) ?? 0) + 1)
+  const [best] = [...counts].sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+  return best?.[0] ?? ''
+}
+
 t.test('replicas split the groups; a dead member’s groups move with their alert state', async t => {
   const dir = tempDir(t)
   const [svc] = await services(t, ['checkout'])
@@ -88,16 +96,17 @@ t.test('replicas split the groups; a dead member’s groups move with their aler
   const daemons = await Promise.all(['r-0', 'r-1', 'r-2'].map(start))
   const byName = new Map(daemons.map((d, i) => [`r-${i}`, d]))
 
-  // Every replica lists every group with the same owner; the owners are the three members.
+  // Every replica lists every group with the same owner, one of the members. Not necessarily all three: the group
+  // keys contain the rule file's random temporary path, and 12 groups leave one member without any in ~2% of runs.
   const owners = await eventually(
-    'all replicas agree on three owners',
+    'all replicas agree on the owners',
     async () => {
       const views = await Promise.all(daemons.map(rulesOf))
       const first = new Map(views[0]?.map(g => [g.name, g.owner]))
       const agree = views.every(
-        v => v.length === GROUPS && v.every(g => g.owner !== '' && first.get(g.name) === g.owner),
+        v => v.length === GROUPS && v.every(g => byName.has(g.owner ?? '') && first.get(g.name) === g.owner),
       )
-      return agree && new Set(first.values()).size === 3 ? first : undefined
+      return agree && new Set(first.values()).size >= 2 ? first : undefined
     },
     20_000,
     200,
@@ -120,8 +129,8 @@ t.test('replicas split the groups; a dead member’s groups move with their aler
     'every replica is ready',
   )
 
-  // The victim's groups, and the activeAt of one of its firing alerts.
-  const victim = 'r-1'
+  // The victim (the member owning the most groups), its groups, and the activeAt of one of its firing alerts.
+  const victim = mostGroups(owners)
   const moved = [...owners].filter(([, o]) => o === victim).map(([g]) => g)
   t.ok(moved.length > 0, `${victim} owns ${moved.join(', ')}`)
   const watched = moved[0] as string
@@ -169,7 +178,7 @@ t.test('replicas split the groups; a dead member’s groups move with their aler
     views.every(v => v.find(g => g.name === watched)?.owner === newOwner),
     'the survivors agree',
   )
-  const heir = survivors.find((_, i) => `r-${[0, 2][i]}` === newOwner) as Daemon
+  const heir = byName.get(newOwner ?? '') as Daemon
   const restored = await eventually('the alert on its new owner', async () => {
     const alerts = (await getJson<AlertsBody>(`${heir.address}/api/v1/alerts`)).data.alerts
     return alerts.find(a => a.labels['group'] === watched)
