@@ -53,7 +53,11 @@ import {
   writeJson,
 } from './lib/common.mjs'
 
-const { values: args, fail } = cliArgs(import.meta.url, {
+const {
+  values: args,
+  fail,
+  wholeSeconds,
+} = cliArgs(import.meta.url, {
   options: {
     smoke: { type: 'boolean', default: false },
     trials: { type: 'string' },
@@ -70,8 +74,10 @@ const { values: args, fail } = cliArgs(import.meta.url, {
 const SMOKE = args.smoke
 const TRIALS = Number(args.trials ?? (SMOKE ? 1 : 12))
 const FOR = args.for ?? (SMOKE ? '3s' : '5s')
-const FOR_MS = Number.parseInt(FOR, 10) * 1000
 const WINDOW = args.window ?? '5s'
+// Whole seconds only: they are also written into the rules as `for:` and range windows.
+const FOR_MS = wholeSeconds('for', FOR) * 1000
+const WINDOW_MS = wholeSeconds('window', WINDOW) * 1000
 const ENGINES = args.engines
   .split(',')
   .map(s => s.trim())
@@ -97,12 +103,6 @@ const SHORT_MS = Math.max(1000, FOR_MS - 3000)
 const DEADLINE_MS = (SMOKE ? 150 : 240) * 1000 + TRIALS * (4 * FOR_MS + 75_000)
 
 if (!Number.isInteger(TRIALS) || TRIALS < 1) fail('--trials must be a positive integer')
-// Whole seconds only: they are also written into the rules as `for:` and range windows.
-for (const [name, value] of [
-  ['for', FOR],
-  ['window', WINDOW],
-])
-  if (!/^\d+s$/.test(value)) fail(`--${name} is whole seconds like 5s, not ${value}`)
 if (!(FOR_MS >= 2000)) fail('--for must be at least 2s (e.g. 5s)')
 for (const e of ENGINES) if (!(e in PREFIX)) fail(`unknown engine ${e} (prometheus, vmalert, rollguard)`)
 if (BACKEND !== 'prometheus' && BACKEND !== 'victoria-metrics')
@@ -255,7 +255,7 @@ await runBounded('detection', DEADLINE_MS, async dist => {
   // Each engine is measured against the data it queries: Prometheus its own TSDB, the others the backend's.
   const dataOf = e => (e === 'prometheus' ? prom.url : backend.url)
   // Fill the range windows before the first fault.
-  await sleep(Number.parseInt(WINDOW, 10) * 1000 + 2000)
+  await sleep(WINDOW_MS + 2000)
 
   // vmalert and rollguard start once and stay warm, as in production; each trial reloads all three engines.
   const peers = {}
@@ -316,7 +316,7 @@ await runBounded('detection', DEADLINE_MS, async dist => {
     const firing = fired ?? (await firstEvents(recorder.url, faultAt, k.alert, 'firing'))
     await sleep(1000)
     const { at: clearAt } = await postJson(`${target.url}/fault?deployment=checkout`, undefined, 'DELETE')
-    const resolvedAll = await waitFor('resolved', Number.parseInt(WINDOW, 10) * 1000 + 20_000, async () => {
+    const resolvedAll = await waitFor('resolved', WINDOW_MS + 20_000, async () => {
       const got = await firstEvents(recorder.url, clearAt, k.alert, 'resolved')
       return ENGINES.every(e => got[PREFIX[e]] !== undefined) ? got : false
     })

@@ -7,32 +7,35 @@
 //
 //   npm run build && node bench/http-client.mjs [--requests 2000] [--silences 200] [--axios /tmp/axios-bench]
 //
-// Prints one JSON line per client (p50/p99 latency in ms, peak and after-load RSS in MiB) and writes
-// bench/results/http-client.json.
+// Prints one JSON line per client (p50/p99 latency in ms, peak and after-load RSS in MiB) and writes the result
+// file (--out).
 //
 // Options:
 //   --requests N     silence checks per client and round (default 2000)
 //   --silences N     silences in the stand-in's list (default 200)
 //   --axios DIR      also measure axios, installed in DIR (default: only the node:http client)
+//   --out FILE       the result file (default bench/results/http-client.json)
 //   --child CLIENT, --url URL   internal: how this script runs itself as the measured child process
 import { fork } from 'node:child_process'
 import http from 'node:http'
 import { createRequire } from 'node:module'
-import { writeFileSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { cliArgs } from './lib/common.mjs'
+import { RESULTS, cliArgs, writeJson } from './lib/common.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const { values: args } = cliArgs(import.meta.url, {
+const { values: args, fail } = cliArgs(import.meta.url, {
   options: {
     requests: { type: 'string', default: '2000' },
     silences: { type: 'string', default: '200' },
     axios: { type: 'string' },
+    out: { type: 'string', default: join(RESULTS, 'http-client.json') },
     child: { type: 'string' },
     url: { type: 'string' },
   },
 })
+if (!/^[1-9]\d*$/.test(args.requests)) fail(`--requests is a positive whole number, not ${args.requests}`)
+if (!/^\d+$/.test(args.silences)) fail(`--silences is a whole number, not ${args.silences}`)
 
 if (args.child !== undefined) await child(args.child, args.url, Number(args.requests))
 else await parent()
@@ -67,22 +70,14 @@ async function parent() {
     }
   })
   console.log(JSON.stringify({ summary }))
-  mkdirSync(join(root, 'bench/results'), { recursive: true })
-  writeFileSync(
-    join(root, 'bench/results/http-client.json'),
-    JSON.stringify(
-      {
-        requests: Number(args.requests),
-        silences: Number(args.silences),
-        bodyBytes: body.length,
-        node: process.version,
-        results,
-        summary,
-      },
-      null,
-      2,
-    ) + '\n',
-  )
+  writeJson(args.out, {
+    requests: Number(args.requests),
+    silences: Number(args.silences),
+    bodyBytes: body.length,
+    node: process.version,
+    results,
+    summary,
+  })
 }
 
 function run(client, url) {

@@ -6,19 +6,22 @@
 // Options:
 //   --top N    rows per table (default 25)
 //   --json     one JSON line per profile instead of the tables
-import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { cliArgs } from './lib/common.mjs'
+import { cliArgs, oneLine } from './lib/common.mjs'
 
 const { values, positionals, fail } = cliArgs(import.meta.url, {
   allowPositionals: true,
   options: { top: { type: 'string', default: '25' }, json: { type: 'boolean', default: false } },
 })
 const TOP = Number(values.top)
+if (!/^[1-9]\d*$/.test(values.top)) fail(`--top is a positive whole number, not ${values.top}`)
 
+/** files lists the profiles named: files as given, directories searched for *.cpuprofile. */
 function files(paths) {
   const out = []
   for (const p of paths) {
+    if (!existsSync(p)) fail(`no such file or directory: ${p}`)
     if (statSync(p).isDirectory()) {
       for (const f of readdirSync(p, { recursive: true }))
         if (String(f).endsWith('.cpuprofile')) out.push(join(p, String(f)))
@@ -83,9 +86,24 @@ function pct(us, total) {
   return `${((100 * us) / total).toFixed(1).padStart(5)} %`
 }
 
+/** readProfile parses one profile, or fails naming the file. */
+function readProfile(file) {
+  let profile
+  try {
+    profile = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (err) {
+    fail(`${file} is not a readable JSON file (${oneLine(err.message)})`)
+  }
+  if (!Array.isArray(profile?.nodes) || !Array.isArray(profile?.samples))
+    fail(`${file} is not a V8 CPU profile (no nodes and samples); write one with node --cpu-prof`)
+  return profile
+}
+
 if (positionals.length === 0) fail('name at least one profile file or directory of them')
-for (const f of files(positionals)) {
-  const s = summarize(JSON.parse(readFileSync(f, 'utf8')))
+const profiles = files(positionals)
+if (profiles.length === 0) fail(`no .cpuprofile files in ${positionals.join(', ')}`)
+for (const f of profiles) {
+  const s = summarize(readProfile(f))
   if (values.json) {
     process.stdout.write(
       `${JSON.stringify({ file: f, ...s, byFn: s.byFn.slice(0, TOP), inclusive: s.inclusive.slice(0, TOP) })}\n`,

@@ -11,7 +11,7 @@
 //   --port N   the loopback port to listen on (default 0: a free one; the URL is printed as JSON)
 import { createServer } from 'node:http'
 import { pathToFileURL } from 'node:url'
-import { cliArgs } from './lib/common.mjs'
+import { cliArgs, failure, isPort } from './lib/common.mjs'
 
 const MAX_EVENTS = 200_000
 const MAX_BODY = 64 * 1024 * 1024
@@ -137,7 +137,8 @@ export async function startRecorder({ port = 0 } = {}) {
 }
 
 async function main() {
-  const { values } = cliArgs(import.meta.url, { options: { port: { type: 'string', default: '0' } } })
+  const { values, fail } = cliArgs(import.meta.url, { options: { port: { type: 'string', default: '0' } } })
+  if (!isPort(values.port)) fail(`--port is a port number (0 for a free one), not ${values.port}`)
   const srv = await startRecorder({ port: Number(values.port) })
   process.stdout.write(`${JSON.stringify({ url: srv.url, port: srv.port })}\n`)
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void srv.stop().then(() => process.exit(0)))
@@ -145,7 +146,7 @@ async function main() {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch(err => {
-    process.stderr.write(`${err.stack ?? err}\n`)
+    process.stderr.write(`bench/recorder.mjs: ${failure(err)}\n`)
     process.exit(1)
   })
 }

@@ -17,9 +17,9 @@
 //   --allow-smoke         accept results of --smoke runs (refused by default, so they do not reach the docs)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ROOT, RESULTS, cliArgs } from './lib/common.mjs'
+import { ROOT, RESULTS, cliArgs, oneLine } from './lib/common.mjs'
 
-const { values: args } = cliArgs(import.meta.url, {
+const { values: args, fail } = cliArgs(import.meta.url, {
   options: {
     detection: { type: 'string', default: join(RESULTS, 'detection.json') },
     'detection-vm': { type: 'string', default: join(RESULTS, 'detection-victoria-metrics.json') },
@@ -33,11 +33,17 @@ const { values: args } = cliArgs(import.meta.url, {
   },
 })
 
+/** load reads one result file (undefined when it is absent); a smoke run is refused unless --allow-smoke. */
 const load = file => {
   if (!existsSync(file)) return undefined
-  const data = JSON.parse(readFileSync(file, 'utf8'))
-  if (data.smoke === true && !args['allow-smoke'])
-    throw new Error(`${file} is a smoke run; rerun the benchmark without --smoke (or pass --allow-smoke)`)
+  let data
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (err) {
+    fail(`${file} is not a readable JSON result (${oneLine(err.message)})`)
+  }
+  if (data?.smoke === true && !args['allow-smoke'])
+    fail(`${file} is a smoke run; rerun the benchmark without --smoke (or pass --allow-smoke)`)
   return data
 }
 
@@ -550,8 +556,7 @@ function replaceSection(doc, name, body) {
   const end = `<!-- END GENERATED: ${name} -->`
   const i = doc.indexOf(begin)
   const j = doc.indexOf(end)
-  if (i === -1 || j === -1 || j < i)
-    throw new Error(`${args.doc} lacks the markers of section ${name}:\n${begin}\n${end}`)
+  if (i === -1 || j === -1 || j < i) fail(`${args.doc} lacks the markers of section ${name}: ${begin} … ${end}`)
   return `${doc.slice(0, i + begin.length)}\n${body}\n${doc.slice(j)}`
 }
 
@@ -562,6 +567,7 @@ const action = load(args.action)
 const webhook = load(args.webhook)
 const soak = load(args.soak)
 const backtest = load(args.backtest)
+if (!existsSync(args.doc)) fail(`no such file: ${args.doc}`)
 let doc = readFileSync(args.doc, 'utf8')
 doc = replaceSection(
   doc,

@@ -63,7 +63,11 @@ import {
 } from './lib/common.mjs'
 import { perDeploymentRules, perTeamRules } from './lib/rule-layouts.mjs'
 
-const { values: args, fail } = cliArgs(import.meta.url, {
+const {
+  values: args,
+  fail,
+  wholeSeconds,
+} = cliArgs(import.meta.url, {
   options: {
     smoke: { type: 'boolean', default: false },
     deployments: { type: 'string' },
@@ -82,19 +86,14 @@ const { values: args, fail } = cliArgs(import.meta.url, {
   },
 })
 const SMOKE = args.smoke
-const seconds = (name, s) => {
-  const m = /^(\d+)s$/.exec(s)
-  if (m === null) fail(`--${name} is whole seconds like 60s, not ${s}`)
-  return Number(m[1])
-}
 const N = Number(args.deployments ?? (SMOKE ? 20 : 1000))
 const TRIALS = Number(args.trials ?? (SMOKE ? 1 : 3))
 const INTERVAL = args.interval ?? (SMOKE ? '1s' : '5s')
 const WARMUP = args.warmup ?? (SMOKE ? '3s' : '60s')
 const MEASURE = args.measure ?? (SMOKE ? '5s' : '60s')
-const INTERVAL_S = seconds('interval', INTERVAL)
-const WARMUP_S = seconds('warmup', WARMUP)
-const MEASURE_S = seconds('measure', MEASURE)
+const INTERVAL_S = wholeSeconds('interval', INTERVAL)
+const WARMUP_S = wholeSeconds('warmup', WARMUP)
+const MEASURE_S = wholeSeconds('measure', MEASURE)
 const ENGINES = args.engines
   .split(',')
   .map(s => s.trim())

@@ -45,7 +45,11 @@ import {
 } from './lib/common.mjs'
 import { perDeploymentRules } from './lib/rule-layouts.mjs'
 
-const { values: args, fail } = cliArgs(import.meta.url, {
+const {
+  values: args,
+  fail,
+  wholeSeconds,
+} = cliArgs(import.meta.url, {
   options: {
     groups: { type: 'string', default: '1000' },
     interval: { type: 'string', default: '5s' },
@@ -56,9 +60,9 @@ const { values: args, fail } = cliArgs(import.meta.url, {
     out: { type: 'string', default: join(ROOT, 'bench', 'results', 'sharding.json') },
   },
 })
-const seconds = s => Number(s.replace(/s$/, ''))
-for (const name of ['interval', 'warmup', 'measure'])
-  if (!/^\d+s$/.test(args[name])) fail(`--${name} is whole seconds like 60s, not ${args[name]}`)
+const INTERVAL_S = wholeSeconds('interval', args.interval)
+const WARMUP_S = wholeSeconds('warmup', args.warmup)
+const MEASURE_S = wholeSeconds('measure', args.measure)
 if (!/^[1-9]\d*$/.test(args.groups)) fail(`--groups is a positive whole number, not ${args.groups}`)
 if (!/^[1-9]\d*(,[1-9]\d*)*$/.test(args.replicas)) fail(`--replicas is a list like 1,2,3, not ${args.replicas}`)
 if (!/^[1-9]\d*$/.test(args.trials)) fail(`--trials is a positive whole number, not ${args.trials}`)
@@ -107,7 +111,7 @@ log(`sharding bench: ${GROUPS} groups (${GROUPS * 4} rules), interval ${args.int
  */
 async function settled(engines) {
   const started = Date.now()
-  const quiet = 2 * seconds(args.interval) * 1000
+  const quiet = 2 * INTERVAL_S * 1000
   let restores = -1
   let since = Date.now()
   while (Date.now() - started < 300_000) {
@@ -140,12 +144,12 @@ async function measure(n, trial) {
   const engines = []
   try {
     for (let i = 0; i < n; i++) engines.push(await startReplica(n, i))
-    await sleep(seconds(args.warmup) * 1000)
+    await sleep(WARMUP_S * 1000)
     const settledAfterS = n > 1 ? await settled(engines) : 0
     const cpu0 = engines.map(e => cpuSeconds(e.pid))
     const before = await metricsOf(engines)
     const t0 = Date.now()
-    await sleep(seconds(args.measure) * 1000)
+    await sleep(MEASURE_S * 1000)
     const minutes = (Date.now() - t0) / 60_000
     const texts = await metricsOf(engines)
     const delta = (i, name) => metricSum(texts[i], name) - metricSum(before[i], name)

@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import { pathToFileURL } from 'node:url'
-import { cliArgs } from './lib/common.mjs'
+import { cliArgs, failure, isPort } from './lib/common.mjs'
 
 /** Series per deployment (see render): 3 request counters + 11 histogram + 1 working set + 2 limits + probe + build info. */
 export const SERIES_PER_DEPLOYMENT = 19
@@ -327,7 +327,7 @@ export async function startTarget({ port = 0, deployments = 1, rps = 10, flapSlo
 }
 
 async function main() {
-  const { values } = cliArgs(import.meta.url, {
+  const { values, fail } = cliArgs(import.meta.url, {
     options: {
       port: { type: 'string', default: '0' },
       deployments: { type: 'string', default: '1' },
@@ -336,6 +336,12 @@ async function main() {
       'flap-period': { type: 'string', default: '60' },
     },
   })
+  if (!isPort(values.port)) fail(`--port is a port number (0 for a free one), not ${values.port}`)
+  if (!/^[1-9]\d*$/.test(values.deployments))
+    fail(`--deployments is a positive whole number, not ${values.deployments}`)
+  if (!(Number(values.rps) >= 0)) fail(`--rps is a number of requests per second, not ${values.rps}`)
+  if (!/^\d+$/.test(values['flap-slots'])) fail(`--flap-slots is a whole number, not ${values['flap-slots']}`)
+  if (!(Number(values['flap-period']) > 0)) fail(`--flap-period is seconds above 0, not ${values['flap-period']}`)
   const srv = await startTarget({
     port: Number(values.port),
     deployments: Number(values.deployments),
@@ -351,7 +357,7 @@ async function main() {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch(err => {
-    process.stderr.write(`${err.stack ?? err}\n`)
+    process.stderr.write(`bench/synthetic-target.mjs: ${failure(err)}\n`)
     process.exit(1)
   })
 }

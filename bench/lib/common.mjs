@@ -298,10 +298,22 @@ export async function runBounded(name, deadlineMs, main) {
     return result
   } catch (err) {
     clearTimeout(timer)
-    log(`${name}: failed: ${err?.stack ?? err}`)
+    log(`${name}: failed: ${failure(err)}`)
     await cleanup()
     process.exit(1)
   }
+}
+
+/**
+ * failure describes why a run failed: a plain Error (a missing binary, a process that did not start, a timeout)
+ * by its message and causes; anything else (a TypeError, a ReferenceError: a defect of the script) with its stack.
+ */
+export function failure(err) {
+  if (!(err instanceof Error) || err.constructor !== Error) return String(err?.stack ?? err)
+  let text = err.message
+  for (let c = err.cause; c !== undefined && c !== null; c = c instanceof Error ? c.cause : undefined)
+    text += `: ${c instanceof Error ? c.message : String(c)}`
+  return text
 }
 
 /** writeJson writes a result file (creating its directory). */
@@ -316,7 +328,8 @@ export function writeJson(file, data) {
  * cliArgs is node:util's parseArgs for a script people run by hand. `--help` (`-h`) prints the script's leading
  * comment block, so the usage lives in one place, and exits 0. A bad flag, or a value the script rejects through
  * the returned fail(message), ends in one line on stderr, `bench/x.mjs: <what is wrong>; see --help`, and exit 2
- * instead of a stack trace. Call it before anything is started: both exit at once.
+ * instead of a stack trace. Call it before anything is started: both exit at once. wholeSeconds(name, value)
+ * reads a duration such as `60s` (durations written into rules and windows are whole seconds) or fails.
  */
 export function cliArgs(importMetaUrl, config = {}) {
   const file = fileURLToPath(importMetaUrl)
@@ -335,8 +348,19 @@ export function cliArgs(importMetaUrl, config = {}) {
     process.stdout.write(leadingComment(file))
     process.exit(0)
   }
-  return { ...parsed, fail }
+  const wholeSeconds = (name, value) => {
+    const m = /^(\d+)s$/.exec(value)
+    if (m === null) fail(`--${name} is whole seconds like 60s, not ${value}`)
+    return Number(m[1])
+  }
+  return { ...parsed, fail, wholeSeconds }
 }
+
+/** oneLine folds a message onto one line (V8's JSON errors quote the text they stopped at, newlines included). */
+export const oneLine = message => String(message).replace(/\s+/g, ' ').trim()
+
+/** isPort tells whether a flag's value is a TCP port number, 0 (any free port) included. */
+export const isPort = value => /^\d{1,5}$/.test(value) && Number(value) <= 65535
 
 /** parseArgsProblem shortens parseArgs's message (several sentences, some on several lines) to its first sentence. */
 function parseArgsProblem(message) {

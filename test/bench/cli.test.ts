@@ -1,7 +1,8 @@
 // Every bench/*.mjs script is a command people run by hand: --help (and -h) prints its usage (the script's leading
 // comment) and exits 0; an unknown flag or a bad value ends in one line on stderr and exit 2, not a stack trace.
 // Both happen before the script starts anything, so no build, Prometheus or benchmark run is needed here.
-import { readdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { ROOT, runNode, type Run } from './fixtures/run-node.js'
@@ -40,6 +41,16 @@ const BAD_VALUES: Array<[script: string, args: string[], mentions: string]> = [
   ['sharding.mjs', ['--interval', 'abc'], '--interval'],
   ['sharding.mjs', ['--trials', '0'], '--trials'],
   ['sharding.mjs', ['--replicas', '1,x'], '--replicas'],
+  ['scale.mjs', ['--interval', '5'], '--interval'],
+  ['detection.mjs', ['--for', '5'], '--for'],
+  ['profile-summary.mjs', ['/no/such/profile.cpuprofile'], '/no/such/profile.cpuprofile'],
+  ['profile-summary.mjs', ['--top', 'all', '.'], '--top'],
+  ['http-client.mjs', ['--requests', '0'], '--requests'],
+  ['http-client.mjs', ['--silences', 'many'], '--silences'],
+  ['synthetic-target.mjs', ['--port', '99999'], '--port'],
+  ['synthetic-target.mjs', ['--deployments', '0'], '--deployments'],
+  ['recorder.mjs', ['--port', 'x'], '--port'],
+  ['report.mjs', ['--doc', '/no/such/benchmarks.md'], '/no/such/benchmarks.md'],
 ]
 
 function run(script: string, args: readonly string[]): Promise<Run> {
@@ -91,4 +102,35 @@ t.test('bad values are one-line errors too', async t => {
   BAD_VALUES.forEach(([script, args, mentions], i) => {
     t.test(`bench/${script} ${args.join(' ')}`, async t => expectUsageError(t, runs[i] as Run, script, mentions))
   })
+})
+
+t.test('files the scripts read are checked the same way', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'rollguard-bench-cli-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const smoke = join(dir, 'scale.json')
+  writeFileSync(smoke, '{"smoke": true}\n')
+  const notJson = join(dir, 'broken.cpuprofile')
+  writeFileSync(notJson, '{"nodes": [\n')
+  const notProfile = join(dir, 'other.cpuprofile')
+  writeFileSync(notProfile, '{"groups": []}\n')
+  const empty = join(dir, 'empty')
+  mkdirSync(empty)
+  const doc = join(dir, 'benchmarks.md')
+  writeFileSync(doc, '# no generated sections\n')
+  const cases: Array<[script: string, args: string[], mentions: string]> = [
+    // A smoke result never reaches the docs by accident.
+    ['report.mjs', ['--scale', smoke, '--doc', doc], 'is a smoke run'],
+    ['report.mjs', ['--scale', notJson, '--doc', doc], 'not a readable JSON result'],
+    ['report.mjs', ['--scale', join(dir, 'absent.json'), '--doc', doc], 'lacks the markers'],
+    ['profile-summary.mjs', [notJson], 'not a readable JSON file'],
+    ['profile-summary.mjs', [notProfile], 'not a V8 CPU profile'],
+    ['profile-summary.mjs', [empty], 'no .cpuprofile files'],
+  ]
+  const runs = await Promise.all(cases.map(([script, args]) => run(script, args)))
+  cases.forEach(([script, args, mentions], i) => {
+    t.test(`bench/${script} ${args.map(a => a.replace(dir, 'DIR')).join(' ')}`, async t =>
+      expectUsageError(t, runs[i] as Run, script, mentions),
+    )
+  })
+  t.equal(readdirSync(dir).sort().join(','), 'benchmarks.md,broken.cpuprofile,empty,other.cpuprofile,scale.json')
 })
