@@ -41,7 +41,13 @@ import {
   type SilenceState,
 } from './policy.js'
 import type { Job } from './queue.js'
-import { decodeRollbackRecord, encodeRollbackRecord, ROLLBACK_ANNOTATION, type RollbackRecord } from './record.js'
+import {
+  decodeRollbackRecord,
+  encodeRollbackRecord,
+  recordNamesSeries,
+  ROLLBACK_ANNOTATION,
+  type RollbackRecord,
+} from './record.js'
 import type { AlertInfo } from './trigger.js'
 import { readWorkload, type WorkloadRead } from './workload.js'
 import { describeWorkload, workloadKey, type WorkloadRef } from './workload-ref.js'
@@ -93,10 +99,15 @@ export interface VerifiedRollback {
   readonly regarding: RegardingRef
   readonly fromRevision: number
   readonly toRevision: number
+  /** When it was verified (the record's `verified`): the effectiveness window counts from here. */
   readonly at: number
 }
 
-/** AttemptResult: `heldBySilence` when a silence (or a failed silence check) was among the reasons not to act. */
+/**
+ * AttemptResult: `heldBySilence` when a silence (or a failed silence check) was among the reasons not to act;
+ * `verified`, a verified rollback whose effectiveness verdict is due: this job's own, or one found in the record
+ * whose verdict the replica that verified it never gave (it stopped, or lost leadership, during the window).
+ */
 export interface AttemptResult {
   readonly heldBySilence: boolean
   readonly verified?: VerifiedRollback | undefined
@@ -115,7 +126,7 @@ interface Stored {
 }
 
 type Step =
-  | { readonly kind: 'final'; readonly heldBySilence?: boolean }
+  | { readonly kind: 'final'; readonly heldBySilence?: boolean; readonly resume?: VerifiedRollback | undefined }
   | { readonly kind: 'stored'; readonly stored: Stored }
   | { readonly kind: 'transient'; readonly entry: Entry }
 
@@ -135,7 +146,7 @@ export async function runAttempt(job: Job, env: AttemptEnv): Promise<AttemptResu
   await sleepFor(settleDelay(job.request.alert.startsAt, env.now(), env.config.correlation), env.signal)
   for (let n = 1; ; n++) {
     const step = await env.exclusive(() => decideAndSend(job, env))
-    if (step.kind === 'final') return { heldBySilence: step.heldBySilence === true }
+    if (step.kind === 'final') return { heldBySilence: step.heldBySilence === true, verified: step.resume }
     if (step.kind === 'stored') return { heldBySilence: false, verified: await verify(job, env, step.stored) }
     const wait = retryDelay(n + 1, env.config.retry, env.random())
     const stop = whyNotRetry(job, env)
@@ -324,16 +335,48 @@ function vetoed(job: Job, env: AttemptEnv, st: State): Step {
   const kind: AuditKind = VETO_KINDS[d.reason] ?? 'skipped'
   const silence = st.input.silence?.state === 'silenced' ? st.input.silence : undefined
   const correlated = d.reason === 'correlated_failure' ? st.input.correlated : undefined
+  const resume = d.blockers.includes('already_rolled_back') ? verdictDue(job, env, st) : undefined
+  const due =
+    resume === undefined
+      ? ''
+      : `; the rollback verified at ${new Date(resume.at).toISOString()} has no effectiveness verdict yet (the replica that verified it stopped leading before the window ended): this replica gives it`
   record(job, env, {
     ...about(st),
     kind,
     reason: d.reason,
-    message: d.message,
+    message: `${d.message}${due}`,
     blockers: d.blockers,
     silence,
     correlated,
   })
-  return { kind: 'final', heldBySilence: d.blockers.some(b => b === 'silenced' || b === 'silence_check_failed') }
+  const heldBySilence = d.blockers.some(b => b === 'silenced' || b === 'silence_check_failed')
+  return { kind: 'final', heldBySilence, resume }
+}
+
+/**
+ * verdictDue finds, in the record read for this decision, rollguard's verified rollback of this very series whose
+ * effectiveness verdict was never given: the leader that verified it stopped leading during the window. The trigger
+ * still firing is what brought it here, so the verdict is given by this replica (the executor waits out the rest
+ * of the window). A new deploy since, a dry run, or a verdict already in the record: nothing is due.
+ */
+function verdictDue(job: Job, env: AttemptEnv, st: State): VerifiedRollback | undefined {
+  const rec = decodeRollbackRecord(st.read.facts.annotations[ROLLBACK_ANNOTATION])
+  if (
+    env.config.mode !== 'execute' ||
+    rec?.verified === undefined ||
+    rec.judged !== undefined ||
+    redeployedSince(st.read.facts, rec) ||
+    !recordNamesSeries(rec, job.request.alert)
+  )
+    return undefined
+  return {
+    alert: job.request.alert,
+    ref: job.request.ref,
+    regarding: st.read.regarding,
+    fromRevision: rec.fromRevision,
+    toRevision: rec.toRevision,
+    at: rec.verified,
+  }
 }
 
 function recordValue(job: Job, env: AttemptEnv, st: State, generation: number): string {
@@ -540,14 +583,23 @@ async function verify(job: Job, env: AttemptEnv, s: Stored): Promise<VerifiedRol
   if (reverted !== undefined)
     return void record(job, env, { ...entry, kind: 'reverted', reason: 'reverted', message: reverted })
   record(job, env, { ...entry, kind: 'verified', reason: 'complete', message: `rollback verified: ${w.message}` })
-  await markVerified(job, env, env.now())
+  const at = env.now()
+  const unmarked = await updateRecord(env.apps, job.request.ref, env.signal, rec =>
+    rec.verified === undefined ? { ...rec, verified: at } : undefined,
+  )
+  if (unmarked !== undefined)
+    record(job, env, {
+      kind: 'verify_aborted',
+      reason: 'record_not_updated',
+      message: `the rollback is verified, but the record annotation could not be updated: ${unmarked}`,
+    })
   return {
     alert: job.request.alert,
     ref: job.request.ref,
     regarding: s.regarding,
     fromRevision: s.fromRevision,
     toRevision: s.toRevision,
-    at: env.now(),
+    at,
   }
 }
 
@@ -571,31 +623,37 @@ async function watchForRevert(job: Job, env: AttemptEnv, s: Stored): Promise<str
 
 const MARK_TRIES = 3
 
-// The verification goes into the record, so no later leader verifies (and reports) this rollback again.
-async function markVerified(job: Job, env: AttemptEnv, at: number): Promise<void> {
+/**
+ * updateRecord rewrites the record annotation through `change` (undefined: nothing to write), guarded by the
+ * resourceVersion read, a few times on conflicts or errors. The verification and the effectiveness verdict go into
+ * the record this way, so no later leader verifies, or judges, the same rollback again. Returns why it could not
+ * be written, or undefined.
+ */
+export async function updateRecord(
+  apps: AppsV1Api,
+  ref: WorkloadRef,
+  signal: AbortSignal,
+  change: (rec: RollbackRecord) => RollbackRecord | undefined,
+): Promise<string | undefined> {
   let last = ''
-  for (let i = 0; i < MARK_TRIES && !env.signal.aborted; i++) {
-    const read = await readWorkload(env.apps, job.request.ref, env.signal)
+  for (let i = 0; i < MARK_TRIES && !signal.aborted; i++) {
+    const read = await readWorkload(apps, ref, signal)
     if (read.kind === 'error') {
       last = read.message
       continue
     }
-    const rec: RollbackRecord | undefined = decodeRollbackRecord(read.facts.annotations[ROLLBACK_ANNOTATION])
-    if (rec === undefined || rec.verified !== undefined) return
-    const value = encodeRollbackRecord({ ...rec, verified: at })
+    const rec = decodeRollbackRecord(read.facts.annotations[ROLLBACK_ANNOTATION])
+    const next = rec === undefined ? undefined : change(rec)
+    if (next === undefined) return undefined
+    const value = encodeRollbackRecord(next)
     const r = await writeAnnotation(
-      env.apps,
-      job.request.ref,
+      apps,
+      ref,
       { key: ROLLBACK_ANNOTATION, value, resourceVersion: read.resourceVersion },
-      env.signal,
+      signal,
     )
-    if (r === true) return
+    if (r === true) return undefined
     last = r.message
   }
-  if (last !== '')
-    record(job, env, {
-      kind: 'verify_aborted',
-      reason: 'record_not_updated',
-      message: `the rollback is verified, but the record annotation could not be updated: ${last}`,
-    })
+  return last === '' ? undefined : last
 }

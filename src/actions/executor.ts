@@ -4,7 +4,7 @@ import type { Transition } from '../engine/types.js'
 import { linkSignals } from '../runtime/signals.js'
 import type { ActionMetrics } from '../telemetry/action-metrics.js'
 import type { ActionsConfig } from './actions-config.js'
-import { runAttempt, type SilenceChecker, type VerifiedRollback } from './attempt.js'
+import { runAttempt, updateRecord, type SilenceChecker, type VerifiedRollback } from './attempt.js'
 import type { Audit } from './audit.js'
 import { TriggerLog } from './correlation.js'
 import { HeldTriggers } from './held-triggers.js'
@@ -12,6 +12,7 @@ import { RollbackLedger } from './ledger.js'
 import { silenceBlocker } from './policy.js'
 import { WorkloadQueue, type Job } from './queue.js'
 import { triggerEvent, type AlertInfo, type RollbackRequest, type TriggerEvent } from './trigger.js'
+import { workloadKey } from './workload-ref.js'
 
 /** Leadership tells the executor whether this replica may act; `signal` aborts when the current leadership ends. */
 export interface Leadership {
@@ -67,7 +68,9 @@ export class RollbackExecutor {
   readonly #rechecks = new Set<Promise<void>>()
   readonly #triggers = new TriggerLog()
   readonly #webhookFiring = new Map<string, true>()
-  readonly #watches = new Set<NodeJS.Timeout>()
+  /** Effectiveness watches by rollback (workload and verification time), and verdicts being given. */
+  readonly #watches = new Map<string, NodeJS.Timeout>()
+  readonly #verdicts = new Set<Promise<void>>()
   #config: ActionsConfig | undefined
   #lock: Promise<unknown> = Promise.resolve()
 
@@ -137,18 +140,20 @@ export class RollbackExecutor {
     this.#stop.abort(new Error('rollguard is stopping'))
     this.#queue.clear()
     this.#held.clear()
-    for (const timer of this.#watches) clearTimeout(timer)
+    for (const timer of this.#watches.values()) clearTimeout(timer)
     this.#watches.clear()
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([this.#queue.idle(), new Promise<void>(resolve => (timer = setTimeout(resolve, timeoutMs)))])
+    const running = Promise.all([this.#queue.idle(), ...this.#verdicts])
+    await Promise.race([running, new Promise<void>(resolve => (timer = setTimeout(resolve, timeoutMs)))])
     clearTimeout(timer)
     await this.deps.audit.flush(Math.min(timeoutMs, 5_000))
   }
 
-  /** idle resolves once every job and every re-check of a held trigger has finished (tests). */
+  /** idle resolves once every job, every re-check of a held trigger and every verdict being given has finished (tests). */
   async idle(): Promise<void> {
     while (this.#rechecks.size > 0) await Promise.all([...this.#rechecks])
     await this.#queue.idle()
+    while (this.#verdicts.size > 0) await Promise.all([...this.#verdicts])
   }
 
   #cancelled(job: Job, config: ActionsConfig): void {
@@ -223,33 +228,63 @@ export class RollbackExecutor {
   /**
    * After a verified rollback, the trigger is looked at once more at the end of the effectiveness window: if it
    * still fires on the restored revision, the rollback did not help and a human must know. Nothing else happens
-   * automatically: the record annotation keeps the workload from being rolled back again until a new deploy.
+   * automatically: the record annotation keeps the workload from being rolled back again until a new deploy. The
+   * window counts from the verification, so a leader that takes over a watch (attempt.ts, verdictDue) waits only
+   * for what is left of it; one watch per rollback.
    */
   #watchEffectiveness(v: VerifiedRollback, config: ActionsConfig): void {
+    const key = `${workloadKey(v.ref)}@${v.at}`
+    if (this.#watches.has(key)) return
     const window =
       config.effectiveness_window ??
       (v.alert.origin === 'rules' ? this.deps.effectivenessWindow?.(v.alert) : undefined) ??
       config.webhook_effectiveness_window
-    const timer = setTimeout(() => {
-      this.#watches.delete(timer)
-      const state = this.#state(v.alert)
-      if (state?.firing !== true || !this.deps.leadership.isLeader()) return
-      const value = state.value === undefined ? '' : ` (value ${state.value})`
-      this.deps.audit.record({
-        kind: 'ineffective',
-        reason: 'still_firing',
-        alert: v.alert,
-        workload: v.ref,
-        mode: config.mode,
-        regarding: v.regarding,
-        fromRevision: v.fromRevision,
-        toRevision: v.toRevision,
-        value: state.value,
-        message: `rolled back from revision ${v.fromRevision} to ${v.toRevision} at ${new Date(v.at).toISOString()}, but ${v.alert.name} still fires${value} ${Math.round(window / 1000)}s later: the restored revision is not healthy either (or the cause is elsewhere); no further automatic rollback until a new deploy`,
-      })
-    }, window)
+    const timer = setTimeout(
+      () => {
+        this.#watches.delete(key)
+        const done = this.#judge(v, config).finally(() => this.#verdicts.delete(done))
+        this.#verdicts.add(done)
+      },
+      Math.max(0, v.at + window - this.#now()),
+    )
     timer.unref()
-    this.#watches.add(timer)
+    this.#watches.set(key, timer)
+  }
+
+  /**
+   * judge gives the verdict, only as the leader: it goes into the record first (so a later leader does not give it
+   * again; if the record already has one, another replica gave it), then into the audit trail when ineffective.
+   */
+  async #judge(v: VerifiedRollback, config: ActionsConfig): Promise<void> {
+    const state = this.#state(v.alert)
+    if (!this.deps.leadership.isLeader()) return
+    const effective = state?.firing !== true
+    let judgedBefore = false
+    const unwritten = await updateRecord(this.deps.apps, v.ref, this.#stop.signal, rec => {
+      if (rec.verified !== v.at) return undefined
+      if (rec.judged !== undefined) return void (judgedBefore = true)
+      return { ...rec, judged: { at: this.#now(), effective } }
+    })
+    if (unwritten !== undefined)
+      this.deps.logger.warn(
+        { workload: v.ref, err: unwritten },
+        'the effectiveness verdict could not be written into the record annotation; a later leader may give it again',
+      )
+    if (effective || judgedBefore || !this.deps.leadership.isLeader()) return
+    const value = state.value === undefined ? '' : ` (value ${state.value})`
+    const after = Math.round((this.#now() - v.at) / 1000)
+    this.deps.audit.record({
+      kind: 'ineffective',
+      reason: 'still_firing',
+      alert: v.alert,
+      workload: v.ref,
+      mode: config.mode,
+      regarding: v.regarding,
+      fromRevision: v.fromRevision,
+      toRevision: v.toRevision,
+      value: state.value,
+      message: `rolled back from revision ${v.fromRevision} to ${v.toRevision} at ${new Date(v.at).toISOString()}, but ${v.alert.name} still fires${value} ${after}s later: the restored revision is not healthy either (or the cause is elsewhere); no further automatic rollback until a new deploy`,
+    })
   }
 
   #now(): number {

@@ -29,6 +29,11 @@ export interface RollbackRecord {
   readonly by?: string | undefined
   /** When the rollout of the restored revision was verified complete; absent until then. */
   readonly verified?: number | undefined
+  /**
+   * When the effectiveness verdict was given (the trigger looked at once more after the window) and what it was;
+   * absent until then, so a leader elected during the window gives the verdict the previous one could not.
+   */
+  readonly judged?: { readonly at: number; readonly effective: boolean } | undefined
 }
 
 /** TriggerIdentity is what identifies one firing of one alert. */
@@ -52,6 +57,15 @@ export function triggerKey(alert: TriggerIdentity): string {
   const fp =
     alert.origin === 'rules' && alert.labels !== undefined ? labelsFingerprint(alert.labels) : alert.fingerprint
   return `${fp}@${new Date(alert.startsAt).toISOString()}`
+}
+
+/**
+ * recordNamesSeries reports whether the record's rollback was caused by a firing of this alert's series, whenever it
+ * went firing: a restart or another replica may see the same series firing with a slightly different start.
+ */
+export function recordNamesSeries(record: RollbackRecord, alert: TriggerIdentity): boolean {
+  const series = `${triggerKey(alert).split('@')[0] as string}@`
+  return record.triggers?.some(k => k.startsWith(series)) === true
 }
 
 /** recordNames reports whether the record lists this firing, in today's form or the raw form written before 0.2. */
@@ -93,6 +107,7 @@ export function encodeRollbackRecord(r: RollbackRecord): string {
     history: r.history.map(time),
     ...(r.triggers === undefined || r.triggers.length === 0 ? {} : { triggers: r.triggers }),
     ...(r.verified === undefined ? {} : { verified: time(r.verified) }),
+    ...(r.judged === undefined ? {} : { judged: time(r.judged.at), effective: r.judged.effective }),
   })
 }
 
@@ -113,6 +128,8 @@ const StoredRecord = z.object({
   attempt: z.string().max(64).optional(),
   by: z.string().max(256).optional(),
   verified: Time.optional(),
+  judged: Time.optional(),
+  effective: z.boolean().optional(),
 })
 
 /** decodeRollbackRecord parses an annotation value; anything malformed yields undefined (and the policy then refuses to act). */
@@ -126,7 +143,20 @@ export function decodeRollbackRecord(value: string | undefined): RollbackRecord 
   }
   const parsed = StoredRecord.safeParse(json)
   if (!parsed.success) return undefined
-  const { at, from, to, generation, alert, history = [], triggers, attempt, by, verified } = parsed.data
+  const {
+    at,
+    from,
+    to,
+    generation,
+    alert,
+    history = [],
+    triggers,
+    attempt,
+    by,
+    verified,
+    judged,
+    effective,
+  } = parsed.data
   const times = [...new Set([...history, at])].sort((a, b) => a - b)
   return {
     at,
@@ -139,5 +169,6 @@ export function decodeRollbackRecord(value: string | undefined): RollbackRecord 
     ...(attempt === undefined ? {} : { attempt }),
     ...(by === undefined ? {} : { by }),
     ...(verified === undefined ? {} : { verified }),
+    ...(judged === undefined ? {} : { judged: { at: judged, effective: effective === true } }),
   }
 }

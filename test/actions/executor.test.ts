@@ -438,3 +438,92 @@ t.test('correlated triggers of three workloads: all held, one RollbackHeldCorrel
     annotations: { workloads: 'Deployment shop/cart, Deployment shop/checkout, Deployment shop/search' },
   })
 })
+
+t.test('a verdict the verifying leader never gave is given by the next leader, once, from the record', async t => {
+  const window = () => 500
+  const still = () => ({ firing: true, value: 0.42 })
+  const a = await rig(t, { triggerState: still, effectivenessWindow: window })
+  a.executor.handle([firing('checkout')])
+  await a.executor.idle()
+  t.ok(a.audit.recentDecisions().some(e => e.kind === 'verified'))
+  // The leader stops leading during the window: its watch gives no verdict.
+  a.leader.value = false
+  const b = await rig(t, { harness: a.h, seed: false, triggerState: still, effectivenessWindow: window })
+  const c = await rig(t, { harness: a.h, seed: false, triggerState: still, effectivenessWindow: window })
+  c.leader.value = false
+  // The trigger still fires when b becomes the leader (service.ts hands it every firing trigger); twice, as a
+  // re-handled trigger would be.
+  b.executor.handle([firing('checkout', 'HighErrorRate', { activeAt: Date.now() - 2_000 })])
+  await b.executor.idle()
+  b.executor.handle([firing('checkout')])
+  await b.executor.idle()
+  const skipped = b.audit.recentDecisions().find(e => e.kind === 'skipped')
+  t.match(skipped, {
+    reason: 'already_rolled_back',
+    message: /has no effectiveness verdict yet .*: this replica gives it/,
+  })
+  const verdict = await until(() => b.audit.recentDecisions().find(e => e.kind === 'ineffective'), 3_000)
+  t.match(verdict, { reason: 'still_firing', fromRevision: 2, toRevision: 1, value: 0.42 })
+  const rec = decodeRollbackRecord(annotationsOf(b.fake.get('deployments', 'shop', 'checkout'))[ROLLBACK_ANNOTATION])
+  t.match(rec?.judged, { effective: false }, 'the verdict is in the record')
+  t.ok(
+    (rec?.judged?.at ?? 0) >= (rec?.verified ?? Infinity) + 500,
+    'given after the window, counted from the verification',
+  )
+  await new Promise(resolve => setTimeout(resolve, 700))
+  t.equal(b.audit.recentDecisions().filter(e => e.kind === 'ineffective').length, 1, 'one verdict for two hand-overs')
+  t.notOk(
+    a.audit.recentDecisions().some(e => e.kind === 'ineffective'),
+    'not by the replica that stopped leading',
+  )
+  t.equal(patches(b.fake.log).length, 1, 'no second rollback')
+
+  // A later leader reads the verdict in the record and gives none.
+  c.leader.value = true
+  c.executor.handle([firing('checkout')])
+  await c.executor.idle()
+  await new Promise(resolve => setTimeout(resolve, 700))
+  t.notMatch(c.audit.recentDecisions().find(e => e.kind === 'skipped')?.message ?? '', /no effectiveness verdict/)
+  t.notOk(c.audit.recentDecisions().some(e => e.kind === 'ineffective'))
+})
+
+t.test('an effective rollback is recorded as such: the series firing again later is not judged again', async t => {
+  const state = { firing: true }
+  const a = await rig(t, { triggerState: () => state, effectivenessWindow: () => 300 })
+  a.executor.handle([firing('checkout')])
+  await a.executor.idle()
+  state.firing = false
+  const rec = await until(() => {
+    const d = a.fake.get('deployments', 'shop', 'checkout')
+    return decodeRollbackRecord(annotationsOf(d)[ROLLBACK_ANNOTATION])?.judged
+  }, 3_000)
+  t.match(rec, { effective: true })
+  t.notOk(a.audit.recentDecisions().some(e => e.kind === 'ineffective'))
+
+  // The same series fires again, on another leader, before any new deploy.
+  state.firing = true
+  a.leader.value = false
+  const b = await rig(t, { harness: a.h, seed: false, triggerState: () => state, effectivenessWindow: () => 300 })
+  b.executor.handle([firing('checkout', 'HighErrorRate', { activeAt: Date.now() })])
+  await b.executor.idle()
+  t.match(
+    b.audit.recentDecisions().find(e => e.kind === 'skipped'),
+    { reason: 'already_rolled_back' },
+  )
+  await new Promise(resolve => setTimeout(resolve, 600))
+  t.notOk(b.audit.recentDecisions().some(e => e.kind === 'ineffective'))
+})
+
+t.test('dry-run gives no verdict: nothing was rolled back', async t => {
+  const a = await rig(t, {
+    actions: { mode: 'dry-run' },
+    triggerState: () => ({ firing: true }),
+    effectivenessWindow: () => 100,
+  })
+  a.executor.handle([firing('checkout')])
+  await a.executor.idle()
+  a.executor.handle([firing('checkout')])
+  await a.executor.idle()
+  await new Promise(resolve => setTimeout(resolve, 300))
+  t.notOk(a.audit.recentDecisions().some(e => e.kind === 'ineffective'))
+})

@@ -5,6 +5,7 @@ import {
   encodeRollbackRecord,
   labelsFingerprint,
   recordNames,
+  recordNamesSeries,
   triggerKey,
   type RollbackRecord,
 } from '../../src/actions/record.js'
@@ -48,6 +49,41 @@ t.test("recordNames recognises today's keys and the raw form older records hold"
   t.ok(recordNames({ ...base, triggers: [`${raw}@2026-01-01T10:05:00.000Z`] }, alert), 'legacy raw fingerprint')
   t.notOk(recordNames({ ...base, triggers: [triggerKey({ ...alert, startsAt: AT + 1 })] }, alert), 'another firing')
   t.notOk(recordNames(base, alert), 'no triggers recorded')
+})
+
+t.test('recordNamesSeries recognises the series whatever its firing time, and no other series', async t => {
+  const labels = { alertname: 'HighErrorRate', namespace: 'shop', deployment: 'checkout' }
+  const alert = { fingerprint: 'HighErrorRate/checkout', labels, startsAt: AT, origin: 'rules' as const }
+  const base: RollbackRecord = { at: AT, fromRevision: 2, toRevision: 1, generation: 3, alert: 'x', history: [AT] }
+  const rec = { ...base, triggers: [triggerKey(alert)] }
+  t.ok(recordNamesSeries(rec, alert))
+  t.ok(recordNamesSeries(rec, { ...alert, startsAt: AT + 90_000 }), 'the same series, restored with another start')
+  t.notOk(recordNamesSeries(rec, { ...alert, labels: { ...labels, deployment: 'cart' } }), 'another series')
+  t.notOk(recordNamesSeries(base, alert), 'no triggers recorded')
+  const webhook = { fingerprint: 'fbeaf81a8353a375', startsAt: AT }
+  t.ok(recordNamesSeries({ ...base, triggers: ['fbeaf81a8353a375@2026-01-01T09:00:00.000Z'] }, webhook))
+  t.notOk(recordNamesSeries({ ...base, triggers: ['fbeaf81a8353a37@2026-01-01T09:00:00.000Z'] }, webhook), 'a prefix')
+})
+
+t.test('the effectiveness verdict round-trips as judged and effective', async t => {
+  const r: RollbackRecord = {
+    at: AT,
+    fromRevision: 2,
+    toRevision: 1,
+    generation: 3,
+    alert: 'HighErrorRate',
+    history: [AT],
+    verified: AT + 30_000,
+    judged: { at: AT + 330_000, effective: false },
+  }
+  const text = encodeRollbackRecord(r)
+  t.match(JSON.parse(text), { judged: '2026-01-01T10:10:30.000Z', effective: false })
+  t.same(decodeRollbackRecord(text), r)
+  t.same(decodeRollbackRecord(encodeRollbackRecord({ ...r, judged: { at: AT, effective: true } }))?.judged, {
+    at: AT,
+    effective: true,
+  })
+  t.equal(decodeRollbackRecord(JSON.stringify({ ...(JSON.parse(text) as object), judged: 'soon' })), undefined)
 })
 
 t.test('the record round-trips with attempt, replica and verification; malformed values are rejected', async t => {

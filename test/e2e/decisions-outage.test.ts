@@ -1,8 +1,11 @@
 // When rolling back is not the fix: several workloads failing together (a shared cause), and a rollback to a
-// revision that is bad too. Real Prometheus and Alertmanager, the shipped rules scaled down, the fake cluster.
+// revision that is bad too — also when the leader that rolled back dies before it can say so. Real Prometheus and
+// Alertmanager, the shipped rules scaled down, the fake cluster.
 import t from 'tap'
 import { amAlerts } from '../../src/demo/stack.js'
+import { decodeRollbackRecord, ROLLBACK_ANNOTATION } from '../../src/actions/record.js'
 import {
+  actingConfig,
   actingRollguard,
   alertmanager,
   defaultRulesFast,
@@ -15,6 +18,7 @@ import {
   sleep,
   tempDir,
 } from '../fixtures/e2e.js'
+import { startRollguardProcess, type RollguardProcess } from '../fixtures/rollguard-process.js'
 
 const metrics = async (url: string) => (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
 
@@ -126,4 +130,72 @@ t.test('outages and bad history', async t => {
     t.equal(rollbackPatches(fake).length, 1, 'exactly one rollback: no second one onto an older revision')
     t.equal(r.decisions().filter(d => d.kind === 'rolled_back').length, 1)
   })
+
+  await t.test(
+    'the leader dies right after verifying a rollback to a bad revision: the survivor reports it ineffective, once',
+    async t => {
+      const dir = tempDir(t)
+      const [checkout] = await services(t, ['checkout'])
+      if (!checkout) throw new Error('service did not start')
+      const prom = await prometheus(t, [checkout])
+      const fake = await shopCluster(t, ['checkout'])
+      const rules = defaultRulesFast(dir)
+      const replicas = new Map<string, RollguardProcess>()
+      const holder = () =>
+        (fake.get('leases', 'rollguard-system', 'rollguard') as { spec?: { holderIdentity?: string } } | undefined)
+          ?.spec?.holderIdentity
+      let killed: string | undefined
+      // The verification is stored in the record (the merge patch after the rollback); its writer dies at once,
+      // inside the effectiveness window.
+      fake.inject({
+        kind: 'hook',
+        when: 'after',
+        match: { verb: 'patch', resource: 'deployments' },
+        times: 2,
+        run: entry => {
+          if (entry.contentType !== 'application/merge-patch+json' || entry.status !== 200) return
+          killed = holder()
+          if (killed !== undefined) replicas.get(killed)?.kill('SIGKILL')
+        },
+      })
+      for (const identity of ['replica-a', 'replica-b']) {
+        const config = actingConfig(t, { fake, identity, actions: { effectiveness_window: '15s' } })
+        const args = [
+          ...['--config', config, '--prometheus-url', prom.url, '--alertmanager-url', am.url, '--rules', rules],
+          ...['--eval-interval', '1s', '--resend-delay', '2s', '--external-label', 'run=ineffective-failover'],
+        ]
+        replicas.set(identity, await startRollguardProcess(t, { args }))
+      }
+      await eventually('a leader', async () => holder())
+      // The fault stays whatever the revision: rolling back does not help.
+      checkout.setFault({ errorRatio: 0.5 })
+      await eventually('the verification in the record, and its writer killed', async () => killed, 45_000)
+      const survivor = [...replicas.keys()].find(id => id !== killed) ?? ''
+      const record = () =>
+        decodeRollbackRecord(
+          (fake.get('deployments', 'shop', 'checkout') as { metadata: { annotations?: Record<string, string> } })
+            .metadata.annotations?.[ROLLBACK_ANNOTATION],
+        )
+      const verified = record()?.verified
+      t.type(verified, 'number', 'the dead leader verified the rollback')
+      await eventually(
+        'RollbackIneffective from the survivor',
+        async () =>
+          eventsOn(fake, 'checkout').find(e => e.reason === 'RollbackIneffective' && e.reportingInstance === survivor),
+        60_000,
+      )
+      t.match(record()?.judged, { effective: false }, 'the verdict is in the record')
+      t.ok((record()?.judged?.at ?? 0) >= (verified ?? Infinity) + 15_000, 'after the window, from the verification')
+      const alert = await eventually(
+        'RollbackIneffective in Alertmanager',
+        async () =>
+          (await amAlerts(am.url, { matchers: { alertname: 'RollbackIneffective', run: 'ineffective-failover' } }))[0],
+      )
+      t.match(alert, { labels: { workload: 'checkout' }, annotations: { from_revision: '2', to_revision: '1' } })
+      t.match(replicas.get(survivor)?.log() ?? '', /has no effectiveness verdict yet/, 'the survivor says why')
+      await sleep(4_000)
+      t.equal(eventsOn(fake, 'checkout').filter(e => e.reason === 'RollbackIneffective').length, 1, 'one verdict')
+      t.equal(rollbackPatches(fake).length, 1, 'exactly one rollback: no second one onto an older revision')
+    },
+  )
 })
