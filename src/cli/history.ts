@@ -28,7 +28,8 @@ export const HISTORY_USAGE = `Usage: rollguard history KIND/NAME [-n NAMESPACE] 
 List a workload's revisions like 'kubectl rollout history' (REVISION, CHANGE-CAUSE), with the images
 of each revision; '*' marks the revision whose template is running. Rollbacks recorded by rollguard
 (annotation ${ROLLBACK_ANNOTATION}, written by the daemon and by 'rollguard rollback') are marked on
-the revision they created and listed below the table. The workload's GitOps owner (Argo CD Application, Flux
+the revision they created and listed below the table, with their verification and effectiveness verdict
+(effective or ineffective, once given). The workload's GitOps owner (Argo CD Application, Flux
 Kustomization or HelmRelease), if any, and whether it would revert a rollback, come last. Only reads; changes
 nothing.
 
@@ -161,7 +162,11 @@ function recordsText(records: readonly RollbackRecord[]): string {
     const by = r.by === undefined ? '' : `  by ${r.by}`
     const verified =
       r.attempt === undefined ? '' : r.verified === undefined ? '  not verified' : `  verified ${time(r.verified)}`
-    return `  ${time(r.at)}  revision ${r.fromRevision} → ${r.toRevision}  generation ${r.generation}  ${r.alert}${by}${verified}`
+    const judged =
+      r.judged === undefined
+        ? ''
+        : `  ${r.judged.effective ? 'effective' : 'ineffective'} (judged ${time(r.judged.at)})`
+    return `  ${time(r.at)}  revision ${r.fromRevision} → ${r.toRevision}  generation ${r.generation}  ${r.alert}${by}${verified}${judged}`
   })
   const known = new Set(records.map(r => r.at))
   const earlier = (records[records.length - 1]?.history ?? []).filter(t => !known.has(t))

@@ -162,6 +162,11 @@ t.test("the daemon's records show the replica and whether the rollback was verif
     verified,
     /revision 2 → 1 {2}generation 3 {2}HighErrorRate {2}by rollguard-0 {2}verified 2026-12-04T10:05:20Z\n$/,
   )
+  const judged = formatWorkloadHistory({
+    history: { kind: 'history', ref, entries },
+    records: [{ ...base, verified: at + 17_000, judged: { at: at + 317_000, effective: false } }],
+  })
+  t.match(judged, /verified 2026-12-04T10:05:20Z {2}ineffective \(judged 2026-12-04T10:10:20Z\)\n$/)
   const pending = formatWorkloadHistory({ history: { kind: 'history', ref, entries }, records: [base] })
   t.match(pending, /HighErrorRate {2}by rollguard-0 {2}not verified\n$/)
 })
