@@ -8,7 +8,7 @@ import { runAttempt, updateRecord, type SilenceChecker, type VerifiedRollback } 
 import type { Audit } from './audit.js'
 import { TriggerLog } from './correlation.js'
 import { HeldTriggers } from './held-triggers.js'
-import { RollbackLedger } from './ledger.js'
+import { RollbackLedger, type LedgerEntries } from './ledger.js'
 import { silenceBlocker } from './policy.js'
 import { WorkloadQueue, type Job } from './queue.js'
 import { triggerEvent, type AlertInfo, type RollbackRequest, type TriggerEvent } from './trigger.js'
@@ -147,6 +147,17 @@ export class RollbackExecutor {
     await Promise.race([running, new Promise<void>(resolve => (timer = setTimeout(resolve, timeoutMs)))])
     clearTimeout(timer)
     await this.deps.audit.flush(Math.min(timeoutMs, 5_000))
+  }
+
+  /** recentRollbacks lists the rollbacks this replica knows of inside the global brake's window, per workload. */
+  recentRollbacks(): LedgerEntries {
+    const config = this.#config
+    return config === undefined ? [] : this.#ledger.since(this.#now() - config.global_brake.window)
+  }
+
+  /** inheritRollbacks merges the rollbacks a previous leader counted, so the global brake counts them too. */
+  inheritRollbacks(entries: LedgerEntries): void {
+    this.#ledger.inherit(entries)
   }
 
   /** idle resolves once every job, every re-check of a held trigger and every verdict being given has finished (tests). */

@@ -20,6 +20,7 @@ import { RollbackExecutor, type Leadership } from './executor.js'
 import { loadKubeConfig, makeClients, type KubeClients, type KubeConfigSource } from './kube/client.js'
 import { DEFAULT_REPORTER_CONTROLLER } from './kube/events.js'
 import { LeaseElector } from './kube/lease.js'
+import { decodeLedger, encodeLedger, LEDGER_ANNOTATION } from './ledger.js'
 import { AlertmanagerSilences, type AlertmanagerAccess } from './silences.js'
 import { longestRange } from '../rules/promql.js'
 import type { TriggerEvent } from './trigger.js'
@@ -180,6 +181,24 @@ export class ActionsService {
     if (this.#elector) this.#running = this.#elector.run(this.#electing.signal)
   }
 
+  // The previous leader's rollbacks (kept on the Lease) count toward the global brake from the first decision on.
+  #inheritRollbacks(logger: Logger): void {
+    const value = this.#elector?.inheritedAnnotations()[LEDGER_ANNOTATION]
+    const inherited = decodeLedger(value)
+    if (inherited === 'malformed')
+      return void logger.warn(
+        { annotation: LEDGER_ANNOTATION },
+        'the leader Lease holds an unreadable record of recent rollbacks; the global brake counts only what this replica reads from workloads',
+      )
+    if (inherited === undefined || inherited.length === 0) return
+    this.#executor.inheritRollbacks(inherited)
+    const rollbacks = inherited.reduce((n, [, times]) => n + times.length, 0)
+    logger.info(
+      { rollbacks, workloads: inherited.length },
+      'counting the rollbacks the previous leader recorded on the Lease toward the global brake',
+    )
+  }
+
   #makeElector(
     k: KubernetesConfig,
     clients: KubeClients,
@@ -199,11 +218,14 @@ export class ActionsService {
       renewDeadlineMs: lease.renew_deadline,
       retryPeriodMs: lease.retry_period,
       releaseOnCancel: true,
+      // The global brake's memory, for whoever leads next.
+      annotations: () => ({ [LEDGER_ANNOTATION]: encodeLedger(this.#executor.recentRollbacks()) }),
       onStartedLeading: signal => {
         this.#leadership = signal
         this.#term++
         metrics.leader.set(1)
         logger.info({ lease: `${namespace}/${lease.name}`, identity }, 'became the leader: acting on rollback triggers')
+        this.#inheritRollbacks(logger)
         // Triggers that went firing while another replica led (or none did) are decided now.
         this.#executor.handle(firingTriggers(this.deps.groups()))
       },

@@ -245,6 +245,25 @@ t.test('the global brake stops a rollback storm and alerts', async t => {
   t.equal(brake?.type, 'Warning')
 })
 
+t.test('the brake counts what a previous leader recorded, and lists what this one did for the next', async t => {
+  const r = await rig(t, { actions: { global_brake: { count: 2, window: '1h' } } })
+  const now = Date.now()
+  r.executor.inheritRollbacks([
+    ['Deployment/payments/api', [now - 20 * 60_000]],
+    ['Deployment/search/web', [now - 2 * 3_600_000]], // outside the window: does not count
+  ])
+  r.executor.handle([firing('checkout')])
+  await r.executor.idle()
+  t.equal(patches(r.fake.log).length, 1, 'one inherited rollback in the window: one more is allowed')
+  const listed = new Map(r.executor.recentRollbacks())
+  t.same([...listed.keys()].sort(), ['Deployment/payments/api', 'Deployment/shop/checkout'], 'only the window')
+  await deploy(r.fake, 'cart')
+  r.executor.handle([firing('cart')])
+  await r.executor.idle()
+  t.equal(patches(r.fake.log).length, 1, 'the second would make three')
+  t.match(r.audit.recentDecisions().at(-1), { kind: 'brake', reason: 'global_brake', workload: { name: 'cart' } })
+})
+
 t.test(
   'verification: a rollout that stalls escalates (RollbackFailed); a deadline is a failure, a slow one a timeout',
   async t => {

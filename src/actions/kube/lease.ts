@@ -19,6 +19,12 @@ export interface LeaseElectorOptions {
   readonly releaseOnCancel?: boolean
   /** Labels of the Lease when this candidate creates it (sharding lists member Leases by label). */
   readonly labels?: Readonly<Record<string, string>>
+  /**
+   * Annotations the leader keeps on the Lease, written with every renewal while it leads and with the release;
+   * never while acquiring, so the Lease keeps the previous holder's until this one has read them
+   * (inheritedAnnotations), also when the previous holder had the same identity.
+   */
+  readonly annotations?: () => Readonly<Record<string, string>>
   /** Called once leadership is acquired; the signal aborts when it ends. */
   readonly onStartedLeading: (leadership: AbortSignal) => void | Promise<void>
   /** Always called when run() ends, leading or not. */
@@ -46,8 +52,8 @@ interface LeaderRecord {
   readonly leaseTransitions: number
 }
 
-type Settings = Required<Omit<LeaseElectorOptions, 'onNewLeader' | 'onError'>> &
-  Pick<LeaseElectorOptions, 'onNewLeader' | 'onError'>
+type Settings = Required<Omit<LeaseElectorOptions, 'onNewLeader' | 'onError' | 'annotations'>> &
+  Pick<LeaseElectorOptions, 'onNewLeader' | 'onError' | 'annotations'>
 
 /** LeaseElector is client-go's leaderelection.LeaderElector over a coordination.k8s.io/v1 Lease. */
 export class LeaseElector {
@@ -58,6 +64,7 @@ export class LeaseElector {
   private lease: V1Lease | undefined
   private reportedLeader = ''
   private leading: AbortController | undefined
+  private inherited: Readonly<Record<string, string>> = {}
 
   constructor(opts: LeaseElectorOptions) {
     this.o = {
@@ -85,6 +92,11 @@ export class LeaseElector {
   /** renewedAt is when (on the injected monotonic clock) this replica last acquired or renewed the lease, if it holds it. */
   renewedAt(): number | undefined {
     return this.holdsRecord() ? this.observedTime : undefined
+  }
+
+  /** inheritedAnnotations are the Lease's annotations as this replica found them when it last took the Lease over. */
+  inheritedAnnotations(): Readonly<Record<string, string>> {
+    return this.inherited
   }
 
   /** leader is the last observed holder identity ('' when none). */
@@ -132,7 +144,7 @@ export class LeaseElector {
       renewTime: t,
       leaseTransitions: this.observed?.leaseTransitions ?? 0,
     }
-    const ok = await this.update(record, AbortSignal.timeout(this.o.renewDeadlineMs), 'release')
+    const ok = await this.update(record, AbortSignal.timeout(this.o.renewDeadlineMs), 'release', true)
     if (ok) this.setObserved(record)
     return ok
   }
@@ -202,7 +214,7 @@ export class LeaseElector {
     const observed = this.observed
     if (this.holdsRecord() && this.leaseValid(now) && observed) {
       const record = { ...fresh, acquireTime: observed.acquireTime, leaseTransitions: observed.leaseTransitions }
-      if (await this.update(record, signal, 'optimistic renew')) return this.setObserved(record)
+      if (await this.update(record, signal, 'optimistic renew', this.leadingNow())) return this.setObserved(record)
     }
     let current: V1Lease
     try {
@@ -225,7 +237,9 @@ export class LeaseElector {
     const record = this.holdsRecord()
       ? { ...fresh, acquireTime: old.acquireTime, leaseTransitions: old.leaseTransitions }
       : { ...fresh, leaseTransitions: old.leaseTransitions + 1 }
-    if (!(await this.update(record, signal, 'update'))) return false
+    const leading = this.leadingNow()
+    if (!(await this.update(record, signal, 'update', leading))) return false
+    if (!leading) this.inherited = { ...current.metadata?.annotations }
     return this.setObserved(record)
   }
 
@@ -239,22 +253,36 @@ export class LeaseElector {
     } catch (err) {
       return this.fail(err, 'create')
     }
+    this.inherited = {}
     return this.setObserved(record)
   }
 
-  // LeaseLock.Update: PUT the cached Lease object (carrying its resourceVersion) with the new spec.
-  private async update(record: LeaderRecord, signal: AbortSignal, step: string): Promise<boolean> {
+  // LeaseLock.Update: PUT the cached Lease object (carrying its resourceVersion) with the new spec, and with the
+  // leader's own annotations when `own`.
+  private async update(record: LeaderRecord, signal: AbortSignal, step: string, own: boolean): Promise<boolean> {
     if (!this.lease) return false
     const { namespace, name } = this.o
+    const metadata = own ? this.withOwnAnnotations(this.lease.metadata) : this.lease.metadata
     try {
       this.lease = await this.o.coordination.replaceNamespacedLease(
-        { namespace, name, body: { ...this.lease, spec: specOf(record) } },
+        { namespace, name, body: { ...this.lease, metadata, spec: specOf(record) } },
         callOptions({ signal }),
       )
       return true
     } catch (err) {
       return this.fail(err, step)
     }
+  }
+
+  private withOwnAnnotations(metadata: V1Lease['metadata']): V1Lease['metadata'] {
+    const own = this.o.annotations
+    if (own === undefined) return metadata
+    let annotations: Readonly<Record<string, string>> = {}
+    guarded(
+      () => (annotations = own()),
+      m => this.report(m),
+    )
+    return { ...metadata, annotations: { ...metadata?.annotations, ...annotations } }
   }
 
   private fail(err: unknown, step: string): false {
@@ -266,6 +294,10 @@ export class LeaseElector {
     this.observed = record
     this.observedTime = this.o.now()
     return true
+  }
+
+  private leadingNow(): boolean {
+    return this.leading !== undefined && !this.leading.signal.aborted
   }
 
   private holdsRecord(): boolean {

@@ -165,3 +165,60 @@ t.test('configuration is validated like client-go', async t => {
   t.throws(() => new LeaseElector({ ...base, retryPeriodMs: 0 }), /retryPeriod must be greater than zero/)
   t.doesNotThrow(() => new LeaseElector(base), 'defaults 15s/10s/2s are valid')
 })
+
+const annotationsOf = (h: Harness) =>
+  (h.fake.get('leases', NS, 'rollguard') as { metadata?: { annotations?: Record<string, string> } } | undefined)
+    ?.metadata?.annotations ?? {}
+
+t.test("the leader's annotations ride on its renewals; the next leader finds the previous one's", async t => {
+  const h = await harness(NS)
+  t.teardown(h.close)
+  let aValue = 'a-1'
+  const a = candidate(h, 'a', { releaseOnCancel: true, annotations: () => ({ 'example.com/note': aValue }) })
+  t.ok(await until(() => a.elector.isLeader(), 5_000), 'a leads')
+  t.ok(await until(() => annotationsOf(h)['example.com/note'] === 'a-1', 5_000), 'written with a renewal')
+  t.same(a.elector.inheritedAnnotations(), {}, 'a created the Lease: nothing inherited')
+  aValue = 'a-2'
+  t.ok(await until(() => annotationsOf(h)['example.com/note'] === 'a-2', 5_000), 'kept current')
+  aValue = 'a-final'
+  const b = candidate(h, 'b', { annotations: () => ({ 'example.com/note': 'b' }) })
+  t.teardown(() => b.stop.abort())
+  a.stop.abort()
+  await a.run
+  t.equal(annotationsOf(h)['example.com/note'], 'a-final', 'written with the release')
+  t.ok(await until(() => b.elector.isLeader(), 5_000), 'b takes over')
+  t.same(b.elector.inheritedAnnotations(), { 'example.com/note': 'a-final' }, "b read a's annotations")
+  t.ok(await until(() => annotationsOf(h)['example.com/note'] === 'b', 5_000), "then b's own replace them")
+})
+
+t.test('a restarted leader with the same identity reads its earlier annotations before writing its own', async t => {
+  const h = await harness(NS)
+  t.teardown(h.close)
+  const first = candidate(h, 'same', { annotations: () => ({ 'example.com/note': 'earlier' }) })
+  t.ok(await until(() => annotationsOf(h)['example.com/note'] === 'earlier', 5_000))
+  // Dies without releasing; its successor has the same identity (a StatefulSet pod, a fixed identity).
+  first.stop.abort()
+  await first.run
+  const again = candidate(h, 'same', { annotations: () => ({ 'example.com/note': 'later' }) })
+  t.teardown(() => again.stop.abort())
+  t.ok(await until(() => again.elector.isLeader(), 5_000))
+  t.same(again.elector.inheritedAnnotations(), { 'example.com/note': 'earlier' })
+  t.ok(await until(() => annotationsOf(h)['example.com/note'] === 'later', 5_000))
+})
+
+t.test('an annotations callback that throws is reported and the renewal goes on', async t => {
+  const h = await harness(NS)
+  t.teardown(h.close)
+  const errors: string[] = []
+  const a = candidate(h, 'a', {
+    annotations: () => {
+      throw new Error('boom')
+    },
+    onError: m => errors.push(m),
+  })
+  t.teardown(() => a.stop.abort())
+  t.ok(await until(() => a.elector.isLeader(), 5_000))
+  await new Promise(r => setTimeout(r, 1_200))
+  t.ok(a.elector.isLeader(), 'still leading')
+  t.ok(errors.some(m => m.includes('boom')))
+})
