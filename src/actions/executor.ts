@@ -270,11 +270,13 @@ export class RollbackExecutor {
     const state = this.#state(v.alert)
     if (!this.deps.leadership.isLeader()) return
     const effective = state?.firing !== true
+    const judged = { at: this.#now(), effective }
     let judgedBefore = false
     const unwritten = await updateRecord(this.deps.apps, v.ref, this.#stop.signal, rec => {
       if (rec.verified !== v.at) return undefined
-      if (rec.judged !== undefined) return void (judgedBefore = true)
-      return { ...rec, judged: { at: this.#now(), effective } }
+      // Our own verdict, read back after a write whose answer was lost, is not another replica's.
+      if (rec.judged !== undefined) return void (judgedBefore = rec.judged.at !== judged.at)
+      return { ...rec, judged }
     })
     if (unwritten !== undefined)
       this.deps.logger.warn(

@@ -506,6 +506,18 @@ t.test('a verdict the verifying leader never gave is given by the next leader, o
   t.notOk(c.audit.recentDecisions().some(e => e.kind === 'ineffective'))
 })
 
+t.test('a verdict whose write lost its answer is still reported: the record read back holds our own', async t => {
+  const r = await rig(t, { triggerState: () => ({ firing: true }), effectivenessWindow: () => 300 })
+  r.executor.handle([firing('checkout')])
+  await r.executor.idle()
+  // The verdict's merge patch is applied, then the connection drops before the answer.
+  r.fake.inject({ kind: 'reset', phase: 'after', match: { verb: 'patch', resource: 'deployments' } })
+  await until(() => r.audit.recentDecisions().find(e => e.kind === 'ineffective'), 3_000)
+  const rec = decodeRollbackRecord(annotationsOf(r.fake.get('deployments', 'shop', 'checkout'))[ROLLBACK_ANNOTATION])
+  t.match(rec?.judged, { effective: false })
+  t.equal(markers(r.fake.log).length, 2, 'the verification and the verdict, each written once')
+})
+
 t.test('an effective rollback is recorded as such: the series firing again later is not judged again', async t => {
   const state = { firing: true }
   const a = await rig(t, { triggerState: () => state, effectivenessWindow: () => 300 })
