@@ -4,7 +4,6 @@
 import t from 'tap'
 import { amAlerts } from '../../src/demo/stack.js'
 import {
-  actingConfig,
   actingRollguard,
   alertmanager,
   defaultRulesFast,
@@ -18,7 +17,8 @@ import {
   sleep,
   tempDir,
 } from '../fixtures/e2e.js'
-import { startRollguardProcess, type RollguardProcess } from '../fixtures/rollguard-process.js'
+import { actingReplicas, leaderOf } from '../fixtures/acting-replicas.js'
+import type { RollguardProcess } from '../fixtures/rollguard-process.js'
 
 const PATCH_DEPLOYMENTS = { verb: 'patch', resource: 'deployments' } as const
 
@@ -104,10 +104,7 @@ t.test('Kubernetes API faults during a rollback', async t => {
       if (!healthy) throw new Error('service did not start')
       const ownProm = await prometheus(t, [healthy])
       const fake = await shopCluster(t, ['checkout'])
-      const replicas = new Map<string, RollguardProcess>()
-      const holder = () =>
-        (fake.get('leases', 'rollguard-system', 'rollguard') as { spec?: { holderIdentity?: string } } | undefined)
-          ?.spec?.holderIdentity
+      let replicas = new Map<string, RollguardProcess>()
       let killed: string | undefined
       // The PATCH is stored; its sender dies before it can read the answer or record anything.
       fake.inject({
@@ -115,31 +112,19 @@ t.test('Kubernetes API faults during a rollback', async t => {
         when: 'after',
         match: PATCH_DEPLOYMENTS,
         run: () => {
-          killed = holder()
+          killed = leaderOf(fake)
           if (killed !== undefined) replicas.get(killed)?.kill('SIGKILL')
         },
       })
-      for (const identity of ['replica-a', 'replica-b']) {
-        const config = actingConfig(t, { fake, identity })
-        const args = [
-          '--config',
-          config,
-          '--prometheus-url',
-          ownProm.url,
-          '--alertmanager-url',
-          am.url,
-          '--rules',
-          rules,
-          '--eval-interval',
-          '1s',
-          '--resend-delay',
-          '2s',
-          '--external-label',
-          'run=killed',
-        ]
-        replicas.set(identity, await startRollguardProcess(t, { args }))
-      }
-      const leader = await eventually('a leader', async () => holder())
+      replicas = await actingReplicas(t, {
+        fake,
+        identities: ['replica-a', 'replica-b'],
+        prometheusUrl: ownProm.url,
+        alertmanagerUrl: am.url,
+        rules,
+        run: 'killed',
+      })
+      const leader = await eventually('a leader', async () => leaderOf(fake))
       healthy.setFault({ errorRatio: 0.5 })
       await eventually('the PATCH', async () => killed !== undefined, 45_000)
       t.equal(killed, leader, 'the leader sent it and was killed')

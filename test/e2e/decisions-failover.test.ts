@@ -5,7 +5,6 @@
 import t from 'tap'
 import { decodeLedger, LEDGER_ANNOTATION } from '../../src/actions/ledger.js'
 import {
-  actingConfig,
   alertmanager,
   defaultRulesFast,
   eventsOn,
@@ -17,7 +16,7 @@ import {
   sleep,
   tempDir,
 } from '../fixtures/e2e.js'
-import { startRollguardProcess, type RollguardProcess } from '../fixtures/rollguard-process.js'
+import { actingReplicas, leaderLease, leaderOf } from '../fixtures/acting-replicas.js'
 
 interface ActiveAlert {
   labels: Record<string, string>
@@ -40,24 +39,17 @@ t.test('a storm across a failover: the survivor counts the dead leader’s rollb
   const prom = await prometheus(t, svcs)
   const fake = await shopCluster(t, names)
   const rules = defaultRulesFast(dir)
-  const lease = () =>
-    fake.get('leases', 'rollguard-system', 'rollguard') as
-      { spec?: { holderIdentity?: string }; metadata?: { annotations?: Record<string, string> } } | undefined
-  const replicas = new Map<string, RollguardProcess>()
-  for (const identity of ['replica-a', 'replica-b']) {
-    const config = actingConfig(t, {
-      fake,
-      identity,
-      // Separate failures here, not one outage: the brake is what is tested, not the correlation hold.
-      actions: { global_brake: { count: 2, window: '1h' }, correlation: { enabled: false, settle: '0s' } },
-    })
-    const args = [
-      ...['--config', config, '--prometheus-url', prom.url, '--alertmanager-url', am.url, '--rules', rules],
-      ...['--eval-interval', '1s', '--resend-delay', '2s', '--external-label', 'run=brake-failover'],
-    ]
-    replicas.set(identity, await startRollguardProcess(t, { args }))
-  }
-  const leader = await eventually('a leader', async () => lease()?.spec?.holderIdentity)
+  const replicas = await actingReplicas(t, {
+    fake,
+    identities: ['replica-a', 'replica-b'],
+    prometheusUrl: prom.url,
+    alertmanagerUrl: am.url,
+    rules,
+    run: 'brake-failover',
+    // Separate failures here, not one outage: the brake is what is tested, not the correlation hold.
+    actions: { global_brake: { count: 2, window: '1h' }, correlation: { enabled: false, settle: '0s' } },
+  })
+  const leader = await eventually('a leader', async () => leaderOf(fake))
   const survivor = [...replicas.keys()].find(id => id !== leader) ?? ''
   const survivorUrl = replicas.get(survivor)?.url ?? ''
 
@@ -81,12 +73,12 @@ t.test('a storm across a failover: the survivor counts the dead leader’s rollb
     60_000,
   )
   const recorded = await eventually('the rollbacks on the leader Lease', async () => {
-    const ledger = decodeLedger(lease()?.metadata?.annotations?.[LEDGER_ANNOTATION])
+    const ledger = decodeLedger(leaderLease(fake)?.metadata?.annotations?.[LEDGER_ANNOTATION])
     return Array.isArray(ledger) && ledger.length === 2 ? ledger : undefined
   })
   t.same(recorded.map(([w]) => w).sort(), ['Deployment/shop/cart', 'Deployment/shop/checkout'])
   replicas.get(leader)?.kill('SIGKILL')
-  await eventually('the survivor leads', async () => lease()?.spec?.holderIdentity === survivor, 30_000)
+  await eventually('the survivor leads', async () => leaderOf(fake) === survivor, 30_000)
 
   // A third bad deploy, now on the survivor's watch: the brake holds.
   payments.setFault({ errorRatio: 0.5 })

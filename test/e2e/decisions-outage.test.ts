@@ -5,7 +5,6 @@ import t from 'tap'
 import { amAlerts } from '../../src/demo/stack.js'
 import { decodeRollbackRecord, ROLLBACK_ANNOTATION } from '../../src/actions/record.js'
 import {
-  actingConfig,
   actingRollguard,
   alertmanager,
   defaultRulesFast,
@@ -18,7 +17,8 @@ import {
   sleep,
   tempDir,
 } from '../fixtures/e2e.js'
-import { startRollguardProcess, type RollguardProcess } from '../fixtures/rollguard-process.js'
+import { actingReplicas, leaderOf } from '../fixtures/acting-replicas.js'
+import type { RollguardProcess } from '../fixtures/rollguard-process.js'
 
 const metrics = async (url: string) => (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
 
@@ -140,10 +140,7 @@ t.test('outages and bad history', async t => {
       const prom = await prometheus(t, [checkout])
       const fake = await shopCluster(t, ['checkout'])
       const rules = defaultRulesFast(dir)
-      const replicas = new Map<string, RollguardProcess>()
-      const holder = () =>
-        (fake.get('leases', 'rollguard-system', 'rollguard') as { spec?: { holderIdentity?: string } } | undefined)
-          ?.spec?.holderIdentity
+      let replicas = new Map<string, RollguardProcess>()
       let killed: string | undefined
       // The verification is stored in the record (the merge patch after the rollback); its writer dies at once,
       // inside the effectiveness window.
@@ -154,19 +151,20 @@ t.test('outages and bad history', async t => {
         times: 2,
         run: entry => {
           if (entry.contentType !== 'application/merge-patch+json' || entry.status !== 200) return
-          killed = holder()
+          killed = leaderOf(fake)
           if (killed !== undefined) replicas.get(killed)?.kill('SIGKILL')
         },
       })
-      for (const identity of ['replica-a', 'replica-b']) {
-        const config = actingConfig(t, { fake, identity, actions: { effectiveness_window: '15s' } })
-        const args = [
-          ...['--config', config, '--prometheus-url', prom.url, '--alertmanager-url', am.url, '--rules', rules],
-          ...['--eval-interval', '1s', '--resend-delay', '2s', '--external-label', 'run=ineffective-failover'],
-        ]
-        replicas.set(identity, await startRollguardProcess(t, { args }))
-      }
-      await eventually('a leader', async () => holder())
+      replicas = await actingReplicas(t, {
+        fake,
+        identities: ['replica-a', 'replica-b'],
+        prometheusUrl: prom.url,
+        alertmanagerUrl: am.url,
+        rules,
+        run: 'ineffective-failover',
+        actions: { effectiveness_window: '15s' },
+      })
+      await eventually('a leader', async () => leaderOf(fake))
       // The fault stays whatever the revision: rolling back does not help.
       checkout.setFault({ errorRatio: 0.5 })
       await eventually('the verification in the record, and its writer killed', async () => killed, 45_000)
