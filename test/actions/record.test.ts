@@ -11,6 +11,7 @@ import {
 } from '../../src/actions/record.js'
 
 const AT = Date.parse('2026-01-01T10:05:00Z')
+const BASE: RollbackRecord = { at: AT, fromRevision: 2, toRevision: 1, generation: 3, alert: 'x', history: [AT] }
 
 t.test("labelsFingerprint is Alertmanager's fingerprint of the same labels", async t => {
   const payload = JSON.parse(
@@ -54,7 +55,7 @@ t.test("recordNames recognises today's keys and the raw form older records hold"
 t.test('recordNamesSeries recognises the series whatever its firing time, and no other series', async t => {
   const labels = { alertname: 'HighErrorRate', namespace: 'shop', deployment: 'checkout' }
   const alert = { fingerprint: 'HighErrorRate/checkout', labels, startsAt: AT, origin: 'rules' as const }
-  const base: RollbackRecord = { at: AT, fromRevision: 2, toRevision: 1, generation: 3, alert: 'x', history: [AT] }
+  const base = BASE
   const rec = { ...base, triggers: [triggerKey(alert)] }
   t.ok(recordNamesSeries(rec, alert))
   t.ok(recordNamesSeries(rec, { ...alert, startsAt: AT + 90_000 }), 'the same series, restored with another start')
@@ -67,12 +68,8 @@ t.test('recordNamesSeries recognises the series whatever its firing time, and no
 
 t.test('the effectiveness verdict round-trips as judged and effective', async t => {
   const r: RollbackRecord = {
-    at: AT,
-    fromRevision: 2,
-    toRevision: 1,
-    generation: 3,
+    ...BASE,
     alert: 'HighErrorRate',
-    history: [AT],
     verified: AT + 30_000,
     judged: { at: AT + 330_000, effective: false },
   }

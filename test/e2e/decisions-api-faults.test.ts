@@ -17,7 +17,7 @@ import {
   sleep,
   tempDir,
 } from '../fixtures/e2e.js'
-import { actingReplicas, leaderOf } from '../fixtures/acting-replicas.js'
+import { actingReplicas, killLeaderAfter, leaderOf } from '../fixtures/acting-replicas.js'
 import type { RollguardProcess } from '../fixtures/rollguard-process.js'
 
 const PATCH_DEPLOYMENTS = { verb: 'patch', resource: 'deployments' } as const
@@ -105,17 +105,8 @@ t.test('Kubernetes API faults during a rollback', async t => {
       const ownProm = await prometheus(t, [healthy])
       const fake = await shopCluster(t, ['checkout'])
       let replicas = new Map<string, RollguardProcess>()
-      let killed: string | undefined
       // The PATCH is stored; its sender dies before it can read the answer or record anything.
-      fake.inject({
-        kind: 'hook',
-        when: 'after',
-        match: PATCH_DEPLOYMENTS,
-        run: () => {
-          killed = leaderOf(fake)
-          if (killed !== undefined) replicas.get(killed)?.kill('SIGKILL')
-        },
-      })
+      const kill = killLeaderAfter(fake, () => replicas, PATCH_DEPLOYMENTS)
       replicas = await actingReplicas(t, {
         fake,
         identities: ['replica-a', 'replica-b'],
@@ -126,7 +117,7 @@ t.test('Kubernetes API faults during a rollback', async t => {
       })
       const leader = await eventually('a leader', async () => leaderOf(fake))
       healthy.setFault({ errorRatio: 0.5 })
-      await eventually('the PATCH', async () => killed !== undefined, 45_000)
+      const killed = await eventually('the PATCH', async () => kill.killed(), 45_000)
       t.equal(killed, leader, 'the leader sent it and was killed')
       const survivor = [...replicas.keys()].find(id => id !== killed)
       await eventually(

@@ -17,7 +17,7 @@ import {
   sleep,
   tempDir,
 } from '../fixtures/e2e.js'
-import { actingReplicas, leaderOf } from '../fixtures/acting-replicas.js'
+import { actingReplicas, killLeaderAfter, leaderOf } from '../fixtures/acting-replicas.js'
 import type { RollguardProcess } from '../fixtures/rollguard-process.js'
 
 const metrics = async (url: string) => (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
@@ -141,20 +141,14 @@ t.test('outages and bad history', async t => {
       const fake = await shopCluster(t, ['checkout'])
       const rules = defaultRulesFast(dir)
       let replicas = new Map<string, RollguardProcess>()
-      let killed: string | undefined
       // The verification is stored in the record (the merge patch after the rollback); its writer dies at once,
       // inside the effectiveness window.
-      fake.inject({
-        kind: 'hook',
-        when: 'after',
-        match: { verb: 'patch', resource: 'deployments' },
-        times: 2,
-        run: entry => {
-          if (entry.contentType !== 'application/merge-patch+json' || entry.status !== 200) return
-          killed = leaderOf(fake)
-          if (killed !== undefined) replicas.get(killed)?.kill('SIGKILL')
-        },
-      })
+      const kill = killLeaderAfter(
+        fake,
+        () => replicas,
+        { verb: 'patch', resource: 'deployments' },
+        entry => entry.contentType === 'application/merge-patch+json' && entry.status === 200,
+      )
       replicas = await actingReplicas(t, {
         fake,
         identities: ['replica-a', 'replica-b'],
@@ -167,7 +161,11 @@ t.test('outages and bad history', async t => {
       await eventually('a leader', async () => leaderOf(fake))
       // The fault stays whatever the revision: rolling back does not help.
       checkout.setFault({ errorRatio: 0.5 })
-      await eventually('the verification in the record, and its writer killed', async () => killed, 45_000)
+      const killed = await eventually(
+        'the verification in the record, and its writer killed',
+        async () => kill.killed(),
+        45_000,
+      )
       const survivor = [...replicas.keys()].find(id => id !== killed) ?? ''
       const record = () =>
         decodeRollbackRecord(
