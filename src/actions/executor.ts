@@ -2,7 +2,7 @@ import type { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { Transition } from '../engine/types.js'
 import { linkSignals } from '../runtime/signals.js'
-import type { ActionMetrics } from '../telemetry/action-metrics.js'
+import type { ActionMetrics, BrakeCount } from '../telemetry/action-metrics.js'
 import type { ActionsConfig } from './actions-config.js'
 import { runAttempt, updateRecord, type SilenceChecker, type VerifiedRollback } from './attempt.js'
 import type { Audit } from './audit.js'
@@ -153,6 +153,16 @@ export class RollbackExecutor {
   recentRollbacks(): LedgerEntries {
     const config = this.#config
     return config === undefined ? [] : this.#ledger.since(this.#now() - config.global_brake.window)
+  }
+
+  /** brakeCount is the global brake as this replica counts it now: rollbacks inside its window, and its limit. */
+  brakeCount(): BrakeCount {
+    const config = this.#config
+    if (config === undefined) return { rollbacks: 0, limit: 0 }
+    const { count, window } = config.global_brake
+    const now = this.#now()
+    // The policy's own test of "inside the window" (policy.ts, within).
+    return { rollbacks: this.#ledger.recent().filter(t => now - t < window).length, limit: count }
   }
 
   /** inheritRollbacks merges the rollbacks a previous leader counted, so the global brake counts them too. */

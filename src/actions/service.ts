@@ -106,6 +106,7 @@ export class ActionsService {
       },
       doc.actions,
     )
+    metrics.countBrakeWith(() => this.#executor.brakeCount())
     logger.info(
       { mode: doc.actions.mode, identity, leaderElection: lease.enabled },
       `automatic rollbacks enabled in ${doc.actions.mode} mode`,

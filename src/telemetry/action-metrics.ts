@@ -22,12 +22,38 @@ export interface ActionMetrics {
   readonly duration: Histogram
   /** silenceChecks counts the questions to Alertmanager about silences by combined answer. */
   readonly silenceChecks: Counter<'result'>
+  /** countBrakeWith sets what the global brake gauges read at each scrape (the executor's ledger and config). */
+  countBrakeWith(source: () => BrakeCount): void
+}
+
+/** BrakeCount is the global brake as one replica counts it: rollbacks inside its window, and its limit. */
+export interface BrakeCount {
+  readonly rollbacks: number
+  readonly limit: number
 }
 
 /** createActionMetrics registers the rollguard_rollback*, rollguard_silence_checks_total and rollguard_leader metrics on registry. */
 export function createActionMetrics(registry: Registry): ActionMetrics {
   const registers = [registry]
+  let brake: () => BrakeCount = () => ({ rollbacks: 0, limit: 0 })
+  new Gauge({
+    name: 'rollguard_global_brake_rollbacks',
+    help: 'Automatic rollbacks across all workloads inside actions.global_brake.window, as this replica counts them: its own, those recorded on the workloads it read, and those the previous leader kept on the Lease. The brake holds at rollguard_global_brake_limit; meaningful on the leader.',
+    registers,
+    collect() {
+      this.set(brake().rollbacks)
+    },
+  })
+  new Gauge({
+    name: 'rollguard_global_brake_limit',
+    help: 'actions.global_brake.count: no automatic rollback once rollguard_global_brake_rollbacks reaches it.',
+    registers,
+    collect() {
+      this.set(brake().limit)
+    },
+  })
   return {
+    countBrakeWith: source => void (brake = source),
     rollbacks: new Counter({
       name: 'rollguard_rollbacks_total',
       help: 'Automatic rollbacks by result (attempted = patch sent; succeeded/failed = verified outcome; ineffective = verified but the trigger kept firing; skipped; dry_run), reason and workload (workload_namespace, kind, workload; empty unless the workload matched actions.allow).',

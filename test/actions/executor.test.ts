@@ -262,6 +262,8 @@ t.test('the brake counts what a previous leader recorded, and lists what this on
   await r.executor.idle()
   t.equal(patches(r.fake.log).length, 1, 'the second would make three')
   t.match(r.audit.recentDecisions().at(-1), { kind: 'brake', reason: 'global_brake', workload: { name: 'cart' } })
+  t.equal(await metric(r.registry, 'rollguard_global_brake_rollbacks'), 2, 'the gauge counts the window, inherited too')
+  t.equal(await metric(r.registry, 'rollguard_global_brake_limit'), 2)
 })
 
 t.test(

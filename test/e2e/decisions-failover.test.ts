@@ -90,4 +90,7 @@ t.test('a storm across a failover: the survivor counts the dead leader’s rollb
   await sleep(3_000)
   t.equal(rollbackPatches(fake).length, 2, 'two rollbacks in the hour, not three')
   t.match(replicas.get(survivor)?.log() ?? '', /counting the rollbacks the previous leader recorded on the Lease/)
+  const metrics = await (await fetch(`${survivorUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
+  t.match(metrics, /^rollguard_global_brake_rollbacks 2$/m, 'the survivor shows the brake full')
+  t.match(metrics, /^rollguard_global_brake_limit 2$/m)
 })
