@@ -780,7 +780,7 @@ function overview() {
       bars: true,
       stack: true,
     })),
-    at(12, 7, timeseries({
+    at(8, 7, timeseries({
       title: 'Rollback duration',
       description: 'Time from the trigger alert going firing to the rollback patch being stored (rollguard_rollback_duration_seconds): p50 and p99. It starts when the alert fires, so the rule\'s `for` is not included: this is rollguard\'s reaction time.',
       unit: 's',
@@ -790,7 +790,18 @@ function overview() {
       ],
       min: 0,
     })),
-    at(12, 7, stateTimeline({
+    at(8, 7, timeseries({
+      title: 'Global brake',
+      description: 'Automatic rollbacks across all workloads inside actions.global_brake.window as the leader counts them (rollguard_global_brake_rollbacks, the highest over the replicas: its own, those recorded on the workloads it read, and those the previous leader kept on the Lease) against actions.global_brake.count (rollguard_global_brake_limit). At the limit no workload is rolled back automatically until rollbacks age out of the window.',
+      unit: 'short',
+      decimals: 0,
+      targets: [
+        target(`max(${m('rollguard_global_brake_rollbacks')})`, 'rollbacks in the window'),
+        target(`max(${m('rollguard_global_brake_limit')})`, 'limit'),
+      ],
+      min: 0,
+    })),
+    at(8, 7, stateTimeline({
       title: 'Leader per replica',
       description: 'Which replica holds the leader Lease and may act (rollguard_leader: 1 leader, 0 follower). Followers evaluate rules and send alerts but never roll back.',
       targets: [target(`max by (instance) (${m('rollguard_leader')})`, '{{instance}}')],
