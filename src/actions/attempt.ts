@@ -27,7 +27,7 @@ import { failure, type KubeFailure } from './kube/errors.js'
 import type { RegardingRef } from './kube/events.js'
 import { describeOwner, suspendPatch, type RawOwner } from './gitops.js'
 import { patchOwner, readGitOpsFacts } from './kube/gitops-owner.js'
-import { isTransient, planUndo, sendUndo, writeAnnotation } from './kube/operations.js'
+import { isTransient, planUndo, sendUndo } from './kube/operations.js'
 import { sleepFor, waitForRollout } from './kube/rollout-status.js'
 import type { UndoPlan } from './kube/undo-result.js'
 import type { RollbackLedger } from './ledger.js'
@@ -41,13 +41,8 @@ import {
   type SilenceState,
 } from './policy.js'
 import type { Job } from './queue.js'
-import {
-  decodeRollbackRecord,
-  encodeRollbackRecord,
-  recordNamesSeries,
-  ROLLBACK_ANNOTATION,
-  type RollbackRecord,
-} from './record.js'
+import { decodeRollbackRecord, encodeRollbackRecord, recordNamesSeries, ROLLBACK_ANNOTATION } from './record.js'
+import { updateRecord } from './record-write.js'
 import type { AlertInfo } from './trigger.js'
 import { readWorkload, type WorkloadRead } from './workload.js'
 import { describeWorkload, workloadKey, type WorkloadRef } from './workload-ref.js'
@@ -619,41 +614,4 @@ async function watchForRevert(job: Job, env: AttemptEnv, s: Stored): Promise<str
     `the rollback did not stick: revision ${restored} (the restored template) was replaced${by} by revision ${back.facts.currentRevision} within ` +
     `${formatDuration(env.config.gitops.revert_window)}; ${s.revertable} re-applies the Git state (actions.gitops.mode ignore): revert the bad commit in Git`
   )
-}
-
-const MARK_TRIES = 3
-
-/**
- * updateRecord rewrites the record annotation through `change` (undefined: nothing to write), guarded by the
- * resourceVersion read, a few times on conflicts or errors. The verification and the effectiveness verdict go into
- * the record this way, so no later leader verifies, or judges, the same rollback again. Returns why it could not
- * be written, or undefined.
- */
-export async function updateRecord(
-  apps: AppsV1Api,
-  ref: WorkloadRef,
-  signal: AbortSignal,
-  change: (rec: RollbackRecord) => RollbackRecord | undefined,
-): Promise<string | undefined> {
-  let last = ''
-  for (let i = 0; i < MARK_TRIES && !signal.aborted; i++) {
-    const read = await readWorkload(apps, ref, signal)
-    if (read.kind === 'error') {
-      last = read.message
-      continue
-    }
-    const rec = decodeRollbackRecord(read.facts.annotations[ROLLBACK_ANNOTATION])
-    const next = rec === undefined ? undefined : change(rec)
-    if (next === undefined) return undefined
-    const value = encodeRollbackRecord(next)
-    const r = await writeAnnotation(
-      apps,
-      ref,
-      { key: ROLLBACK_ANNOTATION, value, resourceVersion: read.resourceVersion },
-      signal,
-    )
-    if (r === true) return undefined
-    last = r.message
-  }
-  return last === '' ? undefined : last
 }
