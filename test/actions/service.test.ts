@@ -92,6 +92,33 @@ t.test('two replicas: one leads and rolls back once; the other takes over on sto
   )
   t.equal(patches(h.fake.log).length, 1, 'and did not repeat the rollback')
   t.ok(b.log.lines().some(l => l.msg === 'became the leader: acting on rollback triggers'))
+  // a's rollback reached b through the Lease (a wrote it with its release), not only through the workload's record.
+  t.ok(b.log.lines().some(l => /previous leader recorded on the Lease/.test(String(l.msg))))
+  t.equal(await metric(b.registry, 'rollguard_global_brake_rollbacks'), 1)
+  t.equal(await metric(b.registry, 'rollguard_global_brake_limit'), 5)
+})
+
+t.test('an unreadable record of recent rollbacks on the Lease is reported, and the replica leads anyway', async t => {
+  const h = await harness('shop')
+  t.teardown(h.close)
+  await h.fake.seed('leases', 'rollguard-system', {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'rollguard', annotations: { 'rollguard.io/recent-rollbacks': '{"Deployment/shop/x": "soon"' } },
+    spec: { holderIdentity: '', leaseDurationSeconds: 1 },
+  })
+  const a = replica(t, h.fake, 'a')
+  await until(() => a.service.isLeader(), 5_000)
+  await until(() => a.log.lines().some(l => /unreadable record of recent rollbacks/.test(String(l.msg))), 3_000)
+  t.equal(await metric(a.registry, 'rollguard_global_brake_rollbacks'), 0)
+  // Its own renewals replace the unreadable value.
+  await until(() => {
+    const lease = h.fake.get('leases', 'rollguard-system', 'rollguard') as {
+      metadata?: { annotations?: Record<string, string> }
+    }
+    return lease.metadata?.annotations?.['rollguard.io/recent-rollbacks'] === '{}'
+  }, 3_000)
+  t.pass('replaced by its own')
 })
 
 t.test('without leader election this replica always acts; create fails clearly without a kubeconfig', async t => {
