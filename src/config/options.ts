@@ -123,7 +123,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     'heap-growth-percent',
     'runtime.heap_growth_percent',
     'int',
-    "How far V8's heap may grow over the live objects before a full collection, in percent, like Go's GOGC; 0: V8's own heuristics, which let a busy heap grow to several times what is live. 20 halves the peak of 4,000 rules for 20-50% more CPU (docs/configuration.md#memory).",
+    "How far V8's heap may grow over the live objects before a full collection, in percent, like Go's GOGC; 0: V8's own heuristics, which let a busy heap grow to several times what is live. 100 took a third off the peak of 4,000 rules for a few percent more CPU (docs/configuration.md#memory).",
     '0',
   ),
   opt(

@@ -2,10 +2,10 @@ import { setFlagsFromString } from 'node:v8'
 
 /**
  * DEFAULT_HEAP_GROWTH_PERCENT 0 leaves the heap's growth to V8, which grows a busy heap by a factor of up to 4 over
- * what is live: evaluating 4,000 rules every 5 s (about 60 MB/s of short-lived allocations, query answers and HTTP
- * requests promoted while in flight) kept ~70 MB live in an old generation of over 200 MB, 436-470 MiB peak RSS.
- * At 20% the same run peaked at 216-252 MiB but spent 20-50% more CPU per evaluation on full collections, which
- * would give up CPU parity with vmalert; so the memory is the operator's choice (docs/configuration.md#memory).
+ * what is live: evaluating 4,000 rules every 5 s kept ~70 MB live in an old generation of over 200 MB, 373-379 MiB
+ * peak RSS. At 100 (Go's GOGC default) the same run peaked at 254-256 MiB for 4-8% more CPU (December 2026, quiet
+ * machine). Not the default yet: the grouped layout's CPU target is met with no margin and has not been measured
+ * with it (docs/configuration.md#memory).
  */
 export const DEFAULT_HEAP_GROWTH_PERCENT = 0
 
