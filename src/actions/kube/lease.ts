@@ -20,7 +20,8 @@ export interface LeaseElectorOptions {
   /** Labels of the Lease when this candidate creates it (sharding lists member Leases by label). */
   readonly labels?: Readonly<Record<string, string>>
   /**
-   * Annotations the leader keeps on the Lease, written with every renewal while it leads and with the release;
+   * Annotations the leader keeps on the Lease, written with every renewal while it leads and with the release (when
+   * the release succeeds: a renewal cut off by the stop may have moved the resourceVersion);
    * never while acquiring, so the Lease keeps the previous holder's until this one has read them
    * (inheritedAnnotations), also when the previous holder had the same identity.
    */

@@ -181,12 +181,13 @@ t.test("the leader's annotations ride on its renewals; the next leader finds the
   aValue = 'a-2'
   t.ok(await until(() => annotationsOf(h)['example.com/note'] === 'a-2', 5_000), 'kept current')
   aValue = 'a-final'
+  t.ok(await until(() => annotationsOf(h)['example.com/note'] === 'a-final', 5_000), 'and again')
   const b = candidate(h, 'b', { annotations: () => ({ 'example.com/note': 'b' }) })
   t.teardown(() => b.stop.abort())
+  // The release (best effort: a renewal cut off by the stop may have moved the resourceVersion) or the expiry.
   a.stop.abort()
   await a.run
-  t.equal(annotationsOf(h)['example.com/note'], 'a-final', 'written with the release')
-  t.ok(await until(() => b.elector.isLeader(), 5_000), 'b takes over')
+  t.ok(await until(() => b.elector.isLeader(), 8_000), 'b takes over')
   t.same(b.elector.inheritedAnnotations(), { 'example.com/note': 'a-final' }, "b read a's annotations")
   t.ok(await until(() => annotationsOf(h)['example.com/note'] === 'b', 5_000), "then b's own replace them")
 })
