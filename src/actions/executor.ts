@@ -9,7 +9,7 @@ import type { Audit } from './audit.js'
 import { TriggerLog } from './correlation.js'
 import { HeldTriggers } from './held-triggers.js'
 import { RollbackLedger, type LedgerEntries } from './ledger.js'
-import { silenceBlocker } from './policy.js'
+import { silenceBlocker, within } from './policy.js'
 import { updateRecord } from './record-write.js'
 import { WorkloadQueue, type Job } from './queue.js'
 import { triggerEvent, type AlertInfo, type RollbackRequest, type TriggerEvent } from './trigger.js'
@@ -161,9 +161,7 @@ export class RollbackExecutor {
     const config = this.#config
     if (config === undefined) return { rollbacks: 0, limit: 0 }
     const { count, window } = config.global_brake
-    const now = this.#now()
-    // The policy's own test of "inside the window" (policy.ts, within).
-    return { rollbacks: this.#ledger.recent().filter(t => now - t < window).length, limit: count }
+    return { rollbacks: within(this.#ledger.recent(), this.#now(), window).length, limit: count }
   }
 
   /** inheritRollbacks merges the rollbacks a previous leader counted, so the global brake counts them too. */

@@ -483,7 +483,8 @@ function globalBrake(c: Context): string | undefined {
   )
 }
 
-function within(times: readonly number[], now: number, window: number): number[] {
+/** within lists the times inside the window that ends at now (the limits' and the brake's own test), sorted. */
+export function within(times: readonly number[], now: number, window: number): number[] {
   return times.filter(t => now - t < window).sort((a, b) => a - b)
 }
 

@@ -54,9 +54,12 @@ export const TRIGGERS_CAP = 20
  * when it went firing. Alertmanager repeats a notification with the same key; a new firing has a new startsAt.
  */
 export function triggerKey(alert: TriggerIdentity): string {
-  const fp =
-    alert.origin === 'rules' && alert.labels !== undefined ? labelsFingerprint(alert.labels) : alert.fingerprint
-  return `${fp}@${new Date(alert.startsAt).toISOString()}`
+  return `${seriesFingerprint(alert)}@${new Date(alert.startsAt).toISOString()}`
+}
+
+/** seriesFingerprint is the part of triggerKey that names the alert's series (rule alerts hashed from their labels). */
+function seriesFingerprint(alert: TriggerIdentity): string {
+  return alert.origin === 'rules' && alert.labels !== undefined ? labelsFingerprint(alert.labels) : alert.fingerprint
 }
 
 /**
@@ -64,7 +67,7 @@ export function triggerKey(alert: TriggerIdentity): string {
  * went firing: a restart or another replica may see the same series firing with a slightly different start.
  */
 export function recordNamesSeries(record: RollbackRecord, alert: TriggerIdentity): boolean {
-  const series = `${triggerKey(alert).split('@')[0] as string}@`
+  const series = `${seriesFingerprint(alert)}@`
   return record.triggers?.some(k => k.startsWith(series)) === true
 }
 
