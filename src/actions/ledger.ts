@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { RollbackRecord } from './policy.js'
+import { RecordedTime } from './record.js'
 
 // Per workload, as the record annotation keeps it.
 const CAP = 50
@@ -65,15 +66,7 @@ export function encodeLedger(entries: LedgerEntries): string {
   return JSON.stringify(out)
 }
 
-const StoredLedger = z.record(
-  z.string().min(1).max(512),
-  z.array(
-    z
-      .string()
-      .transform(s => Date.parse(s))
-      .pipe(z.number()),
-  ),
-)
+const StoredLedger = z.record(z.string().min(1).max(512), z.array(RecordedTime))
 
 /** decodeLedger parses the Lease annotation; undefined when it is absent, 'malformed' when it cannot be read. */
 export function decodeLedger(value: string | undefined): LedgerEntries | 'malformed' | undefined {

@@ -114,24 +114,25 @@ export function encodeRollbackRecord(r: RollbackRecord): string {
   })
 }
 
-const Time = z
+/** RecordedTime parses an RFC 3339 time as rollguard writes it into annotations, to Unix ms. */
+export const RecordedTime = z
   .string()
   .transform(s => Date.parse(s))
   .pipe(z.number())
 const Revision = z.number().int().min(0)
 const StoredRecord = z.object({
-  at: Time,
+  at: RecordedTime,
   from: Revision,
   to: Revision,
   generation: Revision,
   alert: z.string(),
-  history: z.array(Time).max(HISTORY_CAP).optional(),
+  history: z.array(RecordedTime).max(HISTORY_CAP).optional(),
   // Absent in records written before rollguard recorded triggers, attempts and verification.
   triggers: z.array(z.string()).max(TRIGGERS_CAP).optional(),
   attempt: z.string().max(64).optional(),
   by: z.string().max(256).optional(),
-  verified: Time.optional(),
-  judged: Time.optional(),
+  verified: RecordedTime.optional(),
+  judged: RecordedTime.optional(),
   effective: z.boolean().optional(),
 })
 

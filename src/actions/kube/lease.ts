@@ -20,8 +20,7 @@ export interface LeaseElectorOptions {
   /** Labels of the Lease when this candidate creates it (sharding lists member Leases by label). */
   readonly labels?: Readonly<Record<string, string>>
   /**
-   * Annotations the leader keeps on the Lease, written with every renewal while it leads and with the release (when
-   * the release succeeds: a renewal cut off by the stop may have moved the resourceVersion);
+   * Annotations the leader keeps on the Lease, written with every renewal while it leads and with the release;
    * never while acquiring, so the Lease keeps the previous holder's until this one has read them
    * (inheritedAnnotations), also when the previous holder had the same identity.
    */
@@ -134,18 +133,37 @@ export class LeaseElector {
     }
   }
 
-  /** release gives the lease up (holder '', duration 1 s) if this replica holds it; call only after guarded work has stopped. */
+  /**
+   * release gives the lease up (holder '', duration 1 s) if this replica holds it; call only after guarded work has
+   * stopped. As client-go's, it reads the Lease first: a renewal cut off by the stop may have been applied with its
+   * answer lost, leaving the cached resourceVersion stale, and the release would then conflict and leave the next
+   * leader to wait for the expiry.
+   */
   async release(): Promise<boolean> {
     if (!this.holdsRecord() || !this.lease) return true
+    const signal = AbortSignal.timeout(this.o.renewDeadlineMs)
+    let current: V1Lease
+    try {
+      current = await this.o.coordination.readNamespacedLease(
+        { namespace: this.o.namespace, name: this.o.name },
+        callOptions({ signal }),
+      )
+    } catch (err) {
+      return this.fail(err, 'release: get')
+    }
+    const held = recordOf(current.spec)
+    // Another replica took it over meanwhile: nothing of ours to give up.
+    if (held.holderIdentity !== this.o.identity) return true
+    this.lease = current
     const t = this.microNow()
     const record: LeaderRecord = {
       holderIdentity: '',
       leaseDurationSeconds: 1,
       acquireTime: t,
       renewTime: t,
-      leaseTransitions: this.observed?.leaseTransitions ?? 0,
+      leaseTransitions: held.leaseTransitions,
     }
-    const ok = await this.update(record, AbortSignal.timeout(this.o.renewDeadlineMs), 'release', true)
+    const ok = await this.update(record, signal, 'release', true)
     if (ok) this.setObserved(record)
     return ok
   }

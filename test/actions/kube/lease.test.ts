@@ -103,6 +103,57 @@ t.test('release on cancel: the next candidate takes over without waiting for exp
   t.equal(await a.elector.release(), true, 'release when not holding is a no-op')
 })
 
+t.test(
+  'release after a renewal whose answer the stop cut off: it reads the Lease again and still releases',
+  async t => {
+    const h = await harness(NS)
+    t.teardown(h.close)
+    const errors: string[] = []
+    const a = candidate(h, 'a', {
+      releaseOnCancel: true,
+      annotations: () => ({ 'example.com/note': 'last' }),
+      onError: m => errors.push(m),
+    })
+    t.ok(await until(() => a.elector.isLeader(), 3_000))
+    const renewals = h.fake.log.filter(e => e.resource === 'leases' && e.verb === 'update').length
+    // The stop arrives while the API server applies the next renewal: applied, its answer never read.
+    h.fake.inject({
+      kind: 'hook',
+      when: 'after',
+      run: () => a.stop.abort(),
+      match: { verb: 'update', resource: 'leases' },
+    })
+    h.fake.inject({ kind: 'delay', ms: 300, phase: 'after', match: { verb: 'update', resource: 'leases' } })
+    await a.run
+    const updates = h.fake.log.filter(e => e.resource === 'leases' && e.verb === 'update')
+    t.ok(updates.length >= renewals + 2, 'the cut-off renewal, then the release')
+    t.match(specOf(h), { holderIdentity: '', leaseDurationSeconds: 1 }, 'released at once, no wait for the expiry')
+    t.equal(annotationsOf(h)['example.com/note'], 'last')
+    t.notOk(
+      errors.some(m => /release/.test(m)),
+      `no failed release: ${errors.join('; ')}`,
+    )
+    const b = candidate(h, 'b')
+    t.teardown(() => b.stop.abort())
+    t.ok(await until(() => b.elector.isLeader(), 1_500), 'the next candidate takes over at once')
+  },
+)
+
+t.test('release when another replica took the Lease over meanwhile leaves it alone', async t => {
+  const h = await harness(NS)
+  t.teardown(h.close)
+  const a = candidate(h, 'a')
+  t.ok(await until(() => a.elector.isLeader(), 3_000))
+  // a stops renewing without releasing (as a replica cut off from the API server), b takes over after the expiry.
+  a.stop.abort()
+  await a.run
+  const b = candidate(h, 'b')
+  t.teardown(() => b.stop.abort())
+  t.ok(await until(() => b.elector.isLeader(), 8_000))
+  t.equal(await a.elector.release(), true, 'nothing of its own to give up')
+  t.match(specOf(h), { holderIdentity: 'b' }, "b's hold untouched")
+})
+
 t.test('renewal failing for renewDeadline ends leadership; a failing callback does not break the elector', async t => {
   const h = await harness(NS)
   t.teardown(h.close)
@@ -184,10 +235,11 @@ t.test("the leader's annotations ride on its renewals; the next leader finds the
   t.ok(await until(() => annotationsOf(h)['example.com/note'] === 'a-final', 5_000), 'and again')
   const b = candidate(h, 'b', { annotations: () => ({ 'example.com/note': 'b' }) })
   t.teardown(() => b.stop.abort())
-  // The release (best effort: a renewal cut off by the stop may have moved the resourceVersion) or the expiry.
   a.stop.abort()
   await a.run
-  t.ok(await until(() => b.elector.isLeader(), 8_000), 'b takes over')
+  t.match(specOf(h), { holderIdentity: '' }, 'released')
+  t.equal(annotationsOf(h)['example.com/note'], 'a-final', 'with the newest annotations')
+  t.ok(await until(() => b.elector.isLeader(), 3_000), 'b takes over')
   t.same(b.elector.inheritedAnnotations(), { 'example.com/note': 'a-final' }, "b read a's annotations")
   t.ok(await until(() => annotationsOf(h)['example.com/note'] === 'b', 5_000), "then b's own replace them")
 })
