@@ -13,7 +13,7 @@ import { defaultKubeconfigExists, NO_CLUSTER_CONFIGURATION } from '../config/kub
 import type { ConfigDocument } from '../config/schema.js'
 import type { GroupSnapshot } from '../engine/snapshot.js'
 import type { Labels, OutgoingAlert, Transition } from '../engine/types.js'
-import { createActionMetrics, type ActionMetrics } from '../telemetry/action-metrics.js'
+import { createActionMetrics, type ActionMetrics, type BrakeCount } from '../telemetry/action-metrics.js'
 import type { ActionsConfig, KubernetesConfig } from './actions-config.js'
 import { Audit, type DecisionRecord } from './audit.js'
 import { RollbackExecutor, type Leadership } from './executor.js'
@@ -158,6 +158,11 @@ export class ActionsService {
   /** recentDecisions lists the latest audit records, oldest first. */
   recentDecisions(): DecisionRecord[] {
     return this.#audit.recentDecisions()
+  }
+
+  /** brakeCount is the global brake as this replica counts it now (what the status page and the gauges show). */
+  brakeCount(): BrakeCount {
+    return this.#executor.brakeCount()
   }
 
   /** isLeader reports whether this replica may act now. */

@@ -516,8 +516,10 @@ t.test('GET /: dry-run and execute banners, leader and follower, decisions, relo
   at.set((NOW - 5 * MIN) / 1000)
   const config = ActionsConfig.parse({ mode: 'dry-run' })
   let leader = false
+  let brake = { rollbacks: 2, limit: 5 }
   const service = {
     isLeader: () => leader,
+    brakeCount: () => brake,
     recentDecisions: () => [
       decision({
         kind: 'skipped',
@@ -540,6 +542,7 @@ t.test('GET /: dry-run and execute banners, leader and follower, decisions, relo
   let body = (await app.inject({ url: '/' })).body
   t.match(body, /<strong>DRY-RUN<\/strong>/)
   t.match(body, /follower/)
+  t.notMatch(body, /global brake/, "a follower's count does not decide: not shown")
   t.match(body, `config loaded <time datetime="${new Date(NOW - 5 * MIN).toISOString()}"`)
   t.match(body, /5m 0s ago/)
   t.match(body, /skipped<\/span> <span class="tag">dry-run<\/span>/)
@@ -552,7 +555,13 @@ t.test('GET /: dry-run and execute banners, leader and follower, decisions, relo
   body = (await app.inject({ url: '/' })).body
   t.match(body, /<strong>EXECUTE<\/strong>/)
   t.match(body, /chip ok">leader/)
+  t.match(body, /<li>global brake: 2 of 5 automatic rollbacks in the last 1h<\/li>/)
   t.match(body, /config reload failed/)
+  brake = { rollbacks: 5, limit: 5 }
+  body = (await app.inject({ url: '/' })).body
+  t.match(body, /chip firing">global brake engaged<\/span> 5 of 5 automatic rollbacks in the last 1h: no automatic/)
+  const json = (await app.inject({ url: '/status.json' })).json() as { actions?: { brake?: unknown } }
+  t.same(json.actions?.brake, { rollbacks: 5, limit: 5, windowMs: 3_600_000 }, 'in status.json too')
   t.equal(actionsStatus(undefined, config), undefined)
   t.equal(actionsStatus(service, undefined), undefined, 'actions removed by a reload: shown as not configured')
 })

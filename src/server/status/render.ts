@@ -7,6 +7,7 @@ import { html, trusted, type Html } from './html.js'
 import { timelineSvg } from './svg.js'
 import type { AlertRow, DecisionRow, GroupRow, RuleRow, SeriesPanel, StatusModel, WorkloadPanel } from './view-model.js'
 import { describeWorkload } from '../../actions/workload-ref.js'
+import { formatDuration } from '../../rules/duration.js'
 
 /** renderStatusPage renders the whole page. */
 export function renderStatusPage(m: StatusModel): string {
@@ -48,6 +49,15 @@ function banner(m: StatusModel): Html {
   return html`<div class="banner banner-exec" role="status"><strong>EXECUTE</strong> — automatic rollbacks are applied to the cluster.</div>`
 }
 
+// Only the leader's count decides; a follower's lacks what the leader did since it last read the workloads.
+function brakeFact(b: NonNullable<StatusModel['actions']>['brake']): Html | '' {
+  if (b === undefined) return ''
+  const counted = `${b.rollbacks} of ${b.limit} automatic rollbacks in the last ${formatDuration(b.windowMs)}`
+  return b.rollbacks >= b.limit
+    ? html`<li><span class="chip firing">global brake engaged</span> ${counted}: no automatic rollback until the oldest leaves the window</li>`
+    : html`<li>global brake: ${counted}</li>`
+}
+
 function facts(m: StatusModel): Html {
   const leader =
     m.actions === undefined
@@ -55,13 +65,14 @@ function facts(m: StatusModel): Html {
       : m.actions.leader
         ? html`<li><span class="chip ok">leader</span> this replica acts on triggers</li>`
         : html`<li><span class="chip pending">follower</span> another replica acts; this one records</li>`
+  const brake = m.actions?.leader === true ? brakeFact(m.actions.brake) : ''
   const reload =
     m.reload === undefined
       ? ''
       : m.reload.ok
         ? html`<li>config loaded${m.reload.lastSuccessAt === 0 ? '' : html` ${time(m.now, m.reload.lastSuccessAt)}`}</li>`
         : html`<li><span class="chip firing">config reload failed</span> running the previous config (see the log)</li>`
-  return html`${leader}${reload}<li>updated ${time(m.now, m.now, clock(m.now))} · refreshes every ${m.refreshSeconds}s</li>`
+  return html`${leader}${brake}${reload}<li>updated ${time(m.now, m.now, clock(m.now))} · refreshes every ${m.refreshSeconds}s</li>`
 }
 
 function summary(m: StatusModel): Html {

@@ -74,13 +74,14 @@ function secure(reply: FastifyReply): FastifyReply {
 
 /** actionsStatus reads what the page shows from the actions component and its current config (undefined: not configured). */
 export function actionsStatus(
-  service: Pick<ActionsService, 'isLeader' | 'recentDecisions'> | undefined,
+  service: Pick<ActionsService, 'isLeader' | 'recentDecisions' | 'brakeCount'> | undefined,
   config: ActionsConfig | undefined,
 ): ActionsStatus | undefined {
   if (service === undefined || config === undefined) return undefined
   return {
     mode: config.mode,
     leader: service.isLeader(),
+    brake: { ...service.brakeCount(), windowMs: config.global_brake.window },
     decisions: service.recentDecisions(),
     trigger: config.trigger,
     targets: config.targets,

@@ -29,10 +29,19 @@ export const DEFAULT_TRIGGER: TriggerSelector = { label: 'rollguard_trigger', va
 /** Bounds on what one page shows (the rest is counted and named as hidden). */
 export const LIMITS = { alerts: 100, workloads: 20, seriesPerWorkload: 8, decisions: 25 } as const
 
+/** BrakeStatus is the global brake as this replica counts it: rollbacks inside the window, the limit, the window. */
+export interface BrakeStatus {
+  readonly rollbacks: number
+  readonly limit: number
+  readonly windowMs: number
+}
+
 /** ActionsStatus is what the page shows about automatic rollbacks; undefined when they are not configured. */
 export interface ActionsStatus {
   readonly mode: 'dry-run' | 'execute'
   readonly leader: boolean
+  /** brake: the global brake's count (only the leader's counts toward decisions); absent: not shown. */
+  readonly brake?: BrakeStatus | undefined
   readonly decisions: readonly DecisionRecord[]
   readonly trigger: TriggerSelector
   readonly targets: TargetLabels
@@ -172,7 +181,9 @@ export interface StatusModel {
   readonly windowMs: number
   /** since is where the timelines start: the window's start, or the first evaluation when the daemon is younger than the window. */
   readonly since: number
-  readonly actions: { readonly mode: 'dry-run' | 'execute'; readonly leader: boolean } | undefined
+  readonly actions:
+    | { readonly mode: 'dry-run' | 'execute'; readonly leader: boolean; readonly brake: BrakeStatus | undefined }
+    | undefined
   readonly reload: ReloadStatus | undefined
   readonly summary: {
     readonly firing: number
@@ -213,7 +224,10 @@ export function buildStatusModel(input: StatusInput): StatusModel {
     refreshSeconds: input.refreshSeconds,
     windowMs: input.windowMs,
     since,
-    actions: input.actions === undefined ? undefined : { mode: input.actions.mode, leader: input.actions.leader },
+    actions:
+      input.actions === undefined
+        ? undefined
+        : { mode: input.actions.mode, leader: input.actions.leader, brake: input.actions.brake },
     reload: input.reload,
     summary: {
       firing: allAlerts.filter(a => a.state === 'firing').length,
