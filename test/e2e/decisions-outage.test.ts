@@ -1,8 +1,12 @@
 // When rolling back is not the fix: several workloads failing together (a shared cause), and a rollback to a
-// revision that is bad too — also when the leader that rolled back dies before it can say so. Real Prometheus and
-// Alertmanager, the shipped rules scaled down, the fake cluster.
+// revision that is bad too — also when the leader that rolled back dies before it can say so, for its own rules'
+// triggers and for Alertmanager's. Real Prometheus and Alertmanager, the shipped rules scaled down, the fake cluster.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
-import { amAlerts } from '../../src/demo/stack.js'
+import { stringify } from 'yaml'
+import { amAlerts, startPrometheus } from '../../src/demo/stack.js'
+import { DEFAULT_WEBHOOK_PATH } from '../../src/webhook/config.js'
 import { decodeRollbackRecord, ROLLBACK_ANNOTATION } from '../../src/actions/record.js'
 import {
   actingRollguard,
@@ -12,13 +16,21 @@ import {
   eventually,
   prometheus,
   rollbackPatches,
+  sampleTargets,
   services,
   shopCluster,
   sleep,
   tempDir,
 } from '../fixtures/e2e.js'
 import { actingReplicas, killLeaderAfter, leaderOf } from '../fixtures/acting-replicas.js'
+import type { FakeKube } from '../fixtures/kube/index.js'
 import type { RollguardProcess } from '../fixtures/rollguard-process.js'
+
+const recordOf = (fake: FakeKube) =>
+  decodeRollbackRecord(
+    (fake.get('deployments', 'shop', 'checkout') as { metadata: { annotations?: Record<string, string> } }).metadata
+      .annotations?.[ROLLBACK_ANNOTATION],
+  )
 
 const metrics = async (url: string) => (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
 
@@ -167,11 +179,7 @@ t.test('outages and bad history', async t => {
         45_000,
       )
       const survivor = [...replicas.keys()].find(id => id !== killed) ?? ''
-      const record = () =>
-        decodeRollbackRecord(
-          (fake.get('deployments', 'shop', 'checkout') as { metadata: { annotations?: Record<string, string> } })
-            .metadata.annotations?.[ROLLBACK_ANNOTATION],
-        )
+      const record = () => recordOf(fake)
       const verified = record()?.verified
       t.type(verified, 'number', 'the dead leader verified the rollback')
       await eventually(
@@ -188,6 +196,95 @@ t.test('outages and bad history', async t => {
           (await amAlerts(am.url, { matchers: { alertname: 'RollbackIneffective', run: 'ineffective-failover' } }))[0],
       )
       t.match(alert, { labels: { workload: 'checkout' }, annotations: { from_revision: '2', to_revision: '1' } })
+      t.match(replicas.get(survivor)?.log() ?? '', /has no effectiveness verdict yet/, 'the survivor says why')
+      await sleep(4_000)
+      t.equal(eventsOn(fake, 'checkout').filter(e => e.reason === 'RollbackIneffective').length, 1, 'one verdict')
+      t.equal(rollbackPatches(fake).length, 1, 'exactly one rollback: no second one onto an older revision')
+    },
+  )
+
+  await t.test(
+    "webhook triggers: the leader dies right after verifying; Alertmanager's next notification reaches the survivor, which reports it ineffective",
+    async t => {
+      const dir = tempDir(t)
+      const [checkout] = await services(t, ['checkout'])
+      if (!checkout) throw new Error('service did not start')
+      const fake = await shopCluster(t, ['checkout'])
+      const webhookAm = await alertmanager(t)
+      // Prometheus's own rule manager evaluates the shipped triggers; the replicas have no rules of their own.
+      const prom = await startPrometheus({
+        scrapeInterval: '1s',
+        scrapeTargets: sampleTargets([checkout]),
+        ruleFiles: [defaultRulesFast(dir)],
+        alertmanagerUrls: [webhookAm.url],
+      })
+      t.teardown(() => prom.stop())
+      const noRules = join(dir, 'no-rules.yml')
+      writeFileSync(noRules, 'groups: []\n')
+      let replicas = new Map<string, RollguardProcess>()
+      const kill = killLeaderAfter(
+        fake,
+        () => replicas,
+        { verb: 'patch', resource: 'deployments' },
+        entry => entry.contentType === 'application/merge-patch+json' && entry.status === 200,
+      )
+      replicas = await actingReplicas(t, {
+        fake,
+        identities: ['replica-a', 'replica-b'],
+        prometheusUrl: prom.url,
+        alertmanagerUrl: webhookAm.url,
+        rules: noRules,
+        run: 'ineffective-webhook-failover',
+        actions: { effectiveness_window: '15s' },
+        webhook: { insecure_no_auth: true },
+      })
+      // Every replica is a webhook of the receiver (as a headless Service's endpoints would be): the follower
+      // answers 503, the leader acts; a notification every second while the trigger fires.
+      await webhookAm.reload(
+        stringify({
+          route: {
+            receiver: 'null',
+            group_by: ['alertname', 'namespace', 'deployment'],
+            group_wait: '1s',
+            group_interval: '1s',
+            repeat_interval: '1s',
+            routes: [{ receiver: 'rollguard', matchers: ['rollguard_trigger="rollback"'] }],
+          },
+          receivers: [
+            { name: 'null' },
+            {
+              name: 'rollguard',
+              webhook_configs: [...replicas.values()].map(r => ({
+                url: `${r.url}${DEFAULT_WEBHOOK_PATH}`,
+                send_resolved: true,
+                max_alerts: 0,
+              })),
+            },
+          ],
+        }),
+      )
+      await eventually('a leader', async () => leaderOf(fake))
+      checkout.setFault({ errorRatio: 0.5 })
+      const killed = await eventually(
+        'the verification in the record, and its writer killed',
+        async () => kill.killed(),
+        60_000,
+      )
+      const survivor = [...replicas.keys()].find(id => id !== killed) ?? ''
+      const verified = recordOf(fake)?.verified
+      t.type(verified, 'number', 'the dead leader verified the rollback')
+      t.match(recordOf(fake)?.triggers?.[0], /^[0-9a-f]{16}@/, "the trigger is Alertmanager's alert")
+      await eventually(
+        'RollbackIneffective from the survivor',
+        async () =>
+          eventsOn(fake, 'checkout').find(e => e.reason === 'RollbackIneffective' && e.reportingInstance === survivor),
+        60_000,
+      )
+      t.match(recordOf(fake)?.judged, { effective: false }, 'the verdict is in the record')
+      t.ok(
+        (recordOf(fake)?.judged?.at ?? 0) >= (verified ?? Infinity) + 15_000,
+        'after the window, from the verification',
+      )
       t.match(replicas.get(survivor)?.log() ?? '', /has no effectiveness verdict yet/, 'the survivor says why')
       await sleep(4_000)
       t.equal(eventsOn(fake, 'checkout').filter(e => e.reason === 'RollbackIneffective').length, 1, 'one verdict')
