@@ -14,6 +14,7 @@ const OPTION: Record<string, string> = {
   'action.mjs': '--trials',
   'backtest.mjs': '--reuse-tsdb',
   'detection.mjs': '--vm-latency-offset',
+  'heap-growth.mjs': '--settings',
   'http-client.mjs': '--axios',
   'profile-summary.mjs': '--top',
   'recorder.mjs': '--port',
@@ -51,6 +52,10 @@ const BAD_VALUES: Array<[script: string, args: string[], mentions: string]> = [
   ['synthetic-target.mjs', ['--deployments', '0'], '--deployments'],
   ['recorder.mjs', ['--port', 'x'], '--port'],
   ['report.mjs', ['--doc', '/no/such/benchmarks.md'], '/no/such/benchmarks.md'],
+  ['heap-growth.mjs', ['--settings', '0,5000'], '--settings'],
+  ['heap-growth.mjs', ['--layout', 'idle'], 'layout idle'],
+  ['heap-growth.mjs', ['--measure', '5m'], '--measure'],
+  ['heap-growth.mjs', ['--deployments', '0'], '--deployments'],
 ]
 
 function run(script: string, args: readonly string[]): Promise<Run> {
