@@ -26,6 +26,7 @@ import {
   cpuSeconds,
   fetchJson,
   fetchText,
+  injectFaults,
   log,
   machineBusySeconds,
   machineInfo,
@@ -77,12 +78,7 @@ await runBounded('heap-growth', DEADLINE_MS, async dist => {
   const recorder = await startNodeScript(dist, 'recorder.mjs', [], join(work, 'recorder.log'))
   const target = await startNodeScript(dist, 'synthetic-target.mjs', ['--deployments', String(N)], join(work, 't.log'))
   const info = await fetchJson(`${target.url}/info`)
-  for (const d of info.deployments.filter((_, i) => i % 20 === 0))
-    await fetchJson(`${target.url}/fault`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ deployment: d.deployment, errorRatio: 0.5, memoryRatio: 0.95 }),
-    })
+  await injectFaults(target.url, info.deployments, 0.05)
   const base = benchRuleText(dist)
   const rules = join(work, 'rules.yml')
   writeFileSync(rules, args.layout === 'grouped' ? base : perDeploymentRules(base, info.deployments, parseYaml))

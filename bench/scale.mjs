@@ -48,6 +48,7 @@ import {
   fetchJson,
   machineBusySeconds,
   fetchText,
+  injectFaults,
   log,
   machineInfo,
   median,
@@ -171,13 +172,7 @@ await runBounded('scale', DEADLINE_MS, async dist => {
     join(logs, 'target.log'),
   )
   const info = await fetchJson(`${target.url}/info`)
-  const faulty = info.deployments.filter((_, i) => i % Math.max(1, Math.round(1 / FAULTY)) === 0 && FAULTY > 0)
-  for (const d of faulty)
-    await fetchJson(`${target.url}/fault`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ deployment: d.deployment, errorRatio: 0.5, memoryRatio: 0.95 }),
-    })
+  const faulty = await injectFaults(target.url, info.deployments, FAULTY)
 
   const baseText = benchRuleText(dist, SMOKE ? { rangeWindow: `[${WINDOW}]` } : {})
   const ruleFiles = {

@@ -190,6 +190,21 @@ export function benchRuleText(dist, { forDuration, rangeWindow, groupName = 'rol
   return text
 }
 
+/**
+ * injectFaults gives a share of the synthetic target's Deployments (every 1/share-th, in its order) an error ratio of
+ * 0.5 and memory at 95 % of the limit, so the scale runs have alerts firing; returns those Deployments.
+ */
+export async function injectFaults(targetUrl, deployments, share) {
+  const faulty = deployments.filter((_, i) => share > 0 && i % Math.max(1, Math.round(1 / share)) === 0)
+  for (const d of faulty)
+    await fetchJson(`${targetUrl}/fault`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ deployment: d.deployment, errorRatio: 0.5, memoryRatio: 0.95 }),
+    })
+  return faulty
+}
+
 // ---- engines -----------------------------------------------------------------------------------------------
 
 /** startRollguard runs `node dist/main.js run` on a free loopback port and waits until it is ready. */

@@ -3,8 +3,7 @@
 // triggers and for Alertmanager's. Real Prometheus and Alertmanager, the shipped rules scaled down, the fake cluster.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import t from 'tap'
-import { stringify } from 'yaml'
+import t, { type Test } from 'tap'
 import { amAlerts, startPrometheus } from '../../src/demo/stack.js'
 import { DEFAULT_WEBHOOK_PATH } from '../../src/webhook/config.js'
 import { decodeRollbackRecord, ROLLBACK_ANNOTATION } from '../../src/actions/record.js'
@@ -16,6 +15,7 @@ import {
   eventually,
   prometheus,
   rollbackPatches,
+  rollbackRoute,
   sampleTargets,
   services,
   shopCluster,
@@ -31,6 +31,51 @@ const recordOf = (fake: FakeKube) =>
     (fake.get('deployments', 'shop', 'checkout') as { metadata: { annotations?: Record<string, string> } }).metadata
       .annotations?.[ROLLBACK_ANNOTATION],
   )
+
+/**
+ * killAfterVerification kills the leader right after the API server stored its verification in the record (the
+ * merge patch after the rollback), inside the effectiveness window.
+ */
+const killAfterVerification = (fake: FakeKube, replicas: () => ReadonlyMap<string, RollguardProcess>) =>
+  killLeaderAfter(
+    fake,
+    replicas,
+    { verb: 'patch', resource: 'deployments' },
+    entry => entry.contentType === 'application/merge-patch+json' && entry.status === 200,
+  )
+
+/**
+ * expectSurvivorVerdict: the dead leader verified one rollback; the survivor reports it ineffective (the 15 s window
+ * counted from that verification), writes the verdict into the record, says why in its log, and nobody reports it
+ * again or rolls back further.
+ */
+async function expectSurvivorVerdict(
+  t: Test,
+  fake: FakeKube,
+  replicas: ReadonlyMap<string, RollguardProcess>,
+  kill: { killed(): string | undefined },
+): Promise<void> {
+  const killed = await eventually(
+    'the verification in the record, and its writer killed',
+    async () => kill.killed(),
+    60_000,
+  )
+  const survivor = [...replicas.keys()].find(id => id !== killed) ?? ''
+  const verified = recordOf(fake)?.verified
+  t.type(verified, 'number', 'the dead leader verified the rollback')
+  await eventually(
+    'RollbackIneffective from the survivor',
+    async () =>
+      eventsOn(fake, 'checkout').find(e => e.reason === 'RollbackIneffective' && e.reportingInstance === survivor),
+    60_000,
+  )
+  t.match(recordOf(fake)?.judged, { effective: false }, 'the verdict is in the record')
+  t.ok((recordOf(fake)?.judged?.at ?? 0) >= (verified ?? Infinity) + 15_000, 'after the window, from the verification')
+  t.match(replicas.get(survivor)?.log() ?? '', /has no effectiveness verdict yet/, 'the survivor says why')
+  await sleep(4_000)
+  t.equal(eventsOn(fake, 'checkout').filter(e => e.reason === 'RollbackIneffective').length, 1, 'one verdict')
+  t.equal(rollbackPatches(fake).length, 1, 'exactly one rollback: no second one onto an older revision')
+}
 
 const metrics = async (url: string) => (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
 
@@ -153,14 +198,7 @@ t.test('outages and bad history', async t => {
       const fake = await shopCluster(t, ['checkout'])
       const rules = defaultRulesFast(dir)
       let replicas = new Map<string, RollguardProcess>()
-      // The verification is stored in the record (the merge patch after the rollback); its writer dies at once,
-      // inside the effectiveness window.
-      const kill = killLeaderAfter(
-        fake,
-        () => replicas,
-        { verb: 'patch', resource: 'deployments' },
-        entry => entry.contentType === 'application/merge-patch+json' && entry.status === 200,
-      )
+      const kill = killAfterVerification(fake, () => replicas)
       replicas = await actingReplicas(t, {
         fake,
         identities: ['replica-a', 'replica-b'],
@@ -173,33 +211,13 @@ t.test('outages and bad history', async t => {
       await eventually('a leader', async () => leaderOf(fake))
       // The fault stays whatever the revision: rolling back does not help.
       checkout.setFault({ errorRatio: 0.5 })
-      const killed = await eventually(
-        'the verification in the record, and its writer killed',
-        async () => kill.killed(),
-        45_000,
-      )
-      const survivor = [...replicas.keys()].find(id => id !== killed) ?? ''
-      const record = () => recordOf(fake)
-      const verified = record()?.verified
-      t.type(verified, 'number', 'the dead leader verified the rollback')
-      await eventually(
-        'RollbackIneffective from the survivor',
-        async () =>
-          eventsOn(fake, 'checkout').find(e => e.reason === 'RollbackIneffective' && e.reportingInstance === survivor),
-        60_000,
-      )
-      t.match(record()?.judged, { effective: false }, 'the verdict is in the record')
-      t.ok((record()?.judged?.at ?? 0) >= (verified ?? Infinity) + 15_000, 'after the window, from the verification')
+      await expectSurvivorVerdict(t, fake, replicas, kill)
       const alert = await eventually(
         'RollbackIneffective in Alertmanager',
         async () =>
           (await amAlerts(am.url, { matchers: { alertname: 'RollbackIneffective', run: 'ineffective-failover' } }))[0],
       )
       t.match(alert, { labels: { workload: 'checkout' }, annotations: { from_revision: '2', to_revision: '1' } })
-      t.match(replicas.get(survivor)?.log() ?? '', /has no effectiveness verdict yet/, 'the survivor says why')
-      await sleep(4_000)
-      t.equal(eventsOn(fake, 'checkout').filter(e => e.reason === 'RollbackIneffective').length, 1, 'one verdict')
-      t.equal(rollbackPatches(fake).length, 1, 'exactly one rollback: no second one onto an older revision')
     },
   )
 
@@ -222,12 +240,7 @@ t.test('outages and bad history', async t => {
       const noRules = join(dir, 'no-rules.yml')
       writeFileSync(noRules, 'groups: []\n')
       let replicas = new Map<string, RollguardProcess>()
-      const kill = killLeaderAfter(
-        fake,
-        () => replicas,
-        { verb: 'patch', resource: 'deployments' },
-        entry => entry.contentType === 'application/merge-patch+json' && entry.status === 200,
-      )
+      const kill = killAfterVerification(fake, () => replicas)
       replicas = await actingReplicas(t, {
         fake,
         identities: ['replica-a', 'replica-b'],
@@ -239,56 +252,12 @@ t.test('outages and bad history', async t => {
         webhook: { insecure_no_auth: true },
       })
       // Every replica is a webhook of the receiver (as a headless Service's endpoints would be): the follower
-      // answers 503, the leader acts; a notification every second while the trigger fires.
-      await webhookAm.reload(
-        stringify({
-          route: {
-            receiver: 'null',
-            group_by: ['alertname', 'namespace', 'deployment'],
-            group_wait: '1s',
-            group_interval: '1s',
-            repeat_interval: '1s',
-            routes: [{ receiver: 'rollguard', matchers: ['rollguard_trigger="rollback"'] }],
-          },
-          receivers: [
-            { name: 'null' },
-            {
-              name: 'rollguard',
-              webhook_configs: [...replicas.values()].map(r => ({
-                url: `${r.url}${DEFAULT_WEBHOOK_PATH}`,
-                send_resolved: true,
-                max_alerts: 0,
-              })),
-            },
-          ],
-        }),
-      )
+      // answers 503, the leader acts.
+      await webhookAm.reload(rollbackRoute([...replicas.values()].map(r => `${r.url}${DEFAULT_WEBHOOK_PATH}`)))
       await eventually('a leader', async () => leaderOf(fake))
       checkout.setFault({ errorRatio: 0.5 })
-      const killed = await eventually(
-        'the verification in the record, and its writer killed',
-        async () => kill.killed(),
-        60_000,
-      )
-      const survivor = [...replicas.keys()].find(id => id !== killed) ?? ''
-      const verified = recordOf(fake)?.verified
-      t.type(verified, 'number', 'the dead leader verified the rollback')
-      t.match(recordOf(fake)?.triggers?.[0], /^[0-9a-f]{16}@/, "the trigger is Alertmanager's alert")
-      await eventually(
-        'RollbackIneffective from the survivor',
-        async () =>
-          eventsOn(fake, 'checkout').find(e => e.reason === 'RollbackIneffective' && e.reportingInstance === survivor),
-        60_000,
-      )
-      t.match(recordOf(fake)?.judged, { effective: false }, 'the verdict is in the record')
-      t.ok(
-        (recordOf(fake)?.judged?.at ?? 0) >= (verified ?? Infinity) + 15_000,
-        'after the window, from the verification',
-      )
-      t.match(replicas.get(survivor)?.log() ?? '', /has no effectiveness verdict yet/, 'the survivor says why')
-      await sleep(4_000)
-      t.equal(eventsOn(fake, 'checkout').filter(e => e.reason === 'RollbackIneffective').length, 1, 'one verdict')
-      t.equal(rollbackPatches(fake).length, 1, 'exactly one rollback: no second one onto an older revision')
+      await expectSurvivorVerdict(t, fake, replicas, kill)
+      t.match(recordOf(fake)?.triggers?.[0], /^[0-9a-f]{16}@/, "the trigger was Alertmanager's alert")
     },
   )
 })

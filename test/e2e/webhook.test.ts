@@ -18,6 +18,7 @@ import {
   defaultRulesFast,
   eventually,
   logSink,
+  rollbackRoute,
   services,
   tempDir,
   type LogSink,
@@ -116,29 +117,8 @@ t.test(
     const first = await start(t, '30m')
     // The receiver config users paste, with timers shortened: a notification every second while the alert fires.
     await am.reload(
-      stringify({
-        route: {
-          receiver: 'null',
-          group_by: ['alertname', 'namespace', 'deployment'],
-          group_wait: '1s',
-          group_interval: '1s',
-          repeat_interval: '1s',
-          routes: [{ receiver: 'rollguard', matchers: ['rollguard_trigger="rollback"'] }],
-        },
-        receivers: [
-          { name: 'null' },
-          {
-            name: 'rollguard',
-            webhook_configs: [
-              {
-                url: `http://127.0.0.1:${port}${DEFAULT_WEBHOOK_PATH}`,
-                send_resolved: true,
-                max_alerts: 0,
-                http_config: { authorization: { type: 'Bearer', credentials_file: tokenFile } },
-              },
-            ],
-          },
-        ],
+      rollbackRoute([`http://127.0.0.1:${port}${DEFAULT_WEBHOOK_PATH}`], {
+        authorization: { type: 'Bearer', credentials_file: tokenFile },
       }),
     )
 
