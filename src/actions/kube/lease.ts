@@ -144,10 +144,7 @@ export class LeaseElector {
     const signal = AbortSignal.timeout(this.o.renewDeadlineMs)
     let current: V1Lease
     try {
-      current = await this.o.coordination.readNamespacedLease(
-        { namespace: this.o.namespace, name: this.o.name },
-        callOptions({ signal }),
-      )
+      current = await this.read(signal)
     } catch (err) {
       return this.fail(err, 'release: get')
     }
@@ -237,10 +234,7 @@ export class LeaseElector {
     }
     let current: V1Lease
     try {
-      current = await this.o.coordination.readNamespacedLease(
-        { namespace: this.o.namespace, name: this.o.name },
-        callOptions({ signal }),
-      )
+      current = await this.read(signal)
     } catch (err) {
       if (!isNotFound(err)) return this.fail(err, 'get')
       return this.create({ ...fresh, leaseTransitions: 0 }, signal)
@@ -274,6 +268,13 @@ export class LeaseElector {
     }
     this.inherited = {}
     return this.setObserved(record)
+  }
+
+  private read(signal: AbortSignal): Promise<V1Lease> {
+    return this.o.coordination.readNamespacedLease(
+      { namespace: this.o.namespace, name: this.o.name },
+      callOptions({ signal }),
+    )
   }
 
   // LeaseLock.Update: PUT the cached Lease object (carrying its resourceVersion) with the new spec, and with the
