@@ -5,6 +5,7 @@
 
 import type { TargetLabels, TriggerSelector } from '../../actions/actions-config.js'
 import type { AuditKind, DecisionRecord } from '../../actions/audit.js'
+import type { BrakeCount } from '../../telemetry/action-metrics.js'
 import { describeWorkload, type WorkloadRef } from '../../actions/workload-ref.js'
 import { isTrigger, targetOf } from '../../actions/trigger.js'
 import { activeAlerts, ruleState } from '../../engine/alerting.js'
@@ -29,10 +30,8 @@ export const DEFAULT_TRIGGER: TriggerSelector = { label: 'rollguard_trigger', va
 /** Bounds on what one page shows (the rest is counted and named as hidden). */
 export const LIMITS = { alerts: 100, workloads: 20, seriesPerWorkload: 8, decisions: 25 } as const
 
-/** BrakeStatus is the global brake as this replica counts it: rollbacks inside the window, the limit, the window. */
-export interface BrakeStatus {
-  readonly rollbacks: number
-  readonly limit: number
+/** BrakeStatus is the global brake as this replica counts it (BrakeCount), with the window it counts in. */
+export interface BrakeStatus extends BrakeCount {
   readonly windowMs: number
 }
 
