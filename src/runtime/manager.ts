@@ -381,9 +381,20 @@ export class RuleManager {
   }
 }
 
+/**
+ * Group keys by spec (specs are immutable): one string per group, shared by every map and metric label that holds
+ * it, instead of one copy per holder (with 1,000 groups, ~13 copies of each key of ~100 bytes stayed live).
+ */
+const groupKeys = new WeakMap<Pick<RuleGroupSpec, 'file' | 'name'>, string>()
+
 /** groupKey is Prometheus's "<file>;<name>" key. */
 export function groupKey(spec: Pick<RuleGroupSpec, 'file' | 'name'>): string {
-  return `${spec.file};${spec.name}`
+  let key = groupKeys.get(spec)
+  if (key === undefined) {
+    key = `${spec.file};${spec.name}`
+    groupKeys.set(spec, key)
+  }
+  return key
 }
 
 /** ruleSignature is what makes two rules the same rule: templates compare by their source text. */

@@ -205,21 +205,10 @@ export function createPrometheusSource(opts: PrometheusSourceOptions): Prometheu
     }
   const post = poster(endpoint)
   const postRange = poster(rangeEndpoint)
-  // Rule expressions repeat every evaluation: their form encoding is kept (bounded; a reload makes a new source).
-  const escaped = new Map<string, string>()
-  const encode = (expr: string): string => {
-    let e = escaped.get(expr)
-    if (e === undefined) {
-      if (escaped.size >= 20_000) escaped.clear()
-      e = formEscape(expr)
-      escaped.set(expr, e)
-    }
-    return e
-  }
   const log = opts.logger?.child({ component: 'prometheus', url: redactUrl(opts.url) })
   return {
     async query(expr, atMs, signal) {
-      const form = `query=${encode(expr)}&time=${formatUnixSeconds(atMs)}&timeout=${opts.timeoutMs / 1000}`
+      const form = `query=${formEscape(expr)}&time=${formatUnixSeconds(atMs)}&timeout=${opts.timeoutMs / 1000}`
       const result = await runQuery(post, opts.timeoutMs, form, signal, parseResponse)
       if (result.warnings.length > 0) log?.debug({ expr, warnings: result.warnings }, 'query returned warnings')
       return result
@@ -284,11 +273,14 @@ async function runQuery<R>(
   }
 }
 
-/** formEscape is application/x-www-form-urlencoded encoding of one value (URLSearchParams's, without the object). */
+/**
+ * formEscape encodes one value of an application/x-www-form-urlencoded body. encodeURIComponent leaves only
+ * characters that form decoders take as they are (Go's url.ParseQuery, which Prometheus and its kin use, and the
+ * WHATWG parser): spaces become %20 rather than +, and !'()*~ stay. Natively and at once, so no cache of encoded
+ * expressions: keeping one per rule held ~5 MB with 4,000 rules (docs/benchmarks.md#where-the-memory-goes).
+ */
 function formEscape(s: string): string {
   return encodeURIComponent(s)
-    .replace(/%20/g, '+')
-    .replace(/[!'()~]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 }
 
 /** postOnce sends one POST through the client (which retries one that failed on a reused connection). */
