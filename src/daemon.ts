@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client'
 import type { ActionsService, ActionsServiceDeps } from './actions/service.js'
 import { buildNotifier, buildProber, buildSource, retireNotifier } from './composition/components.js'
 import { planReload, type Loaded } from './composition/plan-reload.js'
-import { buildRollbacks, type Rollbacks } from './composition/rollbacks.js'
+import { buildRollbacks, loadRollbackModules, type RollbackModules, type Rollbacks } from './composition/rollbacks.js'
 import {
   alertmanagerAccess,
   externalURL,
@@ -92,7 +92,7 @@ export class Daemon {
     readonly logger: Logger,
     readonly registry: Registry,
     private readonly opts: DaemonOptions,
-    actionsService: typeof ActionsService | undefined,
+    rollbackModules: RollbackModules,
   ) {
     const { config } = loaded
     this.#loaded = loaded
@@ -101,7 +101,7 @@ export class Daemon {
     this.#noData = new NoDataWatch({ logger, metrics: createRuleDataMetrics(registry), query: this.#query })
     this.#manager = this.#buildManager()
     // Before the adapters: a Kubernetes configuration that cannot be loaded fails the start with nothing running.
-    this.#rollbacks = buildRollbacks(config, actionsService, {
+    this.#rollbacks = buildRollbacks(config, rollbackModules, {
       logger,
       registry,
       sendAlerts: alerts => this.#adapters.notifier.send(alerts),
@@ -131,8 +131,8 @@ export class Daemon {
     applyHeapGrowth(config.doc.runtime.heap_growth_percent, opts.setV8Flags)
     const groups = await loadRules(config)
     // Loaded only when configured: a daemon without actions never loads the Kubernetes client.
-    const actions = config.doc.actions === undefined ? undefined : (await import('./actions/service.js')).ActionsService
-    const daemon = new Daemon(input, { config, groups }, logger, createRegistry(opts.version), opts, actions)
+    const modules = await loadRollbackModules(config)
+    const daemon = new Daemon(input, { config, groups }, logger, createRegistry(opts.version), opts, modules)
     try {
       if (config.doc.sharding.enabled) await daemon.#startSharding()
       await daemon.#run()

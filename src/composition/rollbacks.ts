@@ -12,7 +12,7 @@ import { ConfigError, type Config } from '../config/load.js'
 import type { GroupSnapshot } from '../engine/snapshot.js'
 import type { Transition } from '../engine/types.js'
 import { errorText } from '../errors.js'
-import { AlertmanagerWebhook } from '../webhook/component.js'
+import type { AlertmanagerWebhook } from '../webhook/component.js'
 import type { ReloadPlan } from './plan-reload.js'
 
 /** ActionsComponent is what the daemon does with the actions; NO_ACTIONS-like when `actions` was absent at start. */
@@ -49,21 +49,36 @@ export type RollbacksDeps = Omit<ActionsServiceDeps, 'logger' | 'registry'> & {
 }
 
 /**
- * buildRollbacks builds the actions (when configured: `service` is the dynamically loaded actions/service.js, so a
- * daemon without actions never loads the Kubernetes client) and the webhook, and wires them; throws ConfigError
- * when the Kubernetes configuration cannot be loaded.
+ * RollbackModules are the components' modules, imported by the daemon only when their section is configured at
+ * start (loadRollbackModules): a daemon without actions never loads the Kubernetes client, one without a webhook
+ * none of the webhook's intake.
  */
-export function buildRollbacks(
-  config: Config,
-  service: typeof ActionsService | undefined,
-  deps: RollbacksDeps,
-): Rollbacks {
+export interface RollbackModules {
+  readonly actions?: typeof ActionsService | undefined
+  readonly webhook?: typeof AlertmanagerWebhook | undefined
+}
+
+/** loadRollbackModules imports the modules of the sections config has. */
+export async function loadRollbackModules(config: Config): Promise<RollbackModules> {
+  const [actions, webhook] = await Promise.all([
+    config.doc.actions === undefined ? undefined : import('../actions/service.js'),
+    config.doc.webhook === undefined ? undefined : import('../webhook/component.js'),
+  ])
+  return { actions: actions?.ActionsService, webhook: webhook?.AlertmanagerWebhook }
+}
+
+/**
+ * buildRollbacks builds the actions and the webhook from their modules (each absent: its null object) and wires
+ * them; throws ConfigError when the Kubernetes configuration cannot be loaded.
+ */
+export function buildRollbacks(config: Config, modules: RollbackModules, deps: RollbacksDeps): Rollbacks {
+  const service = modules.actions
   const actions =
     service === undefined || config.doc.actions === undefined
       ? noActions(deps.logger)
       : liveActions(createService(service, config, deps), deps.logger)
   const webhook: WebhookComponent =
-    AlertmanagerWebhook.create(config, {
+    modules.webhook?.create(config, {
       logger: deps.logger,
       registry: deps.registry,
       actions: () => actions.service,
