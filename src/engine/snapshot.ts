@@ -46,6 +46,8 @@ export interface RuleAlert {
   readonly alert: AlertSnapshot
 }
 
+const NO_ALERTS: ReadonlyMap<string, AlertSnapshot> = new Map()
+
 /**
  * snapshotGroup copies a group's state: every alert, every rule's state, the group's times; the group and rule
  * records are frozen, the alerts are typed read-only but not frozen (freezing 20,000 alerts costs about five times
@@ -60,14 +62,19 @@ export function snapshotGroup(group: GroupState): GroupSnapshot {
     rules: Object.freeze(
       group.rules.map(rule => {
         const { state } = rule
-        const active = new Map<string, AlertSnapshot>()
-        for (const [fp, alert] of state.active) active.set(fp, copyAlert(alert))
+        // Most rules have no alerts: they share one empty map (4,000 rules made 4,000 empty maps per round).
+        let active: ReadonlyMap<string, AlertSnapshot> = NO_ALERTS
+        if (state.active.size > 0) {
+          const copy = new Map<string, AlertSnapshot>()
+          for (const [fp, alert] of state.active) copy.set(fp, copyAlert(alert))
+          active = copy
+        }
         return Object.freeze({
           spec: rule.spec,
           generatorURL: rule.generatorURL,
           warnings: rule.warnings,
           state: Object.freeze({
-            active: active as ReadonlyMap<string, AlertSnapshot>,
+            active,
             health: state.health,
             lastError: state.lastError,
             lastEvaluation: state.lastEvaluation,
