@@ -49,6 +49,7 @@ import {
   sleep,
   startNodeScript,
   startRollguard,
+  startScrapingPrometheus,
   startVmalert,
   writeJson,
 } from './lib/common.mjs'
@@ -228,13 +229,11 @@ await runBounded('detection', DEADLINE_MS, async dist => {
     return Object.fromEntries(parseYaml(text).groups[0].rules.map(r => [r.alert, r.expr]))
   }
   let exprs = writeRules('bench-start')
-  const prom = await dist.startPrometheus({
-    scrapeTargets: [{ job: 'bench', target: new URL(target.url).host, honorLabels: true }],
-    scrapeInterval: SCRAPE,
+  const prom = await startScrapingPrometheus(dist, target, {
+    interval: SCRAPE,
     evaluationInterval: INTERVAL,
     ruleFiles: ENGINES.includes('prometheus') ? [rulesFile] : [],
     alertmanagerUrls: ENGINES.includes('prometheus') ? [`${recorder.url}/${PREFIX.prometheus}`] : [],
-    waitForTargets: true,
     logFile: join(logs, 'prometheus.log'),
   })
   log(`prometheus ${prom.url} (pid ${prom.pid}), target ${target.url}, recorder ${recorder.url}`)

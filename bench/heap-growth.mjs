@@ -37,6 +37,7 @@ import {
   sleep,
   startNodeScript,
   startRollguard,
+  startScrapingPrometheus,
   writeJson,
 } from './lib/common.mjs'
 import { perDeploymentRules } from './lib/rule-layouts.mjs'
@@ -82,11 +83,8 @@ await runBounded('heap-growth', DEADLINE_MS, async dist => {
   const base = benchRuleText(dist)
   const rules = join(work, 'rules.yml')
   writeFileSync(rules, args.layout === 'grouped' ? base : perDeploymentRules(base, info.deployments, parseYaml))
-  const prom = await dist.startPrometheus({
-    scrapeTargets: [{ job: 'bench', target: new URL(target.url).host, honorLabels: true }],
-    scrapeInterval: `${INTERVAL_S}s`,
-    waitForTargets: true,
-    startTimeoutMs: 60_000,
+  const prom = await startScrapingPrometheus(dist, target, {
+    interval: `${INTERVAL_S}s`,
     logFile: join(work, 'prometheus.log'),
   })
   await sleep(65_000) // fill the [1m] range windows

@@ -59,6 +59,7 @@ import {
   sleep,
   startNodeScript,
   startRollguard,
+  startScrapingPrometheus,
   startVmalert,
   writeJson,
 } from './lib/common.mjs'
@@ -192,11 +193,8 @@ await runBounded('scale', DEADLINE_MS, async dist => {
   const rulesPerLayout = { idle: 0, grouped: 4, 'per-deployment': 4 * N, 'per-deployment-team': 4 * N }
   const groupsPerLayout = { idle: 0, grouped: 1, 'per-deployment': N, 'per-deployment-team': namespaces }
 
-  const prom = await dist.startPrometheus({
-    scrapeTargets: [{ job: 'bench', target: new URL(target.url).host, honorLabels: true }],
-    scrapeInterval: INTERVAL,
-    waitForTargets: true,
-    startTimeoutMs: 60_000,
+  const prom = await startScrapingPrometheus(dist, target, {
+    interval: INTERVAL,
     logFile: join(logs, 'prometheus.log'),
   })
   log(`prometheus ${prom.url} (pid ${prom.pid}) scraping ${target.url}`)

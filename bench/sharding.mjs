@@ -42,6 +42,7 @@ import {
   sleep,
   startNodeScript,
   startRollguard,
+  startScrapingPrometheus,
 } from './lib/common.mjs'
 import { perDeploymentRules } from './lib/rule-layouts.mjs'
 
@@ -92,11 +93,8 @@ const target = await startNodeScript(
   ['--deployments', String(GROUPS)],
   join(work, 'target.log'),
 )
-const prom = await dist.startPrometheus({
-  scrapeTargets: [{ job: 'bench', target: new URL(target.url).host, honorLabels: true }],
-  scrapeInterval: args.interval,
-  waitForTargets: true,
-  startTimeoutMs: 60_000,
+const prom = await startScrapingPrometheus(dist, target, {
+  interval: args.interval,
   logFile: join(work, 'prometheus.log'),
 })
 const rules = join(work, 'rules.yml')

@@ -53,6 +53,7 @@ import {
   runBounded,
   sleep,
   startNodeScript,
+  startScrapingPrometheus,
   writeJson,
 } from './lib/common.mjs'
 
@@ -458,11 +459,9 @@ await runBounded('soak', DEADLINE_MS, async dist => {
     ['--deployments', '1', '--flap-slots', String(slots), '--flap-period', String(FLAP_PERIOD_S)],
     join(logs, 'target.log'),
   )
-  const prom = await dist.startPrometheus({
-    scrapeTargets: [{ job: 'soak', target: new URL(target.url).host, honorLabels: true }],
-    scrapeInterval: `${INTERVAL_S}s`,
-    waitForTargets: true,
-    startTimeoutMs: 60_000,
+  const prom = await startScrapingPrometheus(dist, target, {
+    job: 'soak',
+    interval: `${INTERVAL_S}s`,
     logFile: join(logs, 'prometheus.log'),
   })
   const am = await dist.startAlertmanager({ logFile: join(logs, 'alertmanager.log') })

@@ -290,6 +290,22 @@ export async function startNodeScript(dist, script, args, logFile) {
   return { url, pid: proc.pid, process: proc, stop: (ms = 5000) => proc.stop(ms) }
 }
 
+/**
+ * startScrapingPrometheus runs a Prometheus that scrapes one target (a bench/*.mjs server) every interval, its
+ * labels honoured as a kube-state-metrics scrape's are, and returns once the target is up. More options (rule
+ * files, Alertmanagers, evaluation interval) pass through to dist.startPrometheus.
+ */
+export function startScrapingPrometheus(dist, target, { job = 'bench', interval, logFile, ...more }) {
+  return dist.startPrometheus({
+    scrapeTargets: [{ job, target: new URL(target.url).host, honorLabels: true }],
+    scrapeInterval: interval,
+    waitForTargets: true,
+    startTimeoutMs: 60_000,
+    logFile,
+    ...more,
+  })
+}
+
 // ---- run bounds and results --------------------------------------------------------------------------------
 
 /**

@@ -39,8 +39,16 @@ export interface PlannedGroup {
   readonly intervalMs: number
 }
 
-interface Member {
-  readonly group: string
+/**
+ * MAX_SHARED_QUERY_LENGTH bounds a merged query's text: VictoriaMetrics refuses queries over 16 KiB
+ * (-search.maxQueryLen), so values beyond it go to a further shared query. Room is left for a wrapper such as the
+ * no-data watch's `count by (…) (…)`.
+ */
+export const MAX_SHARED_QUERY_LENGTH = 12_000
+
+/** QueryItem is one query to plan: asked at the instants `timing` names (equal strings, equal instants). */
+export interface QueryItem {
+  readonly timing: string
   readonly expr: string
 }
 
@@ -49,65 +57,85 @@ interface Candidate {
   readonly shape: ExprShape
   /** The labels this rule may vary in; its value of each. */
   readonly values: ReadonlyMap<string, string>
-  readonly members: Member[]
+  /** The items asking this expression (indexes into the planned list). */
+  readonly items: number[]
 }
 
 /** planCoalescing decides which rules share which query; pure, and linear in the rule set. */
 export function planCoalescing(groups: readonly PlannedGroup[]): CoalescePlan {
+  // Queried at the same instants exactly when interval, slot offset and query offset are equal.
+  const items: (QueryItem & { readonly group: string })[] = []
+  for (const g of groups) {
+    const timing = `${g.intervalMs}/${groupOffset(g.spec.file, g.spec.name, g.intervalMs)}/${g.spec.queryOffsetMs}`
+    const group = `${g.spec.file};${g.spec.name}`
+    for (const rule of g.spec.rules) items.push({ timing, expr: rule.expr, group })
+  }
+  const shares = planShared(items)
+  const plan = new Map<string, Map<string, RuleShare>>()
+  const queries = new Set<SharedQuery>()
+  let rules = 0
+  shares.forEach((share, i) => {
+    if (share === undefined) return
+    const { group, expr } = items[i] as (typeof items)[number]
+    const ofGroup = plan.get(group) ?? new Map<string, RuleShare>()
+    plan.set(group, ofGroup)
+    ofGroup.set(expr, share)
+    queries.add(share.query)
+    rules++
+  })
+  return { groups: plan, rules, queries: queries.size }
+}
+
+/**
+ * planShared gives each item the shared query that answers it (undefined: it asks its own): items asked at the same
+ * instants whose expressions differ only in equality matchers on labels the expression keeps share one query, those
+ * matchers merged into regex matchers (at most MAX_SHARED_QUERY_LENGTH long); identical expressions share one as
+ * written. Pure, and linear in the items but for the length bound's splits.
+ */
+export function planShared(items: readonly QueryItem[]): (RuleShare | undefined)[] {
   const shapes = new ShapeCache()
   const buckets = new Map<string, Map<string, Candidate>>()
-  // Queried at the same instants exactly when interval, slot offset and query offset are equal.
-  const timings = groups.map(
-    g => `${g.intervalMs}/${groupOffset(g.spec.file, g.spec.name, g.intervalMs)}/${g.spec.queryOffsetMs}`,
-  )
-  // A rule alone with its template at its instants shares nothing: it is not even parsed (most rules of a layout
-  // with one group per service).
+  // An item alone with its template at its instants shares nothing: it is not even parsed (most rules of a layout
+  // with one group per service). Each expression's skeleton once: the matcher-value regex is most of the cost.
+  const skeletons = items.map(item => skeleton(item.expr))
   const templates = new Map<string, number>()
-  // Each expression's skeleton once: the matcher-value regex is most of planning's cost.
-  const skeletons = groups.map(({ spec }) => spec.rules.map(rule => skeleton(rule.expr)))
-  skeletons.forEach((ofGroup, i) => {
-    for (const template of ofGroup) {
-      const key = `${timings[i] as string}\0${template}`
-      templates.set(key, (templates.get(key) ?? 0) + 1)
-    }
+  items.forEach((item, i) => {
+    const key = `${item.timing}\0${skeletons[i] as string}`
+    templates.set(key, (templates.get(key) ?? 0) + 1)
   })
-  for (const [i, { spec }] of groups.entries()) {
-    const timing = timings[i] as string
-    const group = `${spec.file};${spec.name}`
-    for (const [r, rule] of spec.rules.entries()) {
-      const template = skeletons[i]?.[r] as string
-      if (templates.get(`${timing}\0${template}`) === 1) continue
-      const shape = shapes.of(rule.expr, template)
-      const values = variableValues(shape)
-      const key = `${timing}\0${shapes.id(shape)}\0${slotsKey(shape, values)}`
-      const bucket = buckets.get(key) ?? new Map<string, Candidate>()
-      buckets.set(key, bucket)
-      const candidate = bucket.get(rule.expr) ?? { expr: rule.expr, shape, values, members: [] }
-      bucket.set(rule.expr, candidate)
-      candidate.members.push({ group, expr: rule.expr })
-    }
-  }
-  const plan = new Map<string, Map<string, RuleShare>>()
-  let rules = 0
-  let queries = 0
+  items.forEach((item, i) => {
+    const template = skeletons[i] as string
+    if (templates.get(`${item.timing}\0${template}`) === 1) return
+    const shape = shapes.of(item.expr, template)
+    const values = variableValues(shape)
+    const key = `${item.timing}\0${shapes.id(shape)}\0${slotsKey(shape, values)}`
+    const bucket = buckets.get(key) ?? new Map<string, Candidate>()
+    buckets.set(key, bucket)
+    const candidate = bucket.get(item.expr) ?? { expr: item.expr, shape, values, items: [] }
+    bucket.set(item.expr, candidate)
+    candidate.items.push(i)
+  })
+  const shares: (RuleShare | undefined)[] = items.map(() => undefined)
   for (const bucket of buckets.values()) {
-    const candidates = [...bucket.values()]
-    const members = candidates.reduce((n, c) => n + c.members.length, 0)
-    if (members < 2) continue
-    const query = { expr: mergedExpr(candidates), rules: members }
-    const varying = varyingLabels(candidates)
-    rules += members
-    queries++
-    for (const c of candidates) {
-      const filter = Object.fromEntries(varying.map(label => [label, c.values.get(label) as string]))
-      for (const m of c.members) {
-        const shares = plan.get(m.group) ?? new Map<string, RuleShare>()
-        plan.set(m.group, shares)
-        shares.set(m.expr, { query, filter })
+    for (const part of withinLength([...bucket.values()])) {
+      const members = part.reduce((n, c) => n + c.items.length, 0)
+      if (members < 2) continue
+      const query = { expr: mergedExpr(part), rules: members }
+      const varying = varyingLabels(part)
+      for (const c of part) {
+        const filter = Object.fromEntries(varying.map(label => [label, c.values.get(label) as string]))
+        for (const i of c.items) shares[i] = { query, filter }
       }
     }
   }
-  return { groups: plan, rules, queries }
+  return shares
+}
+
+/** withinLength splits candidates (in halves, in order) until each part's merged query is short enough. */
+function withinLength(candidates: Candidate[]): Candidate[][] {
+  if (candidates.length < 2 || mergedExpr(candidates).length <= MAX_SHARED_QUERY_LENGTH) return [candidates]
+  const half = Math.ceil(candidates.length / 2)
+  return [...withinLength(candidates.slice(0, half)), ...withinLength(candidates.slice(half))]
 }
 
 /**

@@ -10,6 +10,8 @@ import { PROBE_METRIC_PREFIX as PROBE_PREFIX } from '../sources/local-query.js'
 export interface SelectorCheck {
   /** key is the selector as the rule reads it, with its range and offset (`rate(x[5m])` → `x[5m]`): the identity shared across rules. */
   readonly key: string
+  /** series is the expression whose series are counted: the selector, or `last_over_time` of it over its range. */
+  readonly series: string
   /** query is the instant query that counts its series; it returns nothing (not 0) when there are none. */
   readonly query: string
   /** probe: a rollguard_probe_* selector, answered by the local probe store. */
@@ -35,6 +37,8 @@ export function selectorChecks(expr: string): SelectorCheck[] {
 
 function checkOf(use: SelectorUse): SelectorCheck {
   const key = selectorQuery(use, use.lookbackMs)
-  if (use.metric?.startsWith(PROBE_PREFIX) === true) return { key, query: `count(${use.selector})`, probe: true }
-  return { key, query: use.lookbackMs > 0 ? `count(last_over_time(${key}))` : `count(${key})`, probe: false }
+  if (use.metric?.startsWith(PROBE_PREFIX) === true)
+    return { key, series: use.selector, query: `count(${use.selector})`, probe: true }
+  const series = use.lookbackMs > 0 ? `last_over_time(${key})` : key
+  return { key, series, query: `count(${series})`, probe: false }
 }

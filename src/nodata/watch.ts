@@ -13,9 +13,11 @@ import { formatDuration } from '../rules/duration.js'
 import { groupKey } from '../runtime/manager.js'
 import type { RuleDataMetrics } from '../telemetry/rule-data-metrics.js'
 import { selectorChecks, type SelectorCheck } from './checks.js'
+import { countsOf, ownCount, planCounts, type CountQuery } from './count-plan.js'
 import { changes, noDataOf, observe, type NoData, type SelectorState } from './detector.js'
 import { ruleId, RuleSamples } from './samples.js'
 import { errorText } from '../errors.js'
+import { isRefusal } from '../runtime/coalesced-query.js'
 import type { GroupSnapshot, RuleSnapshot } from '../engine/snapshot.js'
 
 /** CHECK_CONCURRENCY bounds the counts in flight: they are a background chore and must not crowd the rules' queries. */
@@ -63,6 +65,8 @@ export class NoDataWatch {
   /** rules by ruleKey (group, name and expression: a changed expression is a new rule). */
   #rules = new Map<string, WatchedRule>()
   #checks = new Map<string, SelectorCheck>()
+  /** The queries of a round: the checks' own, or one for many checks of one shape (count-plan.ts). */
+  #counts: readonly CountQuery[] = []
   readonly #states = new Map<string, SelectorState>()
   #verdicts = new Map<string, NoData | undefined>()
   #timer: NodeJS.Timeout | undefined
@@ -104,6 +108,7 @@ export class NoDataWatch {
     }
     this.#rules = rules
     this.#checks = checks
+    this.#counts = planCounts([...checks.values()])
     for (const key of [...this.#states.keys()]) if (!checks.has(key)) this.#states.delete(key)
     for (const key of [...this.#verdicts.keys()]) if (!rules.has(key)) this.#verdicts.delete(key)
     this.#judge()
@@ -127,14 +132,16 @@ export class NoDataWatch {
   /** check runs one round: counts every selector, then judges every rule. It never throws. */
   async check(): Promise<void> {
     const at = this.#now()
-    const checks = [...this.#checks]
-    const counts = await mapBounded(checks, CHECK_CONCURRENCY, ([, c]) => this.#count(c, at))
-    checks.forEach(([key, check], i) => {
-      // A reload while counting may have dropped or replaced the selector: its count means nothing now.
-      if (this.#checks.get(key) !== check) return
-      const state = observe(this.#states.get(key), { at, series: counts[i] })
-      if (state !== undefined) this.#states.set(key, state)
-    })
+    const checks = this.#checks
+    const rounds = await mapBounded(this.#counts, CHECK_CONCURRENCY, q => this.#count(q, at, checks))
+    for (const counts of rounds) {
+      for (const [key, series] of counts) {
+        // A reload while counting may have dropped or replaced the selector: its count means nothing now.
+        if (this.#checks.get(key) !== checks.get(key)) continue
+        const state = observe(this.#states.get(key), { at, series })
+        if (state !== undefined) this.#states.set(key, state)
+      }
+    }
     this.#judge()
   }
 
@@ -145,15 +152,31 @@ export class NoDataWatch {
     await this.#running
   }
 
-  async #count(check: SelectorCheck, at: number): Promise<number | undefined> {
+  /**
+   * #count runs one count query: each check's count (undefined when it failed). A merged count Prometheus refuses
+   * (a sample limit, say) is counted check by check, so limits apply per selector as without merging.
+   */
+  async #count(
+    q: CountQuery,
+    at: number,
+    checks: ReadonlyMap<string, SelectorCheck>,
+  ): Promise<[string, number | undefined][]> {
     try {
-      const result = await this.deps.query(check.query, at)
-      this.deps.metrics.selectorChecks.inc({ result: 'success' })
-      return result.samples[0]?.value ?? 0
+      const result = await this.deps.query(q.query, at)
+      this.deps.metrics.selectorChecks.inc({ result: 'success' }, q.checks.length)
+      return countsOf(q, result.samples)
     } catch (err) {
-      this.deps.metrics.selectorChecks.inc({ result: 'failure' })
-      this.deps.logger.debug({ query: check.query, error: errorText(err) }, 'no-data check failed')
-      return undefined
+      if (q.checks.length > 1 && isRefusal(err)) {
+        const counts: [string, number | undefined][] = []
+        for (const { key } of q.checks) {
+          const check = checks.get(key)
+          if (check !== undefined) counts.push(...(await this.#count(ownCount(check), at, checks)))
+        }
+        return counts
+      }
+      this.deps.metrics.selectorChecks.inc({ result: 'failure' }, q.checks.length)
+      this.deps.logger.debug({ query: q.query, error: errorText(err) }, 'no-data check failed')
+      return q.checks.map(({ key }) => [key, undefined])
     }
   }
 

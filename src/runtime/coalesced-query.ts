@@ -12,6 +12,11 @@ import type { CoalescingMetrics } from '../telemetry/coalescing-metrics.js'
  */
 const REFUSALS = new Set(['too_large', 'execution', 'bad_data', 'unsupported'])
 
+/** isRefusal: the error is Prometheus refusing the query itself (not a failure to reach it). */
+export function isRefusal(err: unknown): boolean {
+  return err instanceof QueryError && REFUSALS.has(err.errorType)
+}
+
 interface Pending {
   readonly at: number
   readonly answer: Promise<QueryResult>
@@ -55,7 +60,7 @@ export class CoalescedQueries {
     try {
       result = await pending.answer
     } catch (err) {
-      if (!(err instanceof QueryError && REFUSALS.has(err.errorType))) throw err
+      if (!isRefusal(err)) throw err
       this.metrics.fallbacks.inc()
       return query(expr, at)
     }

@@ -10,6 +10,8 @@ import t from 'tap'
 import { findBinary, startPrometheus } from '../../src/demo/stack.js'
 import type { QueryResult } from '../../src/engine/ports.js'
 import type { Sample } from '../../src/engine/types.js'
+import { selectorChecks } from '../../src/nodata/checks.js'
+import { countsOf, planCounts } from '../../src/nodata/count-plan.js'
 import { createCoalescedQueries } from '../../src/runtime/coalesced-query.js'
 import { createPrometheusSource } from '../../src/sources/prometheus.js'
 import { createCoalescingMetrics } from '../../src/telemetry/coalescing-metrics.js'
@@ -20,6 +22,8 @@ const SEED = Number(process.env['COALESCING_SEED'] ?? 20261205)
 const RULE_SETS = 4
 const TEMPLATES_PER_SET = 14
 const SLOTS = 30
+/** Instants at which the no-data counts are compared, into the data and past the 5 minute lookback after it. */
+const COUNT_SLOTS = 8
 const STEP_S = 15
 const DATA_S = 30 * 60
 /** Label values with RE2 metacharacters: the merged regex must match each of them literally. */
@@ -204,6 +208,24 @@ t.test('coalesced answers equal individual answers at every slot (random series 
   let merged = 0
   let compared = 0
   let nonEmpty = 0
+  const counted = { compared: 0, merged: 0, nonZero: 0 }
+  // The no-data watch's counts of the same rules' selectors: a merged count gives each selector its own count.
+  const compareCounts = async (rules: readonly { expr: string }[], startS: number, r: Rand) => {
+    const checks = [...new Map(rules.flatMap(x => selectorChecks(x.expr)).map(c => [c.key, c])).values()]
+    const plan = planCounts(checks)
+    counted.merged += plan.filter(q => q.checks.length > 1).reduce((n, q) => n + q.checks.length, 0)
+    for (let slot = 0; slot < COUNT_SLOTS; slot++) {
+      const at = (startS + 120 + Math.floor(((DATA_S + 600) * slot) / COUNT_SLOTS) + Math.floor(r() * 7)) * 1000
+      const answers = await Promise.all(plan.map(async q => countsOf(q, (await query(q.query, at)).samples)))
+      const ours = new Map(answers.flat())
+      const theirs = await Promise.all(checks.map(async c => (await query(c.query, at)).samples[0]?.value ?? 0))
+      checks.forEach((check, i) => {
+        counted.compared++
+        if (theirs[i] !== 0) counted.nonZero++
+        if (ours.get(check.key) !== theirs[i]) t.equal(ours.get(check.key), theirs[i], `count of ${check.key} at ${at}`)
+      })
+    }
+  }
   for (let set = 0; set < RULE_SETS; set++) {
     const templates = Array.from({ length: TEMPLATES_PER_SET }, () => template(r, r() < 0.3))
     const rules = templates.flatMap(tpl => {
@@ -239,8 +261,13 @@ t.test('coalesced answers equal individual answers at every slot (random series 
           t.same(got, want, `${x.expr} at ${at}: shared ${shares?.get(x.expr)?.query.expr ?? '(own query)'}`)
       })
     }
+    await compareCounts(rules, startS, r)
   }
   t.pass(`${compared} answers compared, ${nonEmpty} non-empty, ${merged} rules answered by merged queries`)
+  t.pass(
+    `no-data counts: ${counted.compared} compared, ${counted.nonZero} non-zero, ${counted.merged} selectors merged`,
+  )
+  t.ok(counted.merged > 20 && counted.nonZero > counted.compared / 4, 'the counts exercise merging')
   t.ok(merged > 20, 'the rule sets exercise merging')
   t.ok(nonEmpty > compared / 4, 'the data gives answers to compare')
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { planCoalescing, quoteMeta, type PlannedGroup } from '../../src/engine/coalesce.js'
+import { MAX_SHARED_QUERY_LENGTH, planCoalescing, quoteMeta, type PlannedGroup } from '../../src/engine/coalesce.js'
 import { groupOffset } from '../../src/engine/slots.js'
 import { group, rule } from '../fixtures/engine.js'
 
@@ -122,4 +122,26 @@ t.test('expressions of one template are read against one parse, and checked exac
   const spacing = planCoalescing(planned([['x{d="a"} > 1', 'x{d = "b"} > 1', 'x{d="c"} > 1', 'x{d = "e"} > 1']]))
   t.equal(spacing.queries, 1, 'spacing inside the matcher aside')
   t.equal(spacing.rules, 4)
+})
+
+t.test('a shared query stays within MAX_SHARED_QUERY_LENGTH: the values are split over several', async t => {
+  const deployments = Array.from({ length: 900 }, (_, i) => `deployment-${String(i).padStart(4, '0')}-abcdefghij`)
+  const exprs = deployments.map(d => `sum by (d) (rate(x{d="${d}"}[5m])) / sum by (d) (rate(y{d="${d}"}[5m])) > 0.1`)
+  const plan = planCoalescing(planned([exprs]))
+  const shares = [...(plan.groups.get(`test.yml;${alignedNames(1)[0]}`)?.values() ?? [])]
+  const queries = new Set(shares.map(s => s.query))
+  t.equal(plan.rules, 900, 'every rule still shares')
+  t.equal(plan.queries, queries.size)
+  t.ok(queries.size > 1 && queries.size <= 8, `${queries.size} queries`)
+  for (const q of queries) t.ok(q.expr.length <= MAX_SHARED_QUERY_LENGTH, `${q.expr.length} characters`)
+  t.equal(
+    [...queries].reduce((n, q) => n + q.rules, 0),
+    900,
+    'each rule counted in one query',
+  )
+  const asked = (expr: string) => (/d=~"([^"]*)"/.exec(expr)?.[1] ?? '').split('|')
+  t.ok(
+    shares.every(s => asked(s.query.expr).includes(s.filter['d'] ?? '')),
+    "each rule's value is in the query it takes its series from",
+  )
 })

@@ -8,12 +8,20 @@ t.test('instant and range selectors, deduplicated, in order of appearance', asyn
   t.same(selectorChecks(expr), [
     {
       key: 'http_requests_total{code=~"5.."}[1m]',
+      series: 'last_over_time(http_requests_total{code=~"5.."}[1m])',
       query: 'count(last_over_time(http_requests_total{code=~"5.."}[1m]))',
       probe: false,
     },
-    { key: 'http_requests_total[1m]', query: 'count(last_over_time(http_requests_total[1m]))', probe: false },
+    {
+      key: 'http_requests_total[1m]',
+      series: 'last_over_time(http_requests_total[1m])',
+      query: 'count(last_over_time(http_requests_total[1m]))',
+      probe: false,
+    },
   ])
-  t.same(selectorChecks('up{job="api"} == 0'), [{ key: 'up{job="api"}', query: 'count(up{job="api"})', probe: false }])
+  t.same(selectorChecks('up{job="api"} == 0'), [
+    { key: 'up{job="api"}', series: 'up{job="api"}', query: 'count(up{job="api"})', probe: false },
+  ])
 })
 
 t.test('subqueries add their range; offsets are kept', async t => {
@@ -40,12 +48,18 @@ t.test('probe selectors are counted as instant selectors, for the local probe st
   t.same(selectorChecks('rollguard_probe_success{probe="checkout"} == 0'), [
     {
       key: 'rollguard_probe_success{probe="checkout"}',
+      series: 'rollguard_probe_success{probe="checkout"}',
       query: 'count(rollguard_probe_success{probe="checkout"})',
       probe: true,
     },
   ])
   t.same(selectorChecks('avg_over_time(rollguard_probe_success[5m]) < 0.5'), [
-    { key: 'rollguard_probe_success[5m]', query: 'count(rollguard_probe_success)', probe: true },
+    {
+      key: 'rollguard_probe_success[5m]',
+      series: 'rollguard_probe_success',
+      query: 'count(rollguard_probe_success)',
+      probe: true,
+    },
   ])
   t.same(
     selectorChecks('{__name__="rollguard_probe_duration_seconds"} > 1').map(c => c.probe),

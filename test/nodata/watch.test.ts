@@ -6,6 +6,7 @@ import { evaluateGroup, newGroupState, type GroupOptions } from '../../src/engin
 import type { QueryFn } from '../../src/engine/ports.js'
 import type { RuleGroupSpec } from '../../src/engine/spec.js'
 import { CHECK_CONCURRENCY, NoDataWatch, type WatchSettings } from '../../src/nodata/watch.js'
+import { QueryError } from '../../src/sources/prometheus.js'
 import { createRuleDataMetrics } from '../../src/telemetry/rule-data-metrics.js'
 import { logSink, sleep } from '../fixtures/e2e.js'
 import { group, MIN, rule, sample, scripted } from '../fixtures/engine.js'
@@ -329,3 +330,80 @@ t.test('the schedule: a round at once on update, then every interval; bounded co
   t.equal(queries.length, after, 'interval 0: the watch is off')
   await watch.stop()
 })
+
+t.test(
+  'rules generated per Deployment: one count by pod for all of them; a Deployment without series is flagged alone',
+  async t => {
+    const pods = ['cart-1', 'checkout-1', 'gone-1']
+    const perPod = group(
+      pods.map(p =>
+        rule({ name: `Errors-${p}`, expr: `rate(http_requests_total{namespace="shop",pod="${p}"}[1m]) > 1` }),
+      ),
+      { file: 'r.yml', name: 'team' },
+    )
+    let refuse = false
+    let down = false
+    const registry = new Registry()
+    const log = logSink()
+    const queries: string[] = []
+    let now = T0
+    const watch = new NoDataWatch({
+      logger: log.logger,
+      metrics: createRuleDataMetrics(registry),
+      now: () => now,
+      query: async expr => {
+        queries.push(expr)
+        if (down) throw new Error('connection refused')
+        if (expr.startsWith('count by')) {
+          if (refuse) throw new QueryError('execution', 422, 'query processing would load too many samples')
+          return { samples: [sample({ pod: 'cart-1' }, 2), sample({ pod: 'checkout-1' }, 1)], warnings: [] }
+        }
+        return { samples: expr.includes('gone-1') ? [] : [sample({}, 1)], warnings: [] }
+      },
+    })
+    watch.update([perPod], SETTINGS)
+    const flagged = () => pods.filter(p => status(watch, perPod, `Errors-${p}`)?.noData !== undefined)
+    for (let i = 0; i <= 10; i++) {
+      now = T0 + i * MIN
+      await watch.check()
+    }
+    t.same(
+      [...new Set(queries)],
+      ['count by (pod) (last_over_time(http_requests_total{namespace="shop",pod=~"cart-1|checkout-1|gone-1"}[1m]))'],
+      'one query a round',
+    )
+    t.same(flagged(), ['gone-1'], 'a value missing from the answer counts 0')
+    const checks = async () => (await registry.getSingleMetric('rollguard_rule_selector_checks_total')?.get())?.values
+    t.same(
+      (await checks())?.map(v => [v.labels['result'], v.value]),
+      [
+        ['success', 33],
+        ['failure', 0],
+      ],
+      'counted per selector',
+    )
+
+    refuse = true
+    queries.length = 0
+    now = T0 + 11 * MIN
+    await watch.check()
+    t.same(
+      queries.slice(1),
+      pods.map(p => `count(last_over_time(http_requests_total{namespace="shop",pod="${p}"}[1m]))`),
+      'a refused merged count is counted selector by selector',
+    )
+    t.same(flagged(), ['gone-1'])
+
+    down = true
+    now = T0 + 12 * MIN
+    await watch.check()
+    t.same(flagged(), ['gone-1'], 'a failed count changes no verdict')
+    t.same(
+      (await checks())?.map(v => [v.labels['result'], v.value]),
+      [
+        ['success', 36],
+        ['failure', 3],
+      ],
+    )
+  },
+)
