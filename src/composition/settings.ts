@@ -96,13 +96,14 @@ export function managerSettings(config: Config, query: QueryFn): ManagerSettings
   return { ...evaluationSettings(config), query, alertSource: alertSourceOf(config.doc) }
 }
 
-/** noDataSettings builds the no-data watch's settings (rules.no_data_*, whether probes exist). */
+/** noDataSettings builds the no-data watch's settings (rules.no_data_*, query coalescing, whether probes exist). */
 export function noDataSettings(config: Config): WatchSettings {
   const { rules, probes } = config.doc
   return {
     checkIntervalMs: rules.no_data_check_interval,
     noDataForMs: rules.no_data_for,
     probesConfigured: probes.length > 0,
+    mergeCounts: rules.query_coalescing,
   }
 }
 

@@ -30,6 +30,8 @@ export interface WatchSettings {
   readonly noDataForMs: number
   /** probesConfigured is false when no health probe is configured: rollguard_probe_* series can never exist. */
   readonly probesConfigured: boolean
+  /** mergeCounts: selectors of one shape are counted by one query (rules.query_coalescing; count-plan.ts). */
+  readonly mergeCounts: boolean
 }
 
 /** RuleDataStatus is what the API and the status page show about one rule's data. */
@@ -61,7 +63,7 @@ interface WatchedRule {
 export class NoDataWatch {
   readonly #samples: RuleSamples
   readonly #now: () => number
-  #settings: WatchSettings = { checkIntervalMs: 0, noDataForMs: 0, probesConfigured: true }
+  #settings: WatchSettings = { checkIntervalMs: 0, noDataForMs: 0, probesConfigured: true, mergeCounts: true }
   /** rules by ruleKey (group, name and expression: a changed expression is a new rule). */
   #rules = new Map<string, WatchedRule>()
   #checks = new Map<string, SelectorCheck>()
@@ -108,7 +110,7 @@ export class NoDataWatch {
     }
     this.#rules = rules
     this.#checks = checks
-    this.#counts = planCounts([...checks.values()])
+    this.#counts = settings.mergeCounts ? planCounts([...checks.values()]) : [...checks.values()].map(ownCount)
     for (const key of [...this.#states.keys()]) if (!checks.has(key)) this.#states.delete(key)
     for (const key of [...this.#verdicts.keys()]) if (!rules.has(key)) this.#verdicts.delete(key)
     this.#judge()

@@ -12,7 +12,12 @@ import { logSink, sleep } from '../fixtures/e2e.js'
 import { group, MIN, rule, sample, scripted } from '../fixtures/engine.js'
 
 const T0 = 1_767_225_600_000
-const SETTINGS: WatchSettings = { checkIntervalMs: 0, noDataForMs: 10 * MIN, probesConfigured: true }
+const SETTINGS: WatchSettings = {
+  checkIntervalMs: 0,
+  noDataForMs: 10 * MIN,
+  probesConfigured: true,
+  mergeCounts: true,
+}
 
 const missing = rule({ name: 'Missing', expr: 'rate(renamed_requests_total[5m]) > 1' })
 const present = rule({ name: 'Present', expr: 'up{job="api"} == 0' })
@@ -404,6 +409,18 @@ t.test(
         ['success', 36],
         ['failure', 3],
       ],
+    )
+
+    down = false
+    refuse = false
+    watch.update([perPod], { ...SETTINGS, mergeCounts: false })
+    queries.length = 0
+    now = T0 + 13 * MIN
+    await watch.check()
+    t.same(
+      queries,
+      pods.map(p => `count(last_over_time(http_requests_total{namespace="shop",pod="${p}"}[1m]))`),
+      'with query coalescing off, every selector is counted on its own',
     )
   },
 )
