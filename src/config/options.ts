@@ -116,7 +116,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     'query-coalescing',
     'rules.query_coalescing',
     'boolean',
-    'Answer rules evaluated at the same instants whose expressions differ only in a kept label\'s value (deployment="a", deployment="b") with one query (docs/query-coalescing.md).',
+    'Answer rules evaluated at the same instants whose expressions differ only in a kept label\'s value (deployment="a", deployment="b") with one query, and count such selectors for the no-data watch with one query (docs/query-coalescing.md).',
     'true',
   ),
   opt(
