@@ -47,9 +47,12 @@ export function planCounts(checks: readonly SelectorCheck[]): CountQuery[] {
   return out
 }
 
+/** NO_FILTER: a check's own count is the answer's only sample (one object for the thousands of such checks). */
+const NO_FILTER: Labels = Object.freeze({})
+
 /** ownCount is a check's own count query. */
 export function ownCount(check: SelectorCheck): CountQuery {
-  return { query: check.query, checks: [{ key: check.key, filter: {} }] }
+  return { query: check.query, checks: [{ key: check.key, filter: NO_FILTER }] }
 }
 
 /** countsOf reads each check's count from the answer to its count query: the sample of its values, else 0. */
