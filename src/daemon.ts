@@ -98,7 +98,13 @@ export class Daemon {
     this.#loaded = loaded
     this.#metrics = createEngineMetrics(registry)
     this.#query = createQueryRouter(() => (expr, at) => this.#adapters.source.query(expr, at), this.#store)
-    this.#noData = new NoDataWatch({ logger, metrics: createRuleDataMetrics(registry), query: this.#query })
+    this.#noData = new NoDataWatch({
+      logger,
+      metrics: createRuleDataMetrics(registry),
+      query: this.#query,
+      // sharding.enabled applies on restart only, as for the manager.
+      ...(config.doc.sharding.enabled ? { owns: (key: string) => this.#sharding.owns(key) } : {}),
+    })
     this.#manager = this.#buildManager()
     // Before the adapters: a Kubernetes configuration that cannot be loaded fails the start with nothing running.
     this.#rollbacks = buildRollbacks(config, rollbackModules, {

@@ -48,7 +48,18 @@ export interface WatchDeps {
   readonly metrics: RuleDataMetrics
   /** query is the daemon's query router (Prometheus, or the probe store for rollguard_probe_* expressions). */
   readonly query: QueryFn
+  /**
+   * owns says whether this replica evaluates the group now (sharding): only the selectors of its groups' rules are
+   * counted and only those rules judged, so N replicas share the counts as they share the rules. Absent: every group.
+   */
+  readonly owns?: (groupKey: string) => boolean
   readonly now?: () => number
+}
+
+/** CountPlan is a round's queries and the selectors they count. */
+interface CountPlan {
+  readonly keys: ReadonlySet<string>
+  readonly counts: readonly CountQuery[]
 }
 
 interface WatchedRule {
@@ -67,10 +78,12 @@ export class NoDataWatch {
   /** rules by ruleKey (group, name and expression: a changed expression is a new rule). */
   #rules = new Map<string, WatchedRule>()
   #checks = new Map<string, SelectorCheck>()
-  /** The queries of a round: the checks' own, or one for many checks of one shape (count-plan.ts). */
-  #counts: readonly CountQuery[] = []
+  /** The last round's plan, kept while the selectors to count stay the same; undefined after a reload. */
+  #plan: CountPlan | undefined
   readonly #states = new Map<string, SelectorState>()
   #verdicts = new Map<string, NoData | undefined>()
+  /** The rules judged last time, by ruleId: the ones with a no-data gauge here. */
+  #judged = new Map<string, WatchedRule>()
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
   #again = false
@@ -103,14 +116,11 @@ export class NoDataWatch {
       }
     }
     const after = new Set([...rules.values()].map(r => ruleId(r.ruleGroup, r.name)))
-    for (const r of this.#rules.values()) {
-      if (after.has(ruleId(r.ruleGroup, r.name))) continue
-      this.#samples.forget(r.ruleGroup, r.name)
-      this.deps.metrics.noData.remove({ rule_group: r.ruleGroup, alertname: r.name })
-    }
+    for (const r of this.#rules.values())
+      if (!after.has(ruleId(r.ruleGroup, r.name))) this.#samples.forget(r.ruleGroup, r.name)
     this.#rules = rules
     this.#checks = checks
-    this.#counts = settings.mergeCounts ? planCounts([...checks.values()]) : [...checks.values()].map(ownCount)
+    this.#plan = undefined
     for (const key of [...this.#states.keys()]) if (!checks.has(key)) this.#states.delete(key)
     for (const key of [...this.#verdicts.keys()]) if (!rules.has(key)) this.#verdicts.delete(key)
     this.#judge()
@@ -131,11 +141,15 @@ export class NoDataWatch {
     return { noData: this.#verdicts.get(key), probesMissing: watched.readsProbes && !this.#settings.probesConfigured }
   }
 
-  /** check runs one round: counts every selector, then judges every rule. It never throws. */
+  /** check runs one round: counts every selector of the rules it judges, then judges them. It never throws. */
   async check(): Promise<void> {
     const at = this.#now()
     const checks = this.#checks
-    const rounds = await mapBounded(this.#counts, CHECK_CONCURRENCY, q => this.#count(q, at, checks))
+    const plan = this.#planFor(this.#ownedRules())
+    // A selector left out of a round (its groups moved to another replica) loses its evidence: counts before and
+    // after the gap must not make one empty run.
+    for (const key of [...this.#states.keys()]) if (!plan.keys.has(key)) this.#states.delete(key)
+    const rounds = await mapBounded(plan.counts, CHECK_CONCURRENCY, q => this.#count(q, at, checks))
     for (const counts of rounds) {
       for (const [key, series] of counts) {
         // A reload while counting may have dropped or replaced the selector: its count means nothing now.
@@ -152,6 +166,30 @@ export class NoDataWatch {
     this.#stopped = true
     clearTimeout(this.#timer)
     await this.#running
+  }
+
+  /** #ownedRules are the rules of the groups this replica evaluates now (all of them without sharding). */
+  #ownedRules(): ReadonlyMap<string, WatchedRule> {
+    const owns = this.deps.owns
+    if (owns === undefined) return this.#rules
+    const owned = new Map<string, boolean>()
+    const ownsRule = ([, rule]: [string, WatchedRule]) => {
+      let yes = owned.get(rule.ruleGroup)
+      if (yes === undefined) owned.set(rule.ruleGroup, (yes = owns(rule.ruleGroup)))
+      return yes
+    }
+    return new Map([...this.#rules].filter(ownsRule))
+  }
+
+  /** #planFor is the plan counting the selectors the rules read: the last one while they are the same. */
+  #planFor(rules: ReadonlyMap<string, WatchedRule>): CountPlan {
+    const keys = new Set<string>()
+    for (const rule of rules.values()) for (const key of rule.uses) keys.add(key)
+    const last = this.#plan
+    if (last !== undefined && last.keys.size === keys.size && [...keys].every(k => last.keys.has(k))) return last
+    const checks = [...keys].map(k => this.#checks.get(k) as SelectorCheck)
+    this.#plan = { keys, counts: this.#settings.mergeCounts ? planCounts(checks) : checks.map(ownCount) }
+    return this.#plan
   }
 
   /**
@@ -182,11 +220,14 @@ export class NoDataWatch {
     }
   }
 
-  /** judge recomputes every rule's verdict, logs the rules that enter or leave "no data" and sets the gauges. */
+  /**
+   * judge recomputes the verdicts of the rules this replica evaluates, logs the rules that enter or leave "no data"
+   * and sets their gauges. A rule whose group moved to another replica is forgotten here: no verdict, no series.
+   */
   #judge(): void {
+    const rules = this.#ownedRules()
     const verdicts = new Map<string, NoData | undefined>()
-    for (const [key, rule] of this.#rules)
-      verdicts.set(key, noDataOf(rule.uses, this.#states, this.#settings.noDataForMs))
+    for (const [key, rule] of rules) verdicts.set(key, noDataOf(rule.uses, this.#states, this.#settings.noDataForMs))
     for (const change of changes(this.#verdicts, verdicts)) {
       const rule = this.#rules.get(change.key) as WatchedRule
       const fields = { group: rule.ruleGroup, rule: rule.name, selectors: rule.uses }
@@ -202,14 +243,21 @@ export class NoDataWatch {
     this.#verdicts = verdicts
     // One gauge per rule name, set every time (judging runs once per check interval); a name shared by several
     // rules of a group is "no data" if any of them is.
-    const flagged = new Map<string, { ruleGroup: string; name: string; noData: boolean }>()
-    for (const [key, rule] of this.#rules) {
+    const flagged = new Map<string, { rule: WatchedRule; noData: boolean }>()
+    for (const [key, rule] of rules) {
       const id = ruleId(rule.ruleGroup, rule.name)
       const noData = (flagged.get(id)?.noData ?? false) || verdicts.get(key) !== undefined
-      flagged.set(id, { ruleGroup: rule.ruleGroup, name: rule.name, noData })
+      flagged.set(id, { rule, noData })
     }
-    for (const f of flagged.values())
-      this.deps.metrics.noData.set({ rule_group: f.ruleGroup, alertname: f.name }, f.noData ? 1 : 0)
+    for (const { rule, noData } of flagged.values())
+      this.deps.metrics.noData.set({ rule_group: rule.ruleGroup, alertname: rule.name }, noData ? 1 : 0)
+    for (const [id, rule] of this.#judged) {
+      if (flagged.has(id)) continue
+      this.deps.metrics.noData.remove({ rule_group: rule.ruleGroup, alertname: rule.name })
+      // Removed by a reload, or evaluated by another replica now: its sample gauges would go stale here.
+      this.#samples.forget(rule.ruleGroup, rule.name)
+    }
+    this.#judged = new Map([...flagged].map(([id, f]) => [id, f.rule]))
   }
 
   #warnAboutProbes(): void {

@@ -36,6 +36,13 @@ async function evaluations(d: Daemon): Promise<Map<string, number>> {
   return out
 }
 
+/** noDataGroups lists the groups (sorted) whose rules have a rollguard_rule_no_data series on a daemon's /metrics. */
+async function noDataGroups(d: Daemon): Promise<string[]> {
+  const text = await (await fetch(`${d.address}/metrics`)).text()
+  const groups = [...text.matchAll(/^rollguard_rule_no_data\{rule_group="[^;"]*;([^"]+)"[^}]*\} 0$/gm)]
+  return groups.map(m => m[1] as string).sort()
+}
+
 /** shardingConfig writes a replica's config file: its kubeconfig and sharding with the scaled-down timings. */
 function shardingConfig(dir: string, identity: string, kubeconfig: string): string {
   const config = join(dir, `${identity}.yml`)
@@ -91,7 +98,13 @@ t.test('replicas split the groups; a dead member’s groups move with their aler
 
   const start = async (identity: string) => {
     const config = shardingConfig(dir, identity, kubeconfig)
-    return rollguard(t, { config, 'prometheus-url': prom.url, rules, 'eval-interval': '1s' })
+    return rollguard(t, {
+      config,
+      'prometheus-url': prom.url,
+      rules,
+      'eval-interval': '1s',
+      'no-data-check-interval': '1s',
+    })
   }
   const daemons = await Promise.all(['r-0', 'r-1', 'r-2'].map(start))
   const byName = new Map(daemons.map((d, i) => [`r-${i}`, d]))
@@ -128,6 +141,13 @@ t.test('replicas split the groups; a dead member’s groups move with their aler
     daemons.every(d => d.manager.hasEvaluated()),
     'every replica is ready',
   )
+  // The no-data watch judges the rules of the groups each replica owns, and no others.
+  const judged = await eventually('each replica judges its own groups’ rules', async () => {
+    const views = await Promise.all(daemons.map(noDataGroups))
+    const own = daemons.map((_, i) => [...owners].filter(([, o]) => o === `r-${i}`).map(([g]) => g))
+    return views.every((v, i) => v.join() === own[i]?.join()) ? views : undefined
+  })
+  t.same(judged.flat().sort(), [...owners.keys()].sort(), 'every group judged by one replica')
 
   // The victim (the member owning the most groups), its groups, and the activeAt of one of its firing alerts.
   const victim = mostGroups(owners)

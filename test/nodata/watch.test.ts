@@ -26,7 +26,10 @@ const probe = rule({ name: 'HealthCheckFailing', expr: 'rollguard_probe_success 
 const rules = group([missing, present, shared, probe], { file: 'r.yml', name: 'g' })
 
 /** setup builds a watch whose data source answers count queries from `series` (query → count; a thrown error is a failed count). */
-function setup(series: (query: string) => number | Error, over: { now?: () => number } = {}) {
+function setup(
+  series: (query: string) => number | Error,
+  over: { now?: () => number; owns?: (groupKey: string) => boolean } = {},
+) {
   const registry = new Registry()
   const log = logSink()
   const queries: string[] = []
@@ -42,6 +45,7 @@ function setup(series: (query: string) => number | Error, over: { now?: () => nu
     metrics: createRuleDataMetrics(registry),
     query,
     now: over.now ?? (() => now),
+    ...(over.owns === undefined ? {} : { owns: over.owns }),
   })
   const metric = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values ?? []
   const at = (ms: number) => (now = ms)
@@ -53,6 +57,16 @@ const status = (watch: NoDataWatch, spec: RuleGroupSpec, name: string) => {
   const r = state.rules.find(x => x.spec.name === name)
   return r === undefined ? undefined : watch.status(state, r)
 }
+
+/** evaluation is the engine's options for evaluating a group against `query`. */
+const evaluation = (query: QueryFn): GroupOptions => ({
+  query,
+  clock: () => 0,
+  externalLabels: {},
+  externalURL: 'http://rg',
+  resendDelayMs: MIN,
+  maxConcurrentQueries: 1,
+})
 
 const messages = (log: ReturnType<typeof logSink>) => log.lines().map(l => [l['level'], l['msg']])
 
@@ -276,18 +290,12 @@ t.test("per-rule samples: the last evaluation's count, and when a rule last retu
   watch.update([spec], SETTINGS)
   const state = newGroupState(spec, MIN, 'http://rg')
   let answer: Record<string, number | Error> = { 'a > 1': 2, 'b > 1': 1, 'c > 1': 0 }
-  const opts = (): GroupOptions => ({
-    query: async expr => {
+  const opts = () =>
+    evaluation(async expr => {
       const n = answer[expr] ?? 0
       if (n instanceof Error) throw n
       return { samples: Array.from({ length: n }, (_, i) => sample({ i: String(i) })), warnings: [] }
-    },
-    clock: () => 0,
-    externalLabels: {},
-    externalURL: 'http://rg',
-    resendDelayMs: MIN,
-    maxConcurrentQueries: 1,
-  })
+    })
   watch.recordEvaluation(state, await evaluateGroup(state, T0, opts()))
   const values = async (name: string) =>
     Object.fromEntries((await metric(name)).map(v => [v.labels.alertname, v.value]))
@@ -297,6 +305,89 @@ t.test("per-rule samples: the last evaluation's count, and when a rule last retu
   watch.recordEvaluation(state, await evaluateGroup(state, T0 + MIN, opts()))
   t.same(await values('rollguard_rule_last_evaluation_samples'), { A: 0, B: 1 }, 'a failed evaluation returned nothing')
   t.same(await values('rollguard_rule_last_samples_timestamp_seconds'), { A: T0 / 1000, B: (T0 + MIN) / 1000 })
+})
+
+t.test('with sharding, a replica counts and judges only the rules of the groups it owns now', async t => {
+  let owned = 'a.yml;a'
+  const { watch, log, queries, metric, at } = setup(q => (q.includes('up{') ? 2 : 0), {
+    owns: key => key === owned,
+  })
+  const a = group(
+    [rule({ name: 'GoneA', expr: 'rate(gone_a_total[5m]) > 1' }), rule({ name: 'OnlyA', expr: 'only_a > 1' })],
+    { file: 'a.yml', name: 'a' },
+  )
+  const b = group(
+    [
+      rule({ name: 'GoneB', expr: 'gone_b > 1' }),
+      rule({ name: 'UpB', expr: 'up{job="api"} == 0' }),
+      rule({ name: 'Both', expr: 'rate(gone_a_total[5m]) > 1' }),
+    ],
+    { file: 'b.yml', name: 'b' },
+  )
+  const gauges = async () =>
+    Object.fromEntries((await metric('rollguard_rule_no_data')).map(v => [v.labels.alertname, v.value]))
+  const round = async (minute: number) => {
+    at(T0 + minute * MIN)
+    queries.length = 0
+    await watch.check()
+    return [...queries].sort()
+  }
+
+  watch.update([a, b], { ...SETTINGS, mergeCounts: false })
+  t.same(await gauges(), { GoneA: 0, OnlyA: 0 }, "only the owned group's rules have a gauge")
+  t.same(
+    await round(0),
+    ['count(last_over_time(gone_a_total[5m]))', 'count(only_a)'],
+    "only the owned group's selectors are counted",
+  )
+  for (let m = 1; m <= 10; m++) await round(m)
+  t.same(status(watch, a, 'OnlyA')?.noData?.since, T0, 'flagged after no_data_for')
+  t.same(
+    status(watch, b, 'GoneB'),
+    { noData: undefined, probesMissing: false },
+    'no verdict on a group it does not own',
+  )
+  t.same(await gauges(), { GoneA: 1, OnlyA: 1 })
+  const state = newGroupState(a, MIN, 'http://rg')
+  watch.recordEvaluation(
+    state,
+    await evaluateGroup(
+      state,
+      T0,
+      evaluation(async () => ({ samples: [], warnings: [] })),
+    ),
+  )
+  const samples = async () => (await metric('rollguard_rule_last_evaluation_samples')).map(v => v.labels.alertname)
+  t.same(await samples(), ['GoneA', 'OnlyA'])
+
+  owned = 'b.yml;b'
+  t.same(
+    await round(11),
+    ['count(gone_b)', 'count(last_over_time(gone_a_total[5m]))', 'count(up{job="api"})'],
+    "the other group's selectors, a shared one included",
+  )
+  t.same(await gauges(), { GoneB: 0, UpB: 0, Both: 1 }, "a group given away takes its rules' gauges with it")
+  t.same(await samples(), [], 'and its sample gauges')
+  t.same(status(watch, b, 'Both')?.noData?.since, T0, 'a selector counted all along keeps its evidence')
+  t.equal(status(watch, a, 'OnlyA')?.noData, undefined)
+  t.same(
+    log.lines().filter(l => String(l['msg']).includes('has data again')),
+    [],
+    'giving a group away is not its rules having data again',
+  )
+
+  owned = 'a.yml;a'
+  t.same(await round(12), ['count(last_over_time(gone_a_total[5m]))', 'count(only_a)'])
+  t.equal(status(watch, a, 'OnlyA')?.noData, undefined, 'taken back: the counts before the gap are no evidence')
+  t.same(status(watch, a, 'GoneA')?.noData?.since, T0)
+  for (let m = 13; m <= 21; m++) await round(m)
+  t.equal(status(watch, a, 'OnlyA')?.noData, undefined, '9 minutes of evidence since it came back')
+  await round(22)
+  t.same(status(watch, a, 'OnlyA')?.noData?.since, T0 + 12 * MIN, 'flagged no_data_for after it came back')
+
+  owned = ''
+  t.same(await round(23), [], 'a replica that owns nothing (or cannot prove its membership) counts nothing')
+  t.same(await gauges(), {})
 })
 
 t.test('the schedule: a round at once on update, then every interval; bounded concurrency; stop waits', async t => {
