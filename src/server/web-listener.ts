@@ -45,6 +45,8 @@ export class WebListener {
   #guard: Guard
   #server: TlsServer | undefined
   #timer: NodeJS.Timeout | undefined
+  /** The check interval once watch() was called; the timer runs only while there is a web config to check. */
+  #watchMs: number | undefined
   #checking = false
   /** The files' state when the web config in force (#seen) or the last invalid one (#failed) was read. */
   #seen: string | undefined
@@ -111,19 +113,39 @@ export class WebListener {
   apply(next: WebConfig | undefined): void {
     this.#put(next)
     void this.#remember(next)
+    this.#arm()
   }
 
-  /** watch re-reads the web config when it or a file it names changes (checked every intervalMs). */
+  /**
+   * watch re-reads the web config when it or a file it names changes (checked every intervalMs, while there is a
+   * web config: a reload that adds or removes one starts or stops the checks).
+   */
   watch(intervalMs = WATCH_INTERVAL_MS): void {
     this.stop()
+    this.#watchMs = intervalMs
     void this.#remember(this.#config)
-    this.#timer = setInterval(() => void this.checkFiles(), intervalMs)
-    this.#timer.unref()
+    this.#arm()
+  }
+
+  /** watching is true while the web config's files are checked for changes. */
+  get watching(): boolean {
+    return this.#timer !== undefined
   }
 
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer)
-    this.#timer = undefined
+    this.#watchMs = undefined
+    this.#arm()
+  }
+
+  #arm(): void {
+    const wanted = this.#watchMs !== undefined && this.#config !== undefined
+    if (wanted && this.#timer === undefined) {
+      this.#timer = setInterval(() => void this.checkFiles(), this.#watchMs)
+      this.#timer.unref()
+    } else if (!wanted && this.#timer !== undefined) {
+      clearInterval(this.#timer)
+      this.#timer = undefined
+    }
   }
 
   /** checkFiles re-reads the web config if its files changed since it was read; an invalid one is logged once. */

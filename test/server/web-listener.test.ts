@@ -131,6 +131,31 @@ t.test('a change of the file is re-read; an invalid change keeps the last good c
   t.notOk(JSON.stringify(log.lines).includes('not-a-hash-at-all'), 'the value is not logged')
 })
 
+t.test('the files are checked only while there is a web config: a reload that adds or removes one', async t => {
+  const web = new WebListener(undefined, logs())
+  const app = testServer({ web })
+  t.teardown(() => app.close())
+  web.watch(20)
+  t.teardown(() => web.stop())
+  t.notOk(web.watching, 'no web config: nothing to check')
+
+  const file = 'added.yml'
+  web.apply(await webConfig({ basic_auth_users: { alice: ALICE.bcrypt } }, file))
+  t.ok(web.watching, 'a reload added one: its files are checked')
+  t.equal((await app.inject({ url: '/-/healthy' })).statusCode, 401)
+  writeFileSync(join(dir, file), stringify({ basic_auth_users: {}, http_server_config: { headers: HEADERS } }))
+  const deadline = Date.now() + 5_000
+  while ((await app.inject({ url: '/-/healthy' })).statusCode !== 200 && Date.now() < deadline)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal((await app.inject({ url: '/-/healthy' })).statusCode, 200, 'its change was picked up by the checks')
+
+  web.apply(undefined)
+  t.notOk(web.watching, 'a reload removed it: the checks stop')
+  web.apply(await webConfig({ basic_auth_users: {} }))
+  web.stop()
+  t.notOk(web.watching, 'stopped')
+})
+
 /** get requests path over TLS trusting the test CA; it resolves with the status or rejects with the error. */
 function get(port: number, opts: https.RequestOptions = {}): Promise<number> {
   return new Promise((resolve, reject) => {
