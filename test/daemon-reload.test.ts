@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import pino from 'pino'
 import t, { type Test } from 'tap'
 import { Daemon } from '../src/daemon.js'
-import { groupKey } from '../src/runtime/manager.js'
+import { groupKey } from '../src/engine/spec.js'
 import { aliasBomb, manyAnnotations, realisticRules } from './fixtures/big-yaml.js'
 import { describeStall, heldMs, stallWhile } from './fixtures/main-thread-stall.js'
 

@@ -1,6 +1,6 @@
 import { sameShape, shapeOf, type ExprShape } from './coalesce-shape.js'
 import { groupOffset } from './slots.js'
-import type { RuleGroupSpec } from './spec.js'
+import { groupKey, type RuleGroupSpec } from './spec.js'
 import type { Labels } from './types.js'
 
 /**
@@ -67,7 +67,7 @@ export function planCoalescing(groups: readonly PlannedGroup[]): CoalescePlan {
   const items: (QueryItem & { readonly group: string })[] = []
   for (const g of groups) {
     const timing = `${g.intervalMs}/${groupOffset(g.spec.file, g.spec.name, g.intervalMs)}/${g.spec.queryOffsetMs}`
-    const group = `${g.spec.file};${g.spec.name}`
+    const group = groupKey(g.spec)
     for (const rule of g.spec.rules) items.push({ timing, expr: rule.expr, group })
   }
   const shares = planShared(items)
@@ -117,12 +117,12 @@ export function planShared(items: readonly QueryItem[]): (RuleShare | undefined)
   })
   const shares: (RuleShare | undefined)[] = items.map(() => undefined)
   for (const bucket of buckets.values()) {
-    for (const part of withinLength([...bucket.values()])) {
-      const members = part.reduce((n, c) => n + c.items.length, 0)
+    for (const { candidates, expr } of withinLength([...bucket.values()])) {
+      const members = candidates.reduce((n, c) => n + c.items.length, 0)
       if (members < 2) continue
-      const query = { expr: mergedExpr(part), rules: members }
-      const varying = varyingLabels(part)
-      for (const c of part) {
+      const query = { expr, rules: members }
+      const varying = varyingLabels(candidates)
+      for (const c of candidates) {
         const filter = Object.fromEntries(varying.map(label => [label, c.values.get(label) as string]))
         for (const i of c.items) shares[i] = { query, filter }
       }
@@ -131,9 +131,13 @@ export function planShared(items: readonly QueryItem[]): (RuleShare | undefined)
   return shares
 }
 
-/** withinLength splits candidates (in halves, in order) until each part's merged query is short enough. */
-function withinLength(candidates: Candidate[]): Candidate[][] {
-  if (candidates.length < 2 || mergedExpr(candidates).length <= MAX_SHARED_QUERY_LENGTH) return [candidates]
+/**
+ * withinLength splits candidates (in halves, in order) until each part's merged query is short enough; each part
+ * with the query it measured.
+ */
+function withinLength(candidates: Candidate[]): { candidates: Candidate[]; expr: string }[] {
+  const expr = mergedExpr(candidates)
+  if (candidates.length < 2 || expr.length <= MAX_SHARED_QUERY_LENGTH) return [{ candidates, expr }]
   const half = Math.ceil(candidates.length / 2)
   return [...withinLength(candidates.slice(0, half)), ...withinLength(candidates.slice(half))]
 }

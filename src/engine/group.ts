@@ -10,7 +10,6 @@ import { errorText } from '../errors.js'
 export interface RuleRuntime {
   readonly spec: AlertingRuleSpec
   readonly state: AlertingRuleState
-  readonly generatorURL: string
   warnings: readonly string[]
 }
 
@@ -18,6 +17,8 @@ export interface RuleRuntime {
 export interface GroupState {
   readonly spec: RuleGroupSpec
   readonly intervalMs: number
+  /** externalURL is the root of the rules' default generatorURL (built when an alert is sent, not kept per rule). */
+  readonly externalURL: string
   readonly rules: RuleRuntime[]
   lastEvaluation: number
   evaluationDurationMs: number
@@ -63,12 +64,8 @@ export function newGroupState(spec: RuleGroupSpec, intervalMs: number, externalU
   return {
     spec,
     intervalMs,
-    rules: spec.rules.map(rule => ({
-      spec: rule,
-      state: newAlertingRuleState(),
-      generatorURL: generatorURLFor(externalURL, rule.expr),
-      warnings: [],
-    })),
+    externalURL,
+    rules: spec.rules.map(rule => ({ spec: rule, state: newAlertingRuleState(), warnings: [] })),
     lastEvaluation: 0,
     evaluationDurationMs: 0,
   }
@@ -170,7 +167,11 @@ function applyResult(
   // Appended one by one: spreading an array into push() throws RangeError beyond ~120,000 elements (one rule's alerts).
   for (const transition of outcome.transitions) out.transitions.push(transition)
   const source = opts.alertSource
-  const link: AlertLink = source === undefined ? rule.generatorURL : labels => source(rule.spec, group.spec, labels)
+  let generatorURL: string | undefined
+  const link: AlertLink =
+    source === undefined
+      ? () => (generatorURL ??= generatorURLFor(group.externalURL, rule.spec.expr))
+      : labels => source(rule.spec, group.spec, labels)
   for (const alert of alertsToSend(
     state,
     ts,

@@ -26,7 +26,6 @@ export interface RuleStateSnapshot {
 export interface RuleSnapshot {
   readonly spec: AlertingRuleSpec
   readonly state: RuleStateSnapshot
-  readonly generatorURL: string
   readonly warnings: readonly string[]
 }
 
@@ -71,7 +70,6 @@ export function snapshotGroup(group: GroupState): GroupSnapshot {
         }
         return Object.freeze({
           spec: rule.spec,
-          generatorURL: rule.generatorURL,
           warnings: rule.warnings,
           state: Object.freeze({
             active,

@@ -19,3 +19,19 @@ export interface RuleGroupSpec {
   readonly limit: number
   readonly rules: readonly AlertingRuleSpec[]
 }
+
+/**
+ * Group keys by spec (specs are immutable): one string per group, shared by every map and metric label that holds
+ * it, instead of one copy per holder (with 1,000 groups, ~13 copies of each key of ~100 bytes stayed live).
+ */
+const groupKeys = new WeakMap<Pick<RuleGroupSpec, 'file' | 'name'>, string>()
+
+/** groupKey is Prometheus's "<file>;<name>" key. */
+export function groupKey(spec: Pick<RuleGroupSpec, 'file' | 'name'>): string {
+  let key = groupKeys.get(spec)
+  if (key === undefined) {
+    key = `${spec.file};${spec.name}`
+    groupKeys.set(spec, key)
+  }
+  return key
+}

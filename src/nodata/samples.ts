@@ -1,5 +1,5 @@
 import type { GroupEvaluation } from '../engine/group.js'
-import { groupKey } from '../runtime/manager.js'
+import { groupKey } from '../engine/spec.js'
 import type { RuleDataMetrics } from '../telemetry/rule-data-metrics.js'
 import type { GroupSnapshot } from '../engine/snapshot.js'
 

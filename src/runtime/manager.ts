@@ -9,7 +9,7 @@ import {
 } from '../engine/group.js'
 import { labelsToString } from '../engine/labels.js'
 import { snapshotGroup, type GroupSnapshot, type RuleAlert } from '../engine/snapshot.js'
-import type { AlertingRuleSpec, RuleGroupSpec } from '../engine/spec.js'
+import { groupKey, type AlertingRuleSpec, type RuleGroupSpec } from '../engine/spec.js'
 import type { OutgoingAlert, Transition } from '../engine/types.js'
 import type { EngineMetrics } from '../telemetry/metrics.js'
 import { deepEqual } from './deep-equal.js'
@@ -379,22 +379,6 @@ export class RuleManager {
       this.#alertCounts.set(rule, counts)
     }
   }
-}
-
-/**
- * Group keys by spec (specs are immutable): one string per group, shared by every map and metric label that holds
- * it, instead of one copy per holder (with 1,000 groups, ~13 copies of each key of ~100 bytes stayed live).
- */
-const groupKeys = new WeakMap<Pick<RuleGroupSpec, 'file' | 'name'>, string>()
-
-/** groupKey is Prometheus's "<file>;<name>" key. */
-export function groupKey(spec: Pick<RuleGroupSpec, 'file' | 'name'>): string {
-  let key = groupKeys.get(spec)
-  if (key === undefined) {
-    key = `${spec.file};${spec.name}`
-    groupKeys.set(spec, key)
-  }
-  return key
 }
 
 /** ruleSignature is what makes two rules the same rule: templates compare by their source text. */

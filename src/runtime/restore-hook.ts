@@ -10,7 +10,7 @@ import type { GroupState } from '../engine/group.js'
 import { snapshotGroup, type GroupSnapshot } from '../engine/snapshot.js'
 import type { Labels } from '../engine/types.js'
 import type { RestoreMetrics } from '../telemetry/restore-metrics.js'
-import { groupKey } from './manager.js'
+import { groupKey } from '../engine/spec.js'
 
 /** RestoreSettings are read when a group starts, so they follow reloads. */
 export interface RestoreSettings {
