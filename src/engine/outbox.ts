@@ -1,8 +1,8 @@
 import type { AlertingRuleState } from './alerting.js'
 import type { Alert, Labels, OutgoingAlert } from './types.js'
 
-/** AlertLink is a rule's generatorURL: the same for every alert, or built from each alert's labels. */
-export type AlertLink = string | ((labels: Labels) => string)
+/** AlertLink builds the generatorURL of one alert of a rule from the alert's labels. */
+export type AlertLink = (labels: Labels) => string
 
 /** SendPolicy carries Prometheus's --rules.alert.resend-delay and the group interval. */
 export interface SendPolicy {
@@ -41,7 +41,7 @@ export function alertsToSend(
       annotations: alert.annotations,
       startsAt: alert.firedAt,
       endsAt: alert.resolvedAt !== 0 ? alert.resolvedAt : alert.validUntil,
-      generatorURL: typeof generatorURL === 'string' ? generatorURL : generatorURL(alert.labels),
+      generatorURL: generatorURL(alert.labels),
     })
   }
   return out
