@@ -103,8 +103,7 @@ export class Daemon {
       logger,
       metrics: createRuleDataMetrics(registry),
       query: this.#query,
-      // sharding.enabled applies on restart only, as for the manager.
-      ...(config.doc.sharding.enabled ? { owns: (key: string) => this.#sharding.owns(key) } : {}),
+      ...this.#ownership(),
     })
     this.#manager = this.#buildManager()
     // Before the adapters: a Kubernetes configuration that cannot be loaded fails the start with nothing running.
@@ -270,6 +269,14 @@ export class Daemon {
     this.#sharding = coordinator
   }
 
+  /**
+   * #ownership is what the rule manager and the no-data watch ask about each group with sharding: whether this
+   * replica evaluates it now. sharding.enabled applies on restart only: both are built once.
+   */
+  #ownership(): { owns?: (groupKey: string) => boolean } {
+    return this.#loaded.config.doc.sharding.enabled ? { owns: key => this.#sharding.owns(key) } : {}
+  }
+
   #buildManager(): RuleManager {
     const restoreMetrics = createRestoreMetrics(this.registry)
     return new RuleManager(
@@ -277,8 +284,7 @@ export class Daemon {
         logger: this.logger,
         metrics: this.#metrics,
         sink: () => this.#adapters.notifier,
-        // sharding.enabled applies on restart only: the manager is built once.
-        ...(this.#loaded.config.doc.sharding.enabled ? { owns: (key: string) => this.#sharding.owns(key) } : {}),
+        ...this.#ownership(),
         onEvaluation: (group, result) => {
           this.#rollbacks.actions.handle(result.transitions)
           this.#history.record(group, result)

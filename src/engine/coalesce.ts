@@ -120,7 +120,7 @@ export function planShared(items: readonly QueryItem[]): (RuleShare | undefined)
     for (const { candidates, expr } of withinLength([...bucket.values()])) {
       const members = candidates.reduce((n, c) => n + c.items.length, 0)
       if (members < 2) continue
-      const query = { expr, rules: members }
+      const query = { expr: expr ?? mergedExpr(candidates), rules: members }
       const varying = varyingLabels(candidates)
       for (const c of candidates) {
         const filter = Object.fromEntries(varying.map(label => [label, c.values.get(label) as string]))
@@ -133,11 +133,12 @@ export function planShared(items: readonly QueryItem[]): (RuleShare | undefined)
 
 /**
  * withinLength splits candidates (in halves, in order) until each part's merged query is short enough; each part
- * with the query it measured.
+ * with the query it measured (none for a lone candidate: often one rule, which shares nothing).
  */
-function withinLength(candidates: Candidate[]): { candidates: Candidate[]; expr: string }[] {
+function withinLength(candidates: Candidate[]): { candidates: Candidate[]; expr?: string }[] {
+  if (candidates.length < 2) return [{ candidates }]
   const expr = mergedExpr(candidates)
-  if (candidates.length < 2 || expr.length <= MAX_SHARED_QUERY_LENGTH) return [{ candidates, expr }]
+  if (expr.length <= MAX_SHARED_QUERY_LENGTH) return [{ candidates, expr }]
   const half = Math.ceil(candidates.length / 2)
   return [...withinLength(candidates.slice(0, half)), ...withinLength(candidates.slice(half))]
 }
