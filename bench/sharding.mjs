@@ -20,6 +20,8 @@
 //   --replicas LIST   comma-separated replica counts, run one after the other (default 1,2,3)
 //   --trials N        how many times to run the whole sequence (default 1)
 //   --out FILE        the result file (default bench/results/sharding.json)
+//   --rollguard-node-args ARGS  Node/V8 flags for every replica, space-separated (default none), e.g.
+//                     '--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/tmp/heap' to take heap snapshots in the window
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -59,6 +61,7 @@ const {
     replicas: { type: 'string', default: '1,2,3' },
     trials: { type: 'string', default: '1' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results', 'sharding.json') },
+    'rollguard-node-args': { type: 'string', default: '' },
   },
 })
 const INTERVAL_S = wholeSeconds('interval', args.interval)
@@ -69,6 +72,7 @@ if (!/^[1-9]\d*(,[1-9]\d*)*$/.test(args.replicas)) fail(`--replicas is a list li
 if (!/^[1-9]\d*$/.test(args.trials)) fail(`--trials is a positive whole number, not ${args.trials}`)
 const TRIALS = Number(args.trials)
 const GROUPS = Number(args.groups)
+const ROLLGUARD_NODE_ARGS = args['rollguard-node-args'].split(/\s+/).filter(a => a !== '')
 
 async function fakeKube() {
   const entry = join(ROOT, '.demo', 'fake-kube', 'index.js')
@@ -144,6 +148,7 @@ async function measure(n, trial) {
     for (let i = 0; i < n; i++) engines.push(await startReplica(n, i))
     await sleep(WARMUP_S * 1000)
     const settledAfterS = n > 1 ? await settled(engines) : 0
+    log(`${n} replica(s) settled, measuring (pids ${engines.map(e => e.pid).join(', ')})`)
     const cpu0 = engines.map(e => cpuSeconds(e.pid))
     const before = await metricsOf(engines)
     const t0 = Date.now()
@@ -173,6 +178,7 @@ function startReplica(n, i) {
     `rules:\n  query_coalescing: false\nkubernetes:\n  kubeconfig: ${kubeconfig}\nsharding:\n  enabled: ${n > 1}\n  namespace: bench\n  identity: r${n}-${i}\n`,
   )
   return startRollguard(dist, {
+    nodeArgs: ROLLGUARD_NODE_ARGS,
     prometheusUrl: prom.url,
     alertmanagerUrl: 'http://127.0.0.1:9',
     rules,

@@ -11,6 +11,7 @@ import type { QueryFn } from '../engine/ports.js'
 import type { RuleGroupSpec } from '../engine/spec.js'
 import { formatDuration } from '../rules/duration.js'
 import { groupKey } from '../engine/spec.js'
+import { RuleMap } from '../engine/rule-map.js'
 import type { RuleDataMetrics } from '../telemetry/rule-data-metrics.js'
 import { selectorChecks, type SelectorCheck } from './checks.js'
 import { countsOf, ownCount, planCounts, type CountQuery } from './count-plan.js'
@@ -75,13 +76,16 @@ export class NoDataWatch {
   readonly #samples: RuleSamples
   readonly #now: () => number
   #settings: WatchSettings = { checkIntervalMs: 0, noDataForMs: 0, probesConfigured: true, mergeCounts: true }
-  /** rules by ruleKey (group, name and expression: a changed expression is a new rule). */
-  #rules = new Map<string, WatchedRule>()
+  /**
+   * The rules by group, name and expression (a changed expression is a new rule). A rule keeps its object across
+   * reloads while those stay the same: the verdicts are keyed by it.
+   */
+  #rules = new RuleMap<WatchedRule>()
   #checks = new Map<string, SelectorCheck>()
   /** The last round's plan, kept while the selectors to count stay the same; undefined after a reload. */
   #plan: CountPlan | undefined
   readonly #states = new Map<string, SelectorState>()
-  #verdicts = new Map<string, NoData | undefined>()
+  #verdicts = new Map<WatchedRule, NoData | undefined>()
   /** The rules judged last time, by ruleId: the ones with a no-data gauge here. */
   #judged = new Map<string, WatchedRule>()
   #timer: NodeJS.Timeout | undefined
@@ -100,19 +104,21 @@ export class NoDataWatch {
    */
   update(groups: readonly RuleGroupSpec[], settings: WatchSettings): void {
     this.#settings = settings
-    const rules = new Map<string, WatchedRule>()
+    const rules = new RuleMap<WatchedRule>()
     const checks = new Map<string, SelectorCheck>()
     for (const group of groups) {
+      const key = groupKey(group)
       for (const rule of group.rules) {
         const own = selectorChecks(rule.expr)
         for (const check of own) checks.set(check.key, check)
-        const uses = own.map(c => c.key)
-        rules.set(ruleKey(groupKey(group), rule.name, rule.expr), {
-          ruleGroup: groupKey(group),
+        const kept = this.#rules.get(key, rule.name, rule.expr)
+        const watched = kept ?? {
+          ruleGroup: key,
           name: rule.name,
-          uses,
+          uses: own.map(c => c.key),
           readsProbes: own.some(c => c.probe),
-        })
+        }
+        rules.set(key, rule.name, rule.expr, watched)
       }
     }
     const after = new Set([...rules.values()].map(r => ruleId(r.ruleGroup, r.name)))
@@ -122,7 +128,8 @@ export class NoDataWatch {
     this.#checks = checks
     this.#plan = undefined
     for (const key of [...this.#states.keys()]) if (!checks.has(key)) this.#states.delete(key)
-    for (const key of [...this.#verdicts.keys()]) if (!rules.has(key)) this.#verdicts.delete(key)
+    const kept = new Set(rules.values())
+    for (const rule of [...this.#verdicts.keys()]) if (!kept.has(rule)) this.#verdicts.delete(rule)
     this.#judge()
     this.#warnAboutProbes()
     this.#kick(0)
@@ -135,10 +142,12 @@ export class NoDataWatch {
 
   /** status is the rule's data status, undefined for a rule the watch does not know (yet). */
   status(group: GroupSnapshot, rule: RuleSnapshot): RuleDataStatus | undefined {
-    const key = ruleKey(groupKey(group.spec), rule.spec.name, rule.spec.expr)
-    const watched = this.#rules.get(key)
+    const watched = this.#rules.get(groupKey(group.spec), rule.spec.name, rule.spec.expr)
     if (watched === undefined) return undefined
-    return { noData: this.#verdicts.get(key), probesMissing: watched.readsProbes && !this.#settings.probesConfigured }
+    return {
+      noData: this.#verdicts.get(watched),
+      probesMissing: watched.readsProbes && !this.#settings.probesConfigured,
+    }
   }
 
   /** check runs one round: counts every selector of the rules it judges, then judges them. It never throws. */
@@ -169,22 +178,23 @@ export class NoDataWatch {
   }
 
   /** #ownedRules are the rules of the groups this replica evaluates now (all of them without sharding). */
-  #ownedRules(): ReadonlyMap<string, WatchedRule> {
+  #ownedRules(): WatchedRule[] {
+    const rules = [...this.#rules.values()]
     const owns = this.deps.owns
-    if (owns === undefined) return this.#rules
+    if (owns === undefined) return rules
     const owned = new Map<string, boolean>()
-    const ownsRule = ([, rule]: [string, WatchedRule]) => {
+    const ownsRule = (rule: WatchedRule) => {
       let yes = owned.get(rule.ruleGroup)
       if (yes === undefined) owned.set(rule.ruleGroup, (yes = owns(rule.ruleGroup)))
       return yes
     }
-    return new Map([...this.#rules].filter(ownsRule))
+    return rules.filter(ownsRule)
   }
 
   /** #planFor is the plan counting the selectors the rules read: the last one while they are the same. */
-  #planFor(rules: ReadonlyMap<string, WatchedRule>): CountPlan {
+  #planFor(rules: readonly WatchedRule[]): CountPlan {
     const keys = new Set<string>()
-    for (const rule of rules.values()) for (const key of rule.uses) keys.add(key)
+    for (const rule of rules) for (const key of rule.uses) keys.add(key)
     const last = this.#plan
     if (last !== undefined && last.keys.size === keys.size && [...keys].every(k => last.keys.has(k))) return last
     const checks = [...keys].map(k => this.#checks.get(k) as SelectorCheck)
@@ -226,10 +236,10 @@ export class NoDataWatch {
    */
   #judge(): void {
     const rules = this.#ownedRules()
-    const verdicts = new Map<string, NoData | undefined>()
-    for (const [key, rule] of rules) verdicts.set(key, noDataOf(rule.uses, this.#states, this.#settings.noDataForMs))
+    const verdicts = new Map<WatchedRule, NoData | undefined>()
+    for (const rule of rules) verdicts.set(rule, noDataOf(rule.uses, this.#states, this.#settings.noDataForMs))
     for (const change of changes(this.#verdicts, verdicts)) {
-      const rule = this.#rules.get(change.key) as WatchedRule
+      const rule = change.key
       const fields = { group: rule.ruleGroup, rule: rule.name, selectors: rule.uses }
       if (change.to === 'no_data') {
         this.deps.logger.warn(
@@ -244,9 +254,9 @@ export class NoDataWatch {
     // One gauge per rule name, set every time (judging runs once per check interval); a name shared by several
     // rules of a group is "no data" if any of them is.
     const flagged = new Map<string, { rule: WatchedRule; noData: boolean }>()
-    for (const [key, rule] of rules) {
+    for (const rule of rules) {
       const id = ruleId(rule.ruleGroup, rule.name)
-      const noData = (flagged.get(id)?.noData ?? false) || verdicts.get(key) !== undefined
+      const noData = (flagged.get(id)?.noData ?? false) || verdicts.get(rule) !== undefined
       flagged.set(id, { rule, noData })
     }
     for (const { rule, noData } of flagged.values())
@@ -288,8 +298,4 @@ export class NoDataWatch {
       this.#kick(this.#again ? 0 : this.#settings.checkIntervalMs)
     })
   }
-}
-
-function ruleKey(ruleGroup: string, name: string, expr: string): string {
-  return [ruleGroup, name, expr].join('\u0000')
 }

@@ -263,6 +263,43 @@ t.test('a reload that adds a rule reading selectors already known to be empty re
   )
 })
 
+t.test(
+  "a reload keeps a rule's verdict while its group, name and expression stay; two rules of one name are judged apart",
+  async t => {
+    const { watch, log, at } = setup(q => (q.includes('renamed') ? 0 : 1))
+    // Two rules named Errors in one group, as for two severities: only the first reads the renamed series.
+    const first = rule({ name: 'Errors', expr: 'rate(renamed_requests_total[5m]) > 1' })
+    const second = rule({ name: 'Errors', expr: 'up{job="api"} == 0' })
+    const spec = group([first, second], { file: 'r.yml', name: 'g' })
+    const statuses = (s: RuleGroupSpec) => {
+      const state = newGroupState(s, MIN, 'http://rg')
+      return state.rules.map(r => watch.status(state, r)?.noData?.since)
+    }
+    watch.update([spec], SETTINGS)
+    for (let i = 0; i <= 10; i++) {
+      at(T0 + i * MIN)
+      await watch.check()
+    }
+    t.same(statuses(spec), [T0, undefined], 'the verdict is per rule, not per name')
+    // The file read again: equal rules, new objects and strings.
+    const reread = group([{ ...first, expr: `${first.expr}` }, { ...second }], { file: 'r.yml', name: 'g' })
+    watch.update([reread], SETTINGS)
+    t.same(statuses(reread), [T0, undefined], 'kept across the reload, with its start')
+    const noData = () => log.lines().filter(l => String(l['msg']).includes('has no data')).length
+    t.equal(noData(), 1, 'not logged again')
+    // A changed expression is a new rule: its evidence starts again (the selector is the same, so it is flagged at once).
+    const changed = group([{ ...first, expr: 'rate(renamed_requests_total[5m]) > 5' }, second], {
+      file: 'r.yml',
+      name: 'g',
+    })
+    watch.update([changed], SETTINGS)
+    t.same(statuses(changed), [T0, undefined])
+    t.equal(noData(), 2, 'the changed rule is reported as a new one')
+    const elsewhere = group([first, second], { file: 'r.yml', name: 'other' })
+    t.same(statuses(elsewhere), [undefined, undefined], 'the same rules in another group are unknown')
+  },
+)
+
 t.test('probe rules without probes: a warning per rule set, and a flag on the rule', async t => {
   const { watch, log } = setup(() => 0)
   watch.update([rules], { ...SETTINGS, probesConfigured: false })

@@ -11,7 +11,8 @@
  */
 
 import type { GroupEvaluation } from '../../engine/group.js'
-import type { RuleGroupSpec } from '../../engine/spec.js'
+import { groupKey } from '../../engine/spec.js'
+import { RuleMap } from '../../engine/rule-map.js'
 import type { Labels } from '../../engine/types.js'
 import type { AlertSnapshot, GroupSnapshot, RuleSnapshot } from '../../engine/snapshot.js'
 
@@ -204,9 +205,8 @@ export class SeriesHistory {
   readonly bucketMs: number
   readonly #maxSeries: number
   readonly #maxTotalSeries: number
-  readonly #rules = new Map<string, RuleFrames>()
-  /** The keys of a group's rules, made once per group spec (the same object from one evaluation to the next). */
-  readonly #keys = new WeakMap<RuleGroupSpec, string[]>()
+  /** The rules' frames by group, name and expression: a rule keeps its history across reloads while those stay. */
+  readonly #rules = new RuleMap<RuleFrames>()
   readonly #framesPerRule: number
   #tracked = 0
   #prunedAt = Number.NEGATIVE_INFINITY
@@ -228,9 +228,9 @@ export class SeriesHistory {
   record(group: GroupSnapshot, result: GroupEvaluation): void {
     const t = group.lastEvaluation
     if (t - this.#prunedAt >= this.bucketMs) this.prune(t)
-    const keys = this.#keysOf(group)
+    const key = groupKey(group.spec)
     group.rules.forEach((rule, i) => {
-      const kept = this.#kept(keys[i] as string)
+      const kept = this.#kept(key, rule.spec.name, rule.spec.expr)
       const error = (result.outcomes[i]?.error ?? '') !== ''
       let values: Map<string, number> | undefined
       if (!error) {
@@ -256,7 +256,7 @@ export class SeriesHistory {
 
   /** get returns the rule's history, or undefined when it has none. */
   get(group: GroupSnapshot, rule: RuleSnapshot): RuleHistory | undefined {
-    const kept = this.#rules.get(ruleKey(group.spec, rule))
+    const kept = this.#rules.get(groupKey(group.spec), rule.spec.name, rule.spec.expr)
     if (kept === undefined) return undefined
     let frames: Frame[] | undefined
     return {
@@ -273,30 +273,17 @@ export class SeriesHistory {
   /** prune drops rules with no frame within the window before now (removed by a reload, or a stopped group). */
   prune(now: number): void {
     this.#prunedAt = now
-    for (const [key, kept] of this.#rules) {
-      if (kept.newestAt <= now - this.windowMs) {
-        this.#rules.delete(key)
-        this.#tracked -= kept.labels.size
-      }
-    }
+    for (const kept of this.#rules.deleteWhere(k => k.newestAt <= now - this.windowMs))
+      this.#tracked -= kept.labels.size
   }
 
-  #kept(key: string): RuleFrames {
-    let kept = this.#rules.get(key)
+  #kept(group: string, name: string, expr: string): RuleFrames {
+    let kept = this.#rules.get(group, name, expr)
     if (kept === undefined) {
       kept = new RuleFrames(this.#framesPerRule)
-      this.#rules.set(key, kept)
+      this.#rules.set(group, name, expr, kept)
     }
     return kept
-  }
-
-  #keysOf(group: GroupSnapshot): string[] {
-    let keys = this.#keys.get(group.spec)
-    if (keys === undefined) {
-      keys = group.rules.map(rule => ruleKey(group.spec, rule))
-      this.#keys.set(group.spec, keys)
-    }
-    return keys
   }
 }
 
@@ -311,9 +298,4 @@ export function presentAlerts(rule: RuleSnapshot): AlertSnapshot[] {
 
 function isPresent(alert: AlertSnapshot): boolean {
   return alert.resolvedAt === 0 && alert.keepFiringSince === 0
-}
-
-/** ruleKey identifies a rule across reloads while its group, name and expression stay the same. */
-function ruleKey(group: RuleGroupSpec, rule: RuleSnapshot): string {
-  return [group.file, group.name, rule.spec.name, rule.spec.expr].join('\u0000')
 }
