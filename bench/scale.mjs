@@ -16,8 +16,8 @@
 //   npm run build && node bench/scale.mjs              # full run → bench/results/scale.json
 //   node bench/scale.mjs --smoke --out /tmp/s.json     # 20 Deployments, 1 s interval, short windows
 //   node bench/scale.mjs --profile /tmp/prof --engines rollguard --layouts per-deployment --trials 1
-//   node bench/scale.mjs --rollguard-node-args='--max-old-space-size=256 --max-semi-space-size=1' --out /tmp/pod.json
-//                                                      # rollguard's heap sized as in the shipped 512 MiB pod
+//   sudo node bench/scale.mjs --memory-limit 512Mi --out bench/results/scale-pod.json
+//                                                      # every engine under the shipped pod's memory limit
 //
 // Options:
 //   --smoke                 20 Deployments, 1 s interval, short windows, marked as a smoke run: checks the script works
@@ -34,6 +34,8 @@
 //   --out FILE              the result file (default bench/results/scale.json)
 //   --keep-logs DIR         write every process's log there and keep the work directory (default: removed)
 //   --rollguard-node-args ARGS   Node/V8 flags for the rollguard engines, space-separated (default none)
+//   --memory-limit SIZE     run every engine in a memory cgroup of this limit (e.g. 512Mi, as deploy/base sets; needs
+//                           root), as a pod's container runs: V8 sizes its heap from the limit (default none)
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -85,6 +87,7 @@ const {
     'keep-logs': { type: 'string' },
     // Node/V8 flags for the rollguard engines: V8 sizes its heap from a container's memory limit, not from this host.
     'rollguard-node-args': { type: 'string', default: '' },
+    'memory-limit': { type: 'string' },
   },
 })
 const SMOKE = args.smoke
@@ -106,6 +109,7 @@ const LAYOUTS = args.layouts
   .filter(s => s !== '')
 const FAULTY = Number(args.faulty)
 const ROLLGUARD_NODE_ARGS = args['rollguard-node-args'].split(/\s+/).filter(a => a !== '')
+const MEMORY_LIMIT = args['memory-limit'] === undefined ? undefined : sizeBytes(args['memory-limit'])
 const ENGINE_NAMES = ['rollguard', 'rollguard-uncoalesced', 'vmalert']
 const LAYOUT_NAMES = ['idle', 'grouped', 'per-deployment', 'per-deployment-team']
 const OUT = args.out ?? join(RESULTS, 'scale.json')
@@ -119,6 +123,13 @@ if (!Number.isInteger(N) || N < 1 || N > 5000) fail('--deployments must be 1..50
 if (!Number.isInteger(TRIALS) || TRIALS < 1) fail('--trials must be a positive integer')
 for (const e of ENGINES) if (!ENGINE_NAMES.includes(e)) fail(`unknown engine ${e} (${ENGINE_NAMES.join(', ')})`)
 for (const l of LAYOUTS) if (!LAYOUT_NAMES.includes(l)) fail(`unknown layout ${l} (${LAYOUT_NAMES.join(', ')})`)
+
+/** sizeBytes reads a Kubernetes memory quantity in Mi or Gi. */
+function sizeBytes(text) {
+  const m = /^([1-9]\d*)(Mi|Gi)$/.exec(text)
+  if (m === null) fail(`--memory-limit is a size like 512Mi or 1Gi, not ${text}`)
+  return Number(m[1]) * 1024 ** (m[2] === 'Mi' ? 2 : 3)
+}
 
 const execFileAsync = promisify(execFile)
 
@@ -234,6 +245,7 @@ await runBounded('scale', DEADLINE_MS, async dist => {
           logFile: join(logs, `${engine}-${layout}-${t}.log`),
           // Loading and restoring 4,000 rules takes a while on a busy machine.
           startTimeoutMs: 120_000,
+          ...(MEMORY_LIMIT === undefined ? {} : { memoryLimitBytes: MEMORY_LIMIT }),
         }
         const handle = engine.startsWith('rollguard')
           ? await startRollguard(dist, {
@@ -386,6 +398,8 @@ await runBounded('scale', DEADLINE_MS, async dist => {
       vmalertFlags: `-datasource.lookback=0 -datasource.queryTimeAlignment=false -datasource.queryStep=${INTERVAL} -rule.resendDelay=1m -disableAlertgroupLabel -evaluationInterval=${INTERVAL}`,
       rollguardFlags: `--eval-interval ${INTERVAL} --resend-delay 1m (query concurrency default 16 per group)`,
       rollguardNodeArgs: ROLLGUARD_NODE_ARGS.join(' '),
+      // Every engine in a memory cgroup of this limit (null: the host's memory, no limit).
+      memoryLimitMiB: MEMORY_LIMIT === undefined ? null : MEMORY_LIMIT / 1024 ** 2,
       profiled: args.profile !== undefined,
     },
     prometheusAloneCpuSecondsPerMinute: prometheusAlone,

@@ -2,7 +2,7 @@
 // /proc accounting, metrics scraping, statistics, rule files, engine launchers, a run-time bound, results, and
 // command-line parsing.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -207,6 +207,53 @@ export async function injectFaults(targetUrl, deployments, share) {
 
 // ---- engines -----------------------------------------------------------------------------------------------
 
+const CGROUP_ROOT = '/sys/fs/cgroup'
+let cgroups = 0
+
+/**
+ * memoryCgroup makes a memory cgroup limited to `bytes` (v1 or v2, as the machine mounts them; needs root), as a
+ * pod's memory limit makes for its container: V8 sizes its heap and young generation from that limit, not from
+ * the host's memory. wrap(cmd, args) starts the command inside it (a shell that joins the cgroup, then execs the
+ * command, so the pid is the command's); remove() deletes the cgroup once its process has exited.
+ */
+export function memoryCgroup(bytes) {
+  const v1 = existsSync(join(CGROUP_ROOT, 'memory', 'memory.limit_in_bytes'))
+  const base = v1 ? join(CGROUP_ROOT, 'memory') : CGROUP_ROOT
+  const dir = join(base, `rollguard-bench-${process.pid}-${cgroups++}`)
+  try {
+    if (!v1 && !readFileSync(join(base, 'cgroup.subtree_control'), 'utf8').includes('memory'))
+      writeFileSync(join(base, 'cgroup.subtree_control'), '+memory')
+    mkdirSync(dir)
+    writeFileSync(join(dir, v1 ? 'memory.limit_in_bytes' : 'memory.max'), String(bytes))
+  } catch (err) {
+    throw new Error(`a memory limit needs a writable memory cgroup under ${base} (run as root): ${err.message}`, {
+      cause: err,
+    })
+  }
+  return {
+    wrap: (cmd, args) => ['/bin/sh', ['-c', `echo $$ > ${join(dir, 'cgroup.procs')} && exec "$0" "$@"`, cmd, ...args]],
+    remove: () => rmdirSync(dir),
+  }
+}
+
+/** startIn starts cmd with dist.startProcess, inside a memory cgroup of o.memoryLimitBytes when given. */
+async function startIn(dist, cmd, args, options, o) {
+  if (o.memoryLimitBytes === undefined) return { proc: await dist.startProcess(cmd, args, options), done: () => {} }
+  const cgroup = memoryCgroup(o.memoryLimitBytes)
+  const [wcmd, wargs] = cgroup.wrap(cmd, args)
+  return { proc: await dist.startProcess(wcmd, wargs, options), done: () => cgroup.remove() }
+}
+
+/** ready waits for an engine to answer; one that does not is stopped (and its cgroup removed) before the error. */
+async function ready(waiting, stop) {
+  try {
+    await waiting
+  } catch (err) {
+    await stop(5000).catch(() => {})
+    throw err
+  }
+}
+
 /** startRollguard runs `node dist/main.js run` on a free loopback port and waits until it is ready. */
 export async function startRollguard(dist, o) {
   const port = await dist.freePort()
@@ -238,15 +285,20 @@ export async function startRollguard(dist, o) {
     o.logLevel ?? 'info',
     ...(o.config !== undefined ? ['--config', o.config] : []),
   ]
-  const proc = await dist.startProcess(process.execPath, args, {
-    name: 'rollguard',
-    logFile: o.logFile,
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production' },
-  })
+  const { proc, done } = await startIn(
+    dist,
+    process.execPath,
+    args,
+    { name: 'rollguard', logFile: o.logFile, cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } },
+    o,
+  )
   const url = `http://127.0.0.1:${port}`
-  await dist.waitForHttp(`${url}/-/healthy`, { timeoutMs: o.startTimeoutMs ?? 30_000, process: proc })
-  return { name: 'rollguard', url, pid: proc.pid, process: proc, stop: (ms = 10_000) => proc.stop(ms) }
+  const stop = async (ms = 10_000) => {
+    await proc.stop(ms)
+    done()
+  }
+  await ready(dist.waitForHttp(`${url}/-/healthy`, { timeoutMs: o.startTimeoutMs ?? 30_000, process: proc }), stop)
+  return { name: 'rollguard', url, pid: proc.pid, process: proc, stop }
 }
 
 /**
@@ -272,9 +324,14 @@ export async function startVmalert(dist, o) {
     `-external.url=${url}`,
     '-loggerLevel=INFO',
   ]
-  const proc = await dist.startProcess(bin, args, { name: 'vmalert', logFile: o.logFile, cwd: dirname(o.rules) })
-  await dist.waitForHttp(`${url}/health`, { timeoutMs: 30_000, process: proc })
-  return { name: 'vmalert', url, pid: proc.pid, process: proc, stop: (ms = 10_000) => proc.stop(ms) }
+  const options = { name: 'vmalert', logFile: o.logFile, cwd: dirname(o.rules) }
+  const { proc, done } = await startIn(dist, bin, args, options, o)
+  const stop = async (ms = 10_000) => {
+    await proc.stop(ms)
+    done()
+  }
+  await ready(dist.waitForHttp(`${url}/health`, { timeoutMs: 30_000, process: proc }), stop)
+  return { name: 'vmalert', url, pid: proc.pid, process: proc, stop }
 }
 
 /** startNodeScript runs one of the bench/*.mjs servers as its own process on a free port and waits for it. */
