@@ -9,8 +9,11 @@ import type { GroupSnapshot } from '../engine/snapshot.js'
  * rules normally return nothing, so these say little about missing data on their own: see the no-data watch.
  */
 export class RuleSamples {
-  /** lastReturned maps a rule's metric labels (ruleId) to the slot time of its last evaluation that returned series. */
-  readonly #lastReturned = new Map<string, number>()
+  /**
+   * What each rule's series were last set to, by group key and rule name: a gauge is set only when its value
+   * changes (a labelled update hashes its labels each call, and alerting rules return the same nothing every time).
+   */
+  readonly #exported = new Map<string, Map<string, Exported>>()
 
   constructor(private readonly metrics: RuleDataMetrics) {}
 
@@ -21,21 +24,33 @@ export class RuleSamples {
     group.rules.forEach((rule, i) =>
       byName.set(rule.spec.name, (byName.get(rule.spec.name) ?? 0) + (result.outcomes[i]?.samples ?? 0)),
     )
+    let names = this.#exported.get(ruleGroup)
+    if (names === undefined) this.#exported.set(ruleGroup, (names = new Map()))
     for (const [alertname, samples] of byName) {
+      const was = names.get(alertname)
+      const returnedAt = samples > 0 ? group.lastEvaluation : (was?.returnedAt ?? 0)
+      if (was?.samples === samples && was.returnedAt === returnedAt) continue
       const labels = { rule_group: ruleGroup, alertname }
-      const id = ruleId(ruleGroup, alertname)
-      if (samples > 0) this.#lastReturned.set(id, group.lastEvaluation)
-      this.metrics.lastSamples.set(labels, samples)
-      this.metrics.lastSamplesTimestamp.set(labels, (this.#lastReturned.get(id) ?? 0) / 1000)
+      if (was?.samples !== samples) this.metrics.lastSamples.set(labels, samples)
+      if (was?.returnedAt !== returnedAt) this.metrics.lastSamplesTimestamp.set(labels, returnedAt / 1000)
+      names.set(alertname, { samples, returnedAt })
     }
   }
 
   /** forget drops a rule that a reload removed: its series leave /metrics. */
   forget(ruleGroup: string, alertname: string): void {
-    this.#lastReturned.delete(ruleId(ruleGroup, alertname))
+    const names = this.#exported.get(ruleGroup)
+    names?.delete(alertname)
+    if (names?.size === 0) this.#exported.delete(ruleGroup)
     this.metrics.lastSamples.remove({ rule_group: ruleGroup, alertname })
     this.metrics.lastSamplesTimestamp.remove({ rule_group: ruleGroup, alertname })
   }
+}
+
+/** Exported is what a rule's two sample series were last set to; returnedAt is a slot time in Unix ms, 0 for never. */
+interface Exported {
+  readonly samples: number
+  readonly returnedAt: number
 }
 
 /** ruleId joins a rule's metric labels into one key. */

@@ -65,10 +65,20 @@ export class HttpClient {
   readonly #agents = new Map<string, http.Agent>()
   readonly #tokens: OAuth2Tokens | undefined
   readonly #tokenClient: HttpClient | undefined
+  /** "<peer> at <shownAs>", made once: every request of a client that has shownAs is named by it. */
+  readonly #shownWhere: string | undefined
+  /**
+   * A request's own headers merged with the configured ones, by the request's headers object: callers that send
+   * the same object every time (the Prometheus client) get the same merged object, frozen, not a new one per request.
+   */
+  readonly #merged = new WeakMap<object, Readonly<Record<string, string>>>()
+  /** The host, port and path of each target URL object, made once per object (the Prometheus client has two). */
+  readonly #urlOptions = new WeakMap<URL, Readonly<http.RequestOptions>>()
 
   constructor(init: HttpClientInit) {
     this.#init = init
     this.#agentOptions = { keepAlive: true, ...init.agent }
+    this.#shownWhere = init.shownAs === undefined ? undefined : `${init.peer} at ${redactUrl(init.shownAs)}`
     const oauth2 = init.oauth2
     if (oauth2 !== undefined) {
       const tokenClient = new HttpClient({
@@ -101,17 +111,21 @@ export class HttpClient {
   /**
    * request sends one request and resolves with the final response (after redirects); the caller reads or
    * destroys its body. Rejects on transport errors, worded as `<peer> at <url>: <reason> (set <key>)` where a
-   * key fixes them.
+   * key fixes them. A URL object is kept for later requests to it (its host and path), so it must not change.
    */
   async request(url: string | URL, req: HttpRequest): Promise<http.IncomingMessage> {
-    const original = new URL(url)
+    // Used as it is: nothing here changes it (redirects and proxies make new ones).
+    const original = typeof url === 'string' ? new URL(url) : url
     let target = original
     let method = req.method
     let body = req.body
     let headers = req.headers ?? {}
     let crossHost = false
     for (let hop = 0; ; hop++) {
-      const where = `${this.#init.peer} at ${redactUrl(req.shownAs ?? this.#init.shownAs ?? target.toString())}`
+      const where =
+        req.shownAs === undefined && this.#shownWhere !== undefined
+          ? this.#shownWhere
+          : `${this.#init.peer} at ${redactUrl(req.shownAs ?? this.#init.shownAs ?? target.toString())}`
       const res = await this.#authorized(target, method, headers, body, req.signal, crossHost, where)
       const next =
         this.#init.followRedirects === false
@@ -156,9 +170,7 @@ export class HttpClient {
     crossHost: boolean,
     where: string,
   ): Promise<http.IncomingMessage> {
-    const headers = mergeHeaders(extra, this.#init.headers, crossHost ? undefined : this.#init.auth)
-    if (crossHost)
-      for (const name of Object.keys(headers)) if (SENSITIVE_HEADERS.has(name.toLowerCase())) delete headers[name]
+    const headers = this.#headersFor(extra, crossHost)
     if (this.#tokens === undefined || crossHost) return this.#send(target, method, headers, body, signal, where)
     const token = await this.#token(where, signal)
     const res = await this.#send(target, method, withToken(headers, token), body, signal, where)
@@ -167,6 +179,21 @@ export class HttpClient {
     res.destroy()
     this.#tokens.invalidate(token)
     return this.#send(target, method, withToken(headers, await this.#token(where, signal)), body, signal, where)
+  }
+
+  /** #headersFor is what a request sends: its own headers under the configured ones; no credentials off the host. */
+  #headersFor(own: Readonly<Record<string, string>>, crossHost: boolean): Readonly<Record<string, string>> {
+    if (crossHost) {
+      const headers = mergeHeaders(own, this.#init.headers, undefined)
+      for (const name of Object.keys(headers)) if (SENSITIVE_HEADERS.has(name.toLowerCase())) delete headers[name]
+      return headers
+    }
+    let merged = this.#merged.get(own)
+    if (merged === undefined) {
+      merged = Object.freeze(mergeHeaders(own, this.#init.headers, this.#init.auth))
+      this.#merged.set(own, merged)
+    }
+    return merged
   }
 
   async #token(where: string, signal: AbortSignal | undefined): Promise<Token> {
@@ -186,7 +213,7 @@ export class HttpClient {
   async #send(
     target: URL,
     method: string,
-    headers: Record<string, string>,
+    headers: Readonly<Record<string, string>>,
     body: string | Buffer | undefined,
     signal: AbortSignal | undefined,
     where: string,
@@ -215,7 +242,7 @@ export class HttpClient {
   #sendOnce(
     target: URL,
     method: string,
-    headers: Record<string, string>,
+    headers: Readonly<Record<string, string>>,
     body: string | Buffer | undefined,
     signal: AbortSignal | undefined,
     where: string,
@@ -241,7 +268,7 @@ export class HttpClient {
       }
     } else {
       options = {
-        ...urlToHttpOptions(target),
+        ...this.#optionsOf(target),
         method,
         headers: sized,
         agent: secure ? this.#httpsAgent(proxy) : this.#agent('http', () => new http.Agent(this.#agentOptions)),
@@ -259,6 +286,15 @@ export class HttpClient {
       })
       req.end(body)
     })
+  }
+
+  #optionsOf(target: URL): Readonly<http.RequestOptions> {
+    let options = this.#urlOptions.get(target)
+    if (options === undefined) {
+      options = Object.freeze(urlToHttpOptions(target))
+      this.#urlOptions.set(target, options)
+    }
+    return options
   }
 
   #agent(key: string, make: () => http.Agent): http.Agent {
@@ -389,7 +425,7 @@ function hasHeader(headers: Readonly<Record<string, string>>, name: string): boo
   return Object.keys(headers).some(n => n.toLowerCase() === lower)
 }
 
-function withToken(headers: Record<string, string>, token: Token): Record<string, string> {
+function withToken(headers: Readonly<Record<string, string>>, token: Token): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() !== 'authorization') out[name] = value
   out['Authorization'] = `${token.type} ${token.value}`
@@ -404,7 +440,7 @@ function proxyAuthorization(proxy: URL): Record<string, string> {
 }
 
 /** userInfoAuth keeps a target URL's user:password@ as basic auth when the request goes to a proxy. */
-function userInfoAuth(target: URL, headers: Record<string, string>): Record<string, string> {
+function userInfoAuth(target: URL, headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
   if (target.username === '' || Object.keys(headers).some(h => h.toLowerCase() === 'authorization')) return headers
   const user = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`
   return { ...headers, Authorization: `Basic ${Buffer.from(user).toString('base64')}` }

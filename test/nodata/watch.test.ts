@@ -342,6 +342,28 @@ t.test("per-rule samples: the last evaluation's count, and when a rule last retu
   watch.recordEvaluation(state, await evaluateGroup(state, T0 + MIN, opts()))
   t.same(await values('rollguard_rule_last_evaluation_samples'), { A: 0, B: 1 }, 'a failed evaluation returned nothing')
   t.same(await values('rollguard_rule_last_samples_timestamp_seconds'), { A: T0 / 1000, B: (T0 + MIN) / 1000 })
+  // The same answer again: the same values (set only on change, so nothing else may have changed them).
+  answer = { 'a > 1': 0, 'b > 1': 0, 'c > 1': 1 }
+  watch.recordEvaluation(state, await evaluateGroup(state, T0 + 2 * MIN, opts()))
+  t.same(await values('rollguard_rule_last_evaluation_samples'), { A: 0, B: 1 })
+  t.same(await values('rollguard_rule_last_samples_timestamp_seconds'), {
+    A: T0 / 1000,
+    B: (T0 + 2 * MIN) / 1000,
+  })
+  // B removed by a reload and brought back by the next: its series come back with the next evaluation's values.
+  const withoutB = group([rule({ name: 'A', expr: 'a > 1' }), rule({ name: 'A', expr: 'b > 1' })], {
+    file: 'r.yml',
+    name: 'g',
+  })
+  watch.update([withoutB], SETTINGS)
+  t.same(await values('rollguard_rule_last_evaluation_samples'), { A: 0 }, 'removed with its rule')
+  watch.update([spec], SETTINGS)
+  watch.recordEvaluation(state, await evaluateGroup(state, T0 + 3 * MIN, opts()))
+  t.same(await values('rollguard_rule_last_evaluation_samples'), { A: 0, B: 1 })
+  t.same(await values('rollguard_rule_last_samples_timestamp_seconds'), {
+    A: T0 / 1000,
+    B: (T0 + 3 * MIN) / 1000,
+  })
 })
 
 t.test('with sharding, a replica counts and judges only the rules of the groups it owns now', async t => {
