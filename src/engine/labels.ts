@@ -34,3 +34,11 @@ export function labelsToString(labels: Labels): string {
     .map(name => `${name}=${JSON.stringify(labels[name])}`)
   return `{${parts.join(', ')}}`
 }
+
+/**
+ * valuesKey identifies the values of the named labels (in that order) exactly: JSON, so no value can pass for two,
+ * and a missing label (null) differs from every value. For indexing an answer by the labels a filter picks on.
+ */
+export function valuesKey(names: readonly string[], labels: Labels): string {
+  return JSON.stringify(names.map(n => labels[n] ?? null))
+}

@@ -7,6 +7,7 @@
  */
 
 import { planShared, type SharedQuery } from '../engine/coalesce.js'
+import { valuesKey } from '../engine/labels.js'
 import type { Labels, Sample } from '../engine/types.js'
 import { labelName } from '../rules/vector-selectors.js'
 import type { SelectorCheck } from './checks.js'
@@ -55,11 +56,17 @@ export function ownCount(check: SelectorCheck): CountQuery {
   return { query: check.query, checks: [{ key: check.key, filter: NO_FILTER }] }
 }
 
-/** countsOf reads each check's count from the answer to its count query: the sample of its values, else 0. */
+/**
+ * countsOf reads each check's count from the answer to its count query: the sample of its values, else 0. The
+ * checks of one query filter on the same labels, so the answer is indexed once by their values: a merged count of a
+ * thousand Deployments is a thousand lookups, not a thousand scans of a thousand samples.
+ */
 export function countsOf(q: CountQuery, samples: readonly Sample[]): [key: string, series: number][] {
-  return q.checks.map(({ key, filter }) => {
-    const wanted = Object.entries(filter)
-    const sample = samples.find(s => wanted.every(([label, value]) => s.labels[label] === value))
-    return [key, sample?.value ?? 0]
-  })
+  const names = Object.keys(q.checks[0]?.filter ?? NO_FILTER)
+  const byValues = new Map<string, number>()
+  for (const s of samples) {
+    const key = valuesKey(names, s.labels)
+    if (!byValues.has(key)) byValues.set(key, s.value)
+  }
+  return q.checks.map(({ key, filter }) => [key, byValues.get(valuesKey(names, filter)) ?? 0])
 }

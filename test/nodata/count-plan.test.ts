@@ -2,7 +2,8 @@
 import t from 'tap'
 import { MAX_SHARED_QUERY_LENGTH } from '../../src/engine/coalesce.js'
 import { selectorChecks } from '../../src/nodata/checks.js'
-import { planCounts } from '../../src/nodata/count-plan.js'
+import { countsOf, planCounts, type CountQuery } from '../../src/nodata/count-plan.js'
+import type { Sample } from '../../src/engine/types.js'
 
 const checksOf = (...exprs: string[]) => {
   const byKey = new Map(exprs.flatMap(selectorChecks).map(c => [c.key, c]))
@@ -79,3 +80,44 @@ t.test(
     )
   },
 )
+
+t.test('countsOf: each check takes the sample of its own values, else 0, as a scan of the answer would', async t => {
+  // What each check's count is, read the plain way: the first sample carrying all its filter's values.
+  const scan = (q: CountQuery, samples: readonly Sample[]) =>
+    q.checks.map(({ key, filter }) => {
+      const wanted = Object.entries(filter)
+      return [key, samples.find(s => wanted.every(([l, v]) => s.labels[l] === v))?.value ?? 0]
+    })
+  let seed = 7
+  const random = (n: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+    return seed % n
+  }
+  for (let round = 0; round < 50; round++) {
+    const n = 1 + random(300)
+    const checks = Array.from({ length: n }, (_, i) => ({
+      key: `k${i}`,
+      filter: { namespace: `ns-${i % 7}`, pod: `app-${i}` },
+    }))
+    const q: CountQuery = { query: 'count by (namespace, pod) (x)', checks }
+    const samples: Sample[] = []
+    for (let i = 0; i < n + 20; i++) {
+      const r = random(10)
+      // Most values answered, some not, some answers for values no check has, some missing a label.
+      if (r < 6) samples.push({ labels: { namespace: `ns-${i % 7}`, pod: `app-${i}` }, value: 1 + random(5) })
+      else if (r < 8) samples.push({ labels: { namespace: `ns-${(i + 1) % 7}`, pod: `app-${i}` }, value: 9 })
+      else if (r < 9) samples.push({ labels: { pod: `app-${i}` }, value: 8 })
+    }
+    samples.sort(() => random(3) - 1)
+    t.same(countsOf(q, samples), scan(q, samples), `round ${round}: ${n} checks, ${samples.length} samples`)
+  }
+  const own: CountQuery = { query: 'count(up)', checks: [{ key: 'up', filter: {} }] }
+  t.same(countsOf(own, [{ labels: {}, value: 4 }]), [['up', 4]], "a check's own count")
+  t.same(countsOf(own, []), [['up', 0]], 'no answer: 0')
+  // A value that looks like two joined values must not match them.
+  const tricky: CountQuery = {
+    query: 'count by (a, b) (x)',
+    checks: [{ key: 'k', filter: { a: 'x', b: 'y' } }],
+  }
+  t.same(countsOf(tricky, [{ labels: { a: 'x","y', b: '' }, value: 3 }]), [['k', 0]])
+})

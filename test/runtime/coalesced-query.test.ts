@@ -72,3 +72,39 @@ t.test('a refused shared query: every rule asks on its own; other failures reach
   })
   await t.rejects(plain.q(A, 1000), /boom/)
 })
+
+t.test(
+  "a shared answer split for many rules: each its own series, in the answer's order, none for a label missing",
+  async t => {
+    const n = 300
+    const exprs = Array.from({ length: n }, (_, i) => `sum by (d, k) (x{d="d${i}"}) > 1`)
+    const specs = [
+      group(
+        exprs.map(expr => rule({ expr })),
+        { intervalMs: 0 },
+      ),
+    ]
+    const coalesced = createCoalescedQueries(specs, 60_000, createCoalescingMetrics(new Registry()))
+    // Two series for most values (k differs), some values without series, series without d, and values no rule has.
+    const samples = [
+      ...Array.from({ length: n }, (_, i) => sample({ d: `d${i}`, k: 'one' }, i)),
+      ...Array.from({ length: n }, (_, i) => sample({ d: `d${(i * 7) % n}`, k: 'two' }, -i)),
+      sample({ k: 'lost' }, 1),
+      sample({ d: 'elsewhere', k: 'one' }, 1),
+    ].filter((_, i) => i % 11 !== 0)
+    let asked = 0
+    const q = coalesced.queryFor('test.yml;g', async () => {
+      asked++
+      return { samples, warnings: [] }
+    })
+    for (let i = 0; i < n; i++) {
+      const got = await q(exprs[i] as string, 1000)
+      t.same(
+        got.samples,
+        samples.filter(s => s.labels['d'] === `d${i}`),
+        `rule ${i}`,
+      )
+    }
+    t.ok(asked < n / 10, `${asked} queries for ${n} rules`)
+  },
+)

@@ -1,0 +1,20 @@
+// Label-set keys: exact, whatever the values hold.
+import t from 'tap'
+import { fingerprint, valuesKey } from '../../src/engine/labels.js'
+
+t.test(
+  'valuesKey: the named values in order; no value passes for two, and a missing label matches no value',
+  async t => {
+    const names = ['namespace', 'pod']
+    t.equal(valuesKey(names, { pod: 'cart-1', namespace: 'shop', other: 'x' }), '["shop","cart-1"]')
+    t.equal(valuesKey(names, { namespace: 'shop' }), '["shop",null]')
+    t.not(valuesKey(names, { namespace: 'shop', pod: 'null' }), valuesKey(names, { namespace: 'shop' }))
+    t.not(valuesKey(names, { namespace: 'a","b', pod: '' }), valuesKey(names, { namespace: 'a', pod: 'b' }))
+    t.equal(valuesKey([], { a: '1' }), '[]', 'no names: every label set alike')
+  },
+)
+
+t.test('fingerprint: one key per label set, whatever the order of its names', async t => {
+  t.equal(fingerprint({ b: '2', a: '1' }), fingerprint({ a: '1', b: '2' }))
+  t.not(fingerprint({ a: '1' }), fingerprint({ a: '1', b: '' }))
+})
