@@ -30,6 +30,7 @@ const OPTION: Record<string, string> = {
 /** Values the scripts check before starting anything: each must end the same way as an unknown flag. */
 const BAD_VALUES: Array<[script: string, args: string[], mentions: string]> = [
   ['scale.mjs', ['--warmup', '1m'], '--warmup'],
+  ['scale.mjs', ['--memory-limit', '512MB'], '--memory-limit'],
   ['backtest.mjs', ['--step', '5x'], '--step'],
   ['detection.mjs', ['--for', '1s'], '--for'],
   ['soak.mjs', ['--minutes', 'many'], '--minutes'],
