@@ -73,8 +73,16 @@ export function recordNamesSeries(record: RollbackRecord, alert: TriggerIdentity
 
 /** recordNames reports whether the record lists this firing, in today's form or the raw form written before 0.2. */
 export function recordNames(record: RollbackRecord, alert: TriggerIdentity): boolean {
-  const legacy = `${alert.fingerprint}@${new Date(alert.startsAt).toISOString()}`
+  const raw = alert.origin === 'rules' && alert.labels !== undefined ? rawLabelKey(alert.labels) : alert.fingerprint
+  const legacy = `${raw}@${new Date(alert.startsAt).toISOString()}`
   return record.triggers?.some(k => k === triggerKey(alert) || k === legacy) === true
+}
+
+/** rawLabelKey is the engine's label-set key as records before 0.2 held it: sorted names and values, each ended by U+00FF. */
+function rawLabelKey(labels: Labels): string {
+  let key = ''
+  for (const name of Object.keys(labels).sort()) key += `${name}\xff${labels[name] as string}\xff`
+  return key
 }
 
 const FNV_OFFSET = 0xcbf29ce484222325n

@@ -1,7 +1,5 @@
 import type { Labels } from './types.js'
 
-const SEPARATOR = '\xff'
-
 /** sortedLabels returns a copy of labels with names in ascending order (Prometheus's canonical order). */
 export function sortedLabels(labels: Labels): Labels {
   const out: Record<string, string> = {}
@@ -10,13 +8,17 @@ export function sortedLabels(labels: Labels): Labels {
 }
 
 /**
- * fingerprint identifies a label set exactly. A string key instead of a 64-bit hash: no collisions,
- * and V8 hashes strings for Map lookups anyway.
+ * fingerprint identifies a label set exactly: each name and value prefixed by its length, so no value can pass
+ * for a name, another value, or their separator (Prometheus's 0xff byte cannot occur in UTF-8, but U+00FF can in a
+ * string). A string key instead of a 64-bit hash: no collisions, and V8 hashes strings for Map lookups anyway.
  */
 export function fingerprint(labels: Labels): string {
   const names = Object.keys(labels).sort()
   let key = ''
-  for (const name of names) key += name + SEPARATOR + labels[name] + SEPARATOR
+  for (const name of names) {
+    const value = labels[name] as string
+    key += `${name.length}:${name}${value.length}:${value}`
+  }
   return key
 }
 

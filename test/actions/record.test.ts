@@ -1,3 +1,4 @@
+import { fingerprint } from '../../src/engine/labels.js'
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import {
@@ -37,7 +38,8 @@ t.test('triggerKey: hex fingerprint @ RFC 3339 firing time; rule alerts hashed f
 t.test("recordNames recognises today's keys and the raw form older records hold", async t => {
   const labels = { alertname: 'HighErrorRate', namespace: 'shop' }
   const raw = 'alertname\xffHighErrorRate\xffnamespace\xffshop\xff'
-  const alert = { fingerprint: raw, labels, startsAt: AT, origin: 'rules' as const }
+  // The engine's key today (length-prefixed): the raw form is made from the labels, not from it.
+  const alert = { fingerprint: fingerprint(labels), labels, startsAt: AT, origin: 'rules' as const }
   const base: RollbackRecord = {
     at: AT,
     fromRevision: 2,
@@ -50,6 +52,12 @@ t.test("recordNames recognises today's keys and the raw form older records hold"
   t.ok(recordNames({ ...base, triggers: [`${raw}@2026-01-01T10:05:00.000Z`] }, alert), 'legacy raw fingerprint')
   t.notOk(recordNames({ ...base, triggers: [triggerKey({ ...alert, startsAt: AT + 1 })] }, alert), 'another firing')
   t.notOk(recordNames(base, alert), 'no triggers recorded')
+  const relayed = { fingerprint: 'fbeaf81a8353a375', startsAt: AT }
+  t.ok(
+    recordNames({ ...base, triggers: ['fbeaf81a8353a375@2026-01-01T10:05:00.000Z'] }, relayed),
+    'an Alertmanager alert',
+  )
+  t.notOk(recordNames({ ...base, triggers: [`${raw}@2026-01-01T10:05:00.000Z`] }, relayed))
 })
 
 t.test('recordNamesSeries recognises the series whatever its firing time, and no other series', async t => {

@@ -17,4 +17,8 @@ t.test(
 t.test('fingerprint: one key per label set, whatever the order of its names', async t => {
   t.equal(fingerprint({ b: '2', a: '1' }), fingerprint({ a: '1', b: '2' }))
   t.not(fingerprint({ a: '1' }), fingerprint({ a: '1', b: '' }))
+  // U+00FF is a character like any other in a value: it must not pass for a separator.
+  t.not(fingerprint({ a: 'x\xffb\xffy' }), fingerprint({ a: 'x', b: 'y' }))
+  t.not(fingerprint({ a: '1:b1:2' }), fingerprint({ a: '', b: '2' }))
+  t.not(fingerprint({ ab: 'c' }), fingerprint({ a: 'bc' }))
 })
