@@ -216,7 +216,7 @@ let cgroups = 0
  * the host's memory. wrap(cmd, args) starts the command inside it (a shell that joins the cgroup, then execs the
  * command, so the pid is the command's); remove() deletes the cgroup once its process has exited.
  */
-export function memoryCgroup(bytes) {
+function memoryCgroup(bytes) {
   const v1 = existsSync(join(CGROUP_ROOT, 'memory', 'memory.limit_in_bytes'))
   const base = v1 ? join(CGROUP_ROOT, 'memory') : CGROUP_ROOT
   const dir = join(base, `rollguard-bench-${process.pid}-${cgroups++}`)
@@ -236,12 +236,19 @@ export function memoryCgroup(bytes) {
   }
 }
 
-/** startIn starts cmd with dist.startProcess, inside a memory cgroup of o.memoryLimitBytes when given. */
+/**
+ * startIn starts cmd with dist.startProcess, inside a memory cgroup of o.memoryLimitBytes when given; stop(ms)
+ * stops it and removes the cgroup.
+ */
 async function startIn(dist, cmd, args, options, o) {
-  if (o.memoryLimitBytes === undefined) return { proc: await dist.startProcess(cmd, args, options), done: () => {} }
-  const cgroup = memoryCgroup(o.memoryLimitBytes)
-  const [wcmd, wargs] = cgroup.wrap(cmd, args)
-  return { proc: await dist.startProcess(wcmd, wargs, options), done: () => cgroup.remove() }
+  const cgroup = o.memoryLimitBytes === undefined ? undefined : memoryCgroup(o.memoryLimitBytes)
+  const [wcmd, wargs] = cgroup === undefined ? [cmd, args] : cgroup.wrap(cmd, args)
+  const proc = await dist.startProcess(wcmd, wargs, options)
+  const stop = async (ms = 10_000) => {
+    await proc.stop(ms)
+    cgroup?.remove()
+  }
+  return { proc, stop }
 }
 
 /** ready waits for an engine to answer; one that does not is stopped (and its cgroup removed) before the error. */
@@ -285,7 +292,7 @@ export async function startRollguard(dist, o) {
     o.logLevel ?? 'info',
     ...(o.config !== undefined ? ['--config', o.config] : []),
   ]
-  const { proc, done } = await startIn(
+  const { proc, stop } = await startIn(
     dist,
     process.execPath,
     args,
@@ -293,10 +300,6 @@ export async function startRollguard(dist, o) {
     o,
   )
   const url = `http://127.0.0.1:${port}`
-  const stop = async (ms = 10_000) => {
-    await proc.stop(ms)
-    done()
-  }
   await ready(dist.waitForHttp(`${url}/-/healthy`, { timeoutMs: o.startTimeoutMs ?? 30_000, process: proc }), stop)
   return { name: 'rollguard', url, pid: proc.pid, process: proc, stop }
 }
@@ -325,11 +328,7 @@ export async function startVmalert(dist, o) {
     '-loggerLevel=INFO',
   ]
   const options = { name: 'vmalert', logFile: o.logFile, cwd: dirname(o.rules) }
-  const { proc, done } = await startIn(dist, bin, args, options, o)
-  const stop = async (ms = 10_000) => {
-    await proc.stop(ms)
-    done()
-  }
+  const { proc, stop } = await startIn(dist, bin, args, options, o)
   await ready(dist.waitForHttp(`${url}/health`, { timeoutMs: 30_000, process: proc }), stop)
   return { name: 'vmalert', url, pid: proc.pid, process: proc, stop }
 }

@@ -7,7 +7,7 @@
  */
 
 import { planShared, type SharedQuery } from '../engine/coalesce.js'
-import { valuesKey } from '../engine/labels.js'
+import { samplesByValues, valuesKey } from '../engine/labels.js'
 import type { Labels, Sample } from '../engine/types.js'
 import { labelName } from '../rules/vector-selectors.js'
 import type { SelectorCheck } from './checks.js'
@@ -63,10 +63,6 @@ export function ownCount(check: SelectorCheck): CountQuery {
  */
 export function countsOf(q: CountQuery, samples: readonly Sample[]): [key: string, series: number][] {
   const names = Object.keys(q.checks[0]?.filter ?? NO_FILTER)
-  const byValues = new Map<string, number>()
-  for (const s of samples) {
-    const key = valuesKey(names, s.labels)
-    if (!byValues.has(key)) byValues.set(key, s.value)
-  }
-  return q.checks.map(({ key, filter }) => [key, byValues.get(valuesKey(names, filter)) ?? 0])
+  const byValues = samplesByValues(samples, names)
+  return q.checks.map(({ key, filter }) => [key, byValues.get(valuesKey(names, filter))?.[0]?.value ?? 0])
 }

@@ -111,8 +111,8 @@ export class NoDataWatch {
       for (const rule of group.rules) {
         const own = selectorChecks(rule.expr)
         for (const check of own) checks.set(check.key, check)
-        const kept = this.#rules.get(key, rule.name, rule.expr)
-        const watched = kept ?? {
+        const known = this.#rules.get(key, rule.name, rule.expr)
+        const watched = known ?? {
           ruleGroup: key,
           name: rule.name,
           uses: own.map(c => c.key),

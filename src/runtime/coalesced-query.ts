@@ -1,7 +1,7 @@
 import { planCoalescing, type CoalescePlan, type RuleShare, type SharedQuery } from '../engine/coalesce.js'
 import type { QueryFn, QueryResult } from '../engine/ports.js'
 import type { RuleGroupSpec } from '../engine/spec.js'
-import { valuesKey } from '../engine/labels.js'
+import { samplesByValues, valuesKey } from '../engine/labels.js'
 import type { Labels, Sample } from '../engine/types.js'
 import { QueryError } from '../sources/prometheus.js'
 import type { CoalescingMetrics } from '../telemetry/coalescing-metrics.js'
@@ -80,13 +80,7 @@ export class CoalescedQueries {
     if (names.length === 0) return result
     let parts = this.#parts.get(result)
     if (parts === undefined) {
-      parts = new Map()
-      for (const s of result.samples) {
-        const key = valuesKey(names, s.labels)
-        const part = parts.get(key)
-        if (part === undefined) parts.set(key, [s])
-        else part.push(s)
-      }
+      parts = samplesByValues(result.samples, names)
       this.#parts.set(result, parts)
     }
     return { samples: parts.get(valuesKey(names, filter)) ?? [], warnings: result.warnings }

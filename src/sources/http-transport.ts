@@ -123,9 +123,9 @@ export class HttpClient {
     let crossHost = false
     for (let hop = 0; ; hop++) {
       const where =
-        req.shownAs === undefined && this.#shownWhere !== undefined
-          ? this.#shownWhere
-          : `${this.#init.peer} at ${redactUrl(req.shownAs ?? this.#init.shownAs ?? target.toString())}`
+        req.shownAs !== undefined
+          ? `${this.#init.peer} at ${redactUrl(req.shownAs)}`
+          : (this.#shownWhere ?? `${this.#init.peer} at ${redactUrl(target.toString())}`)
       const res = await this.#authorized(target, method, headers, body, req.signal, crossHost, where)
       const next =
         this.#init.followRedirects === false
@@ -188,12 +188,7 @@ export class HttpClient {
       for (const name of Object.keys(headers)) if (SENSITIVE_HEADERS.has(name.toLowerCase())) delete headers[name]
       return headers
     }
-    let merged = this.#merged.get(own)
-    if (merged === undefined) {
-      merged = Object.freeze(mergeHeaders(own, this.#init.headers, this.#init.auth))
-      this.#merged.set(own, merged)
-    }
-    return merged
+    return memoized(this.#merged, own, () => Object.freeze(mergeHeaders(own, this.#init.headers, this.#init.auth)))
   }
 
   async #token(where: string, signal: AbortSignal | undefined): Promise<Token> {
@@ -289,21 +284,11 @@ export class HttpClient {
   }
 
   #optionsOf(target: URL): Readonly<http.RequestOptions> {
-    let options = this.#urlOptions.get(target)
-    if (options === undefined) {
-      options = Object.freeze(urlToHttpOptions(target))
-      this.#urlOptions.set(target, options)
-    }
-    return options
+    return memoized(this.#urlOptions, target, () => Object.freeze(urlToHttpOptions(target)))
   }
 
   #agent(key: string, make: () => http.Agent): http.Agent {
-    let agent = this.#agents.get(key)
-    if (agent === undefined) {
-      agent = make()
-      this.#agents.set(key, agent)
-    }
-    return agent
+    return memoized(this.#agents, key, make)
   }
 
   #httpsAgent(proxy: URL | undefined): http.Agent {
@@ -364,6 +349,20 @@ export class HttpClient {
       ? new TunnelError(text, { cause: err })
       : new ProxyError(`${where}: ${text}`, { cause: err })
   }
+}
+
+/** memoized is the cache's value for key, made (and kept) on first use; a Map or a WeakMap. */
+function memoized<K, V>(
+  cache: { get(key: K): V | undefined; set(key: K, value: V): unknown },
+  key: K,
+  make: () => V,
+): V {
+  let value = cache.get(key)
+  if (value === undefined) {
+    value = make()
+    cache.set(key, value)
+  }
+  return value
 }
 
 /** untilAborted settles with promise, or rejects as soon as signal aborts (the promise runs on, bounded elsewhere). */
