@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { pino } from 'pino'
-import { Counter, Registry } from 'prom-client'
+import { Counter, Gauge, Registry } from 'prom-client'
 import type { GroupState } from '../../src/engine/group.js'
 import { group, literal, MIN, rule, sample, SEC } from '../fixtures/engine.js'
 import { evaluated, T0, testServer } from './fixtures/server.js'
@@ -78,6 +78,46 @@ t.test('GET /metrics serves the registry with its content type', async t => {
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], registry.contentType)
   t.match(res.body, /^rollguard_test_total 3$/m)
+})
+
+t.test(
+  'GET /metrics over a socket: written in chunks as the scraper reads, the same text as Registry.metrics()',
+  async t => {
+    const registry = new Registry()
+    const gauge = new Gauge({
+      name: 'rollguard_test_series',
+      help: 'many series',
+      labelNames: ['rule_group'],
+      registers: [registry],
+    })
+    for (let i = 0; i < 5000; i++) gauge.set({ rule_group: `/etc/rollguard/rules.yml;team-${i}` }, i)
+    const app = testServer({ registry })
+    t.teardown(() => app.close())
+    const address = await app.listen({ host: '127.0.0.1', port: 0 })
+    const res = await fetch(`${address}/metrics`, { signal: AbortSignal.timeout(10_000) })
+    t.equal(res.status, 200)
+    t.equal(res.headers.get('content-type'), registry.contentType)
+    t.equal(res.headers.get('transfer-encoding'), 'chunked', 'no Content-Length: the text is never whole in memory')
+    t.equal(await res.text(), await registry.metrics())
+  },
+)
+
+t.test('GET /metrics: a collector that fails answers 500 before any metric is written', async t => {
+  const registry = new Registry()
+  new Counter({ name: 'rollguard_test_total', help: 'test counter', registers: [registry] }).inc()
+  new Gauge({
+    name: 'rollguard_broken',
+    help: 'fails to collect',
+    registers: [registry],
+    collect() {
+      throw new Error('collector failed')
+    },
+  })
+  const app = testServer({ registry })
+  t.teardown(() => app.close())
+  const res = await app.inject({ url: '/metrics' })
+  t.equal(res.statusCode, 500)
+  t.notMatch(res.body, /rollguard_test_total/)
 })
 
 const LIFECYCLE = { lifecycleEnabled: () => true, externalURL: () => 'http://rollguard.example:9099/' }
