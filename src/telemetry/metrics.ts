@@ -1,20 +1,21 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { createCoalescingMetrics, type CoalescingMetrics } from './coalescing-metrics.js'
+import { KeyedCounter, KeyedGauge } from './keyed-metric.js'
 
 /** EngineMetrics are the rule manager's own metrics, named after Prometheus's (prometheus_rule_* → rollguard_rule_*). */
 export interface EngineMetrics {
-  readonly evaluations: Counter<'rule_group'>
-  readonly evaluationFailures: Counter<'rule_group'>
+  readonly evaluations: KeyedCounter<'rule_group'>
+  readonly evaluationFailures: KeyedCounter<'rule_group'>
   readonly evaluationDuration: Histogram
   readonly groupDuration: Histogram
-  readonly groupLastDuration: Gauge<'rule_group'>
-  readonly groupLastEvaluation: Gauge<'rule_group'>
-  readonly groupInterval: Gauge<'rule_group'>
-  readonly groupIterations: Counter<'rule_group'>
-  readonly groupIterationsMissed: Counter<'rule_group'>
-  readonly groupRules: Gauge<'rule_group'>
-  readonly groupLastSamples: Gauge<'rule_group'>
-  readonly alerts: Gauge<'rule_group' | 'alertname' | 'state'>
+  readonly groupLastDuration: KeyedGauge<'rule_group'>
+  readonly groupLastEvaluation: KeyedGauge<'rule_group'>
+  readonly groupInterval: KeyedGauge<'rule_group'>
+  readonly groupIterations: KeyedCounter<'rule_group'>
+  readonly groupIterationsMissed: KeyedCounter<'rule_group'>
+  readonly groupRules: KeyedGauge<'rule_group'>
+  readonly groupLastSamples: KeyedGauge<'rule_group'>
+  readonly alerts: KeyedGauge<'rule_group' | 'alertname' | 'state'>
   readonly reloadSuccessful: Gauge
   readonly reloadSuccessTimestamp: Gauge
   readonly reloads: Counter<'result'>
@@ -51,13 +52,13 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
   const g = ['rule_group'] as const
   const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
   return {
-    evaluations: new Counter({
+    evaluations: new KeyedCounter({
       name: 'rollguard_rule_evaluations_total',
       help: 'Rule evaluations.',
       labelNames: g,
       registers: r,
     }),
-    evaluationFailures: new Counter({
+    evaluationFailures: new KeyedCounter({
       name: 'rollguard_rule_evaluation_failures_total',
       help: 'Rule evaluations that failed (query error, duplicate labels, limit).',
       labelNames: g,
@@ -75,52 +76,52 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
       buckets,
       registers: r,
     }),
-    groupLastDuration: new Gauge({
+    groupLastDuration: new KeyedGauge({
       name: 'rollguard_rule_group_last_duration_seconds',
       help: 'Duration of the last group iteration.',
       labelNames: g,
       registers: r,
     }),
-    groupLastEvaluation: new Gauge({
+    groupLastEvaluation: new KeyedGauge({
       name: 'rollguard_rule_group_last_evaluation_timestamp_seconds',
       help: 'Slot timestamp of the last group iteration.',
       labelNames: g,
       registers: r,
     }),
-    groupInterval: new Gauge({
+    groupInterval: new KeyedGauge({
       name: 'rollguard_rule_group_interval_seconds',
       help: 'Evaluation interval of the group.',
       labelNames: g,
       registers: r,
     }),
-    groupIterations: new Counter({
+    groupIterations: new KeyedCounter({
       name: 'rollguard_rule_group_iterations_total',
       help: 'Scheduled group iterations, run or missed.',
       labelNames: g,
       registers: r,
     }),
-    groupIterationsMissed: new Counter({
+    groupIterationsMissed: new KeyedCounter({
       name: 'rollguard_rule_group_iterations_missed_total',
       help: 'Group iterations skipped because the previous one ran too long.',
       labelNames: g,
       registers: r,
     }),
-    groupRules: new Gauge({
+    groupRules: new KeyedGauge({
       name: 'rollguard_rule_group_rules',
       help: 'Rules in the group.',
       labelNames: g,
       registers: r,
     }),
-    groupLastSamples: new Gauge({
+    groupLastSamples: new KeyedGauge({
       name: 'rollguard_rule_group_last_evaluation_samples',
       help: 'Samples returned by the last iteration.',
       labelNames: g,
       registers: r,
     }),
-    alerts: new Gauge({
+    alerts: new KeyedGauge({
       name: 'rollguard_alerts',
       help: 'Alerts by state (pending, firing, inactive = resolved and retained).',
-      labelNames: ['rule_group', 'alertname', 'state'],
+      labelNames: ['rule_group', 'alertname', 'state'] as const,
       registers: r,
     }),
     reloadSuccessful: new Gauge({

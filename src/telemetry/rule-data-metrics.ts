@@ -1,13 +1,14 @@
-import { Counter, Gauge, type Registry } from 'prom-client'
+import { Counter, type Registry } from 'prom-client'
+import { KeyedGauge } from './keyed-metric.js'
 
 /** RuleLabel names identify one alerting rule the way rollguard_alerts does: rule_group is "<file>;<group>". */
 export type RuleLabel = 'rule_group' | 'alertname'
 
 /** RuleDataMetrics say, per rule, whether it sees any data (rules with the same name in one group are summed or OR-ed). */
 export interface RuleDataMetrics {
-  readonly lastSamples: Gauge<RuleLabel>
-  readonly lastSamplesTimestamp: Gauge<RuleLabel>
-  readonly noData: Gauge<RuleLabel>
+  readonly lastSamples: KeyedGauge<RuleLabel>
+  readonly lastSamplesTimestamp: KeyedGauge<RuleLabel>
+  readonly noData: KeyedGauge<RuleLabel>
   readonly selectorChecks: Counter<'result'>
 }
 
@@ -24,19 +25,19 @@ export function createRuleDataMetrics(registry: Registry): RuleDataMetrics {
   // At zero from the start, so rate() sees failures from the first one on.
   for (const result of ['success', 'failure']) checks.inc({ result }, 0)
   return {
-    lastSamples: new Gauge({
+    lastSamples: new KeyedGauge({
       name: 'rollguard_rule_last_evaluation_samples',
       help: "Series the rule's last evaluation returned (0 when it failed).",
       labelNames,
       registers: r,
     }),
-    lastSamplesTimestamp: new Gauge({
+    lastSamplesTimestamp: new KeyedGauge({
       name: 'rollguard_rule_last_samples_timestamp_seconds',
       help: 'Slot time of the last evaluation that returned any series (0: none since rollguard started).',
       labelNames,
       registers: r,
     }),
-    noData: new Gauge({
+    noData: new KeyedGauge({
       name: 'rollguard_rule_no_data',
       help: "Whether none of the rule's selectors matched a series for rules.no_data_for (1): the rule cannot fire.",
       labelNames,
