@@ -10,8 +10,9 @@ import type { GroupSnapshot } from '../engine/snapshot.js'
  */
 export class RuleSamples {
   /**
-   * What each rule's series were last set to, by group key and rule name: a gauge is set only when its value
-   * changes (a labelled update hashes its labels each call, and alerting rules return the same nothing every time).
+   * What each rule's series were last set to, by group key and rule name: the timestamp keeps its value through
+   * evaluations that return nothing, and a gauge is set only when its value changes (alerting rules return the same
+   * nothing every time).
    */
   readonly #exported = new Map<string, Map<string, Exported>>()
 
@@ -51,9 +52,4 @@ export class RuleSamples {
 interface Exported {
   readonly samples: number
   readonly returnedAt: number
-}
-
-/** ruleId joins a rule's metric labels into one key. */
-export function ruleId(ruleGroup: string, alertname: string): string {
-  return `${ruleGroup}\u0000${alertname}`
 }

@@ -16,7 +16,7 @@ import type { RuleDataMetrics } from '../telemetry/rule-data-metrics.js'
 import { selectorChecks, type SelectorCheck } from './checks.js'
 import { countsOf, ownCount, planCounts, type CountQuery } from './count-plan.js'
 import { changes, noDataOf, observe, type NoData, type SelectorState } from './detector.js'
-import { ruleId, RuleSamples } from './samples.js'
+import { RuleSamples } from './samples.js'
 import { errorText } from '../errors.js'
 import { isRefusal } from '../runtime/coalesced-query.js'
 import type { GroupSnapshot, RuleSnapshot } from '../engine/snapshot.js'
@@ -63,6 +63,19 @@ interface CountPlan {
   readonly counts: readonly CountQuery[]
 }
 
+/** ByName holds a value per rule name within a group, keyed by the rules' own strings, not a joined key per rule. */
+type ByName<T> = Map<string, Map<string, T>>
+
+function at<T>(map: ByName<T>, group: string, name: string): T | undefined {
+  return map.get(group)?.get(name)
+}
+
+function put<T>(map: ByName<T>, group: string, name: string, value: T): void {
+  let names = map.get(group)
+  if (names === undefined) map.set(group, (names = new Map()))
+  names.set(name, value)
+}
+
 interface WatchedRule {
   readonly ruleGroup: string
   readonly name: string
@@ -86,8 +99,8 @@ export class NoDataWatch {
   #plan: CountPlan | undefined
   readonly #states = new Map<string, SelectorState>()
   #verdicts = new Map<WatchedRule, NoData | undefined>()
-  /** The rules judged last time, by ruleId: the ones with a no-data gauge here. */
-  #judged = new Map<string, WatchedRule>()
+  /** The rules judged last time, by group and name: the ones with a no-data gauge here. */
+  #judged: ByName<{ readonly rule: WatchedRule }> = new Map()
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
   #again = false
@@ -121,9 +134,10 @@ export class NoDataWatch {
         rules.set(key, rule.name, rule.expr, watched)
       }
     }
-    const after = new Set([...rules.values()].map(r => ruleId(r.ruleGroup, r.name)))
+    const after: ByName<true> = new Map()
+    for (const r of rules.values()) put(after, r.ruleGroup, r.name, true)
     for (const r of this.#rules.values())
-      if (!after.has(ruleId(r.ruleGroup, r.name))) this.#samples.forget(r.ruleGroup, r.name)
+      if (at(after, r.ruleGroup, r.name) === undefined) this.#samples.forget(r.ruleGroup, r.name)
     this.#rules = rules
     this.#checks = checks
     this.#plan = undefined
@@ -253,21 +267,23 @@ export class NoDataWatch {
     this.#verdicts = verdicts
     // One gauge per rule name, set every time (judging runs once per check interval); a name shared by several
     // rules of a group is "no data" if any of them is.
-    const flagged = new Map<string, { rule: WatchedRule; noData: boolean }>()
+    const judged: ByName<{ rule: WatchedRule; noData: boolean }> = new Map()
     for (const rule of rules) {
-      const id = ruleId(rule.ruleGroup, rule.name)
-      const noData = (flagged.get(id)?.noData ?? false) || verdicts.get(rule) !== undefined
-      flagged.set(id, { rule, noData })
+      const noData = (at(judged, rule.ruleGroup, rule.name)?.noData ?? false) || verdicts.get(rule) !== undefined
+      put(judged, rule.ruleGroup, rule.name, { rule, noData })
     }
-    for (const { rule, noData } of flagged.values())
-      this.deps.metrics.noData.set({ rule_group: rule.ruleGroup, alertname: rule.name }, noData ? 1 : 0)
-    for (const [id, rule] of this.#judged) {
-      if (flagged.has(id)) continue
-      this.deps.metrics.noData.remove({ rule_group: rule.ruleGroup, alertname: rule.name })
-      // Removed by a reload, or evaluated by another replica now: its sample gauges would go stale here.
-      this.#samples.forget(rule.ruleGroup, rule.name)
+    for (const names of judged.values())
+      for (const { rule, noData } of names.values())
+        this.deps.metrics.noData.set({ rule_group: rule.ruleGroup, alertname: rule.name }, noData ? 1 : 0)
+    for (const names of this.#judged.values()) {
+      for (const { rule } of names.values()) {
+        if (at(judged, rule.ruleGroup, rule.name) !== undefined) continue
+        this.deps.metrics.noData.remove({ rule_group: rule.ruleGroup, alertname: rule.name })
+        // Removed by a reload, or evaluated by another replica now: its sample gauges would go stale here.
+        this.#samples.forget(rule.ruleGroup, rule.name)
+      }
     }
-    this.#judged = new Map([...flagged].map(([id, f]) => [id, f.rule]))
+    this.#judged = judged
   }
 
   #warnAboutProbes(): void {

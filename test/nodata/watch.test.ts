@@ -266,7 +266,7 @@ t.test('a reload that adds a rule reading selectors already known to be empty re
 t.test(
   "a reload keeps a rule's verdict while its group, name and expression stay; two rules of one name are judged apart",
   async t => {
-    const { watch, log, at } = setup(q => (q.includes('renamed') ? 0 : 1))
+    const { watch, log, at, metric } = setup(q => (q.includes('renamed') ? 0 : 1))
     // Two rules named Errors in one group, as for two severities: only the first reads the renamed series.
     const first = rule({ name: 'Errors', expr: 'rate(renamed_requests_total[5m]) > 1' })
     const second = rule({ name: 'Errors', expr: 'up{job="api"} == 0' })
@@ -281,6 +281,13 @@ t.test(
       await watch.check()
     }
     t.same(statuses(spec), [T0, undefined], 'the verdict is per rule, not per name')
+    const gauge = async () => (await metric('rollguard_rule_no_data')).map(v => [v.labels['alertname'], v.value])
+    t.same(await gauge(), [['Errors', 1]], 'one series per name: no data if any rule of that name has none')
+    const swapped = group([second, first], { file: 'r.yml', name: 'g' })
+    watch.update([swapped], SETTINGS)
+    await watch.check()
+    t.same(await gauge(), [['Errors', 1]], 'whichever of them comes first')
+    watch.update([spec], SETTINGS)
     // The file read again: equal rules, new objects and strings.
     const reread = group([{ ...first, expr: `${first.expr}` }, { ...second }], { file: 'r.yml', name: 'g' })
     watch.update([reread], SETTINGS)
