@@ -10,8 +10,8 @@
 
 import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client'
 
-/** CHUNK_CHARS is about how much text one chunk holds before it is handed to the response. */
-export const CHUNK_CHARS = 64 * 1024
+/** CHUNK_CHARS is about how much text one chunk of /metrics holds before it is handed to the response. */
+const CHUNK_CHARS = 64 * 1024
 
 /** Gathered holds every metric's series as gather found them (a counter incremented meanwhile shows its new value). */
 export type Gathered = readonly MetricObjectWithValues<MetricValue<string>>[]
