@@ -259,7 +259,7 @@ export class Daemon {
   /** #startSharding joins the members (loaded only when sharding is on: no Kubernetes client otherwise). */
   async #startSharding(): Promise<void> {
     const { buildShardCoordinator } = await import('./runtime/sharding/build.js')
-    const coordinator = buildShardCoordinator(this.#loaded.config.doc, {
+    const coordinator = await buildShardCoordinator(this.#loaded.config.doc, {
       logger: this.logger,
       registry: this.registry,
       env: this.input.env,

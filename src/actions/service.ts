@@ -9,7 +9,7 @@ import { hostname } from 'node:os'
 import type { KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import { defaultKubeconfigExists, NO_CLUSTER_CONFIGURATION } from '../config/kubeconfig-lookup.js'
+import { defaultKubeconfigExists, kubeSource, NO_CLUSTER_CONFIGURATION } from '../config/kubeconfig-lookup.js'
 import type { ConfigDocument } from '../config/schema.js'
 import type { GroupSnapshot } from '../engine/snapshot.js'
 import type { Labels, OutgoingAlert, Transition } from '../engine/types.js'
@@ -17,7 +17,7 @@ import { createActionMetrics, type ActionMetrics, type BrakeCount } from '../tel
 import type { ActionsConfig, KubernetesConfig } from './actions-config.js'
 import { Audit, type DecisionRecord } from './audit.js'
 import { RollbackExecutor, type Leadership } from './executor.js'
-import { loadKubeConfig, makeClients, type KubeClients, type KubeConfigSource } from './kube/client.js'
+import { loadKubeConfig, makeClients, type KubeClients } from './kube/client.js'
 import { DEFAULT_REPORTER_CONTROLLER } from './kube/events.js'
 import { LeaseElector } from './kube/lease.js'
 import { decodeLedger, encodeLedger, LEDGER_ANNOTATION } from './ledger.js'
@@ -216,7 +216,7 @@ export class ActionsService {
     const namespace = lease.namespace ?? clients.namespace
     metrics.leader.set(0)
     return new LeaseElector({
-      coordination: clients.coordination,
+      leases: clients.leases,
       namespace,
       name: lease.name,
       identity,
@@ -246,14 +246,6 @@ export class ActionsService {
       onError: message => logger.warn(message),
     })
   }
-}
-
-/** kubeSource picks the credentials: in_cluster true, an explicit kubeconfig, the pod's service account (auto), or kubectl's lookup. */
-export function kubeSource(k: KubernetesConfig, env: Readonly<Record<string, string | undefined>>): KubeConfigSource {
-  if (k.in_cluster === true) return { mode: 'in-cluster' }
-  if (k.kubeconfig !== undefined) return { mode: 'file', path: k.kubeconfig }
-  if (k.in_cluster === 'auto' && env['KUBERNETES_SERVICE_HOST']) return { mode: 'in-cluster' }
-  return { mode: 'default' }
 }
 
 /**

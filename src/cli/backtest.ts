@@ -207,7 +207,7 @@ async function historyFromCluster(
   env: NodeJS.ProcessEnv,
 ): Promise<(ref: WorkloadRef) => Promise<RolloutHistory>> {
   const [{ kubeSource }, { loadKubeConfig, makeClients }, { readRolloutHistory }] = await Promise.all([
-    import('../actions/service.js'),
+    import('../config/kubeconfig-lookup.js'),
     import('../actions/kube/client.js'),
     import('../backtest/rollout-history.js'),
   ])

@@ -4,7 +4,7 @@ import type { AppsV1Api } from '@kubernetes/client-node'
 import { readWorkload, refString, rolloutStatus, type WorkloadRef } from '../actions/kube/index.js'
 import { classifyError, isNotFound } from '../actions/kube/errors.js'
 import type { RawWorkload } from '../actions/kube/model.js'
-import { sleepFor } from '../actions/kube/rollout-status.js'
+import { sleepFor } from '../runtime/signals.js'
 import { formatDuration } from '../rules/duration.js'
 
 /** FollowOptions bound one follow; every wait ends by deadlineMs. */

@@ -28,3 +28,27 @@ export function defaultKubeconfigExists(
   if ((env['KUBECONFIG'] ?? '') !== '') return true
   return existsSync(homeKubeconfig(env)) || existsSync(tokenPath)
 }
+
+/** KubeConfigSource says where credentials come from: the pod's service account, a kubeconfig file, or kubectl's default lookup. */
+export type KubeConfigSource =
+  | {
+      readonly mode: 'in-cluster'
+      /** Prefix of /var/run/secrets/kubernetes.io/serviceaccount (tests). */
+      readonly pathPrefix?: string
+    }
+  | { readonly mode: 'file'; readonly path: string }
+  | { readonly mode: 'default' }
+
+/** KubeSourceSettings are the `kubernetes` section's keys that choose the source. */
+export interface KubeSourceSettings {
+  readonly in_cluster: boolean | 'auto'
+  readonly kubeconfig?: string | undefined
+}
+
+/** kubeSource picks the credentials: in_cluster true, an explicit kubeconfig, the pod's service account (auto), or kubectl's lookup. */
+export function kubeSource(k: KubeSourceSettings, env: Readonly<Record<string, string | undefined>>): KubeConfigSource {
+  if (k.in_cluster === true) return { mode: 'in-cluster' }
+  if (k.kubeconfig !== undefined) return { mode: 'file', path: k.kubeconfig }
+  if (k.in_cluster === 'auto' && env['KUBERNETES_SERVICE_HOST']) return { mode: 'in-cluster' }
+  return { mode: 'default' }
+}

@@ -28,3 +28,19 @@ export function linkSignals(sources: readonly AbortSignal[]): LinkedSignal {
   for (const s of sources) s.addEventListener('abort', onAbort)
   return { signal: controller.signal, dispose }
 }
+
+/** sleepFor resolves after ms, or early when the signal aborts. */
+export function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise(resolve => {
+    if (signal?.aborted) return resolve()
+    const onAbort = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}

@@ -94,7 +94,7 @@ async function leaseRoundTrip(c: Cluster): Promise<{ led: boolean; errors: strin
   let led = false
   const stop = new AbortController()
   const elector = new LeaseElector({
-    coordination: makeClients(kubeConfigFor(c.fake, SA.namespace)).coordination,
+    leases: makeClients(kubeConfigFor(c.fake, SA.namespace)).leases,
     namespace: SA.namespace,
     name: 'rollguard',
     identity: 'rollguard-0',

@@ -1,12 +1,7 @@
 import t, { type Test } from 'tap'
 import { Registry } from 'prom-client'
-import {
-  ActionsService,
-  effectivenessWindow,
-  firingTriggers,
-  kubeSource,
-  triggerState,
-} from '../../src/actions/service.js'
+import { ActionsService, effectivenessWindow, firingTriggers, triggerState } from '../../src/actions/service.js'
+import { kubeSource } from '../../src/config/kubeconfig-lookup.js'
 import { KubernetesConfig } from '../../src/actions/actions-config.js'
 import { ConfigDocument } from '../../src/config/schema.js'
 import { newGroupState, type GroupState } from '../../src/engine/group.js'

@@ -1,28 +1,23 @@
+import type https from 'node:https'
 import {
   AppsV1Api,
   CustomObjectsApi,
-  CoordinationV1Api,
   EventsV1Api,
   KubeConfig,
   ServerConfiguration,
   createConfiguration,
 } from '@kubernetes/client-node'
 import { DEFAULT_LIMITS } from '../../sources/bounded-body.js'
+import type { KubeConfigSource } from '../../config/kubeconfig-lookup.js'
+import type { ApiEndpoint } from './endpoint.js'
 import { BoundedHttpLibrary } from './http-library.js'
+import { LeaseClient, type LeaseApi } from './lease-api.js'
 import { timeoutMiddleware } from './raw.js'
 
 export { refString } from '../workload-ref.js'
 export type { WorkloadKind, WorkloadRef } from '../workload-ref.js'
 
-/** KubeConfigSource says where credentials come from: the pod's service account, a kubeconfig file, or kubectl's default lookup. */
-export type KubeConfigSource =
-  | {
-      readonly mode: 'in-cluster'
-      /** Prefix of /var/run/secrets/kubernetes.io/serviceaccount (tests). */
-      readonly pathPrefix?: string
-    }
-  | { readonly mode: 'file'; readonly path: string }
-  | { readonly mode: 'default' }
+export type { KubeConfigSource } from '../../config/kubeconfig-lookup.js'
 
 /** LoadKubeConfigOptions selects the source and, for kubeconfig files, an optional context. */
 export interface LoadKubeConfigOptions {
@@ -35,7 +30,8 @@ export interface KubeClients {
   readonly apps: AppsV1Api
   /** GitOps owners: Argo CD Applications, Flux Kustomizations and HelmReleases. */
   readonly custom: CustomObjectsApi
-  readonly coordination: CoordinationV1Api
+  /** Leases (leader election), over rollguard's own client with the same credentials. */
+  readonly leases: LeaseApi
   readonly events: EventsV1Api
   /** The namespace of the selected context (the pod's namespace in-cluster), 'default' when none. */
   readonly namespace: string
@@ -109,8 +105,36 @@ export function makeClients(
   return {
     apps: new AppsV1Api(config),
     custom: new CustomObjectsApi(config),
-    coordination: new CoordinationV1Api(config),
+    leases: new LeaseClient(kubeConfigEndpoint(kc), {
+      requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_LIMITS.kubernetes,
+    }),
     events: new EventsV1Api(config),
     namespace: contextNamespace(kc),
+  }
+}
+
+/**
+ * kubeConfigEndpoint is kc's API server and credentials for rollguard's own requests, with every authenticator
+ * client-node has (exec plugins, auth providers, token files) and its TLS or proxy agent, as the generated clients
+ * get them.
+ */
+export function kubeConfigEndpoint(kc: KubeConfig): ApiEndpoint {
+  const cluster = kc.getCurrentCluster()
+  if (!cluster) throw new Error('kubeconfig: no active cluster')
+  return {
+    server: cluster.server,
+    namespace: contextNamespace(kc),
+    authorize: async () => {
+      const opts: https.RequestOptions = {}
+      await kc.applyToHTTPSOptions(opts)
+      const headers: Record<string, string> = {}
+      for (const [name, value] of Object.entries(opts.headers ?? {}))
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : String(value)
+      // client-node gives basic auth as `auth`, which node:http turns into a header only when none is set.
+      if (opts.auth && headers['Authorization'] === undefined)
+        headers['Authorization'] = `Basic ${Buffer.from(opts.auth).toString('base64')}`
+      return { agent: typeof opts.agent === 'object' ? opts.agent : undefined, headers }
+    },
   }
 }

@@ -1,5 +1,3 @@
-import { ApiException } from '@kubernetes/client-node'
-
 /** FailureReason classifies why a Kubernetes action did not happen. */
 export type FailureReason =
   'not_found' | 'forbidden' | 'conflict' | 'invalid' | 'unavailable' | 'paused' | 'no_history' | 'revision_not_found'
@@ -22,11 +20,41 @@ export function failure(reason: FailureReason, message: string, status?: number)
   return status === undefined ? { kind: 'error', reason, message } : { kind: 'error', reason, message, status }
 }
 
-/** classifyError maps anything thrown by a client-node call to a KubeFailure; `context` names the object and the step. */
+/**
+ * KubeApiError is an answer other than 2xx to one of rollguard's own requests (the Lease client). It carries what
+ * client-node's ApiException carries, the HTTP status as `code` and the body, so one classification serves both.
+ */
+export class KubeApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly body: string,
+    context: string,
+  ) {
+    super(`${context}: HTTP ${code}`)
+    this.name = 'KubeApiError'
+  }
+}
+
+/** ApiAnswer is what ApiException and KubeApiError have in common. */
+interface ApiAnswer {
+  readonly code: number
+  readonly body: unknown
+}
+
+// By shape, not `instanceof ApiException`: importing the class would load all of client-node (~68 MiB) into
+// replicas that only keep a Lease. A system error's `code` is a string ('ECONNREFUSED'), never a number.
+function apiAnswer(err: unknown): ApiAnswer | undefined {
+  if (!(err instanceof Error) || !('body' in err)) return undefined
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'number' ? { code, body: err.body } : undefined
+}
+
+/** classifyError maps anything thrown by an API call to a KubeFailure; `context` names the object and the step. */
 export function classifyError(err: unknown, context: string): KubeFailure {
-  if (err instanceof ApiException) {
-    const code = Number(err.code)
-    const status = parseStatus(err.body)
+  const answer = apiAnswer(err)
+  if (answer !== undefined) {
+    const { code } = answer
+    const status = parseStatus(answer.body)
     return failure(reasonForCode(code), `${context}: ${status?.message ?? httpText(code)}`, code)
   }
   return failure('unavailable', `${context}: ${networkText(err)}`)
@@ -34,12 +62,12 @@ export function classifyError(err: unknown, context: string): KubeFailure {
 
 /** isConflict reports whether err is a 409 Conflict (optimistic-lock failure). */
 export function isConflict(err: unknown): boolean {
-  return err instanceof ApiException && Number(err.code) === 409
+  return apiAnswer(err)?.code === 409
 }
 
 /** isNotFound reports whether err is a 404. */
 export function isNotFound(err: unknown): boolean {
-  return err instanceof ApiException && Number(err.code) === 404
+  return apiAnswer(err)?.code === 404
 }
 
 function reasonForCode(code: number): KubeFailure['reason'] {

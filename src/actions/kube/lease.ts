@@ -1,13 +1,11 @@
-import { V1MicroTime, type CoordinationV1Api, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node'
-import { linkSignals } from '../../runtime/signals.js'
+import { linkSignals, sleepFor } from '../../runtime/signals.js'
 import { classifyError, isNotFound } from './errors.js'
-import { callOptions } from './raw.js'
-import { sleepFor } from './rollout-status.js'
+import { microTime, type Lease, type LeaseApi, type LeaseSpec } from './lease-api.js'
 import { errorText } from '../../errors.js'
 
 /** LeaseElectorOptions configure one candidate; defaults are client-go's core-component values 15 s / 10 s / 2 s. */
 export interface LeaseElectorOptions {
-  readonly coordination: CoordinationV1Api
+  readonly leases: LeaseApi
   readonly namespace: string
   readonly name: string
   /** Unique per replica, e.g. `${POD_NAME}_${random}`. */
@@ -47,8 +45,8 @@ export const JITTER_FACTOR = 1.2
 interface LeaderRecord {
   readonly holderIdentity: string
   readonly leaseDurationSeconds: number
-  readonly acquireTime: V1MicroTime | string | undefined
-  readonly renewTime: V1MicroTime | string | undefined
+  readonly acquireTime: string | undefined
+  readonly renewTime: string | undefined
   readonly leaseTransitions: number
 }
 
@@ -61,7 +59,7 @@ export class LeaseElector {
   private observed: LeaderRecord | undefined
   private observedRaw = ''
   private observedTime = 0
-  private lease: V1Lease | undefined
+  private lease: Lease | undefined
   private reportedLeader = ''
   private leading: AbortController | undefined
   private inherited: Readonly<Record<string, string>> = {}
@@ -142,7 +140,7 @@ export class LeaseElector {
   async release(): Promise<boolean> {
     if (!this.holdsRecord() || !this.lease) return true
     const signal = AbortSignal.timeout(this.o.renewDeadlineMs)
-    let current: V1Lease
+    let current: Lease
     try {
       current = await this.read(signal)
     } catch (err) {
@@ -232,7 +230,7 @@ export class LeaseElector {
       const record = { ...fresh, acquireTime: observed.acquireTime, leaseTransitions: observed.leaseTransitions }
       if (await this.update(record, signal, 'optimistic renew', this.leadingNow())) return this.setObserved(record)
     }
-    let current: V1Lease
+    let current: Lease
     try {
       current = await this.read(signal)
     } catch (err) {
@@ -259,9 +257,10 @@ export class LeaseElector {
   private async create(record: LeaderRecord, signal: AbortSignal): Promise<boolean> {
     const { namespace, name } = this.o
     try {
-      this.lease = await this.o.coordination.createNamespacedLease(
-        { namespace, body: { metadata: { name, namespace, ...labelsOf(this.o.labels) }, spec: specOf(record) } },
-        callOptions({ signal }),
+      this.lease = await this.o.leases.create(
+        namespace,
+        { metadata: { name, namespace, ...labelsOf(this.o.labels) }, spec: specOf(record) },
+        signal,
       )
     } catch (err) {
       return this.fail(err, 'create')
@@ -270,11 +269,8 @@ export class LeaseElector {
     return this.setObserved(record)
   }
 
-  private read(signal: AbortSignal): Promise<V1Lease> {
-    return this.o.coordination.readNamespacedLease(
-      { namespace: this.o.namespace, name: this.o.name },
-      callOptions({ signal }),
-    )
+  private read(signal: AbortSignal): Promise<Lease> {
+    return this.o.leases.read(this.o.namespace, this.o.name, signal)
   }
 
   // LeaseLock.Update: PUT the cached Lease object (carrying its resourceVersion) with the new spec, and with the
@@ -284,9 +280,11 @@ export class LeaseElector {
     const { namespace, name } = this.o
     const metadata = own ? this.withOwnAnnotations(this.lease.metadata) : this.lease.metadata
     try {
-      this.lease = await this.o.coordination.replaceNamespacedLease(
-        { namespace, name, body: { ...this.lease, metadata, spec: specOf(record) } },
-        callOptions({ signal }),
+      this.lease = await this.o.leases.replace(
+        namespace,
+        name,
+        { ...this.lease, metadata, spec: specOf(record) },
+        signal,
       )
       return true
     } catch (err) {
@@ -294,7 +292,7 @@ export class LeaseElector {
     }
   }
 
-  private withOwnAnnotations(metadata: V1Lease['metadata']): V1Lease['metadata'] {
+  private withOwnAnnotations(metadata: Lease['metadata']): Lease['metadata'] {
     const own = this.o.annotations
     if (own === undefined) return metadata
     let annotations: Readonly<Record<string, string>> = {}
@@ -340,9 +338,8 @@ export class LeaseElector {
       )
   }
 
-  private microNow(): V1MicroTime {
-    // MicroTime: the API server requires exactly six fractional digits; a plain Date is rejected with 400.
-    return new V1MicroTime(this.o.wallClock().getTime())
+  private microNow(): string {
+    return microTime(this.o.wallClock())
   }
 
   private report(message: string): void {
@@ -365,7 +362,7 @@ function labelsOf(labels: Readonly<Record<string, string>>): { labels?: Record<s
   return Object.keys(labels).length === 0 ? {} : { labels: { ...labels } }
 }
 
-function recordOf(spec: V1LeaseSpec | undefined): LeaderRecord {
+function recordOf(spec: LeaseSpec | undefined): LeaderRecord {
   return {
     holderIdentity: spec?.holderIdentity ?? '',
     leaseDurationSeconds: spec?.leaseDurationSeconds ?? 0,
@@ -375,26 +372,19 @@ function recordOf(spec: V1LeaseSpec | undefined): LeaderRecord {
   }
 }
 
-function specOf(r: LeaderRecord): V1LeaseSpec {
+function specOf(r: LeaderRecord): LeaseSpec {
   return {
     holderIdentity: r.holderIdentity,
     leaseDurationSeconds: r.leaseDurationSeconds,
-    acquireTime: r.acquireTime as V1MicroTime | undefined,
-    renewTime: r.renewTime as V1MicroTime | undefined,
+    ...(r.acquireTime === undefined ? {} : { acquireTime: r.acquireTime }),
+    ...(r.renewTime === undefined ? {} : { renewTime: r.renewTime }),
     leaseTransitions: r.leaseTransitions,
   }
 }
 
 // client-go compares the JSON of the whole record, so any renewal by the holder restarts the local expiry timer.
 function rawRecord(r: LeaderRecord): string {
-  const time = (v: V1MicroTime | string | undefined) => (v instanceof Date ? v.toISOString() : v)
-  return JSON.stringify([
-    r.holderIdentity,
-    r.leaseDurationSeconds,
-    time(r.acquireTime),
-    time(r.renewTime),
-    r.leaseTransitions,
-  ])
+  return JSON.stringify([r.holderIdentity, r.leaseDurationSeconds, r.acquireTime, r.renewTime, r.leaseTransitions])
 }
 
 function guarded(fn: () => void, report: (message: string) => void): void {

@@ -3,6 +3,7 @@ import { refString, type WorkloadRef } from './client.js'
 import { classifyError, isNotFound } from './errors.js'
 import { revisionOf, type RawWorkload } from './model.js'
 import { withRaw } from './raw.js'
+import { sleepFor } from '../../runtime/signals.js'
 
 /** RolloutVerdict is kubectl's (message, done, error) triple: `failed` means kubectl would exit with an error. */
 export interface RolloutVerdict {
@@ -201,20 +202,4 @@ export function readWorkload(apps: AppsV1Api, ref: WorkloadRef, signal?: AbortSi
     },
     { signal },
   )
-}
-
-/** sleepFor resolves after ms, or early when the signal aborts. */
-export function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise(resolve => {
-    if (signal?.aborted) return resolve()
-    const onAbort = () => {
-      clearTimeout(timer)
-      resolve()
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }

@@ -5,13 +5,12 @@
  */
 
 import { createHash } from 'node:crypto'
-import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import { classifyError } from '../../actions/kube/errors.js'
 import { LeaseElector } from '../../actions/kube/lease.js'
-import { callOptions } from '../../actions/kube/raw.js'
-import { sleepFor } from '../../actions/kube/rollout-status.js'
-import { linkSignals } from '../signals.js'
+import type { Lease, LeaseApi } from '../../actions/kube/lease-api.js'
+import { linkSignals, sleepFor } from '../signals.js'
+
 import type { ShardingMetrics } from '../../telemetry/sharding-metrics.js'
 import {
   groupOwner,
@@ -39,7 +38,7 @@ export interface ShardSettings {
 
 /** ShardCoordinatorDeps connect the coordinator to the cluster and the daemon. */
 export interface ShardCoordinatorDeps {
-  readonly coordination: CoordinationV1Api
+  readonly leases: LeaseApi
   readonly logger: Logger
   readonly metrics: ShardingMetrics
   /** The keys of the loaded rule groups, for the groups-owned gauge. */
@@ -74,7 +73,7 @@ export class ShardCoordinator {
     const { namespace, identity } = settings
     const name = memberLeaseName(settings.leasePrefix, identity)
     this.#elector = new LeaseElector({
-      coordination: deps.coordination,
+      leases: deps.leases,
       namespace,
       name,
       identity,
@@ -198,12 +197,9 @@ export class ShardCoordinator {
     // Not AbortSignal.any: on Node 20 each list would leave an entry on the long-lived signal (see linkSignals).
     const request = linkSignals([signal, AbortSignal.timeout(renewDeadlineMs)])
     try {
-      const list = await this.deps.coordination.listNamespacedLease(
-        { namespace, labelSelector: `${SHARD_LABEL}=${leasePrefix}` },
-        callOptions({ signal: request.signal }),
-      )
+      const items = await this.deps.leases.list(namespace, `${SHARD_LABEL}=${leasePrefix}`, request.signal)
       const now = this.#now()
-      this.#tracker.observe(list.items.map(memberLease), now)
+      this.#tracker.observe(items.map(memberLease), now)
       this.#members = this.#tracker.members(now)
       this.#listedAt = now
       this.#lastListError = ''
@@ -244,9 +240,8 @@ export function memberLeaseName(prefix: string, identity: string): string {
   return `${name}-${createHash('sha256').update(identity).digest('hex').slice(0, 8)}`
 }
 
-function memberLease(lease: V1Lease): MemberLease {
+function memberLease(lease: Lease): MemberLease {
   const spec = lease.spec
-  const time = (v: unknown) => (v instanceof Date ? v.toISOString() : v)
   return {
     name: lease.metadata?.name ?? '',
     holder: spec?.holderIdentity ?? '',
@@ -255,8 +250,8 @@ function memberLease(lease: V1Lease): MemberLease {
     record: JSON.stringify([
       spec?.holderIdentity,
       spec?.leaseDurationSeconds,
-      time(spec?.acquireTime),
-      time(spec?.renewTime),
+      spec?.acquireTime,
+      spec?.renewTime,
       spec?.leaseTransitions,
     ]),
   }

@@ -83,7 +83,7 @@ t.test('in-cluster: service env and the service-account namespace file', async t
   const kc = loadKubeConfig({ source: { mode: 'in-cluster', pathPrefix: root } })
   t.equal(kc.getCurrentCluster()?.server, 'https://[fd00::1]:443')
   t.equal(contextNamespace(kc), 'rollguard-system')
-  t.ok(makeClients(kc).coordination)
+  t.ok(makeClients(kc).leases)
 })
 
 t.test('refString names objects the way kubectl prints them', async t => {

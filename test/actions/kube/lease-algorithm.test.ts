@@ -1,35 +1,37 @@
 // client-go's algorithm on virtual time: an in-memory Lease API with resourceVersion checks, an injected
 // monotonic clock and sleep, so expiry and takeover instants are exact.
 import t from 'tap'
-import { ApiException, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node'
+import { ApiException } from '@kubernetes/client-node'
+import type { Lease, LeaseApi } from '../../../src/actions/kube/lease-api.js'
 import { LeaseElector, type LeaseElectorOptions } from '../../../src/actions/kube/lease.js'
 
 const status = (code: number, reason: string) =>
   new ApiException(code, reason, JSON.stringify({ kind: 'Status', reason, message: reason }), {})
-const wire = (o: V1Lease): V1Lease => JSON.parse(JSON.stringify(o)) as V1Lease
+const wire = (o: Lease): Lease => JSON.parse(JSON.stringify(o)) as Lease
 
-class MemLeases {
-  lease: V1Lease | undefined
+class MemLeases implements LeaseApi {
+  lease: Lease | undefined
   rv = 0
   writes: string[] = []
   beforeCreate: (() => void) | undefined
-  readNamespacedLease = async () => {
+  read = async () => {
     if (!this.lease) throw status(404, 'NotFound')
     return wire(this.lease)
   }
-  createNamespacedLease = async ({ body }: { body: V1Lease }) => {
+  create = async (_namespace: string, body: Lease) => {
     this.beforeCreate?.()
     if (this.lease) throw status(409, 'AlreadyExists')
     this.writes.push(`create ${body.spec?.holderIdentity}`)
     this.lease = wire({ ...body, metadata: { ...body.metadata, resourceVersion: String(++this.rv) } })
     return wire(this.lease)
   }
-  replaceNamespacedLease = async ({ body }: { body: V1Lease }) => {
+  replace = async (_namespace: string, _name: string, body: Lease) => {
     if (body.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) throw status(409, 'Conflict')
     this.writes.push(`update ${body.spec?.holderIdentity} t=${body.spec?.leaseTransitions}`)
     this.lease = wire({ ...body, metadata: { ...body.metadata, resourceVersion: String(++this.rv) } })
     return wire(this.lease)
   }
+  list = async () => (this.lease ? [wire(this.lease)] : [])
   /** set: another holder's write (what a renewal by that holder looks like). */
   set(holder: string, renew: string, transitions = 0): void {
     this.lease = {
@@ -37,8 +39,8 @@ class MemLeases {
       spec: {
         holderIdentity: holder,
         leaseDurationSeconds: 15,
-        acquireTime: '2020-01-01T00:00:00.000000Z' as never,
-        renewTime: renew as never,
+        acquireTime: '2020-01-01T00:00:00.000000Z',
+        renewTime: renew,
         leaseTransitions: transitions,
       },
     }
@@ -49,7 +51,7 @@ function elector(mem: MemLeases, clock: { now: number }, extra: Partial<LeaseEle
   const stop = new AbortController()
   const events: string[] = []
   const e = new LeaseElector({
-    coordination: mem as unknown as CoordinationV1Api,
+    leases: mem,
     namespace: 'ns',
     name: 'rg',
     identity: 'me',
@@ -117,8 +119,8 @@ t.test('renewals keep acquireTime and transitions; the fast path writes without 
   const clock = { now: 0 }
   let renewals = 0
   const reads: number[] = []
-  const read = mem.readNamespacedLease
-  mem.readNamespacedLease = async () => {
+  const read = mem.read
+  mem.read = async () => {
     reads.push(clock.now)
     return read()
   }

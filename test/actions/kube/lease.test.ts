@@ -18,7 +18,7 @@ function candidate(h: Harness, identity: string, extra: Partial<LeaseElectorOpti
   const stop = new AbortController()
   const c: Partial<Candidate> & { events: string[] } = { events: [], stop }
   c.elector = new LeaseElector({
-    coordination: h.clients.coordination,
+    leases: h.clients.leases,
     namespace: NS,
     name: 'rollguard',
     identity,
@@ -193,7 +193,7 @@ t.test('configuration is validated like client-go', async t => {
   const h = await harness(NS)
   t.teardown(h.close)
   const base = {
-    coordination: h.clients.coordination,
+    leases: h.clients.leases,
     namespace: NS,
     name: 'l',
     identity: 'x',

@@ -3,11 +3,11 @@ import { undoDeployment } from '../../../src/actions/kube/deployment-undo.js'
 import type { RawWorkload } from '../../../src/actions/kube/model.js'
 import {
   rolloutStatus,
-  sleepFor,
   waitForRollout,
   type RolloutVerdict,
   type StatusOptions,
 } from '../../../src/actions/kube/rollout-status.js'
+import { sleepFor } from '../../../src/runtime/signals.js'
 import { deploymentManifest, harness, ref, setImage } from '../../fixtures/cluster-harness.js'
 
 const NS = 'shop'
