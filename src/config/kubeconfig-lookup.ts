@@ -8,8 +8,11 @@ import { join } from 'node:path'
 export const NO_CLUSTER_CONFIGURATION =
   'no cluster configuration: pass --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run inside a pod'
 
-/** SERVICE_ACCOUNT_TOKEN is where a pod's token is mounted; @kubernetes/client-node's default lookup falls back to it. */
-export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+/** SERVICE_ACCOUNT_DIR is where a pod's service account (token, ca.crt, namespace) is mounted. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
+
+/** SERVICE_ACCOUNT_TOKEN is the pod's token; @kubernetes/client-node's default lookup falls back to it. */
+export const SERVICE_ACCOUNT_TOKEN = `${SERVICE_ACCOUNT_DIR}/token`
 
 /** homeKubeconfig is ~/.kube/config for the environment's HOME. */
 export function homeKubeconfig(env: Readonly<Record<string, string | undefined>>): string {

@@ -6,24 +6,21 @@
  * or several KUBECONFIG files to merge give undefined: the caller then uses client-node's KubeConfig.
  */
 
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import { isIPv6 } from 'node:net'
 import { delimiter, dirname, isAbsolute, join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { errorText } from '../../errors.js'
-import { homeKubeconfig, SERVICE_ACCOUNT_TOKEN } from '../../config/kubeconfig-lookup.js'
+import { homeKubeconfig, SERVICE_ACCOUNT_DIR, SERVICE_ACCOUNT_TOKEN } from '../../config/kubeconfig-lookup.js'
 import type { LoadKubeConfigOptions } from './client.js'
 import type { ApiEndpoint, RequestAuth } from './endpoint.js'
-import { existsSync } from 'node:fs'
 
 type Env = Readonly<Record<string, string | undefined>>
 
 /** RELOAD_MS: token and certificate files are read again after a minute, as client-go does for a token file. */
 export const RELOAD_MS = 60_000
-
-const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount'
 
 /** What a request needs from files and the kubeconfig, read again every RELOAD_MS. */
 interface Material {
@@ -79,7 +76,7 @@ function inCluster(prefix: string, env: Env): StaticSettings | undefined {
     )
   // As client-node: plain HTTP on the ports of `kubectl proxy` and the insecure port.
   const scheme = port === '80' || port === '8080' || port === '8001' ? 'http' : 'https'
-  const root = `${prefix}${SERVICE_ACCOUNT}`
+  const root = `${prefix}${SERVICE_ACCOUNT_DIR}`
   const what = 'kubeconfig (in-cluster)'
   return {
     server: `${scheme}://${isIPv6(host) ? `[${host}]` : host}:${port}`,
