@@ -111,7 +111,9 @@ t.test('__proto__ is an own property, as with JSON.parse; big strings and deep n
   t.same(await parseJsonSliced(Buffer.from(big)), JSON.parse(big))
 })
 
-t.test('20 MB answers parse without holding the event loop for more than 100 ms', async t => {
+// 50 ms of the reader's own CPU in one turn (GC pauses excluded, test/fixtures/event-loop.ts): it takes ~16 ms,
+// JSON.parse of the same answers 80–110 ms, so the bound tells slicing from not slicing.
+t.test('20 MB answers parse without holding the event loop for more than 50 ms', async t => {
   for (const [what, { body }] of [
     ['vector', vectorAnswer(20 * MiB)],
     ['matrix', matrixAnswer(20 * MiB)],
@@ -121,7 +123,7 @@ t.test('20 MB answers parse without holding the event loop for more than 100 ms'
     const hold = await holdWhile(async () => {
       value = await parseJsonSliced(body)
     })
-    t.ok(hold.cpuMs < 100, `${what}: ${describeHold(hold)} (JSON.parse: ${describeHold(whole)})`)
+    t.ok(hold.cpuMs < 50, `${what}: ${describeHold(hold)} (JSON.parse: ${describeHold(whole)})`)
     t.ok(isDeepStrictEqual(value, JSON.parse(body.toString('utf8'))), `${what}: the same value as JSON.parse`)
   }
 })
