@@ -9,7 +9,7 @@ import { hostname } from 'node:os'
 import type { KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import { defaultKubeconfigExists, kubeSource, NO_CLUSTER_CONFIGURATION } from '../config/kubeconfig-lookup.js'
+import { kubeLoadOptions } from '../config/kubeconfig-lookup.js'
 import type { ConfigDocument } from '../config/schema.js'
 import type { GroupSnapshot } from '../engine/snapshot.js'
 import type { Labels, OutgoingAlert, Transition } from '../engine/types.js'
@@ -248,17 +248,12 @@ export class ActionsService {
   }
 }
 
-/**
- * loadActionsKubeConfig loads the credentials actions use (kubeSource, then the file, the pod's or kubectl's lookup);
- * throws with one line when kubectl's lookup finds nothing, where client-node would silently use localhost:8080.
- */
+/** loadActionsKubeConfig loads the credentials actions use: the kubernetes section's source (kubeLoadOptions). */
 export function loadActionsKubeConfig(
   k: KubernetesConfig,
   env: Readonly<Record<string, string | undefined>>,
 ): KubeConfig {
-  const source = kubeSource(k, env)
-  if (source.mode === 'default' && !defaultKubeconfigExists(env)) throw new Error(NO_CLUSTER_CONFIGURATION)
-  return loadKubeConfig({ source, context: k.context })
+  return loadKubeConfig(kubeLoadOptions(k, env))
 }
 
 /** triggerState is the firing state and value of the rule alert with this fingerprint; undefined when no rule has it. */

@@ -42,10 +42,17 @@ export type KubeConfigSource =
   | { readonly mode: 'file'; readonly path: string }
   | { readonly mode: 'default' }
 
-/** KubeSourceSettings are the `kubernetes` section's keys that choose the source. */
+/** LoadKubeConfigOptions selects the source and, for kubeconfig files, an optional context. */
+export interface LoadKubeConfigOptions {
+  readonly source: KubeConfigSource
+  readonly context?: string | undefined
+}
+
+/** KubeSourceSettings are the `kubernetes` section's keys that choose the source and the context. */
 export interface KubeSourceSettings {
   readonly in_cluster: boolean | 'auto'
   readonly kubeconfig?: string | undefined
+  readonly context?: string | undefined
 }
 
 /** kubeSource picks the credentials: in_cluster true, an explicit kubeconfig, the pod's service account (auto), or kubectl's lookup. */
@@ -54,4 +61,17 @@ export function kubeSource(k: KubeSourceSettings, env: Readonly<Record<string, s
   if (k.kubeconfig !== undefined) return { mode: 'file', path: k.kubeconfig }
   if (k.in_cluster === 'auto' && env['KUBERNETES_SERVICE_HOST']) return { mode: 'in-cluster' }
   return { mode: 'default' }
+}
+
+/**
+ * kubeLoadOptions are the source and context the `kubernetes` section names (actions and sharding load the same);
+ * throws with one line when kubectl's lookup finds nothing, where client-node would silently use localhost:8080.
+ */
+export function kubeLoadOptions(
+  k: KubeSourceSettings,
+  env: Readonly<Record<string, string | undefined>>,
+): LoadKubeConfigOptions {
+  const source = kubeSource(k, env)
+  if (source.mode === 'default' && !defaultKubeconfigExists(env)) throw new Error(NO_CLUSTER_CONFIGURATION)
+  return { source, context: k.context }
 }

@@ -8,7 +8,7 @@ import {
   createConfiguration,
 } from '@kubernetes/client-node'
 import { DEFAULT_LIMITS } from '../../sources/bounded-body.js'
-import type { KubeConfigSource } from '../../config/kubeconfig-lookup.js'
+import type { KubeConfigSource, LoadKubeConfigOptions } from '../../config/kubeconfig-lookup.js'
 import type { ApiEndpoint } from './endpoint.js'
 import { BoundedHttpLibrary } from './http-library.js'
 import { LeaseClient, type LeaseApi } from './lease-api.js'
@@ -17,13 +17,7 @@ import { timeoutMiddleware } from './raw.js'
 export { refString } from '../workload-ref.js'
 export type { WorkloadKind, WorkloadRef } from '../workload-ref.js'
 
-export type { KubeConfigSource } from '../../config/kubeconfig-lookup.js'
-
-/** LoadKubeConfigOptions selects the source and, for kubeconfig files, an optional context. */
-export interface LoadKubeConfigOptions {
-  readonly source: KubeConfigSource
-  readonly context?: string
-}
+export type { KubeConfigSource, LoadKubeConfigOptions } from '../../config/kubeconfig-lookup.js'
 
 /** KubeClients bundles the API groups rollguard talks to; all share one KubeConfig. */
 export interface KubeClients {

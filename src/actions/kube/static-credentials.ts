@@ -13,8 +13,12 @@ import { isIPv6 } from 'node:net'
 import { delimiter, dirname, isAbsolute, join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { errorText } from '../../errors.js'
-import { homeKubeconfig, SERVICE_ACCOUNT_DIR, SERVICE_ACCOUNT_TOKEN } from '../../config/kubeconfig-lookup.js'
-import type { LoadKubeConfigOptions } from './client.js'
+import {
+  homeKubeconfig,
+  SERVICE_ACCOUNT_DIR,
+  SERVICE_ACCOUNT_TOKEN,
+  type LoadKubeConfigOptions,
+} from '../../config/kubeconfig-lookup.js'
 import type { ApiEndpoint, RequestAuth } from './endpoint.js'
 
 type Env = Readonly<Record<string, string | undefined>>

@@ -12,7 +12,7 @@ import type { Registry } from 'prom-client'
 import type { ApiEndpoint } from '../../actions/kube/endpoint.js'
 import { LeaseClient } from '../../actions/kube/lease-api.js'
 import { staticEndpoint } from '../../actions/kube/static-credentials.js'
-import { defaultKubeconfigExists, kubeSource, NO_CLUSTER_CONFIGURATION } from '../../config/kubeconfig-lookup.js'
+import { kubeLoadOptions } from '../../config/kubeconfig-lookup.js'
 import type { ConfigDocument } from '../../config/schema.js'
 import { errorText } from '../../errors.js'
 import { createShardingMetrics } from '../../telemetry/sharding-metrics.js'
@@ -71,9 +71,7 @@ export async function buildShardCoordinator(doc: ConfigDocument, deps: ShardingD
 
 /** leaseEndpoint is the kubernetes section's API server and credentials, without client-node when they are static. */
 async function leaseEndpoint(k: ConfigDocument['kubernetes'], env: ShardingDeps['env']): Promise<ApiEndpoint> {
-  const source = kubeSource(k, env)
-  if (source.mode === 'default' && !defaultKubeconfigExists(env)) throw new Error(NO_CLUSTER_CONFIGURATION)
-  const opts = { source, ...(k.context === undefined ? {} : { context: k.context }) }
+  const opts = kubeLoadOptions(k, env)
   const found = staticEndpoint(opts, env)
   if (found !== undefined) return found
   const { loadKubeConfig, kubeConfigEndpoint } = await import('../../actions/kube/client.js')
