@@ -1,6 +1,6 @@
 /**
  * What the no-data watch counts for a rule: one query per distinct selector the rule reads, built on the shared
- * selector listing of src/rules/vector-selectors.ts. Pure.
+ * selector listing of src/rules/vector-selectors.ts. Pure (a bounded cache per expression).
  */
 
 import { selectorQuery, vectorSelectors, type SelectorUse } from '../rules/vector-selectors.js'
@@ -18,6 +18,12 @@ export interface SelectorCheck {
   readonly probe: boolean
 }
 
+// Parsing is the costly part (~0.1 ms an expression), and a reload hands every rule over again: the checks are kept
+// per expression, bounded, and the watch holds these same objects. The loader fills the cache a slice at a time
+// while it takes a reload's rules in (src/runtime/load-off-thread.ts).
+const cache = new Map<string, readonly SelectorCheck[]>()
+const CACHE_LIMIT = 50_000
+
 /**
  * selectorChecks lists the distinct selectors of expr to count, in order of appearance: `count(sel)` for an
  * instant selector (Prometheus's 5 minute lookback), `count(last_over_time(sel[range]))` for one read over a range
@@ -25,7 +31,17 @@ export interface SelectorCheck {
  * is what such a rule looks for. Probe selectors are counted as instant selectors without offset, the only form the
  * local probe store answers (it keeps the latest result per probe).
  */
-export function selectorChecks(expr: string): SelectorCheck[] {
+export function selectorChecks(expr: string): readonly SelectorCheck[] {
+  let checks = cache.get(expr)
+  if (checks === undefined) {
+    checks = Object.freeze(checksOf(expr))
+    if (cache.size >= CACHE_LIMIT) cache.clear()
+    cache.set(expr, checks)
+  }
+  return checks
+}
+
+function checksOf(expr: string): SelectorCheck[] {
   const out = new Map<string, SelectorCheck>()
   for (const use of vectorSelectors(expr)) {
     if (use.role === 'absence') continue

@@ -36,24 +36,12 @@ export interface SelectorUse {
 
 const ABSENCE_FUNCTIONS = new Set(['absent', 'absent_over_time'])
 
-// Parsing is the costly part, and a reload hands every rule over again (to the no-data watch, among others): the
-// lists are kept per expression, bounded. The loader fills them a slice at a time while it takes a reload's rules in.
-const memo = new Map<string, readonly SelectorUse[]>()
-const MEMO_LIMIT = 50_000
-
-/** vectorSelectors lists the vector selectors of expr in order of appearance; a selector used twice is listed twice. */
+/**
+ * vectorSelectors lists the vector selectors of expr in order of appearance; a selector used twice is listed twice.
+ * It parses expr at each call: the daemon keeps what it needs of the result instead (the no-data watch's checks,
+ * cached per expression in src/nodata/checks.ts), as 4,000 rules' lists held ~5 MiB.
+ */
 export function vectorSelectors(expr: string): SelectorUse[] {
-  let uses = memo.get(expr)
-  if (uses === undefined) {
-    uses = parseSelectors(expr)
-    if (memo.size >= MEMO_LIMIT) memo.clear()
-    memo.set(expr, uses)
-  }
-  // A copy: callers own the list they get (SelectorUse itself is read-only).
-  return [...uses]
-}
-
-function parseSelectors(expr: string): SelectorUse[] {
   const out: SelectorUse[] = []
   parser.parse(expr).iterate({
     enter(ref) {

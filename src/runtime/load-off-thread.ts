@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { ConfigError, freezeConfig, ProblemsError, type Config, type ConfigInput } from '../config/load.js'
 import type { AlertingRuleSpec } from '../engine/spec.js'
-import { vectorSelectors } from '../rules/vector-selectors.js'
 import { readsProbeSeries } from '../sources/local-query.js'
+import { selectorChecks } from '../nodata/checks.js'
 import { loadAll, RulesError, type Loaded } from './load.js'
 import { Assembler, type WireChunk } from './load-wire.js'
 import { Slices } from '../sources/sliced-json.js'
@@ -116,7 +116,7 @@ function receive(worker: Worker, opts: OffThreadOptions): Promise<Loaded> {
  * all at once: the no-data watch's selectors and restore's probe check (both cached per expression).
  */
 function warmCaches(rule: AlertingRuleSpec): void {
-  vectorSelectors(rule.expr)
+  selectorChecks(rule.expr)
   readsProbeSeries(rule.expr)
 }
 

@@ -67,3 +67,12 @@ t.test('probe selectors are counted as instant selectors, for the local probe st
     'named by __name__',
   )
 })
+
+t.test('checks are parsed once per expression and shared, read-only', async t => {
+  const expr = 'rate(cache_test_total{job="api"}[5m]) > 1'
+  const first = selectorChecks(expr)
+  t.equal(selectorChecks(expr), first, 'the same list for the same expression: a reload does not parse again')
+  t.ok(Object.isFrozen(first), 'callers share it, so none may change it')
+  t.not(selectorChecks(`${expr} `), first, 'another expression text is parsed on its own')
+  t.same(selectorChecks(`${expr} `), first)
+})
