@@ -80,20 +80,23 @@ t.test('the heap growth is set before the rules load and again when a reload cha
   t.same(flags, ['--heap-growing-percent=35', '--heap-growing-percent=0'], "0 hands the choice back to V8's heuristics")
 })
 
-t.test("without a setting the heap may grow by what is live, as Go's default GOGC", async t => {
-  const closed = await freePort()
-  const flags: string[] = []
-  const daemon = await Daemon.start(
-    {
-      flags: new Map([
-        ['prometheus-url', [`http://127.0.0.1:${closed}`]],
-        ['listen', ['127.0.0.1:0']],
-      ]),
-      env: {},
-      cwd: process.cwd(),
-    },
-    { version: 'test', logger: logSink().logger, setV8Flags: f => flags.push(f) },
-  )
-  t.teardown(() => daemon.stop())
-  t.same(flags, ['--heap-growing-percent=100'])
-})
+t.test(
+  "without a setting the heap may grow by three quarters of what is live, as Prometheus's default runtime.gogc",
+  async t => {
+    const closed = await freePort()
+    const flags: string[] = []
+    const daemon = await Daemon.start(
+      {
+        flags: new Map([
+          ['prometheus-url', [`http://127.0.0.1:${closed}`]],
+          ['listen', ['127.0.0.1:0']],
+        ]),
+        env: {},
+        cwd: process.cwd(),
+      },
+      { version: 'test', logger: logSink().logger, setV8Flags: f => flags.push(f) },
+    )
+    t.teardown(() => daemon.stop())
+    t.same(flags, ['--heap-growing-percent=75'], "Prometheus's runtime.gogc default")
+  },
+)
