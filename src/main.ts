@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import type { CliIO } from './cli/run.js'
 import { didYouMean } from './cli/suggest.js'
+import { applyYoungGeneration, nodeFlags } from './runtime/heap.js'
 import { VERSION } from './version.js'
 
 // Each command's module is loaded only when it runs: `check` and `--help` need neither fastify nor the
@@ -54,6 +55,9 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
     case 'run':
+      // Before the daemon's modules load: compiling them is the first burst of short-lived objects, enough to grow
+      // the young generation to its largest on a large host, and V8 does not shrink it back (runtime/heap.ts).
+      applyYoungGeneration(nodeFlags(process.execArgv, process.env.NODE_OPTIONS))
       return (await import('./cli/run.js')).runDaemon(rest, io)
     case 'check':
       return (await import('./cli/check.js')).runCheck(rest, io)

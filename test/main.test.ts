@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { ensureBuilt, ROOT } from './fixtures/build.js'
 import { tempDir } from './fixtures/e2e.js'
+import { startRollguardProcess } from './fixtures/rollguard-process.js'
 
 interface Run {
   code: number | null
@@ -183,4 +184,38 @@ t.test('every --help documents its exit status', async t => {
     top.stdout,
     /Exit status: 0 success; 1 invalid input .* or a failure, as promtool;\n2 usage error .*, as prometheus;/,
   )
+})
+
+// The old generation of a large host (a 4 GiB one lets V8 grow the semi-spaces to 16 MiB wherever this runs), and a
+// start-up that makes plenty of short-lived objects (a thousand rules to load): the semi-spaces grow to their
+// largest unless `run` keeps them small. (The test runner preloads a module into every child, which may grow them
+// a little before rollguard's first line runs: hence "a few MiB".)
+t.test('run keeps the young generation small, unless node was given a semi-space size', async t => {
+  const dir = tempDir(t)
+  const rules = join(dir, 'many.rules.yml')
+  const group = (i: number) =>
+    `  - name: service-${i}\n    rules:\n` +
+    ['5xx', 'latency']
+      .map(
+        (what, j) =>
+          `      - alert: High${what}${j}\n        expr: sum(rate(http_requests_total{service="s${i}",code=~"5.."}[5m])) / sum(rate(http_requests_total{service="s${i}"}[5m])) > 0.1\n        for: 2m\n        labels: { severity: page, service: s${i} }\n        annotations: { summary: "{{ $labels.service }} is failing: {{ $value | humanizePercentage }}" }\n`,
+      )
+      .join('')
+  writeFileSync(rules, `groups:\n${Array.from({ length: 500 }, (_, i) => group(i)).join('')}`)
+  const newSpace = async (nodeOptions: string): Promise<number> => {
+    const daemon = await startRollguardProcess(t, {
+      args: ['--rules', rules, '--prometheus-url', 'http://127.0.0.1:9'],
+      env: { NODE_OPTIONS: nodeOptions },
+    })
+    const metrics = await (await fetch(`${daemon.url}/metrics`)).text()
+    await daemon.stop()
+    const size = /^rollguard_nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics)?.[1]
+    t.ok(size, 'the new space size is exported')
+    return Number(size)
+  }
+  const MiB = 1024 * 1024
+  const small = await newSpace('--max-old-space-size=4096')
+  t.ok(small <= 4 * MiB, `a few MiB: 1 MiB semi-spaces as V8 starts them (${small / MiB} MiB)`)
+  const own = await newSpace('--max-old-space-size=4096 --max-semi-space-size=16')
+  t.ok(own >= 16 * MiB, `the operator's --max-semi-space-size is left to V8, which grows them (${own / MiB} MiB)`)
 })
