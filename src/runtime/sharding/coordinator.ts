@@ -22,6 +22,7 @@ import {
   type ShardView,
 } from './fence.js'
 import { MembershipTracker, type MemberLease } from './membership.js'
+import { OwnerCache } from './ownership.js'
 
 /** SHARD_LABEL marks member Leases; its value is the lease prefix, so replicas with the same prefix share. */
 export const SHARD_LABEL = 'rollguard.dev/shard'
@@ -50,6 +51,7 @@ export interface ShardCoordinatorDeps {
 /** ShardCoordinator keeps this replica's member Lease and its view of the members. */
 export class ShardCoordinator {
   readonly #tracker = new MembershipTracker()
+  readonly #owners = new OwnerCache()
   readonly #elector: LeaseElector
   readonly #timings: FenceTimings
   readonly #now: () => number
@@ -111,17 +113,17 @@ export class ShardCoordinator {
 
   /** owns is true when this replica may evaluate now and the group is its own. */
   owns(groupKey: string): boolean {
-    return ownsGroup(this.#view(), this.#timings, groupKey, this.#now())
+    return ownsGroup(this.#view(), this.#timings, groupKey, this.#now(), this.#owners.ownerOf)
   }
 
   /** owner is who evaluates the group in this replica's view ('' while it knows no member). */
   owner(groupKey: string): string {
-    return groupOwner(this.#view(), groupKey)
+    return groupOwner(this.#view(), groupKey, this.#owners.ownerOf)
   }
 
   /** members are the live members in this replica's view. */
   members(): string[] {
-    return liveMembers(this.#view())
+    return [...liveMembers(this.#view())]
   }
 
   /**
@@ -228,7 +230,8 @@ export class ShardCoordinator {
     const now = this.#now()
     m.members.set(liveMembers(view).length)
     m.member.set(mayEvaluate(view, this.#timings, now) ? 1 : 0)
-    m.groupsOwned.set(this.deps.groupKeys().filter(key => ownsGroup(view, this.#timings, key, now)).length)
+    const owners = this.#owners.ownerOf
+    m.groupsOwned.set(this.deps.groupKeys().filter(key => ownsGroup(view, this.#timings, key, now, owners)).length)
   }
 }
 

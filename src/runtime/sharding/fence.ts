@@ -5,7 +5,7 @@
  * the members that owned its groups until now have listed the Leases and seen it. Pure: time is an argument.
  */
 
-import { ownerOf } from './ownership.js'
+import { ownerOf, type OwnerOf } from './ownership.js'
 
 /** ShardView is one member's knowledge at a moment, all times on its own monotonic clock (ms). */
 export interface ShardView {
@@ -44,18 +44,35 @@ export function listedRecently(view: Pick<ShardView, 'listedAt'>, timings: Fence
 }
 
 /** liveMembers are the listed members plus itself while it holds its Lease, sorted and unique. */
-export function liveMembers(view: ShardView): string[] {
-  const members = new Set(view.members)
-  if (view.renewedAt !== undefined) members.add(view.identity)
-  return [...members].sort()
+export function liveMembers(view: ShardView): readonly string[] {
+  const { members, identity } = view
+  // The usual case, asked at every group's every slot: the list already is the answer (no copy).
+  if ((view.renewedAt === undefined || members.includes(identity)) && sortedUnique(members)) return members
+  const live = new Set(members)
+  if (view.renewedAt !== undefined) live.add(identity)
+  return [...live].sort()
 }
 
-/** groupOwner is who evaluates the group in this member's view ('' while it knows no member). */
-export function groupOwner(view: ShardView, groupKey: string): string {
-  return ownerOf(liveMembers(view), groupKey) ?? ''
+function sortedUnique(list: readonly string[]): boolean {
+  for (let i = 1; i < list.length; i++) if (!((list[i - 1] as string) < (list[i] as string))) return false
+  return true
+}
+
+/**
+ * groupOwner is who evaluates the group in this member's view ('' while it knows no member); `owner` may be an
+ * OwnerCache's, which gives the same answers.
+ */
+export function groupOwner(view: ShardView, groupKey: string, owner: OwnerOf = ownerOf): string {
+  return owner(liveMembers(view), groupKey) ?? ''
 }
 
 /** ownsGroup is true when this member may evaluate now and the group is its own. */
-export function ownsGroup(view: ShardView, timings: FenceTimings, groupKey: string, now: number): boolean {
-  return mayEvaluate(view, timings, now) && groupOwner(view, groupKey) === view.identity
+export function ownsGroup(
+  view: ShardView,
+  timings: FenceTimings,
+  groupKey: string,
+  now: number,
+  owner: OwnerOf = ownerOf,
+): boolean {
+  return mayEvaluate(view, timings, now) && groupOwner(view, groupKey, owner) === view.identity
 }

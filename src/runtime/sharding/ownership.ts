@@ -23,6 +23,41 @@ export function ownerOf(
   return best
 }
 
+/** OwnerOf is ownerOf's signature, for a cache to stand in for it. */
+export type OwnerOf = (members: readonly string[], groupKey: string) => string | undefined
+
+/**
+ * OwnerCache answers ownerOf for one list of members at a time. Every group asks at each of its slots, on every
+ * replica, and the members change only when one joins or leaves: each group's owner is hashed once per list.
+ */
+export class OwnerCache {
+  #members: readonly string[] = []
+  readonly #owners = new Map<string, string | undefined>()
+
+  /** ownerOf is ownerOf(members, groupKey), remembered until the members differ. */
+  readonly ownerOf: OwnerOf = (members, groupKey) => {
+    if (!sameList(members, this.#members)) {
+      this.#members = [...members]
+      this.#owners.clear()
+    }
+    if (this.#owners.has(groupKey)) return this.#owners.get(groupKey)
+    const owner = ownerOf(members, groupKey)
+    // Bounded: reloads that rename groups leave keys no one asks about any more.
+    if (this.#owners.size >= MAX_CACHED_OWNERS) this.#owners.clear()
+    this.#owners.set(groupKey, owner)
+    return owner
+  }
+}
+
+const MAX_CACHED_OWNERS = 100_000
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 /** assignOwners maps every group key to its owner; empty when there are no members. */
 export function assignOwners(members: readonly string[], groupKeys: readonly string[]): Map<string, string> {
   const owners = new Map<string, string>()

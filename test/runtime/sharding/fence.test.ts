@@ -1,6 +1,6 @@
 import t from 'tap'
 import { groupOwner, liveMembers, mayEvaluate, ownsGroup, type ShardView } from '../../../src/runtime/sharding/fence.js'
-import { ownerOf } from '../../../src/runtime/sharding/ownership.js'
+import { OwnerCache, ownerOf } from '../../../src/runtime/sharding/ownership.js'
 
 const timings = { renewDeadlineMs: 10_000, settleMs: 4_000 }
 const view = (over: Partial<ShardView> = {}): ShardView => ({
@@ -37,6 +37,9 @@ t.test('the live members include itself only while it holds its Lease', async t 
   t.same(liveMembers(view({ members: ['r-1'] })), ['r-0', 'r-1'])
   t.same(liveMembers(view({ members: ['r-1'], renewedAt: undefined })), ['r-1'])
   t.same(liveMembers(view({ members: ['r-1', 'r-0', 'r-1'] })), ['r-0', 'r-1'])
+  t.same(liveMembers(view({ members: ['r-1', 'r-0'] })), ['r-0', 'r-1'], 'sorted')
+  const listed = ['r-0', 'r-1']
+  t.equal(liveMembers(view({ members: listed })), listed, 'a sorted list that holds itself is the answer, not a copy')
 })
 
 t.test('owners follow rendezvous hashing over the live members', async t => {
@@ -55,4 +58,15 @@ t.test('owners follow rendezvous hashing over the live members', async t => {
     'fenced: owns nothing',
   )
   t.equal(groupOwner(view({ members: [], renewedAt: undefined }), 'f.yml;g0'), '', 'no member known')
+  const cache = new OwnerCache()
+  t.same(
+    keys.map(k => ownsGroup(v, timings, k, 20_000, cache.ownerOf)),
+    keys.map(k => ownsGroup(v, timings, k, 20_000)),
+    'the same answers through an owner cache',
+  )
+  t.same(
+    keys.map(k => groupOwner(view({ members: ['r-1'] }), k, cache.ownerOf)),
+    keys.map(k => ownerOf(['r-0', 'r-1'], k)),
+    'itself added to a list that misses it',
+  )
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { assignOwners, ownerOf, rendezvousWeight } from '../../../src/runtime/sharding/ownership.js'
+import { assignOwners, OwnerCache, ownerOf, rendezvousWeight } from '../../../src/runtime/sharding/ownership.js'
 
 const groups = Array.from({ length: 4000 }, (_, i) => `rules/team-${i % 40}.yml;service-${i}`)
 
@@ -75,4 +75,42 @@ t.test('ties go to the smaller name whatever the order', async t => {
   t.equal(ownerOf(['b', 'a', 'c'], 'g', flat), 'a')
   t.equal(ownerOf(['c', 'b', 'a'], 'g', flat), 'a')
   t.equal(ownerOf(['a', 'b'], 'g', flat), 'a')
+})
+
+t.test('the owner cache answers as ownerOf, hashing each group once per list of members', async t => {
+  const cache = new OwnerCache()
+  let hashed = 0
+  const counting = new Proxy(ownerOf, {
+    apply: (f, self, args: Parameters<typeof ownerOf>) => {
+      hashed++
+      return Reflect.apply(f, self, args)
+    },
+  })
+  const keys = groups.slice(0, 200)
+  const three = ['r-0', 'r-1', 'r-2']
+  for (const key of keys) t.equal(cache.ownerOf(three, key), counting(three, key))
+  hashed = 0
+  // The same members in another array (each list of the Leases makes a new one): answered from the cache.
+  const answers = keys.map(key => cache.ownerOf([...three], key))
+  t.same(
+    answers,
+    keys.map(key => ownerOf(three, key)),
+  )
+  t.equal(hashed, 0)
+  // A member leaves: every answer follows the new list, none is kept from the old one.
+  const two = ['r-0', 'r-2']
+  t.same(
+    keys.map(key => cache.ownerOf(two, key)),
+    keys.map(key => ownerOf(two, key)),
+  )
+  t.ok(
+    keys.some(key => ownerOf(three, key) === 'r-1'),
+    'the leaving member owned some of them',
+  )
+  t.same(
+    keys.map(key => cache.ownerOf(three, key)),
+    keys.map(key => ownerOf(three, key)),
+    'and back',
+  )
+  t.equal(cache.ownerOf([], keys[0] as string), undefined, 'no members: no owner')
 })
