@@ -22,10 +22,10 @@ export function applyHeapGrowth(percent: number, setFlags: (flags: string) => vo
 
 /**
  * V8 sizes its young generation from the heap limit, itself from the memory the process sees: 1 MiB semi-spaces in
- * the shipped pod's 512 MiB limit, up to 16 MiB on a host without a limit, where 4,000 rules then held ~40 MiB more
- * at the same CPU (docs/configuration.md#memory). Not growing the semi-spaces past V8's initial 1 MiB keeps the
- * footprint the same in and out of a container. V8 reads this flag whenever it would grow them, so it works set at
- * run time, unlike --max-semi-space-size, which V8 reads once at start.
+ * the shipped pod's 512 MiB limit, up to 16 MiB on a host without a limit, where 4,000 rules then peaked ~40 MiB
+ * higher for a few percent less CPU (docs/configuration.md#memory). Not growing the semi-spaces past V8's initial
+ * 1 MiB keeps the footprint the same in and out of a container. V8 reads this flag whenever it would grow them, so
+ * it works set at run time, unlike --max-semi-space-size, which V8 reads once at start.
  */
 export const SMALL_YOUNG_GENERATION_FLAG = '--semi-space-growth-factor=1'
 
