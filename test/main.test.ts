@@ -6,6 +6,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
+import { realisticRules } from './fixtures/big-yaml.js'
 import { ensureBuilt, ROOT } from './fixtures/build.js'
 import { tempDir } from './fixtures/e2e.js'
 import { startRollguardProcess } from './fixtures/rollguard-process.js'
@@ -187,21 +188,13 @@ t.test('every --help documents its exit status', async t => {
 })
 
 // The old generation of a large host (a 4 GiB one lets V8 grow the semi-spaces to 16 MiB wherever this runs), and a
-// start-up that makes plenty of short-lived objects (a thousand rules to load): the semi-spaces grow to their
+// start-up that makes plenty of short-lived objects (about a thousand rules to load): the semi-spaces grow to their
 // largest unless `run` keeps them small. (The test runner preloads a module into every child, which may grow them
 // a little before rollguard's first line runs: hence "a few MiB".)
 t.test('run keeps the young generation small, unless node was given a semi-space size', async t => {
   const dir = tempDir(t)
   const rules = join(dir, 'many.rules.yml')
-  const group = (i: number) =>
-    `  - name: service-${i}\n    rules:\n` +
-    ['5xx', 'latency']
-      .map(
-        (what, j) =>
-          `      - alert: High${what}${j}\n        expr: sum(rate(http_requests_total{service="s${i}",code=~"5.."}[5m])) / sum(rate(http_requests_total{service="s${i}"}[5m])) > 0.1\n        for: 2m\n        labels: { severity: page, service: s${i} }\n        annotations: { summary: "{{ $labels.service }} is failing: {{ $value | humanizePercentage }}" }\n`,
-      )
-      .join('')
-  writeFileSync(rules, `groups:\n${Array.from({ length: 500 }, (_, i) => group(i)).join('')}`)
+  writeFileSync(rules, realisticRules(750_000))
   const newSpace = async (nodeOptions: string): Promise<number> => {
     const daemon = await startRollguardProcess(t, {
       args: ['--rules', rules, '--prometheus-url', 'http://127.0.0.1:9'],

@@ -121,11 +121,6 @@ export class ShardCoordinator {
     return groupOwner(this.#view(), groupKey, this.#owners.ownerOf)
   }
 
-  /** members are the live members in this replica's view. */
-  members(): string[] {
-    return [...liveMembers(this.#view())]
-  }
-
   /**
    * stop ends the Lease renewals and the listing; with release (the default) the Lease is given up so the others
    * take the groups over at their next list, without it they wait for it to expire (as after a crash).
