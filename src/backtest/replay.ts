@@ -170,9 +170,9 @@ async function fetchAnswers(
 }
 
 /** Limiter runs at most n functions at once; the others wait in the order they were submitted. */
-type Limiter = <T>(fn: () => Promise<T>) => Promise<T>
+export type Limiter = <T>(fn: () => Promise<T>) => Promise<T>
 
-function limiter(n: number): Limiter {
+export function limiter(n: number): Limiter {
   let active = 0
   const waiting: Array<() => void> = []
   return async fn => {
