@@ -97,6 +97,6 @@ t.test(
       { version: 'test', logger: logSink().logger, setV8Flags: f => flags.push(f) },
     )
     t.teardown(() => daemon.stop())
-    t.same(flags, ['--heap-growing-percent=75'], "Prometheus's runtime.gogc default")
+    t.same(flags, ['--heap-growing-percent=50'], 'the default heap growth')
   },
 )
