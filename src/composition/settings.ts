@@ -122,6 +122,7 @@ export function restoreSettings(config: Config): Omit<RestoreSettings, 'rangeQue
     externalURL: externalURL(config),
     maxConcurrentQueries: doc.rules.max_concurrent_queries,
     windowMs: doc.rules.restore_window,
+    groupsAtOnce: doc.rules.max_concurrent_restores,
   }
 }
 

@@ -153,6 +153,13 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     '1h',
   ),
   opt(
+    'restore-concurrency',
+    'rules.max_concurrent_restores',
+    'int',
+    'Rule groups restoring their alert state at once, daemon-wide; the others wait their turn within their deadline, max(prometheus.timeout, 2 intervals). Raise it for a datasource that answers many range queries at once but each slowly.',
+    '16',
+  ),
+  opt(
     'no-data-check-interval',
     'rules.no_data_check_interval',
     'duration',

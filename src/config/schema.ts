@@ -119,6 +119,8 @@ export const ConfigDocument = z.strictObject({
       query_coalescing: z.boolean().default(true),
       // How far back alert state is reconstructed at start (0: never): the longest for + keep_firing_for it covers.
       restore_window: Duration.default(3_600_000),
+      // Groups restoring at once, daemon-wide: a start with thousands of groups queues them (src/runtime/restore-hook.ts).
+      max_concurrent_restores: z.number().int().min(1).max(1024).default(16),
       // The no-data watch (src/nodata): how often each rule selector's series are counted (0s: never), and how long
       // none of a rule's selectors may match before the rule is flagged as "no data".
       no_data_check_interval: Duration.default(60_000),

@@ -25,6 +25,8 @@ export interface RestoreSettings {
   readonly externalURL: string
   readonly maxConcurrentQueries: number
   readonly windowMs: number
+  /** rules.max_concurrent_restores: groups restoring at once, daemon-wide (see restoreHook). */
+  readonly groupsAtOnce: number
 }
 
 /** RestoreHookDeps connect the hook to the daemon. */
@@ -37,27 +39,25 @@ export interface RestoreHookDeps {
 }
 
 /**
- * RESTORE_GROUPS_AT_ONCE bounds the groups restoring at the same time, daemon-wide. At start every group restores
- * within its first interval: 1,000 groups put 4,000 range queries on the datasource in 5 s, more than a small
- * Prometheus answers in that time, and each group waiting on its answers held its replay meanwhile (the live heap
- * grew by a quarter, the peak RSS by ~14 MiB at 4,000 rules). Queued groups hold nothing; the datasource, busy
- * either way, answers about as fast (docs/benchmarks.md).
+ * restoreHook builds the manager's `restore`; it never throws (a failed restore starts the group fresh).
+ *
+ * At most settings.groupsAtOnce groups restore at the same time, daemon-wide. At start every group restores within
+ * its first interval: 1,000 groups put 4,000 range queries on the datasource in 5 s, more than a small Prometheus
+ * answers in that time, and each group waiting on its answers held its replay meanwhile (the peak RSS of 4,000 rules
+ * was ~15 MiB higher). Queued groups hold nothing; the datasource, busy either way, answers about as fast
+ * (docs/benchmarks.md). A changed bound applies to the restores that start after the reload.
  */
-export const RESTORE_GROUPS_AT_ONCE = 16
-
-/** restoreHook builds the manager's `restore`; it never throws (a failed restore starts the group fresh). */
-export function restoreHook(
-  deps: RestoreHookDeps,
-  groupsAtOnce = RESTORE_GROUPS_AT_ONCE,
-): (group: GroupState, firstLiveSlot: number) => Promise<void> {
-  const queue = limiter(groupsAtOnce)
+export function restoreHook(deps: RestoreHookDeps): (group: GroupState, firstLiveSlot: number) => Promise<void> {
+  let queue = { size: 0, run: limiter(1) }
   return async (group, firstLiveSlot) => {
     const settings = deps.settings()
     const key = groupKey(group.spec)
+    if (queue.size !== settings.groupsAtOnce)
+      queue = { size: settings.groupsAtOnce, run: limiter(settings.groupsAtOnce) }
     // Bounded, the wait in the queue included: a slow or broken datasource delays readiness at most this long, then
     // the group starts fresh.
     const signal = AbortSignal.timeout(Math.max(settings.timeoutMs, 2 * group.intervalMs))
-    const outcome = await queue(async (): Promise<RestoreOutcome> =>
+    const outcome = await queue.run(async (): Promise<RestoreOutcome> =>
       signal.aborted
         ? { kind: 'failed', error: `did not start in time (${String(signal.reason ?? 'aborted')})` }
         : restoreGroup(group, firstLiveSlot, {
