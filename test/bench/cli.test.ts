@@ -23,6 +23,7 @@ const OPTION: Record<string, string> = {
   'scale.mjs': '--rollguard-node-args',
   'sharding.mjs': '--replicas',
   'soak.mjs': '--snapshot-at',
+  'status-history.mjs': '--minutes',
   'synthetic-target.mjs': '--flap-slots',
   'webhook.mjs': '--connections',
 }
@@ -57,6 +58,8 @@ const BAD_VALUES: Array<[script: string, args: string[], mentions: string]> = [
   ['heap-growth.mjs', ['--layout', 'idle'], 'layout idle'],
   ['heap-growth.mjs', ['--measure', '5m'], '--measure'],
   ['heap-growth.mjs', ['--deployments', '0'], '--deployments'],
+  ['status-history.mjs', ['--minutes', '0'], '--minutes'],
+  ['status-history.mjs', ['--groups', 'x'], '--groups'],
 ]
 
 function run(script: string, args: readonly string[]): Promise<Run> {

@@ -218,3 +218,41 @@ t.test(
     t.equal(history.tracked, 14, 'and counted')
   },
 )
+
+t.test('frame times stay exact over weeks of evaluations and after a rule returns a month later', async t => {
+  const DAY = 86_400_000
+  const history = new SeriesHistory({ windowMs: 2 * 3600_000, maxFrames: 4 })
+  const specs = new Map<string, object>()
+  const start = 1_767_225_600_000
+  const framesAt = (at: number) => {
+    const group = snapshot(at, ['a'], () => new Map(), specs)
+    return (history.get(group, group.rules[0] as never)?.frames ?? []).map(f => [f.t, f.error])
+  }
+  // Hourly for 40 days: past the ~24.8 days a frame's 32-bit offset reaches, so its base moves while frames are kept.
+  let at = start
+  for (let i = 0; i < 40 * 24; i++, at = start + i * 3600_000) {
+    history.record(
+      snapshot(at, ['a'], () => new Map(), specs),
+      evaluation([i % 7 === 0]),
+    )
+    if (i < 590 || i > 600) continue
+    const want = [at - 2 * 3600_000, at - 3600_000, at].filter(x => x > at - 2 * 3600_000 && x >= start)
+    t.same(
+      framesAt(at).map(f => f[0]),
+      want,
+      `hour ${i}: the frames of the last two hours, to the millisecond`,
+    )
+  }
+  const last = start + (40 * 24 - 1) * 3600_000
+  t.same(framesAt(last), [
+    [last - 3600_000, (40 * 24 - 2) % 7 === 0],
+    [last, (40 * 24 - 1) % 7 === 0],
+  ])
+  // Not evaluated for a month, then again: the old frame is far outside the window and goes.
+  const later = last + 30 * DAY
+  history.record(
+    snapshot(later, ['a'], () => new Map(), specs),
+    evaluation([true]),
+  )
+  t.same(framesAt(later), [[later, true]])
+})

@@ -48,14 +48,20 @@ const NO_VALUES: ReadonlyMap<string, number> = new Map()
 const NO_LABELS: ReadonlyMap<string, Labels> = new Map()
 
 /**
- * RuleFrames is one rule's frames as columns in a ring: times and error flags in typed arrays, the values only of
- * the frames that have any. With 4,000 rules evaluated every 5 s a window holds 720,000 frames; as one object each
- * they took ~51 MiB of heap that lived 15 minutes, so every one of them was promoted and later collected from the
- * old generation (what made the daemon's heap grow with the rule count). Here a rule costs ~0.8 KiB (3.1 MiB for 4,000).
+ * RuleFrames is one rule's frames as columns in a ring: times in a typed array, error flags and values only where
+ * there are any. With 4,000 rules evaluated every 5 s a window holds 720,000 frames; as one object each they took
+ * ~51 MiB of heap that lived 15 minutes, so every one of them was promoted and later collected from the old
+ * generation (what made the daemon's heap grow with the rule count). Times are whole milliseconds kept as 32-bit
+ * offsets from a base (as 64-bit floats they held 5.8 MiB of 4,000 rules' full windows, now 2.9); the error flags'
+ * array is made at the rule's first failure: most rules never fail, and a second typed array for each held ~1.2 MiB
+ * of 4,000 rules' heap (each brings a buffer object and a native store).
  */
 class RuleFrames {
-  #times: Float64Array
-  #errors: Uint8Array
+  /** Frame times in ms, as offsets from #base (evaluation times are whole milliseconds). */
+  #times: Int32Array
+  #base = 0
+  /** 1 at the slot of a failed frame; made at the rule's first failure, then kept the size of #times. */
+  #errors: Uint8Array | undefined
   /** The most frames a window holds (one per bucket, plus the newest's): the ring never grows past it. */
   readonly #maxFrames: number
   /**
@@ -76,8 +82,7 @@ class RuleFrames {
 
   constructor(maxFrames: number) {
     this.#maxFrames = maxFrames
-    this.#times = new Float64Array(Math.min(INITIAL_CAPACITY, maxFrames))
-    this.#errors = new Uint8Array(this.#times.length)
+    this.#times = new Int32Array(Math.min(INITIAL_CAPACITY, maxFrames))
   }
 
   get size(): number {
@@ -109,14 +114,15 @@ class RuleFrames {
     if (this.size > 0 && Math.floor(this.#time(newest) / bucketMs) === Math.floor(t / bucketMs)) {
       // Same bucket: the frame starts at the bucket's first evaluation; a series present at either evaluation is
       // shown (latest value); an error only if both failed.
-      const i = this.#slot(newest)
-      this.#errors[i] = this.#errors[i] === 1 && error ? 1 : 0
+      if (!error && this.#errors !== undefined) this.#errors[this.#slot(newest)] = 0
       if (values.size > 0) {
         const before = this.#values?.get(newest)
         this.#keep(newest, before === undefined ? values : new Map([...before, ...values]))
       }
       return
     }
+    if (this.size === 0) this.#base = t
+    else if (!isOffset(t - this.#base)) this.#rebase(t)
     if (this.size === this.#times.length) {
       if (this.#times.length < this.#maxFrames) this.#grow()
       // Full only when evaluation times went backwards across buckets; the oldest frame gives way.
@@ -124,8 +130,9 @@ class RuleFrames {
     }
     const seq = this.#next++
     const i = this.#slot(seq)
-    this.#times[i] = t
-    this.#errors[i] = error ? 1 : 0
+    this.#times[i] = t - this.#base
+    if (error) (this.#errors ??= new Uint8Array(this.#times.length))[i] = 1
+    else if (this.#errors !== undefined) this.#errors[i] = 0
     if (values.size > 0) this.#keep(seq, values)
   }
 
@@ -162,8 +169,8 @@ class RuleFrames {
     for (let seq = this.#head; seq < this.#next; seq++) {
       const i = this.#slot(seq)
       out[seq - this.#head] = {
-        t: this.#times[i] as number,
-        error: this.#errors[i] === 1,
+        t: this.#base + (this.#times[i] as number),
+        error: this.#errors?.[i] === 1,
         values: this.#values?.get(seq) ?? NO_VALUES,
       }
     }
@@ -176,7 +183,7 @@ class RuleFrames {
   }
 
   #time(seq: number): number {
-    return this.#times[this.#slot(seq)] as number
+    return this.#base + (this.#times[this.#slot(seq)] as number)
   }
 
   #slot(seq: number): number {
@@ -185,15 +192,36 @@ class RuleFrames {
 
   /** #grow doubles the ring, keeping every frame at the slot its sequence number maps to in the new size. */
   #grow(): void {
-    const times = new Float64Array(Math.min(this.#times.length * 2, this.#maxFrames))
-    const errors = new Uint8Array(times.length)
+    const times = new Int32Array(Math.min(this.#times.length * 2, this.#maxFrames))
+    const errors = this.#errors === undefined ? undefined : new Uint8Array(times.length)
     for (let seq = this.#head; seq < this.#next; seq++) {
-      times[seq % times.length] = this.#time(seq)
-      errors[seq % times.length] = this.#errors[this.#slot(seq)] as number
+      times[seq % times.length] = this.#time(seq) - this.#base
+      if (errors !== undefined) errors[seq % times.length] = this.#errors?.[this.#slot(seq)] ?? 0
     }
     this.#times = times
     this.#errors = errors
   }
+
+  /**
+   * #rebase moves #base to t, a time more than the offsets' range (~24.8 days) from it: a rule evaluated again after
+   * so long, or a clock set far back. A frame that would fall out of range is weeks from t, far outside the window:
+   * it goes, with every frame older than it.
+   */
+  #rebase(t: number): void {
+    let keepFrom = this.#head
+    for (let seq = this.#head; seq < this.#next; seq++) if (!isOffset(this.#time(seq) - t)) keepFrom = seq + 1
+    while (this.#head < keepFrom) this.#dropOldest()
+    for (let seq = this.#head; seq < this.#next; seq++) {
+      const i = this.#slot(seq)
+      this.#times[i] = this.#base + (this.#times[i] as number) - t
+    }
+    this.#base = t
+  }
+}
+
+/** isOffset says whether a time difference in ms fits the 32-bit offsets frames are kept as. */
+function isOffset(ms: number): boolean {
+  return ms >= -0x8000_0000 && ms <= 0x7fff_ffff
 }
 
 /** INITIAL_CAPACITY frames per rule; a rule evaluated every bucket grows its ring to the window's frames. */
