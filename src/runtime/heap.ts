@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8'
  * Left to V8 (0), a busy heap grows by a factor of up to 4 over what is live: 4,000 rules every 5 s peaked at
  * 373-379 MiB against 254-256 MiB at 100. Side by side on the same 4,000 rules, 50 used 3 % more CPU than 75
  * (Prometheus's own runtime.gogc default) for a peak ~5 MiB lower, and ~8 MiB lower run alone; for a watcher that
- * stays beside every Prometheus, memory is the scarcer of the two (rollguard's CPU at 4,000 rules is about 0.65x
+ * stays beside every Prometheus, memory is the scarcer of the two (rollguard's CPU at 4,000 rules is 0.6-0.7x
  * vmalert's). The grouped layout, whose heap is small, measures the same at any setting (December 2026;
  * docs/configuration.md#memory).
  */
