@@ -57,7 +57,7 @@ t.test('each section rebuilds only its own component', async t => {
     ['webhook added', `${BASE}webhook:\n  insecure_no_auth: true\n`, { webhook: true }],
     ['the listen address', `${BASE}web:\n  listen_address: 127.0.0.1:9999\n`, { restartOnly: ['web.listen_address'] }],
     ['kubernetes', `${BASE}kubernetes:\n  request_timeout: 5s\n`, { restartOnly: ['kubernetes'] }],
-    ['runtime.heap_growth_percent', `${BASE}runtime:\n  heap_growth_percent: 50\n`, { heapGrowth: true }],
+    ['runtime.heap_growth_percent', `${BASE}runtime:\n  heap_growth_percent: 100\n`, { heapGrowth: true }],
   ]
   for (const [what, yaml, expected] of cases) {
     const next = await loaded(t, yaml)
