@@ -5,7 +5,7 @@
 
 import type { Logger } from 'pino'
 import { restoreGroup, type RestoreOutcome } from '../backtest/restore.js'
-import { limiter, type RangeQueryFn } from '../backtest/replay.js'
+import { limiter, type Limiter, type RangeQueryFn } from '../backtest/replay.js'
 import type { GroupState } from '../engine/group.js'
 import { snapshotGroup, type GroupSnapshot } from '../engine/snapshot.js'
 import type { Labels } from '../engine/types.js'
@@ -48,11 +48,11 @@ export interface RestoreHookDeps {
  * (docs/benchmarks.md). A changed bound applies to the restores that start after the reload.
  */
 export function restoreHook(deps: RestoreHookDeps): (group: GroupState, firstLiveSlot: number) => Promise<void> {
-  let queue = { size: 0, run: limiter(1) }
+  let queue: { readonly size: number; readonly run: Limiter } | undefined
   return async (group, firstLiveSlot) => {
     const settings = deps.settings()
     const key = groupKey(group.spec)
-    if (queue.size !== settings.groupsAtOnce)
+    if (queue?.size !== settings.groupsAtOnce)
       queue = { size: settings.groupsAtOnce, run: limiter(settings.groupsAtOnce) }
     // Bounded, the wait in the queue included: a slow or broken datasource delays readiness at most this long, then
     // the group starts fresh.
