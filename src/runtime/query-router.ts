@@ -1,5 +1,5 @@
 import type { QueryFn } from '../engine/ports.js'
-import { compileLocalQuery, isLocalExpression, type LocalQuery } from '../sources/local-query.js'
+import { compileLocalQuery, isLocalExpression, mayNameProbeMetric, type LocalQuery } from '../sources/local-query.js'
 import type { ProbeStore } from '../sources/probe-store.js'
 
 /**
@@ -11,11 +11,14 @@ export const MAX_CLASSIFIED = 20_000
 
 /**
  * createQueryRouter answers rollguard_probe_* expressions from the local probe store (health checks must not
- * depend on Prometheus being up) and everything else from Prometheus. Expressions are classified once (bounded).
+ * depend on Prometheus being up) and everything else from Prometheus. Expressions that may name a probe metric are
+ * classified once (bounded).
  */
 export function createQueryRouter(remote: () => QueryFn, store: ProbeStore, maxClassified = MAX_CLASSIFIED): QueryFn {
   const compiled = new Map<string, LocalQuery | Error | null>()
   const classify = (expr: string): LocalQuery | Error | null => {
+    // Most expressions cannot name a probe metric: those go out without being parsed or remembered.
+    if (!mayNameProbeMetric(expr)) return null
     let entry = compiled.get(expr)
     if (entry === undefined) {
       try {

@@ -24,8 +24,18 @@ type Value = { readonly kind: 'scalar'; readonly value: number } | { readonly ki
 export const PROBE_METRIC_PREFIX = 'rollguard_probe_'
 const LOCAL_PREFIX = PROBE_METRIC_PREFIX
 
+/**
+ * mayNameProbeMetric is false when expr cannot name a rollguard_probe_* metric, without parsing it: the prefix is not
+ * in its text and no escape sequence (`\x5f`) could spell it in a string. Nearly every rule's expression is such, and
+ * callers need not parse or remember it.
+ */
+export function mayNameProbeMetric(expr: string): boolean {
+  return expr.includes(LOCAL_PREFIX) || expr.includes('\\')
+}
+
 /** isLocalExpression is true iff every metric the expression references is a rollguard_probe_* metric. */
 export function isLocalExpression(expr: string): boolean {
+  if (!mayNameProbeMetric(expr)) return false
   const all: (string | undefined)[] = []
   parser.parse(expr).iterate({
     enter: ref => {
@@ -44,6 +54,7 @@ export function isLocalExpression(expr: string): boolean {
  * probe and Prometheus series): its data lives only in this process, with no history in Prometheus.
  */
 export function readsProbeSeries(expr: string): boolean {
+  if (!mayNameProbeMetric(expr)) return false
   let reads = probeReaders.get(expr)
   if (reads === undefined) {
     try {
@@ -57,7 +68,8 @@ export function readsProbeSeries(expr: string): boolean {
   return reads
 }
 
-// Asked for every rule of every group a reload starts (restore): kept per expression, bounded, as parsing is the cost.
+// Asked for every rule of every group a reload starts (restore): kept per expression that may name a probe metric,
+// bounded, as parsing is the cost.
 const probeReaders = new Map<string, boolean>()
 const PROBE_READERS_LIMIT = 50_000
 

@@ -30,3 +30,18 @@ t.test(
     await t.rejects(query('rollguard_probe_success + up', 0), /mixes/)
   },
 )
+
+t.test('a probe metric spelt with an escape is answered locally too', async t => {
+  const remote: string[] = []
+  const query = createQueryRouter(
+    () => async expr => {
+      remote.push(expr)
+      return { samples: [], warnings: [] }
+    },
+    new ProbeStore(),
+  )
+  const escaped = String.raw`{__name__="rollguard\x5fprobe_success"} == 0`
+  t.same((await query(escaped, 0)).samples, [])
+  t.same((await query('up == 0', 0)).samples, [])
+  t.same(remote, ['up == 0'], 'only the Prometheus expression went out')
+})

@@ -1,6 +1,12 @@
 import t from 'tap'
 import type { Sample } from '../../src/engine/types.js'
-import { compileLocalQuery, isLocalExpression, LocalQueryError } from '../../src/sources/local-query.js'
+import {
+  compileLocalQuery,
+  isLocalExpression,
+  LocalQueryError,
+  mayNameProbeMetric,
+  readsProbeSeries,
+} from '../../src/sources/local-query.js'
 import { parseNumber } from '../../src/sources/local-query-ops.js'
 import { unquote } from '../../src/rules/promql.js'
 import { ProbeStore } from '../../src/sources/probe-store.js'
@@ -185,6 +191,45 @@ t.test('isLocalExpression', async t => {
   t.equal(isLocalExpression(`{__name__=~"rollguard_probe_.*"}`), false, 'no static name: left to Prometheus')
   t.throws(() => isLocalExpression(`${SUCCESS} and up`), /mixes rollguard_probe_\* metrics with Prometheus metrics/)
   t.throws(() => isLocalExpression(`${SUCCESS} unless {job="x"}`), LocalQueryError)
+})
+
+t.test('an escape in a string can spell a probe metric: the quick check lets it through to the parser', async t => {
+  const escaped = String.raw`{__name__="rollguard\x5fprobe_success"} == 0`
+  t.equal(unquote(String.raw`"rollguard\x5fprobe_success"`), SUCCESS, 'the escape spells the name')
+  t.equal(mayNameProbeMetric(escaped), true)
+  t.equal(isLocalExpression(escaped), true)
+  t.equal(readsProbeSeries(escaped), true)
+  t.same(compileLocalQuery(escaped).evaluate(new ProbeStore(), 0), [], 'and it compiles as a probe expression')
+  t.throws(() => isLocalExpression(String.raw`{__name__="rollguard\x5fprobe_success"} and up`), /mixes/)
+})
+
+t.test('the quick check never says "cannot" of an expression that names a probe metric', async t => {
+  const expressions = [
+    `${SUCCESS} == 0`,
+    `{__name__="${SUCCESS}"}`,
+    `{__name__=\`${SUCCESS}\`}`,
+    `{"${SUCCESS}"}`,
+    `sum by (target) (${SUCCESS}) < 1`,
+    `{__name__=~"rollguard_probe_.*"}`,
+    `${SUCCESS} and up`,
+    'up == 0',
+    'vector(1)',
+    'rate(http_requests_total{code=~"5.."}[5m]) > 0.1',
+    'absent(up{job="x"})',
+    'rollguard_probe',
+    'sum(',
+  ]
+  for (const expr of expressions) {
+    let local: boolean | 'mixed'
+    try {
+      local = isLocalExpression(expr)
+    } catch {
+      local = 'mixed'
+    }
+    if (local !== false) t.equal(mayNameProbeMetric(expr), true, expr)
+    else t.equal(readsProbeSeries(expr), false, expr)
+    if (!mayNameProbeMetric(expr)) t.equal(local, false, `${expr}: not local`)
+  }
 })
 
 t.test('literals', async t => {
