@@ -4,8 +4,9 @@
  * at a time with a bounded queue, and verdicts are remembered under a digest of user, hash and password.
  */
 import { createHash, randomBytes } from 'node:crypto'
+import type bcryptjs from 'bcryptjs'
 
-type Bcrypt = typeof import('bcryptjs').default
+type Bcrypt = typeof bcryptjs
 let bcryptModule: Promise<Bcrypt> | undefined
 
 /** bcrypt is loaded at the first comparison: without basic_auth_users it would cost every daemon ~0.7 MB of heap. */
