@@ -256,3 +256,32 @@ t.test('frame times stay exact over weeks of evaluations and after a rule return
   )
   t.same(framesAt(later), [[later, true]])
 })
+
+t.test('a ring that grows after its oldest frames went keeps every frame and error flag in place', async t => {
+  // Evaluated every 8 buckets, the rule keeps ~5 frames while older ones leave the window (the ring's start moves
+  // past 16), with its error flags made at an early failure; then every bucket, so the ring of 16 grows: every frame
+  // must move to the slot of its sequence number in the larger ring, error flags included.
+  const windowMs = 200_000
+  const history = new SeriesHistory({ windowMs, maxFrames: 40 })
+  const specs = new Map<string, object>()
+  const start = 1_767_225_600_000
+  const written: [number, boolean][] = []
+  const record = (at: number, error: boolean) => {
+    history.record(
+      snapshot(at, ['a'], () => new Map(), specs),
+      evaluation([error]),
+    )
+    written.push([at, error])
+  }
+  for (let i = 0; i < 20; i++) record(start + i * 40_000, i === 2)
+  const sparseEnd = start + 19 * 40_000
+  for (let j = 1; j <= 25; j++) record(sparseEnd + j * 5_000, j % 3 === 0)
+  const end = sparseEnd + 25 * 5_000
+  const group = snapshot(end, ['a'], () => new Map(), specs)
+  const frames = history.get(group, group.rules[0] as never)?.frames ?? []
+  t.same(
+    frames.map(f => [f.t, f.error]),
+    written.filter(([at]) => at > end - windowMs),
+    'the frames of the window, in order, each with its own error flag',
+  )
+})
