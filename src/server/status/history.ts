@@ -192,14 +192,15 @@ class RuleFrames {
 
   /** #grow doubles the ring, keeping every frame at the slot its sequence number maps to in the new size. */
   #grow(): void {
-    const times = new Int32Array(Math.min(this.#times.length * 2, this.#maxFrames))
-    const errors = this.#errors === undefined ? undefined : new Uint8Array(times.length)
-    for (let seq = this.#head; seq < this.#next; seq++) {
-      times[seq % times.length] = this.#time(seq) - this.#base
-      if (errors !== undefined) errors[seq % times.length] = this.#errors?.[this.#slot(seq)] ?? 0
-    }
-    this.#times = times
-    this.#errors = errors
+    const size = Math.min(this.#times.length * 2, this.#maxFrames)
+    this.#times = this.#moved(this.#times, new Int32Array(size))
+    if (this.#errors !== undefined) this.#errors = this.#moved(this.#errors, new Uint8Array(size))
+  }
+
+  /** #moved copies the live frames' column from a ring into a larger one, each to its sequence number's slot there. */
+  #moved<T extends Int32Array | Uint8Array>(from: T, to: T): T {
+    for (let seq = this.#head; seq < this.#next; seq++) to[seq % to.length] = from[seq % from.length] as number
+    return to
   }
 
   /**
