@@ -50,6 +50,24 @@ export interface ServerDeps {
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const
 
+/** NO_ROUTE_SCHEMAS is why a route with a JSON schema fails to register. */
+export const NO_ROUTE_SCHEMAS =
+  'rollguard routes declare no JSON schemas: check requests with zod or by hand, as the other routes do'
+
+/**
+ * No route declares a JSON schema (requests are checked with zod or by hand, with messages that name the field), so
+ * fastify need not load its default compilers, ajv and fast-json-stringify: ~100 modules and 1–3 MiB resident in
+ * every daemon. fastify builds a compiler only for a route with a schema; one added later fails to register.
+ */
+const NO_SCHEMA_COMPILERS = {
+  buildValidator: () => () => {
+    throw new Error(NO_ROUTE_SCHEMAS)
+  },
+  buildSerializer: () => () => {
+    throw new Error(NO_ROUTE_SCHEMAS)
+  },
+}
+
 /** buildServer builds the fastify app without listening (tests call inject(); the daemon calls listen()). */
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
@@ -57,6 +75,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: () => !deps.logger.isLevelEnabled('debug') }),
     ...(deps.bodyLimitBytes === undefined ? {} : { bodyLimit: deps.bodyLimitBytes }),
+    schemaController: { compilersFactory: NO_SCHEMA_COMPILERS },
     ...deps.web?.serverOptions(),
   }) as unknown as FastifyInstance
   // Before any route: the web config's checks cover every path, the 404 handler included.
