@@ -14,6 +14,7 @@ const OPTION: Record<string, string> = {
   'action.mjs': '--trials',
   'backtest.mjs': '--reuse-tsdb',
   'detection.mjs': '--vm-latency-offset',
+  'floor.mjs': '--settle',
   'heap-growth.mjs': '--settings',
   'http-client.mjs': '--axios',
   'profile-summary.mjs': '--top',
@@ -60,6 +61,8 @@ const BAD_VALUES: Array<[script: string, args: string[], mentions: string]> = [
   ['heap-growth.mjs', ['--deployments', '0'], '--deployments'],
   ['status-history.mjs', ['--minutes', '0'], '--minutes'],
   ['status-history.mjs', ['--groups', 'x'], '--groups'],
+  ['floor.mjs', ['--trials', '0'], '--trials'],
+  ['floor.mjs', ['--settle', '1s'], '--settle'],
 ]
 
 function run(script: string, args: readonly string[]): Promise<Run> {

@@ -489,3 +489,48 @@ t.test('the sharding benchmark splits the groups between two replicas and writes
     }
   }
 })
+
+t.test('the memory floor benchmark measures every process and writes a well-formed result', async t => {
+  // bench/floor.mjs runs the built daemon and vmalert with no rules, and Node.js processes loading its libraries.
+  if (!(await ready(t, ['vmalert']))) return
+  const out = join(t.testdir(), 'floor.json')
+  const bench = await runNode(
+    [join(ROOT, 'bench', 'floor.mjs'), '--trials', '2', '--settle', '2s', '--out', out],
+    120_000,
+  )
+  t.equal(bench.code, 0, `floor run exits 0\n${bench.stderr.slice(-3000)}`)
+  if (bench.code !== 0) return
+  const s = JSON.parse(readFileSync(out, 'utf8')) as {
+    benchmark: string
+    trials: number
+    summary: Array<{ process: string; peakRssMiB: number; peakRssMiBTrials: number[]; rssMiB: number }>
+    results: Array<{ trial: number; process: string; peakRssMiB: number }>
+  }
+  t.equal(s.benchmark, 'floor')
+  t.equal(s.trials, 2)
+  const names = ['node', 'node-http', 'fastify', 'libraries', 'libraries-without-fastify-zod', 'rollguard', 'vmalert']
+  t.same(
+    s.summary.map(r => r.process),
+    names,
+    'one summary row per process',
+  )
+  t.same(
+    s.results.map(r => `${r.trial} ${r.process}`),
+    [...names.map(n => `0 ${n}`), ...[...names.slice(1), names[0]].map(n => `1 ${n}`)],
+    'each trial measures every process, the order rotated',
+  )
+  for (const row of s.summary) {
+    t.equal(row.peakRssMiBTrials.length, 2, `${row.process}: a peak per trial`)
+    t.ok(row.rssMiB > 0 && row.rssMiB <= row.peakRssMiB, `${row.process}: RSS within its peak`)
+  }
+  // Relations that hold with tens of MiB to spare, so they check what was measured, not its noise.
+  const peak = (name: string) => s.summary.find(r => r.process === name)?.peakRssMiB ?? Number.NaN
+  t.ok(peak('vmalert') < peak('node'), 'vmalert (Go) below Node.js with nothing loaded')
+  t.ok(peak('node') < peak('fastify'), 'fastify above Node.js alone')
+  t.ok(peak('fastify') < peak('libraries'), 'the libraries together above fastify alone')
+  t.ok(
+    peak('libraries-without-fastify-zod') < peak('libraries'),
+    'the libraries without fastify and zod below all of them',
+  )
+  t.ok(peak('node') < peak('rollguard'), 'rollguard above Node.js alone')
+})

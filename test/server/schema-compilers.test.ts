@@ -56,7 +56,7 @@ t.test('a route that declares a JSON schema fails to register and says why', asy
   for (const [what, plugin] of cases) {
     const app = testServer({ extraRoutes: [plugin] })
     t.teardown(() => app.close())
-    await t.rejects(app.ready(), { message: new RegExp(NO_ROUTE_SCHEMAS) }, what)
+    await t.rejects(async () => app.ready(), { message: new RegExp(NO_ROUTE_SCHEMAS) }, what)
   }
   t.same(compilersLoaded(), [], 'the refusal loads no compiler either')
 })
