@@ -34,6 +34,22 @@ async function ready(t: Test, binaries: readonly string[]): Promise<boolean> {
 
 const isNumberOrNull = (x: unknown): boolean => x === null || (typeof x === 'number' && Number.isFinite(x))
 
+/**
+ * benchResult runs bench/<script> with args and `--out out`, checks that it exits 0 and returns its parsed result
+ * (typed by the caller), or undefined when it failed (the failure is recorded, with the end of its stderr).
+ */
+async function benchResult<T>(
+  t: Test,
+  script: string,
+  args: readonly string[],
+  out: string,
+  timeoutMs: number,
+): Promise<T | undefined> {
+  const run = await runNode([join(ROOT, 'bench', script), ...args, '--out', out], timeoutMs)
+  t.equal(run.code, 0, `bench/${script} exits 0\n${run.stderr.slice(-3000)}`)
+  return run.code === 0 ? (JSON.parse(readFileSync(out, 'utf8')) as T) : undefined
+}
+
 t.test('benchmark smoke runs produce well-formed results and regenerate the docs tables', async t => {
   if (!(await ready(t, ['prometheus']))) return
   const withVmalert = hasBinary('vmalert')
@@ -178,10 +194,7 @@ t.test('the webhook benchmark smoke run writes a well-formed result', async t =>
   // One test directory: every t.testdir() call would empty it again.
   const dir = t.testdir()
   const out = join(dir, 'webhook.json')
-  const bench = await runNode([join(ROOT, 'bench', 'webhook.mjs'), '--smoke', '--out', out], 120_000)
-  t.equal(bench.code, 0, `webhook smoke run exits 0\n${bench.stderr.slice(-3000)}`)
-  if (bench.code !== 0) return
-  const w = JSON.parse(readFileSync(out, 'utf8')) as {
+  const w = await benchResult<{
     benchmark: string
     smoke: boolean
     machine: { nproc: number; node: string }
@@ -195,7 +208,8 @@ t.test('the webhook benchmark smoke run writes a well-formed result', async t =>
       errors: number
       served200: number
     }
-  }
+  }>(t, 'webhook.mjs', ['--smoke'], out, 120_000)
+  if (w === undefined) return
   t.equal(w.benchmark, 'webhook')
   t.equal(w.smoke, true)
   t.ok(w.machine.nproc >= 1 && w.machine.node.startsWith('v'))
@@ -237,10 +251,7 @@ t.test('the memory soak smoke run writes a well-formed result and its docs secti
   if (!(await ready(t, ['prometheus', 'prometheus-alertmanager']))) return
   const dir = t.testdir()
   const out = join(dir, 'soak.json')
-  const soak = await runNode([join(ROOT, 'bench', 'soak.mjs'), '--smoke', '--out', out], 200_000)
-  t.equal(soak.code, 0, `soak smoke run exits 0\n${soak.stderr.slice(-3000)}`)
-  if (soak.code !== 0) return
-  const k = JSON.parse(readFileSync(out, 'utf8')) as {
+  const k = await benchResult<{
     benchmark: string
     smoke: boolean
     settings: { rules: number; sampleEverySeconds: number; settledAfterSeconds: number }
@@ -258,7 +269,8 @@ t.test('the memory soak smoke run writes a well-formed result and its docs secti
       evaluations: number
     }
     samples: Array<Record<string, unknown>>
-  }
+  }>(t, 'soak.mjs', ['--smoke'], out, 200_000)
+  if (k === undefined) return
   t.equal(k.benchmark, 'soak')
   t.equal(k.smoke, true)
   t.equal(k.settings.rules, 50)
@@ -419,17 +431,11 @@ t.test('the sharding benchmark splits the groups between two replicas and writes
   const dir = t.testdir()
   const out = join(dir, 'sharding.json')
   const groups = 8
-  const bench = await runNode(
-    [
-      join(ROOT, 'bench', 'sharding.mjs'),
-      ...['--groups', String(groups), '--interval', '1s', '--warmup', '3s', '--measure', '5s'],
-      ...['--replicas', '1,2', '--trials', '2', '--out', out],
-    ],
-    200_000,
-  )
-  t.equal(bench.code, 0, `sharding run exits 0\n${bench.stderr.slice(-3000)}`)
-  if (bench.code !== 0) return
-  const s = JSON.parse(readFileSync(out, 'utf8')) as {
+  const args = [
+    ...['--groups', String(groups), '--interval', '1s', '--warmup', '3s', '--measure', '5s'],
+    ...['--replicas', '1,2', '--trials', '2'],
+  ]
+  const s = await benchResult<{
     benchmark: string
     groups: number
     rules: number
@@ -453,7 +459,8 @@ t.test('the sharding benchmark splits the groups between two replicas and writes
         groupsOwned: number
       }>
     }>
-  }
+  }>(t, 'sharding.mjs', args, out, 200_000)
+  if (s === undefined) return
   t.equal(s.benchmark, 'sharding')
   t.match(s, { groups, rules: groups * 4 })
   t.same(
@@ -494,18 +501,13 @@ t.test('the memory floor benchmark measures every process and writes a well-form
   // bench/floor.mjs runs the built daemon and vmalert with no rules, and Node.js processes loading its libraries.
   if (!(await ready(t, ['vmalert']))) return
   const out = join(t.testdir(), 'floor.json')
-  const bench = await runNode(
-    [join(ROOT, 'bench', 'floor.mjs'), '--trials', '2', '--settle', '2s', '--out', out],
-    120_000,
-  )
-  t.equal(bench.code, 0, `floor run exits 0\n${bench.stderr.slice(-3000)}`)
-  if (bench.code !== 0) return
-  const s = JSON.parse(readFileSync(out, 'utf8')) as {
+  const s = await benchResult<{
     benchmark: string
     trials: number
     summary: Array<{ process: string; peakRssMiB: number; peakRssMiBTrials: number[]; rssMiB: number }>
     results: Array<{ trial: number; process: string; peakRssMiB: number }>
-  }
+  }>(t, 'floor.mjs', ['--trials', '2', '--settle', '2s'], out, 120_000)
+  if (s === undefined) return
   t.equal(s.benchmark, 'floor')
   t.equal(s.trials, 2)
   const names = ['node', 'node-http', 'fastify', 'libraries', 'libraries-without-fastify-zod', 'rollguard', 'vmalert']
