@@ -59,14 +59,10 @@ export const NO_ROUTE_SCHEMAS =
  * fastify need not load its default compilers, ajv and fast-json-stringify: ~100 modules and 1–3 MiB resident in
  * every daemon. fastify builds a compiler only for a route with a schema; one added later fails to register.
  */
-const NO_SCHEMA_COMPILERS = {
-  buildValidator: () => () => {
-    throw new Error(NO_ROUTE_SCHEMAS)
-  },
-  buildSerializer: () => () => {
-    throw new Error(NO_ROUTE_SCHEMAS)
-  },
+const refuseSchemas = () => (): never => {
+  throw new Error(NO_ROUTE_SCHEMAS)
 }
+const NO_SCHEMA_COMPILERS = { buildValidator: refuseSchemas, buildSerializer: refuseSchemas }
 
 /** buildServer builds the fastify app without listening (tests call inject(); the daemon calls listen()). */
 export function buildServer(deps: ServerDeps): FastifyInstance {
