@@ -72,5 +72,9 @@ if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then
   # A non-zero exit without failed asserts: coverage below threshold, a crashed file, or no tests.
   fail=1
 fi
+# tap reports a failure where it happens, thousands of lines up; list them again next to the summary.
+if [ "$fail" -gt 0 ]; then
+  node scripts/failed-tests.mjs test-output/tap.log || true
+fi
 echo "${pass} passed, ${fail} failed"
 exit "$status"
