@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Memory floor (issue 15): the peak RSS of an idle rollguard beside what it is built from, each started alone in a
 // fresh process and read after the same settling time: Node.js with nothing loaded, Node's own HTTP server, fastify
-// with one route listening, the libraries every rollguard configuration loads at start (fastify listening, zod,
-// prom-client, pino, yaml, the PromQL parser; bench/lib/floor-child.mjs), the same without fastify and zod (Node's
-// HTTP server instead), an idle rollguard (`groups: []`, the scale benchmark's idle layout) and an idle vmalert. It
-// shows how much of the idle footprint is rollguard's own and how much the runtime and the chosen libraries cost
-// before rollguard runs a line. Each process gets one /metrics request (where it serves HTTP) halfway through its
-// settling time; the order rotates from trial to trial.
+// with one route listening (as rollguard builds it: without schema compilers), the libraries every rollguard
+// configuration loads at start (fastify listening, zod, prom-client, pino, yaml, the PromQL parser;
+// bench/lib/floor-child.mjs), the same without fastify and zod (Node's HTTP server instead), an idle rollguard
+// (`groups: []`, the scale benchmark's idle layout) and an idle vmalert. It shows how much of the idle footprint is
+// rollguard's own and how much the runtime and the chosen libraries cost before rollguard runs a line. Each process
+// gets one /metrics request (where it serves HTTP) halfway through its settling time; the order rotates from trial
+// to trial.
 //
 //   npm run build && node bench/floor.mjs        # ~6 min → bench/results/floor.json
 //
@@ -54,7 +55,10 @@ if (SETTLE_S < 2) fail(`--settle is at least 2s, not ${args.settle}`)
 const PROCESSES = [
   { name: 'node', description: 'Node.js, nothing loaded (a timer keeps it running)' },
   { name: 'node-http', description: "Node's own HTTP server (node:http), listening" },
-  { name: 'fastify', description: 'fastify with one route, listening' },
+  {
+    name: 'fastify',
+    description: 'fastify with one route, listening, without schema compilers (as rollguard builds it)',
+  },
   {
     name: 'libraries',
     description:

@@ -5,9 +5,16 @@ import { createServer } from 'node:http'
 const [what, portText = '0'] = process.argv.slice(2)
 const port = Number(portText)
 
+// As src/server/app.ts builds it: no JSON schema compilers (ajv, fast-json-stringify), which no route needs.
+const refuseSchemas = () => () => {
+  throw new Error('no route schemas')
+}
+
 async function fastifyListening() {
   const { default: fastify } = await import('fastify')
-  const app = fastify()
+  const app = fastify({
+    schemaController: { compilersFactory: { buildValidator: refuseSchemas, buildSerializer: refuseSchemas } },
+  })
   app.get('/metrics', async () => 'up 1\n')
   await app.listen({ port, host: '127.0.0.1' })
 }
