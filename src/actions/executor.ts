@@ -259,13 +259,24 @@ export class RollbackExecutor {
       config.effectiveness_window ??
       (v.alert.origin === 'rules' ? this.deps.effectivenessWindow?.(v.alert) : undefined) ??
       config.webhook_effectiveness_window
+    this.#setWatch(key, v.at + window, () => {
+      const done = this.#judge(v, config).finally(() => this.#verdicts.delete(done))
+      this.#verdicts.add(done)
+    })
+  }
+
+  /**
+   * setWatch runs `fn` once the clock reads `due`. A timer's delay counts from the event loop's time at the start of
+   * the turn that set it, so on a busy process it fires a little early by the clock; it then waits out the rest.
+   */
+  #setWatch(key: string, due: number, fn: () => void): void {
     const timer = setTimeout(
       () => {
+        if (this.#now() < due) return this.#setWatch(key, due, fn)
         this.#watches.delete(key)
-        const done = this.#judge(v, config).finally(() => this.#verdicts.delete(done))
-        this.#verdicts.add(done)
+        fn()
       },
-      Math.max(0, v.at + window - this.#now()),
+      Math.max(0, due - this.#now()),
     )
     timer.unref()
     this.#watches.set(key, timer)

@@ -508,6 +508,25 @@ t.test('a verdict the verifying leader never gave is given by the next leader, o
   t.notOk(c.audit.recentDecisions().some(e => e.kind === 'ineffective'))
 })
 
+// A timer's delay counts from the event loop's time at the start of the turn that set it, so on a busy process it
+// fires a little before its time by the clock. Here the executor's clock falls 200 ms behind once the watch is set:
+// the timer fires when the clock reads 100 ms into the 300 ms window, and the verdict waits for the rest.
+t.test('the verdict is never given before the window ends by the clock, even when its timer fires early', async t => {
+  const clock = { behind: 0 }
+  const now = () => Date.now() - clock.behind
+  const r = await rig(t, { triggerState: () => ({ firing: true }), effectivenessWindow: () => 300, now })
+  r.executor.handle([firing('checkout')])
+  await r.executor.idle()
+  clock.behind = 200
+  await until(() => r.audit.recentDecisions().find(e => e.kind === 'ineffective'), 3_000)
+  const rec = decodeRollbackRecord(annotationsOf(r.fake.get('deployments', 'shop', 'checkout'))[ROLLBACK_ANNOTATION])
+  t.ok(rec?.verified !== undefined && rec.judged !== undefined)
+  t.ok(
+    (rec?.judged?.at ?? 0) >= (rec?.verified ?? Infinity) + 300,
+    `judged ${(rec?.judged?.at ?? 0) - (rec?.verified ?? 0)} ms after the verification, by the executor's clock`,
+  )
+})
+
 t.test('a verdict whose write lost its answer is still reported: the record read back holds our own', async t => {
   const r = await rig(t, { triggerState: () => ({ firing: true }), effectivenessWindow: () => 300 })
   r.executor.handle([firing('checkout')])
