@@ -37,31 +37,34 @@ export function failedTests(tap, maxDiagnosticLines) {
     const depth = Math.floor(result[1].length / INDENT)
     const closesSubtest = open[depth] === true
     open[depth] = false
+    // Skipped as a whole: a diagnostic's text (an expected value, a test's output) may hold lines that look like TAP.
+    const diagnostics = diagnosticsAfter(lines, i)
+    i = diagnostics.end
     if (result[2] === 'ok') continue
     const onlyForAChild = closesSubtest && childFailed[depth] === true
     for (let d = 0; d < depth; d++) childFailed[d] = true
     if (onlyForAChild) continue
     const path = names.slice(0, depth)
     path.push(closesSubtest ? names[depth] : (result[3] ?? '(no description)').replaceAll('\\#', '#'))
-    failures.push({ path, diagnostics: diagnosticsAfter(lines, i, maxDiagnosticLines) })
+    const shown = diagnostics.lines.slice(0, maxDiagnosticLines)
+    if (diagnostics.lines.length > maxDiagnosticLines) shown.push('…')
+    failures.push({ path, diagnostics: shown })
   }
   return failures
 }
 
-// tap writes a failure's diagnostics as an indented YAML block, "---" to "...", right after its line.
-function diagnosticsAfter(lines, index, max) {
+/**
+ * tap writes a result's diagnostics as an indented YAML block, "---" to "...", right after its line: its lines
+ * (unindented) and the index of its last line (the result's own without a block).
+ */
+function diagnosticsAfter(lines, index) {
   const first = lines[index + 1]
-  if (first === undefined || first.trim() !== '---') return []
+  if (first === undefined || first.trim() !== '---') return { lines: [], end: index }
   const indent = first.length - first.trimStart().length
   const block = []
-  for (let i = index + 2; i < lines.length && lines[i].trim() !== '...'; i++) {
-    if (block.length === max) {
-      block.push('…')
-      break
-    }
-    block.push(lines[i].slice(indent))
-  }
-  return block
+  let i = index + 2
+  for (; i < lines.length && lines[i].trim() !== '...'; i++) block.push(lines[i].slice(indent))
+  return { lines: block, end: i }
 }
 
 function main(argv) {

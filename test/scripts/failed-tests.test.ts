@@ -69,6 +69,24 @@ t.test('a file that crashed without a subtest is listed by its name', async t =>
   t.match(out, /\n {4}exitCode: 1\n/)
 })
 
+t.test('lines of a diagnostic that look like TAP are not read as results', async t => {
+  const log = [
+    '# Subtest: test/a.test.ts',
+    '    not ok 1 - the output',
+    '      ---',
+    '      found: |',
+    '        not ok 7 - inside the text',
+    '        # Subtest: also inside the text',
+    '      ...',
+    '    1..1',
+    'not ok 1 - test/a.test.ts # time=1ms',
+    '',
+  ].join('\n')
+  const { out } = digest(join(t.testdir({ 'tap.log': log }), 'tap.log'))
+  t.same(failedLines(out), ['not ok: test/a.test.ts › the output'])
+  t.match(out, /\n {4}found: \|\n {6}not ok 7 - inside the text\n/, 'they are shown as its text')
+})
+
 t.test('bad arguments', async t => {
   const missing = digest(join(t.testdir({}), 'nothing.log'))
   t.equal(missing.status, 2)
