@@ -5,7 +5,6 @@
 //
 // Usage: node scripts/failed-tests.mjs [test-output/tap.log] [--max-diagnostic-lines N]
 import { readFileSync } from 'node:fs'
-import { pathToFileURL } from 'node:url'
 
 const INDENT = 4
 const SUBTEST = /^( *)# Subtest: (.*)$/
@@ -17,7 +16,7 @@ const RESULT = /^( *)(not ok|ok) \d+(?: - (.*?))?(?: # (?:time=|SKIP|TODO).*)?$/
  * @param {number} maxDiagnosticLines
  * @returns {{ path: string[], diagnostics: string[] }[]}
  */
-export function failedTests(tap, maxDiagnosticLines) {
+function failedTests(tap, maxDiagnosticLines) {
   const lines = tap.split('\n')
   const names = []
   const open = []
@@ -101,4 +100,4 @@ function main(argv) {
   return 0
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = main(process.argv.slice(2))
+process.exitCode = main(process.argv.slice(2))
